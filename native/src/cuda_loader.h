@@ -1,0 +1,26 @@
+// Internal: the CPU library (libcusprun.so) reaches the CUDA back end through this
+// table, filled by dlopen()ing libcusprun_cuda.so on first use (cuda_loader.cpp).
+// The CUDA library is never linked at build time, so libcusprun.so loads on
+// machines without CUDA.
+#pragma once
+#include "cusprun_cuda.h"
+
+namespace cusprun {
+
+struct CudaApi {
+    decltype(&cusprun_cuda_last_error) last_error;
+    decltype(&cusprun_cuda_device_count_impl) device_count;
+    decltype(&cusprun_cuda_variant_count) variant_count;
+    decltype(&cusprun_cuda_variant_name) variant_name;
+    decltype(&cusprun_cuda_variant_default) variant_default;
+    decltype(&cusprun_cuda_ffn_swiglu) ffn_swiglu;
+    decltype(&cusprun_cuda_head_gram) head_gram;
+    decltype(&cusprun_cuda_qk_neuron) qk_neuron;
+    decltype(&cusprun_cuda_rank_update) rank_update;
+};
+
+// The loaded table, loading it (from beside libcusprun.so) on first call; nullptr
+// when the back end is unavailable, with the reason stored as the thread's last error.
+const CudaApi *cuda_api();
+
+}  // namespace cusprun
