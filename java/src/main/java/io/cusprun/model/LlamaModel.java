@@ -143,6 +143,11 @@ public final class LlamaModel implements AutoCloseable {
         return out.view(ids.length, width, out.size(1));
     }
 
+    /** Logits [N, V] of final hidden states [N, D] (lm_head), e.g. for only the rows an evaluation scores. */
+    public Tensor project(Tensor hidden) {
+        return torch.linear(hidden, lmHead);
+    }
+
     /** Masks FFN neurons of a layer (mask[F] of 0/1, or null to clear): act is multiplied by it before down_proj. */
     public void setFfnMask(int layer, float[] mask) {
         Tensors.release(ffnMasks[layer]);
