@@ -91,6 +91,11 @@ public final class EvalCommand {
             stride = cl.hasOption("stride") ? CliSupport.positiveInt(cl.getOptionValue("stride"), "stride") : null;
             batchTokens = cl.hasOption("batch-tokens") ? CliSupport.positiveInt(cl.getOptionValue("batch-tokens"), "batch-tokens") : 4096;
             CliSupport.loadOptions(cl.getOptionValue("device"), cl.getOptionValue("dtype"));
+        } catch (org.apache.commons.cli.MissingOptionException e) {
+            err.println("eval: " + (e.getMissingOptions().contains("model") ? "--model is required"
+                    : "one of --text, --ids or --mc is required"));
+            err.println("usage: " + USAGE);
+            return CliSupport.USAGE;
         } catch (ParseException | IllegalArgumentException e) {
             err.println("eval: " + e.getMessage());
             err.println("usage: " + USAGE);

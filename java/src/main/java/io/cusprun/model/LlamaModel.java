@@ -185,6 +185,11 @@ public final class LlamaModel implements AutoCloseable {
 
     private Tensor run(long[] tokens, java.util.function.Supplier<AttentionLayout> layoutFactory, LayerHooks hooks,
                        boolean logits) {
+        for (long id : tokens) {
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + config.vocabSize() + ")");
+            }
+        }
         PointerScope outer = PointerScope.getInnerScope();
         Tensor result;
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
