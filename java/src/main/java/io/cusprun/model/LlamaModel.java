@@ -139,7 +139,11 @@ public final class LlamaModel implements AutoCloseable {
             }
             System.arraycopy(ids[b], 0, flat, b * width, width);
         }
-        Tensor out = run(flat, () -> new AttentionLayout.Padded(ids, attentionMask, device), hooks, true);
+        java.util.Set<Integer> windows = new java.util.HashSet<>();
+        for (int i = 0; i < layers.size(); i++) {
+            windows.add(config.slidingWindow(i));
+        }
+        Tensor out = run(flat, () -> new AttentionLayout.Padded(ids, attentionMask, windows, device), hooks, true);
         return out.view(ids.length, width, out.size(1));
     }
 
