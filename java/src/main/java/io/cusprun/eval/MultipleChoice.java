@@ -30,13 +30,22 @@ public final class MultipleChoice {
     }
 
     public McResult evaluate(List<McItem> items) {
+        return metrics(items, logLikelihoods(items));
+    }
+
+    /** The log-likelihood of every choice of every item, in order (the numbers acc is computed from). */
+    public double[] logLikelihoods(List<McItem> items) {
         List<ScoreRequest> requests = new ArrayList<>();
         for (McItem item : items) {
             for (String choice : item.choices()) {
                 requests.add(request(item.context(), item.delimiter() + choice));
             }
         }
-        double[] ll = scorer.logLikelihoods(requests);
+        return scorer.logLikelihoods(requests);
+    }
+
+    /** acc, acc_norm and acc_norm_bytes from the choices' log-likelihoods (items' choices in order). */
+    public static McResult metrics(List<McItem> items, double[] ll) {
         int correct = 0;
         int correctNorm = 0;
         int correctBytes = 0;
