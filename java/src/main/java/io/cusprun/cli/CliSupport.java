@@ -12,12 +12,8 @@ import org.apache.commons.cli.Options;
 import io.cusprun.model.DType;
 import io.cusprun.model.LoadOptions;
 
-/** Shared bits of the commands: exit codes, one-line error messages, help text. */
+/** What eval and inspect share beyond {@link Cli}: one-line I/O errors, help on a given stream, load options. */
 final class CliSupport {
-
-    static final int OK = 0;
-    static final int FAILURE = 1;
-    static final int USAGE = 2;
 
     private CliSupport() {
     }

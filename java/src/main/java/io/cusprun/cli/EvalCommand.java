@@ -75,7 +75,7 @@ public final class EvalCommand {
         for (String a : args) {
             if (a.equals("-h") || a.equals("--help")) {
                 CliSupport.help(out, USAGE, "Perplexity or multiple-choice accuracy of a model.", options());
-                return CliSupport.OK;
+                return Cli.OK;
             }
         }
         CommandLine cl;
@@ -95,11 +95,11 @@ public final class EvalCommand {
             err.println("eval: " + (e.getMissingOptions().contains("model") ? "--model is required"
                     : "one of --text, --ids or --mc is required"));
             err.println("usage: " + USAGE);
-            return CliSupport.USAGE;
+            return Cli.USAGE;
         } catch (ParseException | IllegalArgumentException e) {
             err.println("eval: " + e.getMessage());
             err.println("usage: " + USAGE);
-            return CliSupport.USAGE;
+            return Cli.USAGE;
         }
         Path modelDir = Path.of(cl.getOptionValue("model"));
         try (LlamaModel model = LlamaModel.load(modelDir,
@@ -110,7 +110,7 @@ public final class EvalCommand {
             int s = stride != null ? stride : Math.max(1, maxLength / 2);
             if (maxLength < 2 || s > maxLength) {
                 err.println("eval: need --max-length >= 2 and --stride <= --max-length");
-                return CliSupport.USAGE;
+                return Cli.USAGE;
             }
             ObjectNode result = new ObjectMapper().createObjectNode();
             result.put("model", modelDir.toString());
@@ -119,7 +119,7 @@ public final class EvalCommand {
                 List<McItem> items = EvalData.readMultipleChoice(file);
                 if (items.isEmpty()) {
                     err.println("eval: " + file + ": no items");
-                    return CliSupport.FAILURE;
+                    return Cli.FAILURE;
                 }
                 try (TextTokenizer tok = TextTokenizer.load(modelDir)) {
                     McResult r = new MultipleChoice(model, tok, maxLength, batchTokens).evaluate(items);
@@ -141,20 +141,20 @@ public final class EvalCommand {
                 PerplexityResult r = new Perplexity(model, maxLength, s, batchTokens).evaluate(docs);
                 if (r.tokens() == 0) {
                     err.println("eval: " + file + ": no tokens to score (documents need at least 2 tokens)");
-                    return CliSupport.FAILURE;
+                    return Cli.FAILURE;
                 }
                 result.put("task", "perplexity").put("file", file.toString()).put("perplexity", r.perplexity())
                         .put("nll", r.nll()).put("tokens", r.tokens()).put("documents", docs.size())
                         .put("max_length", maxLength).put("stride", s);
                 print(cl, result, String.format("perplexity %.4f  nll %.6f  tokens %d", r.perplexity(), r.nll(), r.tokens()));
             }
-            return CliSupport.OK;
+            return Cli.OK;
         } catch (IOException e) {
             err.println("eval: " + CliSupport.describe(e));
-            return CliSupport.FAILURE;
+            return Cli.FAILURE;
         } catch (RuntimeException e) {
             err.println("eval: " + modelDir + ": " + (e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("")));
-            return CliSupport.FAILURE;
+            return Cli.FAILURE;
         }
     }
 

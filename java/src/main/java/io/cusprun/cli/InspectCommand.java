@@ -54,7 +54,7 @@ public final class InspectCommand {
         for (String a : args) {
             if (a.equals("-h") || a.equals("--help")) {
                 CliSupport.help(out, USAGE, "Describe a model checkpoint.", options());
-                return CliSupport.OK;
+                return Cli.OK;
             }
         }
         CommandLine cl;
@@ -66,7 +66,7 @@ public final class InspectCommand {
         } catch (ParseException e) {
             err.println("inspect: " + e.getMessage());
             err.println("usage: " + USAGE);
-            return CliSupport.USAGE;
+            return Cli.USAGE;
         }
         Path dir = Path.of(cl.getOptionValue("model"));
         try {
@@ -76,10 +76,10 @@ public final class InspectCommand {
                 report = report(dir, config, ck);
             }
             out.println(cl.hasOption("json") ? report.toString() : text(report));
-            return CliSupport.OK;
+            return Cli.OK;
         } catch (IOException e) {
             err.println("inspect: " + CliSupport.describe(e));
-            return CliSupport.FAILURE;
+            return Cli.FAILURE;
         }
     }
 

@@ -1,43 +1,90 @@
 package io.cusprun.cli;
 
-import java.util.Arrays;
+import io.cusprun.Version;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Function;
 
 /**
- * The cusprun command line: {@code cusprun COMMAND [options]}. Dispatches to the command classes;
- * each returns its exit code (0 ok, 1 failure, 2 bad usage).
+ * Entry point of {@code java -jar cusprun.jar <command> [options]}.
+ *
+ * <p>Exit codes: 0 success, 2 bad usage, 1 failure. Errors are one line on stderr; {@code --debug}
+ * (anywhere on the line) adds the stack trace.
  */
 public final class Main {
+    /** One subcommand: its one-line summary and its runner (returns the exit code). */
+    record Command(String summary, Function<String[], Integer> runner) {}
 
-    private Main() {
+    static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
+
+    static {
+        // Registered in the order of the data flow; each class prints its own --help.
     }
 
+    private Main() {}
+
     public static void main(String[] args) {
-        if (System.getProperty("slf4j.internal.verbosity") == null) {
-            System.setProperty("slf4j.internal.verbosity", "ERROR"); // DJL logs through SLF4J; no provider is bundled
-        }
         System.exit(run(args));
     }
 
+    /** Runs the CLI and returns the exit code (tests call this instead of main). */
     public static int run(String[] args) {
-        if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
-            usage();
-            return args.length == 0 ? CliSupport.USAGE : CliSupport.OK;
-        }
-        String[] rest = Arrays.copyOfRange(args, 1, args.length);
-        return switch (args[0]) {
-            case "eval" -> new EvalCommand().run(rest);
-            case "inspect" -> new InspectCommand().run(rest);
-            default -> {
-                System.err.println("cusprun: unknown command '" + args[0] + "'");
-                usage();
-                yield CliSupport.USAGE;
+        boolean debug = false;
+        java.util.List<String> rest = new java.util.ArrayList<>();
+        for (String a : args) {
+            if (a.equals("--debug")) {
+                debug = true;
+            } else {
+                rest.add(a);
             }
-        };
+        }
+        if (rest.isEmpty() || rest.get(0).equals("--help") || rest.get(0).equals("-h") || rest.get(0).equals("help")) {
+            printUsage();
+            return rest.isEmpty() ? Cli.USAGE : Cli.OK;
+        }
+        if (rest.get(0).equals("--version")) {
+            System.out.println("cusprun " + Version.VERSION);
+            return Cli.OK;
+        }
+        Command command = COMMANDS.get(rest.get(0));
+        if (command == null) {
+            System.err.println("cusprun: unknown command '" + rest.get(0) + "' (commands: "
+                    + String.join(", ", COMMANDS.keySet()) + ")");
+            return Cli.USAGE;
+        }
+        String[] commandArgs = rest.subList(1, rest.size()).toArray(new String[0]);
+        try {
+            return command.runner().apply(commandArgs);
+        } catch (UsageException e) {
+            System.err.println("cusprun " + e.getMessage());
+            return Cli.USAGE;
+        } catch (Exception | Error e) {
+            if (debug) {
+                e.printStackTrace();
+            }
+            System.err.println("cusprun " + rest.get(0) + ": " + oneLine(e));
+            return Cli.FAILURE;
+        }
     }
 
-    private static void usage() {
-        System.err.println("usage: cusprun COMMAND [options]   (COMMAND --help for its options)");
-        System.err.println("  eval      perplexity or multiple-choice accuracy of a model");
-        System.err.println("  inspect   describe a model checkpoint");
+    static String oneLine(Throwable e) {
+        String m = e.getMessage();
+        if (m == null || m.isBlank()) {
+            m = e.getClass().getSimpleName();
+        }
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+
+    private static void printUsage() {
+        System.out.println("cusprun " + Version.VERSION + ": prune a general LLM into a small expert model (Cus-Prun)");
+        System.out.println();
+        System.out.println("usage: java -jar cusprun.jar <command> [options]     (cusprun <command> --help for details)");
+        System.out.println();
+        for (Map.Entry<String, Command> e : COMMANDS.entrySet()) {
+            System.out.printf("  %-9s %s%n", e.getKey(), e.getValue().summary());
+        }
+        System.out.println();
+        System.out.println("Global: --debug prints stack traces; --version prints the version.");
     }
 }

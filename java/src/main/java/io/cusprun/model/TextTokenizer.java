@@ -28,6 +28,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 public final class TextTokenizer implements AutoCloseable {
 
     public static final String FILE_NAME = "tokenizer.json";
+
+    static {
+        // DJL logs through SLF4J and no provider is bundled: keep SLF4J's "no providers" notice off stderr
+        if (System.getProperty("slf4j.internal.verbosity") == null) {
+            System.setProperty("slf4j.internal.verbosity", "ERROR");
+        }
+    }
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final HuggingFaceTokenizer tokenizer;

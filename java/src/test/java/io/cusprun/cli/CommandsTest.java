@@ -117,11 +117,4 @@ class CommandsTest {
         assertEquals(2, inspect("--json"));
         assertEquals(1, inspect("--model", tmp.toString()));
     }
-
-    @Test
-    void mainDispatches() {
-        assertEquals(2, Main.run(new String[0]));
-        assertEquals(2, Main.run(new String[] {"frobnicate"}));
-        assertEquals(0, Main.run(new String[] {"inspect", "--help"}));
-    }
 }

@@ -1,0 +1,119 @@
+package io.cusprun.report;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/**
+ * Writes the HTML report: {@code index.html} plus PNG charts in one directory that opens in a
+ * browser with no server. Built in a temporary sibling directory and renamed into place, so a
+ * failed run leaves no half-written report.
+ */
+public final class ReportWriter {
+    private ReportWriter() {}
+
+    public static Path write(ReportData data, Path dir) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        Path parent = dir.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".tmp");
+        try {
+            StringBuilder html = new StringBuilder();
+            html.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>")
+                    .append(esc(data.title())).append("</title>\n<style>")
+                    .append("body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}")
+                    .append("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;")
+                    .append("text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}")
+                    .append("img{max-width:100%;border:1px solid #eee;margin:0.5em 0}</style></head><body>\n")
+                    .append("<h1>").append(esc(data.title())).append("</h1>\n");
+            if (data.summary() != null && !data.summary().isBlank()) {
+                html.append("<p>").append(esc(data.summary())).append("</p>\n");
+            }
+            if (!data.rows().isEmpty()) {
+                html.append("<h2>Expert and general quality</h2>\n").append(table(data));
+                Charts.qualityVsRatio("Expert perplexity (lower is better)", "perplexity", data.rows(), data.baseline(),
+                        ComparisonRow::expertPerplexity, tmp.resolve("expert_perplexity.png"));
+                Charts.qualityVsRatio("General perplexity (lower is better)", "perplexity", data.rows(), data.baseline(),
+                        ComparisonRow::generalPerplexity, tmp.resolve("general_perplexity.png"));
+                html.append("<img src=\"expert_perplexity.png\" alt=\"expert perplexity against ratio\">\n");
+                html.append("<img src=\"general_perplexity.png\" alt=\"general perplexity against ratio\">\n");
+                if (data.rows().stream().anyMatch(r -> Double.isFinite(r.expertAccuracy()))) {
+                    Charts.qualityVsRatio("Expert multiple-choice accuracy", "acc", data.rows(), data.baseline(),
+                            ComparisonRow::expertAccuracy, tmp.resolve("expert_accuracy.png"));
+                    html.append("<img src=\"expert_accuracy.png\" alt=\"expert accuracy against ratio\">\n");
+                }
+            }
+            if (data.keptFractionPerLayer() != null && !data.keptFractionPerLayer().isEmpty()) {
+                Charts.keptFraction(data.keptFractionPerLayer(), tmp.resolve("kept_per_layer.png"));
+                html.append("<h2>What was kept</h2>\n<img src=\"kept_per_layer.png\" alt=\"kept fraction per layer\">\n");
+            }
+            if (data.overlapLabels() != null && data.overlapLabels().size() > 1) {
+                Charts.overlapHeatmap(data.overlapLabels(), data.overlap(), tmp.resolve("overlap.png"));
+                html.append("<h2>Which neurons are irrelevant where</h2>\n<p>Jaccard overlap of the neurons each ")
+                        .append("corpus alone would prune at the same ratio: languages and domains that share little ")
+                        .append("need different experts.</p>\n<img src=\"overlap.png\" alt=\"overlap heatmap\">\n");
+            }
+            html.append("</body></html>\n");
+            Files.writeString(tmp.resolve("index.html"), html.toString(), StandardCharsets.UTF_8);
+            if (Files.exists(dir)) {
+                deleteTree(dir);
+            }
+            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+            return dir.resolve("index.html");
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+    }
+
+    private static String table(ReportData data) {
+        StringBuilder t = new StringBuilder("<table>\n<tr><th>method</th><th>ratio</th><th>achieved (blocks)</th>")
+                .append("<th>achieved (total)</th><th>parameters</th><th>expert ppl</th><th>general ppl</th>")
+                .append("<th>expert acc</th></tr>\n");
+        if (data.baseline() != null) {
+            t.append(row(data.baseline()));
+        }
+        data.rows().stream()
+                .sorted(Comparator.comparingDouble(ComparisonRow::requestedRatio).thenComparing(ComparisonRow::method))
+                .forEach(r -> t.append(row(r)));
+        return t.append("</table>\n").toString();
+    }
+
+    private static String row(ComparisonRow r) {
+        return String.format(Locale.ROOT,
+                "<tr><td>%s</td><td>%.2f</td><td>%.3f</td><td>%.3f</td><td>%,d</td><td>%s</td><td>%s</td><td>%s</td></tr>%n",
+                esc(r.method()), r.requestedRatio(), r.achievedBlockRatio(), r.achievedTotalRatio(), r.parameters(),
+                num(r.expertPerplexity()), num(r.generalPerplexity()), num(r.expertAccuracy()));
+    }
+
+    private static String num(double v) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.3f", v) : "–";
+    }
+
+    static String esc(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+
+    private static void deleteTree(Path p) {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(p)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(x -> {
+                try {
+                    Files.delete(x);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

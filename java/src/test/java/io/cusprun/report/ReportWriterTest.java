@@ -1,0 +1,81 @@
+package io.cusprun.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ReportWriterTest {
+    @TempDir Path tmp;
+
+    private static ReportData sample(Random rnd) {
+        Map<String, double[]> kept = new LinkedHashMap<>();
+        kept.put("mlp", rnd.doubles(6, 0.4, 1.0).toArray());
+        kept.put("self_attn", rnd.doubles(6, 0.4, 1.0).toArray());
+        List<String> labels = List.of("language:de", "language:en", "domain:technical");
+        double[][] overlap = new double[3][3];
+        for (int i = 0; i < 3; i++) {
+            for (int j = 0; j < 3; j++) {
+                overlap[i][j] = i == j ? 1.0 : rnd.nextDouble();
+            }
+        }
+        List<ComparisonRow> rows = new ArrayList<>();
+        for (String m : List.of("cusprun", "random", "magnitude")) {
+            for (double r : new double[] {0.25, 0.35}) {
+                rows.add(new ComparisonRow(m, r, r + 0.001, r * 0.8, 1_000_000L + rnd.nextInt(1000),
+                        10 + rnd.nextDouble() * 5, 20 + rnd.nextDouble(), rnd.nextDouble()));
+            }
+        }
+        ComparisonRow base = new ComparisonRow("unpruned", 0, 0, 0, 2_000_000L, 9.5, 18.0, 0.6);
+        return new ReportData("Demo <expert>", "German & technical", kept, labels, overlap, rows, base);
+    }
+
+    @Test
+    void writesPageAndReadableCharts() throws IOException {
+        Path dir = tmp.resolve("report");
+        Path index = ReportWriter.write(sample(new Random(7)), dir);
+        String html = Files.readString(index);
+        assertTrue(html.contains("Demo &lt;expert&gt;"), "title is escaped");
+        assertTrue(html.contains("<td>magnitude</td><td>0.35</td>"), "every row is in the table");
+        for (String png : List.of("expert_perplexity.png", "general_perplexity.png", "expert_accuracy.png",
+                "kept_per_layer.png", "overlap.png")) {
+            assertTrue(html.contains("src=\"" + png + "\""), png + " linked");
+            BufferedImage img = ImageIO.read(dir.resolve(png).toFile());
+            assertNotNull(img, png + " is a PNG");
+            assertTrue(img.getWidth() >= 400 && img.getHeight() >= 300, png + " size");
+        }
+        // nothing but the report directory is left in its parent
+        try (Stream<Path> s = Files.list(tmp)) {
+            assertEquals(List.of(dir), s.toList());
+        }
+    }
+
+    @Test
+    void failedWriteLeavesNothingBehind() throws IOException {
+        ReportData bad = sample(new Random(3));
+        bad = new ReportData(bad.title(), bad.summary(), bad.keptFractionPerLayer(), bad.overlapLabels(),
+                new double[1][1], bad.rows(), bad.baseline()); // overlap matrix too small for 3 labels
+        Path dir = tmp.resolve("report");
+        ReportData finalBad = bad;
+        assertThrows(RuntimeException.class, () -> ReportWriter.write(finalBad, dir));
+        assertFalse(Files.exists(dir));
+        try (Stream<Path> s = Files.list(tmp)) {
+            assertEquals(0, s.count(), "temporary directory removed");
+        }
+    }
+}
