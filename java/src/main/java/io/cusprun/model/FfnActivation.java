@@ -12,13 +12,14 @@ public interface FfnActivation {
     /** LibTorch: silu(gate) then an in-place multiply, one [T, F] allocation. */
     FfnActivation LIBTORCH = (layer, gate, up, batch) -> torch.silu(gate).mul_(up);
 
+    /** The native engine's fused kernel (io.cusprun.engine.RelevanceKernels, ffn_swiglu without accumulation). */
+    FfnActivation NATIVE = new NativeFfnActivation();
+
     /*
      * ===== THE SWITCH =====
-     * The default activation of plain inference. Once the native engine (branch `native`,
-     * io.cusprun.engine.RelevanceKernels) is merged, make this
-     *     (layer, gate, up, batch) -> { Tensor act = empty [T,F] like gate;
-     *         RelevanceKernels.cpu().ffnSwiglu(gate, up, act, null, null); return act; }
-     * (the kernel without accumulation). Until then: the LibTorch fallback.
+     * The activation of plain inference ({@link LayerHooks#inference()}): the native kernel.
+     * Set it to LIBTORCH to run without libcusprun (both agree to float rounding; see
+     * LlamaModelTest#nativeAndLibTorchActivationsAgree).
      */
-    FfnActivation DEFAULT = LIBTORCH;
+    FfnActivation DEFAULT = NATIVE;
 }
