@@ -30,6 +30,7 @@ def read_safetensors(path):
         data = f.read()
     (n,) = struct.unpack("<Q", data[:8])
     assert 8 + n <= len(data), f"{path}: header length {n} beyond file"
+    assert n % 8 == 0, f"{path}: header not padded to 8 bytes"
     header = json.loads(data[8:8 + n].decode("utf-8"))
     base = 8 + n
     out = {}
