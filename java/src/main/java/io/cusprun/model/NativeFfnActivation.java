@@ -1,0 +1,33 @@
+package io.cusprun.model;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.DeviceOptional;
+import org.bytedeco.pytorch.LayoutOptional;
+import org.bytedeco.pytorch.MemoryFormatOptional;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import io.cusprun.engine.RelevanceKernels;
+
+/**
+ * act = silu(gate) * up by the native engine's fused kernel ({@code ffn_swiglu} without
+ * accumulation), one pass over gate/up straight from the strided [T, 2F] projection. The kernels
+ * of each device are looked up once.
+ */
+final class NativeFfnActivation implements FfnActivation {
+
+    private final Map<String, RelevanceKernels> kernels = new ConcurrentHashMap<>();
+
+    @Override
+    public Tensor apply(int layer, Tensor gate, Tensor up, Batch batch) {
+        String device = gate.is_cuda() ? "cuda:" + gate.device().index() : "cpu";
+        Tensor act = torch.empty(new long[] {gate.size(0), gate.size(1)}, new ScalarTypeOptional(gate.scalar_type()),
+                new LayoutOptional(), new DeviceOptional(gate.device()), new BoolOptional(), new MemoryFormatOptional());
+        kernels.computeIfAbsent(device, RelevanceKernels::forDevice).ffnSwiglu(gate, up, act, null, null);
+        return act;
+    }
+}
