@@ -1,73 +1,54 @@
 #!/usr/bin/env python3
-"""Writes the demo model's tokenizer to data/demo-tokenizer/ (standard library only).
+"""Trains the demo model's tokenizer and writes it to data/demo-tokenizer/.
 
-    python3 data/make_tokenizer.py [--out DIR]
+    python3 data/make_tokenizer.py [--vocab-size 4096] [--out DIR]
 
-A byte-level BPE with no merges: one token per byte, as in GPT-2's byte-level
-tokenizers but without learned merges (we have no trainer here). The token id of a
-byte is the byte's value (0..255); its symbol is GPT-2's bytes_to_unicode() character
-for that byte. Three special tokens follow: <|bos|> = 256, <|eos|> = 257, <|pad|> = 258.
-The pre-tokenizer, post-processor and decoder are HuggingFace's ByteLevel components
-with GPT-2's settings, so any HuggingFace `tokenizers` (Rust, Python, DJL, ...) loads it.
-The post-processor adds no special tokens: callers prepend <|bos|> themselves.
+Needs HuggingFace's `tokenizers` Python package (pip install tokenizers; tested with 0.23.2).
+A byte-level BPE (GPT-2 style: ByteLevel pre-tokenizer, decoder and post-processor) trained on
+the training corpus data/corpora/train/train.jsonl only (never on held-out splits). Special
+tokens come first: <|bos|> = 0, <|eos|> = 1, <|pad|> = 2. tokenizer_config.json asks loaders to
+prepend <|bos|> (add_bos_token), as Llama tokenizers do. Training is deterministic for the same
+corpus and library version.
 """
 import argparse
 import json
 import os
 
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
 SPECIAL_TOKENS = ["<|bos|>", "<|eos|>", "<|pad|>"]
 MODEL_MAX_LENGTH = 2048
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def bytes_to_unicode():
-    """GPT-2's reversible byte -> printable character mapping (openai/gpt-2, encoder.py)."""
-    bs = (list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
-          + list(range(ord("®"), ord("ÿ") + 1)))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
+def documents(path):
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)["text"]
 
 
-def tokenizer_json():
-    byte_sym = bytes_to_unicode()
-    vocab = {byte_sym[b]: b for b in range(256)}
-    added = []
-    for i, tok in enumerate(SPECIAL_TOKENS):
-        vocab[tok] = 256 + i
-        added.append({"id": 256 + i, "content": tok, "single_word": False, "lstrip": False,
-                      "rstrip": False, "normalized": False, "special": True})
-    return {
-        "version": "1.0",
-        "truncation": None,
-        "padding": None,
-        "added_tokens": added,
-        "normalizer": None,
-        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
-                          "use_regex": True},
-        "post_processor": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False,
-                           "use_regex": True},
-        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
-                    "use_regex": True},
-        "model": {"type": "BPE", "dropout": None, "unk_token": None,
-                  "continuing_subword_prefix": None, "end_of_word_suffix": None,
-                  "fuse_unk": False, "byte_fallback": False, "vocab": vocab, "merges": []},
-    }
+def train(corpus, vocab_size):
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(documents(corpus), trainer=trainer)
+    return tok
 
 
 def tokenizer_config():
     return {
-        "add_bos_token": False,
+        "add_bos_token": True,
         "add_eos_token": False,
         "add_prefix_space": False,
         "added_tokens_decoder": {
-            str(256 + i): {"content": tok, "lstrip": False, "normalized": False, "rstrip": False,
-                           "single_word": False, "special": True}
-            for i, tok in enumerate(SPECIAL_TOKENS)},
+            str(i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False,
+                     "single_word": False, "special": True}
+            for i, t in enumerate(SPECIAL_TOKENS)},
         "bos_token": "<|bos|>",
         "eos_token": "<|eos|>",
         "pad_token": "<|pad|>",
@@ -78,7 +59,7 @@ def tokenizer_config():
     }
 
 
-def write(path, obj):
+def write_json(path, obj):
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         json.dump(obj, f, ensure_ascii=False, indent=2)
         f.write("\n")
@@ -86,14 +67,24 @@ def write(path, obj):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                  "demo-tokenizer"))
+    ap.add_argument("--corpus", default=os.path.join(HERE, "corpora", "train", "train.jsonl"))
+    ap.add_argument("--vocab-size", type=int, default=4096)
+    ap.add_argument("--out", default=os.path.join(HERE, "demo-tokenizer"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    write(os.path.join(args.out, "tokenizer.json"), tokenizer_json())
-    write(os.path.join(args.out, "tokenizer_config.json"), tokenizer_config())
-    write(os.path.join(args.out, "special_tokens_map.json"),
-          {"bos_token": "<|bos|>", "eos_token": "<|eos|>", "pad_token": "<|pad|>"})
+    tok = train(args.corpus, args.vocab_size)
+    for i, t in enumerate(SPECIAL_TOKENS):
+        assert tok.token_to_id(t) == i, f"{t} should have id {i}"
+    tok.save(os.path.join(args.out, "tokenizer.json"), pretty=True)
+    write_json(os.path.join(args.out, "tokenizer_config.json"), tokenizer_config())
+    write_json(os.path.join(args.out, "special_tokens_map.json"),
+               {"bos_token": "<|bos|>", "eos_token": "<|eos|>", "pad_token": "<|pad|>"})
+    # tokens per character on each language's held-out split, for the model card
+    for lang in ["en", "de", "fr", "es", "it", "ru"]:
+        texts = list(documents(os.path.join(HERE, "corpora", "language", lang, "heldout.jsonl")))
+        n_tok = sum(len(tok.encode(t).ids) for t in texts)
+        n_chr = sum(len(t) for t in texts)
+        print(f"{lang}: {n_tok / n_chr:.3f} tokens per character")
 
 
 if __name__ == "__main__":

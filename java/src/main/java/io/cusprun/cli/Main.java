@@ -19,6 +19,10 @@ public final class Main {
 
     static {
         // Registered in the order of the data flow; each class prints its own --help.
+        COMMANDS.put("eval", new Command("perplexity or multiple-choice accuracy of a checkpoint",
+                a -> new EvalCommand().run(a)));
+        COMMANDS.put("inspect", new Command("describe a checkpoint: architecture, sizes, parameters, files",
+                a -> new InspectCommand().run(a)));
     }
 
     private Main() {}
