@@ -78,6 +78,19 @@ if(TARGET cusprun)
     set_tests_properties(cuda_bench_smoke PROPERTIES
       LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 600)
   endif()
+  # The same harness on the host (g++), CPU variants standing in for CUDA ones:
+  # checks the test logic itself on machines without a GPU. Label: cpu.
+  add_executable(cuda_test_harness_host_mock "${CUSPRUN_CUDA_DIR}/tests/host_mock.cpp")
+  target_include_directories(cuda_test_harness_host_mock PRIVATE
+    "${CUSPRUN_ROOT}/native/include" "${CUSPRUN_CUDA_DIR}/tests"
+    ${CMAKE_CUDA_TOOLKIT_INCLUDE_DIRECTORIES})
+  target_compile_options(cuda_test_harness_host_mock PRIVATE -Wall -Wextra)
+  target_link_libraries(cuda_test_harness_host_mock PRIVATE cusprun)
+  set_target_properties(cuda_test_harness_host_mock PROPERTIES
+    RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/bin")
+  add_test(NAME cuda_test_harness_host_mock COMMAND cuda_test_harness_host_mock)
+  set_tests_properties(cuda_test_harness_host_mock PROPERTIES
+    LABELS cpu ENVIRONMENT "OMP_NUM_THREADS=2" TIMEOUT 300)
 else()
   message(STATUS "cusprun: CPU library target 'cusprun' missing, CUDA tests not built")
 endif()

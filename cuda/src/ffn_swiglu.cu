@@ -57,16 +57,17 @@ __device__ __forceinline__ void flush(A *__restrict__ dst, const float (&s)[V]) 
 }
 
 constexpr int kFfnThreads = 256;
-constexpr int kFfnUnroll = 4;
 
 // grid.x: column tiles of kFfnThreads*V neurons; grid.y: chunks of `rows` rows.
 template <typename T, int V, typename A>
-__global__ void __launch_bounds__(kFfnThreads)
+__global__ void __launch_bounds__(kFfnThreads, 4)
     ffn_vec_kernel(const T *__restrict__ gate, const T *__restrict__ up, int64_t in_stride,
                    T *__restrict__ act, int64_t T_rows, int64_t F,
                    const int64_t *__restrict__ off, int64_t n_docs, A *__restrict__ acc,
                    int64_t rows) {
     using P = Pack<T, V>;
+    // Rows whose loads are issued together (8-wide 16-bit vectors need more registers).
+    constexpr int kFfnUnroll = V >= 8 ? 2 : 4;
     const int64_t col = ((int64_t)blockIdx.x * kFfnThreads + threadIdx.x) * V;
     if (col >= F) return;
     const int64_t r0 = (int64_t)blockIdx.y * rows;
@@ -96,7 +97,7 @@ __global__ void __launch_bounds__(kFfnThreads)
         for (int r = 0; r < kFfnUnroll; ++r) {
             const int64_t t = t0 + r;
             if (t >= r1) break;
-            if (acc && t >= doc_end) {
+            if (acc && t >= doc_end && doc + 1 < n_docs) {
                 flush<V>(acc + doc * F + col, s);
 #pragma unroll
                 for (int i = 0; i < V; ++i) s[i] = 0.f;
@@ -131,7 +132,7 @@ int launch_vec(const DeviceGuard &dev, cudaStream_t stream, const T *gate, const
     // Enough blocks for ~16 per SM, yet chunks of >= 8 rows to keep atomics rare.
     const int64_t target = (int64_t)dev.sm_count() * 16;
     int64_t rows = ceil_div(T_rows * blocks_x, target);
-    rows = ceil_div(rows, kFfnUnroll) * kFfnUnroll;
+    rows = ceil_div(rows, 4) * 4;
     if (rows < 8) rows = 8;
     if (rows > 128) rows = 128;
     if (ceil_div(T_rows, rows) > 65535) rows = ceil_div(T_rows, 65535);

@@ -79,7 +79,7 @@ constexpr int kTiledThreads = 256;
 
 // grid: x = tile pair, y = group, z = row chunk.
 template <typename T, typename A>
-__global__ void __launch_bounds__(kTiledThreads)
+__global__ void __launch_bounds__(kTiledThreads, 2)
     gram_tiled_kernel(const T *__restrict__ z, int64_t T_rows, int64_t row_stride, int64_t M,
                       const int64_t *__restrict__ off, int64_t n_docs, A *__restrict__ gram,
                       int64_t chunk_rows, bool atomic) {
