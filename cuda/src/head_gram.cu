@@ -10,6 +10,7 @@
 //                 round the inputs).
 #include <mma.h>
 
+#include <cmath>
 #include <type_traits>
 
 #include "common.cuh"
@@ -57,20 +58,26 @@ __device__ __forceinline__ void add_out(A *p, float v, bool atomic) {
     else *p += (A)v;
 }
 
-// Adds a 64x64 fp32 tile held in shared memory (row stride ld) into gram
-// (and its mirror when the tile is off the diagonal).
+// Adds a 64x64 fp32 tile held in shared memory (row stride ld) into gram, and
+// its transpose into the mirrored tile when off the diagonal. Consecutive
+// threads touch consecutive addresses in both passes, so the atomics coalesce.
 template <typename A>
 __device__ void add_tile_from_smem(const float *tile, int ld, A *out, int64_t M, int ta, int tb,
                                    bool atomic) {
     for (int e = threadIdx.x; e < kTile * kTile; e += blockDim.x) {
         const int i = e / kTile, j = e % kTile;
         const int64_t a = (int64_t)ta * kTile + i, b = (int64_t)tb * kTile + j;
-        if (a >= M || b >= M) continue;
-        const float v = tile[i * ld + j];
-        add_out(out + a * M + b, v, atomic);
-        if (ta != tb) add_out(out + b * M + a, v, atomic);
+        if (a < M && b < M) add_out(out + a * M + b, tile[i * ld + j], atomic);
+    }
+    if (ta == tb) return;
+    for (int e = threadIdx.x; e < kTile * kTile; e += blockDim.x) {
+        const int j = e / kTile, i = e % kTile;
+        const int64_t a = (int64_t)ta * kTile + i, b = (int64_t)tb * kTile + j;
+        if (a < M && b < M) add_out(out + b * M + a, tile[i * ld + j], atomic);
     }
 }
+
+constexpr int kCLd = kTile + 4;  // fp32 row stride of a staged output tile
 
 // ------------------------------------------------------- 2_tiled_smem
 
@@ -85,6 +92,7 @@ __global__ void __launch_bounds__(kTiledThreads, 2)
                       int64_t chunk_rows, bool atomic) {
     __shared__ __align__(16) float As[kBK][kTile];
     __shared__ __align__(16) float Bs[kBK][kTile];
+    __shared__ __align__(16) float Cs[kTile][kCLd];
     const int nt = (int)((M + kTile - 1) / kTile);
     int ta, tb;
     tile_pair(blockIdx.x, nt, ta, tb);
@@ -128,18 +136,14 @@ __global__ void __launch_bounds__(kTiledThreads, 2)
             __syncthreads();
         }
         if (seg1 > seg0) {
-            A *out = gram + (doc * (int64_t)gridDim.y + g) * M * M;
 #pragma unroll
             for (int i = 0; i < 4; ++i)
-#pragma unroll
-                for (int j = 0; j < 4; ++j) {
-                    const int64_t a = (int64_t)ta * kTile + ty * 4 + i;
-                    const int64_t b = (int64_t)tb * kTile + tx * 4 + j;
-                    if (a < M && b < M) {
-                        add_out(out + a * M + b, acc[i][j], atomic);
-                        if (ta != tb) add_out(out + b * M + a, acc[i][j], atomic);
-                    }
-                }
+                *reinterpret_cast<float4 *>(&Cs[ty * 4 + i][tx * 4]) =
+                    make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+            __syncthreads();
+            add_tile_from_smem(&Cs[0][0], kCLd, gram + (doc * (int64_t)gridDim.y + g) * M * M, M,
+                               ta, tb, atomic);
+            __syncthreads();
         }
         seg0 = seg1;
         ++doc;
@@ -150,14 +154,13 @@ __global__ void __launch_bounds__(kTiledThreads, 2)
 
 constexpr int kWK = 32;             // rows per shared-memory slab
 constexpr int kWLd = kTile + 8;     // bf16/f16 row stride in shared memory
-constexpr int kWCLd = kTile + 4;    // fp32 row stride of the output staging tile
 constexpr int kWmmaThreads = 128;   // 4 warps, 2x2 of 32x32 sub-tiles
 
 template <typename T>
 struct WmmaSmem {
     __align__(32) T a[kWK][kWLd];
     __align__(32) T b[kWK][kWLd];
-    __align__(32) float c[kTile][kWCLd];
+    __align__(32) float c[kTile][kCLd];
 };
 
 template <typename T, typename A, bool VEC>
@@ -237,10 +240,10 @@ __global__ void __launch_bounds__(kWmmaThreads)
 #pragma unroll
                 for (int j = 0; j < 2; ++j)
                     wmma::store_matrix_sync(&sm.c[wm * 32 + i * 16][wn * 32 + j * 16], cf[i][j],
-                                            kWCLd, wmma::mem_row_major);
+                                            kCLd, wmma::mem_row_major);
             __syncthreads();
             A *out = gram + (doc * (int64_t)gridDim.y + g) * M * M;
-            add_tile_from_smem(&sm.c[0][0], kWCLd, out, M, ta, tb, atomic);
+            add_tile_from_smem(&sm.c[0][0], kCLd, out, M, ta, tb, atomic);
             __syncthreads();
         }
         seg0 = seg1;
@@ -249,14 +252,36 @@ __global__ void __launch_bounds__(kWmmaThreads)
 #endif
 }
 
-// Number of row chunks: enough blocks to fill the GPU, chunks of >= 128 rows.
-int64_t pick_chunks(const DeviceGuard &dev, int64_t tiles, int64_t T_rows, int blocks_per_sm) {
-    const int64_t target = (int64_t)dev.sm_count() * blocks_per_sm;
-    int64_t n = ceil_div(target, tiles);
-    const int64_t max_n = ceil_div(T_rows, 128);
-    if (n > max_n) n = max_n;
-    if (n > 65535) n = 65535;
-    return n < 1 ? 1 : n;
+// Number of row chunks (blocks per output tile). More chunks fill the GPU and
+// even out the last wave, but each (chunk, document) adds its tile with atomics:
+// take the fewest chunks (of >= 256 rows, at most 64) whose wave efficiency
+// (blocks / slots over its ceiling) is within 5% of the best seen.
+int64_t pick_chunks(int64_t tiles, int64_t T_rows, int64_t slots) {
+    int64_t max_c = T_rows / 256;
+    if (max_c > 64) max_c = 64;
+    if (max_c < 1) max_c = 1;
+    if (slots < 1) slots = 1;
+    int64_t best = 1;
+    double best_eff = 0.0;
+    for (int64_t c = 1; c <= max_c; ++c) {
+        const double waves = (double)(tiles * c) / (double)slots;
+        const double eff = waves / std::ceil(waves);
+        if (eff > best_eff * 1.05) {
+            best_eff = eff;
+            best = c;
+        }
+    }
+    return best;
+}
+
+template <typename K>
+int64_t slots_of(K kernel, int threads, const DeviceGuard &dev) {
+    int occ = 0;
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, kernel, threads, 0) != cudaSuccess) {
+        cudaGetLastError();
+        occ = 1;
+    }
+    return (int64_t)(occ < 1 ? 1 : occ) * dev.sm_count();
 }
 
 }  // namespace
@@ -316,27 +341,28 @@ extern "C" int cusprun_cuda_head_gram(int device, int variant, void *stream,
             }
             const int64_t nt = ceil_div(M, kTile);
             const int64_t pairs = nt * (nt + 1) / 2;
+            const int64_t tiles = pairs * n_groups;
             const bool use_wmma = v == 2 && !std::is_same<TT, float>::value;
-            const int64_t chunks = pick_chunks(dev, pairs * n_groups, T, use_wmma ? 8 : 4);
-            const int64_t chunk_rows = ceil_div(T, chunks);
-            const bool atomic = chunks > 1;
-            dim3 grid((unsigned)pairs, (unsigned)n_groups, (unsigned)ceil_div(T, chunk_rows));
             if (use_wmma) {
                 if constexpr (!std::is_same<TT, float>::value) {
                     const bool vec = M % 8 == 0 && row_stride % 8 == 0 &&
                                      reinterpret_cast<uintptr_t>(zz) % 16 == 0;
-                    if (vec)
-                        gram_wmma_kernel<TT, A, true><<<grid, kWmmaThreads, 0, s>>>(
-                            zz, T, row_stride, M, doc_offsets, n_docs, out, chunk_rows, atomic);
-                    else
-                        gram_wmma_kernel<TT, A, false><<<grid, kWmmaThreads, 0, s>>>(
-                            zz, T, row_stride, M, doc_offsets, n_docs, out, chunk_rows, atomic);
+                    auto kernel = vec ? gram_wmma_kernel<TT, A, true> : gram_wmma_kernel<TT, A, false>;
+                    const int64_t chunks = pick_chunks(tiles, T, slots_of(kernel, kWmmaThreads, dev));
+                    const int64_t chunk_rows = ceil_div(T, chunks);
+                    dim3 grid((unsigned)pairs, (unsigned)n_groups, (unsigned)ceil_div(T, chunk_rows));
+                    kernel<<<grid, kWmmaThreads, 0, s>>>(zz, T, row_stride, M, doc_offsets, n_docs,
+                                                         out, chunk_rows, chunks > 1);
                     CUSPRUN_LAUNCHED("head_gram 3_wmma launch");
                 }
                 return (int)CUSPRUN_OK;
             }
-            gram_tiled_kernel<TT, A><<<grid, kTiledThreads, 0, s>>>(
-                zz, T, row_stride, M, doc_offsets, n_docs, out, chunk_rows, atomic);
+            auto kernel = gram_tiled_kernel<TT, A>;
+            const int64_t chunks = pick_chunks(tiles, T, slots_of(kernel, kTiledThreads, dev));
+            const int64_t chunk_rows = ceil_div(T, chunks);
+            dim3 grid((unsigned)pairs, (unsigned)n_groups, (unsigned)ceil_div(T, chunk_rows));
+            kernel<<<grid, kTiledThreads, 0, s>>>(zz, T, row_stride, M, doc_offsets, n_docs, out,
+                                                  chunk_rows, chunks > 1);
             CUSPRUN_LAUNCHED("head_gram 2_tiled_smem launch");
             return (int)CUSPRUN_OK;
         });
