@@ -48,7 +48,7 @@ if [ -z "$CUDACXX" ]; then
   echo "nvcc not found" | tee "$OUT/build.log"
   status=1
 else
-  if ! timeout 360 bash -c "cmake -S cmake -B '$BUILD' -DCMAKE_BUILD_TYPE=Release \
+  if ! timeout 240 bash -c "cmake -S cmake -B '$BUILD' -DCMAKE_BUILD_TYPE=Release \
         -DCMAKE_CUDA_ARCHITECTURES='$CUDA_ARCH' -DCUSPRUN_WITH_CUDA=ON && \
         cmake --build '$BUILD' -j '$JOBS'" > "$OUT/build.log" 2>&1; then
     echo "BUILD FAILED (see build.log)"; tail -n 40 "$OUT/build.log"; status=1
@@ -60,12 +60,12 @@ test_rc=-1
 bench_rc=-1
 if [ $status -eq 0 ]; then
   step "correctness: every CUDA variant vs the CPU reference"
-  timeout 240 "$BIN/cuda_test_kernels" 2>&1 | tee "$OUT/test.log"
+  timeout 100 "$BIN/cuda_test_kernels" 2>&1 | tee "$OUT/test.log"
   test_rc=${PIPESTATUS[0]}
   [ "$test_rc" -eq 0 ] || status=1
 
   step "timing: realistic shapes"
-  timeout 240 "$BIN/cuda_bench_kernels" --out "$OUT/bench.md" 2>&1 | tee "$OUT/bench.log"
+  timeout 100 "$BIN/cuda_bench_kernels" --out "$OUT/bench.md" 2>&1 | tee "$OUT/bench.log"
   bench_rc=${PIPESTATUS[0]}
   [ "$bench_rc" -eq 0 ] || status=1
 fi
