@@ -20,16 +20,13 @@ set(CMAKE_CUDA_STANDARD_REQUIRED ON)
 set(CUSPRUN_CUDA_DIR "${CUSPRUN_ROOT}/cuda")
 file(GLOB CUSPRUN_CUDA_SOURCES CONFIGURE_DEPENDS "${CUSPRUN_CUDA_DIR}/src/*.cu")
 
-# Warnings: nvcc's own, the host compiler's through -Xcompiler; -Werror on both
-# unless CUSPRUN_CUDA_WERROR is switched off.
-option(CUSPRUN_CUDA_WERROR "Treat warnings in the CUDA back end as errors" ON)
-set(CUSPRUN_CUDA_WARN_FLAGS
-  --Werror=all-warnings
-  -Xcompiler=-Wall,-Wextra,-Wno-unused-parameter)
+# Warnings: nvcc's own and the host compiler's (-Wall -Wextra). The code is clean
+# with -Werror (nvcc 13.0 + g++ 12); it is opt-in (-DCUSPRUN_CUDA_WERROR=ON) so a
+# newer compiler's new warning cannot break a user's or the GPU check's build.
+option(CUSPRUN_CUDA_WERROR "Treat warnings in the CUDA back end as errors" OFF)
+set(CUSPRUN_CUDA_WARN_FLAGS -Xcompiler=-Wall,-Wextra,-Wno-unused-parameter)
 if(CUSPRUN_CUDA_WERROR)
-  list(APPEND CUSPRUN_CUDA_WARN_FLAGS -Xcompiler=-Werror)
-else()
-  set(CUSPRUN_CUDA_WARN_FLAGS -Xcompiler=-Wall)
+  list(APPEND CUSPRUN_CUDA_WARN_FLAGS --Werror=all-warnings -Xcompiler=-Werror)
 endif()
 
 add_library(cusprun_cuda SHARED ${CUSPRUN_CUDA_SOURCES})

@@ -78,7 +78,7 @@ elapsed=$(( $(date +%s) - started ))
   cat "$OUT/device.txt"
   echo '```'
   echo
-  echo "- build: $([ -s "$BIN/cuda_test_kernels" ] && echo ok || echo FAILED) (sm_${CUDA_ARCH})"
+  echo "- build: $([ -s "$BIN/cuda_test_kernels" ] && echo ok || echo FAILED) (sm_${CUDA_ARCH}), $(grep -ci 'warning' "$OUT/build.log" 2>/dev/null || true) warning line(s) in build.log"
   if [ -f "$OUT/test.log" ]; then
     echo "- correctness (exit $test_rc): $(grep -c '^PASS' "$OUT/test.log") PASS, $(grep -c '^FAIL' "$OUT/test.log") FAIL"
     if grep -q '^FAIL' "$OUT/test.log"; then
