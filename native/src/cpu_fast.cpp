@@ -35,7 +35,7 @@ int ffn_omp_simd(cusprun_dtype dt, const void *gate, const void *up, int64_t in_
                  cusprun_dtype acc_dtype, void *acc) {
     const SimdKernels &K = simd();
     const size_t es = dtype_size(dt);
-    const int64_t CB = 512;  // columns per work item: a row's slice is 1-2 KB, streams well
+    const int64_t CB = 2048;  // columns per work item: 8 KB row slices keep the prefetchers streaming
     const int64_t ncb = (F + CB - 1) / CB;
     char *act = (char *)act_out;
     if (!acc) {  // inference only: items are (32-row block, column block)
@@ -55,8 +55,8 @@ int ffn_omp_simd(cusprun_dtype dt, const void *gate, const void *up, int64_t in_
         const int64_t doc = it / ncb, c0 = (it % ncb) * CB, n = std::min(CB, F - c0);
         const int64_t t0 = offs[doc], rows = offs[doc + 1] - t0;
         if (rows == 0) continue;
-        alignas(64) float lf[512];
-        alignas(64) double ld[512];
+        alignas(64) float lf[2048];
+        alignas(64) double ld[2048];
         const bool f64 = acc_dtype == CUSPRUN_F64;
         if (f64) memset(ld, 0, sizeof(double) * n);
         else memset(lf, 0, sizeof(float) * n);

@@ -1,4 +1,5 @@
 // Microkernels compiled for the avx2 target; chosen at run time (cpu_dispatch.cpp).
+#include <immintrin.h>
 #include <stdint.h>
 
 #include "internal.h"
@@ -7,6 +8,7 @@
 #pragma GCC target("avx2,fma,f16c")
 #define SIMD_NS isa_avx2
 #define GRAM_CB 16
+#define CP_ISA_AVX2 1
 #include "simd_kernels.inc"
 #undef GRAM_CB
 #undef SIMD_NS

@@ -1,12 +1,16 @@
 // Microkernels compiled for the avx512 target; chosen at run time (cpu_dispatch.cpp).
+#include <immintrin.h>
 #include <stdint.h>
 
 #include "internal.h"
 
+// GCC 12 warns falsely inside its own avx512fintrin.h (_mm512_undefined_*)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c,prefer-vector-width=512")
 #define SIMD_NS isa_avx512
 #define GRAM_CB 32
+#define CP_ISA_AVX512 1
 #include "simd_kernels.inc"
 #undef GRAM_CB
 #undef SIMD_NS

@@ -1,4 +1,5 @@
 // Microkernels compiled for the generic target; chosen at run time (cpu_dispatch.cpp).
+#include <immintrin.h>
 #include <stdint.h>
 
 #include "internal.h"
