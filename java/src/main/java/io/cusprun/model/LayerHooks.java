@@ -1,0 +1,34 @@
+package io.cusprun.model;
+
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Where a scorer plugs into the forward pass, per layer, without activations leaving LibTorch.
+ * Tensors passed in are only valid during the call (they belong to the batch's PointerScope).
+ * For padded batches the rows are flattened: T = B * rows, one "document" per row.
+ */
+public interface LayerHooks {
+
+    /**
+     * Returns act = silu(gate) * up ([T, F]); the scorer's version also accumulates per-document
+     * sums. gate and up are views of one [T, 2F] tensor (row stride 2F).
+     */
+    Tensor ffnActivation(int layer, Tensor gate, Tensor up, Batch batch);
+
+    /** Attention output before o_proj, [T, H, d] (contiguous), before any head mask is applied. */
+    default void attentionOutput(int layer, Tensor z, Batch batch) {
+    }
+
+    /** q [T, H, d] and k [T, Hkv, d] after RoPE; only called when {@link #wantsQueryKey()}. */
+    default void queryKey(int layer, Tensor q, Tensor k, Batch batch) {
+    }
+
+    default boolean wantsQueryKey() {
+        return false;
+    }
+
+    /** Plain inference: the default FFN activation and nothing else. */
+    static LayerHooks inference() {
+        return FfnActivation.DEFAULT::apply;
+    }
+}

@@ -1,0 +1,293 @@
+package io.cusprun.model;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The forward pass of a Llama-family decoder (Llama 2/3, Mistral, Qwen2) on LibTorch, following
+ * HF's modelling code: RMSNorm, RoPE (rotate-half, llama3/linear scaling), GQA attention with
+ * optional q/k/v/o biases, SwiGLU MLP, tied or separate lm_head. Layers may have different sizes
+ * (per-layer pruned checkpoints).
+ *
+ * <p>Inputs are packed documents ({@link Batch}) or padded rows with an attention mask. Every
+ * pass runs under NoGradGuard in its own PointerScope (one more per layer, so a layer's
+ * intermediates are freed as soon as it is done); the returned tensor belongs to the caller's
+ * PointerScope if there is one, else the caller closes it. The scorer plugs in through
+ * {@link LayerHooks}; FFN neurons and attention heads can be masked (multiplied by 0/1).
+ */
+public final class LlamaModel implements AutoCloseable {
+
+    private final ModelConfig config;
+    private final LoadOptions options;
+    private final Device device;
+    private final Tensor embedding;
+    private final Tensor finalNorm;
+    private final Tensor lmHead;
+    private final List<LayerWeights> layers;
+    private final Rope rope;
+    private final Tensor[] ffnMasks;
+    private final Tensor[] headMasks;
+
+    private LlamaModel(ModelConfig config, LoadOptions options, Device device, Tensor embedding, Tensor finalNorm,
+                       Tensor lmHead, List<LayerWeights> layers) {
+        this.config = config;
+        this.options = options;
+        this.device = device;
+        this.embedding = embedding;
+        this.finalNorm = finalNorm;
+        this.lmHead = lmHead;
+        this.layers = List.copyOf(layers);
+        this.rope = new Rope(config, device);
+        this.ffnMasks = new Tensor[layers.size()];
+        this.headMasks = new Tensor[layers.size()];
+    }
+
+    /** Loads config.json and the safetensors of a model directory, fp32 on the CPU. */
+    public static LlamaModel load(Path dir) throws IOException {
+        return load(dir, LoadOptions.cpu());
+    }
+
+    public static LlamaModel load(Path dir, LoadOptions options) throws IOException {
+        ModelConfig config = ModelConfig.read(dir);
+        try (Checkpoint checkpoint = Checkpoint.open(dir)) {
+            return load(config, checkpoint, options);
+        }
+    }
+
+    /** Builds the model from an open checkpoint (which may be closed afterwards). */
+    public static LlamaModel load(ModelConfig config, Checkpoint checkpoint, LoadOptions options) throws IOException {
+        WeightLoader loader = new WeightLoader(checkpoint, config, options);
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            Tensor embedding = Tensors.keep(loader.embedding());
+            Tensor finalNorm = Tensors.keep(loader.finalNorm());
+            Tensor lmHead = config.tieWordEmbeddings() ? embedding : Tensors.keep(loader.lmHead());
+            List<LayerWeights> layers = new ArrayList<>();
+            for (int i = 0; i < config.numHiddenLayers(); i++) {
+                layers.add(loader.layer(i));
+            }
+            return new LlamaModel(config, options, loader.device(), embedding, finalNorm, lmHead, layers);
+        }
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public LoadOptions options() {
+        return options;
+    }
+
+    public int numLayers() {
+        return layers.size();
+    }
+
+    /** Layer i's weights (compute dtype, on the device); the scorer reads W_down and W_O here. */
+    public LayerWeights layer(int i) {
+        return layers.get(i);
+    }
+
+    public Tensor embedding() {
+        return embedding;
+    }
+
+    public Tensor lmHead() {
+        return lmHead;
+    }
+
+    public Tensor finalNorm() {
+        return finalNorm;
+    }
+
+    /** Logits [T, V] of a packed batch, plain inference. */
+    public Tensor logits(Batch batch) {
+        return logits(batch, LayerHooks.inference());
+    }
+
+    /** Logits [T, V] of a packed batch, with the given hooks. */
+    public Tensor logits(Batch batch, LayerHooks hooks) {
+        return run(batch.tokens(), () -> new AttentionLayout.Packed(batch, device), hooks, true);
+    }
+
+    /** Final hidden states [T, D] (after the last RMSNorm) of a packed batch. */
+    public Tensor hiddenStates(Batch batch, LayerHooks hooks) {
+        return run(batch.tokens(), () -> new AttentionLayout.Packed(batch, device), hooks, false);
+    }
+
+    /**
+     * Logits [B, T, V] of padded rows: ids [B][T], attentionMask [B][T] with 1 for tokens and 0
+     * for padding (left or right). Hooks see the rows flattened, one document per row.
+     */
+    public Tensor logitsPadded(long[][] ids, long[][] attentionMask, LayerHooks hooks) {
+        if (ids.length == 0 || ids.length != attentionMask.length) {
+            throw new IllegalArgumentException("ids and attentionMask must have the same, non-zero number of rows");
+        }
+        int width = ids[0].length;
+        long[] flat = new long[ids.length * width];
+        for (int b = 0; b < ids.length; b++) {
+            if (ids[b].length != width || attentionMask[b].length != width) {
+                throw new IllegalArgumentException("row " + b + " is not " + width + " wide");
+            }
+            System.arraycopy(ids[b], 0, flat, b * width, width);
+        }
+        Tensor out = run(flat, () -> new AttentionLayout.Padded(ids, attentionMask, device), hooks, true);
+        return out.view(ids.length, width, out.size(1));
+    }
+
+    /** Masks FFN neurons of a layer (mask[F] of 0/1, or null to clear): act is multiplied by it before down_proj. */
+    public void setFfnMask(int layer, float[] mask) {
+        Tensors.release(ffnMasks[layer]);
+        ffnMasks[layer] = null;
+        if (mask != null) {
+            checkLength(mask, layers.get(layer).size().intermediateSize(), "FFN", layer);
+            ffnMasks[layer] = Tensors.keep(Tensors.ofFloats(mask).to(device, options.dtype().scalarType()));
+        }
+    }
+
+    /** Masks attention heads of a layer (mask[H], or null to clear): z is multiplied by it before o_proj. */
+    public void setHeadMask(int layer, float[] mask) {
+        Tensors.release(headMasks[layer]);
+        headMasks[layer] = null;
+        if (mask != null) {
+            checkLength(mask, layers.get(layer).size().numAttentionHeads(), "head", layer);
+            headMasks[layer] = Tensors.keep(Tensors.ofFloats(mask, 1, mask.length, 1)
+                    .to(device, options.dtype().scalarType()));
+        }
+    }
+
+    public void clearMasks() {
+        for (int i = 0; i < layers.size(); i++) {
+            setFfnMask(i, null);
+            setHeadMask(i, null);
+        }
+    }
+
+    private static void checkLength(float[] mask, int expected, String what, int layer) {
+        if (mask.length != expected) {
+            throw new IllegalArgumentException(what + " mask for layer " + layer + " has " + mask.length
+                    + " entries, the layer has " + expected);
+        }
+    }
+
+    private Tensor run(long[] tokens, java.util.function.Supplier<AttentionLayout> layoutFactory, LayerHooks hooks,
+                       boolean logits) {
+        PointerScope outer = PointerScope.getInnerScope();
+        Tensor result;
+        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            AttentionLayout layout = layoutFactory.get();
+            Tensor ids = Tensors.ofLongs(tokens).to(device, torch.ScalarType.Long);
+            Tensor x = torch.embedding(embedding, ids);
+            Tensor[] cosSin = rope.cosSin(layout.positions(), options.dtype().scalarType());
+            Tensor owned = null;
+            for (int i = 0; i < layers.size(); i++) {
+                Tensor next;
+                try (PointerScope layerScope = new PointerScope()) {
+                    next = layer(i, x, layout, cosSin, hooks);
+                    next.retainReference();
+                }
+                if (owned != null) {
+                    owned.releaseReference(); // the previous layer's output is no longer needed
+                }
+                owned = next;
+                x = next;
+            }
+            if (owned != null) {
+                scope.attach(owned);
+                owned.releaseReference();
+            }
+            Tensor h = rmsNorm(x, finalNorm);
+            result = logits ? torch.linear(h, lmHead) : h;
+            result.retainReference();
+        }
+        if (outer != null) {
+            outer.attach(result);
+            result.releaseReference();
+        }
+        return result;
+    }
+
+    private Tensor layer(int i, Tensor x, AttentionLayout layout, Tensor[] cosSin, LayerHooks hooks) {
+        LayerWeights w = layers.get(i);
+        LayerSize s = w.size();
+        long n = x.size(0);
+        Tensor out = x;
+        if (s.numAttentionHeads() > 0) {
+            out = out.add(attention(i, w, rmsNorm(x, w.inputNorm()), layout, cosSin, hooks, n));
+        } else if (w.oBias() != null) {
+            out = out.add(w.oBias());
+        }
+        Tensor h = rmsNorm(out, w.postNorm());
+        int f = s.intermediateSize();
+        if (f > 0) {
+            Tensor gateUp = linear(h, w.gateUp(), w.gateUpBias()); // [N, 2F]
+            Tensor act = hooks.ffnActivation(i, gateUp.narrow(1, 0, f), gateUp.narrow(1, f, f), layout.batch());
+            if (ffnMasks[i] != null) {
+                act = act.mul(ffnMasks[i]);
+            }
+            out = out.add(linear(act, w.down(), w.downBias()));
+        } else if (w.downBias() != null) {
+            out = out.add(w.downBias());
+        }
+        return out == x ? x.clone() : out;
+    }
+
+    private Tensor attention(int i, LayerWeights w, Tensor h, AttentionLayout layout, Tensor[] cosSin,
+                             LayerHooks hooks, long n) {
+        int heads = w.size().numAttentionHeads();
+        int kvHeads = w.size().numKeyValueHeads();
+        int d = w.headDim();
+        Tensor qkv = linear(h, w.qkv(), w.qkvBias()); // [N, (H + 2 Hkv) d]
+        Tensor q = Rope.apply(qkv.narrow(1, 0, (long) heads * d).view(n, heads, d), cosSin[0], cosSin[1]);
+        Tensor k = Rope.apply(qkv.narrow(1, (long) heads * d, (long) kvHeads * d).view(n, kvHeads, d),
+                cosSin[0], cosSin[1]);
+        Tensor v = qkv.narrow(1, (long) (heads + kvHeads) * d, (long) kvHeads * d).view(n, kvHeads, d);
+        if (hooks.wantsQueryKey()) {
+            hooks.queryKey(i, q, k, layout.batch());
+        }
+        Tensor z = layout.attend(q, k, v, config.slidingWindow(i)); // [N, H, d]
+        hooks.attentionOutput(i, z, layout.batch());
+        if (headMasks[i] != null) {
+            z = z.mul(headMasks[i]);
+        }
+        return linear(z.view(n, (long) heads * d), w.o(), w.oBias());
+    }
+
+    private static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        return bias == null ? torch.linear(x, weight) : torch.linear(x, weight, new TensorOptional(bias));
+    }
+
+    /** HF LlamaRMSNorm: normalise in fp32, cast back, then scale by the weight. */
+    private Tensor rmsNorm(Tensor x, Tensor weight) {
+        if (Tensors.isType(x, torch.ScalarType.Float)) {
+            return torch.rms_norm(x, new long[] {x.size(-1)}, new TensorOptional(weight),
+                    new DoubleOptional(config.rmsNormEps()));
+        }
+        Tensor xf = x.to(torch.ScalarType.Float);
+        Tensor var = xf.pow(new org.bytedeco.pytorch.Scalar(2.0)).mean(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional());
+        Tensor normed = xf.mul(torch.rsqrt(var.add(new org.bytedeco.pytorch.Scalar(config.rmsNormEps()))));
+        return weight.mul(normed.to(x.scalar_type()));
+    }
+
+    @Override
+    public void close() {
+        clearMasks();
+        for (LayerWeights w : layers) {
+            w.release();
+        }
+        if (lmHead != embedding) {
+            Tensors.release(lmHead);
+        }
+        Tensors.release(embedding);
+        Tensors.release(finalNorm);
+        rope.close();
+    }
+}

@@ -1,0 +1,304 @@
+package io.cusprun.model;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * A Llama-family config.json: {@code LlamaForCausalLM} (Llama 2, 3, 3.1, 3.2), {@code
+ * MistralForCausalLM} and {@code Qwen2ForCausalLM}. Per-layer sizes come from the cusprun
+ * extension {@code "cusprun_layer_sizes": [{"intermediate_size", "num_attention_heads",
+ * "num_key_value_heads"}, ...]} when present, otherwise every layer has the global sizes.
+ * {@link #raw()} keeps the whole file so that {@link #toJson()} writes unknown fields back.
+ *
+ * @param qkvBias               q/k/v projections have biases (Qwen2; Llama with attention_bias)
+ * @param oBias                 o_proj has a bias (Llama with attention_bias)
+ * @param mlpBias               gate/up/down projections have biases (Llama with mlp_bias)
+ * @param slidingWindow         attention window in tokens, 0 for none
+ * @param slidingWindowFrom     first layer that uses the window (Qwen2's max_window_layers)
+ */
+public record ModelConfig(String architecture, String modelType, int vocabSize, int hiddenSize,
+                          int numHiddenLayers, int intermediateSize, int numAttentionHeads,
+                          int numKeyValueHeads, int headDim, double rmsNormEps, double ropeTheta,
+                          RopeScaling ropeScaling, long maxPositionEmbeddings, boolean tieWordEmbeddings,
+                          boolean qkvBias, boolean oBias, boolean mlpBias, DType torchDtype,
+                          Long bosTokenId, List<Long> eosTokenIds, int slidingWindow, int slidingWindowFrom,
+                          List<LayerSize> layers, ObjectNode raw) {
+
+    public static final String FILE_NAME = "config.json";
+    public static final String LAYER_SIZES_KEY = "cusprun_layer_sizes";
+    public static final List<String> SUPPORTED = List.of("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM");
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public ModelConfig {
+        layers = List.copyOf(layers);
+        eosTokenIds = List.copyOf(eosTokenIds);
+        raw = raw.deepCopy();
+    }
+
+    @Override
+    public ObjectNode raw() {
+        return raw.deepCopy();
+    }
+
+    public LayerSize layer(int i) {
+        return layers.get(i);
+    }
+
+    /** True when every layer has the global sizes (a plain HF checkpoint). */
+    public boolean isUniform() {
+        LayerSize global = new LayerSize(intermediateSize, numAttentionHeads, numKeyValueHeads);
+        return layers.stream().allMatch(global::equals);
+    }
+
+    /** The attention window of a layer in tokens, 0 for full causal attention. */
+    public int slidingWindow(int layer) {
+        return slidingWindow > 0 && layer >= slidingWindowFrom ? slidingWindow : 0;
+    }
+
+    /** Reads {@code config.json} from a model directory or the file itself. */
+    public static ModelConfig read(Path path) throws IOException {
+        Path file = Files.isDirectory(path) ? path.resolve(FILE_NAME) : path;
+        if (!Files.isRegularFile(file)) {
+            throw new IOException(file + ": no such file");
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(file.toFile());
+        } catch (JsonProcessingException e) {
+            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage().lines().findFirst().orElse(""));
+        }
+        if (root == null || !root.isObject()) {
+            throw new IOException(file + ": not a JSON object");
+        }
+        try {
+            return parse((ObjectNode) root);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage());
+        }
+    }
+
+    /** Parses a config object; throws IllegalArgumentException with a one-line reason. */
+    public static ModelConfig parse(ObjectNode root) {
+        String arch = architecture(root);
+        String modelType = text(root, "model_type", "");
+        int hidden = requiredInt(root, "hidden_size");
+        int layersN = requiredInt(root, "num_hidden_layers");
+        int inter = requiredInt(root, "intermediate_size");
+        int heads = requiredInt(root, "num_attention_heads");
+        int kvHeads = optInt(root, "num_key_value_heads", heads);
+        int headDim = optInt(root, "head_dim", heads == 0 ? 0 : hidden / heads);
+        if (headDim <= 0 || headDim % 2 != 0) {
+            throw new IllegalArgumentException("head_dim " + headDim + " must be positive and even");
+        }
+        if (heads > 0 && !root.hasNonNull("head_dim") && hidden % heads != 0) {
+            throw new IllegalArgumentException("hidden_size " + hidden + " is not a multiple of num_attention_heads " + heads);
+        }
+        boolean qkvBias;
+        boolean oBias;
+        boolean mlpBias = root.path("mlp_bias").asBoolean(false);
+        int window = 0;
+        int windowFrom = 0;
+        switch (arch) {
+            case "LlamaForCausalLM" -> {
+                qkvBias = root.path("attention_bias").asBoolean(false);
+                oBias = qkvBias;
+            }
+            case "MistralForCausalLM" -> {
+                qkvBias = false;
+                oBias = false;
+                window = optInt(root, "sliding_window", 0);
+            }
+            case "Qwen2ForCausalLM" -> {
+                qkvBias = true;
+                oBias = false;
+                if (root.path("use_sliding_window").asBoolean(false)) {
+                    window = optInt(root, "sliding_window", 0);
+                    windowFrom = optInt(root, "max_window_layers", 0);
+                }
+            }
+            default -> throw new IllegalStateException(arch);
+        }
+        double ropeTheta = root.path("rope_theta").asDouble(10000.0);
+        JsonNode ropeParams = root.get("rope_parameters");
+        if (ropeParams != null && ropeParams.isObject() && ropeParams.has("rope_theta")) {
+            ropeTheta = ropeParams.get("rope_theta").asDouble();
+        }
+        RopeScaling scaling = ropeScaling(root);
+        DType dtype = root.hasNonNull("torch_dtype") ? DType.fromTorchName(root.get("torch_dtype").asText())
+                : root.hasNonNull("dtype") ? DType.fromTorchName(root.get("dtype").asText()) : DType.F32;
+        Long bos = root.hasNonNull("bos_token_id") ? root.get("bos_token_id").asLong() : null;
+        List<Long> eos = new ArrayList<>();
+        JsonNode eosNode = root.get("eos_token_id");
+        if (eosNode != null && eosNode.isArray()) {
+            eosNode.forEach(n -> eos.add(n.asLong()));
+        } else if (eosNode != null && eosNode.isIntegralNumber()) {
+            eos.add(eosNode.asLong());
+        }
+        List<LayerSize> sizes = layerSizes(root, layersN, new LayerSize(inter, heads, kvHeads));
+        return new ModelConfig(arch, modelType, requiredInt(root, "vocab_size"), hidden, layersN, inter, heads,
+                kvHeads, headDim, root.path("rms_norm_eps").asDouble(1e-6), ropeTheta, scaling,
+                root.path("max_position_embeddings").asLong(2048), root.path("tie_word_embeddings").asBoolean(false),
+                qkvBias, oBias, mlpBias, dtype, bos, eos, window, windowFrom, sizes, root);
+    }
+
+    private static String architecture(ObjectNode root) {
+        JsonNode archs = root.get("architectures");
+        String arch = archs != null && archs.isArray() && archs.size() > 0 ? archs.get(0).asText() : null;
+        if (arch == null) {
+            arch = switch (text(root, "model_type", "")) {
+                case "llama" -> "LlamaForCausalLM";
+                case "mistral" -> "MistralForCausalLM";
+                case "qwen2" -> "Qwen2ForCausalLM";
+                default -> null;
+            };
+        }
+        if (arch == null || !SUPPORTED.contains(arch)) {
+            throw new IllegalArgumentException("unsupported architecture " + (arch == null ? "(none given)" : arch)
+                    + "; supported: " + String.join(", ", SUPPORTED));
+        }
+        return arch;
+    }
+
+    private static RopeScaling ropeScaling(ObjectNode root) {
+        JsonNode s = root.get("rope_scaling");
+        if (s == null || s.isNull()) {
+            s = root.get("rope_parameters");
+        }
+        if (s == null || s.isNull()) {
+            return RopeScaling.none();
+        }
+        String type = s.hasNonNull("rope_type") ? s.get("rope_type").asText() : s.path("type").asText("default");
+        return switch (type) {
+            case "default" -> RopeScaling.none();
+            case "linear" -> new RopeScaling("linear", requiredDouble(s, "factor"), 0, 0, 0);
+            case "llama3" -> new RopeScaling("llama3", requiredDouble(s, "factor"),
+                    requiredDouble(s, "low_freq_factor"), requiredDouble(s, "high_freq_factor"),
+                    (long) requiredDouble(s, "original_max_position_embeddings"));
+            default -> throw new IllegalArgumentException("unsupported rope_scaling type '" + type + "'; supported: "
+                    + RopeScaling.SUPPORTED);
+        };
+    }
+
+    private static List<LayerSize> layerSizes(ObjectNode root, int n, LayerSize global) {
+        JsonNode ext = root.get(LAYER_SIZES_KEY);
+        List<LayerSize> out = new ArrayList<>();
+        if (ext == null || ext.isNull()) {
+            for (int i = 0; i < n; i++) {
+                out.add(global);
+            }
+            return out;
+        }
+        if (!ext.isArray() || ext.size() != n) {
+            throw new IllegalArgumentException(LAYER_SIZES_KEY + " must be an array of " + n + " entries (num_hidden_layers)");
+        }
+        for (int i = 0; i < n; i++) {
+            JsonNode e = ext.get(i);
+            try {
+                out.add(new LayerSize(optInt(e, "intermediate_size", global.intermediateSize()),
+                        optInt(e, "num_attention_heads", global.numAttentionHeads()),
+                        optInt(e, "num_key_value_heads", global.numKeyValueHeads())));
+            } catch (IllegalArgumentException ex) {
+                throw new IllegalArgumentException(LAYER_SIZES_KEY + "[" + i + "]: " + ex.getMessage());
+            }
+        }
+        return out;
+    }
+
+    /** The same config with new per-layer sizes; the global sizes become those of layer 0 when all layers agree. */
+    public ModelConfig withLayerSizes(List<LayerSize> sizes) {
+        if (sizes.size() != numHiddenLayers) {
+            throw new IllegalArgumentException("need " + numHiddenLayers + " layer sizes, got " + sizes.size());
+        }
+        boolean uniform = sizes.stream().allMatch(sizes.get(0)::equals);
+        LayerSize g = uniform ? sizes.get(0) : new LayerSize(
+                sizes.stream().mapToInt(LayerSize::intermediateSize).max().orElse(0),
+                numAttentionHeads, numKeyValueHeads);
+        return new ModelConfig(architecture, modelType, vocabSize, hiddenSize, numHiddenLayers, g.intermediateSize(),
+                g.numAttentionHeads(), g.numKeyValueHeads(), headDim, rmsNormEps, ropeTheta, ropeScaling,
+                maxPositionEmbeddings, tieWordEmbeddings, qkvBias, oBias, mlpBias, torchDtype, bosTokenId, eosTokenIds,
+                slidingWindow, slidingWindowFrom, sizes, raw);
+    }
+
+    /** The same config with another torch_dtype. */
+    public ModelConfig withTorchDtype(DType dtype) {
+        return new ModelConfig(architecture, modelType, vocabSize, hiddenSize, numHiddenLayers, intermediateSize,
+                numAttentionHeads, numKeyValueHeads, headDim, rmsNormEps, ropeTheta, ropeScaling, maxPositionEmbeddings,
+                tieWordEmbeddings, qkvBias, oBias, mlpBias, dtype, bosTokenId, eosTokenIds, slidingWindow,
+                slidingWindowFrom, layers, raw);
+    }
+
+    /**
+     * The config as JSON: the original object with the sizes and dtype this record holds written
+     * over it (head_dim always explicit, so that changed head counts keep the head size), and
+     * {@code cusprun_layer_sizes} present exactly when the layers differ from the global sizes.
+     */
+    public ObjectNode toJson() {
+        ObjectNode out = raw.deepCopy();
+        out.put("intermediate_size", intermediateSize);
+        out.put("num_attention_heads", numAttentionHeads);
+        out.put("num_key_value_heads", numKeyValueHeads);
+        out.put("head_dim", headDim);
+        out.put("num_hidden_layers", numHiddenLayers);
+        out.put("torch_dtype", torchDtype.torchName());
+        if (isUniform()) {
+            out.remove(LAYER_SIZES_KEY);
+        } else {
+            ArrayNode arr = out.putArray(LAYER_SIZES_KEY);
+            for (LayerSize s : layers) {
+                arr.addObject().put("intermediate_size", s.intermediateSize())
+                        .put("num_attention_heads", s.numAttentionHeads())
+                        .put("num_key_value_heads", s.numKeyValueHeads());
+            }
+        }
+        return out;
+    }
+
+    /** Writes {@link #toJson()} to {@code dir/config.json} (or the file given), via a temporary file. */
+    public void write(Path path) throws IOException {
+        Path file = Files.isDirectory(path) ? path.resolve(FILE_NAME) : path;
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson()).getBytes(StandardCharsets.UTF_8));
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static String text(JsonNode n, String key, String def) {
+        JsonNode v = n.get(key);
+        return v == null || v.isNull() ? def : v.asText();
+    }
+
+    private static int requiredInt(JsonNode n, String key) {
+        JsonNode v = n.get(key);
+        if (v == null || v.isNull() || !v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < 0) {
+            throw new IllegalArgumentException("missing or bad \"" + key + "\" (need a non-negative integer)");
+        }
+        return v.asInt();
+    }
+
+    private static int optInt(JsonNode n, String key, int def) {
+        JsonNode v = n.get(key);
+        if (v == null || v.isNull()) {
+            return def;
+        }
+        return requiredInt(n, key);
+    }
+
+    private static double requiredDouble(JsonNode n, String key) {
+        JsonNode v = n.get(key);
+        if (v == null || !v.isNumber()) {
+            throw new IllegalArgumentException("rope scaling: missing or bad \"" + key + "\"");
+        }
+        return v.asDouble();
+    }
+}

@@ -1,0 +1,89 @@
+package io.cusprun.model;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * One safetensors file, memory-mapped: tensors come out as LibTorch CPU tensors that view the
+ * mapping (no copy, nothing on the Java heap). The whole file is mapped once by LibTorch
+ * ({@code torch.from_file}, private and read-only in practice), so files over 2 GB work; the
+ * mapping lives as long as any tensor taken from it.
+ */
+public final class SafetensorsFile implements AutoCloseable {
+
+    private final SafetensorsHeader header;
+    private Tensor mapping;
+
+    private SafetensorsFile(SafetensorsHeader header) {
+        this.header = header;
+    }
+
+    /** Opens and validates {@code file}; the mapping is made on the first tensor asked for. */
+    public static SafetensorsFile open(Path file) throws IOException {
+        return new SafetensorsFile(SafetensorsHeader.read(file));
+    }
+
+    public Path path() {
+        return header.file();
+    }
+
+    public SafetensorsHeader header() {
+        return header;
+    }
+
+    public TensorInfo info(String name) throws SafetensorsException {
+        TensorInfo info = header.tensor(name);
+        if (info == null) {
+            throw new SafetensorsException(header.file(), name, "not in this file");
+        }
+        return info;
+    }
+
+    /**
+     * The tensor as a CPU tensor of its stored dtype and shape, viewing the file mapping. Do not
+     * write to it. Convert with {@code .to(...)} for another dtype or device.
+     */
+    public synchronized Tensor tensor(String name) throws SafetensorsException {
+        TensorInfo info = info(name);
+        if (mapping == null) {
+            mapping = Tensors.keep(torch.from_file(header.file().toString(), new BoolOptional(false),
+                    new LongOptional(header.fileSize()), new TensorOptions(torch.ScalarType.Byte)));
+        }
+        Tensor bytes = mapping.narrow(0, header.dataStart() + info.begin(), info.byteSize());
+        if ((header.dataStart() + info.begin()) % info.dtype().byteSize() != 0) {
+            bytes = bytes.clone(); // unaligned data: a reinterpreting view is not allowed
+        }
+        return bytes.view(info.dtype().scalarType()).view(info.shape());
+    }
+
+    /** The tensor's raw bytes as a read-only little-endian mapping of just its range (tensors under 2 GB). */
+    public ByteBuffer mapBytes(String name) throws IOException {
+        TensorInfo info = info(name);
+        if (info.byteSize() > Integer.MAX_VALUE) {
+            throw new SafetensorsException(header.file(), name, "over 2 GB; use tensor(name)");
+        }
+        try (FileChannel ch = FileChannel.open(header.file(), StandardOpenOption.READ)) {
+            return ch.map(FileChannel.MapMode.READ_ONLY, header.dataStart() + info.begin(), info.byteSize())
+                    .order(ByteOrder.LITTLE_ENDIAN);
+        }
+    }
+
+    /** Releases this object's reference to the mapping; tensors already taken stay valid. */
+    @Override
+    public synchronized void close() {
+        if (mapping != null) {
+            Tensors.release(mapping);
+            mapping = null;
+        }
+    }
+}
