@@ -1,32 +1,26 @@
 package io.cusprun.score;
 
-import io.cusprun.model.Checkpoint;
+import io.cusprun.model.LlamaModel;
 import io.cusprun.model.Tensors;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-
-import java.io.IOException;
-import java.io.UncheckedIOException;
 
 /**
  * The weight-side factors of relevance, computed once per layer in fp64 on the scoring device
  * (DESIGN §2.1): ||W_down[:,k]|| for FFN neurons, the group Gram G_g = W_O,g^T W_O,g of o_proj
  * (its diagonal d x d blocks are the per-head G_h), and ||W_O[:,c]|| for value/output neurons.
+ * They are taken from the model's own weights (as the forward pass uses them).
  */
 public final class RelevanceWeights implements AutoCloseable {
-    private final Checkpoint checkpoint;
-    private final Device device;
-    private final int headDim;
+    private final LlamaModel model;
     private final Tensor[] downNorm;
     private final Tensor[] groupGram;
     private final Tensor[] oColNorm;
 
-    public RelevanceWeights(Checkpoint checkpoint, int numLayers, int headDim, String device) {
-        this.checkpoint = checkpoint;
-        this.device = new Device(device);
-        this.headDim = headDim;
+    public RelevanceWeights(LlamaModel model) {
+        this.model = model;
+        int numLayers = model.numLayers();
         downNorm = new Tensor[numLayers];
         groupGram = new Tensor[numLayers];
         oColNorm = new Tensor[numLayers];
@@ -36,7 +30,7 @@ public final class RelevanceWeights implements AutoCloseable {
     public synchronized Tensor downNorm(int layer) {
         if (downNorm[layer] == null) {
             try (PointerScope s = new PointerScope()) {
-                Tensor w = weight(layer, "mlp.down_proj.weight");
+                Tensor w = model.layer(layer).down().to(torch.ScalarType.Double);
                 downNorm[layer] = Tensors.keep(w.mul(w).sum(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).sqrt_());
             }
         }
@@ -47,7 +41,7 @@ public final class RelevanceWeights implements AutoCloseable {
     public synchronized Tensor groupGram(int layer, int groups) {
         if (groupGram[layer] == null) {
             try (PointerScope s = new PointerScope()) {
-                Tensor w = weight(layer, "self_attn.o_proj.weight"); // [D, H*d]
+                Tensor w = model.layer(layer).o().to(torch.ScalarType.Double); // [D, H*d]
                 long dModel = w.size(0), width = w.size(1) / groups;
                 Tensor blocks = w.reshape(dModel, groups, width).permute(1, 0, 2); // [G, D, gd]
                 groupGram[layer] = Tensors.keep(torch.bmm(blocks.transpose(1, 2), blocks).contiguous());
@@ -60,23 +54,11 @@ public final class RelevanceWeights implements AutoCloseable {
     public synchronized Tensor oColNorm(int layer) {
         if (oColNorm[layer] == null) {
             try (PointerScope s = new PointerScope()) {
-                Tensor w = weight(layer, "self_attn.o_proj.weight");
+                Tensor w = model.layer(layer).o().to(torch.ScalarType.Double);
                 oColNorm[layer] = Tensors.keep(w.mul(w).sum(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).sqrt_());
             }
         }
         return oColNorm[layer];
-    }
-
-    public int headDim() {
-        return headDim;
-    }
-
-    private Tensor weight(int layer, String name) {
-        try {
-            return checkpoint.tensor("model.layers." + layer + "." + name).to(device, torch.ScalarType.Double);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     @Override

@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -130,7 +129,7 @@ public final class Scorer {
             while (batchesDone < nJobs) {
                 Done d = take(results);
                 if (d.error() != null) throw failure(d.error());
-                accumulate(states.get(d.corpus()), d.relevance(), settings.bins(), target.backend().apply("cpu").ranks());
+                accumulate(states.get(d.corpus()), d.relevance(), settings.bins(), target.backend("cpu").ranks());
                 batchesDone++;
                 docsDone += d.relevance().numDocs();
                 tokensDone += d.relevance().tokens();
@@ -167,13 +166,12 @@ public final class Scorer {
 
     private static List<Thread> startWorkers(ScoreTarget target, ScoreSettings settings, List<String> devices,
                                              BlockingQueue<Job> jobs, BlockingQueue<Done> results, AtomicBoolean stop) {
-        Map<String, ScoringModel> replicas = new HashMap<>();
         List<Thread> threads = new ArrayList<>();
         for (int w = 0; w < devices.size(); w++) {
             String device = devices.get(w);
             // CPU workers share one read-only replica; each GPU gets its own
-            ScoringModel model = replicas.computeIfAbsent(device, target.replicas());
-            RelevanceHooks hooks = new RelevanceHooks(target.backend().apply(device), target.weights().apply(device),
+            ScoringModel model = target.replica(device);
+            RelevanceHooks hooks = new RelevanceHooks(target.backend(device), target.weights(device),
                     settings.neurons()).kvHeads(target.kvHeads());
             Thread t = new Thread(() -> work(model, hooks, jobs, results, stop), "cusprun-score-" + w + "-" + device);
             t.setDaemon(true);
