@@ -57,8 +57,10 @@ public final class Tensors {
         try (PointerScope scope = new PointerScope()) {
             Tensor c = t.to(torch.ScalarType.Float).cpu().contiguous();
             float[] out = new float[Math.toIntExact(c.numel())];
-            FloatPointer p = c.data_ptr_float();
-            p.get(out);
+            if (out.length > 0) {
+                FloatPointer p = c.data_ptr_float();
+                p.get(out);
+            }
             return out;
         }
     }
@@ -68,8 +70,10 @@ public final class Tensors {
         try (PointerScope scope = new PointerScope()) {
             Tensor c = t.to(torch.ScalarType.Long).cpu().contiguous();
             long[] out = new long[Math.toIntExact(c.numel())];
-            LongPointer p = c.data_ptr_long();
-            p.get(out);
+            if (out.length > 0) {
+                LongPointer p = c.data_ptr_long();
+                p.get(out);
+            }
             return out;
         }
     }

@@ -1,0 +1,213 @@
+package io.cusprun.model;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * A model directory's tokenizer.json through DJL's HuggingFace tokenizers (offline), with the
+ * special-token policy made explicit and consistent: text is always encoded without the
+ * tokenizer's own post-processor, and BOS is prepended by {@link #encode(String, boolean)} when
+ * the model expects it.
+ *
+ * <p>Whether BOS is added: tokenizer_config.json {@code add_bos_token} when present; otherwise
+ * whether tokenizer.json's post-processor (TemplateProcessing, also inside a Sequence) starts
+ * with a special token. The BOS id: tokenizer_config.json {@code bos_token} looked up in
+ * tokenizer.json, else the post-processor's first special token, else generation_config.json /
+ * config.json {@code bos_token_id}. EOS ids likewise from tokenizer_config.json {@code eos_token},
+ * generation_config.json and config.json {@code eos_token_id}.
+ */
+public final class TextTokenizer implements AutoCloseable {
+
+    public static final String FILE_NAME = "tokenizer.json";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final HuggingFaceTokenizer tokenizer;
+    private final boolean addBos;
+    private final Long bosId;
+    private final List<Long> eosIds;
+
+    private TextTokenizer(HuggingFaceTokenizer tokenizer, boolean addBos, Long bosId, List<Long> eosIds) {
+        this.tokenizer = tokenizer;
+        this.addBos = addBos;
+        this.bosId = bosId;
+        this.eosIds = List.copyOf(eosIds);
+    }
+
+    /** Loads the tokenizer of a model directory (tokenizer.json plus the optional config files). */
+    public static TextTokenizer load(Path dir) throws IOException {
+        Path file = dir.resolve(FILE_NAME);
+        if (!Files.isRegularFile(file)) {
+            throw new IOException(file + ": no such file");
+        }
+        JsonNode tokJson = readJson(file);
+        JsonNode tokConfig = readOptional(dir.resolve("tokenizer_config.json"));
+        JsonNode genConfig = readOptional(dir.resolve("generation_config.json"));
+        JsonNode modelConfig = readOptional(dir.resolve(ModelConfig.FILE_NAME));
+        Map<String, Long> specials = specialTokenIds(tokJson);
+        Long templateBos = templateFirstSpecial(tokJson.path("post_processor"), specials);
+
+        boolean addBos = tokConfig.has("add_bos_token") ? tokConfig.get("add_bos_token").asBoolean()
+                : templateBos != null;
+        Long bos = tokenId(tokConfig.get("bos_token"), specials);
+        if (bos == null) {
+            bos = templateBos;
+        }
+        if (bos == null) {
+            bos = firstId(genConfig.get("bos_token_id"));
+        }
+        if (bos == null) {
+            bos = firstId(modelConfig.get("bos_token_id"));
+        }
+        if (addBos && bos == null) {
+            throw new IOException(dir + ": the tokenizer adds BOS but no BOS token id is known");
+        }
+        List<Long> eos = new ArrayList<>();
+        Long eosFromConfig = tokenId(tokConfig.get("eos_token"), specials);
+        if (eosFromConfig != null) {
+            eos.add(eosFromConfig);
+        }
+        for (JsonNode n : new JsonNode[] {genConfig.get("eos_token_id"), modelConfig.get("eos_token_id")}) {
+            for (Long id : ids(n)) {
+                if (!eos.contains(id)) {
+                    eos.add(id);
+                }
+            }
+        }
+        HuggingFaceTokenizer tok = HuggingFaceTokenizer.builder().optTokenizerPath(file)
+                .optAddSpecialTokens(false).optTruncation(false).optPadding(false).build();
+        return new TextTokenizer(tok, addBos, bos, eos);
+    }
+
+    /** Token ids of {@code text}, never with special tokens added. */
+    public long[] encode(String text) {
+        return tokenizer.encode(text, false, false).getIds();
+    }
+
+    /** Token ids of {@code text}, with BOS first when {@code withBos} and the model expects BOS. */
+    public long[] encode(String text, boolean withBos) {
+        long[] ids = encode(text);
+        if (!withBos || !addBos) {
+            return ids;
+        }
+        long[] out = new long[ids.length + 1];
+        out[0] = bosId;
+        System.arraycopy(ids, 0, out, 1, ids.length);
+        return out;
+    }
+
+    public String decode(long[] ids) {
+        return tokenizer.decode(ids, false);
+    }
+
+    /** Whether documents start with BOS for this model. */
+    public boolean addsBos() {
+        return addBos;
+    }
+
+    /** The BOS id, or null when the model has none. */
+    public Long bosId() {
+        return bosId;
+    }
+
+    public List<Long> eosIds() {
+        return eosIds;
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+
+    private static JsonNode readJson(Path file) throws IOException {
+        try {
+            return JSON.readTree(file.toFile());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage().lines().findFirst().orElse(""));
+        }
+    }
+
+    private static JsonNode readOptional(Path file) throws IOException {
+        return Files.isRegularFile(file) ? readJson(file) : JSON.createObjectNode();
+    }
+
+    /** Token ids by content: the model vocabulary (when a token-to-id object), then added and template tokens. */
+    private static Map<String, Long> specialTokenIds(JsonNode tok) {
+        Map<String, Long> out = new HashMap<>();
+        JsonNode vocab = tok.path("model").path("vocab");
+        if (vocab.isObject()) {
+            vocab.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asLong()));
+        }
+        for (JsonNode t : tok.path("added_tokens")) {
+            out.put(t.path("content").asText(), t.path("id").asLong());
+        }
+        collectTemplateSpecials(tok.path("post_processor"), out);
+        return out;
+    }
+
+    private static void collectTemplateSpecials(JsonNode pp, Map<String, Long> out) {
+        if ("Sequence".equals(pp.path("type").asText())) {
+            pp.path("processors").forEach(p -> collectTemplateSpecials(p, out));
+            return;
+        }
+        pp.path("special_tokens").fields().forEachRemaining(e -> {
+            JsonNode ids = e.getValue().path("ids");
+            if (ids.isArray() && ids.size() == 1) {
+                out.putIfAbsent(e.getKey(), ids.get(0).asLong());
+            }
+        });
+    }
+
+    /** The id of the special token a TemplateProcessing "single" template starts with, or null. */
+    private static Long templateFirstSpecial(JsonNode pp, Map<String, Long> specials) {
+        if ("Sequence".equals(pp.path("type").asText())) {
+            for (JsonNode p : pp.path("processors")) {
+                Long id = templateFirstSpecial(p, specials);
+                if (id != null) {
+                    return id;
+                }
+            }
+            return null;
+        }
+        if (!"TemplateProcessing".equals(pp.path("type").asText())) {
+            return null;
+        }
+        JsonNode first = pp.path("single").path(0).path("SpecialToken");
+        return first.isMissingNode() ? null : specials.get(first.path("id").asText());
+    }
+
+    /** A token given as a string or {"content": ...} in tokenizer_config.json, as an id. */
+    private static Long tokenId(JsonNode token, Map<String, Long> specials) {
+        if (token == null || token.isNull()) {
+            return null;
+        }
+        String content = token.isTextual() ? token.asText() : token.path("content").asText(null);
+        return content == null ? null : specials.get(content);
+    }
+
+    private static Long firstId(JsonNode n) {
+        List<Long> ids = ids(n);
+        return ids.isEmpty() ? null : ids.get(0);
+    }
+
+    private static List<Long> ids(JsonNode n) {
+        List<Long> out = new ArrayList<>();
+        if (n == null || n.isNull()) {
+            return out;
+        }
+        if (n.isArray()) {
+            n.forEach(x -> out.add(x.asLong()));
+        } else if (n.isIntegralNumber()) {
+            out.add(n.asLong());
+        }
+        return out;
+    }
+}
