@@ -1,0 +1,44 @@
+# CPU back end: libcusprun.so from native/src/*.cpp, and its ctest programs.
+# Built for baseline x86-64 (never -march=native): the AVX2 / AVX-512 microkernels
+# are compiled in their own files with `#pragma GCC target` and chosen at run time
+# with __builtin_cpu_supports (native/src/cpu_dispatch.cpp).
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+
+file(GLOB CUSPRUN_NATIVE_SOURCES CONFIGURE_DEPENDS "${CUSPRUN_ROOT}/native/src/*.cpp")
+add_library(cusprun SHARED ${CUSPRUN_NATIVE_SOURCES})
+target_include_directories(cusprun
+  PUBLIC "${CUSPRUN_ROOT}/native/include"
+  PRIVATE "${CUSPRUN_ROOT}/native/src")
+target_compile_features(cusprun PUBLIC cxx_std_17)
+# -fno-trapping-math lets GCC if-convert the branch-free selects of the microkernels
+# (it changes no result: nothing here reads floating-point exception flags).
+target_compile_options(cusprun PRIVATE -O3 -fno-trapping-math -Wall -Wextra)
+target_link_libraries(cusprun PRIVATE OpenMP::OpenMP_CXX ${CMAKE_DL_LIBS})
+set_target_properties(cusprun PROPERTIES
+  LIBRARY_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/lib")
+
+# ---- tests: every CPU variant against 1_naive, formulas, ranks, argument errors ----
+file(GLOB CUSPRUN_NATIVE_TESTS CONFIGURE_DEPENDS "${CUSPRUN_ROOT}/native/tests/test_*.cpp")
+foreach(src ${CUSPRUN_NATIVE_TESTS})
+  get_filename_component(name "${src}" NAME_WE)
+  add_executable(${name} "${src}")
+  target_include_directories(${name} PRIVATE "${CUSPRUN_ROOT}/native/src")
+  target_compile_options(${name} PRIVATE -O2 -Wall -Wextra)
+  target_link_libraries(${name} PRIVATE cusprun)
+  add_test(NAME native_${name} COMMAND ${name})
+  set_tests_properties(native_${name} PROPERTIES ENVIRONMENT "OMP_NUM_THREADS=2" TIMEOUT 300)
+endforeach()
+# The variant comparison again on the baseline (SSE2) microkernels, so that path
+# is covered on AVX machines too.
+if(TARGET test_variants)
+  add_test(NAME native_test_variants_generic_isa COMMAND test_variants)
+  set_tests_properties(native_test_variants_generic_isa PROPERTIES
+    ENVIRONMENT "OMP_NUM_THREADS=2;CUSPRUN_ISA=generic" TIMEOUT 300)
+endif()
+
+# A checkout without the CUDA back end's build file (e.g. this branch alone) still
+# configures: CMakeLists.txt only includes cuda.cmake when this stays ON.
+if(NOT EXISTS "${CMAKE_CURRENT_LIST_DIR}/cuda.cmake")
+  message(STATUS "cusprun: cmake/cuda.cmake absent, CUDA back end not built")
+  set(CUSPRUN_WITH_CUDA OFF)
+endif()

@@ -1,0 +1,286 @@
+// The C API of cusprun.h: argument checks, the variant registry, and dispatch to a
+// CPU variant (device < 0) or to the CUDA back end through cuda_api() (device >= 0).
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <new>
+
+#include "cuda_loader.h"
+#include "internal.h"
+
+using namespace cusprun;
+
+namespace {
+
+const char *const kKernels[] = {"ffn_swiglu", "head_gram", "qk_neuron", "rank_update"};
+enum { K_FFN, K_GRAM, K_QK, K_RANK, K_COUNT };
+
+struct Variant {
+    const char *name;
+    void *fn;
+};
+const Variant kFfn[] = {{"1_naive", (void *)&ffn_naive}, {"2_omp_simd", (void *)&ffn_omp_simd}};
+const Variant kGram[] = {{"1_naive", (void *)&gram_naive},
+                         {"2_omp_simd", (void *)&gram_omp_simd},
+                         {"3_blocked", (void *)&gram_blocked}};
+const Variant kQk[] = {{"1_naive", (void *)&qk_naive}, {"2_omp_simd", (void *)&qk_omp_simd}};
+const Variant kRank[] = {{"1_naive", (void *)&rank_naive}, {"2_omp_simd", (void *)&rank_omp_simd}};
+struct VariantList {
+    const Variant *v;
+    int n;
+    int def;  // the fastest on CPUs measured (benchmarks/README.md)
+};
+const VariantList kCpu[K_COUNT] = {{kFfn, 2, 1}, {kGram, 3, 2}, {kQk, 2, 1}, {kRank, 2, 1}};
+
+int kernel_index(const char *kernel) {
+    if (!kernel) return -1;
+    for (int i = 0; i < K_COUNT; ++i)
+        if (strcmp(kernel, kKernels[i]) == 0) return i;
+    return -1;
+}
+
+// ---- argument checks; each failure is one line naming the function and value ----
+#define REQUIRE(cond, ...)                                          \
+    do {                                                            \
+        if (!(cond)) return fail(CUSPRUN_ERR_ARGUMENT, __VA_ARGS__); \
+    } while (0)
+
+bool is_act(cusprun_dtype t) { return t == CUSPRUN_F32 || t == CUSPRUN_BF16 || t == CUSPRUN_F16; }
+bool is_acc(cusprun_dtype t) { return t == CUSPRUN_F32 || t == CUSPRUN_F64; }
+
+// doc_offsets is host memory only on the CPU: checked there, not for CUDA.
+int check_offsets(const char *fn, const int64_t *offs, int64_t n_docs, int64_t T) {
+    REQUIRE(offs[0] == 0, "%s: doc_offsets[0] = %lld, must be 0", fn, (long long)offs[0]);
+    for (int64_t i = 0; i < n_docs; ++i)
+        REQUIRE(offs[i + 1] >= offs[i], "%s: doc_offsets not ascending at %lld (%lld > %lld)", fn,
+                (long long)i, (long long)offs[i], (long long)offs[i + 1]);
+    REQUIRE(offs[n_docs] == T, "%s: doc_offsets[n_docs] = %lld, must equal T = %lld", fn,
+            (long long)offs[n_docs], (long long)T);
+    return CUSPRUN_OK;
+}
+
+// Resolves `variant` for the back end; on CUDA also loads the table and checks the device.
+int resolve(const char *fn, int device, int kernel, int *variant, const CudaApi **api) {
+    int n, def;
+    if (device < 0) {
+        n = kCpu[kernel].n;
+        def = kCpu[kernel].def;
+    } else {
+        *api = cuda_api();
+        if (!*api) return CUSPRUN_ERR_NO_CUDA;  // message set by cuda_api()
+        int count = (*api)->device_count();
+        if (device >= count)
+            return fail(CUSPRUN_ERR_NO_CUDA, "%s: CUDA device %d not present (%d usable)", fn,
+                        device, count);
+        n = (*api)->variant_count(kKernels[kernel]);
+        def = (*api)->variant_default(kKernels[kernel]);
+    }
+    if (*variant == CUSPRUN_DEFAULT_VARIANT) *variant = def;
+    REQUIRE(*variant >= 0 && *variant < n, "%s: unknown variant %d (%s back end has %d)", fn,
+            *variant, device < 0 ? "CPU" : "CUDA", n);
+    return CUSPRUN_OK;
+}
+
+int from_cuda(int rc, const CudaApi *api) {
+    if (rc != CUSPRUN_OK) set_error_text(api->last_error());
+    return rc;
+}
+
+// CPU variants may allocate with std::vector outside their OpenMP regions.
+template <typename F>
+int guarded(const char *fn, F &&f) {
+    try {
+        return f();
+    } catch (const std::bad_alloc &) {
+        return fail(CUSPRUN_ERR_MEMORY, "%s: out of memory", fn);
+    } catch (...) {
+        return fail(CUSPRUN_ERR_ARGUMENT, "%s: unexpected internal error", fn);
+    }
+}
+
+}  // namespace
+
+extern "C" {
+
+int cusprun_kernel_count(void) { return K_COUNT; }
+
+const char *cusprun_kernel_name(int kernel) {
+    return kernel >= 0 && kernel < K_COUNT ? kKernels[kernel] : nullptr;
+}
+
+int cusprun_variant_count(int backend, const char *kernel) {
+    int k = kernel_index(kernel);
+    if (k < 0) return 0;
+    if (backend == CUSPRUN_BACKEND_CPU) return kCpu[k].n;
+    if (backend == CUSPRUN_BACKEND_CUDA) {
+        const CudaApi *api = cuda_api();
+        return api ? api->variant_count(kernel) : 0;
+    }
+    return 0;
+}
+
+const char *cusprun_variant_name(int backend, const char *kernel, int variant) {
+    int k = kernel_index(kernel);
+    if (k < 0 || variant < 0) return nullptr;
+    if (backend == CUSPRUN_BACKEND_CPU) return variant < kCpu[k].n ? kCpu[k].v[variant].name : nullptr;
+    if (backend == CUSPRUN_BACKEND_CUDA) {
+        const CudaApi *api = cuda_api();
+        return api ? api->variant_name(kernel, variant) : nullptr;
+    }
+    return nullptr;
+}
+
+int cusprun_variant_find(int backend, const char *kernel, const char *name) {
+    if (!name || !*name) return -1;
+    bool digits = true;
+    for (const char *c = name; *c; ++c) digits = digits && isdigit((unsigned char)*c);
+    const size_t len = strlen(name);
+    int n = cusprun_variant_count(backend, kernel);
+    for (int i = 0; i < n; ++i) {
+        const char *v = cusprun_variant_name(backend, kernel, i);
+        if (!v) continue;
+        if (strcmp(v, name) == 0) return i;
+        if (digits && strncmp(v, name, len) == 0 && v[len] == '_') return i;  // "2" -> "2_..."
+    }
+    return -1;
+}
+
+int cusprun_variant_default(int backend, const char *kernel) {
+    int k = kernel_index(kernel);
+    if (k < 0) return -1;
+    if (backend == CUSPRUN_BACKEND_CPU) return kCpu[k].def;
+    if (backend == CUSPRUN_BACKEND_CUDA) {
+        const CudaApi *api = cuda_api();
+        return api ? api->variant_default(kernel) : -1;
+    }
+    return -1;
+}
+
+int cusprun_ffn_swiglu(int device, int variant, void *stream, cusprun_dtype act_dtype,
+                       const void *gate, const void *up, int64_t in_stride, void *act_out,
+                       int64_t T, int64_t F, const int64_t *doc_offsets, int64_t n_docs,
+                       cusprun_dtype acc_dtype, void *acc) {
+    const char *fn = "cusprun_ffn_swiglu";
+    REQUIRE(is_act(act_dtype), "%s: act_dtype %d is not F32, BF16 or F16", fn, (int)act_dtype);
+    REQUIRE(T >= 0 && F >= 0, "%s: negative size (T = %lld, F = %lld)", fn, (long long)T,
+            (long long)F);
+    REQUIRE(in_stride >= F, "%s: in_stride (%lld) < F (%lld)", fn, (long long)in_stride,
+            (long long)F);
+    REQUIRE(gate && up, "%s: gate or up is NULL", fn);
+    REQUIRE(act_out || acc, "%s: act_out and acc are both NULL (nothing to do)", fn);
+    if (acc) {
+        REQUIRE(is_acc(acc_dtype), "%s: acc_dtype %d is not F32 or F64", fn, (int)acc_dtype);
+        REQUIRE(n_docs >= 0, "%s: n_docs = %lld < 0", fn, (long long)n_docs);
+        REQUIRE(doc_offsets, "%s: doc_offsets is NULL", fn);
+    }
+    const CudaApi *api = nullptr;
+    int rc = resolve(fn, device, K_FFN, &variant, &api);
+    if (rc) return rc;
+    if (device >= 0)
+        return from_cuda(api->ffn_swiglu(device, variant, stream, act_dtype, gate, up, in_stride,
+                                         act_out, T, F, doc_offsets, n_docs, acc_dtype, acc),
+                         api);
+    if (acc && (rc = check_offsets(fn, doc_offsets, n_docs, T))) return rc;
+    if (T == 0 || F == 0) return CUSPRUN_OK;
+    FfnFn f = (FfnFn)kCpu[K_FFN].v[variant].fn;
+    return guarded(fn, [&] {
+        return f(act_dtype, gate, up, in_stride, act_out, T, F, doc_offsets, n_docs, acc_dtype, acc);
+    });
+}
+
+int cusprun_head_gram(int device, int variant, void *stream, cusprun_dtype act_dtype,
+                      const void *z, int64_t T, int64_t H, int64_t d, int64_t group_size,
+                      const int64_t *doc_offsets, int64_t n_docs, cusprun_dtype acc_dtype,
+                      void *gram) {
+    const char *fn = "cusprun_head_gram";
+    REQUIRE(is_act(act_dtype), "%s: act_dtype %d is not F32, BF16 or F16", fn, (int)act_dtype);
+    REQUIRE(is_acc(acc_dtype), "%s: acc_dtype %d is not F32 or F64", fn, (int)acc_dtype);
+    REQUIRE(T >= 0 && n_docs >= 0, "%s: negative size (T = %lld, n_docs = %lld)", fn,
+            (long long)T, (long long)n_docs);
+    REQUIRE(H > 0 && d > 0 && group_size > 0, "%s: H (%lld), d (%lld), group_size (%lld) must be > 0",
+            fn, (long long)H, (long long)d, (long long)group_size);
+    REQUIRE(H % group_size == 0, "%s: H (%lld) is not a multiple of group_size (%lld)", fn,
+            (long long)H, (long long)group_size);
+    REQUIRE(z && gram && doc_offsets, "%s: z, gram or doc_offsets is NULL", fn);
+    const CudaApi *api = nullptr;
+    int rc = resolve(fn, device, K_GRAM, &variant, &api);
+    if (rc) return rc;
+    if (device >= 0)
+        return from_cuda(api->head_gram(device, variant, stream, act_dtype, z, T, H, d, group_size,
+                                        doc_offsets, n_docs, acc_dtype, gram),
+                         api);
+    if ((rc = check_offsets(fn, doc_offsets, n_docs, T))) return rc;
+    if (T == 0) return CUSPRUN_OK;
+    GramFn f = (GramFn)kCpu[K_GRAM].v[variant].fn;
+    return guarded(fn, [&] {
+        return f(act_dtype, z, T, H, d, group_size, doc_offsets, n_docs, acc_dtype, gram);
+    });
+}
+
+int cusprun_qk_neuron(int device, int variant, void *stream, cusprun_dtype act_dtype,
+                      const void *q, const void *k, int64_t T, int64_t H, int64_t Hkv, int64_t d,
+                      float scale, int rope_pairs, const int64_t *doc_offsets, int64_t n_docs,
+                      cusprun_dtype acc_dtype, void *acc) {
+    const char *fn = "cusprun_qk_neuron";
+    REQUIRE(is_act(act_dtype), "%s: act_dtype %d is not F32, BF16 or F16", fn, (int)act_dtype);
+    REQUIRE(is_acc(acc_dtype), "%s: acc_dtype %d is not F32 or F64", fn, (int)acc_dtype);
+    REQUIRE(T >= 0 && n_docs >= 0, "%s: negative size (T = %lld, n_docs = %lld)", fn,
+            (long long)T, (long long)n_docs);
+    REQUIRE(H > 0 && Hkv > 0 && d > 0, "%s: H (%lld), Hkv (%lld), d (%lld) must be > 0", fn,
+            (long long)H, (long long)Hkv, (long long)d);
+    REQUIRE(H % Hkv == 0, "%s: H (%lld) is not a multiple of Hkv (%lld)", fn, (long long)H,
+            (long long)Hkv);
+    REQUIRE(!rope_pairs || d % 2 == 0, "%s: rope_pairs needs an even d (d = %lld)", fn,
+            (long long)d);
+    REQUIRE(isfinite(scale), "%s: scale is not finite", fn);
+    REQUIRE(q && k && acc && doc_offsets, "%s: q, k, acc or doc_offsets is NULL", fn);
+    const CudaApi *api = nullptr;
+    int rc = resolve(fn, device, K_QK, &variant, &api);
+    if (rc) return rc;
+    if (device >= 0)
+        return from_cuda(api->qk_neuron(device, variant, stream, act_dtype, q, k, T, H, Hkv, d,
+                                        scale, rope_pairs, doc_offsets, n_docs, acc_dtype, acc),
+                         api);
+    if ((rc = check_offsets(fn, doc_offsets, n_docs, T))) return rc;
+    if (T == 0) return CUSPRUN_OK;
+    QkFn f = (QkFn)kCpu[K_QK].v[variant].fn;
+    return guarded(fn, [&] {
+        return f(act_dtype, q, k, T, H, Hkv, d, scale, rope_pairs, doc_offsets, n_docs, acc_dtype,
+                 acc);
+    });
+}
+
+int cusprun_rank_update(int device, int variant, void *stream, cusprun_dtype rel_dtype,
+                        const void *relevance, int64_t n_docs, int64_t N, float *rank_max,
+                        int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
+    const char *fn = "cusprun_rank_update";
+    REQUIRE(is_acc(rel_dtype), "%s: rel_dtype %d is not F32 or F64", fn, (int)rel_dtype);
+    REQUIRE(n_docs >= 0 && N >= 0, "%s: negative size (n_docs = %lld, N = %lld)", fn,
+            (long long)n_docs, (long long)N);
+    REQUIRE(n_bins > 0, "%s: n_bins = %lld, must be > 0", fn, (long long)n_bins);
+    REQUIRE(relevance && rank_max && rank_hist && relevance_sum,
+            "%s: relevance, rank_max, rank_hist or relevance_sum is NULL", fn);
+    const CudaApi *api = nullptr;
+    int rc = resolve(fn, device, K_RANK, &variant, &api);
+    if (rc) return rc;
+    if (device >= 0)
+        return from_cuda(api->rank_update(device, variant, stream, rel_dtype, relevance, n_docs, N,
+                                          rank_max, rank_hist, n_bins, relevance_sum),
+                         api);
+    // NaN has no rank (and would break sorting): refuse before touching accumulators
+    for (int64_t i = 0; i < n_docs * N; ++i) {
+        double x = rel_dtype == CUSPRUN_F64 ? ((const double *)relevance)[i]
+                                            : ((const float *)relevance)[i];
+        REQUIRE(!isnan(x), "%s: relevance[%lld][%lld] is NaN", fn, (long long)(i / N),
+                (long long)(i % N));
+    }
+    if (n_docs == 0 || N == 0) return CUSPRUN_OK;
+    RankFn f = (RankFn)kCpu[K_RANK].v[variant].fn;
+    return guarded(fn, [&] {
+        return f(rel_dtype, relevance, n_docs, N, rank_max, rank_hist, n_bins, relevance_sum);
+    });
+}
+
+}  // extern "C"

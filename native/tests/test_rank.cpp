@@ -1,0 +1,88 @@
+// rank_update: a hand-computed case with ties, N = 1, and random data with many ties
+// against a brute-force O(N^2) mean-rank reference; all variants bit-identical.
+#include "test_util.h"
+
+static const int CPU = -1;
+
+struct Acc {
+    std::vector<float> mx;
+    std::vector<int32_t> hist;
+    std::vector<double> sum;
+    Acc(int64_t N, int64_t nb) : mx(N, -1.0f), hist(N * nb, 0), sum(N, 0.0) {}
+    bool operator==(const Acc &o) const { return mx == o.mx && hist == o.hist && sum == o.sum; }
+};
+
+static void hand_case(int v) {
+    const float a[8] = {3, 1, 3, 2, /* second doc: all tied */ 5, 5, 5, 5};
+    Acc acc(4, 4);
+    int rc = cusprun_rank_update(CPU, v, nullptr, CUSPRUN_F32, a, 1, 4, acc.mx.data(), acc.hist.data(), 4,
+                                 acc.sum.data());
+    CHECK(rc == CUSPRUN_OK, "rc %d", rc);
+    // sorted: 1 (rank 0), 2 (rank 1), 3, 3 (ranks 2 and 3 -> 2.5); p = rank / 3
+    const float pm[4] = {(float)(2.5 / 3), 0.0f, (float)(2.5 / 3), (float)(1.0 / 3)};
+    const int bin[4] = {3, 0, 3, 1};  // floor(p * 4)
+    for (int k = 0; k < 4; ++k) {
+        CHECK(acc.mx[k] == pm[k], "v%d k%d max %g want %g", v, k, acc.mx[k], pm[k]);
+        for (int b = 0; b < 4; ++b) CHECK(acc.hist[k * 4 + b] == (b == bin[k]), "v%d k%d bin %d", v, k, b);
+        CHECK(acc.sum[k] == a[k], "v%d k%d sum", v, k);
+    }
+    rc = cusprun_rank_update(CPU, v, nullptr, CUSPRUN_F32, a + 4, 1, 4, acc.mx.data(), acc.hist.data(), 4,
+                             acc.sum.data());
+    CHECK(rc == CUSPRUN_OK, "rc %d", rc);
+    // all tied: mean rank 1.5 -> p = 0.5, bin 2; max keeps the larger earlier values
+    CHECK(acc.mx[1] == 0.5f && acc.mx[3] == 0.5f && acc.mx[0] == pm[0], "v%d ties max", v);
+    for (int k = 0; k < 4; ++k) CHECK(acc.hist[k * 4 + 2] == 1 + (bin[k] == 2), "v%d tie bin k%d", v, k);
+    CHECK(acc.sum[1] == 6.0, "v%d sum after two docs", v);
+
+    const double one[2] = {7.0, -1.0};  // N == 1: p = 0
+    Acc a1(1, 3);
+    rc = cusprun_rank_update(CPU, v, nullptr, CUSPRUN_F64, one, 2, 1, a1.mx.data(), a1.hist.data(), 3,
+                             a1.sum.data());
+    CHECK(rc == CUSPRUN_OK && a1.mx[0] == 0.0f && a1.hist[0] == 2 && a1.sum[0] == 6.0, "v%d N=1", v);
+}
+
+template <typename R>
+static void random_case(uint64_t seed, cusprun_dtype dt) {
+    std::mt19937_64 rng(seed);
+    const int64_t N = 1003, nd = 70, nb = 10;  // 70 docs: crosses the 64-document batch
+    std::vector<R> rel(N * nd);
+    std::uniform_int_distribution<int> U(-10, 10);
+    for (auto &x : rel) x = (R)U(rng) * (R)0.25;  // many ties
+    for (int i = 0; i < 20; ++i) rel[rng() % rel.size()] = (R)-0.0;  // -0 ties with +0
+    for (int i = 0; i < 20; ++i) rel[rng() % rel.size()] = (R)((double)(rng() % 1000) * 1e-3);
+
+    Acc brute(N, nb);
+    for (int64_t doc = 0; doc < nd; ++doc) {
+        const R *v = rel.data() + doc * N;
+        for (int64_t k = 0; k < N; ++k) {
+            int64_t less = 0, eq = 0;
+            for (int64_t j = 0; j < N; ++j) {
+                less += v[j] < v[k];
+                eq += v[j] == v[k];
+            }
+            double mean_rank = (double)(2 * less + eq - 1) / 2.0;  // mean of less .. less+eq-1
+            cusprun::rank_apply(mean_rank / (double)(N - 1), k, (double)v[k], brute.mx.data(),
+                                brute.hist.data(), nb, brute.sum.data());
+        }
+    }
+    for (int v = 0; v < cusprun_variant_count(CUSPRUN_BACKEND_CPU, "rank_update"); ++v) {
+        Acc acc(N, nb);
+        int rc = cusprun_rank_update(CPU, v, nullptr, dt, rel.data(), nd, N, acc.mx.data(), acc.hist.data(),
+                                     nb, acc.sum.data());
+        CHECK(rc == CUSPRUN_OK, "rc %d %s", rc, cusprun_last_error());
+        CHECK(acc == brute, "variant %d %s seed %llu differs from the brute-force ranks", v, dtname(dt),
+              (unsigned long long)seed);
+        int64_t total = 0;
+        for (auto h : acc.hist) total += h;
+        CHECK(total == N * nd, "histogram holds %lld counts", (long long)total);
+    }
+}
+
+int main() {
+    for (int v = 0; v < cusprun_variant_count(CUSPRUN_BACKEND_CPU, "rank_update"); ++v) hand_case(v);
+    for (uint64_t seed = 1; seed <= 3; ++seed) {
+        random_case<float>(seed, CUSPRUN_F32);
+        random_case<double>(seed, CUSPRUN_F64);
+    }
+    return finish("test_rank");
+}
