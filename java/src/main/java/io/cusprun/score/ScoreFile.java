@@ -120,7 +120,7 @@ public final class ScoreFile {
         Map<ModuleKey, RankAccumulator> modules = new TreeMap<>();
         String prefix = name + "/";
         for (String tensor : header.tensors().keySet()) {
-            if (!tensor.startsWith(prefix) || !tensor.endsWith("." + RANK_MAX)) continue;
+            if (!tensor.startsWith(prefix) || !tensor.endsWith(RANK_MAX)) continue;
             String base = tensor.substring(0, tensor.length() - RANK_MAX.length());
             ModuleKey key = parseKey(base.substring(prefix.length()));
             TensorInfo hist = f.info(base + RANK_HIST);
