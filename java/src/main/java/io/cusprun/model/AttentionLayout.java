@@ -107,7 +107,8 @@ abstract sealed class AttentionLayout {
         private final Batch batch;
         private final java.util.Map<Integer, Tensor> masks = new java.util.HashMap<>();
 
-        Padded(long[][] ids, long[][] attentionMask, Device device) {
+        /** {@code windows}: every sliding window the layers use (0 for none); their masks are built here, once. */
+        Padded(long[][] ids, long[][] attentionMask, java.util.Set<Integer> windows, Device device) {
             this.rows = ids.length;
             this.width = ids[0].length;
             this.device = device;
@@ -132,6 +133,9 @@ abstract sealed class AttentionLayout {
             this.positions = Tensors.ofLongs(pos).to(device, torch.ScalarType.Long);
             this.keyMask = torch.ne(Tensors.ofLongs(flatMask, rows, 1, 1, width).to(device, torch.ScalarType.Long),
                     new Scalar(0L));
+            for (int w : windows) {
+                masks.put(w, buildMask(w));
+            }
         }
 
         @Override
@@ -145,17 +149,15 @@ abstract sealed class AttentionLayout {
         }
 
         /** Bool [B, 1, T, T]: causal (and windowed) over real keys, plus the diagonal. */
-        private Tensor mask(int window) {
-            return masks.computeIfAbsent(window, w -> {
-                Tensor allowed = torch.logical_and(causalMask(width, w, device).view(1, 1, width, width), keyMask);
-                Tensor eye = torch.eye(width, new TensorOptions(torch.ScalarType.Bool)).to(device, torch.ScalarType.Bool);
-                return torch.logical_or(allowed, eye.view(1, 1, width, width));
-            });
+        private Tensor buildMask(int window) {
+            Tensor allowed = torch.logical_and(causalMask(width, window, device).view(1, 1, width, width), keyMask);
+            Tensor eye = torch.eye(width, new TensorOptions(torch.ScalarType.Bool)).to(device, torch.ScalarType.Bool);
+            return torch.logical_or(allowed, eye.view(1, 1, width, width));
         }
 
         @Override
         Tensor attend(Tensor q, Tensor k, Tensor v, int window) {
-            Tensor allowed = mask(window);
+            Tensor allowed = masks.get(window);
             Tensor qb = q.view(rows, width, q.size(1), q.size(2)).transpose(1, 2);
             Tensor kb = k.view(rows, width, k.size(1), k.size(2)).transpose(1, 2);
             Tensor vb = v.view(rows, width, v.size(1), v.size(2)).transpose(1, 2);

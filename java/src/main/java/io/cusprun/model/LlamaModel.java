@@ -139,8 +139,17 @@ public final class LlamaModel implements AutoCloseable {
             }
             System.arraycopy(ids[b], 0, flat, b * width, width);
         }
-        Tensor out = run(flat, () -> new AttentionLayout.Padded(ids, attentionMask, device), hooks, true);
+        java.util.Set<Integer> windows = new java.util.HashSet<>();
+        for (int i = 0; i < layers.size(); i++) {
+            windows.add(config.slidingWindow(i));
+        }
+        Tensor out = run(flat, () -> new AttentionLayout.Padded(ids, attentionMask, windows, device), hooks, true);
         return out.view(ids.length, width, out.size(1));
+    }
+
+    /** Logits [N, V] of final hidden states [N, D] (lm_head), e.g. for only the rows an evaluation scores. */
+    public Tensor project(Tensor hidden) {
+        return torch.linear(hidden, lmHead);
     }
 
     /** Masks FFN neurons of a layer (mask[F] of 0/1, or null to clear): act is multiplied by it before down_proj. */
@@ -180,6 +189,11 @@ public final class LlamaModel implements AutoCloseable {
 
     private Tensor run(long[] tokens, java.util.function.Supplier<AttentionLayout> layoutFactory, LayerHooks hooks,
                        boolean logits) {
+        for (long id : tokens) {
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + config.vocabSize() + ")");
+            }
+        }
         PointerScope outer = PointerScope.getInnerScope();
         Tensor result;
         try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {

@@ -246,7 +246,13 @@ public final class Fixtures {
     /** The 61 ordinary words of the fixture vocabulary (ids 3..63). */
     public static final List<String> WORDS = List.of(("the a of and to in is was it for on with as at by this that from be are "
             + "or an not but we you he she they cat dog sat mat ran house tree red blue green big small one two three "
-            + "four five water fire earth sky sun moon star day night good bad yes no . , ? !").split(" "));
+            + "four five water fire earth sky sun moon star day night good bad yes no . ,").split(" "));
+
+    static {
+        if (WORDS.size() + 3 != VOCAB) {
+            throw new IllegalStateException("fixture vocabulary has " + (WORDS.size() + 3) + " tokens, not " + VOCAB);
+        }
+    }
 
     /** Special tokens (ids 0, 1, 2) of a family's tokenizer: unknown, BOS, EOS. */
     public static List<String> specials(Family family) {

@@ -1,0 +1,218 @@
+package io.cusprun.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.cusprun.testing.Fixtures;
+import io.cusprun.testing.Fixtures.Family;
+import io.cusprun.testing.Golden;
+
+class LlamaModelTest {
+
+    @TempDir
+    Path tmp;
+
+    private static Path fixture(Family f) {
+        DType dtype = f == Family.LLAMA3 || f == Family.QWEN2 ? DType.BF16 : DType.F32;
+        return Golden.fixtureDir(Fixtures.spec(f, dtype));
+    }
+
+    private static List<long[]> randomDocs(long seed, int... lengths) {
+        Random r = new Random(seed);
+        List<long[]> docs = new ArrayList<>();
+        for (int n : lengths) {
+            long[] d = new long[n];
+            for (int i = 0; i < n; i++) {
+                d[i] = r.nextInt(Fixtures.VOCAB);
+            }
+            docs.add(d);
+        }
+        return docs;
+    }
+
+    private static float[] rows(float[] all, int from, int count, int vocab) {
+        return Arrays.copyOfRange(all, from * vocab, (from + count) * vocab);
+    }
+
+    @Test
+    void packedDocumentsEqualEachDocumentAlone() throws IOException {
+        for (Family f : List.of(Family.MISTRAL, Family.LLAMA3, Family.QWEN2)) {
+            try (LlamaModel m = LlamaModel.load(fixture(f)); PointerScope scope = new PointerScope()) {
+                List<long[]> docs = randomDocs(7, 9, 1, 14, 4);
+                Batch packed = Batch.pack(docs);
+                float[] all = Tensors.toFloats(m.logits(packed));
+                for (int i = 0; i < docs.size(); i++) {
+                    float[] alone = Tensors.toFloats(m.logits(Batch.of(docs.get(i))));
+                    double err = Golden.relativeError(rows(all, packed.docStart(i), packed.docLength(i), Fixtures.VOCAB), alone);
+                    assertTrue(err < 1e-5, f + " doc " + i + ": " + err);
+                }
+            }
+        }
+    }
+
+    @Test
+    void paddedBatchesEqualPackedDocuments() throws IOException {
+        for (Family f : List.of(Family.MISTRAL, Family.QWEN2)) {
+            try (LlamaModel m = LlamaModel.load(fixture(f)); PointerScope scope = new PointerScope()) {
+                List<long[]> docs = randomDocs(3, 5, 12, 3);
+                Batch packed = Batch.pack(docs);
+                float[] expected = Tensors.toFloats(m.logits(packed));
+                for (boolean left : new boolean[] {false, true}) {
+                    int width = 12;
+                    long[][] ids = new long[docs.size()][width];
+                    long[][] mask = new long[docs.size()][width];
+                    for (int b = 0; b < docs.size(); b++) {
+                        int pad = width - docs.get(b).length;
+                        for (int t = 0; t < docs.get(b).length; t++) {
+                            ids[b][left ? pad + t : t] = docs.get(b)[t];
+                            mask[b][left ? pad + t : t] = 1;
+                        }
+                    }
+                    float[] padded = Tensors.toFloats(m.logitsPadded(ids, mask, LayerHooks.inference()));
+                    for (int b = 0; b < docs.size(); b++) {
+                        int n = docs.get(b).length;
+                        int start = b * width + (left ? width - n : 0);
+                        double err = Golden.relativeError(rows(padded, start, n, Fixtures.VOCAB),
+                                rows(expected, packed.docStart(b), n, Fixtures.VOCAB));
+                        assertTrue(err < 1e-5, f + (left ? " left" : " right") + " padding, row " + b + ": " + err);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void hooksSeeTheActivationsAndTheirResultIsUsed() throws IOException {
+        try (LlamaModel m = LlamaModel.load(fixture(Family.LLAMA_PRUNED)); PointerScope scope = new PointerScope()) {
+            Batch batch = Batch.pack(randomDocs(5, 4, 6));
+            List<String> seen = new ArrayList<>();
+            LayerHooks recording = new LayerHooks() {
+                @Override
+                public Tensor ffnActivation(int layer, Tensor gate, Tensor up, Batch b) {
+                    seen.add("ffn" + layer + Tensors.shapeString(gate) + Tensors.shapeString(up));
+                    Tensor act = FfnActivation.LIBTORCH.apply(layer, gate, up, b);
+                    float[] expected = Tensors.toFloats(torch.silu(gate).mul(up));
+                    assertArrayEquals(expected, Tensors.toFloats(act));
+                    return act;
+                }
+
+                @Override
+                public void attentionOutput(int layer, Tensor z, Batch b) {
+                    assertTrue(z.is_contiguous());
+                    seen.add("z" + layer + Tensors.shapeString(z));
+                }
+
+                @Override
+                public void queryKey(int layer, Tensor q, Tensor k, Batch b) {
+                    seen.add("qk" + layer + Tensors.shapeString(q) + Tensors.shapeString(k));
+                }
+
+                @Override
+                public boolean wantsQueryKey() {
+                    return true;
+                }
+            };
+            float[] hooked = Tensors.toFloats(m.logits(batch, recording));
+            assertEquals(List.of("qk0[10, 4, 8][10, 2, 8]", "z0[10, 4, 8]", "ffn0[10, 40][10, 40]",
+                    "qk1[10, 2, 8][10, 1, 8]", "z1[10, 2, 8]", "ffn1[10, 24][10, 24]"), seen);
+            assertArrayEquals(Tensors.toFloats(m.logits(batch)), hooked);
+            LayerHooks doubled = (layer, gate, up, b) -> torch.silu(gate).mul(up).mul(new org.bytedeco.pytorch.Scalar(2.0));
+            assertTrue(Golden.relativeError(Tensors.toFloats(m.logits(batch, doubled)), hooked) > 1e-3);
+            float[] viaHidden = Tensors.toFloats(m.project(m.hiddenStates(batch, LayerHooks.inference())));
+            assertTrue(Golden.relativeError(viaHidden, hooked) < 1e-6);
+        }
+    }
+
+    /** Masking FFN neurons and a KV group gives the logits of the checkpoint with them sliced out. */
+    @Test
+    void maskedModelEqualsSlicedModel() throws IOException {
+        Path src = fixture(Family.MISTRAL);
+        ModelConfig config = ModelConfig.read(src);
+        long[] keepFfn = {0, 1, 2, 5, 8, 13, 21, 34, 40, 47};
+        int d = config.headDim();
+        Path sliced = tmp.resolve("sliced");
+        Files.createDirectories(sliced);
+        try (Checkpoint ck = Checkpoint.open(src)) {
+            List<TensorSpec> specs = new ArrayList<>();
+            for (String name : ck.tensorNames()) {
+                long[] shape = ck.info(name).shape();
+                if (name.startsWith("model.layers.0.mlp.gate_proj") || name.startsWith("model.layers.0.mlp.up_proj")) {
+                    shape[0] = keepFfn.length;
+                } else if (name.startsWith("model.layers.0.mlp.down_proj")) {
+                    shape[1] = keepFfn.length;
+                } else if (name.matches("model\\.layers\\.1\\.self_attn\\.[qkv]_proj\\.weight")) {
+                    shape[0] /= 2;
+                } else if (name.equals("model.layers.1.self_attn.o_proj.weight")) {
+                    shape[1] /= 2;
+                }
+                specs.add(new TensorSpec(name, ck.info(name).dtype(), shape));
+            }
+            new SafetensorsWriter(sliced).write(specs, spec -> {
+                Tensor t = ck.tensor(spec.name());
+                long[] full = ck.info(spec.name()).shape();
+                for (int dim = 0; dim < full.length; dim++) {
+                    if (full[dim] != spec.shape()[dim]) {
+                        t = spec.name().contains(".mlp.")
+                                ? t.index_select(dim, Tensors.ofLongs(keepFfn))
+                                : t.narrow(dim, 0, spec.shape()[dim]); // KV group 0 = query heads 0, 1
+                    }
+                }
+                return t;
+            });
+        }
+        config.withLayerSizes(List.of(new LayerSize(keepFfn.length, 4, 2), new LayerSize(48, 2, 1))).write(sliced);
+        float[] ffnMask = new float[48];
+        for (long k : keepFfn) {
+            ffnMask[(int) k] = 1;
+        }
+        Batch batch = Batch.pack(randomDocs(11, 8, 13));
+        try (LlamaModel full = LlamaModel.load(src); LlamaModel small = LlamaModel.load(sliced);
+             PointerScope scope = new PointerScope()) {
+            float[] unmasked = Tensors.toFloats(full.logits(batch));
+            full.setFfnMask(0, ffnMask);
+            full.setHeadMask(1, new float[] {1, 1, 0, 0});
+            float[] masked = Tensors.toFloats(full.logits(batch));
+            float[] slicedLogits = Tensors.toFloats(small.logits(batch));
+            double err = Golden.relativeError(slicedLogits, masked);
+            System.out.printf("sliced vs masked: max relative error %.2e%n", err);
+            assertTrue(err < 1e-5, "sliced vs masked " + err);
+            assertTrue(Golden.relativeError(unmasked, masked) > 1e-3, "the masks change the output");
+            full.clearMasks();
+            assertArrayEquals(unmasked, Tensors.toFloats(full.logits(batch)));
+            assertThrows(IllegalArgumentException.class, () -> full.setHeadMask(1, new float[3]));
+        }
+    }
+
+    @Test
+    void badTokenIdsAreRejected() throws IOException {
+        try (LlamaModel m = LlamaModel.load(fixture(Family.LLAMA2))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.logits(Batch.of(new long[] {1, 64})));
+            assertTrue(e.getMessage().contains("token id 64"), e.getMessage());
+        }
+    }
+
+    @Test
+    void batchValidatesOffsets() {
+        assertThrows(IllegalArgumentException.class, () -> new Batch(new long[] {1, 2, 3}, new long[] {0, 2}));
+        assertThrows(IllegalArgumentException.class, () -> new Batch(new long[] {1, 2, 3}, new long[] {0, 0, 3}));
+        Batch b = Batch.pack(List.of(new long[] {5, 6}, new long[] {7, 8, 9}));
+        assertArrayEquals(new long[] {0, 1, 0, 1, 2}, b.positions());
+        assertArrayEquals(new long[] {0, 2, 5}, b.docOffsets());
+    }
+}
