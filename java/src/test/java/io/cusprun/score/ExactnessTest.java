@@ -28,7 +28,7 @@ class ExactnessTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        target = ScoreTarget.open(PlantedModel.write(dir.resolve("model"), 5, true), d -> TorchRelevanceBackend.INSTANCE);
+        target = ScoreTarget.open(PlantedModel.write(dir.resolve("model"), 5, true), RelevanceBackends.byName("native"));
         corpora = List.of(
                 new TokenizedCorpus(new CorpusSpec(CorpusKind.LANGUAGE, "a", dir), PlantedModel.documents('a', 14, 3, 40, 8)),
                 new TokenizedCorpus(new CorpusSpec(CorpusKind.TASK, "b", dir), PlantedModel.documents('b', 9, 3, 40, 9)));
