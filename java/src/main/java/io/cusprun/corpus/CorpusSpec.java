@@ -29,10 +29,10 @@ public record CorpusSpec(CorpusKind kind, String name, Path path) {
         return new CorpusSpec(kind, text.substring(colon + 1, eq), Path.of(text.substring(eq + 1)));
     }
 
-    /** Throws IllegalArgumentException when the path does not exist. */
-    public CorpusSpec checkExists() {
+    /** Throws NoSuchFileException (a failure, not a usage error) when the path does not exist. */
+    public CorpusSpec checkExists() throws java.nio.file.NoSuchFileException {
         if (!Files.exists(path)) {
-            throw new IllegalArgumentException("corpus " + name + ": path not found: " + path);
+            throw new java.nio.file.NoSuchFileException(path.toString(), null, "corpus " + name + ": path not found");
         }
         return this;
     }

@@ -34,8 +34,13 @@ public record CorpusScores(CorpusKind kind, String name, long documents, long to
 
     /** Exact combination of two disjoint parts of the same corpus. */
     public CorpusScores merge(CorpusScores other) {
-        if (!other.name.equals(name) || other.kind != kind || !other.modules.keySet().equals(modules.keySet())) {
+        if (!other.name.equals(name) || other.kind != kind) {
             throw new IllegalArgumentException("cannot merge scores of corpus " + name + " with " + other.name);
+        }
+        if (other.documents == 0) return new CorpusScores(kind, name, documents, tokens + other.tokens, modules);
+        if (documents == 0) return new CorpusScores(kind, name, other.documents, tokens + other.tokens, other.modules);
+        if (!other.modules.keySet().equals(modules.keySet())) {
+            throw new IllegalArgumentException("scores of corpus " + name + " cover different modules");
         }
         Map<ModuleKey, RankAccumulator> m = new TreeMap<>();
         modules.forEach((k, a) -> {

@@ -14,11 +14,16 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Identifies a checkpoint without reading its weights: SHA-256 over {@code config.json} and the
- * header (names, dtypes, shapes, offsets, metadata) of every {@code .safetensors} file, in file
- * name order. Score files carry it; merge and prune refuse scores of another model.
+ * Identifies a checkpoint without reading all of its weights: SHA-256 over {@code config.json},
+ * the header (names, dtypes, shapes, offsets, metadata) of every {@code .safetensors} file, in
+ * file name order, and {@value #SAMPLES} evenly spaced 64 KiB samples of each file's data (two
+ * checkpoints of one architecture, e.g. a base model and its fine-tune, share headers but not
+ * data). Score files carry it; merge and prune refuse scores of another model.
  */
 public final class ModelFingerprint {
+    static final int SAMPLES = 16;
+    private static final int SAMPLE_BYTES = 64 << 10;
+
     private ModelFingerprint() {}
 
     public static String of(Path modelDir) throws IOException {
@@ -34,6 +39,7 @@ public final class ModelFingerprint {
         for (Path f : files) {
             sha.update(f.getFileName().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
             sha.update(header(f));
+            sampleData(f, sha);
         }
         return HexFormat.of().formatHex(sha.digest());
     }
@@ -47,6 +53,21 @@ public final class ModelFingerprint {
             ByteBuffer h = ByteBuffer.allocate((int) n);
             while (h.hasRemaining()) if (ch.read(h) < 0) throw new IOException(file + ": truncated safetensors");
             return h.array();
+        }
+    }
+
+    private static void sampleData(Path file, MessageDigest sha) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            ch.read(len, 0);
+            long start = 8 + len.getLong(0), size = ch.size() - start;
+            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(SAMPLE_BYTES, Math.max(0, size)));
+            for (int i = 0; i < SAMPLES && size > 0; i++) {
+                long pos = start + (size - buf.capacity()) * i / Math.max(1, SAMPLES - 1);
+                buf.clear();
+                while (buf.hasRemaining() && ch.read(buf, pos + buf.position()) > 0) { }
+                sha.update(buf.array(), 0, buf.position());
+            }
         }
     }
 

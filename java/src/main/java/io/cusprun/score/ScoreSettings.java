@@ -24,10 +24,6 @@ public record ScoreSettings(int maxTokens, int maxDocs, int bins, int batchToken
         }
     }
 
-    public int effectiveBatchTokens() {
-        return Math.max(batchTokens, maxTokens);
-    }
-
     public Map<String, String> toMap() {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("max_tokens", Integer.toString(maxTokens));

@@ -100,7 +100,7 @@ public final class Scorer {
     public static Result run(ScoreTarget target, List<TokenizedCorpus> corpora, ScoreSettings settings, Options options)
             throws IOException {
         long start = System.nanoTime();
-        BatchPacker packer = new BatchPacker(settings.effectiveBatchTokens(), settings.batchDocs());
+        BatchPacker packer = new BatchPacker(settings.batchTokens(), settings.batchDocs());
         List<CorpusState> states = new ArrayList<>();
         for (int i = 0; i < corpora.size(); i++) states.add(new CorpusState());
         if (options.resume() && options.partialFile() != null && Files.exists(options.partialFile())) {
