@@ -3,7 +3,6 @@ package io.cusprun.score;
 import io.cusprun.model.Batch;
 import io.cusprun.model.LayerHooks;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * Scores during the forward pass (DESIGN §2.1): the FFN activation the forward continues with
@@ -15,6 +14,7 @@ public final class RelevanceHooks implements LayerHooks {
     private final RelevanceBackend backend;
     private final RelevanceWeights weights;
     private final boolean neurons;
+    private int[] kvHeads;
     private BatchRelevance out;
     private Tensor docOffsets;
 
@@ -82,9 +82,7 @@ public final class RelevanceHooks implements LayerHooks {
         return kvHeads == null ? heads : kvHeads[layer];
     }
 
-    private int[] kvHeads;
-
-    /** Key/value heads per layer (needed to group the attention output). */
+    /** Key/value heads per layer (needed to group the attention output; without it heads = groups). */
     public RelevanceHooks kvHeads(int[] perLayer) {
         this.kvHeads = perLayer.clone();
         return this;
@@ -92,9 +90,5 @@ public final class RelevanceHooks implements LayerHooks {
 
     private static Tensor sqrtClamped(Tensor squares) {
         return squares.clamp_min(new org.bytedeco.pytorch.Scalar(0.0)).sqrt();
-    }
-
-    static boolean isDouble(Tensor t) {
-        return t.scalar_type().intern() == torch.ScalarType.Double;
     }
 }

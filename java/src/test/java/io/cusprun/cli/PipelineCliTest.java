@@ -129,6 +129,24 @@ class PipelineCliTest {
     }
 
     @Test
+    void neuronGranularityWritesAMaskedCheckpoint() throws Exception {
+        Path scores = dir.resolve("neurons.safetensors");
+        assertEquals(0, run(ScoreCommand::run, "--model", model.toString(), "--corpus", "language:a=" + textA,
+                "--out", scores.toString(), "--no-progress", "--neurons").code());
+        Path out = dir.resolve("neurons-masked");
+        Run r = run(PruneCommand::run, "--model", model.toString(), "--scores", scores.toString(), "--ratio", "0.2",
+                "--granularity", "neurons", "--masked", "--out", out.toString());
+        assertEquals(0, r.code(), r.err);
+        JsonNode layer0 = new ObjectMapper().readTree(out.resolve(CheckpointPruner.MANIFEST).toFile()).get("layers").get(0);
+        assertTrue(layer0.has("qk_pairs_zeroed") || layer0.has("vo_zeroed") || layer0.get("ffn_kept").size() < PlantedModel.FFN);
+        assertEquals(CheckpointPruner.shapeOf(model).totalParams(), CheckpointPruner.shapeOf(out).totalParams());
+        Run unmasked = run(PruneCommand::run, "--model", model.toString(), "--scores", scores.toString(), "--ratio", "0.2",
+                "--granularity", "neurons", "--out", dir.resolve("x").toString());
+        assertEquals(2, unmasked.code());
+        assertOneLine(unmasked.err, "--masked");
+    }
+
+    @Test
     void badInputGivesOneLineErrorsAndNoOutput() throws Exception {
         Path out = dir.resolve("never.safetensors");
         Run missing = run(ScoreCommand::run, "--model", model.toString(), "--corpus", "language:x=" + dir.resolve("nope.txt"),
