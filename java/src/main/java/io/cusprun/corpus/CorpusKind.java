@@ -1,0 +1,19 @@
+package io.cusprun.corpus;
+
+import java.util.Locale;
+
+/** The dimension a corpus stands for (DESIGN §1): the expert is irrelevant-to-all of them. */
+public enum CorpusKind {
+    LANGUAGE, DOMAIN, TASK;
+
+    public String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    public static CorpusKind parse(String text) {
+        for (CorpusKind k : values()) {
+            if (k.label().equals(text.trim().toLowerCase(Locale.ROOT))) return k;
+        }
+        throw new IllegalArgumentException("unknown corpus kind '" + text + "' (expected language, domain or task)");
+    }
+}

@@ -1,0 +1,251 @@
+package io.cusprun.prune;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.Version;
+import io.cusprun.model.Checkpoint;
+import io.cusprun.model.LayerSize;
+import io.cusprun.model.ModelConfig;
+import io.cusprun.model.SafetensorsFile;
+import io.cusprun.model.SafetensorsWriter;
+import io.cusprun.model.TensorInfo;
+import io.cusprun.model.TensorSpec;
+import io.cusprun.model.Tensors;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Writes the pruned checkpoint (DESIGN §2.3): streams the source tensor by tensor (memory-mapped
+ * in, rows/columns selected or zeroed, written out in the source dtype), writes config.json,
+ * copies the tokenizer and generation config, and writes {@code cusprun-manifest.json}. All of
+ * it goes to a temporary directory beside the target, renamed into place at the end.
+ */
+public final class CheckpointPruner {
+    public static final String MANIFEST = "cusprun-manifest.json";
+    private static final Pattern LAYER = Pattern.compile("^model\\.layers\\.(\\d+)\\.(.+)$");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private CheckpointPruner() {}
+
+    /** The shape of the checkpoint in {@code modelDir}. */
+    public static ModelShape shapeOf(Path modelDir) throws IOException {
+        ModelConfig config = ModelConfig.read(modelDir);
+        try (Checkpoint cp = Checkpoint.open(modelDir)) {
+            Map<String, long[]> shapes = new LinkedHashMap<>();
+            for (String name : cp.tensorNames()) shapes.put(name, cp.info(name).shape());
+            return ModelShape.of(shapes, config.headDim());
+        }
+    }
+
+    /**
+     * Writes {@code plan} applied to the checkpoint in {@code sourceDir} to {@code outDir}.
+     * Refuses an existing output unless {@code force}; on failure nothing is left behind.
+     */
+    public static void write(Path sourceDir, PrunePlan plan, Path outDir, Provenance provenance, boolean force)
+            throws IOException {
+        if (Files.exists(outDir) && !force) {
+            throw new IOException("output exists: " + outDir + " (use --force to replace it)");
+        }
+        Path abs = outDir.toAbsolutePath();
+        Files.createDirectories(abs.getParent());
+        Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        deleteTree(tmp);
+        try {
+            Files.createDirectories(tmp);
+            ModelConfig config = ModelConfig.read(sourceDir);
+            long written;
+            try (Checkpoint source = Checkpoint.open(sourceDir)) {
+                written = writeWeights(source, plan, config.headDim(), tmp);
+            }
+            writeConfig(config, plan, tmp);
+            copyTokenizer(sourceDir, tmp);
+            writeManifest(plan, provenance, written, tmp.resolve(MANIFEST));
+            if (Files.exists(outDir)) deleteTree(outDir);
+            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+    }
+
+    // ------------------------------------------------------------------ weights
+
+    private record Planned(String sourceName, TensorSpec spec, SliceRule rule) {}
+
+    private static long writeWeights(Checkpoint source, PrunePlan plan, int headDim, Path dir) throws IOException {
+        boolean masked = plan.settings().masked();
+        int[] newIndex = new int[plan.layers().size()];
+        int next = 0;
+        for (LayerPlan l : plan.layers()) newIndex[l.layer()] = l.dropped() ? -1 : next++;
+        List<Planned> planned = new ArrayList<>();
+        long maxFile = 0;
+        for (SafetensorsFile f : source.files()) maxFile = Math.max(maxFile, f.header().dataSize());
+        for (String name : source.tensorNames()) {
+            TensorInfo info = source.info(name);
+            Matcher m = LAYER.matcher(name);
+            if (!m.matches()) {
+                planned.add(new Planned(name, new TensorSpec(name, info.dtype(), info.shape()), null));
+                continue;
+            }
+            int layer = Integer.parseInt(m.group(1));
+            if (layer >= newIndex.length || newIndex[layer] < 0) continue;
+            LayerPlan lp = plan.layers().get(layer);
+            SliceRule rule = SliceRule.of(m.group(2), lp, plan.source().layer(layer), headDim);
+            long[] shape = info.shape();
+            if (rule != null && !masked) shape[rule.dim()] = rule.kept().length;
+            String outName = "model.layers." + newIndex[layer] + "." + m.group(2);
+            planned.add(new Planned(name, new TensorSpec(outName, info.dtype(), shape), rule));
+        }
+        Map<String, Planned> byOut = new LinkedHashMap<>();
+        for (Planned p : planned) byOut.put(p.spec().name(), p);
+        boolean sharded = source.files().size() > 1;
+        SafetensorsWriter writer = new SafetensorsWriter(dir).metadata(Map.of("format", "pt"));
+        if (sharded) writer.maxShardBytes(Math.max(1, maxFile));
+        writer.write(planned.stream().map(Planned::spec).toList(), spec -> {
+            Planned p = byOut.get(spec.name());
+            Tensor t = source.tensor(p.sourceName());
+            return p.rule() == null ? t : apply(t, p.rule(), masked);
+        });
+        long params = 0;
+        for (Planned p : planned) params += TensorInfo.numel(p.spec().shape());
+        return params;
+    }
+
+    /** Selects the kept indices, or (masked) zeroes the others; extraZero is zeroed either way. */
+    static Tensor apply(Tensor t, SliceRule rule, boolean masked) {
+        Tensor out;
+        if (masked) {
+            out = t.clone();
+            long size = t.size(rule.dim());
+            java.util.BitSet keep = new java.util.BitSet();
+            for (long k : rule.kept()) keep.set((int) k);
+            long[] gone = java.util.stream.LongStream.range(0, size).filter(i -> !keep.get((int) i)).toArray();
+            if (gone.length > 0) out.index_fill_(rule.dim(), Tensors.ofLongs(gone), new Scalar(0.0));
+        } else {
+            out = t.index_select(rule.dim(), Tensors.ofLongs(rule.kept()));
+        }
+        if (rule.extraZero().length > 0) out.index_fill_(rule.dim(), Tensors.ofLongs(rule.extraZero()), new Scalar(0.0));
+        return out;
+    }
+
+    // ------------------------------------------------------------------ config, tokenizer, manifest
+
+    private static void writeConfig(ModelConfig config, PrunePlan plan, Path dir) throws IOException {
+        if (plan.settings().masked()) {
+            config.write(dir);
+            return;
+        }
+        List<LayerSize> sizes = new ArrayList<>();
+        for (LayerPlan l : plan.layers()) {
+            sizes.add(new LayerSize(l.keptFfn().length, l.keptHeads().length, l.keptKvHeads().length));
+        }
+        ObjectNode json;
+        if (plan.layers().stream().noneMatch(LayerPlan::dropped)) {
+            json = config.withLayerSizes(sizes).toJson();
+        } else {
+            json = config.toJson();
+            List<LayerSize> kept = new ArrayList<>();
+            for (LayerPlan l : plan.layers()) if (!l.dropped()) kept.add(sizes.get(l.layer()));
+            json.put("num_hidden_layers", kept.size());
+            if (json.has(ModelConfig.LAYER_SIZES_KEY)) {
+                ArrayNode arr = json.putArray(ModelConfig.LAYER_SIZES_KEY);
+                for (LayerSize s : kept) {
+                    arr.addObject().put("intermediate_size", s.intermediateSize())
+                            .put("num_attention_heads", s.numAttentionHeads())
+                            .put("num_key_value_heads", s.numKeyValueHeads());
+                }
+            }
+            if (json.has("layer_types") && json.get("layer_types").isArray()) {
+                ArrayNode types = json.putArray("layer_types");
+                ArrayNode old = (ArrayNode) config.toJson().get("layer_types");
+                for (LayerPlan l : plan.layers()) if (!l.dropped()) types.add(old.get(l.layer()));
+            }
+        }
+        Files.writeString(dir.resolve(ModelConfig.FILE_NAME), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
+    }
+
+    private static void copyTokenizer(Path source, Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(source)) {
+            for (Path f : files.sorted(Comparator.naturalOrder()).toList()) {
+                String n = f.getFileName().toString();
+                boolean wanted = n.startsWith("tokenizer") || n.equals("special_tokens_map.json")
+                        || n.equals("generation_config.json") || n.equals("vocab.json") || n.equals("merges.txt")
+                        || n.endsWith(".tiktoken") || n.equals("chat_template.jinja");
+                if (wanted && Files.isRegularFile(f)) Files.copy(f, dir.resolve(n));
+            }
+        }
+    }
+
+    static void writeManifest(PrunePlan plan, Provenance prov, long writtenParams, Path file) throws IOException {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("format", "cusprun-manifest/1");
+        root.put("cusprun_version", Version.VERSION);
+        root.put("method", plan.method());
+        ObjectNode src = root.putObject("source");
+        src.put("fingerprint", prov.sourceFingerprint());
+        src.put("block_params", plan.source().blockParams());
+        src.put("total_params", plan.source().totalParams());
+        src.put("layers", plan.source().numLayers());
+        PruneSettings s = plan.settings();
+        ObjectNode st = root.putObject("settings");
+        st.put("ratio", s.ratio());
+        st.put("mode", s.mode().label());
+        st.put("granularity", s.granularity().label());
+        st.put("head_unit", s.headUnit().label());
+        st.put("doc_quantile", s.docQuantile());
+        st.put("min_ffn_fraction", s.minFfnFraction());
+        st.put("masked", s.masked());
+        st.put("seed", s.seed());
+        ArrayNode corpora = root.putArray("corpora");
+        for (Provenance.CorpusRef c : prov.corpora()) {
+            corpora.addObject().put("kind", c.kind()).put("name", c.name()).put("documents", c.documents()).put("tokens", c.tokens());
+        }
+        ArrayNode files = root.putArray("score_files");
+        prov.scoreFiles().forEach(files::add);
+        if (Double.isFinite(plan.sigma())) root.put("sigma", plan.sigma());
+        ObjectNode achieved = root.putObject("achieved");
+        achieved.put("removed_params", plan.removedParams());
+        achieved.put("kept_params", plan.keptParams());
+        achieved.put("block_ratio", plan.blockRatio());
+        achieved.put("total_ratio", plan.totalRatio());
+        achieved.put("written_params", writtenParams);
+        ArrayNode layers = root.putArray("layers");
+        for (LayerPlan l : plan.layers()) {
+            ObjectNode o = layers.addObject();
+            o.put("source_layer", l.layer());
+            o.put("dropped", l.dropped());
+            if (l.dropped()) continue;
+            ints(o.putArray("ffn_kept"), l.keptFfn());
+            ints(o.putArray("heads_kept"), l.keptHeads());
+            ints(o.putArray("kv_heads_kept"), l.keptKvHeads());
+            if (l.removedQk().length > 0) ints(o.putArray("qk_pairs_zeroed"), l.removedQk());
+            if (l.removedVo().length > 0) ints(o.putArray("vo_zeroed"), l.removedVo());
+        }
+        Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+    }
+
+    private static void ints(ArrayNode arr, int[] v) {
+        for (int x : v) arr.add(x);
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
+        }
+    }
+}

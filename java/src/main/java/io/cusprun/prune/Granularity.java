@@ -1,0 +1,26 @@
+package io.cusprun.prune;
+
+/** Which units may be removed. */
+public enum Granularity {
+    /** FFN neurons and whole heads / KV groups (the default; sliced output). */
+    FFN_HEADS("ffn+heads"),
+    /** FFN neurons only. */
+    FFN("ffn"),
+    /** FFN neurons, query/key RoPE pairs and value/output neurons; masked output only. */
+    NEURONS("neurons");
+
+    private final String label;
+
+    Granularity(String label) {
+        this.label = label;
+    }
+
+    public String label() {
+        return label;
+    }
+
+    public static Granularity parse(String s) {
+        for (Granularity g : values()) if (g.label.equals(s)) return g;
+        throw new IllegalArgumentException("unknown --granularity '" + s + "' (ffn+heads, ffn or neurons)");
+    }
+}

@@ -1,0 +1,46 @@
+package io.cusprun.prune;
+
+/**
+ * What the planner is asked for.
+ *
+ * @param ratio          fraction of decoder-block parameters to remove, in [0, 1)
+ * @param mode           uniform or per-layer
+ * @param granularity    which units may go
+ * @param headUnit       whole KV groups or query heads per group (only matters when groups hold several heads)
+ * @param docQuantile    1.0: a unit's statistic is its max rank over documents; below: that quantile (histogram)
+ * @param minFfnFraction per-layer floor: every layer keeps at least this fraction of its FFN neurons
+ * @param masked         write a full-size checkpoint with removed weights zeroed
+ * @param seed           seed of the random baseline
+ */
+public record PruneSettings(double ratio, PruneMode mode, Granularity granularity, HeadUnit headUnit,
+                            double docQuantile, double minFfnFraction, boolean masked, long seed) {
+
+    public PruneSettings {
+        if (!(ratio >= 0 && ratio < 1)) throw new IllegalArgumentException("--ratio must be in [0, 1), got " + ratio);
+        if (!(docQuantile > 0 && docQuantile <= 1)) throw new IllegalArgumentException("--doc-quantile must be in (0, 1], got " + docQuantile);
+        if (!(minFfnFraction >= 0 && minFfnFraction < 1)) throw new IllegalArgumentException("FFN floor must be in [0, 1)");
+        if (granularity == Granularity.NEURONS && !masked) {
+            throw new IllegalArgumentException("--granularity neurons gives per-head sizes no loader holds: add --masked");
+        }
+    }
+
+    public static PruneSettings defaults(double ratio) {
+        return new PruneSettings(ratio, PruneMode.UNIFORM, Granularity.FFN_HEADS, HeadUnit.QUERY, 1.0, 0.1, false, 0);
+    }
+
+    public PruneSettings withMode(PruneMode m) {
+        return new PruneSettings(ratio, m, granularity, headUnit, docQuantile, minFfnFraction, masked, seed);
+    }
+
+    public PruneSettings withGranularity(Granularity g) {
+        return new PruneSettings(ratio, mode, g, headUnit, docQuantile, minFfnFraction, masked, seed);
+    }
+
+    public PruneSettings withHeadUnit(HeadUnit h) {
+        return new PruneSettings(ratio, mode, granularity, h, docQuantile, minFfnFraction, masked, seed);
+    }
+
+    public PruneSettings withMasked(boolean m) {
+        return new PruneSettings(ratio, mode, granularity, headUnit, docQuantile, minFfnFraction, m, seed);
+    }
+}

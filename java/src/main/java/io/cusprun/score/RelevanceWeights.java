@@ -1,0 +1,73 @@
+package io.cusprun.score;
+
+import io.cusprun.model.LlamaModel;
+import io.cusprun.model.Tensors;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The weight-side factors of relevance, computed once per layer in fp64 on the scoring device
+ * (DESIGN §2.1): ||W_down[:,k]|| for FFN neurons, the group Gram G_g = W_O,g^T W_O,g of o_proj
+ * (its diagonal d x d blocks are the per-head G_h), and ||W_O[:,c]|| for value/output neurons.
+ * They are taken from the model's own weights (as the forward pass uses them).
+ */
+public final class RelevanceWeights implements AutoCloseable {
+    private final LlamaModel model;
+    private final Tensor[] downNorm;
+    private final Tensor[] groupGram;
+    private final Tensor[] oColNorm;
+
+    public RelevanceWeights(LlamaModel model) {
+        this.model = model;
+        int numLayers = model.numLayers();
+        downNorm = new Tensor[numLayers];
+        groupGram = new Tensor[numLayers];
+        oColNorm = new Tensor[numLayers];
+    }
+
+    /** [F] column norms of down_proj. */
+    public synchronized Tensor downNorm(int layer) {
+        if (downNorm[layer] == null) {
+            try (PointerScope s = new PointerScope()) {
+                Tensor w = model.layer(layer).down().to(torch.ScalarType.Double);
+                downNorm[layer] = Tensors.keep(w.mul(w).sum(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).sqrt_());
+            }
+        }
+        return downNorm[layer];
+    }
+
+    /** [G, g*d, g*d] Grams of o_proj's column blocks, one per KV group. */
+    public synchronized Tensor groupGram(int layer, int groups) {
+        if (groupGram[layer] == null) {
+            try (PointerScope s = new PointerScope()) {
+                Tensor w = model.layer(layer).o().to(torch.ScalarType.Double); // [D, H*d]
+                long dModel = w.size(0), width = w.size(1) / groups;
+                Tensor blocks = w.reshape(dModel, groups, width).permute(1, 0, 2); // [G, D, gd]
+                groupGram[layer] = Tensors.keep(torch.bmm(blocks.transpose(1, 2), blocks).contiguous());
+            }
+        }
+        return groupGram[layer];
+    }
+
+    /** [H*d] column norms of o_proj. */
+    public synchronized Tensor oColNorm(int layer) {
+        if (oColNorm[layer] == null) {
+            try (PointerScope s = new PointerScope()) {
+                Tensor w = model.layer(layer).o().to(torch.ScalarType.Double);
+                oColNorm[layer] = Tensors.keep(w.mul(w).sum(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).sqrt_());
+            }
+        }
+        return oColNorm[layer];
+    }
+
+    @Override
+    public synchronized void close() {
+        for (Tensor[] arr : new Tensor[][] {downNorm, groupGram, oColNorm}) {
+            for (int i = 0; i < arr.length; i++) {
+                Tensors.release(arr[i]);
+                arr[i] = null;
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package io.cusprun.score;
+
+import io.cusprun.model.Batch;
+import io.cusprun.model.DType;
+import io.cusprun.model.LayerHooks;
+import io.cusprun.model.LlamaModel;
+import io.cusprun.model.LoadOptions;
+import io.cusprun.model.ModelConfig;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The model side of a score run: its fingerprint and sizes, and per device one replica, its
+ * weight-side relevance factors and the kernels. Replicas load on first use; workers on the
+ * same device share one (the weights are read-only).
+ */
+public final class ScoreTarget implements AutoCloseable {
+    private final Path modelDir;
+    private final ModelConfig config;
+    private final String fingerprint;
+    private final Function<String, RelevanceBackend> backends;
+    private final Map<String, LlamaModel> models = new HashMap<>();
+    private final Map<String, RelevanceWeights> weights = new HashMap<>();
+
+    private ScoreTarget(Path modelDir, ModelConfig config, String fingerprint, Function<String, RelevanceBackend> backends) {
+        this.modelDir = modelDir;
+        this.config = config;
+        this.fingerprint = fingerprint;
+        this.backends = backends;
+    }
+
+    /** Opens a model directory; {@code backends} gives the kernels for a device string. */
+    public static ScoreTarget open(Path modelDir, Function<String, RelevanceBackend> backends) throws IOException {
+        return new ScoreTarget(modelDir, ModelConfig.read(modelDir), ModelFingerprint.of(modelDir), backends);
+    }
+
+    public String fingerprint() {
+        return fingerprint;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public int[] kvHeads() {
+        int[] kv = new int[config.numHiddenLayers()];
+        for (int i = 0; i < kv.length; i++) kv[i] = config.layer(i).numKeyValueHeads();
+        return kv;
+    }
+
+    public RelevanceBackend backend(String device) {
+        return backends.apply(device);
+    }
+
+    /** The replica on a device (fp32 on the CPU, bf16 on a GPU). */
+    public synchronized LlamaModel model(String device) {
+        return models.computeIfAbsent(device, d -> {
+            try {
+                LoadOptions opts = d.equals("cpu") ? LoadOptions.cpu() : new LoadOptions(d, DType.BF16);
+                return LlamaModel.load(modelDir, opts);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    public synchronized RelevanceWeights weights(String device) {
+        return weights.computeIfAbsent(device, d -> new RelevanceWeights(model(d)));
+    }
+
+    public ScoringModel replica(String device) {
+        LlamaModel m = model(device);
+        return new ScoringModel() {
+            @Override
+            public void forward(Batch batch, LayerHooks hooks) {
+                m.hiddenStates(batch, hooks); // no lm_head: scoring needs only the layers
+            }
+
+            @Override
+            public String device() {
+                return device;
+            }
+
+            @Override
+            public void close() {
+                // owned by the target
+            }
+        };
+    }
+
+    @Override
+    public synchronized void close() {
+        weights.values().forEach(RelevanceWeights::close);
+        models.values().forEach(LlamaModel::close);
+        weights.clear();
+        models.clear();
+    }
+}

@@ -1,0 +1,296 @@
+package io.cusprun.score;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cusprun.corpus.BatchPacker;
+import io.cusprun.corpus.DocumentBatch;
+import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.model.Batch;
+import io.cusprun.model.SafetensorsHeader;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Runs the scoring pass (DESIGN §2.2): the corpora's canonical batches (those of this shard,
+ * minus those a resumed run already did) are dealt to one worker thread per device entry as
+ * the workers free up; workers run the forward pass with {@link RelevanceHooks} and hand each
+ * batch's per-document relevance to this thread, which alone owns the rank accumulators.
+ * Rank statistics are order-independent and sums exact ({@link ExactSum}), so the result does
+ * not depend on the number of workers, shards or restarts.
+ */
+public final class Scorer {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String DONE_KEY = "done_batches";
+
+    /**
+     * How to run.
+     *
+     * @param devices          one worker per entry, e.g. [cpu], [cpu, cpu], [cuda:0, cuda:1]
+     * @param shard            which batches this run covers
+     * @param partialFile      checkpoint file (FILE.partial), null for none
+     * @param resume           continue from partialFile when it exists
+     * @param checkpointEvery  how often accumulators are checkpointed
+     * @param stopAfterBatches stop (checkpointing first) after this many batches; 0 = run to the end
+     * @param progress         show a progress bar on the terminal
+     */
+    public record Options(List<String> devices, ShardSpec shard, Path partialFile, boolean resume,
+                          Duration checkpointEvery, int stopAfterBatches, boolean progress) {
+        public static Options simple() {
+            return new Options(List.of("cpu"), ShardSpec.ALL, null, false, Duration.ofMinutes(1), 0, false);
+        }
+
+        public Options withDevices(List<String> d) {
+            return new Options(d, shard, partialFile, resume, checkpointEvery, stopAfterBatches, progress);
+        }
+
+        public Options withShard(ShardSpec s) {
+            return new Options(devices, s, partialFile, resume, checkpointEvery, stopAfterBatches, progress);
+        }
+
+        public Options withPartial(Path p, boolean r, int stopAfter) {
+            return new Options(devices, shard, p, r, checkpointEvery, stopAfter, progress);
+        }
+    }
+
+    /** The result, or null scores when the run stopped early (stopAfterBatches). */
+    public record Result(ScoreSet scores, boolean complete, long documents, long tokens, double seconds) {
+        public double tokensPerSecond() {
+            return seconds > 0 ? tokens / seconds : 0;
+        }
+    }
+
+    private record Job(int corpus, DocumentBatch batch) {}
+
+    private record Done(int corpus, BatchRelevance relevance, Throwable error) {}
+
+    /** Per corpus: accumulators, counts and the batches done. */
+    private static final class CorpusState {
+        final Map<ModuleKey, RankAccumulator> modules = new TreeMap<>();
+        final BitSet done = new BitSet();
+        long documents;
+        long tokens;
+    }
+
+    private Scorer() {}
+
+    /** Library entry: scores the corpora on one CPU worker, no checkpoints. */
+    public static ScoreSet score(ScoreTarget target, List<TokenizedCorpus> corpora, ScoreSettings settings)
+            throws IOException {
+        return run(target, corpora, settings, Options.simple()).scores();
+    }
+
+    public static Result run(ScoreTarget target, List<TokenizedCorpus> corpora, ScoreSettings settings, Options options)
+            throws IOException {
+        long start = System.nanoTime();
+        BatchPacker packer = new BatchPacker(settings.batchTokens(), settings.batchDocs());
+        List<CorpusState> states = new ArrayList<>();
+        for (int i = 0; i < corpora.size(); i++) states.add(new CorpusState());
+        if (options.resume() && options.partialFile() != null && Files.exists(options.partialFile())) {
+            restore(options.partialFile(), target, corpora, settings, options.shard(), states);
+        }
+        BlockingQueue<Job> jobs = new LinkedBlockingQueue<>();
+        long docsTodo = 0, docsTotal = 0;
+        for (int c = 0; c < corpora.size(); c++) {
+            for (DocumentBatch b : packer.pack(corpora.get(c))) {
+                if (!options.shard().covers(b.index())) continue;
+                docsTotal += b.numDocs();
+                if (states.get(c).done.get(b.index())) continue;
+                jobs.add(new Job(c, b));
+                docsTodo += b.numDocs();
+            }
+        }
+        int nJobs = jobs.size();
+        BlockingQueue<Done> results = new LinkedBlockingQueue<>(4 * options.devices().size());
+        AtomicBoolean stop = new AtomicBoolean();
+        List<Thread> workers = startWorkers(target, settings, options.devices(), jobs, results, stop);
+        long docsDone = 0, tokensDone = 0;
+        int batchesDone = 0;
+        long lastCheckpoint = System.nanoTime();
+        boolean complete = true;
+        try (ProgressBar bar = progressBar(options.progress(), docsTotal, docsTotal - docsTodo)) {
+            while (batchesDone < nJobs) {
+                Done d = take(results);
+                if (d.error() != null) throw failure(d.error());
+                accumulate(states.get(d.corpus()), d.relevance(), settings.bins(), target.backend("cpu").ranks());
+                batchesDone++;
+                docsDone += d.relevance().numDocs();
+                tokensDone += d.relevance().tokens();
+                if (bar != null) {
+                    double secs = (System.nanoTime() - start) / 1e9;
+                    bar.stepBy(d.relevance().numDocs());
+                    bar.setExtraMessage(String.format(" %.0f tok/s", tokensDone / Math.max(secs, 1e-9)));
+                }
+                boolean stopping = options.stopAfterBatches() > 0 && batchesDone >= options.stopAfterBatches()
+                        && batchesDone < nJobs;
+                if (options.partialFile() != null && (stopping
+                        || System.nanoTime() - lastCheckpoint > options.checkpointEvery().toNanos())) {
+                    writePartial(options.partialFile(), target, corpora, settings, options.shard(), states);
+                    lastCheckpoint = System.nanoTime();
+                }
+                if (stopping) {
+                    complete = false;
+                    break;
+                }
+            }
+        } finally {
+            stop.set(true);
+            jobs.clear();
+            for (Thread w : workers) w.interrupt();
+            for (Thread w : workers) joinQuietly(w);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        if (!complete) return new Result(null, false, docsDone, tokensDone, seconds);
+        ScoreSet set = build(target, corpora, settings, options.shard(), states);
+        return new Result(set, true, docsDone, tokensDone, seconds);
+    }
+
+    // ------------------------------------------------------------------ workers
+
+    private static List<Thread> startWorkers(ScoreTarget target, ScoreSettings settings, List<String> devices,
+                                             BlockingQueue<Job> jobs, BlockingQueue<Done> results, AtomicBoolean stop) {
+        List<Thread> threads = new ArrayList<>();
+        for (int w = 0; w < devices.size(); w++) {
+            String device = devices.get(w);
+            // CPU workers share one read-only replica; each GPU gets its own
+            ScoringModel model = target.replica(device);
+            RelevanceHooks hooks = new RelevanceHooks(target.backend(device), target.weights(device),
+                    settings.neurons()).kvHeads(target.kvHeads());
+            Thread t = new Thread(() -> work(model, hooks, jobs, results, stop), "cusprun-score-" + w + "-" + device);
+            t.setDaemon(true);
+            t.start();
+            threads.add(t);
+        }
+        return threads;
+    }
+
+    private static void work(ScoringModel model, RelevanceHooks hooks, BlockingQueue<Job> jobs,
+                             BlockingQueue<Done> results, AtomicBoolean stop) {
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            Job job;
+            while (!stop.get() && (job = jobs.poll()) != null) {
+                DocumentBatch b = job.batch();
+                BatchRelevance rel = new BatchRelevance(b.index(), b.numDocs(), b.numTokens());
+                try (PointerScope scope = new PointerScope()) {
+                    Batch batch = new Batch(b.ids(), b.docOffsets());
+                    Tensor offsets = Torch.longsOn(b.docOffsets(), new org.bytedeco.pytorch.Device(model.device()));
+                    hooks.begin(batch, offsets, rel);
+                    model.forward(batch, hooks);
+                }
+                results.put(new Done(job.corpus(), rel, null));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable e) {
+            results.offer(new Done(-1, null, e));
+        }
+    }
+
+    private static Done take(BlockingQueue<Done> results) throws IOException {
+        try {
+            return results.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("scoring interrupted");
+        }
+    }
+
+    private static RuntimeException failure(Throwable e) {
+        return e instanceof RuntimeException r ? r : new IllegalStateException(e.getMessage(), e);
+    }
+
+    private static void joinQuietly(Thread t) {
+        try {
+            t.join(60_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ------------------------------------------------------------------ accumulation
+
+    private static void accumulate(CorpusState state, BatchRelevance rel, int bins, RankUpdater ranks) {
+        int n = rel.numDocs();
+        rel.modules().forEach((key, values) -> state.modules
+                .computeIfAbsent(key, k -> new RankAccumulator(values.length / n, bins))
+                .update(values, n, ranks));
+        state.documents += n;
+        state.tokens += rel.tokens();
+        state.done.set(rel.batchIndex());
+    }
+
+    private static ScoreSet build(ScoreTarget target, List<TokenizedCorpus> corpora, ScoreSettings settings,
+                                  ShardSpec shard, List<CorpusState> states) {
+        List<CorpusScores> out = new ArrayList<>();
+        for (int c = 0; c < corpora.size(); c++) {
+            CorpusState s = states.get(c);
+            Map<ModuleKey, RankAccumulator> copy = new TreeMap<>();
+            s.modules.forEach((k, a) -> copy.put(k, a.copy()));
+            out.add(new CorpusScores(corpora.get(c).spec().kind(), corpora.get(c).spec().name(), s.documents, s.tokens, copy));
+        }
+        return new ScoreSet(target.fingerprint(), settings, shard, out);
+    }
+
+    // ------------------------------------------------------------------ checkpoints
+
+    private static void writePartial(Path file, ScoreTarget target, List<TokenizedCorpus> corpora, ScoreSettings settings,
+                                     ShardSpec shard, List<CorpusState> states) throws IOException {
+        Map<String, String> done = new LinkedHashMap<>();
+        for (int c = 0; c < corpora.size(); c++) {
+            done.put(corpora.get(c).spec().name(), states.get(c).done.toString());
+        }
+        // corpora with no batch done yet have no tensors: record them with empty modules
+        ScoreSet set = build(target, corpora, settings, shard, states);
+        ScoreFile.write(set, file, Map.of(DONE_KEY, JSON.writeValueAsString(done)));
+    }
+
+    private static void restore(Path file, ScoreTarget target, List<TokenizedCorpus> corpora, ScoreSettings settings,
+                                ShardSpec shard, List<CorpusState> states) throws IOException {
+        ScoreSet partial = ScoreFile.read(file);
+        if (!partial.modelFingerprint().equals(target.fingerprint()) || !partial.settings().equals(settings)
+                || !partial.shard().equals(shard)) {
+            throw new IOException(file + " was written for another model, settings or shard; delete it or drop --resume");
+        }
+        Map<String, String> done = JSON.readValue(SafetensorsHeader.read(file).metadata().get(DONE_KEY),
+                new TypeReference<>() {});
+        for (int c = 0; c < corpora.size(); c++) {
+            String name = corpora.get(c).spec().name();
+            String bits = done.get(name);
+            if (bits == null) throw new IOException(file + " has no corpus " + name + "; delete it or drop --resume");
+            CorpusState s = states.get(c);
+            for (String part : bits.replaceAll("[{} ]", "").split(",")) if (!part.isEmpty()) s.done.set(Integer.parseInt(part));
+            if (s.done.isEmpty()) continue;
+            CorpusScores cs = partial.corpus(name);
+            cs.modules().forEach((k, a) -> s.modules.put(k, a.copy()));
+            s.documents = cs.documents();
+            s.tokens = cs.tokens();
+        }
+    }
+
+    private static ProgressBar progressBar(boolean show, long total, long already) {
+        if (!show) return null;
+        ProgressBar bar = new ProgressBarBuilder().setTaskName("score").setInitialMax(total)
+                .setUnit(" docs", 1).showSpeed().setStyle(ProgressBarStyle.ASCII)
+                .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err)).build();
+        bar.stepTo(already);
+        return bar;
+    }
+
+}

@@ -1,0 +1,119 @@
+package io.cusprun.prune;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Selection on a synthetic shape (no weights needed): ratios, uniformity, floors, GQA consistency. */
+class PrunePlannerTest {
+    static final int LAYERS = 6, D = 64, F = 172, H = 8, KV = 2, HD = 8;
+
+    static ModelShape shape() {
+        Map<String, long[]> s = new HashMap<>();
+        s.put("model.embed_tokens.weight", new long[] {100, D});
+        s.put("lm_head.weight", new long[] {100, D});
+        s.put("model.norm.weight", new long[] {D});
+        for (int l = 0; l < LAYERS; l++) {
+            String p = ModelShape.layerPrefix(l);
+            s.put(p + "input_layernorm.weight", new long[] {D});
+            s.put(p + "post_attention_layernorm.weight", new long[] {D});
+            s.put(p + "self_attn.q_proj.weight", new long[] {H * HD, D});
+            s.put(p + "self_attn.k_proj.weight", new long[] {KV * HD, D});
+            s.put(p + "self_attn.v_proj.weight", new long[] {KV * HD, D});
+            s.put(p + "self_attn.o_proj.weight", new long[] {D, H * HD});
+            s.put(p + "mlp.gate_proj.weight", new long[] {F, D});
+            s.put(p + "mlp.up_proj.weight", new long[] {F, D});
+            s.put(p + "mlp.down_proj.weight", new long[] {D, F});
+        }
+        return ModelShape.of(s, HD);
+    }
+
+    static UnitScores scores(long seed) {
+        Random rnd = new Random(seed);
+        List<UnitScores.LayerScores> layers = new ArrayList<>();
+        for (int l = 0; l < LAYERS; l++) {
+            // later layers less relevant, so per-layer mode has something to find
+            double shift = -0.05 * l;
+            layers.add(new UnitScores.LayerScores(r(rnd, F, shift), r(rnd, H, shift), r(rnd, KV, shift), null, null, Double.NaN));
+        }
+        return new UnitScores("test", layers);
+    }
+
+    static UnitScores.Ranked r(Random rnd, int n, double shift) {
+        double[] s = new double[n], t = new double[n];
+        for (int i = 0; i < n; i++) {
+            s[i] = Math.round((rnd.nextDouble() + shift) * 20) / 20.0; // coarse: many ties
+            t[i] = rnd.nextDouble();
+        }
+        return new UnitScores.Ranked(s, t);
+    }
+
+    @Test
+    void shapeCountsParameters() {
+        ModelShape s = shape();
+        ModelShape.Layer l = s.layer(0);
+        assertEquals(2 * D + 2L * H * HD * D + 2L * KV * HD * D + 3L * F * D, l.params());
+        assertEquals(3L * D, l.ffnNeuron());
+        assertEquals(4, l.groupSize());
+        assertEquals(LAYERS * l.params() + 2 * 100L * D + D, s.totalParams());
+    }
+
+    @Test
+    void uniformHitsTheRatioWithEqualLayers() {
+        ModelShape shape = shape();
+        for (double ratio : new double[] {0.0, 0.1, 0.33, 0.6}) {
+            for (HeadUnit unit : HeadUnit.values()) {
+                PrunePlan p = PrunePlanner.plan(shape, scores(1), PruneSettings.defaults(ratio).withHeadUnit(unit));
+                assertTrue(p.uniformSizes());
+                // within one FFN neuron per layer of the target
+                assertEquals(ratio, p.blockRatio(), LAYERS * 3.0 * D / shape.blockParams() / 2 + 1e-12, "ratio " + ratio);
+                for (LayerPlan l : p.layers()) consistentGroups(l);
+            }
+        }
+    }
+
+    @Test
+    void perLayerFollowsScoresAndKeepsFloors() {
+        ModelShape shape = shape();
+        PruneSettings s = PruneSettings.defaults(0.7).withMode(PruneMode.PER_LAYER).withHeadUnit(HeadUnit.GROUP);
+        PrunePlan p = PrunePlanner.plan(shape, scores(2), s);
+        assertEquals(0.7, p.blockRatio(), 0.02);
+        for (LayerPlan l : p.layers()) {
+            assertTrue(l.keptFfn().length >= Math.ceil(0.1 * F), "FFN floor");
+            assertTrue(l.keptKvHeads().length >= 1, "one KV group stays");
+            consistentGroups(l);
+        }
+        int first = p.layers().get(0).keptFfn().length, last = p.layers().get(LAYERS - 1).keptFfn().length;
+        assertTrue(last < first, "less relevant layers lose more: " + first + " vs " + last);
+    }
+
+    @Test
+    void neuronGranularityNeedsMaskedOutputAndScores() {
+        assertThrows(IllegalArgumentException.class,
+                () -> PruneSettings.defaults(0.2).withGranularity(Granularity.NEURONS));
+        PruneSettings s = PruneSettings.defaults(0.2).withMasked(true).withGranularity(Granularity.NEURONS);
+        assertThrows(IllegalArgumentException.class, () -> PrunePlanner.plan(shape(), scores(3), s));
+    }
+
+    static void consistentGroups(LayerPlan l) {
+        int g = H / KV;
+        int perGroup = -1;
+        for (int kv : l.keptKvHeads()) {
+            int n = 0;
+            for (int h : l.keptHeads()) if (h / g == kv) n++;
+            assertTrue(perGroup < 0 || perGroup == n, "same number of query heads in every kept group");
+            perGroup = n;
+        }
+        for (int h : l.keptHeads()) {
+            assertTrue(java.util.Arrays.stream(l.keptKvHeads()).anyMatch(kv -> kv == h / g), "head's group kept");
+        }
+    }
+}

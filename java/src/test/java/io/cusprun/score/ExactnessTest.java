@@ -1,0 +1,104 @@
+package io.cusprun.score;
+
+import io.cusprun.corpus.CorpusKind;
+import io.cusprun.corpus.CorpusSpec;
+import io.cusprun.corpus.TokenizedCorpus;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Shards, workers and restarts give bit-identical statistics (and files). */
+class ExactnessTest {
+    @TempDir
+    static Path dir;
+    static ScoreTarget target;
+    static List<TokenizedCorpus> corpora;
+    static final ScoreSettings SETTINGS = new ScoreSettings(40, 0, 16, 48, 3, true);
+    static ScoreSet reference;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        target = ScoreTarget.open(PlantedModel.write(dir.resolve("model"), 5, true), RelevanceBackends.byName("native"));
+        corpora = List.of(
+                new TokenizedCorpus(new CorpusSpec(CorpusKind.LANGUAGE, "a", dir), PlantedModel.documents('a', 14, 3, 40, 8)),
+                new TokenizedCorpus(new CorpusSpec(CorpusKind.TASK, "b", dir), PlantedModel.documents('b', 9, 3, 40, 9)));
+        reference = Scorer.score(target, corpora, SETTINGS);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        target.close();
+    }
+
+    @Test
+    void mergedShardsEqualOneRun() throws Exception {
+        ScoreSet merged = null;
+        for (int i : new int[] {2, 0, 1}) { // any order
+            ScoreSet shard = Scorer.run(target, corpora, SETTINGS, Scorer.Options.simple().withShard(ShardSpec.parse(i + "/3"))).scores();
+            Path f = dir.resolve("shard" + i + ".safetensors");
+            ScoreFile.write(shard, f);
+            ScoreSet read = ScoreFile.read(f);
+            assertTrue(read.sameAs(shard), () -> "file round trip: " + describeDiff(read, shard));
+            merged = merged == null ? read : merged.merge(read);
+        }
+        assertTrue(merged.shard().complete());
+        assertTrue(merged.sameAs(reference));
+    }
+
+    static String describeDiff(ScoreSet a, ScoreSet b) {
+        StringBuilder sb = new StringBuilder();
+        if (!a.modelFingerprint().equals(b.modelFingerprint())) sb.append("fingerprint ");
+        if (!a.settings().equals(b.settings())) sb.append("settings ");
+        if (!a.shard().equals(b.shard())) sb.append("shard ").append(a.shard()).append(" vs ").append(b.shard());
+        for (int i = 0; i < a.corpora().size(); i++) {
+            CorpusScores x = a.corpora().get(i), y = b.corpora().get(i);
+            if (x.documents() != y.documents() || x.tokens() != y.tokens()) sb.append(" counts ").append(x.name());
+            if (!x.modules().keySet().equals(y.modules().keySet())) sb.append(" keys ").append(x.modules().keySet()).append(y.modules().keySet());
+            x.modules().forEach((k, v) -> {
+                RankAccumulator w = y.modules().get(k);
+                if (w != null && !v.sameAs(w)) sb.append(" module ").append(k).append(" docs ").append(v.documents()).append("/").append(w.documents());
+            });
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void twoCpuWorkersEqualOne() throws Exception {
+        ScoreSet two = Scorer.run(target, corpora, SETTINGS, Scorer.Options.simple().withDevices(List.of("cpu", "cpu"))).scores();
+        assertTrue(two.sameAs(reference));
+    }
+
+    @Test
+    void resumedRunEqualsUninterruptedRun() throws Exception {
+        Path partial = dir.resolve("scores.safetensors.partial");
+        Scorer.Result first = Scorer.run(target, corpora, SETTINGS, Scorer.Options.simple().withPartial(partial, true, 3));
+        assertFalse(first.complete());
+        assertNull(first.scores());
+        assertTrue(Files.exists(partial));
+        Scorer.Result second = Scorer.run(target, corpora, SETTINGS, Scorer.Options.simple().withPartial(partial, true, 0));
+        assertTrue(second.complete());
+        assertTrue(second.documents() < 23, "the restart skipped the batches done");
+        assertTrue(second.scores().sameAs(reference));
+    }
+
+    @Test
+    void mergeRefusesOtherSettingsOrOverlap() throws Exception {
+        ScoreSet s0 = Scorer.run(target, corpora, SETTINGS, Scorer.Options.simple().withShard(ShardSpec.parse("0/2"))).scores();
+        assertThrows(IllegalArgumentException.class, () -> s0.merge(s0));
+        ScoreSet other = new ScoreSet("other", SETTINGS, ShardSpec.parse("1/2"), s0.corpora());
+        assertThrows(IllegalArgumentException.class, () -> s0.merge(other));
+        ScoreSettings bins = new ScoreSettings(40, 0, 8, 48, 3, true);
+        assertThrows(IllegalArgumentException.class,
+                () -> s0.merge(new ScoreSet(s0.modelFingerprint(), bins, ShardSpec.parse("1/2"), s0.corpora())));
+    }
+}
