@@ -19,6 +19,11 @@ public final class Main {
 
     static {
         // Registered in the order of the data flow; each class prints its own --help.
+        COMMANDS.put("score", new Command("measure neuron relevance on corpora (one file per run, mergeable)",
+                ScoreCommand::run));
+        COMMANDS.put("merge", new Command("combine score files of shards or devices", MergeCommand::run));
+        COMMANDS.put("prune", new Command("select irrelevant neurons and write a smaller checkpoint",
+                PruneCommand::run));
         COMMANDS.put("eval", new Command("perplexity or multiple-choice accuracy of a checkpoint",
                 a -> new EvalCommand().run(a)));
         COMMANDS.put("inspect", new Command("describe a checkpoint: architecture, sizes, parameters, files",
