@@ -25,9 +25,25 @@ foreach(src ${CUSPRUN_NATIVE_TESTS})
   target_include_directories(${name} PRIVATE "${CUSPRUN_ROOT}/native/src")
   target_compile_options(${name} PRIVATE -O2 -Wall -Wextra)
   target_link_libraries(${name} PRIVATE cusprun)
-  add_test(NAME native_${name} COMMAND ${name})
+  set(args "")
+  if(name STREQUAL "test_cuda_forwarding")  # needs the two fake back ends below
+    set(args $<TARGET_FILE:fake_cuda_backend> $<TARGET_FILE:fake_cuda_backend_broken>)
+  endif()
+  add_test(NAME native_${name} COMMAND ${name} ${args})
   set_tests_properties(native_${name} PROPERTIES ENVIRONMENT "OMP_NUM_THREADS=2" TIMEOUT 300)
 endforeach()
+# The CUDA forwarding (loader, registry, argument passing, errors) against a fake back end:
+# two small modules, one complete and one missing a symbol. No GPU needed.
+foreach(fake fake_cuda_backend fake_cuda_backend_broken)
+  add_library(${fake} MODULE "${CUSPRUN_ROOT}/native/tests/fake_cuda_backend.cpp")
+  target_include_directories(${fake} PRIVATE "${CUSPRUN_ROOT}/native/include")
+  set_target_properties(${fake} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/test-lib")
+endforeach()
+target_compile_definitions(fake_cuda_backend_broken PRIVATE FAKE_BROKEN)
+if(TARGET test_cuda_forwarding)
+  add_dependencies(test_cuda_forwarding fake_cuda_backend fake_cuda_backend_broken)
+endif()
+
 # The variant comparison again on the baseline (SSE2) microkernels, so that path
 # is covered on AVX machines too.
 if(TARGET test_variants)
