@@ -24,10 +24,16 @@ public final class Main {
         COMMANDS.put("merge", new Command("combine score files of shards or devices", MergeCommand::run));
         COMMANDS.put("prune", new Command("select irrelevant neurons and write a smaller checkpoint",
                 PruneCommand::run));
+        COMMANDS.put("compare", new Command("prune with several methods and ratios, evaluate, table and report",
+                CompareCommand::run));
+        COMMANDS.put("demo", new Command("the main job on the bundled demo model and corpora (German technical QA expert)",
+                DemoCommand::run));
         COMMANDS.put("eval", new Command("perplexity or multiple-choice accuracy of a checkpoint",
                 a -> new EvalCommand().run(a)));
         COMMANDS.put("inspect", new Command("describe a checkpoint: architecture, sizes, parameters, files",
                 a -> new InspectCommand().run(a)));
+        COMMANDS.put("bench", new Command("run the JMH benchmarks of the kernels and of scoring, print the table",
+                BenchCommand::run));
     }
 
     private Main() {}
@@ -43,6 +49,7 @@ public final class Main {
         for (String a : args) {
             if (a.equals("--debug")) {
                 debug = true;
+                System.setProperty("cusprun.debug", "true"); // commands that catch their own errors read it
             } else {
                 rest.add(a);
             }

@@ -1,5 +1,6 @@
 package io.cusprun.cli;
 
+import io.cusprun.api.ExpertPruner;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
@@ -103,82 +104,31 @@ public final class PruneCommand {
         if (out != null && Files.exists(out) && !cl.hasOption("force") && !dryRun) {
             throw new IOException("output exists: " + out + " (use --force to replace it)");
         }
-        String fingerprint = ModelFingerprint.of(model);
-        ModelShape shape = CheckpointPruner.shapeOf(model);
+        ExpertPruner pruner = ExpertPruner.open(model);
         int maxTokens = ScoreCommand.intOpt(cl, "max-tokens", 512);
         int maxDocs = ScoreCommand.intOpt(cl, "docs", 0);
+        ScoreSettings scoreSettings = new ScoreSettings(maxTokens, maxDocs, 100, 2048, 16, false);
 
-        List<Provenance.CorpusRef> refs = new ArrayList<>();
-        List<String> files = new ArrayList<>();
-        UnitScores unitScores;
-        switch (method) {
-            case CUSPRUN, CUSPRUN_GENERAL -> {
-                List<CorpusScores> corpora = new ArrayList<>();
-                if (scoreFiles != null) {
-                    for (String f : scoreFiles) {
-                        ScoreSet set = ScoreFile.read(Path.of(f));
-                        if (!set.modelFingerprint().equals(fingerprint)) {
-                            throw new IOException(f + " was scored on another model (fingerprint "
-                                    + set.modelFingerprint().substring(0, 12) + ", this model " + fingerprint.substring(0, 12) + ")");
-                        }
-                        if (!set.shard().complete()) throw new IOException(f + " holds only shard " + set.shard() + "; merge all shards first");
-                        corpora.addAll(set.corpora());
-                        files.add(f);
-                    }
-                }
-                if (!corpusSpecs.isEmpty()) corpora.addAll(scoreNow(model, corpusSpecs, maxTokens, maxDocs).corpora());
-                if (corpora.isEmpty()) throw new UsageException(NAME + ": " + method.label() + " needs --scores or --corpus");
-                Set<String> names = new HashSet<>();
-                for (CorpusScores c : corpora) {
-                    if (!names.add(c.name())) throw new IllegalArgumentException("corpus '" + c.name() + "' appears twice (merge shards with 'merge')");
-                    refs.add(new Provenance.CorpusRef(c.kind().label(), c.name(), c.documents(), c.tokens()));
-                }
-                unitScores = CusprunStatistics.from(method.label(), corpora, shape.numLayers(), settings.docQuantile());
+        List<Path> files = new ArrayList<>();
+        List<CorpusScores> scored = new ArrayList<>();
+        List<TokenizedCorpus> calibration = List.of();
+        if (method == Method.CUSPRUN || method == Method.CUSPRUN_GENERAL) {
+            if (scoreFiles != null) {
+                for (String f : scoreFiles) files.add(Path.of(f));
+                scored.addAll(pruner.readScores(files));
             }
-            case RANDOM -> unitScores = BaselineStatistics.random(shape, settings.seed());
-            case MAGNITUDE -> {
-                try (Checkpoint cp = Checkpoint.open(model)) {
-                    unitScores = BaselineStatistics.magnitude(cp, shape);
-                }
-            }
-            default -> unitScores = calibrated(method, model, shape, corpusSpecs, maxTokens, maxDocs, refs);
+            if (!corpusSpecs.isEmpty()) scored.addAll(pruner.withProgress(true).score(corpusSpecs, scoreSettings).corpora());
+            if (scored.isEmpty()) throw new UsageException(NAME + ": " + method.label() + " needs --scores or --corpus");
+        } else if (method.needsCalibration()) {
+            if (corpusSpecs.isEmpty()) throw new UsageException(NAME + ": " + method.label() + " needs a calibration corpus (--corpus)");
+            calibration = pruner.tokenize(corpusSpecs, scoreSettings);
         }
-        PrunePlan plan = PrunePlanner.plan(shape, unitScores, settings);
+        UnitScores unitScores = pruner.statistics(method, scored, calibration, settings.seed(), settings.docQuantile());
+        PrunePlan plan = pruner.plan(unitScores, settings);
         System.out.print(PruneReport.describe(plan));
         if (dryRun) return Cli.OK;
-        CheckpointPruner.write(model, plan, out, new Provenance(fingerprint, refs, files), cl.hasOption("force"));
+        pruner.write(plan, out, pruner.provenance(scored, calibration, files), cl.hasOption("force"));
         System.err.println("wrote " + out);
         return Cli.OK;
-    }
-
-    private static ScoreSet scoreNow(Path model, List<CorpusSpec> specs, int maxTokens, int maxDocs) throws IOException {
-        ScoreSettings settings = new ScoreSettings(maxTokens, maxDocs, 100, 2048, 16, false);
-        List<TokenizedCorpus> corpora;
-        try (TextTokenizer tok = TextTokenizer.load(model)) {
-            corpora = Corpora.load(specs, tok::encode, maxTokens, maxDocs);
-        }
-        try (ScoreTarget target = ScoreTarget.open(model, RelevanceBackends.byName("native"))) {
-            return Scorer.run(target, corpora, settings, Scorer.Options.simple()).scores();
-        }
-    }
-
-    private static UnitScores calibrated(Method method, Path model, ModelShape shape, List<CorpusSpec> specs,
-                                         int maxTokens, int maxDocs, List<Provenance.CorpusRef> refs) throws IOException {
-        if (specs.isEmpty()) throw new UsageException(NAME + ": " + method.label() + " needs a calibration corpus (--corpus)");
-        List<TokenizedCorpus> corpora;
-        try (TextTokenizer tok = TextTokenizer.load(model)) {
-            corpora = Corpora.load(specs, tok::encode, maxTokens, maxDocs);
-        }
-        for (TokenizedCorpus c : corpora) {
-            refs.add(new Provenance.CorpusRef(c.spec().kind().label(), c.spec().name(), c.size(), c.tokens()));
-        }
-        try (LlamaModel m = LlamaModel.load(model); Checkpoint cp = Checkpoint.open(model)) {
-            CalibrationHooks cal = Calibration.collect(m, corpora, Math.max(2048, maxTokens), method == Method.SHORTGPT);
-            return switch (method) {
-                case WANDA_SP -> BaselineStatistics.wandaSp(cp, shape, cal);
-                case FLAP -> BaselineStatistics.flap(cp, shape, cal);
-                default -> BaselineStatistics.shortGpt(shape, cal);
-            };
-        }
     }
 }

@@ -1,0 +1,196 @@
+package io.cusprun.api;
+
+import io.cusprun.corpus.Corpora;
+import io.cusprun.corpus.CorpusSpec;
+import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.model.Checkpoint;
+import io.cusprun.model.LlamaModel;
+import io.cusprun.model.TextTokenizer;
+import io.cusprun.prune.BaselineStatistics;
+import io.cusprun.prune.Calibration;
+import io.cusprun.prune.CalibrationHooks;
+import io.cusprun.prune.CheckpointPruner;
+import io.cusprun.prune.CusprunStatistics;
+import io.cusprun.prune.Method;
+import io.cusprun.prune.ModelShape;
+import io.cusprun.prune.PrunePlan;
+import io.cusprun.prune.PrunePlanner;
+import io.cusprun.prune.PruneSettings;
+import io.cusprun.prune.Provenance;
+import io.cusprun.prune.UnitScores;
+import io.cusprun.score.CorpusScores;
+import io.cusprun.score.ModelFingerprint;
+import io.cusprun.score.RelevanceBackends;
+import io.cusprun.score.ScoreFile;
+import io.cusprun.score.ScoreSet;
+import io.cusprun.score.ScoreSettings;
+import io.cusprun.score.ScoreTarget;
+import io.cusprun.score.Scorer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The library's entry point for other Java tools: score corpora, turn scores (or a baseline
+ * method) into per-unit statistics, plan the removal for a ratio, write the smaller checkpoint.
+ * The CLI's {@code score}, {@code prune}, {@code compare} and {@code demo} run through it.
+ *
+ * <pre>{@code
+ * ExpertPruner pruner = ExpertPruner.open(Path.of("llama"));
+ * ScoreSet scores = pruner.score(List.of(CorpusSpec.parse("language:de=de.jsonl"),
+ *         CorpusSpec.parse("domain:technical=tech.jsonl")), ScoreSettings.DEFAULTS);
+ * UnitScores stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), List.of(), ScoreSettings.DEFAULTS, 1.0);
+ * PrunePlan plan = pruner.plan(stats, PruneSettings.defaults(0.3));
+ * pruner.write(plan, Path.of("llama-de-technical"), pruner.provenance(scores.corpora(), List.of()), false);
+ * }</pre>
+ */
+public final class ExpertPruner {
+    private final Path modelDir;
+    private final String fingerprint;
+    private final ModelShape shape;
+    private boolean progress;
+
+    private ExpertPruner(Path modelDir, String fingerprint, ModelShape shape) {
+        this.modelDir = modelDir;
+        this.fingerprint = fingerprint;
+        this.shape = shape;
+    }
+
+    /** Reads the model directory's config and safetensors headers (no weights are loaded). */
+    public static ExpertPruner open(Path modelDir) throws IOException {
+        if (!Files.isDirectory(modelDir)) {
+            throw new IOException("model directory not found: " + modelDir);
+        }
+        return new ExpertPruner(modelDir, ModelFingerprint.of(modelDir), CheckpointPruner.shapeOf(modelDir));
+    }
+
+    /** Shows a progress bar on the terminal while scoring. */
+    public ExpertPruner withProgress(boolean on) {
+        this.progress = on;
+        return this;
+    }
+
+    public Path modelDir() {
+        return modelDir;
+    }
+
+    public String fingerprint() {
+        return fingerprint;
+    }
+
+    public ModelShape shape() {
+        return shape;
+    }
+
+    /** Tokenises the corpora with the model's tokenizer (truncated to the settings' limits). */
+    public List<TokenizedCorpus> tokenize(List<CorpusSpec> specs, ScoreSettings settings) throws IOException {
+        for (CorpusSpec s : specs) {
+            s.checkExists();
+        }
+        try (TextTokenizer tok = TextTokenizer.load(modelDir)) {
+            return Corpora.load(specs, tok::encode, settings.maxTokens(), settings.maxDocs());
+        }
+    }
+
+    /** Scores the corpora on the CPU with the native kernels (one pass each, accumulators only). */
+    public ScoreSet score(List<CorpusSpec> specs, ScoreSettings settings) throws IOException {
+        List<TokenizedCorpus> corpora = tokenize(specs, settings);
+        Scorer.Options options = Scorer.Options.simple();
+        options = new Scorer.Options(options.devices(), options.shard(), options.partialFile(), options.resume(),
+                options.checkpointEvery(), options.stopAfterBatches(), progress);
+        try (ScoreTarget target = ScoreTarget.open(modelDir, RelevanceBackends.byName("native"))) {
+            return Scorer.run(target, corpora, settings, options).scores();
+        }
+    }
+
+    /** Reads score files, refusing files of another model, incomplete shards and repeated corpora. */
+    public List<CorpusScores> readScores(List<Path> files) throws IOException {
+        List<CorpusScores> corpora = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (Path f : files) {
+            ScoreSet set = ScoreFile.read(f);
+            if (!set.modelFingerprint().equals(fingerprint)) {
+                throw new IOException(f + " was scored on another model (fingerprint "
+                        + set.modelFingerprint().substring(0, 12) + ", this model " + fingerprint.substring(0, 12) + ")");
+            }
+            if (!set.shard().complete()) {
+                throw new IOException(f + " holds only shard " + set.shard() + "; merge all shards first");
+            }
+            for (CorpusScores c : set.corpora()) {
+                if (!names.add(c.name())) {
+                    throw new IllegalArgumentException(f + ": corpus '" + c.name() + "' appears twice (merge shards with 'merge')");
+                }
+                corpora.add(c);
+            }
+        }
+        return corpora;
+    }
+
+    /**
+     * Per-unit statistics of a method (lower = removed first). {@code cusprun} and
+     * {@code cusprun-general} use the scored corpora (the expert's dimensions, or a general
+     * corpus); {@code wanda-sp}, {@code flap} and {@code shortgpt} collect activations of the
+     * calibration corpora; {@code random} and {@code magnitude} need no data.
+     */
+    public UnitScores statistics(Method method, List<CorpusScores> scored, List<TokenizedCorpus> calibration,
+            long seed, double docQuantile) throws IOException {
+        return switch (method) {
+            case CUSPRUN, CUSPRUN_GENERAL -> {
+                if (scored.isEmpty()) {
+                    throw new IllegalArgumentException(method.label() + " needs scored corpora (--scores or --corpus)");
+                }
+                yield CusprunStatistics.from(method.label(), scored, shape.numLayers(), docQuantile);
+            }
+            case RANDOM -> BaselineStatistics.random(shape, seed);
+            case MAGNITUDE -> {
+                try (Checkpoint cp = Checkpoint.open(modelDir)) {
+                    yield BaselineStatistics.magnitude(cp, shape);
+                }
+            }
+            case WANDA_SP, FLAP, SHORTGPT -> {
+                if (calibration.isEmpty()) {
+                    throw new IllegalArgumentException(method.label() + " needs a calibration corpus (--corpus)");
+                }
+                int longest = calibration.stream().flatMap(c -> c.documents().stream()).mapToInt(d -> d.length).max().orElse(0);
+                int batchTokens = Math.max(2048, longest); // every document fits in one packed batch
+                try (LlamaModel m = LlamaModel.load(modelDir); Checkpoint cp = Checkpoint.open(modelDir)) {
+                    CalibrationHooks cal = Calibration.collect(m, calibration, batchTokens, method == Method.SHORTGPT);
+                    yield switch (method) {
+                        case WANDA_SP -> BaselineStatistics.wandaSp(cp, shape, cal);
+                        case FLAP -> BaselineStatistics.flap(cp, shape, cal);
+                        default -> BaselineStatistics.shortGpt(shape, cal);
+                    };
+                }
+            }
+        };
+    }
+
+    /** Chooses the units to remove so the block-parameter ratio is met. */
+    public PrunePlan plan(UnitScores statistics, PruneSettings settings) {
+        if (statistics.method().equals(Method.SHORTGPT.label()) && settings.masked()) {
+            throw new IllegalArgumentException("shortgpt drops layers; --masked does not apply");
+        }
+        return PrunePlanner.plan(shape, statistics, settings);
+    }
+
+    /** What the manifest records about the data behind a plan. */
+    public Provenance provenance(List<CorpusScores> scored, List<TokenizedCorpus> calibration, List<Path> scoreFiles) {
+        List<Provenance.CorpusRef> refs = new ArrayList<>();
+        for (CorpusScores c : scored) {
+            refs.add(new Provenance.CorpusRef(c.kind().label(), c.name(), c.documents(), c.tokens()));
+        }
+        for (TokenizedCorpus c : calibration) {
+            refs.add(new Provenance.CorpusRef(c.spec().kind().label(), c.spec().name(), c.size(), c.tokens()));
+        }
+        return new Provenance(fingerprint, refs, scoreFiles.stream().map(Path::toString).toList());
+    }
+
+    /** Writes the pruned checkpoint (temporary directory, renamed at the end). */
+    public void write(PrunePlan plan, Path out, Provenance provenance, boolean force) throws IOException {
+        CheckpointPruner.write(modelDir, plan, out, provenance, force);
+    }
+}

@@ -1,0 +1,124 @@
+package io.cusprun.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+
+/**
+ * {@code cusprun bench}: runs the JMH benchmarks (benchmarks/target/benchmarks.jar, built with
+ * the project) in a child JVM, as JMH requires, and prints their results as one table.
+ */
+public final class BenchCommand {
+    static final String NAME = "bench";
+
+    private BenchCommand() {}
+
+    public static Options options() {
+        Options o = new Options();
+        o.addOption(Option.builder().longOpt("filter").hasArg().argName("REGEX")
+                .desc("benchmarks to run (JMH regular expression; default all)").build());
+        o.addOption(Option.builder().longOpt("quick").desc("1 fork, 1 warm-up and 3 measured iterations of 1 s").build());
+        o.addOption(Option.builder().longOpt("threads").hasArg().argName("N").desc("native threads (OMP_NUM_THREADS; default all cores)").build());
+        o.addOption(Option.builder().longOpt("jar").hasArg().argName("FILE").desc("the benchmarks jar (default: beside this checkout)").build());
+        o.addOption(Option.builder().longOpt("json").hasArg().argName("FILE").desc("also keep JMH's JSON results in FILE").build());
+        o.addOption(Option.builder().longOpt("list").desc("list the benchmarks and exit").build());
+        o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
+        return o;
+    }
+
+    public static int run(String[] args) {
+        if (Cli.wantsHelp(args)) {
+            Cli.printHelp(NAME, "Runs the JMH benchmarks of the kernels and of scoring and prints their table.", options(),
+                    "  cusprun bench --quick\n  cusprun bench --filter FfnKernel --json ffn.json\n");
+            return Cli.OK;
+        }
+        return ScoreCommand.guard(NAME, () -> {
+            CommandLine cl = Cli.parse(NAME, options(), args);
+            Path jar = cl.hasOption("jar") ? Path.of(cl.getOptionValue("jar")) : locateJar();
+            if (!Files.isRegularFile(jar)) {
+                throw new IOException(jar + ": benchmarks jar not found (build with 'mvn -B -DskipTests package')");
+            }
+            Path json = cl.hasOption("json") ? Path.of(cl.getOptionValue("json")) : Files.createTempFile("cusprun-bench", ".json");
+            List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-jar", jar.toString()));
+            if (cl.hasOption("list")) {
+                cmd.add("-l");
+            } else {
+                if (cl.hasOption("filter")) {
+                    cmd.add(cl.getOptionValue("filter"));
+                }
+                if (cl.hasOption("quick")) {
+                    cmd.addAll(List.of("-f", "1", "-wi", "1", "-i", "3", "-w", "1s", "-r", "1s"));
+                }
+                cmd.addAll(List.of("-rf", "json", "-rff", json.toAbsolutePath().toString()));
+            }
+            ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+            if (cl.hasOption("threads")) {
+                Map<String, String> env = pb.environment();
+                env.put("OMP_NUM_THREADS", cl.getOptionValue("threads"));
+            }
+            int code = pb.start().waitFor();
+            if (code != 0) {
+                throw new IOException("JMH exited with " + code);
+            }
+            if (!cl.hasOption("list")) {
+                System.out.println();
+                System.out.print(table(new ObjectMapper().readTree(json.toFile())));
+                if (!cl.hasOption("json")) {
+                    Files.deleteIfExists(json);
+                }
+            }
+            return Cli.OK;
+        });
+    }
+
+    /** benchmark, parameters, primary score with its error, and JMH's secondary metrics (GB/s, elements/s). */
+    static String table(JsonNode results) {
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%-58s %-28s %14s %12s  %s%n",
+                "benchmark", "params", "score", "error", "unit"));
+        for (JsonNode r : results) {
+            String name = r.path("benchmark").asText().replaceFirst("^io\\.cusprun\\.bench\\.", "");
+            StringBuilder params = new StringBuilder();
+            Iterator<Map.Entry<String, JsonNode>> it = r.path("params").fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> p = it.next();
+                params.append(params.isEmpty() ? "" : ",").append(p.getKey()).append('=').append(p.getValue().asText());
+            }
+            JsonNode m = r.path("primaryMetric");
+            out.append(String.format(Locale.ROOT, "%-58s %-28s %14.3f %12.3f  %s%n", name, params, m.path("score").asDouble(),
+                    m.path("scoreError").asDouble(Double.NaN), m.path("scoreUnit").asText()));
+            Iterator<Map.Entry<String, JsonNode>> sec = r.path("secondaryMetrics").fields();
+            while (sec.hasNext()) {
+                Map.Entry<String, JsonNode> s = sec.next();
+                out.append(String.format(Locale.ROOT, "%-58s %-28s %14.3f %12.3f  %s%n", "  ·" + s.getKey(), "",
+                        s.getValue().path("score").asDouble(), s.getValue().path("scoreError").asDouble(Double.NaN),
+                        s.getValue().path("scoreUnit").asText()));
+            }
+        }
+        return out.toString();
+    }
+
+    private static String javaBinary() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    /** benchmarks/target/benchmarks.jar of the checkout this jar was built in. */
+    static Path locateJar() throws IOException {
+        try {
+            Path self = Path.of(BenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return self.getParent().getParent().getParent().resolve("benchmarks/target/benchmarks.jar");
+        } catch (URISyntaxException | NullPointerException e) {
+            throw new IOException("cannot tell where this jar lies; pass --jar FILE");
+        }
+    }
+}

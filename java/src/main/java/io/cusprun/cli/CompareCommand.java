@@ -1,0 +1,176 @@
+package io.cusprun.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.api.Comparison;
+import io.cusprun.api.ComparisonSpec;
+import io.cusprun.corpus.Corpora;
+import io.cusprun.corpus.CorpusSpec;
+import io.cusprun.prune.Granularity;
+import io.cusprun.prune.HeadUnit;
+import io.cusprun.prune.Method;
+import io.cusprun.prune.PruneMode;
+import io.cusprun.prune.PruneSettings;
+import io.cusprun.report.ComparisonRow;
+import io.cusprun.report.ReportWriter;
+import io.cusprun.score.ScoreSettings;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+
+/**
+ * {@code cusprun compare}: prunes with each method at each ratio and prints one table of expert
+ * and general quality, plus a JSON file and the HTML report.
+ */
+public final class CompareCommand {
+    static final String NAME = "compare";
+    static final String ALL_METHODS = "cusprun,random,magnitude,wanda-sp,flap,shortgpt,cusprun-general";
+
+    private CompareCommand() {}
+
+    public static Options options() {
+        Options o = new Options();
+        o.addOption(Option.builder().longOpt("model").hasArg().argName("DIR").desc("source model directory").build());
+        o.addOption(Option.builder().longOpt("corpus").hasArgs().argName("KIND:NAME=PATH")
+                .desc("the expert's corpora (language, domain, task); repeatable").build());
+        o.addOption(Option.builder().longOpt("general-corpus").hasArg().argName("PATH")
+                .desc("general corpus for cusprun-general").build());
+        o.addOption(Option.builder().longOpt("overlap-corpus").hasArgs().argName("KIND:NAME=PATH")
+                .desc("more corpora scored only for the report's overlap heatmap").build());
+        o.addOption(Option.builder().longOpt("ratio").hasArg().argName("R[,R...]").desc("ratios, e.g. 0.25,0.35,0.45").build());
+        o.addOption(Option.builder().longOpt("method").hasArg().argName("LIST")
+                .desc("methods (default " + ALL_METHODS + ")").build());
+        o.addOption(Option.builder().longOpt("eval-expert").hasArg().argName("FILE").desc("held-out expert documents (.jsonl/.txt)").build());
+        o.addOption(Option.builder().longOpt("eval-general").hasArg().argName("FILE").desc("held-out general documents").build());
+        o.addOption(Option.builder().longOpt("eval-mc").hasArg().argName("FILE").desc("held-out multiple-choice items (JSONL)").build());
+        o.addOption(Option.builder().longOpt("eval-docs").hasArg().argName("N").desc("at most N documents per eval file (default all)").build());
+        o.addOption(Option.builder().longOpt("max-length").hasArg().argName("N").desc("evaluation window (default 1024)").build());
+        o.addOption(Option.builder().longOpt("mode").hasArg().argName("uniform|per-layer").desc("default uniform").build());
+        o.addOption(Option.builder().longOpt("granularity").hasArg().argName("ffn+heads|ffn").desc("default ffn+heads").build());
+        o.addOption(Option.builder().longOpt("max-tokens").hasArg().argName("N").desc("scoring: truncate documents (default 512)").build());
+        o.addOption(Option.builder().longOpt("docs").hasArg().argName("N").desc("scoring: documents per corpus (default all)").build());
+        o.addOption(Option.builder().longOpt("keep").hasArg().argName("DIR").desc("keep the pruned models in DIR/<method>-<ratio>").build());
+        o.addOption(Option.builder().longOpt("report").hasArg().argName("DIR").desc("HTML report directory (default compare-report)").build());
+        o.addOption(Option.builder().longOpt("json").desc("print the results as JSON instead of the table").build());
+        o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
+        return o;
+    }
+
+    public static int run(String[] args) {
+        if (Cli.wantsHelp(args)) {
+            Cli.printHelp(NAME, "Compares pruning methods at several ratios on expert and general held-out data.", options(),
+                    "  cusprun compare --model llama --corpus language:de=de.jsonl --corpus domain:med=med.jsonl \\\n"
+                            + "      --ratio 0.25,0.35 --method cusprun,wanda-sp,random \\\n"
+                            + "      --eval-expert de-med-heldout.jsonl --eval-general general-heldout.jsonl\n");
+            return Cli.OK;
+        }
+        return ScoreCommand.guard(NAME, () -> {
+            CommandLine cl = Cli.parse(NAME, options(), args);
+            ComparisonSpec spec = new ComparisonSpec(
+                    Path.of(Cli.required(cl, NAME, "model")),
+                    Corpora.parse(cl.getOptionValues("corpus")),
+                    cl.hasOption("general-corpus") ? CorpusSpec.parse("domain:general=" + cl.getOptionValue("general-corpus")) : null,
+                    Corpora.parse(cl.getOptionValues("overlap-corpus")),
+                    ratios(cl.getOptionValue("ratio", "0.25,0.35,0.45")),
+                    methods(cl.getOptionValue("method", ALL_METHODS)),
+                    settings(cl),
+                    new ScoreSettings(ScoreCommand.intOpt(cl, "max-tokens", 512), ScoreCommand.intOpt(cl, "docs", 0),
+                            100, 2048, 16, false),
+                    Path.of(Cli.required(cl, NAME, "eval-expert")),
+                    Path.of(Cli.required(cl, NAME, "eval-general")),
+                    cl.hasOption("eval-mc") ? Path.of(cl.getOptionValue("eval-mc")) : null,
+                    ScoreCommand.intOpt(cl, "eval-docs", 0),
+                    ScoreCommand.intOpt(cl, "max-length", 1024),
+                    cl.hasOption("keep") ? Path.of(cl.getOptionValue("keep")) : null);
+            return execute(spec, Path.of(cl.getOptionValue("report", "compare-report")), cl.hasOption("json"));
+        });
+    }
+
+    /** Runs the comparison, prints the table (or JSON), writes results.json and the report. */
+    static int execute(ComparisonSpec spec, Path reportDir, boolean json) throws IOException {
+        PrintStream log = System.err;
+        Comparison.Result result = new Comparison(spec, log).run();
+        ObjectNode results = toJson(spec, result);
+        if (json) {
+            System.out.println(results.toPrettyString());
+        } else {
+            System.out.println(Comparison.header());
+            System.out.println(Comparison.format(result.baseline()));
+            result.rows().forEach(r -> System.out.println(Comparison.format(r)));
+        }
+        Path index = ReportWriter.write(result.report(), reportDir);
+        Path jsonFile = reportDir.resolve("results.json");
+        Path tmp = Files.createTempFile(reportDir, ".results", ".json");
+        Files.writeString(tmp, results.toPrettyString() + "\n", StandardCharsets.UTF_8);
+        Files.move(tmp, jsonFile, StandardCopyOption.ATOMIC_MOVE);
+        log.println("report: " + index + "  results: " + jsonFile);
+        return Cli.OK;
+    }
+
+    static ObjectNode toJson(ComparisonSpec spec, Comparison.Result result) {
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode root = mapper.createObjectNode();
+        root.put("model", spec.model().toString());
+        ArrayNode corpora = root.putArray("expert_corpora");
+        spec.expertCorpora().forEach(c -> corpora.add(c.kind().label() + ":" + c.name()));
+        root.put("mode", spec.prune().mode().label());
+        root.put("granularity", spec.prune().granularity().label());
+        root.set("unpruned", row(mapper, result.baseline()));
+        ArrayNode rows = root.putArray("rows");
+        result.rows().forEach(r -> rows.add(row(mapper, r)));
+        return root;
+    }
+
+    private static ObjectNode row(ObjectMapper mapper, ComparisonRow r) {
+        ObjectNode o = mapper.createObjectNode();
+        o.put("method", r.method());
+        o.put("ratio", r.requestedRatio());
+        o.put("achieved_block_ratio", r.achievedBlockRatio());
+        o.put("achieved_total_ratio", r.achievedTotalRatio());
+        o.put("parameters", r.parameters());
+        putFinite(o, "expert_perplexity", r.expertPerplexity());
+        putFinite(o, "general_perplexity", r.generalPerplexity());
+        putFinite(o, "expert_acc", r.expertAccuracy());
+        return o;
+    }
+
+    /** JSON has no NaN: an unmeasured value is null. */
+    private static void putFinite(ObjectNode o, String key, double v) {
+        if (Double.isFinite(v)) {
+            o.put(key, v);
+        } else {
+            o.putNull(key);
+        }
+    }
+
+    static PruneSettings settings(CommandLine cl) {
+        return new PruneSettings(0.0, PruneMode.parse(cl.getOptionValue("mode", "uniform")),
+                Granularity.parse(cl.getOptionValue("granularity", "ffn+heads")), HeadUnit.QUERY, 1.0, 0.1, false, 0);
+    }
+
+    static List<Double> ratios(String list) {
+        List<Double> out = new ArrayList<>();
+        for (String s : list.split(",")) {
+            double r = Cli.parseDouble(NAME, "ratio", s.trim());
+            if (!(r > 0 && r < 1)) {
+                throw new UsageException(NAME + ": --ratio values must be in (0, 1), got " + s.trim());
+            }
+            out.add(r);
+        }
+        return out;
+    }
+
+    static List<Method> methods(String list) {
+        return Arrays.stream(list.split(",")).map(String::trim).map(Method::parse).toList();
+    }
+}
