@@ -92,12 +92,12 @@ public final class EvalCommand {
             batchTokens = cl.hasOption("batch-tokens") ? CliSupport.positiveInt(cl.getOptionValue("batch-tokens"), "batch-tokens") : 4096;
             CliSupport.loadOptions(cl.getOptionValue("device"), cl.getOptionValue("dtype"));
         } catch (org.apache.commons.cli.MissingOptionException e) {
-            err.println("eval: " + (e.getMissingOptions().contains("model") ? "--model is required"
+            err.println("cusprun eval: " + (e.getMissingOptions().contains("model") ? "--model is required"
                     : "one of --text, --ids or --mc is required"));
             err.println("usage: " + USAGE);
             return Cli.USAGE;
         } catch (ParseException | IllegalArgumentException e) {
-            err.println("eval: " + e.getMessage());
+            err.println("cusprun eval: " + e.getMessage());
             err.println("usage: " + USAGE);
             return Cli.USAGE;
         }
@@ -109,7 +109,7 @@ public final class EvalCommand {
             }
             int s = stride != null ? stride : Math.max(1, maxLength / 2);
             if (maxLength < 2 || s > maxLength) {
-                err.println("eval: need --max-length >= 2 and --stride <= --max-length");
+                err.println("cusprun eval: need --max-length >= 2 and --stride <= --max-length");
                 return Cli.USAGE;
             }
             ObjectNode result = new ObjectMapper().createObjectNode();
@@ -118,7 +118,7 @@ public final class EvalCommand {
                 Path file = Path.of(cl.getOptionValue("mc"));
                 List<McItem> items = EvalData.readMultipleChoice(file);
                 if (items.isEmpty()) {
-                    err.println("eval: " + file + ": no items");
+                    err.println("cusprun eval: " + file + ": no items");
                     return Cli.FAILURE;
                 }
                 try (TextTokenizer tok = TextTokenizer.load(modelDir)) {
@@ -140,7 +140,7 @@ public final class EvalCommand {
                 }
                 PerplexityResult r = new Perplexity(model, maxLength, s, batchTokens).evaluate(docs);
                 if (r.tokens() == 0) {
-                    err.println("eval: " + file + ": no tokens to score (documents need at least 2 tokens)");
+                    err.println("cusprun eval: " + file + ": no tokens to score (documents need at least 2 tokens)");
                     return Cli.FAILURE;
                 }
                 result.put("task", "perplexity").put("file", file.toString()).put("perplexity", r.perplexity())
@@ -150,10 +150,10 @@ public final class EvalCommand {
             }
             return Cli.OK;
         } catch (IOException e) {
-            err.println("eval: " + CliSupport.describe(e));
+            err.println("cusprun eval: " + CliSupport.describe(e));
             return Cli.FAILURE;
         } catch (RuntimeException e) {
-            err.println("eval: " + modelDir + ": " + (e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("")));
+            err.println("cusprun eval: " + modelDir + ": " + (e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("")));
             return Cli.FAILURE;
         }
     }

@@ -64,7 +64,7 @@ public final class InspectCommand {
                 throw new ParseException("unexpected argument " + cl.getArgList().get(0));
             }
         } catch (ParseException e) {
-            err.println("inspect: " + e.getMessage());
+            err.println("cusprun inspect: " + e.getMessage());
             err.println("usage: " + USAGE);
             return Cli.USAGE;
         }
@@ -78,7 +78,7 @@ public final class InspectCommand {
             out.println(cl.hasOption("json") ? report.toString() : text(report));
             return Cli.OK;
         } catch (IOException e) {
-            err.println("inspect: " + CliSupport.describe(e));
+            err.println("cusprun inspect: " + CliSupport.describe(e));
             return Cli.FAILURE;
         }
     }

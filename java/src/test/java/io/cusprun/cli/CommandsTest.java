@@ -81,14 +81,14 @@ class CommandsTest {
         assertEquals(2, eval("--model", "x", "--text", "a", "--ids", "b"));
         err.reset();
         assertEquals(2, eval("--model", "x", "--text", "a", "--max-length", "zero"));
-        assertTrue(err.toString().startsWith("eval: --max-length needs a positive integer"), err.toString());
+        assertTrue(err.toString().startsWith("cusprun eval: --max-length needs a positive integer"), err.toString());
         err.reset();
         Path missing = tmp.resolve("missing.txt");
         assertEquals(1, eval("--model", model(Fixtures.Family.LLAMA2, DType.F32), "--text", missing.toString()));
-        assertEquals("eval: " + missing + ": no such file", err.toString().strip());
+        assertEquals("cusprun eval: " + missing + ": no such file", err.toString().strip());
         err.reset();
         assertEquals(1, eval("--model", tmp.toString(), "--text", missing.toString()));
-        assertEquals("eval: " + tmp.resolve("config.json") + ": no such file", err.toString().strip());
+        assertEquals("cusprun eval: " + tmp.resolve("config.json") + ": no such file", err.toString().strip());
     }
 
     @Test
