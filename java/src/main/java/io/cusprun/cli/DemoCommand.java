@@ -33,8 +33,8 @@ public final class DemoCommand {
         o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR").desc("output folder (default demo-output)").build());
         o.addOption(Option.builder().longOpt("ratio").hasArg().argName("R[,R...]").desc("default 0.25,0.35,0.45").build());
         o.addOption(Option.builder().longOpt("method").hasArg().argName("LIST").desc("default " + CompareCommand.ALL_METHODS).build());
-        o.addOption(Option.builder().longOpt("docs").hasArg().argName("N").desc("documents scored per corpus (default 120)").build());
-        o.addOption(Option.builder().longOpt("eval-docs").hasArg().argName("N").desc("held-out documents per eval file (default 80)").build());
+        o.addOption(Option.builder().longOpt("docs").hasArg().argName("N").desc("documents scored per corpus (default 64)").build());
+        o.addOption(Option.builder().longOpt("eval-docs").hasArg().argName("N").desc("held-out documents per eval file (default 40)").build());
         o.addOption(Option.builder().longOpt("json").desc("print the results as JSON instead of the table").build());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
@@ -53,7 +53,7 @@ public final class DemoCommand {
             ComparisonSpec spec = spec(data, out,
                     CompareCommand.ratios(cl.getOptionValue("ratio", "0.25,0.35,0.45")),
                     cl.getOptionValue("method", CompareCommand.ALL_METHODS),
-                    ScoreCommand.intOpt(cl, "docs", 120), ScoreCommand.intOpt(cl, "eval-docs", 80));
+                    ScoreCommand.intOpt(cl, "docs", 64), ScoreCommand.intOpt(cl, "eval-docs", 40));
             System.err.println("demo: model " + spec.model() + ", output " + out);
             return CompareCommand.execute(spec, out.resolve("report"), cl.hasOption("json"));
         });
