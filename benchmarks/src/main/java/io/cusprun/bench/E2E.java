@@ -64,8 +64,29 @@ final class E2E {
         return new ScoreSettings(512, 0, 100, 2048, 16, neurons);
     }
 
-    /** Plain forward (no lm_head, as scoring) over the same canonical batches; returns tokens. */
-    static long forward(LlamaModel model, TokenizedCorpus corpus, ScoreSettings s) {
+    /**
+     * Plain forward (no lm_head, as scoring) over the same canonical batches, on a fresh thread as
+     * the Scorer runs its worker (the calling thread's own OpenMP pool and malloc arena measured
+     * differently: see benchmarks/README.md); returns tokens.
+     */
+    static long forward(LlamaModel model, TokenizedCorpus corpus, ScoreSettings s) throws InterruptedException {
+        long[] out = new long[1];
+        RuntimeException[] err = new RuntimeException[1];
+        Thread t = new Thread(() -> {
+            try {
+                out[0] = forwardHere(model, corpus, s);
+            } catch (RuntimeException e) {
+                err[0] = e;
+            }
+        }, "bench-forward");
+        t.start();
+        t.join();
+        if (err[0] != null) throw err[0];
+        return out[0];
+    }
+
+    /** The same on the calling thread. */
+    static long forwardHere(LlamaModel model, TokenizedCorpus corpus, ScoreSettings s) {
         long tokens = 0;
         try (NoGradGuard g = new NoGradGuard()) {
             for (DocumentBatch b : new BatchPacker(s.batchTokens(), s.batchDocs()).pack(corpus)) {

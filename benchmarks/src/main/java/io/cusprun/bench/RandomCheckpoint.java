@@ -25,7 +25,7 @@ import org.bytedeco.pytorch.global.torch;
  * gives the same bytes. No tokenizer: the benchmarks feed random token ids.
  *
  * <p>Presets: {@code small} (hidden 1024, 4 layers, 16 heads / 4 KV heads of 64, FFN 4096,
- * vocab 32000, tied, bf16: 86 M parameters, 0.17 GB) and {@code 1b} (the shape of Llama 3.2 1B:
+ * vocab 32000, tied, bf16: 94 M parameters, 0.19 GB) and {@code 1b} (the shape of Llama 3.2 1B:
  * hidden 2048, 16 layers, 32 / 8 heads of 64, FFN 8192, vocab 128256, tied, llama3 RoPE
  * scaling, bf16: 1.24 G parameters, 2.47 GB).
  *
