@@ -73,7 +73,10 @@ public final class LlamaModel implements AutoCloseable {
             Tensor lmHead = config.tieWordEmbeddings() ? embedding : Tensors.keep(loader.lmHead());
             List<LayerWeights> layers = new ArrayList<>();
             for (int i = 0; i < config.numHiddenLayers(); i++) {
-                layers.add(loader.layer(i));
+                // one scope per layer: the unfused parts (converted copies, before cat) go at once, not at the end
+                try (PointerScope layerScope = new PointerScope()) {
+                    layers.add(loader.layer(i));
+                }
             }
             return new LlamaModel(config, options, loader.device(), embedding, finalNorm, lmHead, layers);
         }
@@ -91,7 +94,7 @@ public final class LlamaModel implements AutoCloseable {
         return layers.size();
     }
 
-    /** Layer i's weights (compute dtype, on the device); the scorer reads W_down and W_O here. */
+    /** Layer i's weights (storage dtype, see {@link LoadOptions#storage()}; on the device); the scorer reads W_down and W_O here. */
     public LayerWeights layer(int i) {
         return layers.get(i);
     }
@@ -149,7 +152,12 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Logits [N, V] of final hidden states [N, D] (lm_head), e.g. for only the rows an evaluation scores. */
     public Tensor project(Tensor hidden) {
-        return torch.linear(hidden, lmHead);
+        return torch.linear(hidden, compute(lmHead));
+    }
+
+    /** A weight in the compute dtype: itself, or a converted copy when weights are stored in another dtype. */
+    private Tensor compute(Tensor weight) {
+        return options.convertsPerLayer() ? weight.to(options.dtype().scalarType()) : weight;
     }
 
     /** Masks FFN neurons of a layer (mask[F] of 0/1, or null to clear): act is multiplied by it before down_proj. */
@@ -200,6 +208,9 @@ public final class LlamaModel implements AutoCloseable {
             AttentionLayout layout = layoutFactory.get();
             Tensor ids = Tensors.ofLongs(tokens).to(device, torch.ScalarType.Long);
             Tensor x = torch.embedding(embedding, ids);
+            if (options.convertsPerLayer()) {
+                x = x.to(options.dtype().scalarType());
+            }
             Tensor[] cosSin = rope.cosSin(layout.positions(), options.dtype().scalarType());
             Tensor owned = null;
             for (int i = 0; i < layers.size(); i++) {
@@ -218,8 +229,8 @@ public final class LlamaModel implements AutoCloseable {
                 scope.attach(owned);
                 owned.releaseReference();
             }
-            Tensor h = rmsNorm(x, finalNorm);
-            result = logits ? torch.linear(h, lmHead) : h;
+            Tensor h = rmsNorm(x, compute(finalNorm));
+            result = logits ? torch.linear(h, compute(lmHead)) : h;
             result.retainReference();
         }
         if (outer != null) {
@@ -231,6 +242,9 @@ public final class LlamaModel implements AutoCloseable {
 
     private Tensor layer(int i, Tensor x, AttentionLayout layout, Tensor[] cosSin, LayerHooks hooks) {
         LayerWeights w = layers.get(i);
+        if (options.convertsPerLayer()) {
+            w = w.to(options.dtype().scalarType()); // freed with this layer's PointerScope
+        }
         LayerSize s = w.size();
         long n = x.size(0);
         Tensor out = x;

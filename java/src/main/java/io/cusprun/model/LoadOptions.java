@@ -3,20 +3,45 @@ package io.cusprun.model;
 /**
  * Where and in which precision the model runs.
  *
- * @param device LibTorch device string: "cpu", "cuda", "cuda:1"
- * @param dtype  compute dtype of weights and activations: F32 (the CPU default), or BF16/F16 on a GPU
+ * @param device  LibTorch device string: "cpu", "cuda", "cuda:1"
+ * @param dtype   compute dtype of weights and activations: F32 (the CPU default), or BF16/F16 on a GPU
+ * @param storage dtype the weights are kept in between layers (null: the compute dtype). When it
+ *                differs, each layer's weights are converted to the compute dtype as the layer
+ *                runs and freed after it: fp32 compute over a bf16 checkpoint then needs the
+ *                checkpoint's size in memory instead of twice that.
  */
-public record LoadOptions(String device, DType dtype) {
+public record LoadOptions(String device, DType dtype, DType storage) {
 
     public LoadOptions {
         if (!dtype.isFloatingPoint() || dtype == DType.F64) {
             throw new IllegalArgumentException("compute dtype must be F32, BF16 or F16, not " + dtype);
         }
+        if (storage == null) {
+            storage = dtype;
+        }
+        if (!storage.isFloatingPoint() || storage == DType.F64) {
+            throw new IllegalArgumentException("storage dtype must be F32, BF16 or F16, not " + storage);
+        }
+    }
+
+    /** Weights stored in the compute dtype. */
+    public LoadOptions(String device, DType dtype) {
+        this(device, dtype, dtype);
     }
 
     /** fp32 on the CPU: bf16/fp16 checkpoints are converted at load. */
     public static LoadOptions cpu() {
         return new LoadOptions("cpu", DType.F32);
+    }
+
+    /** The same with the weights kept in {@code storage} (see the record's doc). */
+    public LoadOptions withStorage(DType storage) {
+        return new LoadOptions(device, dtype, storage);
+    }
+
+    /** Whether weights are converted per layer (storage differs from compute). */
+    public boolean convertsPerLayer() {
+        return storage != dtype;
     }
 
     public boolean isCpu() {

@@ -24,7 +24,7 @@ final class WeightLoader {
         this.checkpoint = checkpoint;
         this.config = config;
         this.device = new Device(options.device());
-        this.dtype = options.dtype().scalarType();
+        this.dtype = options.storage().scalarType(); // compute dtype when they agree
     }
 
     Device device() {
@@ -77,7 +77,7 @@ final class WeightLoader {
         return torch.cat(new TensorVector(parts), 0);
     }
 
-    /** The named tensor, shape-checked, in compute dtype on the device. */
+    /** The named tensor, shape-checked, in storage dtype on the device (a view of the mapping when that is the stored dtype on the CPU). */
     Tensor load(String name, long... expected) throws IOException {
         TensorInfo info = checkpoint.info(name);
         if (!Arrays.equals(info.shape(), expected)) {

@@ -1,6 +1,7 @@
 package io.cusprun.score;
 
 import io.cusprun.model.Batch;
+import io.cusprun.model.Checkpoint;
 import io.cusprun.model.DType;
 import io.cusprun.model.LayerHooks;
 import io.cusprun.model.LlamaModel;
@@ -57,16 +58,37 @@ public final class ScoreTarget implements AutoCloseable {
         return backends.apply(device);
     }
 
-    /** The replica on a device (fp32 on the CPU, bf16 on a GPU). */
+    /**
+     * The replica on a device (fp32 on the CPU, bf16 on a GPU). On the CPU a checkpoint stored
+     * entirely in bf16 (or fp16) keeps its weights in that dtype and converts one layer at a
+     * time to fp32 as it runs (exact, so scores are the same): the resident weights are the
+     * checkpoint's size instead of twice it, for a conversion per layer and batch that costs
+     * about 1/T of the layer's matmuls.
+     */
     public synchronized LlamaModel model(String device) {
         return models.computeIfAbsent(device, d -> {
             try {
-                LoadOptions opts = d.equals("cpu") ? LoadOptions.cpu() : new LoadOptions(d, DType.BF16);
+                LoadOptions opts = d.equals("cpu") ? LoadOptions.cpu().withStorage(storedHalfType(modelDir))
+                        : new LoadOptions(d, DType.BF16);
                 return LlamaModel.load(modelDir, opts);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         });
+    }
+
+    /** BF16 or F16 when every floating-point tensor of the checkpoint has that dtype, else F32. */
+    static DType storedHalfType(Path modelDir) throws IOException {
+        DType common = null;
+        try (Checkpoint cp = Checkpoint.open(modelDir)) {
+            for (String name : cp.tensorNames()) {
+                DType t = cp.info(name).dtype();
+                if (!t.isFloatingPoint()) continue;
+                if (common == null) common = t;
+                else if (common != t) return DType.F32;
+            }
+        }
+        return common == DType.BF16 || common == DType.F16 ? common : DType.F32;
     }
 
     public synchronized RelevanceWeights weights(String device) {

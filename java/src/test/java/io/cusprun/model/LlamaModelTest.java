@@ -67,6 +67,22 @@ class LlamaModelTest {
     }
 
     @Test
+    void weightsStoredInBf16GiveTheSameFloatsAsWeightsConvertedAtLoad() throws IOException {
+        for (Family f : List.of(Family.LLAMA3, Family.QWEN2)) { // bf16 fixtures; Qwen2 has biases, Llama 3 is tied
+            try (LlamaModel full = LlamaModel.load(fixture(f));
+                 LlamaModel compact = LlamaModel.load(fixture(f), LoadOptions.cpu().withStorage(DType.BF16));
+                 PointerScope scope = new PointerScope()) {
+                assertTrue(compact.options().convertsPerLayer());
+                assertTrue(Tensors.isType(compact.layer(0).down(), torch.ScalarType.BFloat16));
+                Batch packed = Batch.pack(randomDocs(5, 7, 11));
+                assertArrayEquals(Tensors.toFloats(full.logits(packed)), Tensors.toFloats(compact.logits(packed)), f.name());
+                assertArrayEquals(Tensors.toFloats(full.hiddenStates(packed, LayerHooks.inference())),
+                        Tensors.toFloats(compact.hiddenStates(packed, LayerHooks.inference())), f.name());
+            }
+        }
+    }
+
+    @Test
     void paddedBatchesEqualPackedDocuments() throws IOException {
         for (Family f : List.of(Family.MISTRAL, Family.QWEN2)) {
             try (LlamaModel m = LlamaModel.load(fixture(f)); PointerScope scope = new PointerScope()) {

@@ -1,0 +1,167 @@
+package io.cusprun.bench;
+
+import io.cusprun.corpus.BatchPacker;
+import io.cusprun.corpus.CorpusKind;
+import io.cusprun.corpus.CorpusSpec;
+import io.cusprun.corpus.DocumentBatch;
+import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.model.Batch;
+import io.cusprun.model.LayerHooks;
+import io.cusprun.model.LlamaModel;
+import io.cusprun.model.SafetensorsWriter;
+import io.cusprun.model.Tensors;
+import io.cusprun.score.RankUpdater;
+import io.cusprun.score.RelevanceBackend;
+import io.cusprun.score.RelevanceBackends;
+import io.cusprun.score.ScoreSettings;
+import io.cusprun.score.TorchRelevanceBackend;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+/** Shared set-up of the end-to-end benchmarks: models, corpora, the hook-style baseline, memory probes. */
+final class E2E {
+    private E2E() {}
+
+    /** Where generated models live: -Dcusprun.bench.dir, default benchmarks/target/bench-models (run from the repo root). */
+    static Path modelDir(String preset) throws IOException {
+        Path root = Path.of(System.getProperty("cusprun.bench.dir", "benchmarks/target/bench-models"));
+        return RandomCheckpoint.ensure(RandomCheckpoint.preset(preset), root.resolve(preset));
+    }
+
+    /** {@code docs} documents of {@code len} uniformly random token ids in [3, vocab), seeded. */
+    static TokenizedCorpus corpus(int vocab, int docs, int len, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        List<long[]> d = new ArrayList<>();
+        for (int i = 0; i < docs; i++) {
+            long[] ids = new long[len];
+            for (int t = 0; t < len; t++) ids[t] = 3 + r.nextInt(vocab - 3);
+            d.add(ids);
+        }
+        return new TokenizedCorpus(new CorpusSpec(CorpusKind.DOMAIN, "bench", Path.of(".")), d);
+    }
+
+    /** The corpus as I64 [docs, len] in a safetensors file, for the Python peer. */
+    static void writeCorpus(TokenizedCorpus c, Path file) throws IOException {
+        int n = c.size(), len = c.documents().get(0).length;
+        long[] flat = new long[n * len];
+        for (int i = 0; i < n; i++) System.arraycopy(c.documents().get(i), 0, flat, i * len, len);
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        try (PointerScope s = new PointerScope()) {
+            SafetensorsWriter.writeFile(file, Map.of("input_ids", Tensors.ofLongs(flat, n, len)), Map.of("format", "pt"));
+        }
+    }
+
+    /** Benchmark settings: 512-token documents packed into 2048-token batches (the CLI defaults). */
+    static ScoreSettings settings(boolean neurons) {
+        return new ScoreSettings(512, 0, 100, 2048, 16, neurons);
+    }
+
+    /**
+     * Plain forward (no lm_head, as scoring) over the same canonical batches, on a fresh thread as
+     * the Scorer runs its worker (the calling thread's own OpenMP pool and malloc arena measured
+     * differently: see benchmarks/README.md); returns tokens.
+     */
+    static long forward(LlamaModel model, TokenizedCorpus corpus, ScoreSettings s) throws InterruptedException {
+        long[] out = new long[1];
+        RuntimeException[] err = new RuntimeException[1];
+        Thread t = new Thread(() -> {
+            try {
+                out[0] = forwardHere(model, corpus, s);
+            } catch (RuntimeException e) {
+                err[0] = e;
+            }
+        }, "bench-forward");
+        t.start();
+        t.join();
+        if (err[0] != null) throw err[0];
+        return out[0];
+    }
+
+    /** The same on the calling thread. */
+    static long forwardHere(LlamaModel model, TokenizedCorpus corpus, ScoreSettings s) {
+        long tokens = 0;
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (DocumentBatch b : new BatchPacker(s.batchTokens(), s.batchDocs()).pack(corpus)) {
+                try (PointerScope scope = new PointerScope()) {
+                    Tensor h = model.hiddenStates(new Batch(b.ids(), b.docOffsets()), LayerHooks.inference());
+                    tokens += h.size(0);
+                }
+            }
+        }
+        return tokens;
+    }
+
+    /**
+     * The hook-style baseline: capture as framework hooks do it (TorchRelevanceBackend: the
+     * activation computed by separate silu and mul ops, copied out per document to fp64,
+     * squared and summed by separate ops; attention output copied to fp64 and multiplied by
+     * bmm), with the same native rank kernel as cusprun so that only the capture differs.
+     */
+    static RelevanceBackend hooks() {
+        RelevanceBackend ranks = RelevanceBackends.byName("native").apply("cpu");
+        RelevanceBackend t = TorchRelevanceBackend.INSTANCE;
+        return new RelevanceBackend() {
+            public Tensor ffnSwiglu(Tensor gate, Tensor up, Tensor docOffsets, Tensor acc) {
+                return t.ffnSwiglu(gate, up, docOffsets, acc);
+            }
+
+            public void headGram(Tensor z, int numHeads, int groupSize, Tensor docOffsets, Tensor gram) {
+                t.headGram(z, numHeads, groupSize, docOffsets, gram);
+            }
+
+            public void qkNeuron(Tensor q, Tensor k, int h, int hkv, float scale, Tensor docOffsets, Tensor acc) {
+                t.qkNeuron(q, k, h, hkv, scale, docOffsets, acc);
+            }
+
+            public RankUpdater ranks() {
+                return ranks.ranks();
+            }
+
+            public String name() {
+                return "hooks";
+            }
+        };
+    }
+
+    /** A line of /proc/self/status in KiB (VmHWM, VmRSS, ...). */
+    static long statusKiB(String key) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status")))
+                if (line.startsWith(key + ":")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return -1;
+    }
+
+    /** Resets VmHWM to the current RSS (Linux: "5" into /proc/self/clear_refs); false where not allowed. */
+    static boolean resetPeak() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
+    static String spread(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        return String.format(java.util.Locale.ROOT, "%.3g [%.3g..%.3g] (n=%d)", median(v), s[0], s[s.length - 1], s.length);
+    }
+}

@@ -1,0 +1,146 @@
+package io.cusprun.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.model.DType;
+import io.cusprun.model.SafetensorsWriter;
+import io.cusprun.model.TensorSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Randomly initialised Llama checkpoints for the end-to-end benchmarks, streamed tensor by
+ * tensor through the runtime's {@link SafetensorsWriter} (only one tensor exists at a time, so
+ * the 1B shape needs no more memory than its embedding). Weights are N(0, 1/fan_in) (the
+ * embedding N(0, 1)), norms 1 + N(0, 0.01), seeded per tensor name: the same preset always
+ * gives the same bytes. No tokenizer: the benchmarks feed random token ids.
+ *
+ * <p>Presets: {@code small} (hidden 1024, 4 layers, 16 heads / 4 KV heads of 64, FFN 4096,
+ * vocab 32000, tied, bf16: 94 M parameters, 0.19 GB) and {@code 1b} (the shape of Llama 3.2 1B:
+ * hidden 2048, 16 layers, 32 / 8 heads of 64, FFN 8192, vocab 128256, tied, llama3 RoPE
+ * scaling, bf16: 1.24 G parameters, 2.47 GB).
+ *
+ * <p>Usage: {@code RandomCheckpoint PRESET DIR} (skips the work when DIR/config.json exists).
+ */
+public final class RandomCheckpoint {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A Llama shape. */
+    public record Shape(String name, int vocab, int hidden, int layers, int heads, int kvHeads, int headDim, int ffn,
+                        boolean llama3Rope) {
+        long params() {
+            long layer = 2L * heads * headDim * hidden + 2L * kvHeads * headDim * hidden + 3L * ffn * hidden + 2L * hidden;
+            return (long) vocab * hidden + layers * layer + hidden;
+        }
+    }
+
+    public static final Shape SMALL = new Shape("small", 32000, 1024, 4, 16, 4, 64, 4096, false);
+    public static final Shape ONE_B = new Shape("1b", 128256, 2048, 16, 32, 8, 64, 8192, true);
+
+    private RandomCheckpoint() {}
+
+    public static Shape preset(String name) {
+        return switch (name) {
+            case "small" -> SMALL;
+            case "1b" -> ONE_B;
+            default -> throw new IllegalArgumentException("unknown preset " + name + " (small, 1b)");
+        };
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length != 2) {
+            System.err.println("usage: RandomCheckpoint small|1b DIR");
+            System.exit(2);
+        }
+        Path dir = Path.of(args[1]);
+        long t0 = System.nanoTime();
+        ensure(preset(args[0]), dir);
+        System.out.printf("%s: %s (%.2f GB) in %.1f s%n", args[0], dir, bytes(dir) / 1e9, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Writes the checkpoint unless DIR/config.json already exists. */
+    public static Path ensure(Shape s, Path dir) throws IOException {
+        if (Files.exists(dir.resolve("config.json"))) return dir;
+        Files.createDirectories(dir);
+        Map<String, long[]> shapes = shapes(s);
+        List<TensorSpec> specs = new ArrayList<>();
+        shapes.forEach((n, shape) -> specs.add(new TensorSpec(n, DType.BF16, shape)));
+        new SafetensorsWriter(dir).metadata(Map.of("format", "pt")).write(specs, spec -> weight(spec.name(), spec.shape()));
+        // config last: its presence marks a complete checkpoint
+        Files.writeString(dir.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(config(s)));
+        return dir;
+    }
+
+    static long bytes(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            return files.mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+
+    static Map<String, long[]> shapes(Shape s) {
+        Map<String, long[]> m = new LinkedHashMap<>();
+        int d = s.hidden();
+        m.put("model.embed_tokens.weight", new long[] {s.vocab(), d});
+        for (int i = 0; i < s.layers(); i++) {
+            String p = "model.layers." + i + ".";
+            long q = (long) s.heads() * s.headDim(), kv = (long) s.kvHeads() * s.headDim();
+            m.put(p + "input_layernorm.weight", new long[] {d});
+            m.put(p + "self_attn.q_proj.weight", new long[] {q, d});
+            m.put(p + "self_attn.k_proj.weight", new long[] {kv, d});
+            m.put(p + "self_attn.v_proj.weight", new long[] {kv, d});
+            m.put(p + "self_attn.o_proj.weight", new long[] {d, q});
+            m.put(p + "post_attention_layernorm.weight", new long[] {d});
+            m.put(p + "mlp.gate_proj.weight", new long[] {s.ffn(), d});
+            m.put(p + "mlp.up_proj.weight", new long[] {s.ffn(), d});
+            m.put(p + "mlp.down_proj.weight", new long[] {d, s.ffn()});
+        }
+        m.put("model.norm.weight", new long[] {d});
+        return m;
+    }
+
+    static Tensor weight(String name, long[] shape) {
+        torch.manual_seed(name.hashCode() & 0xffffffffL);
+        Tensor g = torch.randn(shape, new TensorOptions(torch.ScalarType.Float));
+        if (name.endsWith("norm.weight")) {
+            g.mul_(new Scalar(0.01)).add_(new Scalar(1.0));
+        } else if (!name.equals("model.embed_tokens.weight")) {
+            g.mul_(new Scalar(1.0 / Math.sqrt(shape[1])));
+        }
+        return g.to(torch.ScalarType.BFloat16);
+    }
+
+    static ObjectNode config(Shape s) {
+        ObjectNode c = JSON.createObjectNode();
+        c.putArray("architectures").add("LlamaForCausalLM");
+        c.put("model_type", "llama");
+        c.put("vocab_size", s.vocab());
+        c.put("hidden_size", s.hidden());
+        c.put("intermediate_size", s.ffn());
+        c.put("num_hidden_layers", s.layers());
+        c.put("num_attention_heads", s.heads());
+        c.put("num_key_value_heads", s.kvHeads());
+        c.put("head_dim", s.headDim());
+        c.put("hidden_act", "silu");
+        c.put("max_position_embeddings", 131072);
+        c.put("rms_norm_eps", 1e-5);
+        c.put("rope_theta", 500000.0);
+        if (s.llama3Rope()) {
+            c.putObject("rope_scaling").put("rope_type", "llama3").put("factor", 32.0).put("low_freq_factor", 1.0)
+                    .put("high_freq_factor", 4.0).put("original_max_position_embeddings", 8192);
+        }
+        c.put("tie_word_embeddings", true);
+        c.put("attention_bias", false).put("mlp_bias", false);
+        c.put("torch_dtype", "bfloat16");
+        c.put("bos_token_id", 1).put("eos_token_id", 2);
+        return c;
+    }
+}
