@@ -38,8 +38,14 @@ public final class Main {
 
     private Main() {}
 
-    public static void main(String[] args) {
-        System.exit(run(args));
+    public static void main(String[] args) throws InterruptedException {
+        // The work runs on a fresh thread: the same LibTorch forward measured about half as fast
+        // on the JVM's main thread (benchmarks/README.md, "Threads").
+        int[] code = {Cli.FAILURE};
+        Thread worker = new Thread(null, () -> code[0] = run(args), "cusprun", 0);
+        worker.start();
+        worker.join();
+        System.exit(code[0]);
     }
 
     /** Runs the CLI and returns the exit code (tests call this instead of main). */
