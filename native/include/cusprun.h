@@ -90,6 +90,13 @@ int cusprun_cuda_load(const char *library_path);
  * built, its library cannot be loaded, or no device is present. Never fails. */
 int cusprun_cuda_device_count(void);
 
+/* ------------------------------------------------------------ threads */
+
+/* Sets the thread count of the OpenBLAS already loaded in this process (LibTorch's CPU build
+ * runs its GEMMs there, in a pool separate from OpenMP's). Returns 1 when set, 0 when no
+ * OpenBLAS is loaded, -1 for threads < 1. */
+int cusprun_set_blas_threads(int threads);
+
 /* ------------------------------------------------------------- kernels */
 
 /*

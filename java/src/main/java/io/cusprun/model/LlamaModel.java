@@ -66,6 +66,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Builds the model from an open checkpoint (which may be closed afterwards). */
     public static LlamaModel load(ModelConfig config, Checkpoint checkpoint, LoadOptions options) throws IOException {
+        io.cusprun.engine.CpuThreads.configure();
         WeightLoader loader = new WeightLoader(checkpoint, config, options);
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             Tensor embedding = Tensors.keep(loader.embedding());
