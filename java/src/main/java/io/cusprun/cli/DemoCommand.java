@@ -85,7 +85,7 @@ public final class DemoCommand {
                 corpora.resolve("eval/expert_de_technical_qa.jsonl"),
                 corpora.resolve("eval/general.jsonl"),
                 corpora.resolve("eval/mc_de_commands.jsonl"),
-                evalDocs, 512, out.resolve("models"));
+                evalDocs, 256, out.resolve("models")); // the demo model was trained on 256-token windows
     }
 
     private static CorpusSpec corpus(String kindName, Path path) throws IOException {

@@ -31,4 +31,9 @@ public interface LayerHooks {
     static LayerHooks inference() {
         return FfnActivation.DEFAULT::apply;
     }
+
+    /** Training: the LibTorch FFN activation, which autograd differentiates, and nothing else. */
+    static LayerHooks differentiable() {
+        return FfnActivation.LIBTORCH::apply;
+    }
 }

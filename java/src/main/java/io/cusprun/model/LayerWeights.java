@@ -1,5 +1,7 @@
 package io.cusprun.model;
 
+import java.util.Map;
+
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -46,6 +48,65 @@ public record LayerWeights(LayerSize size, int headDim, Tensor inputNorm, Tensor
 
     private static Tensor conv(Tensor t, org.bytedeco.pytorch.global.torch.ScalarType type) {
         return t == null ? null : t.to(type);
+    }
+
+    /**
+     * Puts this layer's tensors into {@code out} under their HF names ({@code prefix} is
+     * "model.layers.i."), the fused q/k/v and gate/up split back into views of their rows, in the
+     * order {@link WeightLoader#layer} reads them.
+     */
+    void exportTo(String prefix, Map<String, Tensor> out) {
+        String a = prefix + "self_attn.";
+        String m = prefix + "mlp.";
+        out.put(prefix + "input_layernorm.weight", inputNorm);
+        out.put(a + "q_proj.weight", q());
+        out.put(a + "k_proj.weight", k());
+        out.put(a + "v_proj.weight", v());
+        if (qkvBias != null) {
+            long q = (long) size.numAttentionHeads() * headDim;
+            long kv = (long) size.numKeyValueHeads() * headDim;
+            out.put(a + "q_proj.bias", qkvBias.narrow(0, 0, q));
+            out.put(a + "k_proj.bias", qkvBias.narrow(0, q, kv));
+            out.put(a + "v_proj.bias", qkvBias.narrow(0, q + kv, kv));
+        }
+        out.put(a + "o_proj.weight", o);
+        if (oBias != null) {
+            out.put(a + "o_proj.bias", oBias);
+        }
+        out.put(prefix + "post_attention_layernorm.weight", postNorm);
+        out.put(m + "gate_proj.weight", gate());
+        out.put(m + "up_proj.weight", up());
+        out.put(m + "down_proj.weight", down);
+        if (gateUpBias != null) {
+            out.put(m + "gate_proj.bias", gateUpBias.narrow(0, 0, size.intermediateSize()));
+            out.put(m + "up_proj.bias", gateUpBias.narrow(0, size.intermediateSize(), size.intermediateSize()));
+            out.put(m + "down_proj.bias", downBias);
+        }
+    }
+
+    /**
+     * Puts the tensors the forward pass uses into {@code out}, named as in HF except the fused
+     * {@code self_attn.qkv_proj} and {@code mlp.gate_up_proj}; biases only where they exist.
+     */
+    void parametersTo(String prefix, Map<String, Tensor> out) {
+        String a = prefix + "self_attn.";
+        String m = prefix + "mlp.";
+        out.put(prefix + "input_layernorm.weight", inputNorm);
+        out.put(a + "qkv_proj.weight", qkv);
+        putIfPresent(out, a + "qkv_proj.bias", qkvBias);
+        out.put(a + "o_proj.weight", o);
+        putIfPresent(out, a + "o_proj.bias", oBias);
+        out.put(prefix + "post_attention_layernorm.weight", postNorm);
+        out.put(m + "gate_up_proj.weight", gateUp);
+        putIfPresent(out, m + "gate_up_proj.bias", gateUpBias);
+        out.put(m + "down_proj.weight", down);
+        putIfPresent(out, m + "down_proj.bias", downBias);
+    }
+
+    private static void putIfPresent(Map<String, Tensor> out, String name, Tensor t) {
+        if (t != null) {
+            out.put(name, t);
+        }
     }
 
     void release() {

@@ -3,9 +3,12 @@ package io.cusprun.model;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -20,10 +23,14 @@ import org.bytedeco.pytorch.global.torch;
  * (per-layer pruned checkpoints).
  *
  * <p>Inputs are packed documents ({@link Batch}) or padded rows with an attention mask. Every
- * pass runs under NoGradGuard in its own PointerScope (one more per layer, so a layer's
+ * inference pass runs under NoGradGuard in its own PointerScope (one more per layer, so a layer's
  * intermediates are freed as soon as it is done); the returned tensor belongs to the caller's
  * PointerScope if there is one, else the caller closes it. The scorer plugs in through
  * {@link LayerHooks}; FFN neurons and attention heads can be masked (multiplied by 0/1).
+ *
+ * <p>Training: {@link #initialize} builds a model from fresh parameters, {@link #parameters()}
+ * gives the tensors to optimise, {@link #logitsWithGrad} is the same forward pass with autograd
+ * on, and {@link #save} writes the weights back under their HF names (q/k/v and gate/up split).
  */
 public final class LlamaModel implements AutoCloseable {
 
@@ -66,8 +73,26 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Builds the model from an open checkpoint (which may be closed afterwards). */
     public static LlamaModel load(ModelConfig config, Checkpoint checkpoint, LoadOptions options) throws IOException {
+        return build(config, new WeightLoader(checkpoint, config, options), options);
+    }
+
+    /**
+     * A model with freshly initialised parameters, as HF initialises a Llama model: matrices and
+     * embeddings from N(0, std^2) with std = config.json's {@code initializer_range} (default
+     * 0.02), RMSNorm weights 1, biases 0. Seeds LibTorch's default generator with {@code seed}.
+     */
+    public static LlamaModel initialize(ModelConfig config, LoadOptions options, long seed) {
+        torch.manual_seed(seed);
+        double std = config.raw().path("initializer_range").asDouble(0.02);
+        try {
+            return build(config, new WeightLoader(WeightLoader.initializer(std), config, options), options);
+        } catch (IOException e) {
+            throw new IllegalStateException(e); // the initializer reads no file
+        }
+    }
+
+    private static LlamaModel build(ModelConfig config, WeightLoader loader, LoadOptions options) throws IOException {
         io.cusprun.engine.CpuThreads.configure();
-        WeightLoader loader = new WeightLoader(checkpoint, config, options);
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             Tensor embedding = Tensors.keep(loader.embedding());
             Tensor finalNorm = Tensors.keep(loader.finalNorm());
@@ -119,12 +144,23 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Logits [T, V] of a packed batch, with the given hooks. */
     public Tensor logits(Batch batch, LayerHooks hooks) {
-        return run(batch.tokens(), () -> new AttentionLayout.Packed(batch, device), hooks, true);
+        return run(batch.tokens(), () -> new AttentionLayout.Packed(batch, device), hooks, true, false);
+    }
+
+    /**
+     * Logits [T, V] of a packed batch with autograd on, for training: the same pass as
+     * {@link #logits(Batch)} with the differentiable LibTorch FFN activation
+     * ({@link LayerHooks#differentiable()}); call backward on a loss of the result to get the
+     * gradients of {@link #parameters()} that require them.
+     */
+    public Tensor logitsWithGrad(Batch batch) {
+        return run(batch.tokens(), () -> new AttentionLayout.Packed(batch, device), LayerHooks.differentiable(), true,
+                true);
     }
 
     /** Final hidden states [T, D] (after the last RMSNorm) of a packed batch. */
     public Tensor hiddenStates(Batch batch, LayerHooks hooks) {
-        return run(batch.tokens(), () -> new AttentionLayout.Packed(batch, device), hooks, false);
+        return run(batch.tokens(), () -> new AttentionLayout.Packed(batch, device), hooks, false, false);
     }
 
     /**
@@ -147,7 +183,8 @@ public final class LlamaModel implements AutoCloseable {
         for (int i = 0; i < layers.size(); i++) {
             windows.add(config.slidingWindow(i));
         }
-        Tensor out = run(flat, () -> new AttentionLayout.Padded(ids, attentionMask, windows, device), hooks, true);
+        Tensor out = run(flat, () -> new AttentionLayout.Padded(ids, attentionMask, windows, device), hooks, true,
+                false);
         return out.view(ids.length, width, out.size(1));
     }
 
@@ -196,8 +233,65 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
+    /**
+     * The tensors the forward pass computes with, by name: HF names, except that each layer's
+     * q/k/v and gate/up are one fused tensor ({@code self_attn.qkv_proj.weight}, {@code
+     * mlp.gate_up_proj.weight}, and their biases); a tied lm_head is the embedding and is listed
+     * once. These are the model's own tensors: {@code requires_grad_(true)} on them and an
+     * optimiser updating them in place train the model.
+     */
+    public Map<String, Tensor> parameters() {
+        return named(true);
+    }
+
+    /**
+     * The weights under their HF names in checkpoint order, as views of the model's tensors (fused
+     * q/k/v and gate/up split back into their rows); {@code lm_head.weight} only when untied. The
+     * views belong to the caller's PointerScope.
+     */
+    public Map<String, Tensor> hfTensors() {
+        return named(false);
+    }
+
+    private Map<String, Tensor> named(boolean fused) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        out.put("model.embed_tokens.weight", embedding);
+        for (int i = 0; i < layers.size(); i++) {
+            String prefix = "model.layers." + i + ".";
+            if (fused) {
+                layers.get(i).parametersTo(prefix, out);
+            } else {
+                layers.get(i).exportTo(prefix, out);
+            }
+        }
+        out.put("model.norm.weight", finalNorm);
+        if (lmHead != embedding) {
+            out.put("lm_head.weight", lmHead);
+        }
+        return out;
+    }
+
+    /**
+     * Writes the model to {@code dir}: {@code model.safetensors} (or shards) with the weights
+     * under their HF names converted to {@code dtype} (round to nearest even), then {@code
+     * config.json} with that torch_dtype. Each file is written to a temporary name and renamed.
+     */
+    public void save(Path dir, DType dtype, Map<String, String> metadata) throws IOException {
+        if (!dtype.isFloatingPoint()) {
+            throw new IllegalArgumentException("weights are saved as F32, BF16, F16 or F64, not " + dtype);
+        }
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            Map<String, Tensor> tensors = hfTensors();
+            List<TensorSpec> specs = new ArrayList<>();
+            tensors.forEach((name, t) -> specs.add(new TensorSpec(name, dtype, Tensors.shape(t))));
+            new SafetensorsWriter(dir).metadata(metadata)
+                    .write(specs, spec -> tensors.get(spec.name()).detach().to(dtype.scalarType()));
+        }
+        config.withTorchDtype(dtype).write(dir);
+    }
+
     private Tensor run(long[] tokens, java.util.function.Supplier<AttentionLayout> layoutFactory, LayerHooks hooks,
-                       boolean logits) {
+                       boolean logits, boolean grad) {
         for (long id : tokens) {
             if (id < 0 || id >= config.vocabSize()) {
                 throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + config.vocabSize() + ")");
@@ -205,7 +299,7 @@ public final class LlamaModel implements AutoCloseable {
         }
         PointerScope outer = PointerScope.getInnerScope();
         Tensor result;
-        try (NoGradGuard noGrad = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+        try (AutoGradMode gradMode = new AutoGradMode(grad); PointerScope scope = new PointerScope()) {
             AttentionLayout layout = layoutFactory.get();
             Tensor ids = Tensors.ofLongs(tokens).to(device, torch.ScalarType.Long);
             Tensor x = torch.embedding(embedding, ids);

@@ -9,22 +9,50 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * Takes a model's tensors out of a checkpoint by their HF names, checks each shape against the
- * config (per-layer sizes included), and converts them to the compute dtype and device. Every
- * error names the file and the tensor.
+ * Takes a model's tensors by their HF names from a {@link Source} (a checkpoint, or fresh
+ * initial values), fuses q/k/v and gate/up, and converts them to the compute dtype and device.
+ * Checkpoint tensors are checked against the shapes config.json implies (per-layer sizes
+ * included); every error names the file and the tensor.
  */
 final class WeightLoader {
 
-    private final Checkpoint checkpoint;
+    /** Supplies the tensor of an HF name with the shape the config implies (any dtype, on the CPU). */
+    @FunctionalInterface
+    interface Source {
+        Tensor tensor(String name, long[] shape) throws IOException;
+    }
+
+    private final Source source;
     private final ModelConfig config;
     private final Device device;
     private final torch.ScalarType dtype;
 
     WeightLoader(Checkpoint checkpoint, ModelConfig config, LoadOptions options) {
-        this.checkpoint = checkpoint;
+        this(checked(checkpoint), config, options);
+    }
+
+    WeightLoader(Source source, ModelConfig config, LoadOptions options) {
+        this.source = source;
         this.config = config;
         this.device = new Device(options.device());
         this.dtype = options.storage().scalarType(); // compute dtype when they agree
+    }
+
+    /**
+     * HF's initialisation of a Llama model (PreTrainedModel._init_weights): matrices and
+     * embeddings from N(0, std^2), RMSNorm weights 1, biases 0; drawn from LibTorch's default
+     * generator in load order, so {@code torch.manual_seed} makes them reproducible.
+     */
+    static Source initializer(double std) {
+        return (name, shape) -> {
+            if (name.endsWith("norm.weight")) {
+                return torch.ones(shape);
+            }
+            if (name.endsWith(".bias")) {
+                return torch.zeros(shape);
+            }
+            return torch.randn(shape).mul_(new org.bytedeco.pytorch.Scalar(std));
+        };
     }
 
     Device device() {
@@ -44,6 +72,7 @@ final class WeightLoader {
         return load("lm_head.weight", config.vocabSize(), config.hiddenSize());
     }
 
+    /** Layer i; the HF names are those {@link LayerWeights#exportTo} writes back. */
     LayerWeights layer(int i) throws IOException {
         LayerSize s = config.layer(i);
         int d = config.headDim();
@@ -79,15 +108,22 @@ final class WeightLoader {
 
     /** The named tensor, shape-checked, in storage dtype on the device (a view of the mapping when that is the stored dtype on the CPU). */
     Tensor load(String name, long... expected) throws IOException {
-        TensorInfo info = checkpoint.info(name);
-        if (!Arrays.equals(info.shape(), expected)) {
-            throw new SafetensorsException(checkpoint.file(name).path(), name, "shape " + Arrays.toString(info.shape())
-                    + " but config.json implies " + Arrays.toString(expected));
-        }
-        if (!info.dtype().isFloatingPoint()) {
-            throw new SafetensorsException(checkpoint.file(name).path(), name, "dtype " + info.dtype()
-                    + " is not a floating-point weight type");
-        }
-        return checkpoint.tensor(name).to(device, dtype);
+        return source.tensor(name, expected).to(device, dtype);
+    }
+
+    /** A checkpoint's tensors, shape- and dtype-checked (CPU views of the mapping). */
+    private static Source checked(Checkpoint checkpoint) {
+        return (name, expected) -> {
+            TensorInfo info = checkpoint.info(name);
+            if (!Arrays.equals(info.shape(), expected)) {
+                throw new SafetensorsException(checkpoint.file(name).path(), name, "shape "
+                        + Arrays.toString(info.shape()) + " but config.json implies " + Arrays.toString(expected));
+            }
+            if (!info.dtype().isFloatingPoint()) {
+                throw new SafetensorsException(checkpoint.file(name).path(), name, "dtype " + info.dtype()
+                        + " is not a floating-point weight type");
+            }
+            return checkpoint.tensor(name);
+        };
     }
 }

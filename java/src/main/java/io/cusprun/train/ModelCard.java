@@ -1,0 +1,235 @@
+package io.cusprun.train;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import io.cusprun.model.ModelConfig;
+
+/** MODEL_CARD.md of a model made by {@link DemoModelTrainer}: what it is, how it was made, how well it does. */
+public final class ModelCard {
+
+    /** Parameter counts by part, from the checkpoint's tensor shapes. */
+    public record Parameters(long embedding, long attention, long mlp, long norms, long lmHead) {
+
+        public static Parameters of(Map<String, long[]> shapes) {
+            long emb = 0;
+            long attn = 0;
+            long mlp = 0;
+            long norms = 0;
+            long head = 0;
+            for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+                long n = 1;
+                for (long d : e.getValue()) {
+                    n *= d;
+                }
+                String name = e.getKey();
+                if (name.equals("model.embed_tokens.weight")) {
+                    emb += n;
+                } else if (name.equals("lm_head.weight")) {
+                    head += n;
+                } else if (name.contains(".self_attn.")) {
+                    attn += n;
+                } else if (name.contains(".mlp.")) {
+                    mlp += n;
+                } else {
+                    norms += n;
+                }
+            }
+            return new Parameters(emb, attn, mlp, norms, head);
+        }
+
+        public long total() {
+            return embedding + attention + mlp + norms + lmHead;
+        }
+    }
+
+    /** One point of the training curve: mean loss of the steps (from, to]. */
+    public record LossPoint(int step, double loss, double lr) {
+    }
+
+    /** Everything the card reports. */
+    public record Content(ModelConfig config, Parameters parameters, long checkpointBytes, Path trainFile,
+                          int documents, long tokens, int rows, int context, int batchRows, int steps,
+                          CosineSchedule schedule, Trainer.Hyper hyper, long seed, int threads, double seconds,
+                          double tokensPerSecond, double firstMinuteTokensPerSecond, List<LossPoint> curve, double finalLoss, int finalLossSteps,
+                          Double fp32GeneralPerplexity, HeldOutEvaluation.Results evaluation, String command) {
+    }
+
+    private ModelCard() {
+    }
+
+    public static void write(Path file, Content c) throws IOException {
+        Files.writeString(file, markdown(c), StandardCharsets.UTF_8);
+    }
+
+    public static String markdown(Content c) {
+        ModelConfig m = c.config();
+        Parameters p = c.parameters();
+        StringBuilder b = new StringBuilder();
+        line(b, "# cusprun demo model");
+        line(b, "");
+        line(b, "A small Llama-architecture model (%s parameters) trained from scratch by cusprun's own trainer",
+                millions(p.total()));
+        line(b, "(`io.cusprun.train.DemoModelTrainer`, Java + LibTorch through JavaCPP, on the CPU) on the bundled");
+        line(b, "demo corpora: man pages and fortunes in six languages. It exists so that cusprun has a real,");
+        line(b, "multilingual checkpoint to score, prune and evaluate in tests and demos, with a known origin. It is");
+        line(b, "a toy: fluent-looking fragments at best, no knowledge to speak of.");
+        line(b, "");
+        line(b, "## Architecture");
+        line(b, "");
+        line(b, "| | |");
+        line(b, "|---|---|");
+        line(b, "| architecture | `%s`, a stock HF checkpoint (no cusprun extensions) |", m.architecture());
+        line(b, "| vocabulary | %d (byte-level BPE, `tokenizer.json`; BOS id %d, EOS id %d) |", m.vocabSize(),
+                m.bosTokenId(), m.eosTokenIds().get(0));
+        line(b, "| hidden size | %d |", m.hiddenSize());
+        line(b, "| layers | %d |", m.numHiddenLayers());
+        line(b, "| attention | %d query heads, %d key/value heads (GQA), head size %d |", m.numAttentionHeads(),
+                m.numKeyValueHeads(), m.headDim());
+        line(b, "| MLP | SwiGLU, intermediate size %d |", m.intermediateSize());
+        line(b, "| positions | RoPE, theta %s; max_position_embeddings %d; **trained on %d-token windows** |",
+                plain(m.ropeTheta()), m.maxPositionEmbeddings(), c.context());
+        line(b, "| norm | RMSNorm, eps %s |", plain(m.rmsNormEps()));
+        line(b, "| embeddings | tied (lm_head = embed_tokens): %b |", m.tieWordEmbeddings());
+        line(b, "| weights | `model.safetensors`, %s, %s bytes |", m.torchDtype().torchName(), group(c.checkpointBytes()));
+        line(b, "");
+        line(b, "Parameters: %s in total = embedding %s (shared with lm_head) + attention %s + MLP %s + norms %s%s;",
+                group(p.total()), group(p.embedding()), group(p.attention()), group(p.mlp()), group(p.norms()),
+                p.lmHead() > 0 ? " + lm_head " + group(p.lmHead()) : "");
+        line(b, "%s in the decoder blocks (per layer: attention %s, MLP %s).", group(p.attention() + p.mlp() + p.norms()),
+                group(p.attention() / m.numHiddenLayers()), group(p.mlp() / m.numHiddenLayers()));
+        line(b, "");
+        line(b, "## Data");
+        line(b, "");
+        boolean bundled = c.trainFile().normalize().endsWith(Path.of("corpora", "train", "train.jsonl"));
+        line(b, "Trained on `%s` only: %s documents%s, each encoded as `<|bos|>` + text + `<|eos|>`: %s tokens. The",
+                c.trainFile(), group(c.documents()), bundled
+                        ? " (the union of the corpora's `score` splits, see `data/corpora/train/README.md`)" : "",
+                group(c.tokens()));
+        line(b, "documents are laid end to end and cut into %s rows of %d tokens; inside a row each document (or",
+                group(c.rows()), c.context());
+        line(b, "piece of one) attends only to itself and its positions start at 0, as when a document is scored");
+        line(b, "alone; the next document's `<|bos|>` is not a target. No `heldout.jsonl` split and nothing in");
+        line(b, "`data/corpora/eval/` was read during training: they are used below for evaluation only.");
+        line(b, "");
+        line(b, "## Training");
+        line(b, "");
+        long perStep = (long) c.batchRows() * c.context();
+        line(b, "| | |");
+        line(b, "|---|---|");
+        line(b, "| steps | %d, %d rows x %d tokens = %s tokens per step |", c.steps(), c.batchRows(), c.context(),
+                group(perStep));
+        line(b, "| tokens seen | %s (%.2f epochs) |", group(perStep * c.steps()),
+                (double) c.batchRows() * c.steps() / c.rows());
+        line(b, "| optimiser | LibTorch AdamW, betas (%s, %s), eps %s, weight decay %s on matrices (embedding included), none on norms |",
+                plain(c.hyper().beta1()), plain(c.hyper().beta2()), plain(c.hyper().eps()), plain(c.hyper().weightDecay()));
+        line(b, "| learning rate | peak %s, linear warm-up over %d steps, cosine decay to %s |",
+                plain(c.schedule().peak()), c.schedule().warmupSteps(), plain(c.schedule().peak() * c.schedule().finalFraction()));
+        line(b, "| gradient clipping | global L2 norm %s |", plain(c.hyper().gradClip()));
+        line(b, "| precision | fp32 training; weights rounded to bf16 (nearest even) when written |");
+        line(b, "| initialisation | HF Llama: N(0, 0.02^2) matrices and embedding, RMSNorm weights 1; seed %d |", c.seed());
+        line(b, "| hardware | CPU (AMD EPYC, 2 cores shared with other jobs), %d LibTorch thread(s) |", c.threads());
+        line(b, "| time | %s wall, %s tokens/s on average (%s tokens/s over the first minute) |",
+                duration(c.seconds()), group(Math.round(c.tokensPerSecond())),
+                group(Math.round(c.firstMinuteTokensPerSecond())));
+        line(b, "| final training loss | %.4f (mean over the last %d steps; perplexity %.2f) |", c.finalLoss(),
+                c.finalLossSteps(), Math.exp(c.finalLoss()));
+        line(b, "");
+        line(b, "Training loss (mean over the steps since the previous row):");
+        line(b, "");
+        line(b, "| step | loss | learning rate |");
+        line(b, "|---:|---:|---:|");
+        for (LossPoint lp : c.curve()) {
+            line(b, "| %d | %.4f | %.2e |", lp.step(), lp.loss(), lp.lr());
+        }
+        line(b, "");
+        HeldOutEvaluation.Results e = c.evaluation();
+        if (e != null) {
+            line(b, "## Held-out evaluation");
+            line(b, "");
+            line(b, "Measured on the bf16 checkpoint as committed, loaded with `LlamaModel.load` (fp32 compute), with");
+            line(b, "`io.cusprun.eval.Perplexity`: each document encoded with `<|bos|>` (no `<|eos|>`), windows of %d",
+                    e.maxLength());
+            line(b, "tokens every %d tokens (every token scored once, the first of a document never). nll and perplexity",
+                    e.stride());
+            line(b, "are per token of this tokenizer; bits per character (the summed nll over the documents' characters,");
+            line(b, "in bits) does not depend on the tokenizer and compares languages.");
+            line(b, "");
+            line(b, "| set | documents | tokens scored | characters per token | nll | perplexity | bits per character |");
+            line(b, "|---|---:|---:|---:|---:|---:|---:|");
+            for (HeldOutEvaluation.PerplexityRow r : e.perplexity()) {
+                line(b, "| %s | %d | %s | %.2f | %.4f | %.2f | %.3f |", r.name(), r.documents(), group(r.result().tokens()),
+                        (double) r.characters() / r.result().tokens(), r.result().nll(), r.result().perplexity(),
+                        r.bitsPerCharacter());
+            }
+            line(b, "");
+            if (c.fp32GeneralPerplexity() != null) {
+                line(b, "The same `general` set with the fp32 weights before rounding to bf16: perplexity %.2f.",
+                        c.fp32GeneralPerplexity());
+                line(b, "");
+            }
+            if (!e.choices().isEmpty()) {
+                line(b, "Multiple choice (lm-evaluation-harness rules, `io.cusprun.eval.MultipleChoice`; chance is 1 / choices):");
+                line(b, "");
+                line(b, "| set | items | acc | acc_norm |");
+                line(b, "|---|---:|---:|---:|");
+                for (HeldOutEvaluation.ChoiceRow r : e.choices()) {
+                    line(b, "| %s | %d | %.4f | %.4f |", r.name(), r.result().n(), r.result().acc(), r.result().accNorm());
+                }
+                line(b, "");
+            }
+        }
+        line(b, "## Reproduce");
+        line(b, "");
+        line(b, "From the repository root (deterministic for the same seed, thread count and LibTorch build; the");
+        line(b, "directory is written to a temporary name and renamed when complete):");
+        line(b, "");
+        line(b, "```");
+        line(b, "%s", c.command());
+        line(b, "```");
+        line(b, "");
+        line(b, "## Limitations");
+        line(b, "");
+        line(b, "- Trained on %s tokens (%s documents, seen %.1f times) in %s: far from converged; it models the",
+                group(c.tokens()), group(c.documents()), (double) c.batchRows() * c.steps() / c.rows(),
+                duration(c.seconds()));
+        line(b, "  corpora's surface (languages, man-page layout, `Question:`/`Answer:` patterns), not facts.");
+        line(b, "- Positions beyond %d tokens were never trained; `max_position_embeddings` says %d, but evaluate and",
+                c.context(), m.maxPositionEmbeddings());
+        line(b, "  score with windows of at most %d tokens (`--max-length %d`).", c.context(), c.context());
+        line(b, "- Not for any use beyond exercising cusprun.");
+        return b.toString();
+    }
+
+    private static void line(StringBuilder b, String format, Object... args) {
+        b.append(String.format(Locale.ROOT, format, args)).append('\n');
+    }
+
+    static String group(long n) {
+        return String.format(Locale.ROOT, "%,d", n);
+    }
+
+    private static String millions(long n) {
+        return String.format(Locale.ROOT, "%.1fM", n / 1e6);
+    }
+
+    /** A number without a trailing ".0" or exponent noise: 0.1, 1e-05, 10000. */
+    private static String plain(double v) {
+        if (v == Math.rint(v) && Math.abs(v) < 1e9) {
+            return Long.toString((long) v);
+        }
+        String s = Double.toString(v);
+        return s.contains("E") ? String.format(Locale.ROOT, "%.0e", v) : s;
+    }
+
+    static String duration(double seconds) {
+        long s = Math.round(seconds);
+        return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s / 60 % 60)
+                : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+    }
+}
