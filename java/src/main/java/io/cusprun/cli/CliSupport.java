@@ -13,13 +13,13 @@ import io.cusprun.model.DType;
 import io.cusprun.model.LoadOptions;
 
 /** What eval and inspect share beyond {@link Cli}: one-line I/O errors, help on a given stream, load options. */
-final class CliSupport {
+public final class CliSupport {
 
     private CliSupport() {
     }
 
     /** One line describing an I/O failure, naming the file. */
-    static String describe(IOException e) {
+    public static String describe(IOException e) {
         if (e instanceof NoSuchFileException n) {
             return n.getFile() + ": no such file";
         }

@@ -2,9 +2,7 @@ package io.cusprun.train;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -112,7 +110,7 @@ public final class DemoModelTrainer {
             new DemoModelTrainer(out).train(s, command);
             return 0;
         } catch (IOException e) {
-            err.println("train: " + describe(e));
+            err.println("train: " + io.cusprun.cli.CliSupport.describe(e));
             return 1;
         } catch (RuntimeException e) {
             String m = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
@@ -482,16 +480,5 @@ public final class DemoModelTrainer {
     private void log(String format, Object... args) {
         out.println(String.format(Locale.ROOT, format, args));
         out.flush();
-    }
-
-    private static String describe(IOException e) {
-        if (e instanceof NoSuchFileException n) {
-            return n.getFile() + ": no such file";
-        }
-        if (e instanceof AccessDeniedException a) {
-            return a.getFile() + ": permission denied";
-        }
-        String m = e.getMessage() == null ? e.toString() : e.getMessage();
-        return m.lines().findFirst().orElse(m);
     }
 }
