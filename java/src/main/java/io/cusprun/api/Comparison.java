@@ -1,5 +1,6 @@
 package io.cusprun.api;
 
+import io.cusprun.FileTrees;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.eval.McItem;
@@ -22,14 +23,12 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * Runs a {@link ComparisonSpec}: scores once, then for every method and ratio plans, writes,
@@ -58,7 +57,9 @@ public final class Comparison {
 
         ExpertPruner pruner = ExpertPruner.open(spec.model()).withProgress(true);
         log.printf("scoring %d expert corpora%n", spec.expertCorpora().size());
-        List<CorpusScores> expert = pruner.score(spec.expertCorpora(), spec.scoring()).corpora();
+        // tokenised once: scored by cusprun, and the calibration data of wanda-sp, flap and shortgpt
+        List<TokenizedCorpus> expertTokens = pruner.tokenize(spec.expertCorpora(), spec.scoring());
+        List<CorpusScores> expert = pruner.scoreTokenized(expertTokens, spec.scoring()).corpora();
         List<CorpusScores> general = List.of();
         if (spec.methods().contains(Method.CUSPRUN_GENERAL)) {
             log.println("scoring the general corpus");
@@ -72,37 +73,42 @@ public final class Comparison {
             log.printf("scoring %d more corpora for the overlap chart%n", extra.size());
             overlapOnly = pruner.score(extra, spec.scoring()).corpora();
         }
-        List<TokenizedCorpus> calibration = spec.methods().stream().anyMatch(Method::needsCalibration)
-                ? pruner.tokenize(spec.expertCorpora(), spec.scoring())
-                : List.of();
 
         ComparisonRow baseline = evaluate("unpruned", 0, 0, 0, pruner.shape().totalParams(), spec.model());
         log.println(format(baseline));
         List<ComparisonRow> rows = new ArrayList<>();
         PrunePlan shownPlan = null;
         double middle = spec.ratios().get(spec.ratios().size() / 2);
-        for (Method method : spec.methods()) {
-            List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
-            UnitScores stats = pruner.statistics(method, scored, calibration, spec.prune().seed(), spec.prune().docQuantile());
-            for (double ratio : spec.ratios()) {
-                PruneSettings settings = withRatio(spec.prune(), ratio);
-                PrunePlan plan = pruner.plan(stats, settings);
-                if (method == Method.CUSPRUN && ratio == middle) {
-                    shownPlan = plan;
-                }
-                Path out = outputDir(method, ratio);
-                try {
-                    pruner.write(plan, out, pruner.provenance(scored, method.needsCalibration() ? calibration : List.of(),
-                            List.of()), true);
-                    ComparisonRow row = evaluate(method.label(), ratio, plan.blockRatio(), plan.totalRatio(),
-                            plan.keptParams(), out);
-                    rows.add(row);
-                    log.println(format(row));
-                } finally {
-                    if (spec.keepDir() == null) {
-                        deleteTree(out);
+        Path modelsDir = spec.keepDir() != null ? Files.createDirectories(spec.keepDir())
+                : Files.createTempDirectory("cusprun-compare-");
+        try {
+            for (Method method : spec.methods()) {
+                List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
+                UnitScores stats = pruner.statistics(method, scored, expertTokens, spec.prune().seed(), spec.prune().docQuantile());
+                for (double ratio : spec.ratios()) {
+                    PruneSettings settings = withRatio(spec.prune(), ratio);
+                    PrunePlan plan = pruner.plan(stats, settings);
+                    if (method == Method.CUSPRUN && ratio == middle) {
+                        shownPlan = plan;
+                    }
+                    Path out = modelsDir.resolve(String.format(Locale.ROOT, "%s-%02d", method.label(), Math.round(ratio * 100)));
+                    try {
+                        pruner.write(plan, out, pruner.provenance(scored, method.needsCalibration() ? expertTokens : List.of(),
+                                List.of()), true);
+                        ComparisonRow row = evaluate(method.label(), ratio, plan.blockRatio(), plan.totalRatio(),
+                                plan.keptParams(), out);
+                        rows.add(row);
+                        log.println(format(row));
+                    } finally {
+                        if (spec.keepDir() == null) {
+                            FileTrees.delete(out); // one pruned model on disk at a time
+                        }
                     }
                 }
+            }
+        } finally {
+            if (spec.keepDir() == null) {
+                FileTrees.delete(modelsDir);
             }
         }
         log.printf(Locale.ROOT, "compared %d pruned models in %.0f s%n", rows.size(), (System.nanoTime() - start) / 1e9);
@@ -131,15 +137,6 @@ public final class Comparison {
             }
             return new ComparisonRow(method, ratio, block, total, params, e.perplexity(), g.perplexity(), acc);
         }
-    }
-
-    private Path outputDir(Method method, double ratio) throws IOException {
-        String name = String.format(Locale.ROOT, "%s-%02d", method.label(), Math.round(ratio * 100));
-        if (spec.keepDir() != null) {
-            Files.createDirectories(spec.keepDir());
-            return spec.keepDir().resolve(name);
-        }
-        return Files.createTempDirectory("cusprun-compare-").resolve(name);
     }
 
     private static PruneSettings withRatio(PruneSettings s, double ratio) {
@@ -232,18 +229,5 @@ public final class Comparison {
 
     private static String num(double v) {
         return Double.isFinite(v) ? String.format(Locale.ROOT, "%.3f", v) : "-";
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        Path root = p.getParent() != null && p.getParent().getFileName().toString().startsWith("cusprun-compare-")
-                ? p.getParent() : p;
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path x : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(x);
-            }
-        }
     }
 }

@@ -98,10 +98,12 @@ public final class ExpertPruner {
 
     /** Scores the corpora on the CPU with the native kernels (one pass each, accumulators only). */
     public ScoreSet score(List<CorpusSpec> specs, ScoreSettings settings) throws IOException {
-        List<TokenizedCorpus> corpora = tokenize(specs, settings);
-        Scorer.Options options = Scorer.Options.simple();
-        options = new Scorer.Options(options.devices(), options.shard(), options.partialFile(), options.resume(),
-                options.checkpointEvery(), options.stopAfterBatches(), progress);
+        return scoreTokenized(tokenize(specs, settings), settings);
+    }
+
+    /** Scores corpora already tokenised by {@link #tokenize} with the same settings. */
+    public ScoreSet scoreTokenized(List<TokenizedCorpus> corpora, ScoreSettings settings) throws IOException {
+        Scorer.Options options = Scorer.Options.simple().withProgress(progress);
         try (ScoreTarget target = ScoreTarget.open(modelDir, RelevanceBackends.byName("native"))) {
             return Scorer.run(target, corpora, settings, options).scores();
         }

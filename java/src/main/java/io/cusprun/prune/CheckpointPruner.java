@@ -1,5 +1,6 @@
 package io.cusprun.prune;
 
+import io.cusprun.FileTrees;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -63,7 +64,7 @@ public final class CheckpointPruner {
         Path abs = outDir.toAbsolutePath();
         Files.createDirectories(abs.getParent());
         Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        deleteTree(tmp);
+        FileTrees.delete(tmp);
         try {
             Files.createDirectories(tmp);
             ModelConfig config = ModelConfig.read(sourceDir);
@@ -74,10 +75,10 @@ public final class CheckpointPruner {
             writeConfig(config, plan, tmp);
             copyTokenizer(sourceDir, tmp);
             writeManifest(plan, provenance, written, tmp.resolve(MANIFEST));
-            if (Files.exists(outDir)) deleteTree(outDir);
+            if (Files.exists(outDir)) FileTrees.delete(outDir);
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
-            deleteTree(tmp);
+            FileTrees.delete(tmp);
             throw e;
         }
     }
@@ -240,12 +241,5 @@ public final class CheckpointPruner {
 
     private static void ints(ArrayNode arr, int[] v) {
         for (int x : v) arr.add(x);
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
-        }
     }
 }

@@ -1,14 +1,13 @@
 package io.cusprun.report;
 
+import io.cusprun.FileTrees;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.Locale;
-import java.util.stream.Stream;
 
 /**
  * Writes the HTML report: {@code index.html} plus PNG charts in one directory that opens in a
@@ -62,12 +61,12 @@ public final class ReportWriter {
             html.append("</body></html>\n");
             Files.writeString(tmp.resolve("index.html"), html.toString(), StandardCharsets.UTF_8);
             if (Files.exists(dir)) {
-                deleteTree(dir);
+                FileTrees.delete(dir);
             }
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             return dir.resolve("index.html");
         } catch (IOException | RuntimeException e) {
-            deleteTree(tmp);
+            FileTrees.delete(tmp);
             throw e;
         }
     }
@@ -98,22 +97,5 @@ public final class ReportWriter {
 
     static String esc(String s) {
         return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
-    }
-
-    private static void deleteTree(Path p) {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(x -> {
-                try {
-                    Files.delete(x);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -65,6 +65,10 @@ public final class Scorer {
             return new Options(devices, s, partialFile, resume, checkpointEvery, stopAfterBatches, progress);
         }
 
+        public Options withProgress(boolean show) {
+            return new Options(devices, shard, partialFile, resume, checkpointEvery, stopAfterBatches, show);
+        }
+
         public Options withPartial(Path p, boolean r, int stopAfter) {
             return new Options(devices, shard, p, r, checkpointEvery, stopAfter, progress);
         }

@@ -1,12 +1,12 @@
 package io.cusprun.train;
 
+import io.cusprun.FileTrees;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -264,7 +264,7 @@ public final class DemoModelTrainer {
                             .perplexity(general).perplexity();
                 }
                 Files.createDirectories(out.getParent());
-                deleteRecursively(tmp);
+                FileTrees.delete(tmp);
                 Files.createDirectories(tmp);
                 model.save(tmp, DType.BF16, metadata(s));
             }
@@ -295,7 +295,7 @@ public final class DemoModelTrainer {
             log("wrote %s", out);
         } finally {
             if (tmp != null) {
-                deleteRecursively(tmp);
+                FileTrees.delete(tmp);
             }
         }
     }
@@ -457,23 +457,12 @@ public final class DemoModelTrainer {
         Path old = null;
         if (Files.exists(out)) {
             old = out.resolveSibling("." + out.getFileName() + ".old-" + ProcessHandle.current().pid());
-            deleteRecursively(old);
+            FileTrees.delete(old);
             Files.move(out, old, StandardCopyOption.ATOMIC_MOVE);
         }
         Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
         if (old != null) {
-            deleteRecursively(old);
-        }
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
+            FileTrees.delete(old);
         }
     }
 

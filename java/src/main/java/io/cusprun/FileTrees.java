@@ -1,0 +1,24 @@
+package io.cusprun;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+/** Removal of directory trees, used wherever output is built in a temporary directory and renamed. */
+public final class FileTrees {
+    private FileTrees() {}
+
+    /** Deletes {@code root} and everything below it; nothing happens when it does not exist. */
+    public static void delete(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
