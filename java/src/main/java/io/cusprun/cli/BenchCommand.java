@@ -43,7 +43,7 @@ public final class BenchCommand {
                     "  cusprun bench --quick\n  cusprun bench --filter FfnKernel --json ffn.json\n");
             return Cli.OK;
         }
-        return ScoreCommand.guard(NAME, () -> {
+        return Cli.guard(NAME, () -> {
             CommandLine cl = Cli.parse(NAME, options(), args);
             Path jar = cl.hasOption("jar") ? Path.of(cl.getOptionValue("jar")) : locateJar();
             if (!Files.isRegularFile(jar)) {

@@ -1,13 +1,19 @@
 package io.cusprun.cli;
 
+import io.cusprun.model.DType;
+import io.cusprun.model.LoadOptions;
+import java.io.IOException;
+import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
 
-/** Shared parsing and help printing for the commands, so every command behaves the same. */
+/** Shared parsing, help, option values and the error contract of the commands, so every command behaves the same. */
 public final class Cli {
     public static final int OK = 0;
     public static final int FAILURE = 1;
@@ -66,5 +72,86 @@ public final class Cli {
         } catch (NumberFormatException e) {
             throw new UsageException(command + ": --" + option + " expects an integer, got '" + value + "'");
         }
+    }
+
+    /** An optional integer option, or its default. */
+    static int intOpt(CommandLine cl, String command, String option, int def) {
+        return cl.hasOption(option) ? parseInt(command, option, cl.getOptionValue(option)) : def;
+    }
+
+    /** A command body that may fail. */
+    interface Body {
+        int run() throws Exception;
+    }
+
+    /**
+     * Runs a command body with the CLI's error contract: one line on stderr, exit 2 for bad
+     * usage or arguments, 1 for failures (missing files, mismatched scores, I/O).
+     */
+    static int guard(String name, Body body) {
+        try {
+            return body.run();
+        } catch (UsageException e) {
+            System.err.println("cusprun " + e.getMessage());
+            return Cli.USAGE;
+        } catch (IllegalArgumentException e) {
+            System.err.println("cusprun " + name + ": " + firstLine(e));
+            return Cli.USAGE;
+        } catch (Exception | Error e) {
+            if (Boolean.getBoolean("cusprun.debug")) e.printStackTrace();
+            System.err.println("cusprun " + name + ": " + firstLine(e));
+            return Cli.FAILURE;
+        }
+    }
+
+    /** The first line of an exception's message (the cause's, for an UncheckedIOException). */
+    static String firstLine(Throwable e) {
+        Throwable t = e instanceof java.io.UncheckedIOException && e.getCause() != null ? e.getCause() : e;
+        String m = t.getMessage() == null || t.getMessage().isBlank() ? t.getClass().getSimpleName() : t.getMessage();
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+
+
+    /** One line describing an I/O failure, naming the file. */
+    public static String describe(IOException e) {
+        if (e instanceof NoSuchFileException n) {
+            return n.getFile() + ": no such file";
+        }
+        if (e instanceof AccessDeniedException a) {
+            return a.getFile() + ": permission denied";
+        }
+        String m = e.getMessage() == null ? e.toString() : e.getMessage();
+        return m.lines().findFirst().orElse(m);
+    }
+
+    /** Help for commands with their own usage line, on the given stream. */
+    static void help(PrintStream out, String usage, String header, Options options) {
+        PrintWriter w = new PrintWriter(out, true);
+        new HelpFormatter().printHelp(w, 100, usage, header, options, 2, 2, null, false);
+        w.flush();
+    }
+
+    /** --device / --dtype to LoadOptions (cpu and fp32 by default). */
+    static LoadOptions loadOptions(String device, String dtype) {
+        DType t = switch (dtype == null ? "f32" : dtype.toLowerCase()) {
+            case "f32", "float32" -> DType.F32;
+            case "bf16", "bfloat16" -> DType.BF16;
+            case "f16", "float16" -> DType.F16;
+            default -> throw new IllegalArgumentException("--dtype must be f32, bf16 or f16, not " + dtype);
+        };
+        return new LoadOptions(device == null ? "cpu" : device, t);
+    }
+
+    static int positiveInt(String value, String option) {
+        try {
+            int v = Integer.parseInt(value);
+            if (v > 0) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // fall through
+        }
+        throw new IllegalArgumentException("--" + option + " needs a positive integer, not '" + value + "'");
     }
 }

@@ -74,7 +74,7 @@ public final class CompareCommand {
                             + "      --eval-expert de-med-heldout.jsonl --eval-general general-heldout.jsonl\n");
             return Cli.OK;
         }
-        return ScoreCommand.guard(NAME, () -> {
+        return Cli.guard(NAME, () -> {
             CommandLine cl = Cli.parse(NAME, options(), args);
             ComparisonSpec spec = new ComparisonSpec(
                     Path.of(Cli.required(cl, NAME, "model")),
@@ -84,13 +84,13 @@ public final class CompareCommand {
                     ratios(cl.getOptionValue("ratio", "0.25,0.35,0.45")),
                     methods(cl.getOptionValue("method", ALL_METHODS)),
                     settings(cl),
-                    new ScoreSettings(ScoreCommand.intOpt(cl, "max-tokens", 512), ScoreCommand.intOpt(cl, "docs", 0),
+                    new ScoreSettings(Cli.intOpt(cl, NAME, "max-tokens", 512), Cli.intOpt(cl, NAME, "docs", 0),
                             100, 2048, 16, false),
                     Path.of(Cli.required(cl, NAME, "eval-expert")),
                     Path.of(Cli.required(cl, NAME, "eval-general")),
                     cl.hasOption("eval-mc") ? Path.of(cl.getOptionValue("eval-mc")) : null,
-                    ScoreCommand.intOpt(cl, "eval-docs", 0),
-                    ScoreCommand.intOpt(cl, "max-length", 1024),
+                    Cli.intOpt(cl, NAME, "eval-docs", 0),
+                    Cli.intOpt(cl, NAME, "max-length", 1024),
                     cl.hasOption("keep") ? Path.of(cl.getOptionValue("keep")) : null);
             return execute(spec, Path.of(cl.getOptionValue("report", "compare-report")), cl.hasOption("json"));
         });

@@ -46,14 +46,14 @@ public final class DemoCommand {
                     options(), "  cusprun demo\n  cusprun demo --method cusprun,random --ratio 0.35 --out /tmp/demo\n");
             return Cli.OK;
         }
-        return ScoreCommand.guard(NAME, () -> {
+        return Cli.guard(NAME, () -> {
             CommandLine cl = Cli.parse(NAME, options(), args);
             Path data = cl.hasOption("data") ? Path.of(cl.getOptionValue("data")) : locateData();
             Path out = Path.of(cl.getOptionValue("out", "demo-output"));
             ComparisonSpec spec = spec(data, out,
                     CompareCommand.ratios(cl.getOptionValue("ratio", "0.25,0.35,0.45")),
                     cl.getOptionValue("method", CompareCommand.ALL_METHODS),
-                    ScoreCommand.intOpt(cl, "docs", 64), ScoreCommand.intOpt(cl, "eval-docs", 40));
+                    Cli.intOpt(cl, NAME, "docs", 64), Cli.intOpt(cl, NAME, "eval-docs", 40));
             System.err.println("demo: model " + spec.model() + ", output " + out);
             return CompareCommand.execute(spec, out.resolve("report"), cl.hasOption("json"));
         });

@@ -74,7 +74,7 @@ public final class EvalCommand {
     public int run(String[] args) {
         for (String a : args) {
             if (a.equals("-h") || a.equals("--help")) {
-                CliSupport.help(out, USAGE, "Perplexity or multiple-choice accuracy of a model.", options());
+                Cli.help(out, USAGE, "Perplexity or multiple-choice accuracy of a model.", options());
                 return Cli.OK;
             }
         }
@@ -87,10 +87,10 @@ public final class EvalCommand {
             if (!cl.getArgList().isEmpty()) {
                 throw new ParseException("unexpected argument " + cl.getArgList().get(0));
             }
-            maxLength = cl.hasOption("max-length") ? CliSupport.positiveInt(cl.getOptionValue("max-length"), "max-length") : -1;
-            stride = cl.hasOption("stride") ? CliSupport.positiveInt(cl.getOptionValue("stride"), "stride") : null;
-            batchTokens = cl.hasOption("batch-tokens") ? CliSupport.positiveInt(cl.getOptionValue("batch-tokens"), "batch-tokens") : 4096;
-            CliSupport.loadOptions(cl.getOptionValue("device"), cl.getOptionValue("dtype"));
+            maxLength = cl.hasOption("max-length") ? Cli.positiveInt(cl.getOptionValue("max-length"), "max-length") : -1;
+            stride = cl.hasOption("stride") ? Cli.positiveInt(cl.getOptionValue("stride"), "stride") : null;
+            batchTokens = cl.hasOption("batch-tokens") ? Cli.positiveInt(cl.getOptionValue("batch-tokens"), "batch-tokens") : 4096;
+            Cli.loadOptions(cl.getOptionValue("device"), cl.getOptionValue("dtype"));
         } catch (org.apache.commons.cli.MissingOptionException e) {
             err.println("cusprun eval: " + (e.getMissingOptions().contains("model") ? "--model is required"
                     : "one of --text, --ids or --mc is required"));
@@ -103,7 +103,7 @@ public final class EvalCommand {
         }
         Path modelDir = Path.of(cl.getOptionValue("model"));
         try (LlamaModel model = LlamaModel.load(modelDir,
-                CliSupport.loadOptions(cl.getOptionValue("device"), cl.getOptionValue("dtype")))) {
+                Cli.loadOptions(cl.getOptionValue("device"), cl.getOptionValue("dtype")))) {
             if (maxLength < 0) {
                 maxLength = (int) Math.min(model.config().maxPositionEmbeddings(), DEFAULT_MAX_LENGTH);
             }
@@ -150,7 +150,7 @@ public final class EvalCommand {
             }
             return Cli.OK;
         } catch (IOException e) {
-            err.println("cusprun eval: " + CliSupport.describe(e));
+            err.println("cusprun eval: " + Cli.describe(e));
             return Cli.FAILURE;
         } catch (RuntimeException e) {
             err.println("cusprun eval: " + modelDir + ": " + (e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("")));

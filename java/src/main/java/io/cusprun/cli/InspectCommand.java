@@ -53,7 +53,7 @@ public final class InspectCommand {
     public int run(String[] args) {
         for (String a : args) {
             if (a.equals("-h") || a.equals("--help")) {
-                CliSupport.help(out, USAGE, "Describe a model checkpoint.", options());
+                Cli.help(out, USAGE, "Describe a model checkpoint.", options());
                 return Cli.OK;
             }
         }
@@ -78,7 +78,7 @@ public final class InspectCommand {
             out.println(cl.hasOption("json") ? report.toString() : text(report));
             return Cli.OK;
         } catch (IOException e) {
-            err.println("cusprun inspect: " + CliSupport.describe(e));
+            err.println("cusprun inspect: " + Cli.describe(e));
             return Cli.FAILURE;
         }
     }

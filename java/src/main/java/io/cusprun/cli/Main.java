@@ -84,18 +84,9 @@ public final class Main {
             if (debug) {
                 e.printStackTrace();
             }
-            System.err.println("cusprun " + rest.get(0) + ": " + oneLine(e));
+            System.err.println("cusprun " + rest.get(0) + ": " + Cli.firstLine(e));
             return Cli.FAILURE;
         }
-    }
-
-    static String oneLine(Throwable e) {
-        String m = e.getMessage();
-        if (m == null || m.isBlank()) {
-            m = e.getClass().getSimpleName();
-        }
-        int nl = m.indexOf('\n');
-        return nl < 0 ? m : m.substring(0, nl);
     }
 
     private static void printUsage() {

@@ -28,7 +28,7 @@ public final class MergeCommand {
                     "  cusprun merge s0.safetensors s1.safetensors --out scores.safetensors\n");
             return Cli.OK;
         }
-        return ScoreCommand.guard(NAME, () -> {
+        return Cli.guard(NAME, () -> {
             CommandLine cl = Cli.parse(NAME, options(), args);
             Path out = Path.of(Cli.required(cl, NAME, "out"));
             List<String> inputs = cl.getArgList();

@@ -79,7 +79,7 @@ public final class PruneCommand {
                             + "  cusprun prune --model llama --method wanda-sp --corpus language:en=wiki.txt --ratio 0.3 --out llama-wanda\n");
             return Cli.OK;
         }
-        return ScoreCommand.guard(NAME, () -> execute(args));
+        return Cli.guard(NAME, () -> execute(args));
     }
 
     private static int execute(String[] args) throws IOException {
@@ -105,8 +105,8 @@ public final class PruneCommand {
             throw new IOException("output exists: " + out + " (use --force to replace it)");
         }
         ExpertPruner pruner = ExpertPruner.open(model);
-        int maxTokens = ScoreCommand.intOpt(cl, "max-tokens", 512);
-        int maxDocs = ScoreCommand.intOpt(cl, "docs", 0);
+        int maxTokens = Cli.intOpt(cl, NAME, "max-tokens", 512);
+        int maxDocs = Cli.intOpt(cl, NAME, "docs", 0);
         ScoreSettings scoreSettings = new ScoreSettings(maxTokens, maxDocs, 100, 2048, 16, false);
 
         List<Path> files = new ArrayList<>();

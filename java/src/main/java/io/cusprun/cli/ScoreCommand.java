@@ -55,7 +55,7 @@ public final class ScoreCommand {
                     "  cusprun score --model llama --corpus language:de=de.txt --corpus domain:med=med.jsonl --out scores.safetensors\n");
             return Cli.OK;
         }
-        return guard(NAME, () -> execute(args));
+        return Cli.guard(NAME, () -> execute(args));
     }
 
     private static int execute(String[] args) throws IOException {
@@ -66,14 +66,14 @@ public final class ScoreCommand {
         if (specs.isEmpty()) throw new UsageException(NAME + ": missing --corpus");
         for (CorpusSpec s : specs) s.checkExists();
         if (!Files.isDirectory(model)) throw new IOException("model directory not found: " + model);
-        ScoreSettings settings = new ScoreSettings(intOpt(cl, "max-tokens", 512), intOpt(cl, "docs", 0),
-                intOpt(cl, "bins", 100), intOpt(cl, "batch-tokens", 2048), 16, cl.hasOption("neurons"));
+        ScoreSettings settings = new ScoreSettings(Cli.intOpt(cl, NAME, "max-tokens", 512), Cli.intOpt(cl, NAME, "docs", 0),
+                Cli.intOpt(cl, NAME, "bins", 100), Cli.intOpt(cl, NAME, "batch-tokens", 2048), 16, cl.hasOption("neurons"));
         ShardSpec shard = cl.hasOption("shard") ? ShardSpec.parse(cl.getOptionValue("shard")) : ShardSpec.ALL;
         List<String> devices = Arrays.stream(cl.getOptionValue("devices", "cpu").split(",")).map(String::trim).toList();
         String kernels = cl.getOptionValue("kernels", "native");
         Path partial = out.resolveSibling(out.getFileName() + ".partial");
         Scorer.Options options = new Scorer.Options(devices, shard, partial, cl.hasOption("resume"),
-                Duration.ofSeconds(intOpt(cl, "checkpoint-seconds", 60)), 0, !cl.hasOption("no-progress"));
+                Duration.ofSeconds(Cli.intOpt(cl, NAME, "checkpoint-seconds", 60)), 0, !cl.hasOption("no-progress"));
         List<TokenizedCorpus> corpora;
         try (TextTokenizer tok = TextTokenizer.load(model)) {
             corpora = Corpora.load(specs, tok::encode, settings.maxTokens(), settings.maxDocs());
@@ -86,41 +86,5 @@ public final class ScoreCommand {
                     r.documents(), r.tokens(), r.seconds(), r.tokensPerSecond(), out);
         }
         return Cli.OK;
-    }
-
-    /** A command body that may fail. */
-    interface Body {
-        int run() throws Exception;
-    }
-
-    /**
-     * Runs a command body with the CLI's error contract: one line on stderr, exit 2 for bad
-     * usage or arguments, 1 for failures (missing files, mismatched scores, I/O).
-     */
-    static int guard(String name, Body body) {
-        try {
-            return body.run();
-        } catch (UsageException e) {
-            System.err.println("cusprun " + e.getMessage());
-            return Cli.USAGE;
-        } catch (IllegalArgumentException e) {
-            System.err.println("cusprun " + name + ": " + firstLine(e));
-            return Cli.USAGE;
-        } catch (Exception | Error e) {
-            if (Boolean.getBoolean("cusprun.debug")) e.printStackTrace();
-            System.err.println("cusprun " + name + ": " + firstLine(e));
-            return Cli.FAILURE;
-        }
-    }
-
-    private static String firstLine(Throwable e) {
-        Throwable t = e instanceof java.io.UncheckedIOException && e.getCause() != null ? e.getCause() : e;
-        String m = t.getMessage() == null || t.getMessage().isBlank() ? t.getClass().getSimpleName() : t.getMessage();
-        int nl = m.indexOf('\n');
-        return nl < 0 ? m : m.substring(0, nl);
-    }
-
-    static int intOpt(CommandLine cl, String name, int def) {
-        return cl.hasOption(name) ? Cli.parseInt(NAME, name, cl.getOptionValue(name)) : def;
     }
 }

@@ -110,7 +110,7 @@ public final class DemoModelTrainer {
             new DemoModelTrainer(out).train(s, command);
             return 0;
         } catch (IOException e) {
-            err.println("train: " + io.cusprun.cli.CliSupport.describe(e));
+            err.println("train: " + io.cusprun.cli.Cli.describe(e));
             return 1;
         } catch (RuntimeException e) {
             String m = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
