@@ -24,7 +24,7 @@ foreach(src ${CUSPRUN_NATIVE_TESTS})
   add_executable(${name} "${src}")
   target_include_directories(${name} PRIVATE "${CUSPRUN_ROOT}/native/src")
   target_compile_options(${name} PRIVATE -O2 -Wall -Wextra)
-  target_link_libraries(${name} PRIVATE cusprun)
+  target_link_libraries(${name} PRIVATE cusprun OpenMP::OpenMP_CXX ${CMAKE_DL_LIBS})
   set(args "")
   if(name STREQUAL "test_cuda_forwarding")  # needs the two fake back ends below
     set(args $<TARGET_FILE:fake_cuda_backend> $<TARGET_FILE:fake_cuda_backend_broken>)

@@ -90,12 +90,20 @@ int cusprun_cuda_load(const char *library_path);
  * built, its library cannot be loaded, or no device is present. Never fails. */
 int cusprun_cuda_device_count(void);
 
-/* ------------------------------------------------------------ threads */
+/* --------------------------------------------------- threads and BLAS */
 
 /* Sets the thread count of the OpenBLAS already loaded in this process (LibTorch's CPU build
  * runs its GEMMs there, in a pool separate from OpenMP's). Returns 1 when set, 0 when no
  * OpenBLAS is loaded, -1 for threads < 1. */
 int cusprun_set_blas_threads(int threads);
+
+/* y = x w^T in fp32 on the CPU (a Linear layer without bias): x is n x k (row stride ldx >= k),
+ * w is m x k contiguous, y is n x m (row stride ldy >= m, overwritten). Runs as tiles of y on
+ * the OpenMP pool, each a cblas_sgemm of the BLAS library already loaded in the process (set it
+ * to one thread with cusprun_set_blas_threads, or the two pools oversubscribe the cores).
+ * Returns CUSPRUN_ERR_UNSUPPORTED when no such library is loaded. */
+int cusprun_linear_f32(const float *x, int64_t ldx, const float *w, float *y, int64_t ldy,
+                       int64_t n, int64_t k, int64_t m);
 
 /* ------------------------------------------------------------- kernels */
 

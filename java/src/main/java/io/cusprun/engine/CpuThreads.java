@@ -7,13 +7,17 @@ import org.bytedeco.javacpp.Loader;
  * CPU thread settings applied once per process before the first model runs.
  *
  * <p>LibTorch's CPU build runs GEMMs in OpenBLAS, whose own busy-waiting thread pool competes
- * with the OpenMP pool that runs everything else (and our kernels). On two cores also used by
+ * with the OpenMP pool that runs everything else (and our kernels): on two cores also used by
  * another process, scoring measured 84 tokens/s with both pools against 1834 with OpenBLAS on
- * one thread (benchmarks/README.md, "Threads"). So, unless the user set OPENBLAS_NUM_THREADS,
- * OpenBLAS gets one thread and the parallelism comes from OpenMP.
+ * one thread. But OpenBLAS on one thread leaves the GEMMs, 90 % of a forward pass, on one core.
+ * So, unless the user set OPENBLAS_NUM_THREADS, OpenBLAS gets one thread and the model's fp32
+ * Linear layers run through {@link CpuLinear}: tiles of single-threaded GEMMs on the OpenMP pool,
+ * one pool that fills every core (benchmarks/README.md, "Threads"). With OPENBLAS_NUM_THREADS
+ * set, LibTorch's own GEMM threading is used as the user configured it.
  */
 public final class CpuThreads {
     private static boolean configured;
+    private static volatile boolean gemmOnOpenMp;
 
     private CpuThreads() {}
 
@@ -26,6 +30,17 @@ public final class CpuThreads {
             return; // the user's choice, already read by OpenBLAS at load
         }
         Loader.load(org.bytedeco.pytorch.global.torch.class); // brings OpenBLAS into the process
-        CusprunNative.cusprun_set_blas_threads(1);
+        gemmOnOpenMp = CusprunNative.cusprun_set_blas_threads(1) == 1;
+    }
+
+    /** Whether fp32 Linear layers on the CPU run on the OpenMP pool ({@link CpuLinear}). */
+    public static boolean gemmOnOpenMp() {
+        configure();
+        return gemmOnOpenMp;
+    }
+
+    /** Falls back to LibTorch's GEMM for the rest of the process (no CBLAS found after all). */
+    static void disableGemmOnOpenMp() {
+        gemmOnOpenMp = false;
     }
 }

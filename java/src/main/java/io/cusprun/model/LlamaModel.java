@@ -1,5 +1,6 @@
 package io.cusprun.model;
 
+import io.cusprun.engine.CpuLinear;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -190,7 +191,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Logits [N, V] of final hidden states [N, D] (lm_head), e.g. for only the rows an evaluation scores. */
     public Tensor project(Tensor hidden) {
-        return torch.linear(hidden, compute(lmHead));
+        return linear(hidden, compute(lmHead), null);
     }
 
     /** A weight in the compute dtype: itself, or a converted copy when weights are stored in another dtype. */
@@ -325,7 +326,7 @@ public final class LlamaModel implements AutoCloseable {
                 owned.releaseReference();
             }
             Tensor h = rmsNorm(x, compute(finalNorm));
-            result = logits ? torch.linear(h, compute(lmHead)) : h;
+            result = logits ? linear(h, compute(lmHead), null) : h;
             result.retainReference();
         }
         if (outer != null) {
@@ -385,7 +386,7 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
-        return bias == null ? torch.linear(x, weight) : torch.linear(x, weight, new TensorOptional(bias));
+        return CpuLinear.linear(x, weight, bias);
     }
 
     /** HF LlamaRMSNorm: normalise in fp32, cast back, then scale by the weight. */

@@ -56,6 +56,9 @@ public final class CusprunNative {
 
     public static native int cusprun_set_blas_threads(int threads);
 
+    public static native int cusprun_linear_f32(@Const FloatPointer x, long ldx, @Const FloatPointer w, FloatPointer y,
+            long ldy, long n, long k, long m);
+
     public static native int cusprun_ffn_swiglu(int device, int variant, @Cast("void*") Pointer stream,
             @Cast("cusprun_dtype") int act_dtype, @Const Pointer gate, @Const Pointer up, long in_stride,
             Pointer act_out, long T, long F, @Cast("const int64_t*") LongPointer doc_offsets, long n_docs,

@@ -1,0 +1,69 @@
+package io.cusprun.engine;
+
+import static io.cusprun.engine.TestTensors.randn;
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.AutoGradMode;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.Test;
+
+/** The OpenMP-pool Linear against an fp64 LibTorch reference, and the cases that must fall back. */
+class CpuLinearTest {
+
+    private static double maxRelError(Tensor got, Tensor x, Tensor w, Tensor bias) {
+        Tensor xd = x.to(ScalarType.Double), wd = w.to(ScalarType.Double);
+        Tensor ref = xd.mm(wd.t());
+        if (bias != null) {
+            ref = ref.add(bias.to(ScalarType.Double));
+        }
+        Tensor scale = xd.abs().mm(wd.abs().t()).add(new org.bytedeco.pytorch.Scalar(1e-30)); // sum |x||w| per element
+        return got.to(ScalarType.Double).sub(ref).abs().div(scale).max().item_double();
+    }
+
+    @Test
+    void matchesTheReferenceOnRandomShapesAndStridedInputs() {
+        assumeTrue(System.getenv("OPENBLAS_NUM_THREADS") == null, "OPENBLAS_NUM_THREADS set: LibTorch's GEMM is used");
+        assertTrue(CpuThreads.gemmOnOpenMp(), "OpenBLAS was not found in the process");
+        try (PointerScope scope = new PointerScope()) {
+            torch.manual_seed(7);
+            long[][] shapes = {{1, 64, 300}, {37, 129, 300}, {512, 256, 1000}, {2048, 64, 4097}};
+            for (long[] s : shapes) {
+                long n = s[0], k = s[1], m = s[2];
+                Tensor x = randn(n, k);
+                Tensor w = randn(m, k);
+                assertTrue(CpuLinear.applies(x, w), "fp32 CPU without grad must take the OpenMP path");
+                Tensor y = CpuLinear.linear(x, w, null);
+                assertArrayEquals(new long[] {n, m}, y.sizes().vec().get(), "shape");
+                assertTrue(maxRelError(y, x, w, null) < 1e-5, "n=" + n + " k=" + k + " m=" + m);
+                // x as a column slice of a wider tensor (row stride > k), with a bias
+                Tensor wide = randn(n, k + 5).narrow(1, 3, k);
+                Tensor bias = randn(m);
+                assertEquals(k + 5, wide.stride(0));
+                assertTrue(CpuLinear.applies(wide, w), "a row stride > k is supported");
+                assertTrue(maxRelError(CpuLinear.linear(wide, w, bias), wide, w, bias) < 1e-5, "strided, bias");
+            }
+        }
+    }
+
+    @Test
+    void autogradAndOtherDtypesUseLibTorch() {
+        try (PointerScope scope = new PointerScope(); AutoGradMode grad = new AutoGradMode(true)) {
+            torch.manual_seed(8);
+            Tensor x = randn(16, 32);
+            Tensor w = randn(24, 32).requires_grad_(true);
+            assertFalse(CpuLinear.applies(x, w), "autograd goes to LibTorch");
+            Tensor y = CpuLinear.linear(x, w, null);
+            assertTrue(y.requires_grad(), "a weight that requires grad must keep the graph");
+            y.sum().backward();
+            assertTrue(w.grad().defined());
+            Tensor xb = randn(16, 32).to(ScalarType.BFloat16), wb = randn(24, 32).to(ScalarType.BFloat16);
+            assertFalse(CpuLinear.applies(xb, wb), "bf16 goes to LibTorch");
+            assertSame(ScalarType.BFloat16, CpuLinear.linear(xb, wb, null).scalar_type().intern());
+            assertFalse(CpuLinear.applies(x.t(), randn(24, 16)), "a transposed x goes to LibTorch");
+        }
+    }
+}
