@@ -1,5 +1,6 @@
 package io.cusprun.bench;
 
+import io.cusprun.FileTrees;
 import io.cusprun.model.Checkpoint;
 import io.cusprun.prune.BaselineStatistics;
 import io.cusprun.prune.CheckpointPruner;
@@ -20,7 +21,8 @@ import java.util.Locale;
  * Issue 6, item 6: {@code CheckpointPruner.write} of a checkpoint with a 30 % uniform plan (random
  * unit scores: the slicing work does not depend on which units go) against a plain copy of the
  * same safetensors file (FileChannel.transferTo, then force, as the writer forces its files), in
- * alternating order, {@code reps} times each. GB/s = bytes / s / 1e9.
+ * alternating order, {@code reps} times each; before each, untimed, the previous outputs are
+ * deleted and {@code sync} runs. GB/s = bytes / s / 1e9.
  *
  * <p>Args: modelDir outParent [reps=3]. Writes outParent/pruned and outParent/copy.safetensors and
  * deletes them at the end.
@@ -42,16 +44,21 @@ public final class PruneRun {
             double tPrune = 0, tCopy = 0;
             for (int j = 0; j < 2; j++) {
                 boolean pruneNow = (r + j) % 2 == 0;
+                // untimed: the previous outputs gone and every dirty page on disk, so that
+                // neither operation pays for the other's deletes or write-back
+                FileTrees.delete(out);
+                Files.deleteIfExists(copy);
+                new ProcessBuilder("sync").inheritIO().start().waitFor();
                 long t0 = System.nanoTime();
                 if (pruneNow) {
                     CheckpointPruner.write(dir, plan, out, new Provenance("bench", List.of(), List.of()), true);
                     tPrune = (System.nanoTime() - t0) / 1e9;
+                    outBytes = Files.size(out.resolve(Checkpoint.SINGLE_FILE));
                 } else {
                     copy(src, copy);
                     tCopy = (System.nanoTime() - t0) / 1e9;
                 }
             }
-            outBytes = Files.size(out.resolve(Checkpoint.SINGLE_FILE));
             pruneIn[r] = inBytes / tPrune / 1e9;
             pruneOut[r] = outBytes / tPrune / 1e9;
             copyGbs[r] = inBytes / tCopy / 1e9;
@@ -62,7 +69,7 @@ public final class PruneRun {
         System.out.printf(Locale.ROOT, "RESULT prune: block ratio %.3f, %.2f GB -> %.2f GB; prune read GB/s %s, written GB/s %s; "
                         + "copy GB/s %s; prune speed / copy speed (same input bytes) %s%n", plan.blockRatio(), inBytes / 1e9,
                 outBytes / 1e9, E2E.spread(pruneIn), E2E.spread(pruneOut), E2E.spread(copyGbs), E2E.spread(ratio));
-        CheckpointPrunerCleanup.delete(out);
+        FileTrees.delete(out);
         Files.deleteIfExists(copy);
     }
 
@@ -73,16 +80,6 @@ public final class PruneRun {
             long n = in.size();
             for (long pos = 0; pos < n; ) pos += in.transferTo(pos, n - pos, o);
             o.force(false);
-        }
-    }
-
-    /** Deletes a directory tree. */
-    static final class CheckpointPrunerCleanup {
-        static void delete(Path p) throws IOException {
-            if (!Files.exists(p)) return;
-            try (var s = Files.walk(p)) {
-                for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
-            }
         }
     }
 }

@@ -41,6 +41,16 @@ public final class SafetensorsWriter {
         Tensor tensor(TensorSpec spec) throws IOException;
     }
 
+    /**
+     * Supplies one tensor as raw little-endian bytes, for data that needs no Tensor on the way
+     * (the pruner slices straight from the source file): {@code out} is positioned where the
+     * tensor's data begins, and exactly {@code spec.byteSize()} bytes must be appended.
+     */
+    @FunctionalInterface
+    public interface ByteSource {
+        void writeTo(TensorSpec spec, FileChannel out) throws IOException;
+    }
+
     public static final long DEFAULT_MAX_SHARD_BYTES = 5L * 1024 * 1024 * 1024;
     private static final int CHUNK = 64 << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -69,6 +79,15 @@ public final class SafetensorsWriter {
 
     /** Writes all tensors in the given order; returns the files written (the index last, if any). */
     public List<Path> write(List<TensorSpec> specs, TensorSource source) throws IOException {
+        return writeBytes(specs, (spec, out) -> {
+            try (PointerScope scope = new PointerScope()) {
+                writeTensor(out, spec, source.tensor(spec));
+            }
+        });
+    }
+
+    /** {@link #write(List, TensorSource)} with the data given as bytes. */
+    public List<Path> writeBytes(List<TensorSpec> specs, ByteSource source) throws IOException {
         checkUnique(specs);
         Files.createDirectories(dir);
         List<List<TensorSpec>> shards = split(specs);
@@ -105,7 +124,7 @@ public final class SafetensorsWriter {
         tensors.forEach((name, t) -> specs.add(new TensorSpec(name, DType.of(t.scalar_type()), Tensors.shape(t))));
         checkUnique(specs);
         SafetensorsWriter w = new SafetensorsWriter(file.toAbsolutePath().getParent()).metadata(metadata);
-        w.writeFile(file, specs, spec -> tensors.get(spec.name()));
+        w.writeFile(file, specs, (spec, out) -> writeTensor(out, spec, tensors.get(spec.name())));
     }
 
     private static void checkUnique(List<TensorSpec> specs) {
@@ -134,7 +153,7 @@ public final class SafetensorsWriter {
         return shards;
     }
 
-    private void writeFile(Path file, List<TensorSpec> specs, TensorSource source) throws IOException {
+    private void writeFile(Path file, List<TensorSpec> specs, ByteSource source) throws IOException {
         byte[] header = header(specs);
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -143,9 +162,15 @@ public final class SafetensorsWriter {
             writeAll(ch, len);
             writeAll(ch, ByteBuffer.wrap(header));
             for (TensorSpec spec : specs) {
-                try (PointerScope scope = new PointerScope()) {
-                    Tensor t = source.tensor(spec);
-                    writeTensor(file, ch, spec, t);
+                long start = ch.position();
+                try {
+                    source.writeTo(spec, ch);
+                } catch (DataProblem e) {
+                    throw new SafetensorsException(file, spec.name(), e.getMessage());
+                }
+                if (ch.position() - start != spec.byteSize()) {
+                    throw new SafetensorsException(file, spec.name(), (ch.position() - start) + " bytes supplied, "
+                            + spec.byteSize() + " declared");
                 }
             }
             ch.force(false);
@@ -183,15 +208,22 @@ public final class SafetensorsWriter {
         return out;
     }
 
-    private static void writeTensor(Path file, FileChannel ch, TensorSpec spec, Tensor t) throws IOException {
+    /** Data that does not match its spec; writeFile rethrows it naming the file and tensor. */
+    private static final class DataProblem extends IOException {
+        DataProblem(String message) {
+            super(message);
+        }
+    }
+
+    private static void writeTensor(FileChannel ch, TensorSpec spec, Tensor t) throws IOException {
         if (t == null) {
-            throw new SafetensorsException(file, spec.name(), "no data supplied");
+            throw new DataProblem("no data supplied");
         }
         DType dtype = DType.of(t.scalar_type());
         long[] shape = Tensors.shape(t);
         if (dtype != spec.dtype() || !Arrays.equals(shape, spec.shape())) {
-            throw new SafetensorsException(file, spec.name(), "data is " + dtype + Arrays.toString(shape)
-                    + " but was declared " + spec.dtype() + Arrays.toString(spec.shape()));
+            throw new DataProblem("data is " + dtype + Arrays.toString(shape) + " but was declared " + spec.dtype()
+                    + Arrays.toString(spec.shape()));
         }
         if (spec.byteSize() == 0) {
             return;

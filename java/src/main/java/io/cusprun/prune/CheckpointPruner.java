@@ -12,9 +12,6 @@ import io.cusprun.model.SafetensorsFile;
 import io.cusprun.model.SafetensorsWriter;
 import io.cusprun.model.TensorInfo;
 import io.cusprun.model.TensorSpec;
-import io.cusprun.model.Tensors;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -30,8 +27,9 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Writes the pruned checkpoint (DESIGN §2.3): streams the source tensor by tensor (memory-mapped
- * in, rows/columns selected or zeroed, written out in the source dtype), writes config.json,
+ * Writes the pruned checkpoint (DESIGN §2.3): streams the source tensor by tensor, its bytes cut
+ * straight from the source file into the output ({@link TensorSlicer}: rows/columns selected or
+ * zeroed, in the source dtype), writes config.json,
  * copies the tokenizer and generation config, and writes {@code cusprun-manifest.json}. All of
  * it goes to a temporary directory beside the target, renamed into place at the end.
  */
@@ -116,31 +114,15 @@ public final class CheckpointPruner {
         boolean sharded = source.files().size() > 1;
         SafetensorsWriter writer = new SafetensorsWriter(dir).metadata(Map.of("format", "pt"));
         if (sharded) writer.maxShardBytes(Math.max(1, maxFile));
-        writer.write(planned.stream().map(Planned::spec).toList(), spec -> {
-            Planned p = byOut.get(spec.name());
-            Tensor t = source.tensor(p.sourceName());
-            return p.rule() == null ? t : apply(t, p.rule(), masked);
-        });
+        try (TensorSlicer slicer = new TensorSlicer(source)) {
+            writer.writeBytes(planned.stream().map(Planned::spec).toList(), (spec, out) -> {
+                Planned p = byOut.get(spec.name());
+                slicer.write(p.sourceName(), p.rule(), masked, out);
+            });
+        }
         long params = 0;
         for (Planned p : planned) params += TensorInfo.numel(p.spec().shape());
         return params;
-    }
-
-    /** Selects the kept indices, or (masked) zeroes the others; extraZero is zeroed either way. */
-    static Tensor apply(Tensor t, SliceRule rule, boolean masked) {
-        Tensor out;
-        if (masked) {
-            out = t.clone();
-            long size = t.size(rule.dim());
-            java.util.BitSet keep = new java.util.BitSet();
-            for (long k : rule.kept()) keep.set((int) k);
-            long[] gone = java.util.stream.LongStream.range(0, size).filter(i -> !keep.get((int) i)).toArray();
-            if (gone.length > 0) out.index_fill_(rule.dim(), Tensors.ofLongs(gone), new Scalar(0.0));
-        } else {
-            out = t.index_select(rule.dim(), Tensors.ofLongs(rule.kept()));
-        }
-        if (rule.extraZero().length > 0) out.index_fill_(rule.dim(), Tensors.ofLongs(rule.extraZero()), new Scalar(0.0));
-        return out;
     }
 
     // ------------------------------------------------------------------ config, tokenizer, manifest

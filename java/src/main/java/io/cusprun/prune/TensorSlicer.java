@@ -1,0 +1,183 @@
+package io.cusprun.prune;
+
+import io.cusprun.model.Checkpoint;
+import io.cusprun.model.SafetensorsFile;
+import io.cusprun.model.TensorInfo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Writes a source tensor's bytes, cut by a {@link SliceRule}, from the source safetensors file
+ * straight to the output file, with no Tensor in between: whole tensors and runs of kept rows go
+ * through {@link FileChannel#transferTo} (a copy inside the kernel, the plain file copy's speed),
+ * kept columns are gathered from a read-only mapping into one reused buffer. Zeroed indices
+ * (masked output, neuron granularity) are written as zeros. The bytes are the source's, so
+ * every dtype is handled alike.
+ */
+final class TensorSlicer implements AutoCloseable {
+    private static final int BUFFER = 8 << 20;
+    private static final long MAP_WINDOW = 256L << 20;
+
+    private final Checkpoint source;
+    private final Map<Path, FileChannel> channels = new HashMap<>();
+    private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER);
+
+    TensorSlicer(Checkpoint source) {
+        this.source = source;
+    }
+
+    /** Appends tensor {@code name} to {@code out}: whole when rule is null, else cut (or, masked, zeroed) by it. */
+    void write(String name, SliceRule rule, boolean masked, FileChannel out) throws IOException {
+        SafetensorsFile file = source.file(name);
+        TensorInfo info = file.info(name);
+        FileChannel in = channel(file.path());
+        long begin = file.header().dataStart() + info.begin();
+        if (rule == null) {
+            transfer(in, begin, info.byteSize(), out);
+            return;
+        }
+        long[] shape = info.shape();
+        int d = rule.dim();
+        long outer = 1, unit = info.dtype().byteSize();
+        for (int i = 0; i < d; i++) outer *= shape[i];
+        for (int i = d + 1; i < shape.length; i++) unit *= shape[i];
+        long[] from = sourceIndices(rule, masked, shape[d]);
+        if (outer == 1) {
+            writeRows(in, begin, unit, from, out);
+        } else {
+            writeColumns(in, begin, outer, shape[d] * unit, unit, from, out);
+        }
+    }
+
+    /**
+     * For each output index along the cut dimension, the source index it copies, or -1 for
+     * zeros: the kept indices in order (or, masked, every index with the dropped ones -1), then
+     * the rule's extra zeros, which are output indices.
+     */
+    static long[] sourceIndices(SliceRule rule, boolean masked, long size) {
+        long[] from;
+        if (masked) {
+            from = new long[Math.toIntExact(size)];
+            java.util.Arrays.fill(from, -1);
+            for (long k : rule.kept()) from[(int) k] = k;
+        } else {
+            from = rule.kept().clone();
+        }
+        for (long z : rule.extraZero()) from[(int) z] = -1;
+        return from;
+    }
+
+    /** Rows of {@code unit} bytes: each run of consecutive source rows in one transfer. */
+    private void writeRows(FileChannel in, long begin, long unit, long[] from, FileChannel out) throws IOException {
+        for (int j = 0; j < from.length; ) {
+            int end = j + 1;
+            if (from[j] < 0) {
+                while (end < from.length && from[end] < 0) end++;
+                zeros((end - j) * unit, out);
+            } else {
+                while (end < from.length && from[end] == from[end - 1] + 1) end++;
+                transfer(in, begin + from[j] * unit, (end - j) * unit, out);
+            }
+            j = end;
+        }
+    }
+
+    /** {@code outer} rows of {@code rowBytes}, each cut into the units {@code from} names, through the buffer. */
+    private void writeColumns(FileChannel in, long begin, long outer, long rowBytes, long unit, long[] from,
+                              FileChannel out) throws IOException {
+        if (rowBytes > MAP_WINDOW || unit * from.length > BUFFER) {
+            throw new IOException("a row of " + rowBytes + " bytes is too long to slice");
+        }
+        int[] offsets = new int[from.length];
+        for (int j = 0; j < from.length; j++) offsets[j] = from[j] < 0 ? -1 : (int) (from[j] * unit);
+        int u = (int) unit;
+        long rowsPerWindow = Math.max(1, MAP_WINDOW / rowBytes);
+        buffer.clear();
+        for (long r0 = 0; r0 < outer; r0 += rowsPerWindow) {
+            long rows = Math.min(rowsPerWindow, outer - r0);
+            MappedByteBuffer map = in.map(FileChannel.MapMode.READ_ONLY, begin + r0 * rowBytes, rows * rowBytes);
+            for (int r = 0; r < rows; r++) {
+                if (buffer.remaining() < (long) u * from.length) flush(out);
+                gatherRow(map, r * (int) rowBytes, offsets, u);
+            }
+        }
+        flush(out);
+    }
+
+    private void gatherRow(ByteBuffer map, int row, int[] offsets, int unit) {
+        ByteBuffer b = buffer;
+        switch (unit) {
+            case 2 -> { for (int o : offsets) b.putShort(o < 0 ? 0 : map.getShort(row + o)); }
+            case 4 -> { for (int o : offsets) b.putInt(o < 0 ? 0 : map.getInt(row + o)); }
+            case 1 -> { for (int o : offsets) b.put(o < 0 ? 0 : map.get(row + o)); }
+            case 8 -> { for (int o : offsets) b.putLong(o < 0 ? 0 : map.getLong(row + o)); }
+            default -> {
+                for (int o : offsets) {
+                    if (o < 0) {
+                        for (int i = 0; i < unit; i++) b.put((byte) 0);
+                    } else {
+                        b.put(map.slice(row + o, unit));
+                    }
+                }
+            }
+        }
+    }
+
+    private void zeros(long bytes, FileChannel out) throws IOException {
+        flush(out);
+        while (bytes > 0) {
+            int n = (int) Math.min(bytes, BUFFER);
+            buffer.clear().limit(n);
+            while (buffer.hasRemaining()) buffer.put((byte) 0);
+            buffer.flip();
+            while (buffer.hasRemaining()) out.write(buffer);
+            bytes -= n;
+        }
+        buffer.clear();
+    }
+
+    private void flush(FileChannel out) throws IOException {
+        buffer.flip();
+        while (buffer.hasRemaining()) out.write(buffer);
+        buffer.clear();
+    }
+
+    private static void transfer(FileChannel in, long position, long count, FileChannel out) throws IOException {
+        for (long done = 0; done < count; ) {
+            long n = in.transferTo(position + done, count - done, out);
+            if (n <= 0) {
+                throw new IOException("source ended early while copying " + count + " bytes at " + position);
+            }
+            done += n;
+        }
+    }
+
+    private FileChannel channel(Path file) throws IOException {
+        FileChannel ch = channels.get(file);
+        if (ch == null) {
+            ch = FileChannel.open(file, StandardOpenOption.READ);
+            channels.put(file, ch);
+        }
+        return ch;
+    }
+
+    @Override
+    public void close() throws IOException {
+        IOException first = null;
+        for (FileChannel ch : channels.values()) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                if (first == null) first = e;
+            }
+        }
+        channels.clear();
+        if (first != null) throw first;
+    }
+}
