@@ -11,12 +11,15 @@ activations out and accumulate with separate ops.
   on self_attn.o_proj (its input is z, the heads' outputs): per document and KV group the Gram
   z_g^T z_g in fp64. Relevance as cusprun defines it (docs/pipeline.md): FFN
   sqrt(sum a^2) * ||W_down[:,k]||, group sqrt(trace(G_g S_g)), head: diagonal blocks.
+* --neurons (cusprun's --neurons): value/output neurons from the same o_proj hook, and query/key
+  neurons (RoPE pairs) from a hook inside attention after RoPE, computed by the reference
+  formulation that materialises the [H, d/2, T, T] perturbed scores per document (fp32).
 * Ranks: per document percentile ranks (ties -> mean rank), running max, histogram, sums: the
   rank statistics of a cusprun score file, written under the same tensor names.
 
 Usage (repo root; TORCH_ROOT as in java/src/test/python/run_reference.sh, or a system torch):
     python3 benchmarks/scripts/peer_hooks.py MODEL_DIR CORPUS.safetensors OUT.safetensors \
-        [--threads 2] [--batch-docs 4] [--passes 1] [--bins 100] [--compare CUSPRUN_SCORES] [--ratio 0.3]
+        [--threads 2] [--batch-docs 4] [--passes 1] [--bins 100] [--neurons] [--compare CUSPRUN_SCORES] [--ratio 0.3]
 CORPUS holds "input_ids" I64 [docs, T] (ScoringRatio / ScoringProbe write it). Prints tokens/s
 of the hooked pass (and of the plain forward) and, with --compare, how far the two agree.
 """
@@ -116,6 +119,7 @@ class Attention(nn.Module):
         self.k_proj = nn.Linear(D, self.kv * self.d, bias=False)
         self.v_proj = nn.Linear(D, self.kv * self.d, bias=False)
         self.o_proj = nn.Linear(self.h * self.d, D, bias=False)
+        self.qk_hook = None
 
     def forward(self, x, cos, sin, mask):
         B, T, _ = x.shape
@@ -124,6 +128,8 @@ class Attention(nn.Module):
         v = self.v_proj(x).view(B, T, self.kv, self.d).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        if self.qk_hook is not None:  # query/key neurons need q and k after RoPE (no module output has them)
+            self.qk_hook(q, k)
         rep = self.h // self.kv
         k = k.repeat_interleave(rep, dim=1)  # repeat_kv
         v = v.repeat_interleave(rep, dim=1)
@@ -196,24 +202,48 @@ def load_model(model_dir):
 
 # ----------------------------------------------------------------------------- hooks and ranks
 
+def qk_materialised(q, k, scale):
+    """Query/key neuron relevance of one document as the reference formulation writes it:
+    acc[h, p] = ||softmax(A) - softmax(A - D_p)||_F^2 over the causal triangle, with D_p the
+    share of RoPE pair p = (j, j + d/2), all pairs at once: D is [H, d/2, T, T] in fp32.
+    q [H, T, d], k [H, T, d] (key heads already repeated to the query heads)."""
+    H, T, d = q.shape
+    P = d // 2
+    mask = torch.ones(T, T, dtype=torch.bool).triu(1)
+    A = torch.bmm(q, k.transpose(1, 2)) * scale
+    P0 = torch.softmax(A.masked_fill(mask, float("-inf")), -1)
+    qp = torch.stack((q[..., :P], q[..., P:]), 3).permute(0, 2, 1, 3)  # [H, P, T, 2]
+    kp = torch.stack((k[..., :P], k[..., P:]), 3).permute(0, 2, 3, 1)  # [H, P, 2, T]
+    D = torch.matmul(qp, kp)  # [H, P, T, T]
+    D.neg_().mul_(scale).add_(A.unsqueeze(1)).masked_fill_(mask, float("-inf"))
+    Pj = torch.softmax(D, -1)
+    del D
+    Pj.sub_(P0.unsqueeze(1))
+    return Pj.mul_(Pj).sum((2, 3)).double()  # [H, P]
+
+
 class Hooks:
     """Per batch: relevance[(layer, module)] = float64 [docs, N]."""
 
-    def __init__(self, model, cfg):
+    def __init__(self, model, cfg, neurons=False):
         self.rel = {}
         self.handles = []
         h, kv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
         d = cfg.get("head_dim") or cfg["hidden_size"] // h
         self.h, self.kv, self.d = h, kv, d
-        self.down_norm, self.group_gram = [], []
+        self.down_norm, self.group_gram, self.o_col_norm = [], [], []
         for i, layer in enumerate(model.layers):
             w = layer.mlp.down_proj.weight.detach().double()
             self.down_norm.append(w.pow(2).sum(0).sqrt())
             o = layer.self_attn.o_proj.weight.detach().double()  # [D, H*d]
             blocks = o.view(o.shape[0], kv, -1).permute(1, 0, 2)  # [G, D, g*d]
             self.group_gram.append(torch.bmm(blocks.transpose(1, 2), blocks))
+            self.o_col_norm.append(o.pow(2).sum(0).sqrt())
             self.handles.append(layer.mlp.down_proj.register_forward_hook(self.ffn_hook(i)))
             self.handles.append(layer.self_attn.o_proj.register_forward_hook(self.attn_hook(i)))
+            if neurons:
+                layer.self_attn.qk_hook = self.qk_hook(i)
+        self.model, self.neurons = model, neurons
 
     def ffn_hook(self, i):
         def hook(module, inputs, output):
@@ -231,11 +261,24 @@ class Hooks:
             self.rel[(i, "self_attn.group_")] = prod.sum((2, 3)).clamp_min(0).sqrt()
             blocks = prod.view(B, self.kv, g, self.d, g, self.d).diagonal(0, 2, 4)  # [B, G, d, d, g]
             self.rel[(i, "self_attn.head_")] = blocks.sum((2, 3)).reshape(B, self.h).clamp_min(0).sqrt()
+            if self.neurons:  # value/output neuron (h, j): ||z[:, h, j]|| * ||W_o[:, h*d + j]||
+                zz = inputs[0].detach().double()
+                self.rel[(i, "self_attn.vo_")] = (zz * zz).sum(1).sqrt() * self.o_col_norm[i]
+        return hook
+
+    def qk_hook(self, i):
+        def hook(q, k):  # [B, H, T, d], [B, Hkv, T, d] after RoPE
+            B, H, T, d = q.shape
+            kk = k.detach().repeat_interleave(H // k.shape[1], dim=1)
+            rel = [qk_materialised(q[b].detach(), kk[b], 1.0 / math.sqrt(d)).sqrt().reshape(-1) for b in range(B)]
+            self.rel[(i, "self_attn.qk_")] = torch.stack(rel)
         return hook
 
     def remove(self):
         for hd in self.handles:
             hd.remove()
+        for layer in self.model.layers:
+            layer.self_attn.qk_hook = None
 
 
 class RankStats:
@@ -261,8 +304,8 @@ class RankStats:
             self.sum += row
 
 
-def score(model, cfg, ids, batch_docs, bins):
-    hooks = Hooks(model, cfg)
+def score(model, cfg, ids, batch_docs, bins, neurons=False):
+    hooks = Hooks(model, cfg, neurons)
     stats = {}
     with torch.no_grad():
         for b in range(0, ids.shape[0], batch_docs):
@@ -312,6 +355,7 @@ def main():
     ap.add_argument("--compare")
     ap.add_argument("--ratio", type=float, default=0.3)
     ap.add_argument("--no-forward", action="store_true", help="skip the plain-forward timing")
+    ap.add_argument("--neurons", action="store_true", help="also query/key and value/output neurons (cusprun's --neurons)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model, cfg = load_model(args.model)
@@ -328,7 +372,7 @@ def main():
                     model(ids[b:b + args.batch_docs])
             fwd = tokens / (time.perf_counter() - t0)
         t0 = time.perf_counter()
-        stats = score(model, cfg, ids, args.batch_docs, args.bins)
+        stats = score(model, cfg, ids, args.batch_docs, args.bins, args.neurons)
         tps = tokens / (time.perf_counter() - t0)
         extra = "" if args.no_forward else f", plain forward {fwd:.0f} tok/s, hooked/forward {tps / fwd:.3f}"
         print(f"peer pass {p}: hooked scoring {tps:.0f} tok/s{extra} (torch {torch.__version__}, "

@@ -24,7 +24,12 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /** Shared set-up of the end-to-end benchmarks: models, corpora, the hook-style baseline, memory probes. */
 final class E2E {
@@ -103,7 +108,8 @@ final class E2E {
      * The hook-style baseline: capture as framework hooks do it (TorchRelevanceBackend: the
      * activation computed by separate silu and mul ops, copied out per document to fp64,
      * squared and summed by separate ops; attention output copied to fp64 and multiplied by
-     * bmm), with the same native rank kernel as cusprun so that only the capture differs.
+     * bmm; query/key neurons by the materialised reference, {@link #qkMaterialised}), with the
+     * same native rank kernel as cusprun so that only the capture differs.
      */
     static RelevanceBackend hooks() {
         RelevanceBackend ranks = RelevanceBackends.byName("native").apply("cpu");
@@ -118,7 +124,11 @@ final class E2E {
             }
 
             public void qkNeuron(Tensor q, Tensor k, int h, int hkv, float scale, Tensor docOffsets, Tensor acc) {
-                t.qkNeuron(q, k, h, hkv, scale, docOffsets, acc);
+                long[] off = Tensors.toLongs(docOffsets.cpu());
+                for (int i = 0; i + 1 < off.length; i++) {
+                    long len = off[i + 1] - off[i];
+                    if (len > 0) qkMaterialised(q.narrow(0, off[i], len), k.narrow(0, off[i], len), h, hkv, scale, acc.select(0, i));
+                }
             }
 
             public RankUpdater ranks() {
@@ -163,5 +173,31 @@ final class E2E {
         double[] s = v.clone();
         java.util.Arrays.sort(s);
         return String.format(java.util.Locale.ROOT, "%.3g [%.3g..%.3g] (n=%d)", median(v), s[0], s[s.length - 1], s.length);
+    }
+
+    /**
+     * The reference formulation of query/key neuron relevance for one document, as hook code
+     * writes it: acc[H, d/2] += ||softmax(A) - softmax(A - D_j)||_F^2 with A the causal scores
+     * and D_j the pair (j, j+d/2)'s share, all pairs at once: D is [H, d/2, T, T] in fp32.
+     */
+    static void qkMaterialised(Tensor q, Tensor k, int H, int Hkv, float scale, Tensor acc) {
+        try (PointerScope s = new PointerScope()) {
+            long T = q.size(0), d = q.size(2), P = d / 2;
+            Tensor qh = q.permute(1, 0, 2); // [H, T, d]
+            Tensor kh = k.permute(1, 0, 2).unsqueeze(1).expand(Hkv, H / Hkv, T, d).reshape(H, T, d); // [H, T, d], head h -> kv h/g
+            Tensor mask = torch.ones(new long[] {T, T}, new TensorOptions(ScalarType.Bool)).triu(1);
+            Tensor A = torch.bmm(qh, kh.transpose(1, 2)).mul_(new Scalar(scale)); // [H, T, T]
+            Tensor P0 = torch.softmax(A.masked_fill(mask, new Scalar(Double.NEGATIVE_INFINITY)), -1);
+            // per-pair products: [H, T, P, 2] -> D[h, p, t, s] = sum_c q[h,t,p,c] k[h,s,p,c]
+            Tensor qp = torch.stack(new TensorVector(qh.narrow(2, 0, P), qh.narrow(2, P, P)), 3);
+            Tensor kp = torch.stack(new TensorVector(kh.narrow(2, 0, P), kh.narrow(2, P, P)), 3);
+            Tensor D = torch.matmul(qp.permute(0, 2, 1, 3), kp.permute(0, 2, 3, 1)); // [H, P, T, T]
+            D.neg_().mul_(new Scalar(scale)).add_(A.unsqueeze(1)); // A - D, in place
+            D.masked_fill_(mask, new Scalar(Double.NEGATIVE_INFINITY));
+            Tensor Pj = torch.softmax(D, -1);
+            D.close();
+            Pj.sub_(P0.unsqueeze(1)).mul_(Pj); // (softmax(A - D_j) - softmax(A))^2, in place
+            acc.add_(Pj.sum(new long[] {2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).to(ScalarType.Double));
+        }
     }
 }

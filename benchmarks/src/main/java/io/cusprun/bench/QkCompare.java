@@ -6,7 +6,6 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -37,7 +36,7 @@ public final class QkCompare {
         Tensor q64 = q.narrow(0, 0, 64).contiguous(), k64 = k.narrow(0, 0, 64).contiguous();
         Tensor a = zeros(H, d / 2), b = zeros(H, d / 2);
         kernels.qkNeuron(q64, k64, H, Hkv, scale, true, FfnSwigluBench.offsets(0, 64), a.view(1, H, d / 2));
-        reference(q64, k64, H, Hkv, scale, b);
+        E2E.qkMaterialised(q64, k64, H, Hkv, scale, b);
         double err = a.sub(b).abs().max().item_double() / b.abs().max().item_double();
         long baseKiB = E2E.statusKiB("VmRSS");
         boolean reset = E2E.resetPeak();
@@ -48,7 +47,7 @@ public final class QkCompare {
                 Tensor acc = zeros(H, d / 2);
                 long t0 = System.nanoTime();
                 if (impl.equals("kernel")) kernels.qkNeuron(q, k, H, Hkv, scale, true, FfnSwigluBench.offsets(0, T), acc.view(1, H, d / 2));
-                else reference(q, k, H, Hkv, scale, acc);
+                else E2E.qkMaterialised(q, k, H, Hkv, scale, acc);
                 secs[r] = (System.nanoTime() - t0) / 1e9;
                 sum = acc.sum().item_double();
             }
@@ -62,30 +61,5 @@ public final class QkCompare {
 
     private static Tensor zeros(long... shape) {
         return torch.zeros(shape, new TensorOptions(ScalarType.Double));
-    }
-
-    /**
-     * acc[H, d/2] += ||softmax(A) - softmax(A - D_j)||_F^2 with A the causal scores and D_j the
-     * pair (j, j+d/2)'s share, all pairs at once: D is [H, d/2, T, T].
-     */
-    static void reference(Tensor q, Tensor k, int H, int Hkv, float scale, Tensor acc) {
-        try (PointerScope s = new PointerScope()) {
-            long T = q.size(0), d = q.size(2), P = d / 2;
-            Tensor qh = q.permute(1, 0, 2); // [H, T, d]
-            Tensor kh = k.permute(1, 0, 2).unsqueeze(1).expand(Hkv, H / Hkv, T, d).reshape(H, T, d); // [H, T, d], head h -> kv h/g
-            Tensor mask = torch.ones(new long[] {T, T}, new TensorOptions(ScalarType.Bool)).triu(1);
-            Tensor A = torch.bmm(qh, kh.transpose(1, 2)).mul_(new Scalar(scale)); // [H, T, T]
-            Tensor P0 = torch.softmax(A.masked_fill(mask, new Scalar(Double.NEGATIVE_INFINITY)), -1);
-            // per-pair products: [H, T, P, 2] -> D[h, p, t, s] = sum_c q[h,t,p,c] k[h,s,p,c]
-            Tensor qp = torch.stack(new TensorVector(qh.narrow(2, 0, P), qh.narrow(2, P, P)), 3);
-            Tensor kp = torch.stack(new TensorVector(kh.narrow(2, 0, P), kh.narrow(2, P, P)), 3);
-            Tensor D = torch.matmul(qp.permute(0, 2, 1, 3), kp.permute(0, 2, 3, 1)); // [H, P, T, T]
-            D.neg_().mul_(new Scalar(scale)).add_(A.unsqueeze(1)); // A - D, in place
-            D.masked_fill_(mask, new Scalar(Double.NEGATIVE_INFINITY));
-            Tensor Pj = torch.softmax(D, -1);
-            D.close();
-            Pj.sub_(P0.unsqueeze(1)).mul_(Pj); // (softmax(A - D_j) - softmax(A))^2, in place
-            acc.add_(Pj.sum(new long[] {2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).to(ScalarType.Double));
-        }
     }
 }

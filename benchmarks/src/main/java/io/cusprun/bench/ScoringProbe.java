@@ -11,7 +11,8 @@ import java.util.Locale;
 
 /**
  * One mode alone, repeated, each pass timed (for profilers and thread experiments).
- * Args: mode (forward|cusprun|hooks) [preset=small] [docs=4] [passes=5] [torchThreads=0: default].
+ * Args: mode (forward|forward-main|cusprun|hooks; forward-main runs on the JVM's main thread) [preset=small] [docs=4] [passes=5] [torchThreads=0: default]
+ * [neurons=false] (query/key and value/output neurons too, as {@code score --neurons}).
  */
 public final class ScoringProbe {
     public static void main(String[] args) throws Exception {
@@ -20,6 +21,7 @@ public final class ScoringProbe {
         int docs = args.length > 2 ? Integer.parseInt(args[2]) : 4;
         int passes = args.length > 3 ? Integer.parseInt(args[3]) : 5;
         int threads = args.length > 4 ? Integer.parseInt(args[4]) : 0;
+        boolean neurons = args.length > 5 && Boolean.parseBoolean(args[5]);
         if (threads > 0) org.bytedeco.pytorch.global.torch.set_num_threads(threads);
         var dir = E2E.modelDir(preset);
         long[] nanos = new long[4];
@@ -28,11 +30,12 @@ public final class ScoringProbe {
         try (ScoreTarget t = ScoreTarget.open(dir, backends)) {
             LlamaModel model = t.model("cpu");
             TokenizedCorpus c = E2E.corpus(RandomCheckpoint.preset(preset).vocab(), docs, 512, 42);
-            ScoreSettings s = E2E.settings(false);
+            ScoreSettings s = E2E.settings(neurons);
             double[] tps = new double[passes];
             for (int p = 0; p < passes; p++) {
                 long t0 = System.nanoTime();
                 if (mode.equals("forward")) E2E.forward(model, c, s);
+                else if (mode.equals("forward-main")) E2E.forwardHere(model, c, s);
                 else Scorer.score(t, List.of(c), s);
                 tps[p] = docs * 512 / ((System.nanoTime() - t0) / 1e9);
                 System.out.printf(Locale.ROOT, "%s pass %d: %.0f tok/s (ffn %.2f s, gram %.2f s, ranks %.2f s)%n", mode, p, tps[p],
