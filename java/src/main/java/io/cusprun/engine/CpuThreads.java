@@ -16,7 +16,7 @@ import org.bytedeco.javacpp.Loader;
  * set, LibTorch's own GEMM threading is used as the user configured it.
  */
 public final class CpuThreads {
-    private static boolean configured;
+    private static volatile boolean configured;
     private static volatile boolean gemmOnOpenMp;
 
     private CpuThreads() {}
@@ -35,7 +35,9 @@ public final class CpuThreads {
 
     /** Whether fp32 Linear layers on the CPU run on the OpenMP pool ({@link CpuLinear}). */
     public static boolean gemmOnOpenMp() {
-        configure();
+        if (!configured) {
+            configure(); // once; afterwards one volatile read per Linear layer, no lock
+        }
         return gemmOnOpenMp;
     }
 
