@@ -145,10 +145,10 @@ final class TensorSlicer implements AutoCloseable {
         flush(out);
     }
 
+    /** Units other than 2 bytes (those go through {@link #gatherShorts}). */
     private void gatherRow(ByteBuffer src, int row, int[] offsets, int unit) {
         ByteBuffer b = buffer;
         switch (unit) {
-            case 2 -> { for (int o : offsets) b.putShort(o < 0 ? 0 : src.getShort(row + o)); }
             case 4 -> { for (int o : offsets) b.putInt(o < 0 ? 0 : src.getInt(row + o)); }
             case 1 -> { for (int o : offsets) b.put(o < 0 ? 0 : src.get(row + o)); }
             case 8 -> { for (int o : offsets) b.putLong(o < 0 ? 0 : src.getLong(row + o)); }

@@ -30,8 +30,7 @@ public final class RelevanceWeights implements AutoCloseable {
     public synchronized Tensor downNorm(int layer) {
         if (downNorm[layer] == null) {
             try (PointerScope s = new PointerScope()) {
-                Tensor w = model.layer(layer).down().to(torch.ScalarType.Double);
-                downNorm[layer] = Tensors.keep(w.mul(w).sum(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).sqrt_());
+                downNorm[layer] = Tensors.keep(columnNorms(model.layer(layer).down()));
             }
         }
         return downNorm[layer];
@@ -54,11 +53,16 @@ public final class RelevanceWeights implements AutoCloseable {
     public synchronized Tensor oColNorm(int layer) {
         if (oColNorm[layer] == null) {
             try (PointerScope s = new PointerScope()) {
-                Tensor w = model.layer(layer).o().to(torch.ScalarType.Double);
-                oColNorm[layer] = Tensors.keep(w.mul(w).sum(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).sqrt_());
+                oColNorm[layer] = Tensors.keep(columnNorms(model.layer(layer).o()));
             }
         }
         return oColNorm[layer];
+    }
+
+    /** fp64 Euclidean norm of each column of a weight [out, in]. */
+    private static Tensor columnNorms(Tensor weight) {
+        Tensor w = weight.to(torch.ScalarType.Double);
+        return w.mul(w).sum(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).sqrt_();
     }
 
     @Override

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -33,19 +32,6 @@ class LlamaModelTest {
         return Golden.fixtureDir(Fixtures.spec(f, dtype));
     }
 
-    private static List<long[]> randomDocs(long seed, int... lengths) {
-        Random r = new Random(seed);
-        List<long[]> docs = new ArrayList<>();
-        for (int n : lengths) {
-            long[] d = new long[n];
-            for (int i = 0; i < n; i++) {
-                d[i] = r.nextInt(Fixtures.VOCAB);
-            }
-            docs.add(d);
-        }
-        return docs;
-    }
-
     private static float[] rows(float[] all, int from, int count, int vocab) {
         return Arrays.copyOfRange(all, from * vocab, (from + count) * vocab);
     }
@@ -54,7 +40,7 @@ class LlamaModelTest {
     void packedDocumentsEqualEachDocumentAlone() throws IOException {
         for (Family f : List.of(Family.MISTRAL, Family.LLAMA3, Family.QWEN2)) {
             try (LlamaModel m = LlamaModel.load(fixture(f)); PointerScope scope = new PointerScope()) {
-                List<long[]> docs = randomDocs(7, 9, 1, 14, 4);
+                List<long[]> docs = Fixtures.randomDocs(7, 9, 1, 14, 4);
                 Batch packed = Batch.pack(docs);
                 float[] all = Tensors.toFloats(m.logits(packed));
                 for (int i = 0; i < docs.size(); i++) {
@@ -74,7 +60,7 @@ class LlamaModelTest {
                  PointerScope scope = new PointerScope()) {
                 assertTrue(compact.options().convertsPerLayer());
                 assertTrue(Tensors.isType(compact.layer(0).down(), torch.ScalarType.BFloat16));
-                Batch packed = Batch.pack(randomDocs(5, 7, 11));
+                Batch packed = Batch.pack(Fixtures.randomDocs(5, 7, 11));
                 assertArrayEquals(Tensors.toFloats(full.logits(packed)), Tensors.toFloats(compact.logits(packed)), f.name());
                 assertArrayEquals(Tensors.toFloats(full.hiddenStates(packed, LayerHooks.inference())),
                         Tensors.toFloats(compact.hiddenStates(packed, LayerHooks.inference())), f.name());
@@ -86,7 +72,7 @@ class LlamaModelTest {
     void paddedBatchesEqualPackedDocuments() throws IOException {
         for (Family f : List.of(Family.MISTRAL, Family.QWEN2)) {
             try (LlamaModel m = LlamaModel.load(fixture(f)); PointerScope scope = new PointerScope()) {
-                List<long[]> docs = randomDocs(3, 5, 12, 3);
+                List<long[]> docs = Fixtures.randomDocs(3, 5, 12, 3);
                 Batch packed = Batch.pack(docs);
                 float[] expected = Tensors.toFloats(m.logits(packed));
                 for (boolean left : new boolean[] {false, true}) {
@@ -116,7 +102,7 @@ class LlamaModelTest {
     @Test
     void hooksSeeTheActivationsAndTheirResultIsUsed() throws IOException {
         try (LlamaModel m = LlamaModel.load(fixture(Family.LLAMA_PRUNED)); PointerScope scope = new PointerScope()) {
-            Batch batch = Batch.pack(randomDocs(5, 4, 6));
+            Batch batch = Batch.pack(Fixtures.randomDocs(5, 4, 6));
             List<String> seen = new ArrayList<>();
             LayerHooks recording = new LayerHooks() {
                 @Override
@@ -213,7 +199,7 @@ class LlamaModelTest {
         for (long k : keepFfn) {
             ffnMask[(int) k] = 1;
         }
-        Batch batch = Batch.pack(randomDocs(11, 8, 13));
+        Batch batch = Batch.pack(Fixtures.randomDocs(11, 8, 13));
         try (LlamaModel full = LlamaModel.load(src); LlamaModel small = LlamaModel.load(sliced);
              PointerScope scope = new PointerScope()) {
             float[] unmasked = Tensors.toFloats(full.logits(batch));

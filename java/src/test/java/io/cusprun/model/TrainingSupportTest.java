@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -44,16 +43,7 @@ class TrainingSupportTest {
     }
 
     static Batch randomBatch(long seed, int... lengths) {
-        Random r = new Random(seed);
-        List<long[]> docs = new ArrayList<>();
-        for (int n : lengths) {
-            long[] d = new long[n];
-            for (int i = 0; i < n; i++) {
-                d[i] = r.nextInt(Fixtures.VOCAB);
-            }
-            docs.add(d);
-        }
-        return Batch.pack(docs);
+        return Batch.pack(Fixtures.randomDocs(seed, lengths));
     }
 
     private static Path fixture(Fixtures.Family f, DType dtype) {

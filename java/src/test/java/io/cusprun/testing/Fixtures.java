@@ -86,6 +86,20 @@ public final class Fixtures {
     }
 
     /** Writes a complete model directory {@code parent/spec.name()}; returns it. */
+    /** Documents of the given lengths of random token ids in [0, VOCAB), seeded. */
+    public static List<long[]> randomDocs(long seed, int... lengths) {
+        Random r = new Random(seed);
+        List<long[]> docs = new ArrayList<>();
+        for (int n : lengths) {
+            long[] d = new long[n];
+            for (int i = 0; i < n; i++) {
+                d[i] = r.nextInt(VOCAB);
+            }
+            docs.add(d);
+        }
+        return docs;
+    }
+
     public static Path write(Path parent, Spec spec) throws IOException {
         return write(parent.resolve(spec.name()), spec, SafetensorsWriter.DEFAULT_MAX_SHARD_BYTES);
     }

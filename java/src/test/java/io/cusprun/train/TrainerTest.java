@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -18,10 +16,11 @@ import io.cusprun.model.Batch;
 import io.cusprun.model.LlamaModel;
 import io.cusprun.model.LoadOptions;
 import io.cusprun.model.ModelConfig;
+import io.cusprun.testing.Fixtures;
 
 class TrainerTest {
 
-    private static final int VOCAB = 64;
+    private static final int VOCAB = Fixtures.VOCAB;
     private static final Trainer.Hyper HYPER = new Trainer.Hyper(0.1, 0.9, 0.95, 1e-8, 1.0);
 
     static ModelConfig tinyConfig() {
@@ -33,22 +32,9 @@ class TrainerTest {
         return ModelConfig.parse(c);
     }
 
-    static List<long[]> randomDocs(long seed, int... lengths) {
-        Random r = new Random(seed);
-        List<long[]> docs = new ArrayList<>();
-        for (int n : lengths) {
-            long[] d = new long[n];
-            for (int i = 0; i < n; i++) {
-                d[i] = r.nextInt(VOCAB);
-            }
-            docs.add(d);
-        }
-        return docs;
-    }
-
     @Test
     void stepsLowerTheLossOnAFixedBatch() {
-        PackedSequences data = new PackedSequences(randomDocs(1, 40, 25, 70, 33), 32);
+        PackedSequences data = new PackedSequences(Fixtures.randomDocs(1, 40, 25, 70, 33), 32);
         PackedSequences.Rows rows = data.rows(0, 1, 2);
         try (LlamaModel model = LlamaModel.initialize(tinyConfig(), LoadOptions.cpu(), 42);
              Trainer trainer = new Trainer(model, HYPER)) {
