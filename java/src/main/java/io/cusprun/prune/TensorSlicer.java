@@ -1,6 +1,7 @@
 package io.cusprun.prune;
 
 import io.cusprun.model.Checkpoint;
+import io.cusprun.model.SafetensorsException;
 import io.cusprun.model.SafetensorsFile;
 import io.cusprun.model.TensorInfo;
 import java.io.IOException;
@@ -35,6 +36,22 @@ final class TensorSlicer implements AutoCloseable {
     /** Appends tensor {@code name} to {@code out}: whole when rule is null, else cut (or, masked, zeroed) by it. */
     void write(String name, SliceRule rule, boolean masked, FileChannel out) throws IOException {
         SafetensorsFile file = source.file(name);
+        try {
+            cut(file, name, rule, masked, out);
+        } catch (SourceProblem e) {
+            throw new SafetensorsException(file.path(), name, e.getMessage());
+        }
+    }
+
+    /** A source tensor that cannot be cut; {@link #write} rethrows it naming the file and tensor. */
+    private static final class SourceProblem extends IOException {
+        SourceProblem(String message) {
+            super(message);
+        }
+    }
+
+    private void cut(SafetensorsFile file, String name, SliceRule rule, boolean masked, FileChannel out)
+            throws IOException {
         TensorInfo info = file.info(name);
         FileChannel in = channel(file.path());
         long begin = file.header().dataStart() + info.begin();
@@ -96,7 +113,7 @@ final class TensorSlicer implements AutoCloseable {
     private void writeColumns(FileChannel in, long begin, long outer, long rowBytes, long unit, long[] from,
                               FileChannel out) throws IOException {
         if (rowBytes > BUFFER || unit * from.length > BUFFER) {
-            throw new IOException("a row of " + rowBytes + " bytes is too long to slice");
+            throw new SourceProblem("a row of " + rowBytes + " bytes is too long to slice");
         }
         int[] offsets = new int[from.length];
         for (int j = 0; j < from.length; j++) offsets[j] = from[j] < 0 ? -1 : (int) (from[j] * unit);
@@ -108,7 +125,7 @@ final class TensorSlicer implements AutoCloseable {
             input.clear().limit(rows * row);
             for (long pos = begin + r0 * rowBytes; input.hasRemaining(); ) {
                 int n = in.read(input, pos);
-                if (n < 0) throw new IOException("source ended early at byte " + pos);
+                if (n < 0) throw new SourceProblem("source ended early at byte " + pos);
                 pos += n;
             }
             if (u == 2) {
@@ -187,7 +204,7 @@ final class TensorSlicer implements AutoCloseable {
         for (long done = 0; done < count; ) {
             long n = in.transferTo(position + done, count - done, out);
             if (n <= 0) {
-                throw new IOException("source ended early while copying " + count + " bytes at " + position);
+                throw new SourceProblem("source ended early while copying " + count + " bytes at " + position);
             }
             done += n;
         }

@@ -121,4 +121,29 @@ class TensorSlicerTest {
             assertFalse(java.nio.file.Files.exists(tmp.resolve("o").resolve(Checkpoint.SINGLE_FILE)), "no half-written file");
         }
     }
+
+    @Test
+    void aSourceCutShortAfterOpeningNamesTheFileAndTensor(@TempDir Path tmp) throws Exception {
+        try (PointerScope scope = new PointerScope()) {
+            Path srcDir = java.nio.file.Files.createDirectories(tmp.resolve("src"));
+            Path file = srcDir.resolve(Checkpoint.SINGLE_FILE);
+            SafetensorsWriter.writeFile(file, Map.of("w", torch.randn(new long[] {64, 32}).to(DType.BF16.scalarType())),
+                    Map.of());
+            List<TensorSpec> specs = List.of(new TensorSpec("w", DType.BF16, new long[] {64, 32}));
+            try (Checkpoint cp = Checkpoint.open(srcDir); TensorSlicer slicer = new TensorSlicer(cp)) {
+                try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+                    ch.truncate(ch.size() - 1000); // shortened after the header was validated
+                }
+                for (SliceRule rule : new SliceRule[] {null, new SliceRule(1, LongStream.range(0, 32).toArray(), new long[0])}) {
+                    java.io.IOException e = assertThrows(java.io.IOException.class, () -> new SafetensorsWriter(tmp.resolve("o"))
+                            .writeBytes(specs, (spec, out) -> slicer.write("w", rule, false, out)));
+                    assertTrue(e.getMessage().startsWith(file + ": tensor 'w': source ended early"), e.getMessage());
+                    assertFalse(e.getMessage().contains("\n"), "one line");
+                    try (var left = java.nio.file.Files.list(tmp.resolve("o"))) {
+                        assertEquals(List.of(), left.toList(), "no half-written file");
+                    }
+                }
+            }
+        }
+    }
 }
