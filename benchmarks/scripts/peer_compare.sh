@@ -5,7 +5,7 @@
 #   mvn -B -q -o install -DskipTests
 #   java -cp benchmarks/target/benchmarks.jar io.cusprun.bench.ScoringRatio small 8 1   (model, corpus, cusprun scores)
 #   (NEURONS=1: ... ScoringRatio small 4 1 benchmarks/target/e2e-neurons true)
-# Env: TORCH_ROOT (private unpacked python3-torch, see java/src/test/python/run_reference.sh),
+# Env: TORCH_ROOT (private unpacked python3-torch, see java/core/src/test/python/run_reference.sh),
 #      BLAS_DIR (a directory holding an optimised libblas.so.3, e.g. Debian's libopenblas0-pthread
 #      unpacked: .../usr/lib/x86_64-linux-gnu/openblas-pthread; Debian's torch otherwise runs the
 #      reference BLAS), ROUNDS (default 3), DOCS (default 8, NEURONS=1: 4), NEURONS (1: query/key

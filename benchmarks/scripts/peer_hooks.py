@@ -17,7 +17,7 @@ activations out and accumulate with separate ops.
 * Ranks: per document percentile ranks (ties -> mean rank), running max, histogram, sums: the
   rank statistics of a cusprun score file, written under the same tensor names.
 
-Usage (repo root; TORCH_ROOT as in java/src/test/python/run_reference.sh, or a system torch):
+Usage (repo root; TORCH_ROOT as in java/core/src/test/python/run_reference.sh, or a system torch):
     python3 benchmarks/scripts/peer_hooks.py MODEL_DIR CORPUS.safetensors OUT.safetensors \
         [--threads 2] [--batch-docs 4] [--passes 1] [--bins 100] [--neurons] [--compare CUSPRUN_SCORES] [--ratio 0.3]
 CORPUS holds "input_ids" I64 [docs, T] (ScoringRatio / ScoringProbe write it). Prints tokens/s

@@ -1,0 +1,473 @@
+package io.cusprun.train;
+
+import io.cusprun.FileTrees;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.DefaultParser;
+import org.apache.commons.cli.HelpFormatter;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+import org.apache.commons.cli.ParseException;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.global.torch;
+
+import io.cusprun.model.DType;
+import io.cusprun.model.LlamaModel;
+import io.cusprun.model.LoadOptions;
+import io.cusprun.model.ModelConfig;
+import io.cusprun.model.Tensors;
+import io.cusprun.model.TextTokenizer;
+
+/**
+ * Trains the bundled demo model: a small {@code LlamaForCausalLM} learnt from scratch on {@code
+ * data/corpora/train/train.jsonl} with the demo tokenizer, written as bf16 safetensors with its
+ * config, generation config, tokenizer and a MODEL_CARD.md holding the held-out evaluation. The
+ * defaults make the committed {@code data/demo-model}:
+ * <pre>
+ * mvn -B -q -DskipTests package &amp;&amp; java -cp java/target/cusprun.jar io.cusprun.train.DemoModelTrainer --out data/demo-model
+ * </pre>
+ * The output directory is assembled under a temporary name beside it and renamed into place when
+ * complete. Exit codes: 0, 1 (failure, one line naming the file), 2 (bad usage).
+ */
+public final class DemoModelTrainer {
+
+    /**
+     * Steps of the committed model, set from the measured rate: 1,587 tokens/s over the first minute
+     * on the shared 2-core machine, so 450 steps of 4,096 tokens take about 20 minutes when the
+     * machine is otherwise quiet (the committed run took 51 minutes: other jobs loaded it).
+     */
+    public static final int DEFAULT_STEPS = 450;
+
+    /**
+     * LibTorch intra-op threads by default. One, not two: on the shared 2-core machine two measured
+     * slower (a training step 3.5 s instead of 2.9 s) and stalled for seconds whenever the other
+     * core was busy. Matrix products run on OpenBLAS's own thread pool (OPENBLAS_NUM_THREADS, by
+     * default one thread per core) whatever this says.
+     */
+    public static final int DEFAULT_THREADS = 1;
+
+    /** Everything a run depends on. */
+    public record Settings(Path out, Path trainFile, Path tokenizerDir, Path corpora, int hidden, int layers, int heads,
+                           int kvHeads, int intermediate, int maxPositions, int context, int batchRows, int steps,
+                           int warmupSteps, double lr, double finalLrFraction, Trainer.Hyper hyper, long seed,
+                           int threads, int logEvery) {
+    }
+
+    static final String USAGE = "java -cp java/target/cusprun.jar io.cusprun.train.DemoModelTrainer --out DIR [options]";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String PRODUCER = DemoModelTrainer.class.getName();
+
+    private final PrintStream out;
+
+    public DemoModelTrainer(PrintStream out) {
+        this.out = out;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Parses, trains, writes; returns the exit code. */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
+        Settings s;
+        try {
+            CommandLine cl = new DefaultParser().parse(options(), args);
+            if (cl.hasOption("help")) {
+                new HelpFormatter().printHelp(new java.io.PrintWriter(out, true), 100, USAGE,
+                        "Trains the demo model (defaults: the committed data/demo-model).", options(), 2, 2, null, false);
+                return 0;
+            }
+            if (!cl.getArgList().isEmpty()) {
+                throw new ParseException("unexpected argument " + cl.getArgList().get(0));
+            }
+            s = settings(cl);
+        } catch (ParseException | IllegalArgumentException e) {
+            err.println("train: " + e.getMessage());
+            err.println("usage: " + USAGE);
+            return 2;
+        }
+        String command = "mvn -B -q -DskipTests package && " + USAGE.replace(" --out DIR [options]", "") + " "
+                + String.join(" ", args);
+        try {
+            new DemoModelTrainer(out).train(s, command);
+            return 0;
+        } catch (IOException e) {
+            err.println("train: " + io.cusprun.Errors.describe(e));
+            return 1;
+        } catch (RuntimeException e) {
+            String m = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+            err.println("train: " + m);
+            return 1;
+        }
+    }
+
+    static Options options() {
+        Options o = new Options();
+        o.addOption(opt("out", "DIR", "output model directory (required)"));
+        o.addOption(opt("train", "FILE", "training corpus, JSONL with \"text\" (default data/corpora/train/train.jsonl)"));
+        o.addOption(opt("tokenizer", "DIR", "tokenizer directory (default data/demo-tokenizer)"));
+        o.addOption(opt("corpora", "DIR", "corpora directory for the held-out evaluation (default data/corpora)"));
+        o.addOption(Option.builder().longOpt("no-eval").desc("skip the held-out evaluation").build());
+        o.addOption(opt("steps", "N", "optimisation steps (default " + DEFAULT_STEPS + ")"));
+        o.addOption(opt("batch", "N", "rows per step (default 16)"));
+        o.addOption(opt("context", "N", "tokens per row (default 256)"));
+        o.addOption(opt("lr", "X", "peak learning rate (default 0.002)"));
+        o.addOption(opt("warmup", "N", "warm-up steps (default steps / 20)"));
+        o.addOption(opt("final-lr", "X", "final learning rate as a fraction of the peak (default 0.1)"));
+        o.addOption(opt("weight-decay", "X", "AdamW weight decay of matrices (default 0.1)"));
+        o.addOption(opt("clip", "X", "gradient norm clipping (default 1.0)"));
+        o.addOption(opt("seed", "N", "random seed (default 1234)"));
+        o.addOption(opt("threads", "N", "LibTorch threads (default " + DEFAULT_THREADS + ")"));
+        o.addOption(opt("log-every", "N", "steps between log lines (default 10)"));
+        o.addOption(opt("hidden", "N", "hidden size (default 256)"));
+        o.addOption(opt("layers", "N", "decoder layers (default 6)"));
+        o.addOption(opt("heads", "N", "attention heads (default 8)"));
+        o.addOption(opt("kv-heads", "N", "key/value heads (default 4)"));
+        o.addOption(opt("intermediate", "N", "MLP intermediate size (default 768)"));
+        o.addOption(opt("max-positions", "N", "max_position_embeddings (default 1024)"));
+        o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
+        return o;
+    }
+
+    private static Option opt(String name, String arg, String desc) {
+        return Option.builder().longOpt(name).hasArg().argName(arg).desc(desc).build();
+    }
+
+    static Settings settings(CommandLine cl) throws ParseException {
+        if (!cl.hasOption("out")) {
+            throw new ParseException("--out is required");
+        }
+        int steps = intOpt(cl, "steps", DEFAULT_STEPS);
+        Trainer.Hyper hyper = new Trainer.Hyper(doubleOpt(cl, "weight-decay", 0.1), 0.9, 0.95, 1e-8,
+                doubleOpt(cl, "clip", 1.0));
+        return new Settings(Path.of(cl.getOptionValue("out")),
+                Path.of(cl.getOptionValue("train", "data/corpora/train/train.jsonl")),
+                Path.of(cl.getOptionValue("tokenizer", "data/demo-tokenizer")),
+                cl.hasOption("no-eval") ? null : Path.of(cl.getOptionValue("corpora", "data/corpora")),
+                intOpt(cl, "hidden", 256), intOpt(cl, "layers", 6), intOpt(cl, "heads", 8), intOpt(cl, "kv-heads", 4),
+                intOpt(cl, "intermediate", 768), intOpt(cl, "max-positions", 1024), intOpt(cl, "context", 256),
+                intOpt(cl, "batch", 16), steps, cl.hasOption("warmup") ? intOpt(cl, "warmup", 0) : Math.max(1, steps / 20),
+                doubleOpt(cl, "lr", 2e-3), doubleOpt(cl, "final-lr", 0.1), hyper, intOpt(cl, "seed", 1234),
+                intOpt(cl, "threads", DEFAULT_THREADS), intOpt(cl, "log-every", 10));
+    }
+
+    private static int intOpt(CommandLine cl, String name, int def) throws ParseException {
+        String v = cl.getOptionValue(name);
+        if (v == null) {
+            return def;
+        }
+        try {
+            int n = Integer.parseInt(v);
+            if (n > 0 || (n == 0 && name.equals("warmup"))) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new ParseException("--" + name + " needs a positive integer, not '" + v + "'");
+    }
+
+    private static double doubleOpt(CommandLine cl, String name, double def) throws ParseException {
+        String v = cl.getOptionValue(name);
+        if (v == null) {
+            return def;
+        }
+        try {
+            double x = Double.parseDouble(v);
+            if (x >= 0 && Double.isFinite(x)) {
+                return x;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new ParseException("--" + name + " needs a non-negative number, not '" + v + "'");
+    }
+
+    /** The demo model's config.json: a plain Llama with the settings' sizes and the tokenizer's vocabulary. */
+    static ModelConfig config(Settings s, int vocabSize, long bos, long eos, Long pad) {
+        if (s.heads() == 0 || s.hidden() % s.heads() != 0) {
+            throw new IllegalArgumentException("--hidden " + s.hidden() + " is not a multiple of --heads " + s.heads());
+        }
+        ObjectNode c = JSON.createObjectNode();
+        c.putArray("architectures").add("LlamaForCausalLM");
+        c.put("model_type", "llama");
+        c.put("vocab_size", vocabSize);
+        c.put("hidden_size", s.hidden());
+        c.put("intermediate_size", s.intermediate());
+        c.put("num_hidden_layers", s.layers());
+        c.put("num_attention_heads", s.heads());
+        c.put("num_key_value_heads", s.kvHeads());
+        c.put("head_dim", s.hidden() / s.heads());
+        c.put("hidden_act", "silu");
+        c.put("max_position_embeddings", s.maxPositions());
+        c.put("rms_norm_eps", 1e-5);
+        c.put("rope_theta", 10000.0);
+        c.put("attention_bias", false);
+        c.put("attention_dropout", 0.0);
+        c.put("mlp_bias", false);
+        c.put("initializer_range", 0.02);
+        c.put("tie_word_embeddings", true);
+        c.put("bos_token_id", bos);
+        c.put("eos_token_id", eos);
+        if (pad != null) {
+            c.put("pad_token_id", pad);
+        }
+        c.put("use_cache", true);
+        c.put("torch_dtype", "float32");
+        return ModelConfig.parse(c);
+    }
+
+    /** Trains, writes the model directory and its card. */
+    public void train(Settings s, String command) throws IOException {
+        torch.set_num_threads(s.threads());
+        Path tmp = null;
+        try (TextTokenizer tokenizer = TextTokenizer.load(s.tokenizerDir())) {
+            Vocabulary vocab = Vocabulary.read(s.tokenizerDir());
+            if (tokenizer.bosId() == null || tokenizer.eosIds().isEmpty()) {
+                throw new IOException(s.tokenizerDir() + ": the tokenizer names no BOS or no EOS token");
+            }
+            long bos = tokenizer.bosId();
+            long eos = tokenizer.eosIds().get(0);
+            List<String> texts = TextCorpus.read(s.trainFile());
+            PackedSequences data = new PackedSequences(TextCorpus.tokenize(texts, tokenizer, eos), s.context());
+            log("corpus %s: %d documents, %d tokens, %d rows of %d", s.trainFile(), data.numDocs(), data.numTokens(),
+                    data.numRows(), s.context());
+            ModelConfig config = config(s, vocab.size(), bos, eos, vocab.pad());
+            CosineSchedule schedule = new CosineSchedule(s.lr(), s.warmupSteps(), s.steps(), s.finalLrFraction());
+            Path out = s.out().toAbsolutePath().normalize();
+            tmp = out.resolveSibling("." + out.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+            Run run;
+            Double fp32General = null;
+            try (LlamaModel model = LlamaModel.initialize(config, LoadOptions.cpu(), s.seed())) {
+                run = optimise(model, data, schedule, s);
+                Path general = s.corpora() == null ? null : s.corpora().resolve("general/heldout.jsonl");
+                if (general != null && Files.isRegularFile(general)) {
+                    fp32General = new HeldOutEvaluation(model, tokenizer, s.context(), s.context() / 2)
+                            .perplexity(general).perplexity();
+                }
+                Files.createDirectories(out.getParent());
+                FileTrees.delete(tmp);
+                Files.createDirectories(tmp);
+                model.save(tmp, DType.BF16, metadata(s));
+            }
+            writeGenerationConfig(tmp, bos, eos, vocab.pad());
+            copyTokenizer(s.tokenizerDir(), tmp);
+            HeldOutEvaluation.Results results = null;
+            ModelCard.Content card;
+            try (LlamaModel saved = LlamaModel.load(tmp); TextTokenizer savedTokenizer = TextTokenizer.load(tmp);
+                 PointerScope scope = new PointerScope()) {
+                if (s.corpora() != null) {
+                    log("held-out evaluation of the bf16 checkpoint (windows of %d, stride %d):", s.context(),
+                            s.context() / 2);
+                    results = new HeldOutEvaluation(saved, savedTokenizer, s.context(), s.context() / 2)
+                            .run(s.corpora(), line -> log("  %s", line));
+                }
+                Map<String, long[]> shapes = new LinkedHashMap<>();
+                saved.hfTensors().forEach((name, t) -> shapes.put(name, Tensors.shape(t)));
+                card = new ModelCard.Content(saved.config(), ModelCard.Parameters.of(shapes),
+                        Files.size(tmp.resolve("model.safetensors")), s.trainFile(), data.numDocs(), data.numTokens(),
+                        data.numRows(), s.context(), s.batchRows(), s.steps(), schedule, s.hyper(), s.seed(),
+                        s.threads(), run.seconds(), run.tokensPerSecond(), run.firstMinuteTokensPerSecond(),
+                        run.curve(), run.finalLoss(),
+                        run.finalLossSteps(), fp32General, results, command);
+            }
+            ModelCard.write(tmp.resolve("MODEL_CARD.md"), card);
+            install(tmp, out);
+            tmp = null;
+            log("wrote %s", out);
+        } finally {
+            if (tmp != null) {
+                FileTrees.delete(tmp);
+            }
+        }
+    }
+
+    private static Map<String, String> metadata(Settings s) {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", "pt");
+        meta.put("producer", PRODUCER);
+        meta.put("step", Integer.toString(s.steps()));
+        meta.put("seed", Long.toString(s.seed()));
+        meta.put("train_file", s.trainFile().toString());
+        return meta;
+    }
+
+    /** What the optimisation loop reports. */
+    record Run(double seconds, double tokensPerSecond, double firstMinuteTokensPerSecond,
+               List<ModelCard.LossPoint> curve, double finalLoss, int finalLossSteps) {
+    }
+
+    private Run optimise(LlamaModel model, PackedSequences data, CosineSchedule schedule, Settings s) {
+        Random random = new Random(s.seed());
+        int[] order = permutation(data.numRows(), random);
+        int next = 0;
+        double[] losses = new double[s.steps()];
+        List<ModelCard.LossPoint> curve = new ArrayList<>();
+        int curveEvery = Math.max(1, s.steps() / 12);
+        long tokensPerStep = (long) s.batchRows() * s.context();
+        long start = System.nanoTime();
+        double firstMinuteRate = 0;
+        try (Trainer trainer = new Trainer(model, s.hyper())) {
+            log("model: %d parameters; %d steps of %d rows x %d tokens, peak lr %s, warm-up %d, %d threads",
+                    trainer.numParameters(), s.steps(), s.batchRows(), s.context(), s.lr(), s.warmupSteps(), s.threads());
+            for (int step = 0; step < s.steps(); step++) {
+                int[] rows = new int[s.batchRows()];
+                for (int i = 0; i < rows.length; i++) {
+                    if (next == order.length) {
+                        order = permutation(data.numRows(), random);
+                        next = 0;
+                    }
+                    rows[i] = order[next++];
+                }
+                Trainer.StepResult r = trainer.step(data.rows(rows), schedule.at(step));
+                if (!Double.isFinite(r.loss())) {
+                    throw new IllegalStateException("loss is " + r.loss() + " at step " + (step + 1));
+                }
+                losses[step] = r.loss();
+                double elapsed = (System.nanoTime() - start) / 1e9;
+                int done = step + 1;
+                double rate = tokensPerStep * done / elapsed;
+                if (firstMinuteRate == 0 && (elapsed >= 60 || done == s.steps())) {
+                    firstMinuteRate = rate;
+                    log("measured %.0f tokens/s over the first %d steps (%.1f s): %d steps take about %s", rate, done,
+                            elapsed, s.steps(), ModelCard.duration(elapsed / done * s.steps()));
+                }
+                if (done % s.logEvery() == 0 || done == s.steps() || done == 1) {
+                    log("step %5d/%d  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  elapsed %s  ETA %s", done, s.steps(),
+                            r.loss(), r.lr(), r.gradNorm(), rate, ModelCard.duration(elapsed),
+                            ModelCard.duration(elapsed / done * (s.steps() - done)));
+                }
+                if (done % curveEvery == 0 || done == s.steps()) {
+                    int from = curve.isEmpty() ? 0 : curve.get(curve.size() - 1).step();
+                    curve.add(new ModelCard.LossPoint(done, mean(losses, from, done), r.lr()));
+                }
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        int last = Math.max(1, Math.min(50, s.steps() / 10));
+        double finalLoss = mean(losses, s.steps() - last, s.steps());
+        log("trained %d steps in %s; final training loss %.4f (mean of the last %d steps)", s.steps(),
+                ModelCard.duration(seconds), finalLoss, last);
+        return new Run(seconds, tokensPerStep * s.steps() / seconds, firstMinuteRate, curve, finalLoss, last);
+    }
+
+    private static double mean(double[] v, int from, int to) {
+        double sum = 0;
+        for (int i = from; i < to; i++) {
+            sum += v[i];
+        }
+        return sum / (to - from);
+    }
+
+    private static int[] permutation(int n, Random random) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+
+    /** The tokenizer's id space (the largest id in tokenizer.json, plus one) and its padding token. */
+    record Vocabulary(int size, Long pad) {
+
+        static Vocabulary read(Path dir) throws IOException {
+            Path file = dir.resolve(TextTokenizer.FILE_NAME);
+            JsonNode tok = readJson(file);
+            long max = -1;
+            Map<String, Long> ids = new LinkedHashMap<>();
+            for (JsonNode t : tok.path("added_tokens")) {
+                max = Math.max(max, t.path("id").asLong());
+                ids.put(t.path("content").asText(), t.path("id").asLong());
+            }
+            var fields = tok.path("model").path("vocab").fields();
+            while (fields.hasNext()) {
+                var e = fields.next();
+                max = Math.max(max, e.getValue().asLong());
+                ids.putIfAbsent(e.getKey(), e.getValue().asLong());
+            }
+            if (max < 0) {
+                throw new IOException(file + ": no vocabulary (model.vocab) found");
+            }
+            Path configFile = dir.resolve("tokenizer_config.json");
+            Long pad = null;
+            if (Files.isRegularFile(configFile)) {
+                JsonNode padToken = readJson(configFile).get("pad_token");
+                if (padToken != null && padToken.isTextual()) {
+                    pad = ids.get(padToken.asText());
+                }
+            }
+            return new Vocabulary(Math.toIntExact(max + 1), pad);
+        }
+    }
+
+    private static JsonNode readJson(Path file) throws IOException {
+        try {
+            return JSON.readTree(file.toFile());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage().lines().findFirst().orElse(""));
+        }
+    }
+
+    private static void writeGenerationConfig(Path dir, long bos, long eos, Long pad) throws IOException {
+        ObjectNode g = JSON.createObjectNode();
+        g.put("bos_token_id", bos);
+        g.put("eos_token_id", eos);
+        if (pad != null) {
+            g.put("pad_token_id", pad);
+        }
+        Files.writeString(dir.resolve("generation_config.json"),
+                JSON.writerWithDefaultPrettyPrinter().writeValueAsString(g) + "\n");
+    }
+
+    /** Copies the tokenizer's files (tokenizer.json, tokenizer_config.json, special_tokens_map.json, ...). */
+    private static void copyTokenizer(Path from, Path to) throws IOException {
+        try (Stream<Path> files = Files.list(from)) {
+            for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+                Files.copy(f, to.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+
+    /** Puts the finished directory {@code tmp} at {@code out}, replacing what was there. */
+    private static void install(Path tmp, Path out) throws IOException {
+        Path old = null;
+        if (Files.exists(out)) {
+            old = out.resolveSibling("." + out.getFileName() + ".old-" + ProcessHandle.current().pid());
+            FileTrees.delete(old);
+            Files.move(out, old, StandardCopyOption.ATOMIC_MOVE);
+        }
+        Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
+        if (old != null) {
+            FileTrees.delete(old);
+        }
+    }
+
+    private void log(String format, Object... args) {
+        out.println(String.format(Locale.ROOT, format, args));
+        out.flush();
+    }
+}
