@@ -1,5 +1,6 @@
 package io.cusprun.bench;
 
+import io.cusprun.engine.Kernel;
 import io.cusprun.engine.RelevanceKernels;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.LongPointer;
@@ -38,7 +39,7 @@ public class FfnSwigluBench {
 
     @Setup
     public void setup() {
-        kernels = RelevanceKernels.cpu().withVariant("ffn_swiglu", variant);
+        kernels = RelevanceKernels.cpu().withVariant(Kernel.FFN_SWIGLU, variant);
         gateUp = torch.randn(new long[] {T, 2L * F}, new TensorOptions(ScalarType.Float));
         gate = gateUp.narrow(1, 0, F);
         up = gateUp.narrow(1, F, F);

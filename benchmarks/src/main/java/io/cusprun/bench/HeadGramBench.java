@@ -1,5 +1,6 @@
 package io.cusprun.bench;
 
+import io.cusprun.engine.Kernel;
 import io.cusprun.engine.RelevanceKernels;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.pytorch.Tensor;
@@ -33,7 +34,7 @@ public class HeadGramBench {
 
     @Setup
     public void setup() {
-        kernels = RelevanceKernels.cpu().withVariant("head_gram", variant);
+        kernels = RelevanceKernels.cpu().withVariant(Kernel.HEAD_GRAM, variant);
         z = torch.randn(new long[] {T, H, D}, new TensorOptions(ScalarType.Float));
         long n = (long) groupSize * D;
         gram = torch.zeros(new long[] {2, H / groupSize, n, n}, new TensorOptions(ScalarType.Double));

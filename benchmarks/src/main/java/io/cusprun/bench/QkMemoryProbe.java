@@ -1,5 +1,6 @@
 package io.cusprun.bench;
 
+import io.cusprun.engine.Kernel;
 import io.cusprun.engine.RelevanceKernels;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +19,7 @@ public final class QkMemoryProbe {
         int T = args.length > 0 ? Integer.parseInt(args[0]) : 2048;
         String variant = args.length > 1 ? args[1] : "2_omp_simd";
         int H = 32, D = 128;
-        RelevanceKernels k = RelevanceKernels.cpu().withVariant("qk_neuron", variant);
+        RelevanceKernels k = RelevanceKernels.cpu().withVariant(Kernel.QK_NEURON, variant);
         Tensor q = torch.randn(new long[] {T, H, D}, new TensorOptions(ScalarType.Float));
         Tensor kk = torch.randn(new long[] {T, H, D}, new TensorOptions(ScalarType.Float));
         Tensor acc = torch.zeros(new long[] {1, H, D / 2}, new TensorOptions(ScalarType.Double));

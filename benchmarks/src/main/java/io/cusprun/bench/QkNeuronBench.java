@@ -1,5 +1,6 @@
 package io.cusprun.bench;
 
+import io.cusprun.engine.Kernel;
 import io.cusprun.engine.RelevanceKernels;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.pytorch.Tensor;
@@ -31,7 +32,7 @@ public class QkNeuronBench {
 
     @Setup
     public void setup() {
-        kernels = RelevanceKernels.cpu().withVariant("qk_neuron", variant);
+        kernels = RelevanceKernels.cpu().withVariant(Kernel.QK_NEURON, variant);
         q = torch.randn(new long[] {T, H, D}, new TensorOptions(ScalarType.Float));
         k = torch.randn(new long[] {T, H, D}, new TensorOptions(ScalarType.Float));
         acc = torch.zeros(new long[] {1, H, D / 2}, new TensorOptions(ScalarType.Double));

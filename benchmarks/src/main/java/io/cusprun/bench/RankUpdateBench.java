@@ -1,5 +1,6 @@
 package io.cusprun.bench;
 
+import io.cusprun.engine.Kernel;
 import io.cusprun.engine.RelevanceKernels;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.pytorch.Scalar;
@@ -32,7 +33,7 @@ public class RankUpdateBench {
 
     @Setup
     public void setup() {
-        kernels = RelevanceKernels.cpu().withVariant("rank_update", variant);
+        kernels = RelevanceKernels.cpu().withVariant(Kernel.RANK_UPDATE, variant);
         rel = torch.rand(new long[] {docs, N}, new TensorOptions(ScalarType.Float));
         max = torch.full(new long[] {N}, new Scalar(-1.0f), new TensorOptions(ScalarType.Float));
         hist = torch.zeros(new long[] {N, 20}, new TensorOptions(ScalarType.Int));

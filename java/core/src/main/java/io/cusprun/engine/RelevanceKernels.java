@@ -6,7 +6,7 @@ import io.cusprun.engine.nativeapi.CusprunNative;
 import java.io.File;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,18 +31,16 @@ import org.bytedeco.pytorch.global.torch_cuda;
 public final class RelevanceKernels {
 
     /** One kernel's variants on one back end ("cpu" or "cuda"). */
-    public record KernelInfo(String backend, String kernel, List<String> variants, String defaultVariant) {
+    public record KernelInfo(String backend, Kernel kernel, List<String> variants, String defaultVariant) {
         public KernelInfo {
             variants = List.copyOf(variants);
         }
     }
 
-    private static final List<String> KERNELS = List.of("ffn_swiglu", "head_gram", "qk_neuron", "rank_update");
-
     private final int device; // -1 = CPU, else the CUDA device index
-    private final Map<String, Integer> variants; // kernel -> variant index; absent = default
+    private final Map<Kernel, Integer> variants; // variant index per kernel; absent = default
 
-    private RelevanceKernels(int device, Map<String, Integer> variants) {
+    private RelevanceKernels(int device, Map<Kernel, Integer> variants) {
         this.device = device;
         this.variants = Map.copyOf(variants);
     }
@@ -81,15 +79,15 @@ public final class RelevanceKernels {
     }
 
     /** The same device with {@code kernel} switched to {@code variant} (full name or its number). */
-    public RelevanceKernels withVariant(String kernel, String variant) {
-        if (!KERNELS.contains(kernel))
-            throw new IllegalArgumentException("unknown kernel '" + kernel + "'; valid: " + KERNELS);
+    public RelevanceKernels withVariant(Kernel kernel, String variant) {
+        Objects.requireNonNull(kernel, "kernel");
         int backend = backend();
-        int v = variant == null ? -1 : cusprun_variant_find(backend, kernel, variant);
+        int v = variant == null ? -1 : cusprun_variant_find(backend, kernel.nativeName(), variant);
         if (v < 0)
             throw new IllegalArgumentException("unknown variant '" + variant + "' of " + kernel + " on "
                     + backendName() + "; valid: " + variantNames(backend, kernel));
-        Map<String, Integer> m = new HashMap<>(variants);
+        Map<Kernel, Integer> m = new EnumMap<>(Kernel.class);
+        m.putAll(variants);
         m.put(kernel, v);
         return new RelevanceKernels(device, m);
     }
@@ -100,10 +98,8 @@ public final class RelevanceKernels {
     }
 
     /** Name of the variant this instance runs for {@code kernel}. */
-    public String variant(String kernel) {
-        if (!KERNELS.contains(kernel))
-            throw new IllegalArgumentException("unknown kernel '" + kernel + "'; valid: " + KERNELS);
-        return cusprun_variant_name(backend(), kernel, variantIndex(kernel));
+    public String variant(Kernel kernel) {
+        return cusprun_variant_name(backend(), kernel.nativeName(), variantIndex(kernel));
     }
 
     /** Every kernel's variants on the CPU and, where usable, on CUDA. */
@@ -112,10 +108,10 @@ public final class RelevanceKernels {
         for (int backend : new int[] {CUSPRUN_BACKEND_CPU, CUSPRUN_BACKEND_CUDA}) {
             if (backend == CUSPRUN_BACKEND_CUDA && (loadCuda() != CUSPRUN_OK || cusprun_cuda_device_count() == 0))
                 continue;
-            for (String k : KERNELS) {
+            for (Kernel k : Kernel.values()) {
                 List<String> names = variantNames(backend, k);
                 if (names.isEmpty()) continue;
-                int def = cusprun_variant_default(backend, k);
+                int def = cusprun_variant_default(backend, k.nativeName());
                 out.add(new KernelInfo(backend == CUSPRUN_BACKEND_CPU ? "cpu" : "cuda", k, names,
                         def >= 0 && def < names.size() ? names.get(def) : names.get(0)));
             }
@@ -165,7 +161,7 @@ public final class RelevanceKernels {
             requireDevice(acc, fn, "acc");
         }
         if (T == 0 || F == 0) return;
-        check(fn, cusprun_ffn_swiglu(device, variantIndex("ffn_swiglu"), stream(), dt, gate.data_ptr(),
+        check(fn, cusprun_ffn_swiglu(device, variantIndex(Kernel.FFN_SWIGLU), stream(), dt, gate.data_ptr(),
                 up.data_ptr(), stride, actOut == null ? null : actOut.data_ptr(), T, F,
                 acc == null ? null : longs(docOffsets), nDocs, accDt, acc == null ? null : acc.data_ptr()));
     }
@@ -189,7 +185,7 @@ public final class RelevanceKernels {
         requireContiguous(gram, fn, "gram");
         requireDevice(gram, fn, "gram");
         if (T == 0 || nDocs == 0) return;
-        check(fn, cusprun_head_gram(device, variantIndex("head_gram"), stream(), dt, z.data_ptr(), T, numHeads, d,
+        check(fn, cusprun_head_gram(device, variantIndex(Kernel.HEAD_GRAM), stream(), dt, z.data_ptr(), T, numHeads, d,
                 groupSize, longs(docOffsets), nDocs, accDt, gram.data_ptr()));
     }
 
@@ -225,7 +221,7 @@ public final class RelevanceKernels {
         requireContiguous(acc, fn, "acc");
         requireDevice(acc, fn, "acc");
         if (T == 0 || nDocs == 0) return;
-        check(fn, cusprun_qk_neuron(device, variantIndex("qk_neuron"), stream(), dt, q.data_ptr(), k.data_ptr(), T,
+        check(fn, cusprun_qk_neuron(device, variantIndex(Kernel.QK_NEURON), stream(), dt, q.data_ptr(), k.data_ptr(), T,
                 numHeads, numKvHeads, d, scale, ropePairs ? 1 : 0, longs(docOffsets), nDocs, accDt, acc.data_ptr()));
     }
 
@@ -257,7 +253,7 @@ public final class RelevanceKernels {
             requireDevice(t, fn, "all tensors");
         }
         if (nDocs == 0 || N == 0) return;
-        check(fn, cusprun_rank_update(device, variantIndex("rank_update"), stream(), relDt, relevance.data_ptr(),
+        check(fn, cusprun_rank_update(device, variantIndex(Kernel.RANK_UPDATE), stream(), relDt, relevance.data_ptr(),
                 nDocs, N, new FloatPointer(rankMax.data_ptr()), new IntPointer(rankHist.data_ptr()), nBins,
                 new DoublePointer(relevanceSum.data_ptr())));
     }
@@ -272,15 +268,15 @@ public final class RelevanceKernels {
         return device < 0 ? "cpu" : "cuda";
     }
 
-    private int variantIndex(String kernel) {
+    private int variantIndex(Kernel kernel) {
         Integer v = variants.get(kernel);
-        return v != null ? v : cusprun_variant_default(backend(), kernel);
+        return v != null ? v : cusprun_variant_default(backend(), kernel.nativeName());
     }
 
-    private static List<String> variantNames(int backend, String kernel) {
-        int n = cusprun_variant_count(backend, kernel);
+    private static List<String> variantNames(int backend, Kernel kernel) {
+        int n = cusprun_variant_count(backend, kernel.nativeName());
         List<String> names = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) names.add(cusprun_variant_name(backend, kernel, i));
+        for (int i = 0; i < n; i++) names.add(cusprun_variant_name(backend, kernel.nativeName(), i));
         return names;
     }
 

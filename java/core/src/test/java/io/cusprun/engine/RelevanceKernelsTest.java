@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** The facade on LibTorch tensors, every CPU variant, fp32 and bf16, against LibTorch. */
 class RelevanceKernelsTest {
 
-    static Stream<Arguments> cases(String kernel) {
+    static Stream<Arguments> cases(Kernel kernel) {
         List<Arguments> a = new ArrayList<>();
         for (RelevanceKernels.KernelInfo k : RelevanceKernels.kernels())
             if (k.backend().equals("cpu") && k.kernel().equals(kernel))
@@ -30,9 +30,9 @@ class RelevanceKernelsTest {
         return a.stream();
     }
 
-    static Stream<Arguments> ffnCases() { return cases("ffn_swiglu"); }
-    static Stream<Arguments> gramCases() { return cases("head_gram"); }
-    static Stream<Arguments> qkCases() { return cases("qk_neuron"); }
+    static Stream<Arguments> ffnCases() { return cases(Kernel.FFN_SWIGLU); }
+    static Stream<Arguments> gramCases() { return cases(Kernel.HEAD_GRAM); }
+    static Stream<Arguments> qkCases() { return cases(Kernel.QK_NEURON); }
 
     private static void assertClose(double[] want, double[] got, double rtol, double atol, String what) {
         assertEquals(want.length, got.length, what + ": length");
@@ -58,8 +58,8 @@ class RelevanceKernelsTest {
             Tensor act = nans(dt, T, F);
             Tensor acc = rand(ScalarType.Double, offs.length - 1, F);
             double[] acc0 = doubles(acc);
-            RelevanceKernels k = RelevanceKernels.cpu().withVariant("ffn_swiglu", variant);
-            assertEquals(variant, k.variant("ffn_swiglu"));
+            RelevanceKernels k = RelevanceKernels.cpu().withVariant(Kernel.FFN_SWIGLU, variant);
+            assertEquals(variant, k.variant(Kernel.FFN_SWIGLU));
             k.ffnSwiglu(gate, up, act, longs(offs), acc);
 
             Tensor ref = torch.silu(gate.to(ScalarType.Float)).mul(up.to(ScalarType.Float)).to(dt);
@@ -95,7 +95,7 @@ class RelevanceKernelsTest {
             Tensor gram = rand(ScalarType.Double, offs.length - 1, ng, n, n);
             Tensor gram0 = gram.clone();
             // the [T, H*d] layout is accepted too
-            RelevanceKernels.cpu().withVariant("head_gram", variant).headGram(z.reshape(T, H * d), (int) H, (int) gs,
+            RelevanceKernels.cpu().withVariant(Kernel.HEAD_GRAM, variant).headGram(z.reshape(T, H * d), (int) H, (int) gs,
                     longs(offs), gram);
             for (int doc = 0; doc + 1 < offs.length; doc++)
                 for (int g = 0; g < ng; g++) {
@@ -121,7 +121,7 @@ class RelevanceKernelsTest {
                 Tensor acc = rand(ScalarType.Float, 2, H, units);
                 double[] acc0 = doubles(acc);
                 float scale = (float) (1 / Math.sqrt(d));
-                RelevanceKernels.cpu().withVariant("qk_neuron", variant).qkNeuron(q, k, (int) H, (int) Hkv, scale, pairs,
+                RelevanceKernels.cpu().withVariant(Kernel.QK_NEURON, variant).qkNeuron(q, k, (int) H, (int) Hkv, scale, pairs,
                         longs(offs), acc);
                 double[] got = doubles(acc), want = acc0.clone();
                 for (int doc = 0; doc < 2; doc++)
@@ -148,7 +148,7 @@ class RelevanceKernelsTest {
                 Tensor rankMax = torch.full(new long[] {N}, new Scalar(-1.0f), new org.bytedeco.pytorch.TensorOptions(ScalarType.Float));
                 Tensor hist = zeros(ScalarType.Int, N, nBins);
                 Tensor sum = zeros(ScalarType.Double, N);
-                RelevanceKernels.cpu().withVariant("rank_update", variant).rankUpdate(rel, rankMax, hist, sum);
+                RelevanceKernels.cpu().withVariant(Kernel.RANK_UPDATE, variant).rankUpdate(rel, rankMax, hist, sum);
                 double[] v = doubles(rel);
                 float[] wantMax = new float[N];
                 java.util.Arrays.fill(wantMax, -1f);
@@ -213,18 +213,19 @@ class RelevanceKernelsTest {
 
     @Test
     void variantsAndDevices() {
-        var e = assertThrows(IllegalArgumentException.class, () -> RelevanceKernels.cpu().withVariant("ffn_swiglu", "9_turbo"));
+        var e = assertThrows(IllegalArgumentException.class, () -> RelevanceKernels.cpu().withVariant(Kernel.FFN_SWIGLU, "9_turbo"));
         assertTrue(e.getMessage().contains("1_naive") && e.getMessage().contains("2_omp_simd"), e.getMessage());
-        var e2 = assertThrows(IllegalArgumentException.class, () -> RelevanceKernels.cpu().withVariant("attention", "1"));
+        var e2 = assertThrows(IllegalArgumentException.class, () -> Kernel.parse("attention"));
         assertTrue(e2.getMessage().contains("qk_neuron"), e2.getMessage());
-        assertEquals("1_naive", RelevanceKernels.cpu().withVariant("head_gram", "1").variant("head_gram"));
+        assertEquals(Kernel.HEAD_GRAM, Kernel.parse(" Head_Gram "));
+        assertEquals("1_naive", RelevanceKernels.cpu().withVariant(Kernel.HEAD_GRAM, "1").variant(Kernel.HEAD_GRAM));
         assertEquals("cpu", RelevanceKernels.forDevice("cpu").device());
         assertThrows(IllegalArgumentException.class, () -> RelevanceKernels.forDevice("tpu:0"));
         assertThrows(IllegalArgumentException.class, () -> RelevanceKernels.forDevice("cuda:x"));
 
         List<RelevanceKernels.KernelInfo> infos = RelevanceKernels.kernels();
-        List<String> cpuKernels = infos.stream().filter(i -> i.backend().equals("cpu")).map(RelevanceKernels.KernelInfo::kernel).toList();
-        assertEquals(List.of("ffn_swiglu", "head_gram", "qk_neuron", "rank_update"), cpuKernels);
+        List<Kernel> cpuKernels = infos.stream().filter(i -> i.backend().equals("cpu")).map(RelevanceKernels.KernelInfo::kernel).toList();
+        assertEquals(List.of(Kernel.FFN_SWIGLU, Kernel.HEAD_GRAM, Kernel.QK_NEURON, Kernel.RANK_UPDATE), cpuKernels);
         for (var i : infos) {
             assertEquals("1_naive", i.variants().get(0), i.toString());
             assertTrue(i.variants().contains(i.defaultVariant()), i.toString());
