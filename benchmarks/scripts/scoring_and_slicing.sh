@@ -1,6 +1,7 @@
 #!/bin/sh
-# All measurements of issue 6 (benchmarks/README.md), one after the other, from the repo root.
-# Needs: mvn -B -q -o install -DskipTests; for the peer TORCH_ROOT and BLAS_DIR (peer_compare.sh).
+# The scoring and slicing measurements of benchmarks/README.md (capture overhead, hook and PyTorch
+# peers, qk_neuron memory, the 1B-shape scale run, prune vs copy), one after the other, from the repo root.
+# Needs: mvn -B -q -DskipTests package; for the peer TORCH_ROOT and BLAS_DIR (peer_compare.sh).
 # Writes generated models under benchmarks/target/bench-models and BIG (default /tmp/cusprun-bench).
 # cusprun runs with its default threads (OpenBLAS on one thread, GEMMs on the OpenMP pool):
 # do not export OPENBLAS_NUM_THREADS, it switches that off.
