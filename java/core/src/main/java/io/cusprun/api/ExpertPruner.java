@@ -43,10 +43,15 @@ import java.util.Set;
  * ExpertPruner pruner = ExpertPruner.open(Path.of("llama"));
  * ScoreSet scores = pruner.score(List.of(CorpusSpec.parse("language:de=de.jsonl"),
  *         CorpusSpec.parse("domain:technical=tech.jsonl")), ScoreSettings.DEFAULTS);
- * UnitScores stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), List.of(), ScoreSettings.DEFAULTS, 1.0);
+ * // no calibration corpora (cusprun needs none), seed 0 (random baseline only),
+ * // document quantile 1.0 (the max over documents, as in the paper)
+ * UnitScores stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), List.of(), 0, 1.0);
  * PrunePlan plan = pruner.plan(stats, PruneSettings.defaults(0.3));
- * pruner.write(plan, Path.of("llama-de-technical"), pruner.provenance(scores.corpora(), List.of()), false);
+ * pruner.write(plan, Path.of("llama-de-technical"),
+ *         pruner.provenance(scores.corpora(), List.of(), List.of()), false);
  * }</pre>
+ *
+ * <p>This example is compiled by the test suite ({@code ExpertPrunerJavadocTest}).
  */
 public final class ExpertPruner {
     private final Path modelDir;
