@@ -14,6 +14,9 @@ target_compile_features(cusprun PUBLIC cxx_std_17)
 # (it changes no result: nothing here reads floating-point exception flags).
 target_compile_options(cusprun PRIVATE -O3 -fno-trapping-math -Wall -Wextra)
 target_link_libraries(cusprun PRIVATE OpenMP::OpenMP_CXX ${CMAKE_DL_LIBS})
+# A CPU variant whose definition drifts from its kernel type (cusprun.h) leaves the declared
+# one undefined: fail the link, not the first dlopen.
+target_link_options(cusprun PRIVATE "LINKER:--no-undefined")
 set_target_properties(cusprun PROPERTIES
   LIBRARY_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/lib")
 

@@ -107,6 +107,11 @@ int cusprun_linear_f32(const float *x, int64_t ldx, const float *w, float *y, in
 
 /* ------------------------------------------------------------- kernels */
 
+/* Each kernel's parameter list is written once, as a function type
+ * (cusprun_<kernel>_fn): the CPU entry points below, the CUDA back end's exports
+ * (cusprun_cuda.h), the CPU variants and the loader's table are all declared through
+ * it, so a definition that drifts from it fails to compile. */
+
 /*
  * 1. FFN SwiGLU relevance (DESIGN §2.1, FFN neuron).
  *    gate, up: T rows of F values, row stride `in_stride` elements (>= F; lets
@@ -118,13 +123,14 @@ int cusprun_linear_f32(const float *x, int64_t ldx, const float *w, float *y, in
  *    acc may be NULL (plain inference: activation only; doc_offsets, n_docs and
  *    acc_dtype are then ignored). act_out and acc may not both be NULL.
  */
-int cusprun_ffn_swiglu(int device, int variant, void *stream,
-                       cusprun_dtype act_dtype,
-                       const void *gate, const void *up, int64_t in_stride,
-                       void *act_out,
-                       int64_t T, int64_t F,
-                       const int64_t *doc_offsets, int64_t n_docs,
-                       cusprun_dtype acc_dtype, void *acc);
+typedef int cusprun_ffn_swiglu_fn(int device, int variant, void *stream,
+                                  cusprun_dtype act_dtype,
+                                  const void *gate, const void *up, int64_t in_stride,
+                                  void *act_out,
+                                  int64_t T, int64_t F,
+                                  const int64_t *doc_offsets, int64_t n_docs,
+                                  cusprun_dtype acc_dtype, void *acc);
+cusprun_ffn_swiglu_fn cusprun_ffn_swiglu;
 
 /*
  * 2. Head Gram (DESIGN §2.1, attention head and key/value group).
@@ -137,11 +143,12 @@ int cusprun_ffn_swiglu(int device, int variant, void *stream,
  *    are the per-head S_h; the off-diagonal blocks are the cross-head Grams.
  *    Both triangles are written (the matrix is symmetric).
  */
-int cusprun_head_gram(int device, int variant, void *stream,
-                      cusprun_dtype act_dtype, const void *z,
-                      int64_t T, int64_t H, int64_t d, int64_t group_size,
-                      const int64_t *doc_offsets, int64_t n_docs,
-                      cusprun_dtype acc_dtype, void *gram);
+typedef int cusprun_head_gram_fn(int device, int variant, void *stream,
+                                 cusprun_dtype act_dtype, const void *z,
+                                 int64_t T, int64_t H, int64_t d, int64_t group_size,
+                                 const int64_t *doc_offsets, int64_t n_docs,
+                                 cusprun_dtype acc_dtype, void *gram);
+cusprun_head_gram_fn cusprun_head_gram;
 
 /*
  * 3. Query/key neuron relevance (DESIGN §2.1, after PLND).
@@ -156,12 +163,13 @@ int cusprun_head_gram(int device, int variant, void *stream,
  *    unit per dimension, d units. acc: n_docs x H x units, acc_dtype; the
  *    relevance is sqrt(acc). Memory: O(T) scratch per worker, never T x T.
  */
-int cusprun_qk_neuron(int device, int variant, void *stream,
-                      cusprun_dtype act_dtype, const void *q, const void *k,
-                      int64_t T, int64_t H, int64_t Hkv, int64_t d,
-                      float scale, int rope_pairs,
-                      const int64_t *doc_offsets, int64_t n_docs,
-                      cusprun_dtype acc_dtype, void *acc);
+typedef int cusprun_qk_neuron_fn(int device, int variant, void *stream,
+                                 cusprun_dtype act_dtype, const void *q, const void *k,
+                                 int64_t T, int64_t H, int64_t Hkv, int64_t d,
+                                 float scale, int rope_pairs,
+                                 const int64_t *doc_offsets, int64_t n_docs,
+                                 cusprun_dtype acc_dtype, void *acc);
+cusprun_qk_neuron_fn cusprun_qk_neuron;
 
 /*
  * 4. Rank update (DESIGN §2.2), one (layer, module) at a time.
@@ -174,11 +182,12 @@ int cusprun_qk_neuron(int device, int variant, void *stream,
  *        relevance_sum[k] += relevance[doc][k]              (double, N)
  *    Initialise rank_max to 0 (or -1 to tell "no document yet"), the others to 0.
  */
-int cusprun_rank_update(int device, int variant, void *stream,
-                        cusprun_dtype rel_dtype, const void *relevance,
-                        int64_t n_docs, int64_t N,
-                        float *rank_max, int32_t *rank_hist, int64_t n_bins,
-                        double *relevance_sum);
+typedef int cusprun_rank_update_fn(int device, int variant, void *stream,
+                                   cusprun_dtype rel_dtype, const void *relevance,
+                                   int64_t n_docs, int64_t N,
+                                   float *rank_max, int32_t *rank_hist, int64_t n_bins,
+                                   double *relevance_sum);
+cusprun_rank_update_fn cusprun_rank_update;
 
 #ifdef __cplusplus
 }

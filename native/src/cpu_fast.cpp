@@ -30,7 +30,7 @@ int oom(const char *what) { return fail(CUSPRUN_ERR_MEMORY, "%s: scratch allocat
 }  // namespace
 
 // ------------------------------------------------------------------ ffn_swiglu
-int ffn_omp_simd(cusprun_dtype dt, const void *gate, const void *up, int64_t in_stride,
+int ffn_omp_simd(int, int, void *, cusprun_dtype dt, const void *gate, const void *up, int64_t in_stride,
                  void *act_out, int64_t T, int64_t F, const int64_t *offs, int64_t n_docs,
                  cusprun_dtype acc_dtype, void *acc) {
     const SimdKernels &K = simd();
@@ -101,7 +101,7 @@ void flush_gram(const float *M, int64_t ldm, int64_t i0, int64_t nr, int64_t n,
 }  // namespace
 
 // Rank-1 updates per token, items (document, group); f32 within 256-token chunks.
-int gram_omp_simd(cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d, int64_t gs,
+int gram_omp_simd(int, int, void *, cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d, int64_t gs,
                   const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype, void *gram) {
     const SimdKernels &K = simd();
     const size_t es = dtype_size(dt), as = dtype_size(acc_dtype);
@@ -138,7 +138,7 @@ int gram_omp_simd(cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d
 // Register-blocked Y^T Y on f32 panels of up to 128 tokens. Items (document, group,
 // 64-row strip of the upper triangle) so even one document keeps every core busy;
 // strips write disjoint entries of the symmetric output (see flush_gram).
-int gram_blocked(cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d, int64_t gs,
+int gram_blocked(int, int, void *, cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d, int64_t gs,
                  const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype, void *gram) {
     const SimdKernels &K = simd();
     const size_t es = dtype_size(dt), as = dtype_size(acc_dtype);
@@ -198,7 +198,7 @@ int gram_blocked(cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d,
 // Items (document, head, 32-query-row block), dynamic schedule. Per worker:
 // keys transposed to f32 (d x L), the query row, 4 vectors of L floats and the
 // unit sums: O(T*d) bytes, never T x T.
-int qk_omp_simd(cusprun_dtype dt, const void *q, const void *k, int64_t, int64_t H,
+int qk_omp_simd(int, int, void *, cusprun_dtype dt, const void *q, const void *k, int64_t, int64_t H,
                 int64_t Hkv, int64_t d, float scale, int rope_pairs, const int64_t *offs,
                 int64_t n_docs, cusprun_dtype acc_dtype, void *acc) {
     const SimdKernels &K = simd();
@@ -315,7 +315,7 @@ void rank_doc_f64(const double *x, int64_t N, double *pct, DKey *a) {
 
 // Documents ranked in parallel (batches of 64), then neurons updated in parallel:
 // each neuron's accumulators see the documents in order, as in 1_naive (same bits).
-int rank_omp_simd(cusprun_dtype dt, const void *rel, int64_t n_docs, int64_t N, float *rank_max,
+int rank_omp_simd(int, int, void *, cusprun_dtype dt, const void *rel, int64_t n_docs, int64_t N, float *rank_max,
                   int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
     if (N > 0xFFFFFFFFll) return fail(CUSPRUN_ERR_UNSUPPORTED, "rank_update: N > 2^32");
     const int64_t B = std::min<int64_t>(n_docs, 64);

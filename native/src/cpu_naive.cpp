@@ -162,7 +162,7 @@ int rank_t(const R *rel, int64_t n_docs, int64_t N, float *rank_max, int32_t *ra
 }  // namespace
 
 
-int ffn_naive(cusprun_dtype dt, const void *gate, const void *up, int64_t in_stride,
+int ffn_naive(int, int, void *, cusprun_dtype dt, const void *gate, const void *up, int64_t in_stride,
               void *act_out, int64_t T, int64_t F, const int64_t *offs, int64_t n_docs,
               cusprun_dtype acc_dtype, void *acc) {
 #define CALL(D) ffn_t<D>(gate, up, in_stride, act_out, T, F, offs, n_docs, acc_dtype, acc)
@@ -174,7 +174,7 @@ int ffn_naive(cusprun_dtype dt, const void *gate, const void *up, int64_t in_str
 #undef CALL
 }
 
-int gram_naive(cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d, int64_t gs,
+int gram_naive(int, int, void *, cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d, int64_t gs,
                const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype, void *gram) {
 #define CALL(D) gram_t<D>(z, H, d, gs, offs, n_docs, acc_dtype, gram)
     switch (dt) {
@@ -185,7 +185,7 @@ int gram_naive(cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d, i
 #undef CALL
 }
 
-int qk_naive(cusprun_dtype dt, const void *q, const void *k, int64_t, int64_t H, int64_t Hkv,
+int qk_naive(int, int, void *, cusprun_dtype dt, const void *q, const void *k, int64_t, int64_t H, int64_t Hkv,
              int64_t d, float scale, int rope_pairs, const int64_t *offs, int64_t n_docs,
              cusprun_dtype acc_dtype, void *acc) {
 #define CALL(D) qk_t<D>(q, k, H, Hkv, d, scale, rope_pairs, offs, n_docs, acc_dtype, acc)
@@ -197,7 +197,7 @@ int qk_naive(cusprun_dtype dt, const void *q, const void *k, int64_t, int64_t H,
 #undef CALL
 }
 
-int rank_naive(cusprun_dtype dt, const void *rel, int64_t n_docs, int64_t N, float *rank_max,
+int rank_naive(int, int, void *, cusprun_dtype dt, const void *rel, int64_t n_docs, int64_t N, float *rank_max,
                int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
     if (dt == CUSPRUN_F64)
         return rank_t((const double *)rel, n_docs, N, rank_max, rank_hist, n_bins, relevance_sum);

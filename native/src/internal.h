@@ -92,34 +92,12 @@ const SimdKernels &simd_avx512();
 // Best for this CPU, or the one named by env CUSPRUN_ISA (generic|avx2|avx512) if supported.
 const SimdKernels &simd();
 
-// ---- CPU variants (validated arguments) ----
-typedef int (*FfnFn)(cusprun_dtype, const void *, const void *, int64_t, void *, int64_t,
-                     int64_t, const int64_t *, int64_t, cusprun_dtype, void *);
-typedef int (*GramFn)(cusprun_dtype, const void *, int64_t, int64_t, int64_t, int64_t,
-                      const int64_t *, int64_t, cusprun_dtype, void *);
-typedef int (*QkFn)(cusprun_dtype, const void *, const void *, int64_t, int64_t, int64_t,
-                    int64_t, float, int, const int64_t *, int64_t, cusprun_dtype, void *);
-typedef int (*RankFn)(cusprun_dtype, const void *, int64_t, int64_t, float *, int32_t *,
-                      int64_t, double *);
-
-int ffn_naive(cusprun_dtype, const void *, const void *, int64_t, void *, int64_t, int64_t,
-              const int64_t *, int64_t, cusprun_dtype, void *);
-int ffn_omp_simd(cusprun_dtype, const void *, const void *, int64_t, void *, int64_t, int64_t,
-                 const int64_t *, int64_t, cusprun_dtype, void *);
-int gram_naive(cusprun_dtype, const void *, int64_t, int64_t, int64_t, int64_t,
-               const int64_t *, int64_t, cusprun_dtype, void *);
-int gram_omp_simd(cusprun_dtype, const void *, int64_t, int64_t, int64_t, int64_t,
-                  const int64_t *, int64_t, cusprun_dtype, void *);
-int gram_blocked(cusprun_dtype, const void *, int64_t, int64_t, int64_t, int64_t,
-                 const int64_t *, int64_t, cusprun_dtype, void *);
-int qk_naive(cusprun_dtype, const void *, const void *, int64_t, int64_t, int64_t, int64_t,
-             float, int, const int64_t *, int64_t, cusprun_dtype, void *);
-int qk_omp_simd(cusprun_dtype, const void *, const void *, int64_t, int64_t, int64_t, int64_t,
-                float, int, const int64_t *, int64_t, cusprun_dtype, void *);
-int rank_naive(cusprun_dtype, const void *, int64_t, int64_t, float *, int32_t *, int64_t,
-               double *);
-int rank_omp_simd(cusprun_dtype, const void *, int64_t, int64_t, float *, int32_t *, int64_t,
-                  double *);
+// ---- CPU variants: the public kernel types (cusprun.h); arguments already validated,
+// device, variant and stream unused ----
+cusprun_ffn_swiglu_fn ffn_naive, ffn_omp_simd;
+cusprun_head_gram_fn gram_naive, gram_omp_simd, gram_blocked;
+cusprun_qk_neuron_fn qk_naive, qk_omp_simd;
+cusprun_rank_update_fn rank_naive, rank_omp_simd;
 
 // Shared by both rank_update variants so that their results are bit-identical.
 static inline void rank_apply(double p, int64_t k, double rel, float *rank_max,
