@@ -111,6 +111,8 @@ int DeviceGuard::enter(int device) {
 
 using namespace cusprun_cuda;
 
+extern "C" int cusprun_cuda_api_version(void) { return CUSPRUN_API_VERSION; }
+
 extern "C" const char *cusprun_cuda_last_error(void) { return g_last_error; }
 
 extern "C" int cusprun_cuda_device_count_impl(void) {

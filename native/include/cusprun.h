@@ -53,6 +53,12 @@ typedef enum cusprun_status {
     CUSPRUN_ERR_MEMORY = 5        /* a scratch allocation failed */
 } cusprun_status;
 
+/* --------------------------------------------------------------- version */
+
+/* CUSPRUN_API_VERSION of the library actually loaded (bindings compare it with the
+ * header they were built against). */
+int cusprun_api_version(void);
+
 /* ---------------------------------------------------------------- errors */
 
 /* Message for the last failing call on this thread ("" if none). */

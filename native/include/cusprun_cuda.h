@@ -13,6 +13,8 @@
 extern "C" {
 #endif
 
+/* CUSPRUN_API_VERSION this library was built with; libcusprun refuses another. */
+int cusprun_cuda_api_version(void);
 const char *cusprun_cuda_last_error(void);
 int cusprun_cuda_device_count_impl(void);
 int cusprun_cuda_variant_count(const char *kernel);

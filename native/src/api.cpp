@@ -116,6 +116,8 @@ int guarded(const char *fn, F &&f) {
 
 extern "C" {
 
+int cusprun_api_version(void) { return CUSPRUN_API_VERSION; }
+
 int cusprun_kernel_count(void) { return K_COUNT; }
 
 const char *cusprun_kernel_name(int kernel) {

@@ -38,6 +38,21 @@ bool load_from(const std::string &path, std::string &why) {
         why = "cannot open " + path + ": " + (e ? e : "unknown error");
         return false;
     }
+    // The version first: a library of another version may lack or change any other symbol.
+    auto version = (decltype(&cusprun_cuda_api_version))dlsym(h, "cusprun_cuda_api_version");
+    if (!version) {
+        why = "libcusprun_cuda.so at " + path +
+              " has no API version (missing symbol cusprun_cuda_api_version), libcusprun.so has " +
+              std::to_string(CUSPRUN_API_VERSION);
+        dlclose(h);
+        return false;
+    }
+    if (int v = version(); v != CUSPRUN_API_VERSION) {
+        why = "libcusprun_cuda.so at " + path + " has API version " + std::to_string(v) +
+              ", libcusprun.so has " + std::to_string(CUSPRUN_API_VERSION);
+        dlclose(h);
+        return false;
+    }
     CudaApi api;
 #define CP_SYM(field, name)                                          \
     api.field = (decltype(api.field))dlsym(h, name);                 \

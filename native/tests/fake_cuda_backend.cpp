@@ -1,7 +1,8 @@
 // A stand-in for libcusprun_cuda.so (no GPU involved): exports the CUDA table so that
 // test_cuda_forwarding can check how libcusprun loads it and forwards calls. Each kernel
 // writes what it received into its first output so the test can see the arguments
-// arrived; T == 13 makes a kernel fail. Built twice: FAKE_BROKEN leaves a symbol out.
+// arrived; T == 13 makes a kernel fail. Built four times: FAKE_BROKEN leaves a kernel out,
+// FAKE_API_VERSION reports another version, FAKE_NO_VERSION leaves the version out.
 #include <stdio.h>
 #include <string.h>
 
@@ -14,7 +15,14 @@ static int fake_fail(const char *what) {
     return CUSPRUN_ERR_CUDA;
 }
 
+#ifndef FAKE_API_VERSION
+#define FAKE_API_VERSION CUSPRUN_API_VERSION
+#endif
+
 extern "C" {
+#ifndef FAKE_NO_VERSION
+int cusprun_cuda_api_version(void) { return FAKE_API_VERSION; }
+#endif
 const char *cusprun_cuda_last_error(void) { return g_err; }
 int cusprun_cuda_device_count_impl(void) { return 1; }
 int cusprun_cuda_variant_count(const char *kernel) { return strcmp(kernel, "ffn_swiglu") == 0 ? 3 : 1; }

@@ -1,20 +1,35 @@
 // How libcusprun reaches a CUDA back end, checked without a GPU: a library that cannot
-// be opened, one missing a symbol, then a fake back end (fake_cuda_backend.cpp) whose
-// kernels echo their arguments. Usage: test_cuda_forwarding <fake.so> <broken.so>
+// be opened, one missing a symbol, one of another API version, one without a version, then
+// a fake back end (fake_cuda_backend.cpp) whose kernels echo their arguments.
+// Usage: test_cuda_forwarding <fake.so> <broken.so> <wrong_version.so> <no_version.so>
 #include "test_util.h"
 
 int main(int argc, char **argv) {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s <fake backend> <broken backend>\n", argv[0]);
+    if (argc < 5) {
+        fprintf(stderr, "usage: %s <fake> <broken> <wrong version> <no version>\n", argv[0]);
         return 2;
     }
-    const char *fake = argv[1], *broken = argv[2];
+    const char *fake = argv[1], *broken = argv[2], *wrong = argv[3], *unversioned = argv[4];
+    CHECK(cusprun_api_version() == CUSPRUN_API_VERSION, "cusprun_api_version %d", cusprun_api_version());
     int rc = cusprun_cuda_load("/nonexistent/libcusprun_cuda.so");
     CHECK(rc == CUSPRUN_ERR_NO_CUDA && strstr(cusprun_last_error(), "cannot open"), "missing file: %d %s", rc,
           cusprun_last_error());
     rc = cusprun_cuda_load(broken);
     CHECK(rc == CUSPRUN_ERR_NO_CUDA && strstr(cusprun_last_error(), "missing symbol cusprun_cuda_rank_update"),
           "broken: %d %s", rc, cusprun_last_error());
+
+    // a back end of another API version is refused with one line naming both versions and the file
+    char expect[1024];
+    snprintf(expect, sizeof expect, "libcusprun_cuda.so at %s has API version %d, libcusprun.so has %d", wrong,
+             CUSPRUN_API_VERSION + 1, CUSPRUN_API_VERSION);
+    rc = cusprun_cuda_load(wrong);
+    CHECK(rc == CUSPRUN_ERR_NO_CUDA && strstr(cusprun_last_error(), expect) && !strchr(cusprun_last_error(), '\n'),
+          "wrong version: %d %s", rc, cusprun_last_error());
+    rc = cusprun_cuda_load(unversioned);
+    CHECK(rc == CUSPRUN_ERR_NO_CUDA && strstr(cusprun_last_error(), unversioned) &&
+              strstr(cusprun_last_error(), "missing symbol cusprun_cuda_api_version") &&
+              !strchr(cusprun_last_error(), '\n'),
+          "no version: %d %s", rc, cusprun_last_error());
 
     rc = cusprun_cuda_load(fake);
     CHECK(rc == CUSPRUN_OK, "fake load: %d %s", rc, cusprun_last_error());
