@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "internal.h"
@@ -26,6 +27,13 @@ inline const char *cp(const void *p, int64_t elems, size_t es) {
 }
 
 int oom(const char *what) { return fail(CUSPRUN_ERR_MEMORY, "%s: scratch allocation failed", what); }
+
+// Calls f(double *) or f(float *) on the accumulator: one body for both acc dtypes.
+template <typename F>
+inline void with_acc(cusprun_dtype acc_dtype, void *acc, F &&f) {
+    if (acc_dtype == CUSPRUN_F64) f((double *)acc);
+    else f((float *)acc);
+}
 
 }  // namespace
 
@@ -55,21 +63,20 @@ int ffn_omp_simd(int, int, void *, cusprun_dtype dt, const void *gate, const voi
         const int64_t doc = it / ncb, c0 = (it % ncb) * CB, n = std::min(CB, F - c0);
         const int64_t t0 = offs[doc], rows = offs[doc + 1] - t0;
         if (rows == 0) continue;
-        alignas(64) float lf[2048];
-        alignas(64) double ld[2048];
-        const bool f64 = acc_dtype == CUSPRUN_F64;
-        if (f64) memset(ld, 0, sizeof(double) * n);
-        else memset(lf, 0, sizeof(float) * n);
-        K.ffn_tile(dt, cp(gate, t0 * in_stride + c0, es), cp(up, t0 * in_stride + c0, es),
-                   in_stride, act ? act + (t0 * F + c0) * (int64_t)es : nullptr, F, rows, n,
-                   f64 ? nullptr : lf, f64 ? ld : nullptr);
-        if (f64) {
-            double *a = (double *)acc + doc * F + c0;
-            for (int64_t c = 0; c < n; ++c) a[c] += ld[c];
-        } else {
-            float *a = (float *)acc + doc * F + c0;
-            for (int64_t c = 0; c < n; ++c) a[c] += lf[c];
-        }
+        with_acc(acc_dtype, acc, [&](auto *a) {
+            using A = std::remove_pointer_t<decltype(a)>;
+            alignas(64) A l[2048];  // this block's sums, in the accumulator's dtype
+            memset(l, 0, sizeof(A) * n);
+            float *lf = nullptr;
+            double *ld = nullptr;
+            if constexpr (std::is_same_v<A, double>) ld = l;
+            else lf = l;
+            K.ffn_tile(dt, cp(gate, t0 * in_stride + c0, es), cp(up, t0 * in_stride + c0, es),
+                       in_stride, act ? act + (t0 * F + c0) * (int64_t)es : nullptr, F, rows, n,
+                       lf, ld);
+            a += doc * F + c0;
+            for (int64_t c = 0; c < n; ++c) a[c] += l[c];
+        });
     }
     return CUSPRUN_OK;
 }
@@ -77,26 +84,23 @@ int ffn_omp_simd(int, int, void *, cusprun_dtype dt, const void *gate, const voi
 // ------------------------------------------------------------------ head_gram
 namespace {
 // out (n x n, both triangles) += upper triangle of M rows [i0, i0+nr), columns from i0
-// (M row stride ldm, column c of M is column i0 + c of out).
-void flush_gram(const float *M, int64_t ldm, int64_t i0, int64_t nr, int64_t n,
+// (M row stride ldm, column c of M is column i0 + c of out). M is f32 or, to keep f64
+// sums, f64; each value is rounded to the accumulator's dtype once, then added.
+template <typename S>
+void flush_gram(const S *M, int64_t ldm, int64_t i0, int64_t nr, int64_t n,
                 cusprun_dtype acc_dtype, void *out) {
-    for (int64_t r = 0; r < nr; ++r) {
-        const int64_t i = i0 + r;
-        const float *m = M + r * ldm - i0;  // m[j] for column j of out
-        if (acc_dtype == CUSPRUN_F64) {
-            double *o = (double *)out;
+    with_acc(acc_dtype, out, [&](auto *o) {
+        using A = std::remove_pointer_t<decltype(o)>;
+        for (int64_t r = 0; r < nr; ++r) {
+            const int64_t i = i0 + r;
+            const S *m = M + r * ldm - i0;  // m[j] for column j of out
             for (int64_t j = i; j < n; ++j) {
-                o[i * n + j] += m[j];
-                if (j != i) o[j * n + i] += m[j];
-            }
-        } else {
-            float *o = (float *)out;
-            for (int64_t j = i; j < n; ++j) {
-                o[i * n + j] += m[j];
-                if (j != i) o[j * n + i] += m[j];
+                const A v = (A)m[j];
+                o[i * n + j] += v;
+                if (j != i) o[j * n + i] += v;
             }
         }
-    }
+    });
 }
 }  // namespace
 
@@ -172,23 +176,7 @@ int gram_blocked(int, int, void *, cusprun_dtype dt, const void *z, int64_t, int
 #pragma omp simd
                 for (int64_t e = 0; e < nr4 * nc; ++e) A[e] += M[e];
             }
-            // A -> float for flush_gram would lose the f64 sums: flush from A directly
-            char *out = (char *)gram + (doc * ng + g) * n * n * (int64_t)as;
-            for (int64_t r = 0; r < nr; ++r) {
-                const int64_t i = i0 + r;
-                const double *a = A + r * nc - i0;
-                for (int64_t j = i; j < n; ++j) {
-                    if (acc_dtype == CUSPRUN_F64) {
-                        double *o = (double *)out;
-                        o[i * n + j] += a[j];
-                        if (j != i) o[j * n + i] += a[j];
-                    } else {
-                        float *o = (float *)out;
-                        o[i * n + j] += (float)a[j];
-                        if (j != i) o[j * n + i] += (float)a[j];
-                    }
-                }
-            }
+            flush_gram(A, nc, i0, nr, n, acc_dtype, (char *)gram + (doc * ng + g) * n * n * (int64_t)as);
         }
     }
     return bad ? oom("head_gram 3_blocked") : CUSPRUN_OK;
@@ -244,20 +232,14 @@ int qk_omp_simd(int, int, void *, cusprun_dtype dt, const void *q, const void *k
                 K.to_f32_panel((int)dt, cp(q, (s0 + r) * H * d + h * d, es), 0, 1, d, qf, d);
                 K.qk_row(qf, KT, Lk, r + 1, d, rope_pairs, scale, s, p, em, e, uacc);
             }
-            const int64_t base = (doc * H + h) * units;  // several row blocks share it
-            if (acc_dtype == CUSPRUN_F64) {
-                double *a = (double *)acc + base;
+            with_acc(acc_dtype, acc, [&](auto *a) {
+                using A = std::remove_pointer_t<decltype(a)>;
+                a += (doc * H + h) * units;  // several row blocks share it
                 for (int64_t u = 0; u < units; ++u) {
 #pragma omp atomic
-                    a[u] += uacc[u];
+                    a[u] += (A)uacc[u];
                 }
-            } else {
-                float *a = (float *)acc + base;
-                for (int64_t u = 0; u < units; ++u) {
-#pragma omp atomic
-                    a[u] += (float)uacc[u];
-                }
-            }
+            });
         }
     }
     return bad ? oom("qk_neuron 2_omp_simd") : CUSPRUN_OK;
@@ -275,6 +257,19 @@ inline uint64_t dkey(double v) {
     return (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
 }
 
+// Walks the N sorted entries (key(m), idx(m)): runs of equal keys share their mean rank,
+// pct[idx] = rank / (N - 1).
+template <typename Key, typename Idx>
+void mean_rank_pct(int64_t N, Key key, Idx idx, double *pct) {
+    for (int64_t i = 0; i < N;) {
+        int64_t j = i + 1;
+        while (j < N && key(j) == key(i)) ++j;
+        const double mean_rank = (double)(i + j - 1) / 2.0;
+        for (int64_t m = i; m < j; ++m) pct[idx(m)] = N > 1 ? mean_rank / (double)(N - 1) : 0.0;
+        i = j;
+    }
+}
+
 // Percentiles of one document: a, b are N-element scratch.
 void rank_doc_f32(const float *x, int64_t N, double *pct, uint64_t *a, uint64_t *b) {
     for (int64_t i = 0; i < N; ++i) a[i] = ((uint64_t)fkey(x[i]) << 32) | (uint64_t)i;
@@ -286,14 +281,9 @@ void rank_doc_f32(const float *x, int64_t N, double *pct, uint64_t *a, uint64_t 
         for (int64_t i = 0; i < N; ++i) b[cnt[(a[i] >> sh) & 255]++] = a[i];
         std::swap(a, b);
     }
-    for (int64_t i = 0; i < N;) {  // after 4 swaps the sorted data is back in the caller's a
-        int64_t j = i + 1;
-        while (j < N && (a[j] >> 32) == (a[i] >> 32)) ++j;
-        const double mean_rank = (double)(i + j - 1) / 2.0;
-        for (int64_t m = i; m < j; ++m)
-            pct[a[m] & 0xFFFFFFFFu] = N > 1 ? mean_rank / (double)(N - 1) : 0.0;
-        i = j;
-    }
+    // after 4 swaps the sorted data is back in the caller's a
+    mean_rank_pct(N, [a](int64_t m) { return a[m] >> 32; },
+                  [a](int64_t m) { return (int64_t)(a[m] & 0xFFFFFFFFu); }, pct);
 }
 
 struct DKey {
@@ -303,13 +293,8 @@ struct DKey {
 void rank_doc_f64(const double *x, int64_t N, double *pct, DKey *a) {
     for (int64_t i = 0; i < N; ++i) a[i] = DKey{dkey(x[i]), i};
     std::sort(a, a + N, [](const DKey &l, const DKey &r) { return l.key < r.key; });
-    for (int64_t i = 0; i < N;) {
-        int64_t j = i + 1;
-        while (j < N && a[j].key == a[i].key) ++j;
-        const double mean_rank = (double)(i + j - 1) / 2.0;
-        for (int64_t m = i; m < j; ++m) pct[a[m].idx] = N > 1 ? mean_rank / (double)(N - 1) : 0.0;
-        i = j;
-    }
+    mean_rank_pct(N, [a](int64_t m) { return a[m].key; }, [a](int64_t m) { return a[m].idx; },
+                  pct);
 }
 }  // namespace
 
