@@ -1,4 +1,5 @@
-// Kernel 1: FFN SwiGLU activation + per-document sum of squares (DESIGN §2.1).
+// Kernel 1: FFN SwiGLU activation + per-document sum of squares (docs/method.md,
+// Relevance of a unit).
 //   1_naive     one thread per (document, neuron): walks the document's rows.
 //   2_vec_rows  one thread per V consecutive neurons (128-bit loads where aligned)
 //               and a chunk of rows; partial sums per document in registers, added

@@ -1,5 +1,6 @@
 // Kernel 2: per-document, per-KV-group Gram matrix of the attention output
-// (DESIGN §2.1): gram[doc][g] += Y^T Y, Y = rows of the doc x (group_size*d).
+// (docs/method.md, Relevance of a unit):
+// gram[doc][g] += Y^T Y, Y = rows of the doc x (group_size*d).
 //   1_naive       one thread per (doc, group, a, b), loops over the doc's rows.
 //   2_tiled_smem  64x64 output tiles (upper triangle only, mirrored on write),
 //                 16-row slabs staged in shared memory as fp32, 4x4 per thread;

@@ -1,4 +1,5 @@
-// Kernel 3: query/key neuron relevance (DESIGN §2.1, after PLND):
+// Kernel 3: query/key neuron relevance (docs/method.md, Relevance of a unit;
+// after PLND):
 //   acc[doc][h][u] += sum_s || softmax(A_s) - softmax(A_s - D_{u,s}) ||^2
 // over the causal rows s of each document. O(T) scratch per worker, never T x T.
 //   1_naive      one thread per (doc, head, unit): recomputes scores on the fly,

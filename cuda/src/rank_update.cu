@@ -1,5 +1,5 @@
-// Kernel 4: rank update (DESIGN §2.2). Per document, rank the N relevances
-// ascending with mean ranks for ties, p = rank / (N - 1); then per neuron
+// Kernel 4: rank update (docs/method.md, Ranks and the selection rule). Per document,
+// rank the N relevances ascending with mean ranks for ties, p = rank / (N - 1); then per neuron
 // rank_max = max(rank_max, p), rank_hist[bin(p)] += 1, relevance_sum += rel.
 //   1_naive        one thread per neuron: for each document counts the values
 //                  below / equal to its own (O(N) per document), then updates

@@ -1,6 +1,6 @@
 /*
  * cusprun C API: the kernels that fuse activation capture with relevance
- * accumulation (DESIGN §2.1, §2.2). One header, two back ends:
+ * accumulation (formulas: docs/method.md). One header, two back ends:
  *   - CPU  (libcusprun.so, native/):       always built; the reference.
  *   - CUDA (libcusprun_cuda.so, cuda/):    built where nvcc exists; loaded at run
  *                                          time by libcusprun only when a CUDA
@@ -119,7 +119,7 @@ int cusprun_linear_f32(const float *x, int64_t ldx, const float *w, float *y, in
  * it, so a definition that drifts from it fails to compile. */
 
 /*
- * 1. FFN SwiGLU relevance (DESIGN §2.1, FFN neuron).
+ * 1. FFN SwiGLU relevance (see docs/method.md, Relevance of a unit: FFN neuron).
  *    gate, up: T rows of F values, row stride `in_stride` elements (>= F; lets
  *    gate and up be the two halves of one fused gate_up projection of width 2F).
  *    act_out (may be NULL): T x F, row stride F, receives a = silu(gate) * up in
@@ -139,7 +139,7 @@ typedef int cusprun_ffn_swiglu_fn(int device, int variant, void *stream,
 cusprun_ffn_swiglu_fn cusprun_ffn_swiglu;
 
 /*
- * 2. Head Gram (DESIGN §2.1, attention head and key/value group).
+ * 2. Head Gram (docs/method.md, Relevance of a unit: head, group).
  *    z: attention output before o_proj, T x H x d (row stride H*d), in act_dtype.
  *    Heads are grouped by key/value head: group g holds query heads
  *    [g*group_size, (g+1)*group_size), H = n_groups * group_size.
@@ -157,7 +157,7 @@ typedef int cusprun_head_gram_fn(int device, int variant, void *stream,
 cusprun_head_gram_fn cusprun_head_gram;
 
 /*
- * 3. Query/key neuron relevance (DESIGN §2.1, after PLND).
+ * 3. Query/key neuron relevance (docs/method.md, Relevance of a unit: q/k, after PLND).
  *    q: T x H x d, k: T x Hkv x d (after RoPE), query head h reads key head
  *    h / (H / Hkv). Per document (attention never crosses a document boundary),
  *    per head h, per scored unit u:
@@ -178,7 +178,7 @@ typedef int cusprun_qk_neuron_fn(int device, int variant, void *stream,
 cusprun_qk_neuron_fn cusprun_qk_neuron;
 
 /*
- * 4. Rank update (DESIGN §2.2), one (layer, module) at a time.
+ * 4. Rank update (docs/method.md, Ranks and the selection rule), one (layer, module) at a time.
  *    relevance: n_docs x N in rel_dtype (CUSPRUN_F32 or CUSPRUN_F64).
  *    For each document, rank its N values ascending (0 = least relevant; ties get
  *    their mean rank) and turn rank r into the percentile p = r / (N - 1)

@@ -1,5 +1,5 @@
-// The formulas themselves (DESIGN §2.1), cheaply: qk_neuron against a brute-force
-// full T x T masked softmax difference; the head/group relevance identity
+// The formulas themselves (docs/method.md, Relevance of a unit), cheaply: qk_neuron
+// against a brute-force full T x T masked softmax difference; the head/group relevance identity
 // ||Y W^T||_F^2 = trace(W^T W S) on the head_gram output; and the dtype conversions
 // (exhaustive f16/bf16 round trips, RNE ties, F16C hardware where present, and
 // subnormal/overflow activations through the SIMD path).
