@@ -100,8 +100,8 @@ int DeviceGuard::enter(int device) {
     }
     device_ = device;
     CUSPRUN_CU(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, device));
-    CUSPRUN_CU(cudaDeviceGetAttribute(&max_smem_optin_, cudaDevAttrMaxSharedMemoryPerBlockOptin,
-                                      device));
+    CUSPRUN_CU(
+        cudaDeviceGetAttribute(&max_smem_optin_, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
     return CUSPRUN_OK;
 }
 

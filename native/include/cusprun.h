@@ -46,11 +46,11 @@ typedef enum cusprun_dtype {
 
 typedef enum cusprun_status {
     CUSPRUN_OK = 0,
-    CUSPRUN_ERR_ARGUMENT = 1,     /* bad size, pointer, dtype or variant */
-    CUSPRUN_ERR_UNSUPPORTED = 2,  /* valid request this back end does not implement */
-    CUSPRUN_ERR_NO_CUDA = 3,      /* CUDA back end not built, not loadable, or no device */
-    CUSPRUN_ERR_CUDA = 4,         /* a CUDA runtime call failed */
-    CUSPRUN_ERR_MEMORY = 5        /* a scratch allocation failed */
+    CUSPRUN_ERR_ARGUMENT = 1,    /* bad size, pointer, dtype or variant */
+    CUSPRUN_ERR_UNSUPPORTED = 2, /* valid request this back end does not implement */
+    CUSPRUN_ERR_NO_CUDA = 3,     /* CUDA back end not built, not loadable, or no device */
+    CUSPRUN_ERR_CUDA = 4,        /* a CUDA runtime call failed */
+    CUSPRUN_ERR_MEMORY = 5       /* a scratch allocation failed */
 } cusprun_status;
 
 /* --------------------------------------------------------------- version */
@@ -66,10 +66,7 @@ const char *cusprun_last_error(void);
 
 /* -------------------------------------------------------------- registry */
 
-typedef enum cusprun_backend {
-    CUSPRUN_BACKEND_CPU = 0,
-    CUSPRUN_BACKEND_CUDA = 1
-} cusprun_backend;
+typedef enum cusprun_backend { CUSPRUN_BACKEND_CPU = 0, CUSPRUN_BACKEND_CUDA = 1 } cusprun_backend;
 
 /* Kernel names, in this order: "ffn_swiglu", "head_gram", "qk_neuron", "rank_update". */
 int cusprun_kernel_count(void);
@@ -116,7 +113,9 @@ int cusprun_linear_f32(const float *x, int64_t ldx, const float *w, float *y, in
 /* Each kernel's parameter list is written once, as a function type
  * (cusprun_<kernel>_fn): the CPU entry points below, the CUDA back end's exports
  * (cusprun_cuda.h), the CPU variants and the loader's table are all declared through
- * it, so a definition that drifts from it fails to compile. */
+ * it, so a definition that drifts from it fails to compile. The lists keep their
+ * grouping by role (clang-format off). */
+/* clang-format off */
 
 /*
  * 1. FFN SwiGLU relevance (see docs/method.md, Relevance of a unit: FFN neuron).
@@ -194,6 +193,7 @@ typedef int cusprun_rank_update_fn(int device, int variant, void *stream,
                                    float *rank_max, int32_t *rank_hist, int64_t n_bins,
                                    double *relevance_sum);
 cusprun_rank_update_fn cusprun_rank_update;
+/* clang-format on */
 
 #ifdef __cplusplus
 }

@@ -54,8 +54,8 @@ int kernel_index(const char *kernel) {
 }
 
 // ---- argument checks; each failure is one line naming the function and value ----
-#define REQUIRE(cond, ...)                                          \
-    do {                                                            \
+#define REQUIRE(cond, ...)                                           \
+    do {                                                             \
         if (!(cond)) return fail(CUSPRUN_ERR_ARGUMENT, __VA_ARGS__); \
     } while (0)
 
@@ -138,7 +138,8 @@ int cusprun_variant_count(int backend, const char *kernel) {
 const char *cusprun_variant_name(int backend, const char *kernel, int variant) {
     int k = kernel_index(kernel);
     if (k < 0 || variant < 0) return nullptr;
-    if (backend == CUSPRUN_BACKEND_CPU) return variant < kCpu[k].n ? kCpu[k].name(variant) : nullptr;
+    if (backend == CUSPRUN_BACKEND_CPU)
+        return variant < kCpu[k].n ? kCpu[k].name(variant) : nullptr;
     if (backend == CUSPRUN_BACKEND_CUDA) {
         const CudaApi *api = cuda_api();
         return api ? api->variant_name(kernel, variant) : nullptr;
@@ -200,21 +201,23 @@ int cusprun_ffn_swiglu(int device, int variant, void *stream, cusprun_dtype act_
     if (T == 0 || F == 0) return CUSPRUN_OK;
     auto *f = kFfn[variant].fn;
     return guarded(fn, [&] {
-        return f(device, variant, stream, act_dtype, gate, up, in_stride, act_out, T, F, doc_offsets, n_docs, acc_dtype, acc);
+        return f(device, variant, stream, act_dtype, gate, up, in_stride, act_out, T, F,
+                 doc_offsets, n_docs, acc_dtype, acc);
     });
 }
 
-int cusprun_head_gram(int device, int variant, void *stream, cusprun_dtype act_dtype,
-                      const void *z, int64_t T, int64_t H, int64_t d, int64_t group_size,
+int cusprun_head_gram(int device, int variant, void *stream, cusprun_dtype act_dtype, const void *z,
+                      int64_t T, int64_t H, int64_t d, int64_t group_size,
                       const int64_t *doc_offsets, int64_t n_docs, cusprun_dtype acc_dtype,
                       void *gram) {
     const char *fn = "cusprun_head_gram";
     REQUIRE(is_act(act_dtype), "%s: act_dtype %d is not F32, BF16 or F16", fn, (int)act_dtype);
     REQUIRE(is_acc(acc_dtype), "%s: acc_dtype %d is not F32 or F64", fn, (int)acc_dtype);
-    REQUIRE(T >= 0 && n_docs >= 0, "%s: negative size (T = %lld, n_docs = %lld)", fn,
-            (long long)T, (long long)n_docs);
-    REQUIRE(H > 0 && d > 0 && group_size > 0, "%s: H (%lld), d (%lld), group_size (%lld) must be > 0",
-            fn, (long long)H, (long long)d, (long long)group_size);
+    REQUIRE(T >= 0 && n_docs >= 0, "%s: negative size (T = %lld, n_docs = %lld)", fn, (long long)T,
+            (long long)n_docs);
+    REQUIRE(H > 0 && d > 0 && group_size > 0,
+            "%s: H (%lld), d (%lld), group_size (%lld) must be > 0", fn, (long long)H, (long long)d,
+            (long long)group_size);
     REQUIRE(H % group_size == 0, "%s: H (%lld) is not a multiple of group_size (%lld)", fn,
             (long long)H, (long long)group_size);
     REQUIRE(z && gram && doc_offsets, "%s: z, gram or doc_offsets is NULL", fn);
@@ -229,19 +232,20 @@ int cusprun_head_gram(int device, int variant, void *stream, cusprun_dtype act_d
     if (T == 0) return CUSPRUN_OK;
     auto *f = kGram[variant].fn;
     return guarded(fn, [&] {
-        return f(device, variant, stream, act_dtype, z, T, H, d, group_size, doc_offsets, n_docs, acc_dtype, gram);
+        return f(device, variant, stream, act_dtype, z, T, H, d, group_size, doc_offsets, n_docs,
+                 acc_dtype, gram);
     });
 }
 
-int cusprun_qk_neuron(int device, int variant, void *stream, cusprun_dtype act_dtype,
-                      const void *q, const void *k, int64_t T, int64_t H, int64_t Hkv, int64_t d,
-                      float scale, int rope_pairs, const int64_t *doc_offsets, int64_t n_docs,
+int cusprun_qk_neuron(int device, int variant, void *stream, cusprun_dtype act_dtype, const void *q,
+                      const void *k, int64_t T, int64_t H, int64_t Hkv, int64_t d, float scale,
+                      int rope_pairs, const int64_t *doc_offsets, int64_t n_docs,
                       cusprun_dtype acc_dtype, void *acc) {
     const char *fn = "cusprun_qk_neuron";
     REQUIRE(is_act(act_dtype), "%s: act_dtype %d is not F32, BF16 or F16", fn, (int)act_dtype);
     REQUIRE(is_acc(acc_dtype), "%s: acc_dtype %d is not F32 or F64", fn, (int)acc_dtype);
-    REQUIRE(T >= 0 && n_docs >= 0, "%s: negative size (T = %lld, n_docs = %lld)", fn,
-            (long long)T, (long long)n_docs);
+    REQUIRE(T >= 0 && n_docs >= 0, "%s: negative size (T = %lld, n_docs = %lld)", fn, (long long)T,
+            (long long)n_docs);
     REQUIRE(H > 0 && Hkv > 0 && d > 0, "%s: H (%lld), Hkv (%lld), d (%lld) must be > 0", fn,
             (long long)H, (long long)Hkv, (long long)d);
     REQUIRE(H % Hkv == 0, "%s: H (%lld) is not a multiple of Hkv (%lld)", fn, (long long)H,
@@ -261,8 +265,8 @@ int cusprun_qk_neuron(int device, int variant, void *stream, cusprun_dtype act_d
     if (T == 0) return CUSPRUN_OK;
     auto *f = kQk[variant].fn;
     return guarded(fn, [&] {
-        return f(device, variant, stream, act_dtype, q, k, T, H, Hkv, d, scale, rope_pairs, doc_offsets, n_docs, acc_dtype,
-                 acc);
+        return f(device, variant, stream, act_dtype, q, k, T, H, Hkv, d, scale, rope_pairs,
+                 doc_offsets, n_docs, acc_dtype, acc);
     });
 }
 
@@ -293,7 +297,8 @@ int cusprun_rank_update(int device, int variant, void *stream, cusprun_dtype rel
     if (n_docs == 0 || N == 0) return CUSPRUN_OK;
     auto *f = kRank[variant].fn;
     return guarded(fn, [&] {
-        return f(device, variant, stream, rel_dtype, relevance, n_docs, N, rank_max, rank_hist, n_bins, relevance_sum);
+        return f(device, variant, stream, rel_dtype, relevance, n_docs, N, rank_max, rank_hist,
+                 n_bins, relevance_sum);
     });
 }
 

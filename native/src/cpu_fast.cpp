@@ -19,14 +19,19 @@ struct Scratch {  // per-thread buffer, 64-byte aligned, freed on scope exit
         if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) p = nullptr;
     }
     ~Scratch() { free(p); }
-    template <typename T> T *as() const { return (T *)p; }
+    template <typename T>
+    T *as() const {
+        return (T *)p;
+    }
 };
 
 inline const char *cp(const void *p, int64_t elems, size_t es) {
     return (const char *)p + elems * (int64_t)es;
 }
 
-int oom(const char *what) { return fail(CUSPRUN_ERR_MEMORY, "%s: scratch allocation failed", what); }
+int oom(const char *what) {
+    return fail(CUSPRUN_ERR_MEMORY, "%s: scratch allocation failed", what);
+}
 
 // Calls f(double *) or f(float *) on the accumulator: one body for both acc dtypes.
 template <typename F>
@@ -38,12 +43,13 @@ inline void with_acc(cusprun_dtype acc_dtype, void *acc, F &&f) {
 }  // namespace
 
 // ------------------------------------------------------------------ ffn_swiglu
-int ffn_omp_simd(int, int, void *, cusprun_dtype dt, const void *gate, const void *up, int64_t in_stride,
-                 void *act_out, int64_t T, int64_t F, const int64_t *offs, int64_t n_docs,
-                 cusprun_dtype acc_dtype, void *acc) {
+int ffn_omp_simd(int, int, void *, cusprun_dtype dt, const void *gate, const void *up,
+                 int64_t in_stride, void *act_out, int64_t T, int64_t F, const int64_t *offs,
+                 int64_t n_docs, cusprun_dtype acc_dtype, void *acc) {
     const SimdKernels &K = simd();
     const size_t es = dtype_size(dt);
-    const int64_t CB = 2048;  // columns per work item: 8 KB row slices keep the prefetchers streaming
+    const int64_t CB =
+        2048;  // columns per work item: 8 KB row slices keep the prefetchers streaming
     const int64_t ncb = (F + CB - 1) / CB;
     char *act = (char *)act_out;
     if (!acc) {  // inference only: items are (32-row block, column block)
@@ -72,8 +78,8 @@ int ffn_omp_simd(int, int, void *, cusprun_dtype dt, const void *gate, const voi
             if constexpr (std::is_same_v<A, double>) ld = l;
             else lf = l;
             K.ffn_tile(dt, cp(gate, t0 * in_stride + c0, es), cp(up, t0 * in_stride + c0, es),
-                       in_stride, act ? act + (t0 * F + c0) * (int64_t)es : nullptr, F, rows, n,
-                       lf, ld);
+                       in_stride, act ? act + (t0 * F + c0) * (int64_t)es : nullptr, F, rows, n, lf,
+                       ld);
             a += doc * F + c0;
             for (int64_t c = 0; c < n; ++c) a[c] += l[c];
         });
@@ -87,8 +93,8 @@ namespace {
 // (M row stride ldm, column c of M is column i0 + c of out). M is f32 or, to keep f64
 // sums, f64; each value is rounded to the accumulator's dtype once, then added.
 template <typename S>
-void flush_gram(const S *M, int64_t ldm, int64_t i0, int64_t nr, int64_t n,
-                cusprun_dtype acc_dtype, void *out) {
+void flush_gram(const S *M, int64_t ldm, int64_t i0, int64_t nr, int64_t n, cusprun_dtype acc_dtype,
+                void *out) {
     with_acc(acc_dtype, out, [&](auto *o) {
         using A = std::remove_pointer_t<decltype(o)>;
         for (int64_t r = 0; r < nr; ++r) {
@@ -105,8 +111,9 @@ void flush_gram(const S *M, int64_t ldm, int64_t i0, int64_t nr, int64_t n,
 }  // namespace
 
 // Rank-1 updates per token, items (document, group); f32 within 256-token chunks.
-int gram_omp_simd(int, int, void *, cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d, int64_t gs,
-                  const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype, void *gram) {
+int gram_omp_simd(int, int, void *, cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d,
+                  int64_t gs, const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype,
+                  void *gram) {
     const SimdKernels &K = simd();
     const size_t es = dtype_size(dt), as = dtype_size(acc_dtype);
     const int64_t n = gs * d, ng = H / gs, CH = 256;
@@ -142,8 +149,9 @@ int gram_omp_simd(int, int, void *, cusprun_dtype dt, const void *z, int64_t, in
 // Register-blocked Y^T Y on f32 panels of up to 128 tokens. Items (document, group,
 // 64-row strip of the upper triangle) so even one document keeps every core busy;
 // strips write disjoint entries of the symmetric output (see flush_gram).
-int gram_blocked(int, int, void *, cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d, int64_t gs,
-                 const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype, void *gram) {
+int gram_blocked(int, int, void *, cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d,
+                 int64_t gs, const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype,
+                 void *gram) {
     const SimdKernels &K = simd();
     const size_t es = dtype_size(dt), as = dtype_size(acc_dtype);
     const int64_t n = gs * d, ng = H / gs, SR = 64, TC = 128;
@@ -169,14 +177,15 @@ int gram_blocked(int, int, void *, cusprun_dtype dt, const void *z, int64_t, int
             for (int64_t t0 = offs[doc]; t0 < offs[doc + 1]; t0 += TC) {
                 const int64_t tc = std::min(TC, offs[doc + 1] - t0);
                 // only columns >= i0 are needed by this strip
-                K.to_f32_panel((int)dt, cp(z, t0 * H * d + g * n + i0, es), H * d, tc, n - i0,
-                               P, nc);
+                K.to_f32_panel((int)dt, cp(z, t0 * H * d + g * n + i0, es), H * d, tc, n - i0, P,
+                               nc);
                 memset(M, 0, sizeof(float) * nr4 * nc);
                 K.gram_block(P, nc, tc, 0, nr4, 0, nc, M, nc);
 #pragma omp simd
                 for (int64_t e = 0; e < nr4 * nc; ++e) A[e] += M[e];
             }
-            flush_gram(A, nc, i0, nr, n, acc_dtype, (char *)gram + (doc * ng + g) * n * n * (int64_t)as);
+            flush_gram(A, nc, i0, nr, n, acc_dtype,
+                       (char *)gram + (doc * ng + g) * n * n * (int64_t)as);
         }
     }
     return bad ? oom("head_gram 3_blocked") : CUSPRUN_OK;
@@ -186,8 +195,8 @@ int gram_blocked(int, int, void *, cusprun_dtype dt, const void *z, int64_t, int
 // Items (document, head, 32-query-row block), dynamic schedule. Per worker:
 // keys transposed to f32 (d x L), the query row, 4 vectors of L floats and the
 // unit sums: O(T*d) bytes, never T x T.
-int qk_omp_simd(int, int, void *, cusprun_dtype dt, const void *q, const void *k, int64_t, int64_t H,
-                int64_t Hkv, int64_t d, float scale, int rope_pairs, const int64_t *offs,
+int qk_omp_simd(int, int, void *, cusprun_dtype dt, const void *q, const void *k, int64_t,
+                int64_t H, int64_t Hkv, int64_t d, float scale, int rope_pairs, const int64_t *offs,
                 int64_t n_docs, cusprun_dtype acc_dtype, void *acc) {
     const SimdKernels &K = simd();
     const size_t es = dtype_size(dt);
@@ -282,8 +291,9 @@ void rank_doc_f32(const float *x, int64_t N, double *pct, uint64_t *a, uint64_t 
         std::swap(a, b);
     }
     // after 4 swaps the sorted data is back in the caller's a
-    mean_rank_pct(N, [a](int64_t m) { return a[m] >> 32; },
-                  [a](int64_t m) { return (int64_t)(a[m] & 0xFFFFFFFFu); }, pct);
+    mean_rank_pct(
+        N, [a](int64_t m) { return a[m] >> 32; },
+        [a](int64_t m) { return (int64_t)(a[m] & 0xFFFFFFFFu); }, pct);
 }
 
 struct DKey {
@@ -293,15 +303,15 @@ struct DKey {
 void rank_doc_f64(const double *x, int64_t N, double *pct, DKey *a) {
     for (int64_t i = 0; i < N; ++i) a[i] = DKey{dkey(x[i]), i};
     std::sort(a, a + N, [](const DKey &l, const DKey &r) { return l.key < r.key; });
-    mean_rank_pct(N, [a](int64_t m) { return a[m].key; }, [a](int64_t m) { return a[m].idx; },
-                  pct);
+    mean_rank_pct(
+        N, [a](int64_t m) { return a[m].key; }, [a](int64_t m) { return a[m].idx; }, pct);
 }
 }  // namespace
 
 // Documents ranked in parallel (batches of 64), then neurons updated in parallel:
 // each neuron's accumulators see the documents in order, as in 1_naive (same bits).
-int rank_omp_simd(int, int, void *, cusprun_dtype dt, const void *rel, int64_t n_docs, int64_t N, float *rank_max,
-                  int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
+int rank_omp_simd(int, int, void *, cusprun_dtype dt, const void *rel, int64_t n_docs, int64_t N,
+                  float *rank_max, int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
     if (N > 0xFFFFFFFFll) return fail(CUSPRUN_ERR_UNSUPPORTED, "rank_update: N > 2^32");
     const int64_t B = std::min<int64_t>(n_docs, 64);
     Scratch spct(sizeof(double) * B * N);
@@ -334,8 +344,8 @@ int rank_omp_simd(int, int, void *, cusprun_dtype dt, const void *rel, int64_t n
         for (int64_t kk = 0; kk < N; ++kk) {
             for (int64_t b = 0; b < nb; ++b) {
                 const int64_t r = (b0 + b) * N + kk;
-                const double x = dt == CUSPRUN_F64 ? ((const double *)rel)[r]
-                                                   : (double)((const float *)rel)[r];
+                const double x =
+                    dt == CUSPRUN_F64 ? ((const double *)rel)[r] : (double)((const float *)rel)[r];
                 rank_apply(pct[b * N + kk], kk, x, rank_max, rank_hist, n_bins, relevance_sum);
             }
         }

@@ -54,12 +54,12 @@ bool load_from(const std::string &path, std::string &why) {
         return false;
     }
     CudaApi api;
-#define CP_SYM(field, name)                                          \
-    api.field = (decltype(api.field))dlsym(h, name);                 \
-    if (!api.field) {                                                \
-        why = path + ": missing symbol " name;                       \
-        dlclose(h);                                                  \
-        return false;                                                \
+#define CP_SYM(field, name)                          \
+    api.field = (decltype(api.field))dlsym(h, name); \
+    if (!api.field) {                                \
+        why = path + ": missing symbol " name;       \
+        dlclose(h);                                  \
+        return false;                                \
     }
     CP_SYM(last_error, "cusprun_cuda_last_error")
     CP_SYM(device_count, "cusprun_cuda_device_count_impl")
@@ -115,7 +115,8 @@ extern "C" int cusprun_cuda_load(const char *library_path) {
     }
     int n = g_api.device_count();
     if (n <= 0)
-        return fail(CUSPRUN_ERR_NO_CUDA, "CUDA back end loaded from %s but no CUDA device is usable%s%s",
+        return fail(CUSPRUN_ERR_NO_CUDA,
+                    "CUDA back end loaded from %s but no CUDA device is usable%s%s",
                     g_loaded_from.c_str(), g_api.last_error() && *g_api.last_error() ? ": " : "",
                     g_api.last_error() ? g_api.last_error() : "");
     return CUSPRUN_OK;
