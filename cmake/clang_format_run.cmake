@@ -2,7 +2,7 @@
 # Checks (or, with APPLY, rewrites) every C++/CUDA file under native/ and cuda/ against
 # the repository's .clang-format. Used by cmake/clang_format.cmake.
 file(GLOB_RECURSE _files LIST_DIRECTORIES false
-  "${ROOT}/native/*.h" "${ROOT}/native/*.cpp" "${ROOT}/native/*.inc"
+  "${ROOT}/native/*.h" "${ROOT}/native/*.c" "${ROOT}/native/*.cpp" "${ROOT}/native/*.inc"
   "${ROOT}/cuda/*.h" "${ROOT}/cuda/*.cpp" "${ROOT}/cuda/*.cu" "${ROOT}/cuda/*.cuh")
 list(SORT _files)
 if(APPLY)

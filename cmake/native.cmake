@@ -37,6 +37,13 @@ foreach(src ${CUSPRUN_NATIVE_TESTS})
   add_test(NAME native_${name} COMMAND ${name} ${args})
   set_tests_properties(native_${name} PROPERTIES ENVIRONMENT "OMP_NUM_THREADS=2" TIMEOUT 300)
 endforeach()
+# The public headers compiled as C99, as C callers see them.
+add_executable(c_header "${CUSPRUN_ROOT}/native/tests/c_header.c")
+set_target_properties(c_header PROPERTIES C_STANDARD 99 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
+target_compile_options(c_header PRIVATE -Wall -Wextra -pedantic)
+target_link_libraries(c_header PRIVATE cusprun)
+add_test(NAME native_c_header COMMAND c_header)
+
 # The CUDA forwarding (loader, registry, argument passing, errors) against a fake back end:
 # small modules, one complete, one missing a kernel, one of another API version and one
 # without a version. No GPU needed.
