@@ -14,6 +14,9 @@ target_compile_features(cusprun PUBLIC cxx_std_17)
 # (it changes no result: nothing here reads floating-point exception flags).
 target_compile_options(cusprun PRIVATE -O3 -fno-trapping-math -Wall -Wextra)
 target_link_libraries(cusprun PRIVATE OpenMP::OpenMP_CXX ${CMAKE_DL_LIBS})
+# A CPU variant whose definition drifts from its kernel type (cusprun.h) leaves the declared
+# one undefined: fail the link, not the first dlopen.
+target_link_options(cusprun PRIVATE "LINKER:--no-undefined")
 set_target_properties(cusprun PROPERTIES
   LIBRARY_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/lib")
 
@@ -27,21 +30,36 @@ foreach(src ${CUSPRUN_NATIVE_TESTS})
   target_link_libraries(${name} PRIVATE cusprun OpenMP::OpenMP_CXX ${CMAKE_DL_LIBS})
   set(args "")
   if(name STREQUAL "test_cuda_forwarding")  # needs the two fake back ends below
-    set(args $<TARGET_FILE:fake_cuda_backend> $<TARGET_FILE:fake_cuda_backend_broken>)
+    set(args $<TARGET_FILE:fake_cuda_backend> $<TARGET_FILE:fake_cuda_backend_broken>
+             $<TARGET_FILE:fake_cuda_backend_wrong_version>
+             $<TARGET_FILE:fake_cuda_backend_no_version>)
   endif()
   add_test(NAME native_${name} COMMAND ${name} ${args})
   set_tests_properties(native_${name} PROPERTIES ENVIRONMENT "OMP_NUM_THREADS=2" TIMEOUT 300)
 endforeach()
+# The public headers compiled as C99, as C callers see them.
+add_executable(c_header "${CUSPRUN_ROOT}/native/tests/c_header.c")
+set_target_properties(c_header PROPERTIES C_STANDARD 99 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
+target_compile_options(c_header PRIVATE -Wall -Wextra -pedantic)
+target_link_libraries(c_header PRIVATE cusprun)
+add_test(NAME native_c_header COMMAND c_header)
+
 # The CUDA forwarding (loader, registry, argument passing, errors) against a fake back end:
-# two small modules, one complete and one missing a symbol. No GPU needed.
-foreach(fake fake_cuda_backend fake_cuda_backend_broken)
+# small modules, one complete, one missing a kernel, one of another API version and one
+# without a version. No GPU needed.
+set(CUSPRUN_FAKE_BACKENDS fake_cuda_backend fake_cuda_backend_broken
+    fake_cuda_backend_wrong_version fake_cuda_backend_no_version)
+foreach(fake ${CUSPRUN_FAKE_BACKENDS})
   add_library(${fake} MODULE "${CUSPRUN_ROOT}/native/tests/fake_cuda_backend.cpp")
   target_include_directories(${fake} PRIVATE "${CUSPRUN_ROOT}/native/include")
   set_target_properties(${fake} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/test-lib")
 endforeach()
 target_compile_definitions(fake_cuda_backend_broken PRIVATE FAKE_BROKEN)
+target_compile_definitions(fake_cuda_backend_wrong_version PRIVATE
+  "FAKE_API_VERSION=(CUSPRUN_API_VERSION + 1)")
+target_compile_definitions(fake_cuda_backend_no_version PRIVATE FAKE_NO_VERSION)
 if(TARGET test_cuda_forwarding)
-  add_dependencies(test_cuda_forwarding fake_cuda_backend fake_cuda_backend_broken)
+  add_dependencies(test_cuda_forwarding ${CUSPRUN_FAKE_BACKENDS})
 endif()
 
 # The variant comparison again on the baseline (SSE2) microkernels, so that path

@@ -100,8 +100,8 @@ int DeviceGuard::enter(int device) {
     }
     device_ = device;
     CUSPRUN_CU(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, device));
-    CUSPRUN_CU(cudaDeviceGetAttribute(&max_smem_optin_, cudaDevAttrMaxSharedMemoryPerBlockOptin,
-                                      device));
+    CUSPRUN_CU(
+        cudaDeviceGetAttribute(&max_smem_optin_, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
     return CUSPRUN_OK;
 }
 
@@ -110,6 +110,8 @@ int DeviceGuard::enter(int device) {
 // ----------------------------------------------------------------- exports
 
 using namespace cusprun_cuda;
+
+extern "C" int cusprun_cuda_api_version(void) { return CUSPRUN_API_VERSION; }
 
 extern "C" const char *cusprun_cuda_last_error(void) { return g_last_error; }
 

@@ -21,25 +21,23 @@ int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cuda_fail(cudaError_t err, const char *what);
 void clear_error();
 
-#define CUSPRUN_CU(call)                                                    \
-    do {                                                                    \
-        cudaError_t cusprun_e_ = (call);                                    \
-        if (cusprun_e_ != cudaSuccess)                                      \
-            return ::cusprun_cuda::cuda_fail(cusprun_e_, #call);            \
+#define CUSPRUN_CU(call)                                                                    \
+    do {                                                                                    \
+        cudaError_t cusprun_e_ = (call);                                                    \
+        if (cusprun_e_ != cudaSuccess) return ::cusprun_cuda::cuda_fail(cusprun_e_, #call); \
     } while (0)
 
 // After a kernel launch: turns a launch error into CUSPRUN_ERR_CUDA.
-#define CUSPRUN_LAUNCHED(what)                                              \
-    do {                                                                    \
-        cudaError_t cusprun_e_ = cudaGetLastError();                        \
-        if (cusprun_e_ != cudaSuccess)                                      \
-            return ::cusprun_cuda::cuda_fail(cusprun_e_, what);             \
+#define CUSPRUN_LAUNCHED(what)                                                             \
+    do {                                                                                   \
+        cudaError_t cusprun_e_ = cudaGetLastError();                                       \
+        if (cusprun_e_ != cudaSuccess) return ::cusprun_cuda::cuda_fail(cusprun_e_, what); \
     } while (0)
 
-#define CUSPRUN_TRY(expr)                                                   \
-    do {                                                                    \
-        int cusprun_s_ = (expr);                                            \
-        if (cusprun_s_ != CUSPRUN_OK) return cusprun_s_;                    \
+#define CUSPRUN_TRY(expr)                                \
+    do {                                                 \
+        int cusprun_s_ = (expr);                         \
+        if (cusprun_s_ != CUSPRUN_OK) return cusprun_s_; \
     } while (0)
 
 // ------------------------------------------------------- device selection
@@ -114,12 +112,20 @@ __device__ __forceinline__ float to_f(float x) { return x; }
 __device__ __forceinline__ float to_f(__nv_bfloat16 x) { return __bfloat162float(x); }
 __device__ __forceinline__ float to_f(__half x) { return __half2float(x); }
 
-template <typename T> __device__ __forceinline__ T from_f(float x);
-template <> __device__ __forceinline__ float from_f<float>(float x) { return x; }
-template <> __device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float x) {
+template <typename T>
+__device__ __forceinline__ T from_f(float x);
+template <>
+__device__ __forceinline__ float from_f<float>(float x) {
+    return x;
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float x) {
     return __float2bfloat16_rn(x);
 }
-template <> __device__ __forceinline__ __half from_f<__half>(float x) { return __float2half_rn(x); }
+template <>
+__device__ __forceinline__ __half from_f<__half>(float x) {
+    return __float2half_rn(x);
+}
 
 // Document offsets are trusted to be ascending (they live on the device and are
 // not checked); clamping keeps a bad table from reading or writing out of bounds.

@@ -1,4 +1,5 @@
-// Kernel 1: FFN SwiGLU activation + per-document sum of squares (DESIGN §2.1).
+// Kernel 1: FFN SwiGLU activation + per-document sum of squares (docs/method.md,
+// Relevance of a unit).
 //   1_naive     one thread per (document, neuron): walks the document's rows.
 //   2_vec_rows  one thread per V consecutive neurons (128-bit loads where aligned)
 //               and a chunk of rows; partial sums per document in registers, added
@@ -19,8 +20,8 @@ __device__ __forceinline__ float silu_mul_fast(float g, float u) {
 
 template <typename T, typename A>
 __global__ void ffn_naive_kernel(const T *__restrict__ gate, const T *__restrict__ up,
-                                 int64_t in_stride, T *__restrict__ act, int64_t T_rows,
-                                 int64_t F, const int64_t *__restrict__ off, int64_t n_docs,
+                                 int64_t in_stride, T *__restrict__ act, int64_t T_rows, int64_t F,
+                                 const int64_t *__restrict__ off, int64_t n_docs,
                                  A *__restrict__ acc) {
     const int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (k >= F) return;
@@ -69,9 +70,8 @@ constexpr int kFfnThreads = 256;
 template <typename T, int V, typename A>
 __global__ void __launch_bounds__(kFfnThreads, 4)
     ffn_vec_kernel(const T *__restrict__ gate, const T *__restrict__ up, int64_t in_stride,
-                   T *__restrict__ act, int64_t T_rows, int64_t F,
-                   const int64_t *__restrict__ off, int64_t n_docs, A *__restrict__ acc,
-                   int64_t rows) {
+                   T *__restrict__ act, int64_t T_rows, int64_t F, const int64_t *__restrict__ off,
+                   int64_t n_docs, A *__restrict__ acc, int64_t rows) {
     using P = Pack<T, V>;
     // Rows whose loads are issued together (8-wide 16-bit vectors need more registers).
     constexpr int kFfnUnroll = V >= 8 ? 2 : 4;
@@ -146,8 +146,8 @@ int launch_vec(const DeviceGuard &dev, cudaStream_t stream, const T *gate, const
     if (blocks_x > 0x7fffffff)
         return fail(CUSPRUN_ERR_UNSUPPORTED, "ffn_swiglu: F=%lld too large", (long long)F);
     dim3 grid((unsigned)blocks_x, (unsigned)ceil_div(T_rows, rows));
-    ffn_vec_kernel<T, V, A><<<grid, kFfnThreads, 0, stream>>>(gate, up, in_stride, act, T_rows,
-                                                              F, off, n_docs, acc, rows);
+    ffn_vec_kernel<T, V, A><<<grid, kFfnThreads, 0, stream>>>(gate, up, in_stride, act, T_rows, F,
+                                                              off, n_docs, acc, rows);
     CUSPRUN_LAUNCHED("ffn_swiglu 2_vec_rows launch");
     return CUSPRUN_OK;
 }
@@ -158,10 +158,10 @@ int launch_vec(const DeviceGuard &dev, cudaStream_t stream, const T *gate, const
 using namespace cusprun_cuda;
 
 extern "C" int cusprun_cuda_ffn_swiglu(int device, int variant, void *stream,
-                                       cusprun_dtype act_dtype, const void *gate,
-                                       const void *up, int64_t in_stride, void *act_out,
-                                       int64_t T, int64_t F, const int64_t *doc_offsets,
-                                       int64_t n_docs, cusprun_dtype acc_dtype, void *acc) {
+                                       cusprun_dtype act_dtype, const void *gate, const void *up,
+                                       int64_t in_stride, void *act_out, int64_t T, int64_t F,
+                                       const int64_t *doc_offsets, int64_t n_docs,
+                                       cusprun_dtype acc_dtype, void *acc) {
     int v = 0;
     CUSPRUN_TRY(resolve_variant(K_FFN, variant, &v));
     if (!is_act_dtype(act_dtype))
@@ -205,8 +205,8 @@ extern "C" int cusprun_cuda_ffn_swiglu(int device, int variant, void *stream,
             A *ac = static_cast<A *>(acc);
             if (v == 0) {
                 dim3 grid((unsigned)ceil_div(F, 128), (unsigned)(n_docs < 65535 ? n_docs : 65535));
-                ffn_naive_kernel<TT, A><<<grid, 128, 0, s>>>(g, u, in_stride, a, T, F,
-                                                             doc_offsets, n_docs, ac);
+                ffn_naive_kernel<TT, A>
+                    <<<grid, 128, 0, s>>>(g, u, in_stride, a, T, F, doc_offsets, n_docs, ac);
                 CUSPRUN_LAUNCHED("ffn_swiglu 1_naive launch");
                 return (int)CUSPRUN_OK;
             }
@@ -220,10 +220,9 @@ extern "C" int cusprun_cuda_ffn_swiglu(int device, int variant, void *stream,
                 return launch_vec<TT, VMAX, A>(dev, s, g, u, in_stride, a, T, F, doc_offsets,
                                                n_docs, ac);
             if (fits(2))
-                return launch_vec<TT, 2, A>(dev, s, g, u, in_stride, a, T, F, doc_offsets,
-                                            n_docs, ac);
-            return launch_vec<TT, 1, A>(dev, s, g, u, in_stride, a, T, F, doc_offsets, n_docs,
-                                        ac);
+                return launch_vec<TT, 2, A>(dev, s, g, u, in_stride, a, T, F, doc_offsets, n_docs,
+                                            ac);
+            return launch_vec<TT, 1, A>(dev, s, g, u, in_stride, a, T, F, doc_offsets, n_docs, ac);
         });
     });
 }

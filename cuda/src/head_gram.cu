@@ -1,5 +1,6 @@
 // Kernel 2: per-document, per-KV-group Gram matrix of the attention output
-// (DESIGN §2.1): gram[doc][g] += Y^T Y, Y = rows of the doc x (group_size*d).
+// (docs/method.md, Relevance of a unit):
+// gram[doc][g] += Y^T Y, Y = rows of the doc x (group_size*d).
 //   1_naive       one thread per (doc, group, a, b), loops over the doc's rows.
 //   2_tiled_smem  64x64 output tiles (upper triangle only, mirrored on write),
 //                 16-row slabs staged in shared memory as fp32, 4x4 per thread;
@@ -152,9 +153,9 @@ __global__ void __launch_bounds__(kTiledThreads, 2)
 
 // ------------------------------------------------------------- 3_wmma
 
-constexpr int kWK = 32;             // rows per shared-memory slab
-constexpr int kWLd = kTile + 8;     // bf16/f16 row stride in shared memory
-constexpr int kWmmaThreads = 128;   // 4 warps, 2x2 of 32x32 sub-tiles
+constexpr int kWK = 32;            // rows per shared-memory slab
+constexpr int kWLd = kTile + 8;    // bf16/f16 row stride in shared memory
+constexpr int kWmmaThreads = 128;  // 4 warps, 2x2 of 32x32 sub-tiles
 
 template <typename T>
 struct WmmaSmem {
@@ -201,8 +202,10 @@ __global__ void __launch_bounds__(kWmmaThreads)
                     const int64_t t = t0 + row;
                     const int64_t ca = (int64_t)ta * kTile + col, cb = (int64_t)tb * kTile + col;
                     uint4 va = make_uint4(0, 0, 0, 0), vb = va;
-                    if (t < seg1 && ca < M) va = *reinterpret_cast<const uint4 *>(base + t * row_stride + ca);
-                    if (t < seg1 && cb < M) vb = *reinterpret_cast<const uint4 *>(base + t * row_stride + cb);
+                    if (t < seg1 && ca < M)
+                        va = *reinterpret_cast<const uint4 *>(base + t * row_stride + ca);
+                    if (t < seg1 && cb < M)
+                        vb = *reinterpret_cast<const uint4 *>(base + t * row_stride + cb);
                     *reinterpret_cast<uint4 *>(&sm.a[row][col]) = va;
                     *reinterpret_cast<uint4 *>(&sm.b[row][col]) = vb;
                 }
@@ -290,18 +293,16 @@ int64_t slots_of(K kernel, int threads, const DeviceGuard &dev) {
 using namespace cusprun_cuda;
 
 extern "C" int cusprun_cuda_head_gram(int device, int variant, void *stream,
-                                      cusprun_dtype act_dtype, const void *z, int64_t T,
-                                      int64_t H, int64_t d, int64_t group_size,
-                                      const int64_t *doc_offsets, int64_t n_docs,
-                                      cusprun_dtype acc_dtype, void *gram) {
+                                      cusprun_dtype act_dtype, const void *z, int64_t T, int64_t H,
+                                      int64_t d, int64_t group_size, const int64_t *doc_offsets,
+                                      int64_t n_docs, cusprun_dtype acc_dtype, void *gram) {
     int v = 0;
     CUSPRUN_TRY(resolve_variant(K_HEAD_GRAM, variant, &v));
     if (!is_act_dtype(act_dtype))
         return fail(CUSPRUN_ERR_ARGUMENT, "head_gram: act_dtype %d is not f32/bf16/f16",
                     (int)act_dtype);
     if (!is_acc_dtype(acc_dtype))
-        return fail(CUSPRUN_ERR_ARGUMENT, "head_gram: acc_dtype %d is not f32/f64",
-                    (int)acc_dtype);
+        return fail(CUSPRUN_ERR_ARGUMENT, "head_gram: acc_dtype %d is not f32/f64", (int)acc_dtype);
     if (T < 0 || n_docs < 0 || H < 1 || d < 1 || group_size < 1 || H % group_size != 0)
         return fail(CUSPRUN_ERR_ARGUMENT,
                     "head_gram: bad sizes T=%lld n_docs=%lld H=%lld d=%lld group_size=%lld (H "
@@ -320,8 +321,9 @@ extern "C" int cusprun_cuda_head_gram(int device, int variant, void *stream,
     const int64_t M = group_size * d;
     const int64_t row_stride = H * d;
     if (n_groups > 65535 || ceil_div(M, kTile) > 2048)
-        return fail(CUSPRUN_ERR_UNSUPPORTED, "head_gram: n_groups=%lld or group_size*d=%lld too large",
-                    (long long)n_groups, (long long)M);
+        return fail(CUSPRUN_ERR_UNSUPPORTED,
+                    "head_gram: n_groups=%lld or group_size*d=%lld too large", (long long)n_groups,
+                    (long long)M);
 
     return with_act_type(act_dtype, [&](auto act_tag) {
         using TT = decltype(act_tag);
@@ -347,10 +349,13 @@ extern "C" int cusprun_cuda_head_gram(int device, int variant, void *stream,
                 if constexpr (!std::is_same<TT, float>::value) {
                     const bool vec = M % 8 == 0 && row_stride % 8 == 0 &&
                                      reinterpret_cast<uintptr_t>(zz) % 16 == 0;
-                    auto kernel = vec ? gram_wmma_kernel<TT, A, true> : gram_wmma_kernel<TT, A, false>;
-                    const int64_t chunks = pick_chunks(tiles, T, slots_of(kernel, kWmmaThreads, dev));
+                    auto kernel =
+                        vec ? gram_wmma_kernel<TT, A, true> : gram_wmma_kernel<TT, A, false>;
+                    const int64_t chunks =
+                        pick_chunks(tiles, T, slots_of(kernel, kWmmaThreads, dev));
                     const int64_t chunk_rows = ceil_div(T, chunks);
-                    dim3 grid((unsigned)pairs, (unsigned)n_groups, (unsigned)ceil_div(T, chunk_rows));
+                    dim3 grid((unsigned)pairs, (unsigned)n_groups,
+                              (unsigned)ceil_div(T, chunk_rows));
                     kernel<<<grid, kWmmaThreads, 0, s>>>(zz, T, row_stride, M, doc_offsets, n_docs,
                                                          out, chunk_rows, chunks > 1);
                     CUSPRUN_LAUNCHED("head_gram 3_wmma launch");

@@ -1,4 +1,5 @@
-// Kernel 3: query/key neuron relevance (DESIGN §2.1, after PLND):
+// Kernel 3: query/key neuron relevance (docs/method.md, Relevance of a unit;
+// after PLND):
 //   acc[doc][h][u] += sum_s || softmax(A_s) - softmax(A_s - D_{u,s}) ||^2
 // over the causal rows s of each document. O(T) scratch per worker, never T x T.
 //   1_naive      one thread per (doc, head, unit): recomputes scores on the fly,
@@ -130,7 +131,7 @@ __global__ void __launch_bounds__(kQkThreads)
     __shared__ float part[4][kQkThreads];
     __shared__ int overflow[kQkThreads];
 
-    float *sq = dyn;                                   // d floats: q_s * scale
+    float *sq = dyn;  // d floats: q_s * scale
     float *sa = gscratch ? gscratch + (int64_t)blockIdx.x * 2 * T_rows : dyn + d;
     float *sp = sa + T_rows;
     const int tid = threadIdx.x;
@@ -143,7 +144,7 @@ __global__ void __launch_bounds__(kQkThreads)
         const int64_t t0 = doc_off(off, doc, T_rows);
         const int64_t L = s - t0 + 1;
         const T *qs = q + (s * H + h) * d;
-        const T *kbase = k + kh * d;                 // row t at kbase + t*Hkv*d
+        const T *kbase = k + kh * d;  // row t at kbase + t*Hkv*d
         const int64_t kstride = Hkv * d;
 
         __syncthreads();  // previous item done with the buffers
@@ -162,7 +163,8 @@ __global__ void __launch_bounds__(kQkThreads)
                 for (int64_t j = sub; j < d; j += kLanesPerRow) dot = fmaf(sq[j], to_f(kt[j]), dot);
             }
 #pragma unroll
-            for (int o = kLanesPerRow / 2; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
+            for (int o = kLanesPerRow / 2; o > 0; o >>= 1)
+                dot += __shfl_xor_sync(0xffffffffu, dot, o);
             if (i < L && sub == 0) {
                 sa[i] = dot;
                 lmax = fmaxf(lmax, dot);
@@ -255,8 +257,8 @@ __global__ void __launch_bounds__(kQkThreads)
                     for (int64_t i = 0; i < L; ++i) z2 += exp((double)sa[i] - dval(i) - m2);
                     r = 0.0;
                     for (int64_t i = 0; i < L; ++i) {
-                        const double diff = exp((double)sa[i]) / zsum[0] -
-                                            exp((double)sa[i] - dval(i) - m2) / z2;
+                        const double diff =
+                            exp((double)sa[i]) / zsum[0] - exp((double)sa[i] - dval(i) - m2) / z2;
                         r += diff * diff;
                     }
                 }
@@ -283,8 +285,7 @@ extern "C" int cusprun_cuda_qk_neuron(int device, int variant, void *stream,
         return fail(CUSPRUN_ERR_ARGUMENT, "qk_neuron: act_dtype %d is not f32/bf16/f16",
                     (int)act_dtype);
     if (!is_acc_dtype(acc_dtype))
-        return fail(CUSPRUN_ERR_ARGUMENT, "qk_neuron: acc_dtype %d is not f32/f64",
-                    (int)acc_dtype);
+        return fail(CUSPRUN_ERR_ARGUMENT, "qk_neuron: acc_dtype %d is not f32/f64", (int)acc_dtype);
     if (T < 0 || n_docs < 0 || H < 1 || Hkv < 1 || d < 1 || H % Hkv != 0 ||
         (rope_pairs && d % 2 != 0))
         return fail(CUSPRUN_ERR_ARGUMENT,
@@ -321,12 +322,12 @@ extern "C" int cusprun_cuda_qk_neuron(int device, int variant, void *stream,
             const int64_t smem_full = (d + 2 * T) * (int64_t)sizeof(float);
             // CUSPRUN_CUDA_QK_GLOBAL_SCRATCH=1 forces the long-row path (for tests).
             const char *force = std::getenv("CUSPRUN_CUDA_QK_GLOBAL_SCRATCH");
-            const bool global = (force != nullptr && force[0] == '1') ||
-                                smem_full > dev.max_smem_optin();
+            const bool global =
+                (force != nullptr && force[0] == '1') || smem_full > dev.max_smem_optin();
             if (!global) {
                 if (smem_full > 48 * 1024)
-                    CUSPRUN_CU(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                    (int)smem_full));
+                    CUSPRUN_CU(cudaFuncSetAttribute(
+                        kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem_full));
                 const int64_t grid = items < 0x7fffffff ? items : 0x7fffffff;
                 kernel<<<(unsigned)grid, kQkThreads, (size_t)smem_full, s>>>(
                     qq, kk, T, H, Hkv, d, scale, rope_pairs, doc_offsets, n_docs, out, nullptr);
@@ -337,7 +338,8 @@ extern "C" int cusprun_cuda_qk_neuron(int device, int variant, void *stream,
             int64_t grid = (int64_t)dev.sm_count() * 8;
             if (grid > items) grid = items;
             float *scratch = nullptr;
-            CUSPRUN_CU(cudaMallocAsync((void **)&scratch, (size_t)(grid * 2 * T) * sizeof(float), s));
+            CUSPRUN_CU(
+                cudaMallocAsync((void **)&scratch, (size_t)(grid * 2 * T) * sizeof(float), s));
             kernel<<<(unsigned)grid, kQkThreads, (size_t)d * sizeof(float), s>>>(
                 qq, kk, T, H, Hkv, d, scale, rope_pairs, doc_offsets, n_docs, out, scratch);
             cudaError_t le = cudaGetLastError();

@@ -1,5 +1,5 @@
-// Kernel 4: rank update (DESIGN §2.2). Per document, rank the N relevances
-// ascending with mean ranks for ties, p = rank / (N - 1); then per neuron
+// Kernel 4: rank update (docs/method.md, Ranks and the selection rule). Per document,
+// rank the N relevances ascending with mean ranks for ties, p = rank / (N - 1); then per neuron
 // rank_max = max(rank_max, p), rank_hist[bin(p)] += 1, relevance_sum += rel.
 //   1_naive        one thread per neuron: for each document counts the values
 //                  below / equal to its own (O(N) per document), then updates
@@ -19,8 +19,8 @@ namespace cusprun_cuda {
 namespace {
 
 // Folds one document's rank into neuron k's outputs.
-__device__ __forceinline__ void fold(double rank, int64_t N, int64_t k, double rel,
-                                     int32_t *hist, int64_t n_bins, float &mx, double &sum) {
+__device__ __forceinline__ void fold(double rank, int64_t N, int64_t k, double rel, int32_t *hist,
+                                     int64_t n_bins, float &mx, double &sum) {
     const double p = N > 1 ? rank / (double)(N - 1) : 0.0;
     const float pf = (float)p;
     mx = fmaxf(mx, pf);
@@ -154,13 +154,13 @@ int rank_segsort(cudaStream_t s, const R *rel, int64_t n_docs, int64_t N, float 
                                                          idx_out, (int)n, (int)nb, seg_off,
                                                          seg_off + 1, 0, (int)sizeof(R) * 8, s);
         if (e == cudaSuccess) {
-            tie_rank_kernel<R><<<(unsigned)ceil_div(n, 256), 256, 0, s>>>(keys_out, idx_out, nb, N,
-                                                                          ranks);
+            tie_rank_kernel<R>
+                <<<(unsigned)ceil_div(n, 256), 256, 0, s>>>(keys_out, idx_out, nb, N, ranks);
             e = cudaGetLastError();
         }
         if (e == cudaSuccess) {
-            fold_kernel<R><<<(unsigned)ceil_div(N, 256), 256, 0, s>>>(keys_in, ranks, nb, N,
-                                                                     rank_max, hist, n_bins, rel_sum);
+            fold_kernel<R><<<(unsigned)ceil_div(N, 256), 256, 0, s>>>(
+                keys_in, ranks, nb, N, rank_max, hist, n_bins, rel_sum);
             e = cudaGetLastError();
         }
         if (e != cudaSuccess) status = cuda_fail(e, "rank_update 2_cub_segsort");
@@ -178,8 +178,7 @@ using namespace cusprun_cuda;
 extern "C" int cusprun_cuda_rank_update(int device, int variant, void *stream,
                                         cusprun_dtype rel_dtype, const void *relevance,
                                         int64_t n_docs, int64_t N, float *rank_max,
-                                        int32_t *rank_hist, int64_t n_bins,
-                                        double *relevance_sum) {
+                                        int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
     int v = 0;
     CUSPRUN_TRY(resolve_variant(K_RANK, variant, &v));
     if (rel_dtype != CUSPRUN_F32 && rel_dtype != CUSPRUN_F64)

@@ -43,9 +43,15 @@ void fill(void *p, cusprun_dtype t, int64_t n, uint64_t seed, float lo, float hi
     const unsigned blocks = (unsigned)std::min<int64_t>((n + 255) / 256, 4096);
     switch (t) {
     case CUSPRUN_F32: fill_kernel<<<blocks, 256, 0, g_stream>>>((float *)p, n, seed, lo, hi); break;
-    case CUSPRUN_F64: fill_kernel<<<blocks, 256, 0, g_stream>>>((double *)p, n, seed, lo, hi); break;
-    case CUSPRUN_BF16: fill_kernel<<<blocks, 256, 0, g_stream>>>((__nv_bfloat16 *)p, n, seed, lo, hi); break;
-    case CUSPRUN_F16: fill_kernel<<<blocks, 256, 0, g_stream>>>((__half *)p, n, seed, lo, hi); break;
+    case CUSPRUN_F64:
+        fill_kernel<<<blocks, 256, 0, g_stream>>>((double *)p, n, seed, lo, hi);
+        break;
+    case CUSPRUN_BF16:
+        fill_kernel<<<blocks, 256, 0, g_stream>>>((__nv_bfloat16 *)p, n, seed, lo, hi);
+        break;
+    case CUSPRUN_F16:
+        fill_kernel<<<blocks, 256, 0, g_stream>>>((__half *)p, n, seed, lo, hi);
+        break;
     }
     CHECK_CUDA(cudaGetLastError());
 }
@@ -147,7 +153,8 @@ void bench_kernel(const char *kernel, const std::string &shape, double bytes, do
                 ref[i] = std::move(got);
                 continue;
             }
-            tu::CompareResult r = tu::compare(ref[i], got, nullptr, outs[i].rtol, outs[i].floor_frac);
+            tu::CompareResult r =
+                tu::compare(ref[i], got, nullptr, outs[i].rtol, outs[i].floor_frac);
             ok &= r.ok;
             worst = std::max(worst, r.max_err);
             if (!r.ok)
@@ -190,10 +197,12 @@ void bench_ffn() {
     std::snprintf(shape, sizeof shape, "T=%lld F=%lld bf16, acc f32, %lld docs", (long long)T,
                   (long long)F, (long long)n_docs);
     bench_kernel("ffn_swiglu", shape, bytes, (double)T * F, "Gelem/s",
-                 {{out.ptr, act, T * F, 1e-2, 1e-4, "act_out"}, {acc.ptr, accd, n_docs * F, 1e-3, 1e-6, "acc"}},
+                 {{out.ptr, act, T * F, 1e-2, 1e-4, "act_out"},
+                  {acc.ptr, accd, n_docs * F, 1e-3, 1e-6, "acc"}},
                  [&](int v) {
-                     return cusprun_cuda_ffn_swiglu(0, v, g_stream, act, gate.ptr, up.ptr, F, out.ptr,
-                                                    T, F, off.as<int64_t>(), n_docs, accd, acc.ptr);
+                     return cusprun_cuda_ffn_swiglu(0, v, g_stream, act, gate.ptr, up.ptr, F,
+                                                    out.ptr, T, F, off.as<int64_t>(), n_docs, accd,
+                                                    acc.ptr);
                  });
 }
 
@@ -209,8 +218,7 @@ void bench_head_gram() {
     std::snprintf(shape, sizeof shape, "T=%lld H=%lld d=%lld group=%lld bf16, acc f32, %lld docs",
                   (long long)T, (long long)H, (long long)d, (long long)gs, (long long)n_docs);
     bench_kernel("head_gram", shape, bytes, 2.0 * T * G * M * M / 1e3, "GFLOP/s (dense)",
-                 {{gram.ptr, accd, n_docs * G * M * M, 1e-3, 1e-3, "gram"}},
-                 [&](int v) {
+                 {{gram.ptr, accd, n_docs * G * M * M, 1e-3, 1e-3, "gram"}}, [&](int v) {
                      return cusprun_cuda_head_gram(0, v, g_stream, act, z.ptr, T, H, d, gs,
                                                    off.as<int64_t>(), n_docs, accd, gram.ptr);
                  });
@@ -232,8 +240,7 @@ void bench_qk() {
     std::snprintf(shape, sizeof shape, "T=%lld H=%lld Hkv=%lld d=%lld rope pairs bf16, acc f32",
                   (long long)T, (long long)H, (long long)Hkv, (long long)d);
     bench_kernel("qk_neuron", shape, bytes, pairs / 1e3, "G(s,t,unit)/s",
-                 {{acc.ptr, accd, n_docs * H * U, 2e-3, 1e-3, "acc"}},
-                 [&](int v) {
+                 {{acc.ptr, accd, n_docs * H * U, 2e-3, 1e-3, "acc"}}, [&](int v) {
                      return cusprun_cuda_qk_neuron(0, v, g_stream, act, q.ptr, k.ptr, T, H, Hkv, d,
                                                    scale, rope, off.as<int64_t>(), n_docs, accd,
                                                    acc.ptr);
@@ -250,25 +257,30 @@ void bench_rank() {
                   (long long)N, (long long)n_bins);
     bench_kernel("rank_update", shape, bytes, (double)n_docs * N / 1e3, "Gelem/s",
                  {{mx.ptr, CUSPRUN_F32, N, 1e-6, 0, "rank_max"},
-                  {hist.ptr, CUSPRUN_F32 /* int32 bits compared as float: exactness */, N * n_bins, 0, 0, "rank_hist"},
+                  {hist.ptr, CUSPRUN_F32 /* int32 bits compared as float: exactness */, N * n_bins,
+                   0, 0, "rank_hist"},
                   {sum.ptr, CUSPRUN_F64, N, 1e-12, 0, "relevance_sum"}},
                  [&](int v) {
-                     return cusprun_cuda_rank_update(0, v, g_stream, CUSPRUN_F32, rel.ptr, n_docs, N,
-                                                     mx.as<float>(), hist.as<int32_t>(), n_bins,
+                     return cusprun_cuda_rank_update(0, v, g_stream, CUSPRUN_F32, rel.ptr, n_docs,
+                                                     N, mx.as<float>(), hist.as<int32_t>(), n_bins,
                                                      sum.as<double>());
                  });
 }
 
 void write_table(FILE *f) {
-    std::fprintf(f, "| kernel | variant | shape | time (ms) | GB/s | copy GB/s | %% of copy | throughput | vs 1_naive |\n");
+    std::fprintf(f,
+                 "| kernel | variant | shape | time (ms) | GB/s | copy GB/s | %% of copy | "
+                 "throughput | vs 1_naive |\n");
     std::fprintf(f, "|---|---|---|---:|---:|---:|---:|---|---|\n");
     for (const Row &r : g_rows)
         std::fprintf(f, "| %s | %s | %s | %.4f | %.1f | %.1f | %.1f%% | %.2f %s | %s |\n",
-                     r.kernel.c_str(), r.variant.c_str(), r.shape.c_str(), r.ms, r.gbps, r.copy_gbps,
-                     100.0 * r.gbps / r.copy_gbps, r.work, r.work_unit.c_str(), r.check.c_str());
+                     r.kernel.c_str(), r.variant.c_str(), r.shape.c_str(), r.ms, r.gbps,
+                     r.copy_gbps, 100.0 * r.gbps / r.copy_gbps, r.work, r.work_unit.c_str(),
+                     r.check.c_str());
     for (const Row &r : g_rows)
         if (r.kernel == "ffn_swiglu" && r.variant != "1_naive")
-            std::fprintf(f, "\nFFN %s: %.1f%% of device-to-device copy bandwidth (target >= 70%%).\n",
+            std::fprintf(f,
+                         "\nFFN %s: %.1f%% of device-to-device copy bandwidth (target >= 70%%).\n",
                          r.variant.c_str(), 100.0 * r.gbps / r.copy_gbps);
 }
 

@@ -31,8 +31,9 @@ void report(bool ok, const std::string &what, const std::string &detail) {
 
 std::string fmt_cmp(const char *name, const CompareResult &r, double rtol) {
     char b[160];
-    std::snprintf(b, sizeof b, "%s: max_err=%.3g (tol %.3g)%s", name, r.max_err, rtol,
-                  r.ok ? "" : (" bad=" + std::to_string(r.bad) + " at " + std::to_string(r.worst)).c_str());
+    std::snprintf(
+        b, sizeof b, "%s: max_err=%.3g (tol %.3g)%s", name, r.max_err, rtol,
+        r.ok ? "" : (" bad=" + std::to_string(r.bad) + " at " + std::to_string(r.worst)).c_str());
     return b;
 }
 
@@ -54,8 +55,8 @@ std::vector<double> download(const DeviceBuffer &d, cusprun_dtype t, size_t n) {
 // Expect a CUDA call to succeed; on failure record it and return false.
 bool cuda_ok(int rc, const std::string &what) {
     if (rc != CUSPRUN_OK) {
-        report(false, what, std::string("returned ") + std::to_string(rc) + ": " +
-                                cusprun_cuda_last_error());
+        report(false, what,
+               std::string("returned ") + std::to_string(rc) + ": " + cusprun_cuda_last_error());
         return false;
     }
     const std::string e = tu::stream_sync(g_stream);
@@ -66,15 +67,17 @@ bool cuda_ok(int rc, const std::string &what) {
     return true;
 }
 
-double act_rtol(cusprun_dtype t) { return t == CUSPRUN_F32 ? 1e-5 : (t == CUSPRUN_BF16 ? 1.0e-2 : 2e-3); }
+double act_rtol(cusprun_dtype t) {
+    return t == CUSPRUN_F32 ? 1e-5 : (t == CUSPRUN_BF16 ? 1.0e-2 : 2e-3);
+}
 
 // ------------------------------------------------------------- ffn_swiglu
 
 struct FfnCase {
     cusprun_dtype act, acc;
     int64_t T, F, n_docs;
-    bool fused;      // gate and up are halves of one T x 2F matrix
-    int64_t pad;     // extra row stride when not fused
+    bool fused;   // gate and up are halves of one T x 2F matrix
+    int64_t pad;  // extra row stride when not fused
     bool with_act, with_acc;
 };
 
@@ -105,11 +108,11 @@ void test_ffn(const FfnCase &c) {
     const unsigned char *dg = d_gu.as<unsigned char>();
     for (int v = 0; v < cusprun_cuda_variant_count("ffn_swiglu"); ++v) {
         char what[200];
-        std::snprintf(what, sizeof what,
-                      "ffn_swiglu %-12s %s/%s T=%lld F=%lld stride=%lld docs=%lld%s%s",
-                      cusprun_cuda_variant_name("ffn_swiglu", v), tu::dtype_name(c.act),
-                      tu::dtype_name(c.acc), (long long)c.T, (long long)c.F, (long long)stride,
-                      (long long)c.n_docs, c.with_act ? "" : " no-act", c.with_acc ? "" : " no-acc");
+        std::snprintf(
+            what, sizeof what, "ffn_swiglu %-12s %s/%s T=%lld F=%lld stride=%lld docs=%lld%s%s",
+            cusprun_cuda_variant_name("ffn_swiglu", v), tu::dtype_name(c.act),
+            tu::dtype_name(c.acc), (long long)c.T, (long long)c.F, (long long)stride,
+            (long long)c.n_docs, c.with_act ? "" : " no-act", c.with_acc ? "" : " no-acc");
         DeviceBuffer d_act(c.T * c.F * es), d_acc = tu::to_device(acc0);
         tu::dev_memset(d_act.ptr, 0xff, d_act.bytes);  // NaN in every dtype
         if (!cuda_ok(cusprun_cuda_ffn_swiglu(0, v, g_stream, c.act, dg, dg + up_off * es, stride,
@@ -141,7 +144,8 @@ void test_ffn(const FfnCase &c) {
             // Against the CPU: a 1-ulp difference in one rounded activation may move a
             // short document's sum by ~2 ulp of act_dtype.
             const double rt = c.act == CUSPRUN_F32 ? 1e-4 : 2.5 * act_rtol(c.act);
-            CompareResult r = tu::compare(acc_ref, acc_gpu, &acc_init, rt, 1e-6, tu::acc_eps(c.acc));
+            CompareResult r =
+                tu::compare(acc_ref, acc_gpu, &acc_init, rt, 1e-6, tu::acc_eps(c.acc));
             ok &= r.ok;
             detail += " " + fmt_cmp("acc", r, rt);
             if (c.with_act) {
@@ -154,7 +158,8 @@ void test_ffn(const FfnCase &c) {
                             own[i * c.F + k] += a * a;
                         }
                 const double rt2 = 3e-5;
-                CompareResult r2 = tu::compare(own, acc_gpu, &acc_init, rt2, 1e-6, tu::acc_eps(c.acc));
+                CompareResult r2 =
+                    tu::compare(own, acc_gpu, &acc_init, rt2, 1e-6, tu::acc_eps(c.acc));
                 ok &= r2.ok;
                 detail += " " + fmt_cmp("acc-vs-own-act", r2, rt2);
             }
@@ -188,10 +193,10 @@ void test_head_gram(const GramCase &c) {
     DeviceBuffer d_z = tu::to_device(z), d_off = tu::to_device(off);
     for (int v = 0; v < cusprun_cuda_variant_count("head_gram"); ++v) {
         char what[200];
-        std::snprintf(what, sizeof what, "head_gram  %-12s %s/%s T=%lld H=%lld d=%lld group=%lld docs=%lld",
-                      cusprun_cuda_variant_name("head_gram", v), tu::dtype_name(c.act),
-                      tu::dtype_name(c.acc), (long long)c.T, (long long)c.H, (long long)c.d,
-                      (long long)c.gs, (long long)c.n_docs);
+        std::snprintf(
+            what, sizeof what, "head_gram  %-12s %s/%s T=%lld H=%lld d=%lld group=%lld docs=%lld",
+            cusprun_cuda_variant_name("head_gram", v), tu::dtype_name(c.act), tu::dtype_name(c.acc),
+            (long long)c.T, (long long)c.H, (long long)c.d, (long long)c.gs, (long long)c.n_docs);
         DeviceBuffer d_g = tu::to_device(g0);
         if (!cuda_ok(cusprun_cuda_head_gram(0, v, g_stream, c.act, d_z.ptr, c.T, c.H, c.d, c.gs,
                                             d_off.as<int64_t>(), c.n_docs, c.acc, d_g.ptr),
@@ -229,15 +234,16 @@ void test_qk(const QkCase &c, bool force_global = false) {
     tu::fill_normal(k, g_rng, 0.0, 1.0);
     // A key dimension with a large constant offset (as real models have).
     for (int64_t t = 0; t < c.T; ++t)
-        for (int64_t h = 0; h < c.Hkv; ++h) k.set((t * c.Hkv + h) * c.d + 1, 4.0 + 0.1 * k.get((t * c.Hkv + h) * c.d + 1));
+        for (int64_t h = 0; h < c.Hkv; ++h)
+            k.set((t * c.Hkv + h) * c.d + 1, 4.0 + 0.1 * k.get((t * c.Hkv + h) * c.d + 1));
     std::vector<int64_t> off = tu::uneven_offsets(c.T, c.n_docs, g_rng, g_empty_doc);
     const int64_t U = c.rope ? c.d / 2 : c.d;
     const float scale = 1.0f / std::sqrt((float)c.d);
     HostArray a0(c.acc, c.n_docs * c.H * U);
     tu::fill_uniform(a0, g_rng, 0.0, 1.0);
     HostArray a_cpu = a0;
-    int rc = cusprun_qk_neuron(-1, cpu_variant("qk_neuron"), nullptr, c.act, q.data(), k.data(), c.T,
-                               c.H, c.Hkv, c.d, scale, c.rope, off.data(), c.n_docs, c.acc,
+    int rc = cusprun_qk_neuron(-1, cpu_variant("qk_neuron"), nullptr, c.act, q.data(), k.data(),
+                               c.T, c.H, c.Hkv, c.d, scale, c.rope, off.data(), c.n_docs, c.acc,
                                a_cpu.data());
     if (rc != CUSPRUN_OK) {
         report(false, "qk_neuron cpu-reference", cusprun_last_error());
@@ -249,16 +255,16 @@ void test_qk(const QkCase &c, bool force_global = false) {
     for (int v = 0; v < cusprun_cuda_variant_count("qk_neuron"); ++v) {
         if (force_global && v == 0) continue;
         char what[220];
-        std::snprintf(what, sizeof what,
-                      "qk_neuron  %-12s %s/%s T=%lld H=%lld Hkv=%lld d=%lld rope=%d docs=%lld q_sd=%.1f%s",
-                      cusprun_cuda_variant_name("qk_neuron", v), tu::dtype_name(c.act),
-                      tu::dtype_name(c.acc), (long long)c.T, (long long)c.H, (long long)c.Hkv,
-                      (long long)c.d, c.rope, (long long)c.n_docs, c.q_sd,
-                      force_global ? " global-scratch" : "");
+        std::snprintf(
+            what, sizeof what,
+            "qk_neuron  %-12s %s/%s T=%lld H=%lld Hkv=%lld d=%lld rope=%d docs=%lld q_sd=%.1f%s",
+            cusprun_cuda_variant_name("qk_neuron", v), tu::dtype_name(c.act), tu::dtype_name(c.acc),
+            (long long)c.T, (long long)c.H, (long long)c.Hkv, (long long)c.d, c.rope,
+            (long long)c.n_docs, c.q_sd, force_global ? " global-scratch" : "");
         DeviceBuffer d_a = tu::to_device(a0);
-        if (!cuda_ok(cusprun_cuda_qk_neuron(0, v, g_stream, c.act, d_q.ptr, d_k.ptr, c.T, c.H, c.Hkv,
-                                            c.d, scale, c.rope, d_off.as<int64_t>(), c.n_docs,
-                                            c.acc, d_a.ptr),
+        if (!cuda_ok(cusprun_cuda_qk_neuron(0, v, g_stream, c.act, d_q.ptr, d_k.ptr, c.T, c.H,
+                                            c.Hkv, c.d, scale, c.rope, d_off.as<int64_t>(),
+                                            c.n_docs, c.acc, d_a.ptr),
                      what))
             continue;
         const std::vector<double> got = download(d_a, c.acc, a0.n);
@@ -283,7 +289,7 @@ void test_rank(const RankCase &c) {
         for (int64_t j = 0; j < c.N; ++j) {
             double x = u(g_rng);
             if (i % 3 == 1) x = std::round(x * 4.0) / 4.0;  // many ties
-            if (i % 5 == 4) x = 1.5;                          // all tied
+            if (i % 5 == 4) x = 1.5;                        // all tied
             rel.set(i * c.N + j, x);
         }
     std::vector<float> max0(c.N);
@@ -298,8 +304,9 @@ void test_rank(const RankCase &c) {
     std::vector<float> max_cpu = max0;
     std::vector<int32_t> hist_cpu = hist0;
     std::vector<double> sum_cpu = sum0;
-    int rc = cusprun_rank_update(-1, cpu_variant("rank_update"), nullptr, c.rel, rel.data(), c.n_docs,
-                                 c.N, max_cpu.data(), hist_cpu.data(), c.n_bins, sum_cpu.data());
+    int rc =
+        cusprun_rank_update(-1, cpu_variant("rank_update"), nullptr, c.rel, rel.data(), c.n_docs,
+                            c.N, max_cpu.data(), hist_cpu.data(), c.n_bins, sum_cpu.data());
     if (rc != CUSPRUN_OK) {
         report(false, "rank_update cpu-reference", cusprun_last_error());
         return;
@@ -326,13 +333,15 @@ void test_rank(const RankCase &c) {
         int64_t bad_max = 0, bad_hist = 0, bad_sum = 0;
         for (int64_t k = 0; k < c.N; ++k) {
             if (!(std::fabs(mx[k] - max_cpu[k]) <= 1e-6f)) ++bad_max;
-            if (!(std::fabs(sum[k] - sum_cpu[k]) <= 1e-12 * std::fabs(sum_cpu[k]) + 1e-12)) ++bad_sum;
+            if (!(std::fabs(sum[k] - sum_cpu[k]) <= 1e-12 * std::fabs(sum_cpu[k]) + 1e-12))
+                ++bad_sum;
         }
         for (size_t i = 0; i < hist.size(); ++i) bad_hist += hist[i] != hist_cpu[i];
         const bool ok = bad_max == 0 && bad_hist == 0 && bad_sum == 0;
         char detail[160];
-        std::snprintf(detail, sizeof detail, "mismatches: rank_max=%lld hist=%lld relevance_sum=%lld",
-                      (long long)bad_max, (long long)bad_hist, (long long)bad_sum);
+        std::snprintf(detail, sizeof detail,
+                      "mismatches: rank_max=%lld hist=%lld relevance_sum=%lld", (long long)bad_max,
+                      (long long)bad_hist, (long long)bad_sum);
         report(ok, what, detail);
     }
 }
@@ -350,7 +359,8 @@ void test_rank(const RankCase &c) {
               cusprun_cuda_variant_name(k, n) == nullptr;
         detail += std::string(k) + ":" + std::to_string(n) + " ";
     }
-    ok &= cusprun_cuda_variant_count("nope") == 0 && cusprun_cuda_variant_name("nope", 0) == nullptr;
+    ok &=
+        cusprun_cuda_variant_count("nope") == 0 && cusprun_cuda_variant_name("nope", 0) == nullptr;
     report(ok, "api registry", detail);
 
     // Argument errors come back as codes with a message, never a crash.
@@ -358,13 +368,13 @@ void test_rank(const RankCase &c) {
     int64_t offs[2] = {0, 4};
     int rc = cusprun_cuda_ffn_swiglu(0, 99, g_stream, CUSPRUN_BF16, &dummy_f, &dummy_f, 8, &dummy_f,
                                      4, 8, offs, 1, CUSPRUN_F32, &dummy_f);
-    report(rc == CUSPRUN_ERR_ARGUMENT && cusprun_cuda_last_error()[0] != '\0',
-           "api bad variant", cusprun_cuda_last_error());
+    report(rc == CUSPRUN_ERR_ARGUMENT && cusprun_cuda_last_error()[0] != '\0', "api bad variant",
+           cusprun_cuda_last_error());
     rc = cusprun_cuda_head_gram(0, -1, g_stream, CUSPRUN_BF16, &dummy_f, 4, 6, 8, 4, offs, 1,
                                 CUSPRUN_F32, &dummy_f);
     report(rc == CUSPRUN_ERR_ARGUMENT, "api H not multiple of group", cusprun_cuda_last_error());
-    rc = cusprun_cuda_qk_neuron(0, -1, g_stream, CUSPRUN_F64, &dummy_f, &dummy_f, 4, 2, 2, 8, 1.f, 0,
-                                offs, 1, CUSPRUN_F32, &dummy_f);
+    rc = cusprun_cuda_qk_neuron(0, -1, g_stream, CUSPRUN_F64, &dummy_f, &dummy_f, 4, 2, 2, 8, 1.f,
+                                0, offs, 1, CUSPRUN_F32, &dummy_f);
     report(rc == CUSPRUN_ERR_ARGUMENT, "api bad act dtype", cusprun_cuda_last_error());
     rc = cusprun_cuda_rank_update(1 << 20, -1, g_stream, CUSPRUN_F32, &dummy_f, 1, 4, &dummy_f,
                                   (int32_t *)&dummy_f, 1, (double *)&dummy_f);
@@ -381,7 +391,8 @@ void test_rank(const RankCase &c) {
 int main(int argc, char **argv) {
     uint64_t seed = 20261128;
     for (int i = 1; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--seed") && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
+        if (!std::strcmp(argv[i], "--seed") && i + 1 < argc)
+            seed = std::strtoull(argv[++i], nullptr, 10);
         else if (!std::strcmp(argv[i], "--kernel") && i + 1 < argc) g_only = argv[++i];
         else {
             std::fprintf(stderr, "usage: %s [--seed N] [--kernel NAME]\n", argv[0]);
@@ -401,10 +412,10 @@ int main(int argc, char **argv) {
     if (wanted("ffn_swiglu")) {
         for (cusprun_dtype a : acts) {
             const cusprun_dtype acc = a == CUSPRUN_F16 ? CUSPRUN_F64 : CUSPRUN_F32;
-            test_ffn({a, acc, 257, 333, 4, true, 0, true, true});     // scalar path
-            test_ffn({a, acc, 257, 1000, 5, true, 0, true, true});    // 128-bit path (fused)
-            test_ffn({a, acc, 131, 1002, 3, false, 0, true, true});   // 2-wide path
-            test_ffn({a, acc, 77, 200, 3, false, 3, true, true});     // padded stride
+            test_ffn({a, acc, 257, 333, 4, true, 0, true, true});    // scalar path
+            test_ffn({a, acc, 257, 1000, 5, true, 0, true, true});   // 128-bit path (fused)
+            test_ffn({a, acc, 131, 1002, 3, false, 0, true, true});  // 2-wide path
+            test_ffn({a, acc, 77, 200, 3, false, 3, true, true});    // padded stride
         }
         test_ffn({CUSPRUN_BF16, CUSPRUN_F64, 1100, 520, 7, true, 0, true, true});  // many chunks
         test_ffn({CUSPRUN_BF16, CUSPRUN_F32, 99, 136, 2, true, 0, false, true});   // acc only
@@ -427,22 +438,23 @@ int main(int argc, char **argv) {
                 ++i;
             }
         test_head_gram({CUSPRUN_BF16, CUSPRUN_F32, 203, 8, 128, 4, 3});
-        test_head_gram({CUSPRUN_F16, CUSPRUN_F32, 97, 4, 64, 2, 2});       // one chunk: plain adds
-        test_head_gram({CUSPRUN_BF16, CUSPRUN_F64, 700, 4, 40, 2, 6});     // M=80: partial tiles
-        test_head_gram({CUSPRUN_BF16, CUSPRUN_F32, 150, 6, 36, 3, 2});     // M=108: scalar wmma loads
+        test_head_gram({CUSPRUN_F16, CUSPRUN_F32, 97, 4, 64, 2, 2});    // one chunk: plain adds
+        test_head_gram({CUSPRUN_BF16, CUSPRUN_F64, 700, 4, 40, 2, 6});  // M=80: partial tiles
+        test_head_gram({CUSPRUN_BF16, CUSPRUN_F32, 150, 6, 36, 3, 2});  // M=108: scalar wmma loads
         g_empty_doc = true;
-        test_head_gram({CUSPRUN_BF16, CUSPRUN_F64, 400, 8, 64, 2, 5});     // empty doc
+        test_head_gram({CUSPRUN_BF16, CUSPRUN_F64, 400, 8, 64, 2, 5});  // empty doc
         g_empty_doc = false;
     }
     if (wanted("qk_neuron")) {
-        test_qk({CUSPRUN_F32, CUSPRUN_F64, 150, 4, 4, 64, 3, 1, 1.0});    // group 1, rope pairs
-        test_qk({CUSPRUN_BF16, CUSPRUN_F32, 150, 4, 2, 64, 3, 0, 1.0});   // group 2, per dim
-        test_qk({CUSPRUN_F16, CUSPRUN_F64, 121, 8, 2, 64, 2, 1, 2.0});    // group 4
-        test_qk({CUSPRUN_BF16, CUSPRUN_F64, 97, 4, 1, 128, 3, 1, 1.0});   // d=128, group 4
-        test_qk({CUSPRUN_F32, CUSPRUN_F32, 70, 2, 2, 128, 2, 0, 3.0});    // d=128 per dim, sharp
-        test_qk({CUSPRUN_BF16, CUSPRUN_F32, 150, 4, 2, 64, 3, 1, 1.0}, true);  // global scratch path
+        test_qk({CUSPRUN_F32, CUSPRUN_F64, 150, 4, 4, 64, 3, 1, 1.0});   // group 1, rope pairs
+        test_qk({CUSPRUN_BF16, CUSPRUN_F32, 150, 4, 2, 64, 3, 0, 1.0});  // group 2, per dim
+        test_qk({CUSPRUN_F16, CUSPRUN_F64, 121, 8, 2, 64, 2, 1, 2.0});   // group 4
+        test_qk({CUSPRUN_BF16, CUSPRUN_F64, 97, 4, 1, 128, 3, 1, 1.0});  // d=128, group 4
+        test_qk({CUSPRUN_F32, CUSPRUN_F32, 70, 2, 2, 128, 2, 0, 3.0});   // d=128 per dim, sharp
+        test_qk({CUSPRUN_BF16, CUSPRUN_F32, 150, 4, 2, 64, 3, 1, 1.0},
+                true);  // global scratch path
         g_empty_doc = true;
-        test_qk({CUSPRUN_F16, CUSPRUN_F32, 90, 4, 2, 64, 4, 1, 1.0});     // empty doc
+        test_qk({CUSPRUN_F16, CUSPRUN_F32, 90, 4, 2, 64, 4, 1, 1.0});  // empty doc
         g_empty_doc = false;
     }
     if (wanted("rank_update")) {

@@ -33,14 +33,14 @@
 #define cusprun_cuda_rank_update(dev, ...) cusprun_rank_update(-1, __VA_ARGS__)
 #endif
 
-#define CHECK_CUDA(call)                                                              \
-    do {                                                                              \
-        cudaError_t e_ = (call);                                                      \
-        if (e_ != cudaSuccess) {                                                      \
-            std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call,        \
-                         cudaGetErrorString(e_));                                     \
-            std::exit(2);                                                             \
-        }                                                                             \
+#define CHECK_CUDA(call)                                                       \
+    do {                                                                       \
+        cudaError_t e_ = (call);                                               \
+        if (e_ != cudaSuccess) {                                               \
+            std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, \
+                         cudaGetErrorString(e_));                              \
+            std::exit(2);                                                      \
+        }                                                                      \
     } while (0)
 
 namespace tu {
@@ -96,19 +96,50 @@ struct HostArray {
 
     double get(size_t i) const {
         switch (dtype) {
-        case CUSPRUN_F32: { float v; std::memcpy(&v, &bytes[i * 4], 4); return v; }
-        case CUSPRUN_F64: { double v; std::memcpy(&v, &bytes[i * 8], 8); return v; }
-        case CUSPRUN_BF16: { __nv_bfloat16 v; std::memcpy(&v, &bytes[i * 2], 2); return (double)__bfloat162float(v); }
-        case CUSPRUN_F16: { __half v; std::memcpy(&v, &bytes[i * 2], 2); return (double)__half2float(v); }
+        case CUSPRUN_F32: {
+            float v;
+            std::memcpy(&v, &bytes[i * 4], 4);
+            return v;
+        }
+        case CUSPRUN_F64: {
+            double v;
+            std::memcpy(&v, &bytes[i * 8], 8);
+            return v;
+        }
+        case CUSPRUN_BF16: {
+            __nv_bfloat16 v;
+            std::memcpy(&v, &bytes[i * 2], 2);
+            return (double)__bfloat162float(v);
+        }
+        case CUSPRUN_F16: {
+            __half v;
+            std::memcpy(&v, &bytes[i * 2], 2);
+            return (double)__half2float(v);
+        }
         }
         return 0.0;
     }
     void set(size_t i, double x) {
         switch (dtype) {
-        case CUSPRUN_F32: { float v = (float)x; std::memcpy(&bytes[i * 4], &v, 4); break; }
-        case CUSPRUN_F64: { std::memcpy(&bytes[i * 8], &x, 8); break; }
-        case CUSPRUN_BF16: { __nv_bfloat16 v = __float2bfloat16_rn((float)x); std::memcpy(&bytes[i * 2], &v, 2); break; }
-        case CUSPRUN_F16: { __half v = __float2half_rn((float)x); std::memcpy(&bytes[i * 2], &v, 2); break; }
+        case CUSPRUN_F32: {
+            float v = (float)x;
+            std::memcpy(&bytes[i * 4], &v, 4);
+            break;
+        }
+        case CUSPRUN_F64: {
+            std::memcpy(&bytes[i * 8], &x, 8);
+            break;
+        }
+        case CUSPRUN_BF16: {
+            __nv_bfloat16 v = __float2bfloat16_rn((float)x);
+            std::memcpy(&bytes[i * 2], &v, 2);
+            break;
+        }
+        case CUSPRUN_F16: {
+            __half v = __float2half_rn((float)x);
+            std::memcpy(&bytes[i * 2], &v, 2);
+            break;
+        }
         }
     }
     std::vector<double> to_double() const {
@@ -136,8 +167,12 @@ inline void *dev_alloc(size_t b) {
 }
 inline void dev_free(void *p) { cudaFree(p); }
 inline void dev_memset(void *p, int v, size_t b) { CHECK_CUDA(cudaMemset(p, v, b)); }
-inline void h2d(void *d, const void *h, size_t b) { CHECK_CUDA(cudaMemcpy(d, h, b, cudaMemcpyHostToDevice)); }
-inline void d2h(void *h, const void *d, size_t b) { CHECK_CUDA(cudaMemcpy(h, d, b, cudaMemcpyDeviceToHost)); }
+inline void h2d(void *d, const void *h, size_t b) {
+    CHECK_CUDA(cudaMemcpy(d, h, b, cudaMemcpyHostToDevice));
+}
+inline void d2h(void *h, const void *d, size_t b) {
+    CHECK_CUDA(cudaMemcpy(h, d, b, cudaMemcpyDeviceToHost));
+}
 inline cudaStream_t stream_create() {
     cudaStream_t s = nullptr;
     CHECK_CUDA(cudaSetDevice(0));
@@ -161,8 +196,13 @@ struct DeviceBuffer {
     DeviceBuffer(const DeviceBuffer &) = delete;
     DeviceBuffer &operator=(const DeviceBuffer &) = delete;
     DeviceBuffer(DeviceBuffer &&o) noexcept : ptr(o.ptr), bytes(o.bytes) { o.ptr = nullptr; }
-    ~DeviceBuffer() { if (ptr) dev_free(ptr); }
-    template <typename T> T *as() const { return static_cast<T *>(ptr); }
+    ~DeviceBuffer() {
+        if (ptr) dev_free(ptr);
+    }
+    template <typename T>
+    T *as() const {
+        return static_cast<T *>(ptr);
+    }
     void upload(const void *src, size_t b) { h2d(ptr, src, b); }
     void download(void *dst, size_t b) const { d2h(dst, ptr, b); }
 };
@@ -202,7 +242,11 @@ inline std::vector<int64_t> uneven_offsets(int64_t T, int64_t n_docs, std::mt199
     std::vector<double> w(n_docs);
     std::uniform_real_distribution<double> u(0.1, 1.0);
     double sum = 0;
-    for (auto &x : w) { x = u(rng); x = x * x * x; sum += x; }
+    for (auto &x : w) {
+        x = u(rng);
+        x = x * x * x;
+        sum += x;
+    }
     int64_t left = T - n_docs;  // one row each, the rest by weight
     for (int64_t i = 0; i < n_docs; ++i) {
         int64_t extra = (i == n_docs - 1) ? left : (int64_t)std::floor(w[i] / sum * (T - n_docs));
@@ -239,10 +283,21 @@ inline CompareResult compare(const std::vector<double> &cpu, const std::vector<d
         const double diff = std::fabs(gpu[i] - cpu[i]);
         double err = diff / std::fmax(delta, fl);
         bool pass = diff <= rtol * std::fmax(delta, fl) + value_eps * std::fabs(cpu[i]);
-        if (std::isnan(gpu[i]) != std::isnan(cpu[i])) { err = INFINITY; pass = false; }
-        else if (std::isnan(gpu[i])) { err = 0.0; pass = true; }
-        if (err > r.max_err || std::isinf(err)) { r.max_err = err; r.worst = i; }
-        if (!pass) { r.ok = false; ++r.bad; }
+        if (std::isnan(gpu[i]) != std::isnan(cpu[i])) {
+            err = INFINITY;
+            pass = false;
+        } else if (std::isnan(gpu[i])) {
+            err = 0.0;
+            pass = true;
+        }
+        if (err > r.max_err || std::isinf(err)) {
+            r.max_err = err;
+            r.worst = i;
+        }
+        if (!pass) {
+            r.ok = false;
+            ++r.bad;
+        }
     }
     return r;
 }

@@ -1,6 +1,6 @@
 /*
  * cusprun C API: the kernels that fuse activation capture with relevance
- * accumulation (DESIGN §2.1, §2.2). One header, two back ends:
+ * accumulation (formulas: docs/method.md). One header, two back ends:
  *   - CPU  (libcusprun.so, native/):       always built; the reference.
  *   - CUDA (libcusprun_cuda.so, cuda/):    built where nvcc exists; loaded at run
  *                                          time by libcusprun only when a CUDA
@@ -46,12 +46,18 @@ typedef enum cusprun_dtype {
 
 typedef enum cusprun_status {
     CUSPRUN_OK = 0,
-    CUSPRUN_ERR_ARGUMENT = 1,     /* bad size, pointer, dtype or variant */
-    CUSPRUN_ERR_UNSUPPORTED = 2,  /* valid request this back end does not implement */
-    CUSPRUN_ERR_NO_CUDA = 3,      /* CUDA back end not built, not loadable, or no device */
-    CUSPRUN_ERR_CUDA = 4,         /* a CUDA runtime call failed */
-    CUSPRUN_ERR_MEMORY = 5        /* a scratch allocation failed */
+    CUSPRUN_ERR_ARGUMENT = 1,    /* bad size, pointer, dtype or variant */
+    CUSPRUN_ERR_UNSUPPORTED = 2, /* valid request this back end does not implement */
+    CUSPRUN_ERR_NO_CUDA = 3,     /* CUDA back end not built, not loadable, or no device */
+    CUSPRUN_ERR_CUDA = 4,        /* a CUDA runtime call failed */
+    CUSPRUN_ERR_MEMORY = 5       /* a scratch allocation failed */
 } cusprun_status;
+
+/* --------------------------------------------------------------- version */
+
+/* CUSPRUN_API_VERSION of the library actually loaded (bindings compare it with the
+ * header they were built against). */
+int cusprun_api_version(void);
 
 /* ---------------------------------------------------------------- errors */
 
@@ -60,10 +66,7 @@ const char *cusprun_last_error(void);
 
 /* -------------------------------------------------------------- registry */
 
-typedef enum cusprun_backend {
-    CUSPRUN_BACKEND_CPU = 0,
-    CUSPRUN_BACKEND_CUDA = 1
-} cusprun_backend;
+typedef enum cusprun_backend { CUSPRUN_BACKEND_CPU = 0, CUSPRUN_BACKEND_CUDA = 1 } cusprun_backend;
 
 /* Kernel names, in this order: "ffn_swiglu", "head_gram", "qk_neuron", "rank_update". */
 int cusprun_kernel_count(void);
@@ -107,8 +110,15 @@ int cusprun_linear_f32(const float *x, int64_t ldx, const float *w, float *y, in
 
 /* ------------------------------------------------------------- kernels */
 
+/* Each kernel's parameter list is written once, as a function type
+ * (cusprun_<kernel>_fn): the CPU entry points below, the CUDA back end's exports
+ * (cusprun_cuda.h), the CPU variants and the loader's table are all declared through
+ * it, so a definition that drifts from it fails to compile. The lists keep their
+ * grouping by role (clang-format off). */
+/* clang-format off */
+
 /*
- * 1. FFN SwiGLU relevance (DESIGN §2.1, FFN neuron).
+ * 1. FFN SwiGLU relevance (see docs/method.md, Relevance of a unit: FFN neuron).
  *    gate, up: T rows of F values, row stride `in_stride` elements (>= F; lets
  *    gate and up be the two halves of one fused gate_up projection of width 2F).
  *    act_out (may be NULL): T x F, row stride F, receives a = silu(gate) * up in
@@ -118,16 +128,17 @@ int cusprun_linear_f32(const float *x, int64_t ldx, const float *w, float *y, in
  *    acc may be NULL (plain inference: activation only; doc_offsets, n_docs and
  *    acc_dtype are then ignored). act_out and acc may not both be NULL.
  */
-int cusprun_ffn_swiglu(int device, int variant, void *stream,
-                       cusprun_dtype act_dtype,
-                       const void *gate, const void *up, int64_t in_stride,
-                       void *act_out,
-                       int64_t T, int64_t F,
-                       const int64_t *doc_offsets, int64_t n_docs,
-                       cusprun_dtype acc_dtype, void *acc);
+typedef int cusprun_ffn_swiglu_fn(int device, int variant, void *stream,
+                                  cusprun_dtype act_dtype,
+                                  const void *gate, const void *up, int64_t in_stride,
+                                  void *act_out,
+                                  int64_t T, int64_t F,
+                                  const int64_t *doc_offsets, int64_t n_docs,
+                                  cusprun_dtype acc_dtype, void *acc);
+cusprun_ffn_swiglu_fn cusprun_ffn_swiglu;
 
 /*
- * 2. Head Gram (DESIGN §2.1, attention head and key/value group).
+ * 2. Head Gram (docs/method.md, Relevance of a unit: head, group).
  *    z: attention output before o_proj, T x H x d (row stride H*d), in act_dtype.
  *    Heads are grouped by key/value head: group g holds query heads
  *    [g*group_size, (g+1)*group_size), H = n_groups * group_size.
@@ -137,14 +148,15 @@ int cusprun_ffn_swiglu(int device, int variant, void *stream,
  *    are the per-head S_h; the off-diagonal blocks are the cross-head Grams.
  *    Both triangles are written (the matrix is symmetric).
  */
-int cusprun_head_gram(int device, int variant, void *stream,
-                      cusprun_dtype act_dtype, const void *z,
-                      int64_t T, int64_t H, int64_t d, int64_t group_size,
-                      const int64_t *doc_offsets, int64_t n_docs,
-                      cusprun_dtype acc_dtype, void *gram);
+typedef int cusprun_head_gram_fn(int device, int variant, void *stream,
+                                 cusprun_dtype act_dtype, const void *z,
+                                 int64_t T, int64_t H, int64_t d, int64_t group_size,
+                                 const int64_t *doc_offsets, int64_t n_docs,
+                                 cusprun_dtype acc_dtype, void *gram);
+cusprun_head_gram_fn cusprun_head_gram;
 
 /*
- * 3. Query/key neuron relevance (DESIGN §2.1, after PLND).
+ * 3. Query/key neuron relevance (docs/method.md, Relevance of a unit: q/k, after PLND).
  *    q: T x H x d, k: T x Hkv x d (after RoPE), query head h reads key head
  *    h / (H / Hkv). Per document (attention never crosses a document boundary),
  *    per head h, per scored unit u:
@@ -156,15 +168,16 @@ int cusprun_head_gram(int device, int variant, void *stream,
  *    unit per dimension, d units. acc: n_docs x H x units, acc_dtype; the
  *    relevance is sqrt(acc). Memory: O(T) scratch per worker, never T x T.
  */
-int cusprun_qk_neuron(int device, int variant, void *stream,
-                      cusprun_dtype act_dtype, const void *q, const void *k,
-                      int64_t T, int64_t H, int64_t Hkv, int64_t d,
-                      float scale, int rope_pairs,
-                      const int64_t *doc_offsets, int64_t n_docs,
-                      cusprun_dtype acc_dtype, void *acc);
+typedef int cusprun_qk_neuron_fn(int device, int variant, void *stream,
+                                 cusprun_dtype act_dtype, const void *q, const void *k,
+                                 int64_t T, int64_t H, int64_t Hkv, int64_t d,
+                                 float scale, int rope_pairs,
+                                 const int64_t *doc_offsets, int64_t n_docs,
+                                 cusprun_dtype acc_dtype, void *acc);
+cusprun_qk_neuron_fn cusprun_qk_neuron;
 
 /*
- * 4. Rank update (DESIGN §2.2), one (layer, module) at a time.
+ * 4. Rank update (docs/method.md, Ranks and the selection rule), one (layer, module) at a time.
  *    relevance: n_docs x N in rel_dtype (CUSPRUN_F32 or CUSPRUN_F64).
  *    For each document, rank its N values ascending (0 = least relevant; ties get
  *    their mean rank) and turn rank r into the percentile p = r / (N - 1)
@@ -174,11 +187,13 @@ int cusprun_qk_neuron(int device, int variant, void *stream,
  *        relevance_sum[k] += relevance[doc][k]              (double, N)
  *    Initialise rank_max to 0 (or -1 to tell "no document yet"), the others to 0.
  */
-int cusprun_rank_update(int device, int variant, void *stream,
-                        cusprun_dtype rel_dtype, const void *relevance,
-                        int64_t n_docs, int64_t N,
-                        float *rank_max, int32_t *rank_hist, int64_t n_bins,
-                        double *relevance_sum);
+typedef int cusprun_rank_update_fn(int device, int variant, void *stream,
+                                   cusprun_dtype rel_dtype, const void *relevance,
+                                   int64_t n_docs, int64_t N,
+                                   float *rank_max, int32_t *rank_hist, int64_t n_bins,
+                                   double *relevance_sum);
+cusprun_rank_update_fn cusprun_rank_update;
+/* clang-format on */
 
 #ifdef __cplusplus
 }

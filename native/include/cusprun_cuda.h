@@ -13,37 +13,19 @@
 extern "C" {
 #endif
 
+/* CUSPRUN_API_VERSION this library was built with; libcusprun refuses another. */
+int cusprun_cuda_api_version(void);
 const char *cusprun_cuda_last_error(void);
 int cusprun_cuda_device_count_impl(void);
 int cusprun_cuda_variant_count(const char *kernel);
 const char *cusprun_cuda_variant_name(const char *kernel, int variant);
 int cusprun_cuda_variant_default(const char *kernel);
 
-int cusprun_cuda_ffn_swiglu(int device, int variant, void *stream,
-                            cusprun_dtype act_dtype,
-                            const void *gate, const void *up, int64_t in_stride,
-                            void *act_out, int64_t T, int64_t F,
-                            const int64_t *doc_offsets, int64_t n_docs,
-                            cusprun_dtype acc_dtype, void *acc);
-
-int cusprun_cuda_head_gram(int device, int variant, void *stream,
-                           cusprun_dtype act_dtype, const void *z,
-                           int64_t T, int64_t H, int64_t d, int64_t group_size,
-                           const int64_t *doc_offsets, int64_t n_docs,
-                           cusprun_dtype acc_dtype, void *gram);
-
-int cusprun_cuda_qk_neuron(int device, int variant, void *stream,
-                           cusprun_dtype act_dtype, const void *q, const void *k,
-                           int64_t T, int64_t H, int64_t Hkv, int64_t d,
-                           float scale, int rope_pairs,
-                           const int64_t *doc_offsets, int64_t n_docs,
-                           cusprun_dtype acc_dtype, void *acc);
-
-int cusprun_cuda_rank_update(int device, int variant, void *stream,
-                             cusprun_dtype rel_dtype, const void *relevance,
-                             int64_t n_docs, int64_t N,
-                             float *rank_max, int32_t *rank_hist, int64_t n_bins,
-                             double *relevance_sum);
+/* Declared through the kernel function types of cusprun.h: one parameter list each. */
+cusprun_ffn_swiglu_fn cusprun_cuda_ffn_swiglu;
+cusprun_head_gram_fn cusprun_cuda_head_gram;
+cusprun_qk_neuron_fn cusprun_cuda_qk_neuron;
+cusprun_rank_update_fn cusprun_cuda_rank_update;
 
 #ifdef __cplusplus
 }

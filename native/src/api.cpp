@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <iterator>
 #include <new>
 
 #include "cuda_loader.h"
@@ -17,22 +18,33 @@ namespace {
 const char *const kKernels[] = {"ffn_swiglu", "head_gram", "qk_neuron", "rank_update"};
 enum { K_FFN, K_GRAM, K_QK, K_RANK, K_COUNT };
 
+// One typed table per kernel: the variants are declared through the kernel's type.
+template <typename Fn>
 struct Variant {
     const char *name;
-    void *fn;
+    Fn *fn;
 };
-const Variant kFfn[] = {{"1_naive", (void *)&ffn_naive}, {"2_omp_simd", (void *)&ffn_omp_simd}};
-const Variant kGram[] = {{"1_naive", (void *)&gram_naive},
-                         {"2_omp_simd", (void *)&gram_omp_simd},
-                         {"3_blocked", (void *)&gram_blocked}};
-const Variant kQk[] = {{"1_naive", (void *)&qk_naive}, {"2_omp_simd", (void *)&qk_omp_simd}};
-const Variant kRank[] = {{"1_naive", (void *)&rank_naive}, {"2_omp_simd", (void *)&rank_omp_simd}};
+const Variant<cusprun_ffn_swiglu_fn> kFfn[] = {{"1_naive", &ffn_naive},
+                                               {"2_omp_simd", &ffn_omp_simd}};
+const Variant<cusprun_head_gram_fn> kGram[] = {{"1_naive", &gram_naive},
+                                               {"2_omp_simd", &gram_omp_simd},
+                                               {"3_blocked", &gram_blocked}};
+const Variant<cusprun_qk_neuron_fn> kQk[] = {{"1_naive", &qk_naive}, {"2_omp_simd", &qk_omp_simd}};
+const Variant<cusprun_rank_update_fn> kRank[] = {{"1_naive", &rank_naive},
+                                                 {"2_omp_simd", &rank_omp_simd}};
+
+// What the registry needs of a table, whatever its kernel type.
 struct VariantList {
-    const Variant *v;
     int n;
     int def;  // the fastest on CPUs measured (benchmarks/README.md)
+    const char *(*name)(int);
 };
-const VariantList kCpu[K_COUNT] = {{kFfn, 2, 1}, {kGram, 3, 2}, {kQk, 2, 1}, {kRank, 2, 1}};
+template <const auto &table>
+constexpr VariantList listing(int def) {
+    return {(int)std::size(table), def, [](int i) { return table[i].name; }};
+}
+const VariantList kCpu[K_COUNT] = {listing<kFfn>(1), listing<kGram>(2), listing<kQk>(1),
+                                   listing<kRank>(1)};
 
 int kernel_index(const char *kernel) {
     if (!kernel) return -1;
@@ -42,8 +54,8 @@ int kernel_index(const char *kernel) {
 }
 
 // ---- argument checks; each failure is one line naming the function and value ----
-#define REQUIRE(cond, ...)                                          \
-    do {                                                            \
+#define REQUIRE(cond, ...)                                           \
+    do {                                                             \
         if (!(cond)) return fail(CUSPRUN_ERR_ARGUMENT, __VA_ARGS__); \
     } while (0)
 
@@ -104,6 +116,8 @@ int guarded(const char *fn, F &&f) {
 
 extern "C" {
 
+int cusprun_api_version(void) { return CUSPRUN_API_VERSION; }
+
 int cusprun_kernel_count(void) { return K_COUNT; }
 
 const char *cusprun_kernel_name(int kernel) {
@@ -124,7 +138,8 @@ int cusprun_variant_count(int backend, const char *kernel) {
 const char *cusprun_variant_name(int backend, const char *kernel, int variant) {
     int k = kernel_index(kernel);
     if (k < 0 || variant < 0) return nullptr;
-    if (backend == CUSPRUN_BACKEND_CPU) return variant < kCpu[k].n ? kCpu[k].v[variant].name : nullptr;
+    if (backend == CUSPRUN_BACKEND_CPU)
+        return variant < kCpu[k].n ? kCpu[k].name(variant) : nullptr;
     if (backend == CUSPRUN_BACKEND_CUDA) {
         const CudaApi *api = cuda_api();
         return api ? api->variant_name(kernel, variant) : nullptr;
@@ -184,23 +199,25 @@ int cusprun_ffn_swiglu(int device, int variant, void *stream, cusprun_dtype act_
                          api);
     if (acc && (rc = check_offsets(fn, doc_offsets, n_docs, T))) return rc;
     if (T == 0 || F == 0) return CUSPRUN_OK;
-    FfnFn f = (FfnFn)kCpu[K_FFN].v[variant].fn;
+    auto *f = kFfn[variant].fn;
     return guarded(fn, [&] {
-        return f(act_dtype, gate, up, in_stride, act_out, T, F, doc_offsets, n_docs, acc_dtype, acc);
+        return f(device, variant, stream, act_dtype, gate, up, in_stride, act_out, T, F,
+                 doc_offsets, n_docs, acc_dtype, acc);
     });
 }
 
-int cusprun_head_gram(int device, int variant, void *stream, cusprun_dtype act_dtype,
-                      const void *z, int64_t T, int64_t H, int64_t d, int64_t group_size,
+int cusprun_head_gram(int device, int variant, void *stream, cusprun_dtype act_dtype, const void *z,
+                      int64_t T, int64_t H, int64_t d, int64_t group_size,
                       const int64_t *doc_offsets, int64_t n_docs, cusprun_dtype acc_dtype,
                       void *gram) {
     const char *fn = "cusprun_head_gram";
     REQUIRE(is_act(act_dtype), "%s: act_dtype %d is not F32, BF16 or F16", fn, (int)act_dtype);
     REQUIRE(is_acc(acc_dtype), "%s: acc_dtype %d is not F32 or F64", fn, (int)acc_dtype);
-    REQUIRE(T >= 0 && n_docs >= 0, "%s: negative size (T = %lld, n_docs = %lld)", fn,
-            (long long)T, (long long)n_docs);
-    REQUIRE(H > 0 && d > 0 && group_size > 0, "%s: H (%lld), d (%lld), group_size (%lld) must be > 0",
-            fn, (long long)H, (long long)d, (long long)group_size);
+    REQUIRE(T >= 0 && n_docs >= 0, "%s: negative size (T = %lld, n_docs = %lld)", fn, (long long)T,
+            (long long)n_docs);
+    REQUIRE(H > 0 && d > 0 && group_size > 0,
+            "%s: H (%lld), d (%lld), group_size (%lld) must be > 0", fn, (long long)H, (long long)d,
+            (long long)group_size);
     REQUIRE(H % group_size == 0, "%s: H (%lld) is not a multiple of group_size (%lld)", fn,
             (long long)H, (long long)group_size);
     REQUIRE(z && gram && doc_offsets, "%s: z, gram or doc_offsets is NULL", fn);
@@ -213,21 +230,22 @@ int cusprun_head_gram(int device, int variant, void *stream, cusprun_dtype act_d
                          api);
     if ((rc = check_offsets(fn, doc_offsets, n_docs, T))) return rc;
     if (T == 0) return CUSPRUN_OK;
-    GramFn f = (GramFn)kCpu[K_GRAM].v[variant].fn;
+    auto *f = kGram[variant].fn;
     return guarded(fn, [&] {
-        return f(act_dtype, z, T, H, d, group_size, doc_offsets, n_docs, acc_dtype, gram);
+        return f(device, variant, stream, act_dtype, z, T, H, d, group_size, doc_offsets, n_docs,
+                 acc_dtype, gram);
     });
 }
 
-int cusprun_qk_neuron(int device, int variant, void *stream, cusprun_dtype act_dtype,
-                      const void *q, const void *k, int64_t T, int64_t H, int64_t Hkv, int64_t d,
-                      float scale, int rope_pairs, const int64_t *doc_offsets, int64_t n_docs,
+int cusprun_qk_neuron(int device, int variant, void *stream, cusprun_dtype act_dtype, const void *q,
+                      const void *k, int64_t T, int64_t H, int64_t Hkv, int64_t d, float scale,
+                      int rope_pairs, const int64_t *doc_offsets, int64_t n_docs,
                       cusprun_dtype acc_dtype, void *acc) {
     const char *fn = "cusprun_qk_neuron";
     REQUIRE(is_act(act_dtype), "%s: act_dtype %d is not F32, BF16 or F16", fn, (int)act_dtype);
     REQUIRE(is_acc(acc_dtype), "%s: acc_dtype %d is not F32 or F64", fn, (int)acc_dtype);
-    REQUIRE(T >= 0 && n_docs >= 0, "%s: negative size (T = %lld, n_docs = %lld)", fn,
-            (long long)T, (long long)n_docs);
+    REQUIRE(T >= 0 && n_docs >= 0, "%s: negative size (T = %lld, n_docs = %lld)", fn, (long long)T,
+            (long long)n_docs);
     REQUIRE(H > 0 && Hkv > 0 && d > 0, "%s: H (%lld), Hkv (%lld), d (%lld) must be > 0", fn,
             (long long)H, (long long)Hkv, (long long)d);
     REQUIRE(H % Hkv == 0, "%s: H (%lld) is not a multiple of Hkv (%lld)", fn, (long long)H,
@@ -245,10 +263,10 @@ int cusprun_qk_neuron(int device, int variant, void *stream, cusprun_dtype act_d
                          api);
     if ((rc = check_offsets(fn, doc_offsets, n_docs, T))) return rc;
     if (T == 0) return CUSPRUN_OK;
-    QkFn f = (QkFn)kCpu[K_QK].v[variant].fn;
+    auto *f = kQk[variant].fn;
     return guarded(fn, [&] {
-        return f(act_dtype, q, k, T, H, Hkv, d, scale, rope_pairs, doc_offsets, n_docs, acc_dtype,
-                 acc);
+        return f(device, variant, stream, act_dtype, q, k, T, H, Hkv, d, scale, rope_pairs,
+                 doc_offsets, n_docs, acc_dtype, acc);
     });
 }
 
@@ -277,9 +295,10 @@ int cusprun_rank_update(int device, int variant, void *stream, cusprun_dtype rel
                 (long long)(i % N));
     }
     if (n_docs == 0 || N == 0) return CUSPRUN_OK;
-    RankFn f = (RankFn)kCpu[K_RANK].v[variant].fn;
+    auto *f = kRank[variant].fn;
     return guarded(fn, [&] {
-        return f(rel_dtype, relevance, n_docs, N, rank_max, rank_hist, n_bins, relevance_sum);
+        return f(device, variant, stream, rel_dtype, relevance, n_docs, N, rank_max, rank_hist,
+                 n_bins, relevance_sum);
     });
 }
 

@@ -19,14 +19,15 @@
 namespace {
 
 // cblas_sgemm(order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
-using sgemm_fn = void (*)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
-                          float *, int);
+using sgemm_fn = void (*)(int, int, int, int, int, int, float, const float *, int, const float *,
+                          int, float, float *, int);
 constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
 
 // A symbol of a BLAS library already in the process (RTLD_NOLOAD: never loads one itself).
 // OpenBLAS first (LibTorch's); the system's reference libblas.so.3 last (the ctest programs).
 void *loaded_blas_symbol(const char *symbol) {
-    const char *names[] = {"libopenblas.so.0", "libopenblas.so", "libopenblas_nolapack.so.0", "libblas.so.3"};
+    const char *names[] = {"libopenblas.so.0", "libopenblas.so", "libopenblas_nolapack.so.0",
+                           "libblas.so.3"};
     for (const char *name : names) {
         void *h = dlopen(name, RTLD_LAZY | RTLD_NOLOAD);
         if (h == nullptr) {
@@ -55,16 +56,17 @@ extern "C" int cusprun_set_blas_threads(int threads) {
     return 1;
 }
 
-extern "C" int cusprun_linear_f32(const float *x, int64_t ldx, const float *w, float *y, int64_t ldy, int64_t n,
-                                  int64_t k, int64_t m) {
+extern "C" int cusprun_linear_f32(const float *x, int64_t ldx, const float *w, float *y,
+                                  int64_t ldy, int64_t n, int64_t k, int64_t m) {
     using cusprun::fail;
     if (x == nullptr || w == nullptr || y == nullptr) {
         return fail(CUSPRUN_ERR_ARGUMENT, "linear_f32: null pointer");
     }
-    if (n < 1 || k < 1 || m < 1 || ldx < k || ldy < m || n > INT_MAX || k > INT_MAX || m > INT_MAX ||
-        ldx > INT_MAX || ldy > INT_MAX) {
+    if (n < 1 || k < 1 || m < 1 || ldx < k || ldy < m || n > INT_MAX || k > INT_MAX ||
+        m > INT_MAX || ldx > INT_MAX || ldy > INT_MAX) {
         return fail(CUSPRUN_ERR_ARGUMENT,
-                    "linear_f32: bad sizes n=%lld k=%lld m=%lld ldx=%lld ldy=%lld (need >= 1, ldx >= k, ldy >= m, "
+                    "linear_f32: bad sizes n=%lld k=%lld m=%lld ldx=%lld ldy=%lld (need >= 1, ldx "
+                    ">= k, ldy >= m, "
                     "each below 2^31)",
                     (long long)n, (long long)k, (long long)m, (long long)ldx, (long long)ldy);
     }
@@ -76,14 +78,16 @@ extern "C" int cusprun_linear_f32(const float *x, int64_t ldx, const float *w, f
         found.store(sgemm, std::memory_order_release);
     }
     if (sgemm == nullptr) {
-        return fail(CUSPRUN_ERR_UNSUPPORTED, "linear_f32: no CBLAS library (cblas_sgemm) is loaded in this process");
+        return fail(CUSPRUN_ERR_UNSUPPORTED,
+                    "linear_f32: no CBLAS library (cblas_sgemm) is loaded in this process");
     }
     // Tiles of y: column blocks of >= 64 (a GEMM kernel's panel stays efficient), then row
     // blocks of >= 16 until every thread has a tile. Small products run as one call.
     const int threads = omp_get_max_threads();
     const double flops = 2.0 * (double)n * (double)k * (double)m;
     if (threads == 1 || flops < 4e6) {
-        sgemm(kRowMajor, kNoTrans, kTrans, (int)n, (int)m, (int)k, 1.0f, x, (int)ldx, w, (int)k, 0.0f, y, (int)ldy);
+        sgemm(kRowMajor, kNoTrans, kTrans, (int)n, (int)m, (int)k, 1.0f, x, (int)ldx, w, (int)k,
+              0.0f, y, (int)ldy);
         return CUSPRUN_OK;
     }
     const int64_t colBlock = std::max<int64_t>(64, ((m + threads - 1) / threads + 15) / 16 * 16);
@@ -96,8 +100,8 @@ extern "C" int cusprun_linear_f32(const float *x, int64_t ldx, const float *w, f
         const int64_t c0 = (tile % colParts) * colBlock, r0 = (tile / colParts) * rowBlock;
         const int64_t cols = std::min(colBlock, m - c0), rows = std::min(rowBlock, n - r0);
         if (cols > 0 && rows > 0) {
-            sgemm(kRowMajor, kNoTrans, kTrans, (int)rows, (int)cols, (int)k, 1.0f, x + r0 * ldx, (int)ldx, w + c0 * k,
-                  (int)k, 0.0f, y + r0 * ldy + c0, (int)ldy);
+            sgemm(kRowMajor, kNoTrans, kTrans, (int)rows, (int)cols, (int)k, 1.0f, x + r0 * ldx,
+                  (int)ldx, w + c0 * k, (int)k, 0.0f, y + r0 * ldy + c0, (int)ldy);
         }
     }
     return CUSPRUN_OK;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "internal.h"
@@ -18,24 +19,37 @@ struct Scratch {  // per-thread buffer, 64-byte aligned, freed on scope exit
         if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) p = nullptr;
     }
     ~Scratch() { free(p); }
-    template <typename T> T *as() const { return (T *)p; }
+    template <typename T>
+    T *as() const {
+        return (T *)p;
+    }
 };
 
 inline const char *cp(const void *p, int64_t elems, size_t es) {
     return (const char *)p + elems * (int64_t)es;
 }
 
-int oom(const char *what) { return fail(CUSPRUN_ERR_MEMORY, "%s: scratch allocation failed", what); }
+int oom(const char *what) {
+    return fail(CUSPRUN_ERR_MEMORY, "%s: scratch allocation failed", what);
+}
+
+// Calls f(double *) or f(float *) on the accumulator: one body for both acc dtypes.
+template <typename F>
+inline void with_acc(cusprun_dtype acc_dtype, void *acc, F &&f) {
+    if (acc_dtype == CUSPRUN_F64) f((double *)acc);
+    else f((float *)acc);
+}
 
 }  // namespace
 
 // ------------------------------------------------------------------ ffn_swiglu
-int ffn_omp_simd(cusprun_dtype dt, const void *gate, const void *up, int64_t in_stride,
-                 void *act_out, int64_t T, int64_t F, const int64_t *offs, int64_t n_docs,
-                 cusprun_dtype acc_dtype, void *acc) {
+int ffn_omp_simd(int, int, void *, cusprun_dtype dt, const void *gate, const void *up,
+                 int64_t in_stride, void *act_out, int64_t T, int64_t F, const int64_t *offs,
+                 int64_t n_docs, cusprun_dtype acc_dtype, void *acc) {
     const SimdKernels &K = simd();
     const size_t es = dtype_size(dt);
-    const int64_t CB = 2048;  // columns per work item: 8 KB row slices keep the prefetchers streaming
+    const int64_t CB =
+        2048;  // columns per work item: 8 KB row slices keep the prefetchers streaming
     const int64_t ncb = (F + CB - 1) / CB;
     char *act = (char *)act_out;
     if (!acc) {  // inference only: items are (32-row block, column block)
@@ -55,21 +69,20 @@ int ffn_omp_simd(cusprun_dtype dt, const void *gate, const void *up, int64_t in_
         const int64_t doc = it / ncb, c0 = (it % ncb) * CB, n = std::min(CB, F - c0);
         const int64_t t0 = offs[doc], rows = offs[doc + 1] - t0;
         if (rows == 0) continue;
-        alignas(64) float lf[2048];
-        alignas(64) double ld[2048];
-        const bool f64 = acc_dtype == CUSPRUN_F64;
-        if (f64) memset(ld, 0, sizeof(double) * n);
-        else memset(lf, 0, sizeof(float) * n);
-        K.ffn_tile(dt, cp(gate, t0 * in_stride + c0, es), cp(up, t0 * in_stride + c0, es),
-                   in_stride, act ? act + (t0 * F + c0) * (int64_t)es : nullptr, F, rows, n,
-                   f64 ? nullptr : lf, f64 ? ld : nullptr);
-        if (f64) {
-            double *a = (double *)acc + doc * F + c0;
-            for (int64_t c = 0; c < n; ++c) a[c] += ld[c];
-        } else {
-            float *a = (float *)acc + doc * F + c0;
-            for (int64_t c = 0; c < n; ++c) a[c] += lf[c];
-        }
+        with_acc(acc_dtype, acc, [&](auto *a) {
+            using A = std::remove_pointer_t<decltype(a)>;
+            alignas(64) A l[2048];  // this block's sums, in the accumulator's dtype
+            memset(l, 0, sizeof(A) * n);
+            float *lf = nullptr;
+            double *ld = nullptr;
+            if constexpr (std::is_same_v<A, double>) ld = l;
+            else lf = l;
+            K.ffn_tile(dt, cp(gate, t0 * in_stride + c0, es), cp(up, t0 * in_stride + c0, es),
+                       in_stride, act ? act + (t0 * F + c0) * (int64_t)es : nullptr, F, rows, n, lf,
+                       ld);
+            a += doc * F + c0;
+            for (int64_t c = 0; c < n; ++c) a[c] += l[c];
+        });
     }
     return CUSPRUN_OK;
 }
@@ -77,32 +90,30 @@ int ffn_omp_simd(cusprun_dtype dt, const void *gate, const void *up, int64_t in_
 // ------------------------------------------------------------------ head_gram
 namespace {
 // out (n x n, both triangles) += upper triangle of M rows [i0, i0+nr), columns from i0
-// (M row stride ldm, column c of M is column i0 + c of out).
-void flush_gram(const float *M, int64_t ldm, int64_t i0, int64_t nr, int64_t n,
-                cusprun_dtype acc_dtype, void *out) {
-    for (int64_t r = 0; r < nr; ++r) {
-        const int64_t i = i0 + r;
-        const float *m = M + r * ldm - i0;  // m[j] for column j of out
-        if (acc_dtype == CUSPRUN_F64) {
-            double *o = (double *)out;
+// (M row stride ldm, column c of M is column i0 + c of out). M is f32 or, to keep f64
+// sums, f64; each value is rounded to the accumulator's dtype once, then added.
+template <typename S>
+void flush_gram(const S *M, int64_t ldm, int64_t i0, int64_t nr, int64_t n, cusprun_dtype acc_dtype,
+                void *out) {
+    with_acc(acc_dtype, out, [&](auto *o) {
+        using A = std::remove_pointer_t<decltype(o)>;
+        for (int64_t r = 0; r < nr; ++r) {
+            const int64_t i = i0 + r;
+            const S *m = M + r * ldm - i0;  // m[j] for column j of out
             for (int64_t j = i; j < n; ++j) {
-                o[i * n + j] += m[j];
-                if (j != i) o[j * n + i] += m[j];
-            }
-        } else {
-            float *o = (float *)out;
-            for (int64_t j = i; j < n; ++j) {
-                o[i * n + j] += m[j];
-                if (j != i) o[j * n + i] += m[j];
+                const A v = (A)m[j];
+                o[i * n + j] += v;
+                if (j != i) o[j * n + i] += v;
             }
         }
-    }
+    });
 }
 }  // namespace
 
 // Rank-1 updates per token, items (document, group); f32 within 256-token chunks.
-int gram_omp_simd(cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d, int64_t gs,
-                  const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype, void *gram) {
+int gram_omp_simd(int, int, void *, cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d,
+                  int64_t gs, const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype,
+                  void *gram) {
     const SimdKernels &K = simd();
     const size_t es = dtype_size(dt), as = dtype_size(acc_dtype);
     const int64_t n = gs * d, ng = H / gs, CH = 256;
@@ -138,8 +149,9 @@ int gram_omp_simd(cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d
 // Register-blocked Y^T Y on f32 panels of up to 128 tokens. Items (document, group,
 // 64-row strip of the upper triangle) so even one document keeps every core busy;
 // strips write disjoint entries of the symmetric output (see flush_gram).
-int gram_blocked(cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d, int64_t gs,
-                 const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype, void *gram) {
+int gram_blocked(int, int, void *, cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d,
+                 int64_t gs, const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype,
+                 void *gram) {
     const SimdKernels &K = simd();
     const size_t es = dtype_size(dt), as = dtype_size(acc_dtype);
     const int64_t n = gs * d, ng = H / gs, SR = 64, TC = 128;
@@ -165,30 +177,15 @@ int gram_blocked(cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d,
             for (int64_t t0 = offs[doc]; t0 < offs[doc + 1]; t0 += TC) {
                 const int64_t tc = std::min(TC, offs[doc + 1] - t0);
                 // only columns >= i0 are needed by this strip
-                K.to_f32_panel((int)dt, cp(z, t0 * H * d + g * n + i0, es), H * d, tc, n - i0,
-                               P, nc);
+                K.to_f32_panel((int)dt, cp(z, t0 * H * d + g * n + i0, es), H * d, tc, n - i0, P,
+                               nc);
                 memset(M, 0, sizeof(float) * nr4 * nc);
                 K.gram_block(P, nc, tc, 0, nr4, 0, nc, M, nc);
 #pragma omp simd
                 for (int64_t e = 0; e < nr4 * nc; ++e) A[e] += M[e];
             }
-            // A -> float for flush_gram would lose the f64 sums: flush from A directly
-            char *out = (char *)gram + (doc * ng + g) * n * n * (int64_t)as;
-            for (int64_t r = 0; r < nr; ++r) {
-                const int64_t i = i0 + r;
-                const double *a = A + r * nc - i0;
-                for (int64_t j = i; j < n; ++j) {
-                    if (acc_dtype == CUSPRUN_F64) {
-                        double *o = (double *)out;
-                        o[i * n + j] += a[j];
-                        if (j != i) o[j * n + i] += a[j];
-                    } else {
-                        float *o = (float *)out;
-                        o[i * n + j] += (float)a[j];
-                        if (j != i) o[j * n + i] += (float)a[j];
-                    }
-                }
-            }
+            flush_gram(A, nc, i0, nr, n, acc_dtype,
+                       (char *)gram + (doc * ng + g) * n * n * (int64_t)as);
         }
     }
     return bad ? oom("head_gram 3_blocked") : CUSPRUN_OK;
@@ -198,8 +195,8 @@ int gram_blocked(cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d,
 // Items (document, head, 32-query-row block), dynamic schedule. Per worker:
 // keys transposed to f32 (d x L), the query row, 4 vectors of L floats and the
 // unit sums: O(T*d) bytes, never T x T.
-int qk_omp_simd(cusprun_dtype dt, const void *q, const void *k, int64_t, int64_t H,
-                int64_t Hkv, int64_t d, float scale, int rope_pairs, const int64_t *offs,
+int qk_omp_simd(int, int, void *, cusprun_dtype dt, const void *q, const void *k, int64_t,
+                int64_t H, int64_t Hkv, int64_t d, float scale, int rope_pairs, const int64_t *offs,
                 int64_t n_docs, cusprun_dtype acc_dtype, void *acc) {
     const SimdKernels &K = simd();
     const size_t es = dtype_size(dt);
@@ -244,20 +241,14 @@ int qk_omp_simd(cusprun_dtype dt, const void *q, const void *k, int64_t, int64_t
                 K.to_f32_panel((int)dt, cp(q, (s0 + r) * H * d + h * d, es), 0, 1, d, qf, d);
                 K.qk_row(qf, KT, Lk, r + 1, d, rope_pairs, scale, s, p, em, e, uacc);
             }
-            const int64_t base = (doc * H + h) * units;  // several row blocks share it
-            if (acc_dtype == CUSPRUN_F64) {
-                double *a = (double *)acc + base;
+            with_acc(acc_dtype, acc, [&](auto *a) {
+                using A = std::remove_pointer_t<decltype(a)>;
+                a += (doc * H + h) * units;  // several row blocks share it
                 for (int64_t u = 0; u < units; ++u) {
 #pragma omp atomic
-                    a[u] += uacc[u];
+                    a[u] += (A)uacc[u];
                 }
-            } else {
-                float *a = (float *)acc + base;
-                for (int64_t u = 0; u < units; ++u) {
-#pragma omp atomic
-                    a[u] += (float)uacc[u];
-                }
-            }
+            });
         }
     }
     return bad ? oom("qk_neuron 2_omp_simd") : CUSPRUN_OK;
@@ -275,6 +266,19 @@ inline uint64_t dkey(double v) {
     return (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
 }
 
+// Walks the N sorted entries (key(m), idx(m)): runs of equal keys share their mean rank,
+// pct[idx] = rank / (N - 1).
+template <typename Key, typename Idx>
+void mean_rank_pct(int64_t N, Key key, Idx idx, double *pct) {
+    for (int64_t i = 0; i < N;) {
+        int64_t j = i + 1;
+        while (j < N && key(j) == key(i)) ++j;
+        const double mean_rank = (double)(i + j - 1) / 2.0;
+        for (int64_t m = i; m < j; ++m) pct[idx(m)] = N > 1 ? mean_rank / (double)(N - 1) : 0.0;
+        i = j;
+    }
+}
+
 // Percentiles of one document: a, b are N-element scratch.
 void rank_doc_f32(const float *x, int64_t N, double *pct, uint64_t *a, uint64_t *b) {
     for (int64_t i = 0; i < N; ++i) a[i] = ((uint64_t)fkey(x[i]) << 32) | (uint64_t)i;
@@ -286,14 +290,10 @@ void rank_doc_f32(const float *x, int64_t N, double *pct, uint64_t *a, uint64_t 
         for (int64_t i = 0; i < N; ++i) b[cnt[(a[i] >> sh) & 255]++] = a[i];
         std::swap(a, b);
     }
-    for (int64_t i = 0; i < N;) {  // after 4 swaps the sorted data is back in the caller's a
-        int64_t j = i + 1;
-        while (j < N && (a[j] >> 32) == (a[i] >> 32)) ++j;
-        const double mean_rank = (double)(i + j - 1) / 2.0;
-        for (int64_t m = i; m < j; ++m)
-            pct[a[m] & 0xFFFFFFFFu] = N > 1 ? mean_rank / (double)(N - 1) : 0.0;
-        i = j;
-    }
+    // after 4 swaps the sorted data is back in the caller's a
+    mean_rank_pct(
+        N, [a](int64_t m) { return a[m] >> 32; },
+        [a](int64_t m) { return (int64_t)(a[m] & 0xFFFFFFFFu); }, pct);
 }
 
 struct DKey {
@@ -303,20 +303,15 @@ struct DKey {
 void rank_doc_f64(const double *x, int64_t N, double *pct, DKey *a) {
     for (int64_t i = 0; i < N; ++i) a[i] = DKey{dkey(x[i]), i};
     std::sort(a, a + N, [](const DKey &l, const DKey &r) { return l.key < r.key; });
-    for (int64_t i = 0; i < N;) {
-        int64_t j = i + 1;
-        while (j < N && a[j].key == a[i].key) ++j;
-        const double mean_rank = (double)(i + j - 1) / 2.0;
-        for (int64_t m = i; m < j; ++m) pct[a[m].idx] = N > 1 ? mean_rank / (double)(N - 1) : 0.0;
-        i = j;
-    }
+    mean_rank_pct(
+        N, [a](int64_t m) { return a[m].key; }, [a](int64_t m) { return a[m].idx; }, pct);
 }
 }  // namespace
 
 // Documents ranked in parallel (batches of 64), then neurons updated in parallel:
 // each neuron's accumulators see the documents in order, as in 1_naive (same bits).
-int rank_omp_simd(cusprun_dtype dt, const void *rel, int64_t n_docs, int64_t N, float *rank_max,
-                  int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
+int rank_omp_simd(int, int, void *, cusprun_dtype dt, const void *rel, int64_t n_docs, int64_t N,
+                  float *rank_max, int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
     if (N > 0xFFFFFFFFll) return fail(CUSPRUN_ERR_UNSUPPORTED, "rank_update: N > 2^32");
     const int64_t B = std::min<int64_t>(n_docs, 64);
     Scratch spct(sizeof(double) * B * N);
@@ -349,8 +344,8 @@ int rank_omp_simd(cusprun_dtype dt, const void *rel, int64_t n_docs, int64_t N, 
         for (int64_t kk = 0; kk < N; ++kk) {
             for (int64_t b = 0; b < nb; ++b) {
                 const int64_t r = (b0 + b) * N + kk;
-                const double x = dt == CUSPRUN_F64 ? ((const double *)rel)[r]
-                                                   : (double)((const float *)rel)[r];
+                const double x =
+                    dt == CUSPRUN_F64 ? ((const double *)rel)[r] : (double)((const float *)rel)[r];
                 rank_apply(pct[b * N + kk], kk, x, rank_max, rank_hist, n_bins, relevance_sum);
             }
         }

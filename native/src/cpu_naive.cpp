@@ -42,8 +42,8 @@ inline void add_acc(cusprun_dtype acc_dtype, void *acc, int64_t i, double v) {
 }
 
 template <int DT>
-int ffn_t(const void *gate, const void *up, int64_t in_stride, void *act_out, int64_t T,
-          int64_t F, const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype, void *acc) {
+int ffn_t(const void *gate, const void *up, int64_t in_stride, void *act_out, int64_t T, int64_t F,
+          const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype, void *acc) {
     std::vector<double> sum(acc ? (size_t)F : 0);
     int64_t n_seg = acc ? n_docs : 1;
     for (int64_t doc = 0; doc < n_seg; ++doc) {
@@ -65,8 +65,8 @@ int ffn_t(const void *gate, const void *up, int64_t in_stride, void *act_out, in
 }
 
 template <int DT>
-int gram_t(const void *z, int64_t H, int64_t d, int64_t gs, const int64_t *offs,
-           int64_t n_docs, cusprun_dtype acc_dtype, void *gram) {
+int gram_t(const void *z, int64_t H, int64_t d, int64_t gs, const int64_t *offs, int64_t n_docs,
+           cusprun_dtype acc_dtype, void *gram) {
     const int64_t n = gs * d, ng = H / gs;
     std::vector<double> S((size_t)(n * n)), y((size_t)n);
     for (int64_t doc = 0; doc < n_docs; ++doc) {
@@ -86,8 +86,7 @@ int gram_t(const void *z, int64_t H, int64_t d, int64_t gs, const int64_t *offs,
 
 template <int DT>
 int qk_t(const void *q, const void *k, int64_t H, int64_t Hkv, int64_t d, float scale,
-         int rope_pairs, const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype,
-         void *acc) {
+         int rope_pairs, const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype, void *acc) {
     const int64_t units = rope_pairs ? d / 2 : d, half = d / 2, rep = H / Hkv;
     int64_t maxL = 0;
     for (int64_t i = 0; i < n_docs; ++i) maxL = std::max(maxL, offs[i + 1] - offs[i]);
@@ -161,44 +160,44 @@ int rank_t(const R *rel, int64_t n_docs, int64_t N, float *rank_max, int32_t *ra
 
 }  // namespace
 
-
-int ffn_naive(cusprun_dtype dt, const void *gate, const void *up, int64_t in_stride,
-              void *act_out, int64_t T, int64_t F, const int64_t *offs, int64_t n_docs,
-              cusprun_dtype acc_dtype, void *acc) {
+int ffn_naive(int, int, void *, cusprun_dtype dt, const void *gate, const void *up,
+              int64_t in_stride, void *act_out, int64_t T, int64_t F, const int64_t *offs,
+              int64_t n_docs, cusprun_dtype acc_dtype, void *acc) {
 #define CALL(D) ffn_t<D>(gate, up, in_stride, act_out, T, F, offs, n_docs, acc_dtype, acc)
     switch (dt) {
-        case CUSPRUN_F32: return CALL(0);
-        case CUSPRUN_BF16: return CALL(1);
-        default: return CALL(2);
+    case CUSPRUN_F32: return CALL(0);
+    case CUSPRUN_BF16: return CALL(1);
+    default: return CALL(2);
     }
 #undef CALL
 }
 
-int gram_naive(cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d, int64_t gs,
-               const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype, void *gram) {
+int gram_naive(int, int, void *, cusprun_dtype dt, const void *z, int64_t, int64_t H, int64_t d,
+               int64_t gs, const int64_t *offs, int64_t n_docs, cusprun_dtype acc_dtype,
+               void *gram) {
 #define CALL(D) gram_t<D>(z, H, d, gs, offs, n_docs, acc_dtype, gram)
     switch (dt) {
-        case CUSPRUN_F32: return CALL(0);
-        case CUSPRUN_BF16: return CALL(1);
-        default: return CALL(2);
+    case CUSPRUN_F32: return CALL(0);
+    case CUSPRUN_BF16: return CALL(1);
+    default: return CALL(2);
     }
 #undef CALL
 }
 
-int qk_naive(cusprun_dtype dt, const void *q, const void *k, int64_t, int64_t H, int64_t Hkv,
-             int64_t d, float scale, int rope_pairs, const int64_t *offs, int64_t n_docs,
-             cusprun_dtype acc_dtype, void *acc) {
+int qk_naive(int, int, void *, cusprun_dtype dt, const void *q, const void *k, int64_t, int64_t H,
+             int64_t Hkv, int64_t d, float scale, int rope_pairs, const int64_t *offs,
+             int64_t n_docs, cusprun_dtype acc_dtype, void *acc) {
 #define CALL(D) qk_t<D>(q, k, H, Hkv, d, scale, rope_pairs, offs, n_docs, acc_dtype, acc)
     switch (dt) {
-        case CUSPRUN_F32: return CALL(0);
-        case CUSPRUN_BF16: return CALL(1);
-        default: return CALL(2);
+    case CUSPRUN_F32: return CALL(0);
+    case CUSPRUN_BF16: return CALL(1);
+    default: return CALL(2);
     }
 #undef CALL
 }
 
-int rank_naive(cusprun_dtype dt, const void *rel, int64_t n_docs, int64_t N, float *rank_max,
-               int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
+int rank_naive(int, int, void *, cusprun_dtype dt, const void *rel, int64_t n_docs, int64_t N,
+               float *rank_max, int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
     if (dt == CUSPRUN_F64)
         return rank_t((const double *)rel, n_docs, N, rank_max, rank_hist, n_bins, relevance_sum);
     return rank_t((const float *)rel, n_docs, N, rank_max, rank_hist, n_bins, relevance_sum);

@@ -38,13 +38,28 @@ bool load_from(const std::string &path, std::string &why) {
         why = "cannot open " + path + ": " + (e ? e : "unknown error");
         return false;
     }
+    // The version first: a library of another version may lack or change any other symbol.
+    auto version = (decltype(&cusprun_cuda_api_version))dlsym(h, "cusprun_cuda_api_version");
+    if (!version) {
+        why = "libcusprun_cuda.so at " + path +
+              " has no API version (missing symbol cusprun_cuda_api_version), libcusprun.so has " +
+              std::to_string(CUSPRUN_API_VERSION);
+        dlclose(h);
+        return false;
+    }
+    if (int v = version(); v != CUSPRUN_API_VERSION) {
+        why = "libcusprun_cuda.so at " + path + " has API version " + std::to_string(v) +
+              ", libcusprun.so has " + std::to_string(CUSPRUN_API_VERSION);
+        dlclose(h);
+        return false;
+    }
     CudaApi api;
-#define CP_SYM(field, name)                                          \
-    api.field = (decltype(api.field))dlsym(h, name);                 \
-    if (!api.field) {                                                \
-        why = path + ": missing symbol " name;                       \
-        dlclose(h);                                                  \
-        return false;                                                \
+#define CP_SYM(field, name)                          \
+    api.field = (decltype(api.field))dlsym(h, name); \
+    if (!api.field) {                                \
+        why = path + ": missing symbol " name;       \
+        dlclose(h);                                  \
+        return false;                                \
     }
     CP_SYM(last_error, "cusprun_cuda_last_error")
     CP_SYM(device_count, "cusprun_cuda_device_count_impl")
@@ -100,7 +115,8 @@ extern "C" int cusprun_cuda_load(const char *library_path) {
     }
     int n = g_api.device_count();
     if (n <= 0)
-        return fail(CUSPRUN_ERR_NO_CUDA, "CUDA back end loaded from %s but no CUDA device is usable%s%s",
+        return fail(CUSPRUN_ERR_NO_CUDA,
+                    "CUDA back end loaded from %s but no CUDA device is usable%s%s",
                     g_loaded_from.c_str(), g_api.last_error() && *g_api.last_error() ? ": " : "",
                     g_api.last_error() ? g_api.last_error() : "");
     return CUSPRUN_OK;

@@ -13,10 +13,10 @@ struct CudaApi {
     decltype(&cusprun_cuda_variant_count) variant_count;
     decltype(&cusprun_cuda_variant_name) variant_name;
     decltype(&cusprun_cuda_variant_default) variant_default;
-    decltype(&cusprun_cuda_ffn_swiglu) ffn_swiglu;
-    decltype(&cusprun_cuda_head_gram) head_gram;
-    decltype(&cusprun_cuda_qk_neuron) qk_neuron;
-    decltype(&cusprun_cuda_rank_update) rank_update;
+    cusprun_ffn_swiglu_fn *ffn_swiglu;
+    cusprun_head_gram_fn *head_gram;
+    cusprun_qk_neuron_fn *qk_neuron;
+    cusprun_rank_update_fn *rank_update;
 };
 
 // The loaded table, loading it (from beside libcusprun.so) on first call; nullptr

@@ -1,5 +1,5 @@
-// The formulas themselves (DESIGN §2.1), cheaply: qk_neuron against a brute-force
-// full T x T masked softmax difference; the head/group relevance identity
+// The formulas themselves (docs/method.md, Relevance of a unit), cheaply: qk_neuron
+// against a brute-force full T x T masked softmax difference; the head/group relevance identity
 // ||Y W^T||_F^2 = trace(W^T W S) on the head_gram output; and the dtype conversions
 // (exhaustive f16/bf16 round trips, RNE ties, F16C hardware where present, and
 // subnormal/overflow activations through the SIMD path).
@@ -42,7 +42,8 @@ static void qk_brute(cusprun_dtype dt, int pairs, uint64_t seed) {
             std::vector<double> P = softmax_of(A);
             for (int64_t u = 0; u < units; ++u) {
                 std::vector<double> P2 = softmax_of([&](int64_t s, int64_t t) {
-                    double D = qv(s, u) * kv(t, u) + (pairs ? qv(s, u + d / 2) * kv(t, u + d / 2) : 0.0);
+                    double D =
+                        qv(s, u) * kv(t, u) + (pairs ? qv(s, u + d / 2) * kv(t, u + d / 2) : 0.0);
                     return A(s, t) - scale * D;
                 });
                 double f = 0;
@@ -53,14 +54,15 @@ static void qk_brute(cusprun_dtype dt, int pairs, uint64_t seed) {
     }
     for (int v = 0; v < cusprun_variant_count(CUSPRUN_BACKEND_CPU, "qk_neuron"); ++v) {
         std::vector<double> got(want.size(), 0.0);
-        int rc = cusprun_qk_neuron(CPU, v, nullptr, dt, q.data(), k.data(), T, H, Hkv, d, (float)scale, pairs,
-                                   offs.data(), 2, CUSPRUN_F64, got.data());
+        int rc = cusprun_qk_neuron(CPU, v, nullptr, dt, q.data(), k.data(), T, H, Hkv, d,
+                                   (float)scale, pairs, offs.data(), 2, CUSPRUN_F64, got.data());
         CHECK(rc == CUSPRUN_OK, "rc %d %s", rc, cusprun_last_error());
         const double tol = v == 0 ? 1e-6 : 1e-3;  // 1_naive: double, up to fp32 scale
         int bad = 0;
         for (size_t i = 0; i < want.size(); ++i)
             if (!(fabs(got[i] - want[i]) <= tol * want[i] + 1e-9)) ++bad;
-        CHECK(bad == 0, "qk v%d %s pairs %d: %d units differ from the T x T brute force", v, dtname(dt), pairs, bad);
+        CHECK(bad == 0, "qk v%d %s pairs %d: %d units differ from the T x T brute force", v,
+              dtname(dt), pairs, bad);
     }
 }
 
@@ -73,14 +75,16 @@ static void gram_identity(uint64_t seed) {
     int64_t offs[2] = {0, T};
     for (int v = 0; v < cusprun_variant_count(CUSPRUN_BACKEND_CPU, "head_gram"); ++v) {
         std::vector<double> S(ng * n * n, 0.0);
-        int rc = cusprun_head_gram(CPU, v, nullptr, CUSPRUN_F32, z.data(), T, H, d, gs, offs, 1, CUSPRUN_F64, S.data());
+        int rc = cusprun_head_gram(CPU, v, nullptr, CUSPRUN_F32, z.data(), T, H, d, gs, offs, 1,
+                                   CUSPRUN_F64, S.data());
         CHECK(rc == CUSPRUN_OK, "rc %d", rc);
         for (int64_t g = 0; g < ng; ++g) {
             double direct = 0, tr = 0;  // ||Y_g W^T||^2 vs trace(W^T W S_g)
             for (int64_t t = 0; t < T; ++t)
                 for (int64_t o = 0; o < D; ++o) {
                     double x = 0;
-                    for (int64_t i = 0; i < n; ++i) x += W.get(o * n + i) * z.get(t * H * d + g * n + i);
+                    for (int64_t i = 0; i < n; ++i)
+                        x += W.get(o * n + i) * z.get(t * H * d + g * n + i);
                     direct += x * x;
                 }
             for (int64_t i = 0; i < n; ++i)
@@ -89,7 +93,8 @@ static void gram_identity(uint64_t seed) {
                     for (int64_t o = 0; o < D; ++o) G += W.get(o * n + i) * W.get(o * n + j);
                     tr += G * S[g * n * n + i * n + j];
                 }
-            CHECK(fabs(direct - tr) <= 1e-5 * direct, "gram v%d g%lld: %.9g vs %.9g", v, (long long)g, direct, tr);
+            CHECK(fabs(direct - tr) <= 1e-5 * direct, "gram v%d g%lld: %.9g vs %.9g", v,
+                  (long long)g, direct, tr);
         }
     }
 }
@@ -114,8 +119,10 @@ static void conversions() {
     CHECK(cusprun::f32_to_bf16(cusprun::bits_to_f32(0x3F818000u)) == 0x3F82, "bf16 tie up to even");
     CHECK(cusprun::f32_to_bf16(cusprun::bits_to_f32(0x3F808001u)) == 0x3F81, "bf16 above tie");
     CHECK(cusprun::f32_to_f16(1.0f + 0x1p-11f) == 0x3C00, "f16 tie to even");
-    CHECK(cusprun::f32_to_f16(65520.0f) == 0x7C00 && cusprun::f32_to_f16(65519.0f) == 0x7BFF, "f16 overflow edge");
-    CHECK(cusprun::f32_to_f16(0x1p-25f) == 0x0000 && cusprun::f32_to_f16(0x1.8p-25f) == 0x0001, "f16 subnormal ties");
+    CHECK(cusprun::f32_to_f16(65520.0f) == 0x7C00 && cusprun::f32_to_f16(65519.0f) == 0x7BFF,
+          "f16 overflow edge");
+    CHECK(cusprun::f32_to_f16(0x1p-25f) == 0x0000 && cusprun::f32_to_f16(0x1.8p-25f) == 0x0001,
+          "f16 subnormal ties");
     if (__builtin_cpu_supports("f16c")) {  // bit-exact against the hardware converter
         std::mt19937_64 rng(5);
         int hw_bad = 0;
@@ -140,20 +147,22 @@ static void ffn_specials() {
     Buf a0(CUSPRUN_F16, T * F), a1(CUSPRUN_F16, T * F);
     fill_nan(a0);
     fill_nan(a1);
-    int rc0 = cusprun_ffn_swiglu(CPU, 0, nullptr, CUSPRUN_F16, g.data(), u.data(), F, a0.data(), T, F, nullptr, 0,
-                                 CUSPRUN_F32, nullptr);
-    int rc1 = cusprun_ffn_swiglu(CPU, 1, nullptr, CUSPRUN_F16, g.data(), u.data(), F, a1.data(), T, F, nullptr, 0,
-                                 CUSPRUN_F32, nullptr);
+    int rc0 = cusprun_ffn_swiglu(CPU, 0, nullptr, CUSPRUN_F16, g.data(), u.data(), F, a0.data(), T,
+                                 F, nullptr, 0, CUSPRUN_F32, nullptr);
+    int rc1 = cusprun_ffn_swiglu(CPU, 1, nullptr, CUSPRUN_F16, g.data(), u.data(), F, a1.data(), T,
+                                 F, nullptr, 0, CUSPRUN_F32, nullptr);
     CHECK(rc0 == 0 && rc1 == 0, "rc");
     int bad = 0, inf = 0, sub = 0;
     for (int64_t i = 0; i < T * F; ++i) {
         double r = a0.get(i), x = a1.get(i);
         if (isinf(r)) ++inf;
         if (r != 0 && fabs(r) < 6.1e-5) ++sub;
-        bool same = (isinf(r) && x == r) || fabs(x - r) <= 1e-3 * fabs(r) + 6e-8;  // <= 1 subnormal ulp
+        bool same =
+            (isinf(r) && x == r) || fabs(x - r) <= 1e-3 * fabs(r) + 6e-8;  // <= 1 subnormal ulp
         bad += !same;
     }
-    CHECK(bad == 0 && inf > 0 && sub > 0, "f16 specials: %d differ (inf %d, subnormal %d)", bad, inf, sub);
+    CHECK(bad == 0 && inf > 0 && sub > 0, "f16 specials: %d differ (inf %d, subnormal %d)", bad,
+          inf, sub);
 }
 
 int main() {

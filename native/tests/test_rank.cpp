@@ -15,30 +15,33 @@ struct Acc {
 static void hand_case(int v) {
     const float a[8] = {3, 1, 3, 2, /* second doc: all tied */ 5, 5, 5, 5};
     Acc acc(4, 4);
-    int rc = cusprun_rank_update(CPU, v, nullptr, CUSPRUN_F32, a, 1, 4, acc.mx.data(), acc.hist.data(), 4,
-                                 acc.sum.data());
+    int rc = cusprun_rank_update(CPU, v, nullptr, CUSPRUN_F32, a, 1, 4, acc.mx.data(),
+                                 acc.hist.data(), 4, acc.sum.data());
     CHECK(rc == CUSPRUN_OK, "rc %d", rc);
     // sorted: 1 (rank 0), 2 (rank 1), 3, 3 (ranks 2 and 3 -> 2.5); p = rank / 3
     const float pm[4] = {(float)(2.5 / 3), 0.0f, (float)(2.5 / 3), (float)(1.0 / 3)};
     const int bin[4] = {3, 0, 3, 1};  // floor(p * 4)
     for (int k = 0; k < 4; ++k) {
         CHECK(acc.mx[k] == pm[k], "v%d k%d max %g want %g", v, k, acc.mx[k], pm[k]);
-        for (int b = 0; b < 4; ++b) CHECK(acc.hist[k * 4 + b] == (b == bin[k]), "v%d k%d bin %d", v, k, b);
+        for (int b = 0; b < 4; ++b)
+            CHECK(acc.hist[k * 4 + b] == (b == bin[k]), "v%d k%d bin %d", v, k, b);
         CHECK(acc.sum[k] == a[k], "v%d k%d sum", v, k);
     }
-    rc = cusprun_rank_update(CPU, v, nullptr, CUSPRUN_F32, a + 4, 1, 4, acc.mx.data(), acc.hist.data(), 4,
-                             acc.sum.data());
+    rc = cusprun_rank_update(CPU, v, nullptr, CUSPRUN_F32, a + 4, 1, 4, acc.mx.data(),
+                             acc.hist.data(), 4, acc.sum.data());
     CHECK(rc == CUSPRUN_OK, "rc %d", rc);
     // all tied: mean rank 1.5 -> p = 0.5, bin 2; max keeps the larger earlier values
     CHECK(acc.mx[1] == 0.5f && acc.mx[3] == 0.5f && acc.mx[0] == pm[0], "v%d ties max", v);
-    for (int k = 0; k < 4; ++k) CHECK(acc.hist[k * 4 + 2] == 1 + (bin[k] == 2), "v%d tie bin k%d", v, k);
+    for (int k = 0; k < 4; ++k)
+        CHECK(acc.hist[k * 4 + 2] == 1 + (bin[k] == 2), "v%d tie bin k%d", v, k);
     CHECK(acc.sum[1] == 6.0, "v%d sum after two docs", v);
 
     const double one[2] = {7.0, -1.0};  // N == 1: p = 0
     Acc a1(1, 3);
-    rc = cusprun_rank_update(CPU, v, nullptr, CUSPRUN_F64, one, 2, 1, a1.mx.data(), a1.hist.data(), 3,
-                             a1.sum.data());
-    CHECK(rc == CUSPRUN_OK && a1.mx[0] == 0.0f && a1.hist[0] == 2 && a1.sum[0] == 6.0, "v%d N=1", v);
+    rc = cusprun_rank_update(CPU, v, nullptr, CUSPRUN_F64, one, 2, 1, a1.mx.data(), a1.hist.data(),
+                             3, a1.sum.data());
+    CHECK(rc == CUSPRUN_OK && a1.mx[0] == 0.0f && a1.hist[0] == 2 && a1.sum[0] == 6.0, "v%d N=1",
+          v);
 }
 
 template <typename R>
@@ -47,7 +50,7 @@ static void random_case(uint64_t seed, cusprun_dtype dt) {
     const int64_t N = 1003, nd = 70, nb = 10;  // 70 docs: crosses the 64-document batch
     std::vector<R> rel(N * nd);
     std::uniform_int_distribution<int> U(-10, 10);
-    for (auto &x : rel) x = (R)U(rng) * (R)0.25;  // many ties
+    for (auto &x : rel) x = (R)U(rng) * (R)0.25;                     // many ties
     for (int i = 0; i < 20; ++i) rel[rng() % rel.size()] = (R)-0.0;  // -0 ties with +0
     for (int i = 0; i < 20; ++i) rel[rng() % rel.size()] = (R)((double)(rng() % 1000) * 1e-3);
 
@@ -67,11 +70,11 @@ static void random_case(uint64_t seed, cusprun_dtype dt) {
     }
     for (int v = 0; v < cusprun_variant_count(CUSPRUN_BACKEND_CPU, "rank_update"); ++v) {
         Acc acc(N, nb);
-        int rc = cusprun_rank_update(CPU, v, nullptr, dt, rel.data(), nd, N, acc.mx.data(), acc.hist.data(),
-                                     nb, acc.sum.data());
+        int rc = cusprun_rank_update(CPU, v, nullptr, dt, rel.data(), nd, N, acc.mx.data(),
+                                     acc.hist.data(), nb, acc.sum.data());
         CHECK(rc == CUSPRUN_OK, "rc %d %s", rc, cusprun_last_error());
-        CHECK(acc == brute, "variant %d %s seed %llu differs from the brute-force ranks", v, dtname(dt),
-              (unsigned long long)seed);
+        CHECK(acc == brute, "variant %d %s seed %llu differs from the brute-force ranks", v,
+              dtname(dt), (unsigned long long)seed);
         int64_t total = 0;
         for (auto h : acc.hist) total += h;
         CHECK(total == N * nd, "histogram holds %lld counts", (long long)total);
@@ -79,7 +82,8 @@ static void random_case(uint64_t seed, cusprun_dtype dt) {
 }
 
 int main() {
-    for (int v = 0; v < cusprun_variant_count(CUSPRUN_BACKEND_CPU, "rank_update"); ++v) hand_case(v);
+    for (int v = 0; v < cusprun_variant_count(CUSPRUN_BACKEND_CPU, "rank_update"); ++v)
+        hand_case(v);
     for (uint64_t seed = 1; seed <= 3; ++seed) {
         random_case<float>(seed, CUSPRUN_F32);
         random_case<double>(seed, CUSPRUN_F64);

@@ -14,17 +14,17 @@
 
 static int g_failures = 0, g_checks = 0;
 
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        ++g_checks;                                                        \
-        if (!(cond)) {                                                     \
-            ++g_failures;                                                  \
-            if (g_failures <= 30) {                                        \
+#define CHECK(cond, ...)                                                        \
+    do {                                                                        \
+        ++g_checks;                                                             \
+        if (!(cond)) {                                                          \
+            ++g_failures;                                                       \
+            if (g_failures <= 30) {                                             \
                 fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-                fprintf(stderr, __VA_ARGS__);                              \
-                fprintf(stderr, "\n");                                     \
-            }                                                              \
-        }                                                                  \
+                fprintf(stderr, __VA_ARGS__);                                   \
+                fprintf(stderr, "\n");                                          \
+            }                                                                   \
+        }                                                                       \
     } while (0)
 
 static inline int finish(const char *name) {
@@ -46,10 +46,10 @@ struct Buf {
     double get(size_t i) const { return cusprun::load_as_double(t, bytes.data(), (int64_t)i); }
     void set(size_t i, double v) {
         switch (t) {
-            case CUSPRUN_F32: ((float *)bytes.data())[i] = (float)v; break;
-            case CUSPRUN_F64: ((double *)bytes.data())[i] = v; break;
-            case CUSPRUN_BF16: ((uint16_t *)bytes.data())[i] = cusprun::f32_to_bf16((float)v); break;
-            case CUSPRUN_F16: ((uint16_t *)bytes.data())[i] = cusprun::f32_to_f16((float)v); break;
+        case CUSPRUN_F32: ((float *)bytes.data())[i] = (float)v; break;
+        case CUSPRUN_F64: ((double *)bytes.data())[i] = v; break;
+        case CUSPRUN_BF16: ((uint16_t *)bytes.data())[i] = cusprun::f32_to_bf16((float)v); break;
+        case CUSPRUN_F16: ((uint16_t *)bytes.data())[i] = cusprun::f32_to_f16((float)v); break;
         }
     }
 };

@@ -54,22 +54,24 @@ static void test_ffn(int variant, cusprun_dtype dt, cusprun_dtype acct, uint64_t
     for (int64_t doc = 0; doc < nd; ++doc) {
         for (int64_t k = 0; k < F; ++k) {
             double s = 0;
-            for (int64_t t = offs[doc]; t < offs[doc + 1]; ++t) s += act.get(t * F + k) * act.get(t * F + k);
+            for (int64_t t = offs[doc]; t < offs[doc + 1]; ++t)
+                s += act.get(t * F + k) * act.get(t * F + k);
             double init = acc_init.get(doc * F + k), r = acc_ref.get(doc * F + k),
                    x = acc.get(doc * F + k);
             if (!(fabs(x - r) <= tol_ref * (r - init) + 1e-6 * init)) ++bad_ref;
             if (!(fabs(x - (init + s)) <= tol_self * (init + s))) ++bad_self;
         }
     }
-    CHECK(bad_ref == 0 && bad_self == 0, "ffn v%d %s/%s seed %llu: acc off vs ref %d, vs own act %d",
-          variant, dtname(dt), dtname(acct), (unsigned long long)seed, bad_ref, bad_self);
+    CHECK(bad_ref == 0 && bad_self == 0,
+          "ffn v%d %s/%s seed %llu: acc off vs ref %d, vs own act %d", variant, dtname(dt),
+          dtname(acct), (unsigned long long)seed, bad_ref, bad_self);
 
     // acc only (no act_out) and act only (no acc) give the same bits as both together
-    rc = cusprun_ffn_swiglu(CPU, variant, nullptr, dt, gate, up, stride, nullptr, T, F,
-                            offs.data(), nd, acct, acc2.data());
+    rc = cusprun_ffn_swiglu(CPU, variant, nullptr, dt, gate, up, stride, nullptr, T, F, offs.data(),
+                            nd, acct, acc2.data());
     CHECK(rc == CUSPRUN_OK && acc2.bytes == acc.bytes, "ffn v%d acc-only differs", variant);
-    rc = cusprun_ffn_swiglu(CPU, variant, nullptr, dt, gate, up, stride, act2.data(), T, F,
-                            nullptr, 0, acct, nullptr);
+    rc = cusprun_ffn_swiglu(CPU, variant, nullptr, dt, gate, up, stride, act2.data(), T, F, nullptr,
+                            0, acct, nullptr);
     CHECK(rc == CUSPRUN_OK && act2.bytes == act.bytes, "ffn v%d act-only differs", variant);
 }
 
@@ -84,9 +86,11 @@ static void test_gram(int variant, cusprun_dtype dt, cusprun_dtype acct, uint64_
     Buf init(acct, nd * ng * n * n);
     fill_uniform(init, rng, -1.0, 1.0);
     Buf ref = init, out = init;
-    int rc = cusprun_head_gram(CPU, 0, nullptr, dt, z.data(), T, H, d, gs, offs.data(), nd, acct, ref.data());
+    int rc = cusprun_head_gram(CPU, 0, nullptr, dt, z.data(), T, H, d, gs, offs.data(), nd, acct,
+                               ref.data());
     CHECK(rc == CUSPRUN_OK, "naive rc %d %s", rc, cusprun_last_error());
-    rc = cusprun_head_gram(CPU, variant, nullptr, dt, z.data(), T, H, d, gs, offs.data(), nd, acct, out.data());
+    rc = cusprun_head_gram(CPU, variant, nullptr, dt, z.data(), T, H, d, gs, offs.data(), nd, acct,
+                           out.data());
     CHECK(rc == CUSPRUN_OK, "variant rc %d %s", rc, cusprun_last_error());
     int bad = 0, asym = 0;
     for (int64_t b = 0; b < nd * ng; ++b) {
@@ -103,9 +107,10 @@ static void test_gram(int variant, cusprun_dtype dt, cusprun_dtype acct, uint64_
                 if (!(fabs(xij - xji) <= 1e-6 * scale)) ++asym;
             }
     }
-    CHECK(bad == 0 && asym == 0, "gram v%d %s/%s seed %llu H%lld d%lld gs%lld T%lld: %d off, %d asym",
-          variant, dtname(dt), dtname(acct), (unsigned long long)seed, (long long)H, (long long)d,
-          (long long)gs, (long long)T, bad, asym);
+    CHECK(bad == 0 && asym == 0,
+          "gram v%d %s/%s seed %llu H%lld d%lld gs%lld T%lld: %d off, %d asym", variant, dtname(dt),
+          dtname(acct), (unsigned long long)seed, (long long)H, (long long)d, (long long)gs,
+          (long long)T, bad, asym);
 }
 
 // ---------------------------------------------------------------- qk_neuron
@@ -129,8 +134,8 @@ static void test_qk(int variant, cusprun_dtype dt, cusprun_dtype acct, uint64_t 
     int rc = cusprun_qk_neuron(CPU, 0, nullptr, dt, q.data(), k.data(), T, H, Hkv, d, scale, pairs,
                                offs.data(), nd, acct, ref.data());
     CHECK(rc == CUSPRUN_OK, "naive rc %d %s", rc, cusprun_last_error());
-    rc = cusprun_qk_neuron(CPU, variant, nullptr, dt, q.data(), k.data(), T, H, Hkv, d, scale, pairs,
-                           offs.data(), nd, acct, out.data());
+    rc = cusprun_qk_neuron(CPU, variant, nullptr, dt, q.data(), k.data(), T, H, Hkv, d, scale,
+                           pairs, offs.data(), nd, acct, out.data());
     CHECK(rc == CUSPRUN_OK, "variant rc %d %s", rc, cusprun_last_error());
     int bad = 0;
     double worst = 0;
@@ -143,12 +148,16 @@ static void test_qk(int variant, cusprun_dtype dt, cusprun_dtype acct, uint64_t 
             double inc = ref.get(i) - init.get(i), x = out.get(i);
             double err = fabs(x - ref.get(i)), tol = 1e-3 * inc + 1e-5 * maxinc + 1e-7 * fabs(x);
             worst = std::max(worst, err / (inc + 1e-30));
-            if (!(err <= tol) && ++bad <= 3) fprintf(stderr, "  b%lld u%lld inc %.6g got %.6g maxinc %.3g\n", (long long)b, (long long)u, inc, x - init.get(i), maxinc);
+            if (!(err <= tol) && ++bad <= 3)
+                fprintf(stderr, "  b%lld u%lld inc %.6g got %.6g maxinc %.3g\n", (long long)b,
+                        (long long)u, inc, x - init.get(i), maxinc);
         }
     }
-    CHECK(bad == 0, "qk v%d %s/%s seed %llu H%lld Hkv%lld d%lld pairs%d spiky%d T%lld: %d off (worst rel %.3g)",
-          variant, dtname(dt), dtname(acct), (unsigned long long)seed, (long long)H, (long long)Hkv,
-          (long long)d, pairs, spiky, (long long)T, bad, worst);
+    CHECK(
+        bad == 0,
+        "qk v%d %s/%s seed %llu H%lld Hkv%lld d%lld pairs%d spiky%d T%lld: %d off (worst rel %.3g)",
+        variant, dtname(dt), dtname(acct), (unsigned long long)seed, (long long)H, (long long)Hkv,
+        (long long)d, pairs, spiky, (long long)T, bad, worst);
 }
 
 int main() {
