@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # The one prepared check of the CUDA back end, for a machine with an NVIDIA GPU
-# (CMake >= 3.24, nvcc, a C++17 host compiler with OpenMP; no Maven or Java).
+# (CMake >= 3.24, nvcc, a C++17 host compiler with OpenMP, Python 3 with PyTorch
+# (CUDA) and transformers; no Maven or Java).
 #
-#   bash cuda/check.sh                      # from the repository root
-#   OUT=/some/dir CUDA_ARCH=80 bash cuda/check.sh
+#   bash cuda/prepare_gpu_check.sh          # FIRST, on a machine with Java (after
+#                                           # mvn -B -o -DskipTests package): writes
+#                                           # gpu-check-inputs/ (git-ignored, ~50 MB)
+#   bash cuda/check.sh                      # on the GPU machine, from a copy of the
+#                                           # working tree that has gpu-check-inputs/
+#   OUT=/some/dir CUDA_ARCH=80 GPU_CHECK_INPUTS=/path/to/inputs bash cuda/check.sh
 #
 # Configures and builds cmake/ into $BUILD (default build-gpu/), runs the
-# correctness tests (every CUDA variant against the CPU reference) and the timing
-# program, and writes into $OUT (default $BUILD/results):
-#   results.md  summary, PASS/FAIL counts and the timing table (Markdown)
-#   build.log, test.log, bench.log, device.txt   raw logs
-# Exit status: 0 when everything built and passed, 1 otherwise.
-# Budget: well under 8 minutes on an H200 with 16 cores (each step has a timeout).
+# correctness tests (every CUDA variant against the CPU reference), the timing
+# program, cuda/check_torch.py (the kernels through ctypes on torch tensors vs
+# PyTorch eager) and cuda/check_transformers.py (the pruned checkpoints of
+# $GPU_CHECK_INPUTS, default gpu-check-inputs/, loaded by transformers, logits vs
+# cusprun's), and writes into $OUT (default $BUILD/results):
+#   results.md  summary, PASS/FAIL counts and all tables (Markdown)
+#   build.log, test.log, bench.log, torch.log, transformers.log, device.txt   raw logs
+#   bench.md, torch.md, transformers.md   the tables
+# Exit status: 0 when everything built and passed, 1 otherwise, 3 when no NVIDIA
+# GPU is visible (nothing is built then; CHECK_WITHOUT_GPU=1 goes on anyway).
+# Budget: under 8 minutes on an H200 with 16 cores: every step has a timeout
+# (build 180 s, tests 75 s, timing 60 s, torch 90 s, transformers 55 s).
 set -u -o pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,6 +30,9 @@ cd "$ROOT"
 BUILD="${BUILD:-$ROOT/build-gpu}"
 OUT="${OUT:-$BUILD/results}"
 CUDA_ARCH="${CUDA_ARCH:-90}"
+PYTHON="${PYTHON:-python3}"
+GPU_CHECK_INPUTS="${GPU_CHECK_INPUTS:-$ROOT/gpu-check-inputs}"
+export GPU_CHECK_INPUTS
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 4)}"
 mkdir -p "$OUT" "$BUILD"
 OUT="$(cd "$OUT" && pwd)"
@@ -32,6 +46,12 @@ export CUDACXX="${CUDACXX:-$(command -v nvcc || true)}"
 
 status=0
 summary="$OUT/results.md"
+if [ "${CHECK_WITHOUT_GPU:-0}" != 1 ] && ! nvidia-smi -L >/dev/null 2>&1 && ! ls /dev/nvidia0 >/dev/null 2>&1; then
+  msg="no NVIDIA GPU visible (nvidia-smi -L failed, no /dev/nvidia0): nothing built or run. Run this on the GPU machine (CHECK_WITHOUT_GPU=1 forces the build and the steps)."
+  { echo "# cusprun CUDA back end: check results"; echo; echo "overall: NOT RUN: $msg"; } > "$summary"
+  echo "check.sh: $msg" >&2
+  exit 3
+fi
 step() { echo "== $*" | tee -a "$OUT/steps.log"; }
 started=$(date +%s)
 
@@ -60,15 +80,31 @@ test_rc=-1
 bench_rc=-1
 if [ $status -eq 0 ]; then
   step "correctness: every CUDA variant vs the CPU reference"
-  timeout 100 "$BIN/cuda_test_kernels" 2>&1 | tee "$OUT/test.log"
+  timeout 75 "$BIN/cuda_test_kernels" 2>&1 | tee "$OUT/test.log"
   test_rc=${PIPESTATUS[0]}
   [ "$test_rc" -eq 0 ] || status=1
 
   step "timing: realistic shapes"
-  timeout 100 "$BIN/cuda_bench_kernels" --out "$OUT/bench.md" 2>&1 | tee "$OUT/bench.log"
+  timeout 60 "$BIN/cuda_bench_kernels" --out "$OUT/bench.md" 2>&1 | tee "$OUT/bench.log"
   bench_rc=${PIPESTATUS[0]}
   [ "$bench_rc" -eq 0 ] || status=1
 fi
+
+torch_rc=-1
+if [ -s "$BUILD/lib/libcusprun_cuda.so" ]; then
+  step "PyTorch: the kernels through ctypes on torch tensors vs eager"
+  timeout 90 "$PYTHON" cuda/check_torch.py --lib "$BUILD/lib/libcusprun_cuda.so" --out "$OUT" 2>&1 | tee "$OUT/torch.log"
+  torch_rc=${PIPESTATUS[0]}
+  [ "$torch_rc" -eq 0 ] || status=1
+else
+  echo "no libcusprun_cuda.so: PyTorch step skipped" | tee "$OUT/torch.log"; status=1
+fi
+
+step "transformers: cusprun's pruned checkpoints ($GPU_CHECK_INPUTS)"
+timeout 55 "$PYTHON" cuda/check_transformers.py --mode transformers --self-test --inputs "$GPU_CHECK_INPUTS" \
+  --out "$OUT" 2>&1 | tee "$OUT/transformers.log"
+tf_rc=${PIPESTATUS[0]}
+[ "$tf_rc" -eq 0 ] || status=1
 
 elapsed=$(( $(date +%s) - started ))
 {
@@ -92,6 +128,16 @@ elapsed=$(( $(date +%s) - started ))
   elif [ -f "$OUT/bench.log" ]; then
     echo "- timing (exit $bench_rc): no table written, see bench.log"
   fi
+  for part in torch:check_torch.py transformers:check_transformers.py; do
+    name=${part%%:*}; rc_var=$([ "$name" = torch ] && echo "$torch_rc" || echo "$tf_rc")
+    echo
+    if [ -f "$OUT/$name.md" ]; then
+      echo "- $name (exit $rc_var):"; echo; cat "$OUT/$name.md"
+    else
+      echo "- $name (exit $rc_var): no table written ($( [ "$rc_var" = 124 ] && echo "timed out" || echo "see $name.log")):"
+      echo; echo '```'; tail -n 15 "$OUT/$name.log" 2>/dev/null; echo '```'
+    fi
+  done
   echo
   echo "overall: $([ $status -eq 0 ] && echo PASS || echo FAIL), ${elapsed}s"
 } > "$summary"
