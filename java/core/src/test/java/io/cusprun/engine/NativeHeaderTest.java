@@ -50,6 +50,15 @@ class NativeHeaderTest {
     }
 
     @Test
+    void theLoadedLibraryHasThisApiVersion() {
+        assertEquals(CusprunNative.CUSPRUN_API_VERSION, CusprunNative.cusprun_api_version());
+        assertEquals(null, CusprunNative.apiMismatch("x", CusprunNative.CUSPRUN_API_VERSION));
+        String m = CusprunNative.apiMismatch("/lib/libcusprun.so", CusprunNative.CUSPRUN_API_VERSION + 1);
+        assertTrue(m.contains("API version " + (CusprunNative.CUSPRUN_API_VERSION + 1))
+                && m.contains("expects " + CusprunNative.CUSPRUN_API_VERSION) && !m.contains("\n"), m);
+    }
+
+    @Test
     void kernelEnumFollowsTheLibrary() {
         assertEquals(Kernel.values().length, CusprunNative.cusprun_kernel_count());
         for (Kernel k : Kernel.values()) {

@@ -19,13 +19,23 @@ import org.bytedeco.javacpp.annotation.Platform;
  */
 @Platform(include = "cusprun.h", link = "cusprun")
 public final class CusprunNative {
+    public static final int CUSPRUN_API_VERSION = 1;
+
     static {
-        Loader.load();
+        String library = Loader.load();
+        // A libcusprun.so from another build would take these signatures with other meanings: refuse it.
+        String mismatch = apiMismatch(library, cusprun_api_version());
+        if (mismatch != null) throw new UnsatisfiedLinkError(mismatch);
     }
 
     private CusprunNative() {}
 
-    public static final int CUSPRUN_API_VERSION = 1;
+    /** The one-line error for a library of another API version, or null when it matches this binding. */
+    public static String apiMismatch(String library, int libraryVersion) {
+        return libraryVersion == CUSPRUN_API_VERSION ? null
+                : "libcusprun.so (" + library + ") has API version " + libraryVersion
+                        + ", the Java binding expects " + CUSPRUN_API_VERSION + ": rebuild both from one checkout";
+    }
     public static final int CUSPRUN_DEFAULT_VARIANT = -1;
 
     // cusprun_dtype
@@ -35,6 +45,8 @@ public final class CusprunNative {
             CUSPRUN_ERR_NO_CUDA = 3, CUSPRUN_ERR_CUDA = 4, CUSPRUN_ERR_MEMORY = 5;
     // cusprun_backend
     public static final int CUSPRUN_BACKEND_CPU = 0, CUSPRUN_BACKEND_CUDA = 1;
+
+    public static native int cusprun_api_version();
 
     public static native @Cast("const char*") String cusprun_last_error();
 
