@@ -66,7 +66,7 @@ final class E2E {
 
     /** Benchmark settings: 512-token documents packed into 2048-token batches (the CLI defaults). */
     static ScoreSettings settings(boolean neurons) {
-        return new ScoreSettings(512, 0, 100, 2048, 16, neurons);
+        return ScoreSettings.DEFAULTS.withNeurons(neurons);
     }
 
     /**

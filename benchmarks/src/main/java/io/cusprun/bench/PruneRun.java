@@ -34,7 +34,7 @@ public final class PruneRun {
         int reps = args.length > 2 ? Integer.parseInt(args[2]) : 3;
         Files.createDirectories(parent);
         ModelShape shape = CheckpointPruner.shapeOf(dir);
-        PrunePlan plan = PrunePlanner.plan(shape, BaselineStatistics.random(shape, 1), PruneSettings.defaults(0.3));
+        PrunePlan plan = PrunePlanner.plan(shape, BaselineStatistics.random(shape, 1), PruneSettings.DEFAULTS.withRatio(0.3));
         Path src = dir.resolve(Checkpoint.SINGLE_FILE);
         Path out = parent.resolve("pruned"), copy = parent.resolve("copy.safetensors");
         long inBytes = Files.size(src);

@@ -32,7 +32,7 @@ public final class ScaleRun {
             double loadRss = E2E.statusKiB("VmRSS") / 1048576.0 * 1.073741824;
             System.out.printf(Locale.ROOT, "loaded %s (%.2f GB on disk) in %.1f s: VmRSS %.2f GB, VmHWM %.2f GB%n", dir, fileGB,
                     load, loadRss, loadPeak);
-            Scorer.Result r = Scorer.run(target, List.of(corpus), settings, Scorer.Options.simple());
+            Scorer.Result r = Scorer.run(target, List.of(corpus), settings, Scorer.Options.DEFAULTS);
             double peak = E2E.statusKiB("VmHWM") / 1048576.0 * 1.073741824;
             System.out.printf(Locale.ROOT, "RESULT scale %s: %d tokens in %.1f s = %.1f tok/s (50k tokens: %.1f min); "
                             + "peak RSS %.2f GB = %.2fx the checkpoint (budget 2.5x = %.2f GB); load %.1f s, peak at load %.2f GB%n",

@@ -3,7 +3,6 @@ package io.cusprun.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,67 +18,82 @@ import org.apache.commons.cli.Options;
  * {@code cusprun bench}: runs the JMH benchmarks (benchmarks/target/benchmarks.jar, built with
  * the project) in a child JVM, as JMH requires, and prints their results as one table.
  */
-public final class BenchCommand {
+public final class BenchCommand implements Command {
     static final String NAME = "bench";
+    static final String JAR = "benchmarks/target/benchmarks.jar";
 
-    private BenchCommand() {}
+    @Override
+    public String name() {
+        return NAME;
+    }
 
-    public static Options options() {
+    @Override
+    public String summary() {
+        return "run the JMH benchmarks of the kernels and of scoring, print the table";
+    }
+
+    @Override
+    public String description() {
+        return "Runs the JMH benchmarks of the kernels and of scoring and prints their table.";
+    }
+
+    @Override
+    public String examples() {
+        return "  cusprun bench --quick\n  cusprun bench --filter FfnKernel --json ffn.json\n";
+    }
+
+    @Override
+    public Options options() {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("filter").hasArg().argName("REGEX")
                 .desc("benchmarks to run (JMH regular expression; default all)").build());
         o.addOption(Option.builder().longOpt("quick").desc("1 fork, 1 warm-up and 3 measured iterations of 1 s").build());
         o.addOption(Option.builder().longOpt("threads").hasArg().argName("N").desc("native threads (OMP_NUM_THREADS; default all cores)").build());
-        o.addOption(Option.builder().longOpt("jar").hasArg().argName("FILE").desc("the benchmarks jar (default: beside this checkout)").build());
+        o.addOption(Option.builder().longOpt("jar").hasArg().argName("FILE").desc("the benchmarks jar (default: " + JAR + " of this checkout)").build());
         o.addOption(Option.builder().longOpt("json").hasArg().argName("FILE").desc("also keep JMH's JSON results in FILE").build());
         o.addOption(Option.builder().longOpt("list").desc("list the benchmarks and exit").build());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
 
-    public static int run(String[] args) {
-        if (Cli.wantsHelp(args)) {
-            Cli.printHelp(NAME, "Runs the JMH benchmarks of the kernels and of scoring and prints their table.", options(),
-                    "  cusprun bench --quick\n  cusprun bench --filter FfnKernel --json ffn.json\n");
-            return Cli.OK;
+    @Override
+    public int execute(CommandLine cl, Console console) throws IOException, InterruptedException {
+        Path jar = cl.hasOption("jar") ? Path.of(cl.getOptionValue("jar")) : locateJar();
+        if (!Files.isRegularFile(jar)) {
+            throw new IOException(jar + ": benchmarks jar not found (build with 'mvn -B -DskipTests package')");
         }
-        return Cli.guard(NAME, () -> {
-            CommandLine cl = Cli.parse(NAME, options(), args);
-            Path jar = cl.hasOption("jar") ? Path.of(cl.getOptionValue("jar")) : locateJar();
-            if (!Files.isRegularFile(jar)) {
-                throw new IOException(jar + ": benchmarks jar not found (build with 'mvn -B -DskipTests package')");
+        int threads = Cli.intOption(cl, "threads", 0, 1, 4096); // 0: not set, JMH's child uses every core
+        Path json = cl.hasOption("json") ? Path.of(cl.getOptionValue("json")) : Files.createTempFile("cusprun-bench", ".json");
+        List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-jar", jar.toString()));
+        if (cl.hasOption("list")) {
+            cmd.add("-l");
+        } else {
+            if (cl.hasOption("filter")) {
+                cmd.add(cl.getOptionValue("filter"));
             }
-            Path json = cl.hasOption("json") ? Path.of(cl.getOptionValue("json")) : Files.createTempFile("cusprun-bench", ".json");
-            List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-jar", jar.toString()));
-            if (cl.hasOption("list")) {
-                cmd.add("-l");
-            } else {
-                if (cl.hasOption("filter")) {
-                    cmd.add(cl.getOptionValue("filter"));
-                }
-                if (cl.hasOption("quick")) {
-                    cmd.addAll(List.of("-f", "1", "-wi", "1", "-i", "3", "-w", "1s", "-r", "1s"));
-                }
-                cmd.addAll(List.of("-rf", "json", "-rff", json.toAbsolutePath().toString()));
+            if (cl.hasOption("quick")) {
+                cmd.addAll(List.of("-f", "1", "-wi", "1", "-i", "3", "-w", "1s", "-r", "1s"));
             }
-            ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
-            if (cl.hasOption("threads")) {
-                Map<String, String> env = pb.environment();
-                env.put("OMP_NUM_THREADS", cl.getOptionValue("threads"));
+            cmd.addAll(List.of("-rf", "json", "-rff", json.toAbsolutePath().toString()));
+        }
+        // JMH's child writes to the process's own streams: it is a separate JVM, not this console
+        ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+        if (threads > 0) {
+            Map<String, String> env = pb.environment();
+            env.put("OMP_NUM_THREADS", Integer.toString(threads));
+        }
+        int code = pb.start().waitFor();
+        if (code != 0) {
+            throw new IOException("JMH exited with " + code);
+        }
+        if (!cl.hasOption("list")) {
+            console.out().println();
+            console.out().print(table(new ObjectMapper().readTree(json.toFile())));
+            if (!cl.hasOption("json")) {
+                Files.deleteIfExists(json);
             }
-            int code = pb.start().waitFor();
-            if (code != 0) {
-                throw new IOException("JMH exited with " + code);
-            }
-            if (!cl.hasOption("list")) {
-                System.out.println();
-                System.out.print(table(new ObjectMapper().readTree(json.toFile())));
-                if (!cl.hasOption("json")) {
-                    Files.deleteIfExists(json);
-                }
-            }
-            return Cli.OK;
-        });
+        }
+        return Cli.OK;
     }
 
     /** benchmark, parameters, primary score with its error, and JMH's secondary metrics (GB/s, elements/s). */
@@ -114,11 +128,7 @@ public final class BenchCommand {
 
     /** benchmarks/target/benchmarks.jar of the checkout this jar was built in. */
     static Path locateJar() throws IOException {
-        try {
-            Path self = Path.of(BenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            return self.getParent().getParent().getParent().resolve("benchmarks/target/benchmarks.jar");
-        } catch (URISyntaxException | NullPointerException e) {
-            throw new IOException("cannot tell where this jar lies; pass --jar FILE");
-        }
+        return Cli.inCheckout(JAR).orElseThrow(() -> new IOException(
+                JAR + " not found in the checkout this jar was built in (build with 'mvn -B -DskipTests package', or pass --jar FILE)"));
     }
 }

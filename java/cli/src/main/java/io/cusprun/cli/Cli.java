@@ -1,35 +1,87 @@
 package io.cusprun.cli;
 
 import io.cusprun.Errors;
+import io.cusprun.SettingException;
 import io.cusprun.model.DType;
 import io.cusprun.model.LoadOptions;
-import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.FileSystemNotFoundException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.CodeSource;
+import java.security.ProtectionDomain;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.HelpFormatter;
-import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
 
-/** Shared parsing, help, option values and the error contract of the commands, so every command behaves the same. */
+/** The one path every command runs through: help, parsing, option values and the error contract. */
 public final class Cli {
     public static final int OK = 0;
     public static final int FAILURE = 1;
     public static final int USAGE = 2;
 
+    /**
+     * The library's setting names and the flags that set them. Settings missing here have no
+     * flag of their own; their errors keep the library's wording.
+     */
+    static final Map<String, String> FLAGS = Map.ofEntries(
+            Map.entry("ratio", "ratio"), Map.entry("ratios", "ratio"), Map.entry("mode", "mode"),
+            Map.entry("granularity", "granularity"), Map.entry("headUnit", "head-unit"),
+            Map.entry("docQuantile", "doc-quantile"), Map.entry("minFfnFraction", "min-ffn"),
+            Map.entry("masked", "masked"), Map.entry("seed", "seed"), Map.entry("method", "method"),
+            Map.entry("methods", "method"), Map.entry("maxTokens", "max-tokens"), Map.entry("maxDocs", "docs"),
+            Map.entry("bins", "bins"), Map.entry("batchTokens", "batch-tokens"), Map.entry("neurons", "neurons"),
+            Map.entry("shard", "shard"), Map.entry("kernels", "kernels"), Map.entry("model", "model"),
+            Map.entry("expertCorpora", "corpus"), Map.entry("generalCorpus", "general-corpus"),
+            Map.entry("evalExpert", "eval-expert"), Map.entry("evalGeneral", "eval-general"),
+            Map.entry("evalDocs", "eval-docs"), Map.entry("maxLength", "max-length"), Map.entry("dtype", "dtype"));
+
     private Cli() {}
 
-    /** Parses {@code args} or throws {@link UsageException} with the parser's one-line reason. */
-    public static CommandLine parse(String command, Options options, String[] args) {
+    /**
+     * Runs {@code command} on {@code args}: exit 0 on success, 2 for bad usage or arguments, 1
+     * for failures (missing files, mismatched scores, I/O). Errors are one line on the console's
+     * err stream, with the stack trace after it under {@code --debug}.
+     */
+    static int run(Command command, String[] args, Console console) {
+        if (wantsHelp(args)) {
+            printHelp(command, console);
+            return OK;
+        }
         try {
-            return new DefaultParser().parse(options, args);
-        } catch (ParseException e) {
-            throw new UsageException(command + ": " + e.getMessage() + " (see 'cusprun " + command + " --help')");
+            return command.execute(parse(command, args), console);
+        } catch (UsageException e) {
+            return fail(console, command, e, e.getMessage(), USAGE);
+        } catch (SettingException e) {
+            return fail(console, command, e, flagMessage(e), USAGE);
+        } catch (IllegalArgumentException e) {
+            return fail(console, command, e, Errors.firstLine(e), USAGE);
+        } catch (Exception | Error e) {
+            return fail(console, command, e, Errors.firstLine(e), FAILURE);
         }
     }
 
-    /** True when the user asked for help; callers print {@link #printHelp} and return {@link #OK}. */
-    public static boolean wantsHelp(String[] args) {
+    private static int fail(Console console, Command command, Throwable e, String message, int code) {
+        if (console.debug()) {
+            e.printStackTrace(console.err());
+        }
+        console.err().println("cusprun " + command.name() + ": " + message);
+        return code;
+    }
+
+    /** The setting's error in the CLI's words: {@code --ratio must be ...} for the library's {@code ratio must be ...}. */
+    static String flagMessage(SettingException e) {
+        String flag = FLAGS.get(e.setting());
+        return flag == null ? Errors.firstLine(e) : "--" + flag + " " + e.problem();
+    }
+
+    static boolean wantsHelp(String[] args) {
         for (String a : args) {
             if (a.equals("-h") || a.equals("--help")) {
                 return true;
@@ -38,97 +90,127 @@ public final class Cli {
         return false;
     }
 
+    /** {@code usage: cusprun <command> [options]}, the description, the options and the examples. */
     @SuppressWarnings("deprecation") // the classic formatter prints the compact layout we want
-    public static void printHelp(String command, String summary, Options options, String examples) {
-        PrintWriter out = new PrintWriter(System.out, true);
-        String footer = examples == null || examples.isBlank() ? "" : "\nExamples:\n" + examples;
-        new HelpFormatter().printHelp(out, 100, "cusprun " + command + " [options]",
-                summary + "\n\n", options, 2, 2, footer, false);
-        out.flush();
+    static void printHelp(Command command, Console console) {
+        PrintWriter w = new PrintWriter(console.out(), true);
+        String footer = command.examples().isBlank() ? "" : "\nExamples:\n" + command.examples();
+        new HelpFormatter().printHelp(w, 100, usageLine(command), command.description() + "\n\n",
+                command.options(), 2, 2, footer, false);
+        w.flush();
+    }
+
+    static String usageLine(Command command) {
+        String operands = command.operands();
+        return "cusprun " + command.name() + " [options]" + (operands.isEmpty() ? "" : " " + operands);
+    }
+
+    /** Parses {@code args}; stray operands are an error unless the command takes operands. */
+    static CommandLine parse(Command command, String[] args) {
+        CommandLine cl;
+        try {
+            cl = new DefaultParser().parse(command.options(), args);
+        } catch (ParseException e) {
+            throw new UsageException(e.getMessage() + " (see 'cusprun " + command.name() + " --help')");
+        }
+        if (command.operands().isEmpty() && !cl.getArgList().isEmpty()) {
+            throw new UsageException("unexpected argument '" + cl.getArgList().get(0) + "' (see 'cusprun "
+                    + command.name() + " --help')");
+        }
+        return cl;
     }
 
     /** Reads an option that must be present, naming it when it is missing. */
-    public static String required(CommandLine cl, String command, String option) {
+    static String required(CommandLine cl, String option) {
         String v = cl.getOptionValue(option);
         if (v == null) {
-            throw new UsageException(command + ": missing --" + option);
+            throw new UsageException("--" + option + " is required");
         }
         return v;
     }
 
-    public static double parseDouble(String command, String option, String value) {
-        try {
-            return Double.parseDouble(value);
-        } catch (NumberFormatException e) {
-            throw new UsageException(command + ": --" + option + " expects a number, got '" + value + "'");
-        }
-    }
-
-    public static int parseInt(String command, String option, String value) {
-        try {
-            return Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-            throw new UsageException(command + ": --" + option + " expects an integer, got '" + value + "'");
-        }
-    }
-
-    /** An optional integer option, or its default. */
-    static int intOpt(CommandLine cl, String command, String option, int def) {
-        return cl.hasOption(option) ? parseInt(command, option, cl.getOptionValue(option)) : def;
-    }
-
-    /** A command body that may fail. */
-    interface Body {
-        int run() throws Exception;
-    }
-
     /**
-     * Runs a command body with the CLI's error contract: one line on stderr, exit 2 for bad
-     * usage or arguments, 1 for failures (missing files, mismatched scores, I/O).
+     * The one parser of integer options: the value of {@code --option}, or {@code def} when absent,
+     * which must lie in [min, max].
      */
-    static int guard(String name, Body body) {
-        try {
-            return body.run();
-        } catch (UsageException e) {
-            System.err.println("cusprun " + e.getMessage());
-            return Cli.USAGE;
-        } catch (IllegalArgumentException e) {
-            System.err.println("cusprun " + name + ": " + Errors.firstLine(e));
-            return Cli.USAGE;
-        } catch (Exception | Error e) {
-            if (Boolean.getBoolean("cusprun.debug")) e.printStackTrace();
-            System.err.println("cusprun " + name + ": " + Errors.firstLine(e));
-            return Cli.FAILURE;
+    static int intOption(CommandLine cl, String option, int def, int min, int max) {
+        String v = cl.getOptionValue(option);
+        if (v == null) {
+            return def;
         }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n >= min && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // the message below names the range
+        }
+        throw new UsageException(String.format(Locale.ROOT, "--%s must be an integer in [%d, %d], not '%s'",
+                option, min, max, v));
     }
 
-    /** Help for commands with their own usage line, on the given stream. */
-    static void help(PrintStream out, String usage, String header, Options options) {
-        PrintWriter w = new PrintWriter(out, true);
-        new HelpFormatter().printHelp(w, 100, usage, header, options, 2, 2, null, false);
-        w.flush();
+    /** A finite number for {@code --option}; the setting it feeds checks the range and names it. */
+    static double number(String option, String value) {
+        try {
+            double x = Double.parseDouble(value.trim());
+            if (Double.isFinite(x)) {
+                return x;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new UsageException("--" + option + " must be a number, not '" + value + "'");
     }
 
-    /** --device / --dtype to LoadOptions (cpu and fp32 by default). */
+    /** --device / --dtype over {@link LoadOptions#DEFAULTS}. */
     static LoadOptions loadOptions(String device, String dtype) {
-        DType t = switch (dtype == null ? "f32" : dtype.toLowerCase()) {
+        LoadOptions o = LoadOptions.DEFAULTS;
+        if (device != null) {
+            o = o.withDevice(device);
+        }
+        if (dtype == null) {
+            return o;
+        }
+        return o.withDtype(switch (dtype.toLowerCase(Locale.ROOT)) {
             case "f32", "float32" -> DType.F32;
             case "bf16", "bfloat16" -> DType.BF16;
             case "f16", "float16" -> DType.F16;
-            default -> throw new IllegalArgumentException("--dtype must be f32, bf16 or f16, not " + dtype);
-        };
-        return new LoadOptions(device == null ? "cpu" : device, t);
+            default -> throw new UsageException("--dtype must be f32, bf16 or f16, not '" + dtype + "'");
+        });
     }
 
-    static int positiveInt(String value, String option) {
-        try {
-            int v = Integer.parseInt(value);
-            if (v > 0) {
-                return v;
-            }
-        } catch (NumberFormatException e) {
-            // fall through
+    /** Upper bound of counts and sizes: far above any real value, and safe from int overflow when doubled. */
+    static final int MAX_COUNT = 1_000_000_000;
+
+    /** Where this program's classes were loaded from (the jar or the classes folder), when the JVM tells. */
+    static Optional<Path> codeLocation() {
+        ProtectionDomain domain = Cli.class.getProtectionDomain();
+        CodeSource source = domain == null ? null : domain.getCodeSource();
+        URL url = source == null ? null : source.getLocation();
+        if (url == null) {
+            return Optional.empty();
         }
-        throw new IllegalArgumentException("--" + option + " needs a positive integer, not '" + value + "'");
+        try {
+            return Optional.of(Path.of(url.toURI()));
+        } catch (URISyntaxException | IllegalArgumentException | FileSystemNotFoundException e) {
+            return Optional.empty(); // not a local file (a custom class loader)
+        }
+    }
+
+    /**
+     * {@code relative} in the checkout this program was built in: looked for in the folders above
+     * the code location, up to the checkout root of java/target/cusprun.jar (2 up) or of
+     * java/cli/target/classes (3 up).
+     */
+    static Optional<Path> inCheckout(String relative) {
+        Path dir = codeLocation().map(Path::getParent).orElse(null);
+        for (int up = 0; dir != null && up < 4; up++, dir = dir.getParent()) {
+            Path candidate = dir.resolve(relative);
+            if (Files.exists(candidate)) {
+                return Optional.of(candidate);
+            }
+        }
+        return Optional.empty();
     }
 }

@@ -8,13 +8,11 @@ import io.cusprun.api.ComparisonSpec;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.prune.Granularity;
-import io.cusprun.prune.HeadUnit;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.PruneMode;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.report.ComparisonRow;
 import io.cusprun.report.ReportWriter;
-import io.cusprun.score.ScoreSettings;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +22,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Collectors;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -32,13 +31,36 @@ import org.apache.commons.cli.Options;
  * {@code cusprun compare}: prunes with each method at each ratio and prints one table of expert
  * and general quality, plus a JSON file and the HTML report.
  */
-public final class CompareCommand {
+public final class CompareCommand implements Command {
     static final String NAME = "compare";
-    static final String ALL_METHODS = "cusprun,random,magnitude,wanda-sp,flap,shortgpt,cusprun-general";
+    /** Every method, in the order of {@link Method}. */
+    static final String ALL_METHODS = Method.labels(",");
 
-    private CompareCommand() {}
+    @Override
+    public String name() {
+        return NAME;
+    }
 
-    public static Options options() {
+    @Override
+    public String summary() {
+        return "prune with several methods and ratios, evaluate, table and report";
+    }
+
+    @Override
+    public String description() {
+        return "Compares pruning methods at several ratios on expert and general held-out data.";
+    }
+
+    @Override
+    public String examples() {
+        return "  cusprun compare --model llama --corpus language:de=de.jsonl --corpus domain:med=med.jsonl \\\n"
+                + "      --ratio 0.25,0.35 --method cusprun,wanda-sp,random \\\n"
+                + "      --eval-expert de-med-heldout.jsonl --eval-general general-heldout.jsonl\n";
+    }
+
+    @Override
+    public Options options() {
+        ComparisonSpec d = ComparisonSpec.DEFAULTS;
         Options o = new Options();
         o.addOption(Option.builder().longOpt("model").hasArg().argName("DIR").desc("source model directory").build());
         o.addOption(Option.builder().longOpt("corpus").hasArgs().argName("KIND:NAME=PATH")
@@ -47,66 +69,60 @@ public final class CompareCommand {
                 .desc("general corpus for cusprun-general").build());
         o.addOption(Option.builder().longOpt("overlap-corpus").hasArgs().argName("KIND:NAME=PATH")
                 .desc("more corpora scored only for the report's overlap heatmap").build());
-        o.addOption(Option.builder().longOpt("ratio").hasArg().argName("R[,R...]").desc("ratios, e.g. 0.25,0.35,0.45").build());
+        o.addOption(Option.builder().longOpt("ratio").hasArg().argName("R[,R...]").desc("ratios (default " + ratioList(d.ratios()) + ")").build());
         o.addOption(Option.builder().longOpt("method").hasArg().argName("LIST")
                 .desc("methods (default " + ALL_METHODS + ")").build());
         o.addOption(Option.builder().longOpt("eval-expert").hasArg().argName("FILE").desc("held-out expert documents (.jsonl/.txt)").build());
         o.addOption(Option.builder().longOpt("eval-general").hasArg().argName("FILE").desc("held-out general documents").build());
         o.addOption(Option.builder().longOpt("eval-mc").hasArg().argName("FILE").desc("held-out multiple-choice items (JSONL)").build());
         o.addOption(Option.builder().longOpt("eval-docs").hasArg().argName("N").desc("at most N documents per eval file (default all)").build());
-        o.addOption(Option.builder().longOpt("max-length").hasArg().argName("N").desc("evaluation window (default 1024)").build());
-        o.addOption(Option.builder().longOpt("mode").hasArg().argName("uniform|per-layer").desc("default uniform").build());
-        o.addOption(Option.builder().longOpt("granularity").hasArg().argName("ffn+heads|ffn").desc("default ffn+heads").build());
-        o.addOption(Option.builder().longOpt("max-tokens").hasArg().argName("N").desc("scoring: truncate documents (default 512)").build());
+        o.addOption(Option.builder().longOpt("max-length").hasArg().argName("N").desc("evaluation window (default " + d.maxLength() + ")").build());
+        o.addOption(Option.builder().longOpt("mode").hasArg().argName("uniform|per-layer").desc("default " + d.prune().mode().label()).build());
+        o.addOption(Option.builder().longOpt("granularity").hasArg().argName("ffn+heads|ffn").desc("default " + d.prune().granularity().label()).build());
+        o.addOption(Option.builder().longOpt("max-tokens").hasArg().argName("N").desc("scoring: truncate documents (default " + d.scoring().maxTokens() + ")").build());
         o.addOption(Option.builder().longOpt("docs").hasArg().argName("N").desc("scoring: documents per corpus (default all)").build());
         o.addOption(Option.builder().longOpt("keep").hasArg().argName("DIR").desc("keep the pruned models in DIR/<method>-<ratio>").build());
-        o.addOption(Option.builder().longOpt("report").hasArg().argName("DIR").desc("HTML report directory (default compare-report)").build());
+        o.addOption(Option.builder().longOpt("report").hasArg().argName("DIR").desc("HTML report directory (default " + DEFAULT_REPORT + ")").build());
         o.addOption(Option.builder().longOpt("json").desc("print the results as JSON instead of the table").build());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
 
-    public static int run(String[] args) {
-        if (Cli.wantsHelp(args)) {
-            Cli.printHelp(NAME, "Compares pruning methods at several ratios on expert and general held-out data.", options(),
-                    "  cusprun compare --model llama --corpus language:de=de.jsonl --corpus domain:med=med.jsonl \\\n"
-                            + "      --ratio 0.25,0.35 --method cusprun,wanda-sp,random \\\n"
-                            + "      --eval-expert de-med-heldout.jsonl --eval-general general-heldout.jsonl\n");
-            return Cli.OK;
-        }
-        return Cli.guard(NAME, () -> {
-            CommandLine cl = Cli.parse(NAME, options(), args);
-            ComparisonSpec spec = new ComparisonSpec(
-                    Path.of(Cli.required(cl, NAME, "model")),
-                    Corpora.parse(cl.getOptionValues("corpus")),
-                    cl.hasOption("general-corpus") ? CorpusSpec.parse("domain:general=" + cl.getOptionValue("general-corpus")) : null,
-                    Corpora.parse(cl.getOptionValues("overlap-corpus")),
-                    ratios(cl.getOptionValue("ratio", "0.25,0.35,0.45")),
-                    methods(cl.getOptionValue("method", ALL_METHODS)),
-                    settings(cl),
-                    new ScoreSettings(Cli.intOpt(cl, NAME, "max-tokens", 512), Cli.intOpt(cl, NAME, "docs", 0),
-                            100, 2048, 16, false),
-                    Path.of(Cli.required(cl, NAME, "eval-expert")),
-                    Path.of(Cli.required(cl, NAME, "eval-general")),
-                    cl.hasOption("eval-mc") ? Path.of(cl.getOptionValue("eval-mc")) : null,
-                    Cli.intOpt(cl, NAME, "eval-docs", 0),
-                    Cli.intOpt(cl, NAME, "max-length", 1024),
-                    cl.hasOption("keep") ? Path.of(cl.getOptionValue("keep")) : null);
-            return execute(spec, Path.of(cl.getOptionValue("report", "compare-report")), cl.hasOption("json"));
-        });
+    static final String DEFAULT_REPORT = "compare-report";
+
+    @Override
+    public int execute(CommandLine cl, Console console) throws IOException {
+        ComparisonSpec d = ComparisonSpec.DEFAULTS;
+        ComparisonSpec spec = d.withModel(Path.of(Cli.required(cl, "model")))
+                .withExpertCorpora(Corpora.parse(cl.getOptionValues("corpus")))
+                .withGeneralCorpus(cl.hasOption("general-corpus")
+                        ? CorpusSpec.parse("domain:general=" + cl.getOptionValue("general-corpus")) : null)
+                .withOverlapCorpora(Corpora.parse(cl.getOptionValues("overlap-corpus")))
+                .withRatios(cl.hasOption("ratio") ? ratios(cl.getOptionValue("ratio")) : d.ratios())
+                .withMethods(cl.hasOption("method") ? methods(cl.getOptionValue("method")) : d.methods())
+                .withPrune(settings(cl))
+                .withScoring(ScoreCommand.settings(cl, d.scoring()))
+                .withEvalExpert(Path.of(Cli.required(cl, "eval-expert")))
+                .withEvalGeneral(Path.of(Cli.required(cl, "eval-general")))
+                .withEvalChoice(cl.hasOption("eval-mc") ? Path.of(cl.getOptionValue("eval-mc")) : null)
+                .withEvalDocs(Cli.intOption(cl, "eval-docs", d.evalDocs(), 0, Integer.MAX_VALUE))
+                .withMaxLength(Cli.intOption(cl, "max-length", d.maxLength(), 2, Cli.MAX_COUNT))
+                .withKeepDir(cl.hasOption("keep") ? Path.of(cl.getOptionValue("keep")) : null);
+        return execute(spec, Path.of(cl.getOptionValue("report", DEFAULT_REPORT)), cl.hasOption("json"), console);
     }
 
     /** Runs the comparison, prints the table (or JSON), writes results.json and the report. */
-    static int execute(ComparisonSpec spec, Path reportDir, boolean json) throws IOException {
-        PrintStream log = System.err;
+    static int execute(ComparisonSpec spec, Path reportDir, boolean json, Console console) throws IOException {
+        PrintStream log = console.err();
+        PrintStream out = console.out();
         Comparison.Result result = new Comparison(spec, log).run();
         ObjectNode results = toJson(spec, result);
         if (json) {
-            System.out.println(results.toPrettyString());
+            out.println(results.toPrettyString());
         } else {
-            System.out.println(Comparison.header());
-            System.out.println(Comparison.format(result.baseline()));
-            result.rows().forEach(r -> System.out.println(Comparison.format(r)));
+            out.println(Comparison.header());
+            out.println(Comparison.format(result.baseline()));
+            result.rows().forEach(r -> out.println(Comparison.format(r)));
         }
         Path index = ReportWriter.write(result.report(), reportDir);
         Path jsonFile = reportDir.resolve("results.json");
@@ -153,21 +169,28 @@ public final class CompareCommand {
         }
     }
 
+    /** Mode and granularity over the default selection settings; the ratio is set per run. */
     static PruneSettings settings(CommandLine cl) {
-        return new PruneSettings(0.0, PruneMode.parse(cl.getOptionValue("mode", "uniform")),
-                Granularity.parse(cl.getOptionValue("granularity", "ffn+heads")), HeadUnit.QUERY, 1.0, 0.1, false, 0);
+        PruneSettings d = ComparisonSpec.DEFAULTS.prune();
+        return d.withMode(cl.hasOption("mode") ? PruneMode.parse(cl.getOptionValue("mode")) : d.mode())
+                .withGranularity(cl.hasOption("granularity") ? Granularity.parse(cl.getOptionValue("granularity")) : d.granularity());
     }
 
     static List<Double> ratios(String list) {
         List<Double> out = new ArrayList<>();
         for (String s : list.split(",")) {
-            double r = Cli.parseDouble(NAME, "ratio", s.trim());
+            double r = Cli.number("ratio", s);
             if (!(r > 0 && r < 1)) {
-                throw new UsageException(NAME + ": --ratio values must be in (0, 1), got " + s.trim());
+                throw new UsageException("--ratio values must be in (0, 1), not " + s.trim());
             }
             out.add(r);
         }
         return out;
+    }
+
+    /** The ratios as the user would write them: 0.25,0.35,0.45. */
+    static String ratioList(List<Double> ratios) {
+        return ratios.stream().map(String::valueOf).collect(Collectors.joining(","));
     }
 
     static List<Method> methods(String list) {

@@ -5,7 +5,6 @@ import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.score.ScoreSettings;
 import java.io.IOException;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,43 +19,61 @@ import org.apache.commons.cli.Options;
  * every baseline, evaluates expert and general quality on held-out data, prints the table and
  * writes the pruned models and the report.
  */
-public final class DemoCommand {
+public final class DemoCommand implements Command {
     static final String NAME = "demo";
     static final String[] OTHER_LANGUAGES = {"en", "fr", "es", "it", "ru"};
+    static final String DEFAULT_OUT = "demo-output";
+    /** 64 documents per corpus, truncated to the 256-token windows the demo model was trained on. */
+    static final ScoreSettings SCORING = ScoreSettings.DEFAULTS.withMaxTokens(256).withMaxDocs(64);
+    static final int EVAL_DOCS = 40;
 
-    private DemoCommand() {}
+    @Override
+    public String name() {
+        return NAME;
+    }
 
-    public static Options options() {
+    @Override
+    public String summary() {
+        return "the main job on the bundled demo model and corpora (German technical QA expert)";
+    }
+
+    @Override
+    public String description() {
+        return "Prunes the bundled demo model into a German technical QA expert and compares methods.";
+    }
+
+    @Override
+    public String examples() {
+        return "  cusprun demo\n  cusprun demo --method cusprun,random --ratio 0.35 --out /tmp/demo\n";
+    }
+
+    @Override
+    public Options options() {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("data").hasArg().argName("DIR")
-                .desc("the bundled data folder (default: ./data, else the one beside the jar's checkout)").build());
-        o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR").desc("output folder (default demo-output)").build());
-        o.addOption(Option.builder().longOpt("ratio").hasArg().argName("R[,R...]").desc("default 0.25,0.35,0.45").build());
+                .desc("the bundled data folder (default: ./data, else the one of the checkout the jar was built in)").build());
+        o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR").desc("output folder (default " + DEFAULT_OUT + ")").build());
+        o.addOption(Option.builder().longOpt("ratio").hasArg().argName("R[,R...]")
+                .desc("default " + CompareCommand.ratioList(ComparisonSpec.DEFAULTS.ratios())).build());
         o.addOption(Option.builder().longOpt("method").hasArg().argName("LIST").desc("default " + CompareCommand.ALL_METHODS).build());
-        o.addOption(Option.builder().longOpt("docs").hasArg().argName("N").desc("documents scored per corpus (default 64)").build());
-        o.addOption(Option.builder().longOpt("eval-docs").hasArg().argName("N").desc("held-out documents per eval file (default 40)").build());
+        o.addOption(Option.builder().longOpt("docs").hasArg().argName("N").desc("documents scored per corpus (default " + SCORING.maxDocs() + ")").build());
+        o.addOption(Option.builder().longOpt("eval-docs").hasArg().argName("N").desc("held-out documents per eval file (default " + EVAL_DOCS + ")").build());
         o.addOption(Option.builder().longOpt("json").desc("print the results as JSON instead of the table").build());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
 
-    public static int run(String[] args) {
-        if (Cli.wantsHelp(args)) {
-            Cli.printHelp(NAME, "Prunes the bundled demo model into a German technical QA expert and compares methods.",
-                    options(), "  cusprun demo\n  cusprun demo --method cusprun,random --ratio 0.35 --out /tmp/demo\n");
-            return Cli.OK;
-        }
-        return Cli.guard(NAME, () -> {
-            CommandLine cl = Cli.parse(NAME, options(), args);
-            Path data = cl.hasOption("data") ? Path.of(cl.getOptionValue("data")) : locateData();
-            Path out = Path.of(cl.getOptionValue("out", "demo-output"));
-            ComparisonSpec spec = spec(data, out,
-                    CompareCommand.ratios(cl.getOptionValue("ratio", "0.25,0.35,0.45")),
-                    cl.getOptionValue("method", CompareCommand.ALL_METHODS),
-                    Cli.intOpt(cl, NAME, "docs", 64), Cli.intOpt(cl, NAME, "eval-docs", 40));
-            System.err.println("demo: model " + spec.model() + ", output " + out);
-            return CompareCommand.execute(spec, out.resolve("report"), cl.hasOption("json"));
-        });
+    @Override
+    public int execute(CommandLine cl, Console console) throws IOException {
+        Path data = cl.hasOption("data") ? Path.of(cl.getOptionValue("data")) : locateData();
+        Path out = Path.of(cl.getOptionValue("out", DEFAULT_OUT));
+        ComparisonSpec spec = spec(data, out,
+                cl.hasOption("ratio") ? CompareCommand.ratios(cl.getOptionValue("ratio")) : ComparisonSpec.DEFAULTS.ratios(),
+                cl.getOptionValue("method", CompareCommand.ALL_METHODS),
+                Cli.intOption(cl, "docs", SCORING.maxDocs(), 0, Integer.MAX_VALUE),
+                Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE));
+        console.err().println("demo: model " + spec.model() + ", output " + out);
+        return CompareCommand.execute(spec, out.resolve("report"), cl.hasOption("json"), console);
     }
 
     /** The demo's comparison over the bundled data folder. */
@@ -77,15 +94,16 @@ public final class DemoCommand {
         }
         overlap.add(corpus("domain:literary", corpora.resolve("domain/literary/score.jsonl")));
         overlap.add(corpus("task:continuation", corpora.resolve("task/continuation/score.jsonl")));
-        return new ComparisonSpec(model, expert,
-                corpus("domain:general", corpora.resolve("general/score.jsonl")),
-                overlap, ratios, CompareCommand.methods(methods),
-                PruneSettings.defaults(0.0),
-                new ScoreSettings(256, docs, 100, 2048, 16, false),
-                corpora.resolve("eval/expert_de_technical_qa.jsonl"),
-                corpora.resolve("eval/general.jsonl"),
-                corpora.resolve("eval/mc_de_commands.jsonl"),
-                evalDocs, 256, out.resolve("models")); // the demo model was trained on 256-token windows
+        return ComparisonSpec.DEFAULTS.withModel(model).withExpertCorpora(expert)
+                .withGeneralCorpus(corpus("domain:general", corpora.resolve("general/score.jsonl")))
+                .withOverlapCorpora(overlap).withRatios(ratios).withMethods(CompareCommand.methods(methods))
+                .withPrune(PruneSettings.DEFAULTS).withScoring(SCORING.withMaxDocs(docs))
+                .withEvalExpert(corpora.resolve("eval/expert_de_technical_qa.jsonl"))
+                .withEvalGeneral(corpora.resolve("eval/general.jsonl"))
+                .withEvalChoice(corpora.resolve("eval/mc_de_commands.jsonl"))
+                .withEvalDocs(evalDocs)
+                .withMaxLength(SCORING.maxTokens()) // the demo model was trained on 256-token windows
+                .withKeepDir(out.resolve("models"));
     }
 
     private static CorpusSpec corpus(String kindName, Path path) throws IOException {
@@ -98,16 +116,7 @@ public final class DemoCommand {
         if (Files.isDirectory(here.resolve("demo-model"))) {
             return here;
         }
-        try {
-            Path jar = Path.of(DemoCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            // java/target/cusprun.jar (or java/target/classes) -> the checkout's data/
-            Path candidate = jar.getParent().getParent().getParent().resolve("data");
-            if (Files.isDirectory(candidate.resolve("demo-model"))) {
-                return candidate;
-            }
-        } catch (URISyntaxException | NullPointerException e) {
-            // fall through to the error below
-        }
-        throw new IOException("data/demo-model not found here or beside the jar's checkout; pass --data DIR");
+        return Cli.inCheckout("data/demo-model").map(Path::getParent).orElseThrow(() -> new IOException(
+                "data/demo-model not found here or in the checkout the jar was built in; pass --data DIR"));
     }
 }

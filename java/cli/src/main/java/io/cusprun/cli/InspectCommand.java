@@ -1,8 +1,6 @@
 package io.cusprun.cli;
 
-import io.cusprun.Errors;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
@@ -11,10 +9,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
-import org.apache.commons.cli.ParseException;
 
 import io.cusprun.model.Checkpoint;
 import io.cusprun.model.LayerSize;
@@ -26,62 +22,44 @@ import io.cusprun.model.TensorInfo;
  * {@code inspect --model DIR [--json]}: architecture, per-layer sizes, parameter counts (block,
  * embedding, total, from the safetensors headers; no weights are read), dtypes and file sizes.
  */
-public final class InspectCommand {
+public final class InspectCommand implements Command {
+    static final String NAME = "inspect";
 
-    static final String USAGE = "cusprun inspect --model DIR [--json]";
-
-    private final PrintStream out;
-    private final PrintStream err;
-
-    public InspectCommand() {
-        this(System.out, System.err);
+    @Override
+    public String name() {
+        return NAME;
     }
 
-    public InspectCommand(PrintStream out, PrintStream err) {
-        this.out = out;
-        this.err = err;
+    @Override
+    public String summary() {
+        return "describe a checkpoint: architecture, sizes, parameters, files";
     }
 
-    public static Options options() {
+    @Override
+    public String description() {
+        return "Describes a model checkpoint.";
+    }
+
+    @Override
+    public Options options() {
         Options o = new Options();
-        o.addOption(Option.builder().longOpt("model").hasArg().argName("DIR").required()
+        o.addOption(Option.builder().longOpt("model").hasArg().argName("DIR")
                 .desc("model directory: config.json and *.safetensors").build());
         o.addOption(Option.builder().longOpt("json").desc("print one JSON object").build());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
 
-    public int run(String[] args) {
-        for (String a : args) {
-            if (a.equals("-h") || a.equals("--help")) {
-                Cli.help(out, USAGE, "Describe a model checkpoint.", options());
-                return Cli.OK;
-            }
+    @Override
+    public int execute(CommandLine cl, Console console) throws IOException {
+        Path dir = Path.of(Cli.required(cl, "model"));
+        ModelConfig config = ModelConfig.read(dir);
+        ObjectNode report;
+        try (Checkpoint ck = Checkpoint.open(dir)) {
+            report = report(dir, config, ck);
         }
-        CommandLine cl;
-        try {
-            cl = new DefaultParser().parse(options(), args);
-            if (!cl.getArgList().isEmpty()) {
-                throw new ParseException("unexpected argument " + cl.getArgList().get(0));
-            }
-        } catch (ParseException e) {
-            err.println("cusprun inspect: " + e.getMessage());
-            err.println("usage: " + USAGE);
-            return Cli.USAGE;
-        }
-        Path dir = Path.of(cl.getOptionValue("model"));
-        try {
-            ModelConfig config = ModelConfig.read(dir);
-            ObjectNode report;
-            try (Checkpoint ck = Checkpoint.open(dir)) {
-                report = report(dir, config, ck);
-            }
-            out.println(cl.hasOption("json") ? report.toString() : text(report));
-            return Cli.OK;
-        } catch (IOException e) {
-            err.println("cusprun inspect: " + Errors.describe(e));
-            return Cli.FAILURE;
-        }
+        console.out().println(cl.hasOption("json") ? report.toString() : text(report));
+        return Cli.OK;
     }
 
     /** The facts as a JSON object (the --json output). */

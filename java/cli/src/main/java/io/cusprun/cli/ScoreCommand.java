@@ -23,57 +23,83 @@ import java.util.List;
 import java.util.Locale;
 
 /** {@code cusprun score}: relevance rank statistics of a model on corpora (DESIGN §2.2). */
-public final class ScoreCommand {
+public final class ScoreCommand implements Command {
     static final String NAME = "score";
+    static final String DEFAULT_KERNELS = "native";
+    static final Duration DEFAULT_CHECKPOINT = Duration.ofSeconds(60);
 
-    private ScoreCommand() {}
+    @Override
+    public String name() {
+        return NAME;
+    }
 
-    public static Options options() {
+    @Override
+    public String summary() {
+        return "measure neuron relevance on corpora (one file per run, mergeable)";
+    }
+
+    @Override
+    public String description() {
+        return "Scores the model's FFN neurons, heads and KV groups on each corpus.";
+    }
+
+    @Override
+    public String examples() {
+        return "  cusprun score --model llama --corpus language:de=de.txt --corpus domain:med=med.jsonl --out scores.safetensors\n";
+    }
+
+    @Override
+    public Options options() {
+        ScoreSettings d = ScoreSettings.DEFAULTS;
         Options o = new Options();
         o.addOption(Option.builder().longOpt("model").hasArg().argName("DIR").desc("model directory (config.json, *.safetensors, tokenizer.json)").build());
         o.addOption(Option.builder().longOpt("corpus").hasArgs().argName("KIND:NAME=PATH")
                 .desc("corpus: KIND language|domain|task; PATH .txt (blank-line separated), .jsonl (field text) or a folder; repeatable").build());
         o.addOption(Option.builder().longOpt("out").hasArg().argName("FILE").desc("score file to write (safetensors)").build());
-        o.addOption(Option.builder().longOpt("max-tokens").hasArg().argName("N").desc("truncate documents to N tokens (default 512)").build());
+        o.addOption(Option.builder().longOpt("max-tokens").hasArg().argName("N").desc("truncate documents to N tokens (default " + d.maxTokens() + ")").build());
         o.addOption(Option.builder().longOpt("docs").hasArg().argName("N").desc("use at most N documents per corpus (default all)").build());
         o.addOption(Option.builder().longOpt("devices").hasArg().argName("LIST").desc("workers: cpu (default), cpu,cpu, cuda:0,cuda:1").build());
         o.addOption(Option.builder().longOpt("shard").hasArg().argName("I/N").desc("score every N-th packed batch from I (merge shards with 'merge')").build());
         o.addOption(Option.builder().longOpt("resume").desc("continue from FILE.partial if present").build());
-        o.addOption(Option.builder().longOpt("bins").hasArg().argName("B").desc("rank histogram bins (default 100)").build());
-        o.addOption(Option.builder().longOpt("batch-tokens").hasArg().argName("N").desc("token budget of a packed batch (default 2048)").build());
+        o.addOption(Option.builder().longOpt("bins").hasArg().argName("B").desc("rank histogram bins (default " + d.bins() + ")").build());
+        o.addOption(Option.builder().longOpt("batch-tokens").hasArg().argName("N").desc("token budget of a packed batch (default " + d.batchTokens() + ")").build());
         o.addOption(Option.builder().longOpt("neurons").desc("also score query/key pairs and value/output neurons").build());
-        o.addOption(Option.builder().longOpt("kernels").hasArg().argName("native|torch").desc("relevance kernels (default native)").build());
-        o.addOption(Option.builder().longOpt("checkpoint-seconds").hasArg().argName("S").desc("checkpoint interval (default 60)").build());
+        o.addOption(Option.builder().longOpt("kernels").hasArg().argName("native|torch").desc("relevance kernels (default " + DEFAULT_KERNELS + ")").build());
+        o.addOption(Option.builder().longOpt("checkpoint-seconds").hasArg().argName("S").desc("checkpoint interval (default " + DEFAULT_CHECKPOINT.toSeconds() + ")").build());
         o.addOption(Option.builder().longOpt("no-progress").desc("no progress bar").build());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
 
-    public static int run(String[] args) {
-        if (Cli.wantsHelp(args)) {
-            Cli.printHelp(NAME, "Scores the model's FFN neurons, heads and KV groups on each corpus.", options(),
-                    "  cusprun score --model llama --corpus language:de=de.txt --corpus domain:med=med.jsonl --out scores.safetensors\n");
-            return Cli.OK;
-        }
-        return Cli.guard(NAME, () -> execute(args));
+    /** The score settings the options ask for (shared with prune and compare, which score too). */
+    static ScoreSettings settings(CommandLine cl, ScoreSettings defaults) {
+        return defaults.withMaxTokens(Cli.intOption(cl, "max-tokens", defaults.maxTokens(), 1, Cli.MAX_COUNT))
+                .withMaxDocs(Cli.intOption(cl, "docs", defaults.maxDocs(), 0, Integer.MAX_VALUE));
     }
 
-    private static int execute(String[] args) throws IOException {
-        CommandLine cl = Cli.parse(NAME, options(), args);
-        Path model = Path.of(Cli.required(cl, NAME, "model"));
-        Path out = Path.of(Cli.required(cl, NAME, "out"));
+    @Override
+    public int execute(CommandLine cl, Console console) throws IOException {
+        Path model = Path.of(Cli.required(cl, "model"));
+        Path out = Path.of(Cli.required(cl, "out"));
         List<CorpusSpec> specs = Corpora.parse(cl.getOptionValues("corpus"));
-        if (specs.isEmpty()) throw new UsageException(NAME + ": missing --corpus");
-        for (CorpusSpec s : specs) s.checkExists();
-        if (!Files.isDirectory(model)) throw new IOException("model directory not found: " + model);
-        ScoreSettings settings = new ScoreSettings(Cli.intOpt(cl, NAME, "max-tokens", 512), Cli.intOpt(cl, NAME, "docs", 0),
-                Cli.intOpt(cl, NAME, "bins", 100), Cli.intOpt(cl, NAME, "batch-tokens", 2048), 16, cl.hasOption("neurons"));
+        if (specs.isEmpty()) throw new UsageException("--corpus is required");
+        ScoreSettings d = ScoreSettings.DEFAULTS;
+        ScoreSettings settings = settings(cl, d)
+                .withBins(Cli.intOption(cl, "bins", d.bins(), 2, 100_000))
+                .withBatchTokens(Cli.intOption(cl, "batch-tokens", d.batchTokens(), 1, Cli.MAX_COUNT))
+                .withNeurons(cl.hasOption("neurons"));
         ShardSpec shard = cl.hasOption("shard") ? ShardSpec.parse(cl.getOptionValue("shard")) : ShardSpec.ALL;
         List<String> devices = Arrays.stream(cl.getOptionValue("devices", "cpu").split(",")).map(String::trim).toList();
-        String kernels = cl.getOptionValue("kernels", "native");
+        String kernels = cl.getOptionValue("kernels", DEFAULT_KERNELS);
         Path partial = out.resolveSibling(out.getFileName() + ".partial");
-        Scorer.Options options = new Scorer.Options(devices, shard, partial, cl.hasOption("resume"),
-                Duration.ofSeconds(Cli.intOpt(cl, NAME, "checkpoint-seconds", 60)), 0, !cl.hasOption("no-progress"));
+        int checkpointSeconds = Cli.intOption(cl, "checkpoint-seconds", (int) DEFAULT_CHECKPOINT.toSeconds(), 1, 7 * 24 * 3600);
+        Scorer.Options options = Scorer.Options.DEFAULTS.withDevices(devices).withShard(shard)
+                .withPartial(partial, cl.hasOption("resume"), 0)
+                .withCheckpointEvery(Duration.ofSeconds(checkpointSeconds))
+                .withProgress(cl.hasOption("no-progress") ? null : console.err());
+        // arguments first, then the files they name
+        for (CorpusSpec s : specs) s.checkExists();
+        if (!Files.isDirectory(model)) throw new IOException("model directory not found: " + model);
         List<TokenizedCorpus> corpora;
         try (TextTokenizer tok = TextTokenizer.load(model)) {
             corpora = Corpora.load(specs, tok::encode, settings.maxTokens(), settings.maxDocs());
@@ -82,7 +108,7 @@ public final class ScoreCommand {
             Scorer.Result r = Scorer.run(target, corpora, settings, options);
             ScoreFile.write(r.scores(), out);
             Files.deleteIfExists(partial);
-            System.err.printf(Locale.ROOT, "scored %d documents, %d tokens in %.1f s (%.0f tokens/s) -> %s%n",
+            console.err().printf(Locale.ROOT, "scored %d documents, %d tokens in %.1f s (%.0f tokens/s) -> %s%n",
                     r.documents(), r.tokens(), r.seconds(), r.tokensPerSecond(), out);
         }
         return Cli.OK;

@@ -29,11 +29,18 @@ class CommandsTest {
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
 
     private int eval(String... args) {
-        return new EvalCommand(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)).run(args);
+        return cli("eval", args);
     }
 
     private int inspect(String... args) {
-        return new InspectCommand(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)).run(args);
+        return cli("inspect", args);
+    }
+
+    private int cli(String command, String... args) {
+        String[] line = new String[args.length + 1];
+        line[0] = command;
+        System.arraycopy(args, 0, line, 1, args.length);
+        return Main.run(line, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
     }
 
     private JsonNode json() throws IOException {
@@ -81,7 +88,7 @@ class CommandsTest {
         assertEquals(2, eval("--model", "x", "--text", "a", "--ids", "b"));
         err.reset();
         assertEquals(2, eval("--model", "x", "--text", "a", "--max-length", "zero"));
-        assertTrue(err.toString().startsWith("cusprun eval: --max-length needs a positive integer"), err.toString());
+        assertEquals("cusprun eval: --max-length must be an integer in [2, 1000000000], not 'zero'", err.toString().strip());
         err.reset();
         Path missing = tmp.resolve("missing.txt");
         assertEquals(1, eval("--model", model(Fixtures.Family.LLAMA2, DType.F32), "--text", missing.toString()));

@@ -14,12 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -33,15 +29,12 @@ class PipelineCliTest {
 
     record Run(int code, String err) {}
 
-    static Run run(Function<String[], Integer> command, String... args) {
-        PrintStream old = System.err;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
-        try {
-            return new Run(command.apply(args), buf.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setErr(old);
-        }
+    static Run run(String command, String... args) {
+        String[] line = new String[args.length + 1];
+        line[0] = command;
+        System.arraycopy(args, 0, line, 1, args.length);
+        CompareCommandTest.Run r = CompareCommandTest.run(line);
+        return new Run(r.code(), r.err());
     }
 
     @BeforeAll
@@ -58,9 +51,9 @@ class PipelineCliTest {
         textB = b;
         scoresA = dir.resolve("a.safetensors");
         scoresB = dir.resolve("b.safetensors");
-        assertEquals(0, run(ScoreCommand::run, "--model", model.toString(), "--corpus", "language:a=" + textA,
+        assertEquals(0, run("score", "--model", model.toString(), "--corpus", "language:a=" + textA,
                 "--out", scoresA.toString(), "--no-progress", "--batch-tokens", "40").code());
-        assertEquals(0, run(ScoreCommand::run, "--model", model.toString(), "--corpus", "domain:b=" + textB,
+        assertEquals(0, run("score", "--model", model.toString(), "--corpus", "domain:b=" + textB,
                 "--out", scoresB.toString(), "--no-progress").code());
     }
 
@@ -75,15 +68,15 @@ class PipelineCliTest {
     @Test
     void shardsMergeIntoTheFullRun() throws Exception {
         for (int i = 0; i < 2; i++) {
-            assertEquals(0, run(ScoreCommand::run, "--model", model.toString(), "--corpus", "language:a=" + textA,
+            assertEquals(0, run("score", "--model", model.toString(), "--corpus", "language:a=" + textA,
                     "--out", dir.resolve("s" + i).toString(), "--shard", i + "/2", "--no-progress", "--batch-tokens", "40",
                     "--devices", "cpu,cpu").code());
         }
         Path merged = dir.resolve("merged.safetensors");
-        Run m = run(MergeCommand::run, dir.resolve("s1").toString(), dir.resolve("s0").toString(), "--out", merged.toString());
+        Run m = run("merge", dir.resolve("s1").toString(), dir.resolve("s0").toString(), "--out", merged.toString());
         assertEquals(0, m.code(), m.err);
         assertTrue(ScoreFile.read(merged).sameAs(ScoreFile.read(scoresA)));
-        Run again = run(MergeCommand::run, dir.resolve("s0").toString(), dir.resolve("s0").toString(), "--out",
+        Run again = run("merge", dir.resolve("s0").toString(), dir.resolve("s0").toString(), "--out",
                 dir.resolve("bad").toString());
         assertEquals(1, again.code());
         assertOneLine(again.err, "overlap");
@@ -93,7 +86,7 @@ class PipelineCliTest {
     @Test
     void pruneWritesAnExpertAndDryRunWritesNothing() throws Exception {
         Path out = dir.resolve("expert");
-        Run r = run(PruneCommand::run, "--model", model.toString(), "--scores", scoresA.toString(), scoresB.toString(),
+        Run r = run("prune", "--model", model.toString(), "--scores", scoresA.toString(), scoresB.toString(),
                 "--ratio", "0.3", "--out", out.toString());
         assertEquals(0, r.code(), r.err);
         JsonNode manifest = new ObjectMapper().readTree(out.resolve(CheckpointPruner.MANIFEST).toFile());
@@ -103,10 +96,10 @@ class PipelineCliTest {
             assertEquals(manifest.get("layers").get(0).get("ffn_kept").size(), m.config().intermediateSize());
         }
         Path dry = dir.resolve("dry");
-        assertEquals(0, run(PruneCommand::run, "--model", model.toString(), "--scores", scoresA.toString(),
+        assertEquals(0, run("prune", "--model", model.toString(), "--scores", scoresA.toString(),
                 "--ratio", "0.3", "--out", dry.toString(), "--dry-run").code());
         assertFalse(Files.exists(dry));
-        Run exists = run(PruneCommand::run, "--model", model.toString(), "--scores", scoresA.toString(),
+        Run exists = run("prune", "--model", model.toString(), "--scores", scoresA.toString(),
                 "--ratio", "0.3", "--out", out.toString());
         assertEquals(1, exists.code());
         assertOneLine(exists.err, "--force");
@@ -116,7 +109,7 @@ class PipelineCliTest {
     @ValueSource(strings = {"random", "magnitude", "wanda-sp", "flap", "shortgpt", "cusprun-general"})
     void baselinesGoThroughTheSameWriter(String method) throws Exception {
         Path out = dir.resolve("base-" + method);
-        Run r = run(PruneCommand::run, "--model", model.toString(), "--method", method, "--ratio", "0.4",
+        Run r = run("prune", "--model", model.toString(), "--method", method, "--ratio", "0.4",
                 "--corpus", "language:a=" + textA, "--out", out.toString(), "--mode", "per-layer");
         assertEquals(0, r.code(), r.err);
         ModelConfig cfg = ModelConfig.read(out);
@@ -131,16 +124,16 @@ class PipelineCliTest {
     @Test
     void neuronGranularityWritesAMaskedCheckpoint() throws Exception {
         Path scores = dir.resolve("neurons.safetensors");
-        assertEquals(0, run(ScoreCommand::run, "--model", model.toString(), "--corpus", "language:a=" + textA,
+        assertEquals(0, run("score", "--model", model.toString(), "--corpus", "language:a=" + textA,
                 "--out", scores.toString(), "--no-progress", "--neurons").code());
         Path out = dir.resolve("neurons-masked");
-        Run r = run(PruneCommand::run, "--model", model.toString(), "--scores", scores.toString(), "--ratio", "0.2",
+        Run r = run("prune", "--model", model.toString(), "--scores", scores.toString(), "--ratio", "0.2",
                 "--granularity", "neurons", "--masked", "--out", out.toString());
         assertEquals(0, r.code(), r.err);
         JsonNode layer0 = new ObjectMapper().readTree(out.resolve(CheckpointPruner.MANIFEST).toFile()).get("layers").get(0);
         assertTrue(layer0.has("qk_pairs_zeroed") || layer0.has("vo_zeroed") || layer0.get("ffn_kept").size() < PlantedModel.FFN);
         assertEquals(CheckpointPruner.shapeOf(model).totalParams(), CheckpointPruner.shapeOf(out).totalParams());
-        Run unmasked = run(PruneCommand::run, "--model", model.toString(), "--scores", scores.toString(), "--ratio", "0.2",
+        Run unmasked = run("prune", "--model", model.toString(), "--scores", scores.toString(), "--ratio", "0.2",
                 "--granularity", "neurons", "--out", dir.resolve("x").toString());
         assertEquals(2, unmasked.code());
         assertOneLine(unmasked.err, "--masked");
@@ -149,11 +142,11 @@ class PipelineCliTest {
     @Test
     void badInputGivesOneLineErrorsAndNoOutput() throws Exception {
         Path out = dir.resolve("never.safetensors");
-        Run missing = run(ScoreCommand::run, "--model", model.toString(), "--corpus", "language:x=" + dir.resolve("nope.txt"),
+        Run missing = run("score", "--model", model.toString(), "--corpus", "language:x=" + dir.resolve("nope.txt"),
                 "--out", out.toString(), "--no-progress");
         assertEquals(1, missing.code());
         assertOneLine(missing.err, "not found");
-        Run kind = run(ScoreCommand::run, "--model", model.toString(), "--corpus", "dialect:x=" + textA,
+        Run kind = run("score", "--model", model.toString(), "--corpus", "dialect:x=" + textA,
                 "--out", out.toString(), "--no-progress");
         assertEquals(2, kind.code());
         assertOneLine(kind.err, "kind");
@@ -161,7 +154,7 @@ class PipelineCliTest {
 
         Path other = PlantedModel.write(dir.resolve("other"), 99);
         Path pruned = dir.resolve("never-model");
-        Run foreign = run(PruneCommand::run, "--model", other.toString(), "--scores", scoresA.toString(),
+        Run foreign = run("prune", "--model", other.toString(), "--scores", scoresA.toString(),
                 "--ratio", "0.3", "--out", pruned.toString());
         assertEquals(1, foreign.code());
         assertOneLine(foreign.err, "another model");

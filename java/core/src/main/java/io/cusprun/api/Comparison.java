@@ -10,7 +10,6 @@ import io.cusprun.prune.Granularity;
 import io.cusprun.prune.LayerPlan;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.ModelShape;
-import io.cusprun.prune.PruneMode;
 import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.prune.UnitScores;
@@ -45,7 +44,7 @@ public final class Comparison {
     private List<McItem> choiceItems;
 
     public Comparison(ComparisonSpec spec, PrintStream log) {
-        this.spec = spec;
+        this.spec = spec.check();
         this.log = log;
     }
 
@@ -55,7 +54,7 @@ public final class Comparison {
         generalDocs = ModelEvaluator.readDocuments(spec.evalGeneral(), spec.evalDocs());
         choiceItems = spec.evalChoice() == null ? List.of() : ModelEvaluator.readMultipleChoice(spec.evalChoice(), spec.evalDocs());
 
-        ExpertPruner pruner = ExpertPruner.open(spec.model()).withProgress(true);
+        ExpertPruner pruner = ExpertPruner.open(spec.model()).withProgress(log);
         log.printf("scoring %d expert corpora%n", spec.expertCorpora().size());
         // tokenised once: scored by cusprun, and the calibration data of wanda-sp, flap and shortgpt
         List<TokenizedCorpus> expertTokens = pruner.tokenize(spec.expertCorpora(), spec.scoring());
@@ -86,7 +85,7 @@ public final class Comparison {
                 List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
                 UnitScores stats = pruner.statistics(method, scored, expertTokens, spec.prune().seed(), spec.prune().docQuantile());
                 for (double ratio : spec.ratios()) {
-                    PruneSettings settings = withRatio(spec.prune(), ratio);
+                    PruneSettings settings = spec.prune().withRatio(ratio);
                     PrunePlan plan = pruner.plan(stats, settings);
                     if (method == Method.CUSPRUN && ratio == middle) {
                         shownPlan = plan;
@@ -139,11 +138,6 @@ public final class Comparison {
         }
     }
 
-    private static PruneSettings withRatio(PruneSettings s, double ratio) {
-        return new PruneSettings(ratio, s.mode(), s.granularity(), s.headUnit(), s.docQuantile(), s.minFfnFraction(),
-                s.masked(), s.seed());
-    }
-
     private String summary() {
         StringBuilder s = new StringBuilder("Expert corpora: ");
         s.append(String.join(", ", spec.expertCorpora().stream().map(c -> c.kind().label() + ":" + c.name()).toList()));
@@ -179,8 +173,7 @@ public final class Comparison {
      */
     static double[][] overlap(ExpertPruner pruner, List<CorpusScores> corpora, double ratio) {
         List<Set<Long>> removed = new ArrayList<>();
-        PruneSettings ffnOnly = new PruneSettings(ratio, PruneMode.UNIFORM, Granularity.FFN,
-                io.cusprun.prune.HeadUnit.QUERY, 1.0, 0.1, false, 0);
+        PruneSettings ffnOnly = PruneSettings.DEFAULTS.withRatio(ratio).withGranularity(Granularity.FFN);
         for (CorpusScores c : corpora) {
             try {
                 UnitScores stats = pruner.statistics(Method.CUSPRUN, List.of(c), List.of(), 0, 1.0);

@@ -1,5 +1,7 @@
 package io.cusprun.api;
 
+import io.cusprun.SettingException;
+
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.PruneSettings;
@@ -42,19 +44,118 @@ public record ComparisonSpec(
         int maxLength,
         Path keepDir) {
 
+    /**
+     * Every method at 25%, 35% and 45%, default pruning and scoring settings, all documents, a
+     * 1024-token window; the model, corpora and held-out files are for the caller to set.
+     */
+    public static final ComparisonSpec DEFAULTS = new ComparisonSpec(null, List.of(), null, List.of(),
+            List.of(0.25, 0.35, 0.45), List.of(Method.values()), PruneSettings.DEFAULTS, ScoreSettings.DEFAULTS,
+            null, null, null, 0, 1024, null);
+
     public ComparisonSpec {
         expertCorpora = List.copyOf(expertCorpora);
         overlapCorpora = List.copyOf(overlapCorpora);
         ratios = List.copyOf(ratios);
         methods = List.copyOf(methods);
-        if (expertCorpora.isEmpty()) {
-            throw new IllegalArgumentException("compare needs at least one expert corpus (--corpus)");
-        }
-        if (ratios.isEmpty() || methods.isEmpty()) {
-            throw new IllegalArgumentException("compare needs at least one ratio and one method");
-        }
+    }
+
+    /** Checks that the spec can run; the constructor does not, so that {@link #DEFAULTS} can leave the inputs open. */
+    public ComparisonSpec check() {
+        if (model == null) throw new SettingException("model", "is required");
+        if (expertCorpora.isEmpty()) throw new SettingException("expertCorpora", "needs at least one corpus");
+        if (ratios.isEmpty()) throw new SettingException("ratios", "needs at least one ratio");
+        if (methods.isEmpty()) throw new SettingException("methods", "needs at least one method");
         if (methods.contains(Method.CUSPRUN_GENERAL) && generalCorpus == null) {
-            throw new IllegalArgumentException("cusprun-general needs a general corpus (--general-corpus)");
+            throw new SettingException("generalCorpus", "is required by cusprun-general");
         }
+        if (evalExpert == null) throw new SettingException("evalExpert", "is required");
+        if (evalGeneral == null) throw new SettingException("evalGeneral", "is required");
+        if (evalDocs < 0) throw new SettingException("evalDocs", "must be at least 0, not " + evalDocs);
+        if (maxLength < 2) throw new SettingException("maxLength", "must be at least 2, not " + maxLength);
+        return this;
+    }
+
+    public ComparisonSpec withModel(Path v) {
+        return new ComparisonSpec(
+                v, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, evalExpert,
+                evalGeneral, evalChoice, evalDocs, maxLength, keepDir);
+    }
+
+    public ComparisonSpec withExpertCorpora(List<CorpusSpec> v) {
+        return new ComparisonSpec(
+                model, v, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, evalExpert, evalGeneral,
+                evalChoice, evalDocs, maxLength, keepDir);
+    }
+
+    public ComparisonSpec withGeneralCorpus(CorpusSpec v) {
+        return new ComparisonSpec(
+                model, expertCorpora, v, overlapCorpora, ratios, methods, prune, scoring, evalExpert, evalGeneral,
+                evalChoice, evalDocs, maxLength, keepDir);
+    }
+
+    public ComparisonSpec withOverlapCorpora(List<CorpusSpec> v) {
+        return new ComparisonSpec(
+                model, expertCorpora, generalCorpus, v, ratios, methods, prune, scoring, evalExpert, evalGeneral,
+                evalChoice, evalDocs, maxLength, keepDir);
+    }
+
+    public ComparisonSpec withRatios(List<Double> v) {
+        return new ComparisonSpec(
+                model, expertCorpora, generalCorpus, overlapCorpora, v, methods, prune, scoring, evalExpert,
+                evalGeneral, evalChoice, evalDocs, maxLength, keepDir);
+    }
+
+    public ComparisonSpec withMethods(List<Method> v) {
+        return new ComparisonSpec(
+                model, expertCorpora, generalCorpus, overlapCorpora, ratios, v, prune, scoring, evalExpert,
+                evalGeneral, evalChoice, evalDocs, maxLength, keepDir);
+    }
+
+    public ComparisonSpec withPrune(PruneSettings v) {
+        return new ComparisonSpec(
+                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, v, scoring, evalExpert,
+                evalGeneral, evalChoice, evalDocs, maxLength, keepDir);
+    }
+
+    public ComparisonSpec withScoring(ScoreSettings v) {
+        return new ComparisonSpec(
+                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, v, evalExpert,
+                evalGeneral, evalChoice, evalDocs, maxLength, keepDir);
+    }
+
+    public ComparisonSpec withEvalExpert(Path v) {
+        return new ComparisonSpec(
+                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, v, evalGeneral,
+                evalChoice, evalDocs, maxLength, keepDir);
+    }
+
+    public ComparisonSpec withEvalGeneral(Path v) {
+        return new ComparisonSpec(
+                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, evalExpert, v,
+                evalChoice, evalDocs, maxLength, keepDir);
+    }
+
+    public ComparisonSpec withEvalChoice(Path v) {
+        return new ComparisonSpec(
+                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, evalExpert,
+                evalGeneral, v, evalDocs, maxLength, keepDir);
+    }
+
+    public ComparisonSpec withEvalDocs(int v) {
+        return new ComparisonSpec(
+                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, evalExpert,
+                evalGeneral, evalChoice, v, maxLength, keepDir);
+    }
+
+    public ComparisonSpec withMaxLength(int v) {
+        return new ComparisonSpec(
+                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, evalExpert,
+                evalGeneral, evalChoice, evalDocs, v, keepDir);
+    }
+
+    public ComparisonSpec withKeepDir(Path v) {
+        return new ComparisonSpec(
+                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, evalExpert,
+                evalGeneral, evalChoice, evalDocs, maxLength, v);
     }
 }

@@ -1,5 +1,6 @@
 package io.cusprun.api;
 
+import io.cusprun.SettingException;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
@@ -27,6 +28,7 @@ import io.cusprun.score.ScoreSettings;
 import io.cusprun.score.ScoreTarget;
 import io.cusprun.score.Scorer;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,7 +48,7 @@ import java.util.Set;
  * // no calibration corpora (cusprun needs none), seed 0 (random baseline only),
  * // document quantile 1.0 (the max over documents, as in the paper)
  * UnitScores stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), List.of(), 0, 1.0);
- * PrunePlan plan = pruner.plan(stats, PruneSettings.defaults(0.3));
+ * PrunePlan plan = pruner.plan(stats, PruneSettings.DEFAULTS.withRatio(0.3));
  * pruner.write(plan, Path.of("llama-de-technical"),
  *         pruner.provenance(scores.corpora(), List.of(), List.of()), false);
  * }</pre>
@@ -57,7 +59,7 @@ public final class ExpertPruner {
     private final Path modelDir;
     private final String fingerprint;
     private final ModelShape shape;
-    private boolean progress;
+    private PrintStream progress;
 
     private ExpertPruner(Path modelDir, String fingerprint, ModelShape shape) {
         this.modelDir = modelDir;
@@ -73,9 +75,9 @@ public final class ExpertPruner {
         return new ExpertPruner(modelDir, ModelFingerprint.of(modelDir), CheckpointPruner.shapeOf(modelDir));
     }
 
-    /** Shows a progress bar on the terminal while scoring. */
-    public ExpertPruner withProgress(boolean on) {
-        this.progress = on;
+    /** Draws a progress bar on {@code stream} while scoring; null (the default) for none. */
+    public ExpertPruner withProgress(PrintStream stream) {
+        this.progress = stream;
         return this;
     }
 
@@ -108,7 +110,7 @@ public final class ExpertPruner {
 
     /** Scores corpora already tokenised by {@link #tokenize} with the same settings. */
     public ScoreSet scoreTokenized(List<TokenizedCorpus> corpora, ScoreSettings settings) throws IOException {
-        Scorer.Options options = Scorer.Options.simple().withProgress(progress);
+        Scorer.Options options = Scorer.Options.DEFAULTS.withProgress(progress);
         try (ScoreTarget target = ScoreTarget.open(modelDir, RelevanceBackends.byName("native"))) {
             return Scorer.run(target, corpora, settings, options).scores();
         }
@@ -148,7 +150,7 @@ public final class ExpertPruner {
         return switch (method) {
             case CUSPRUN, CUSPRUN_GENERAL -> {
                 if (scored.isEmpty()) {
-                    throw new IllegalArgumentException(method.label() + " needs scored corpora (--scores or --corpus)");
+                    throw new IllegalArgumentException(method.label() + " needs scored corpora");
                 }
                 yield CusprunStatistics.from(method.label(), scored, shape.numLayers(), docQuantile);
             }
@@ -160,7 +162,7 @@ public final class ExpertPruner {
             }
             case WANDA_SP, FLAP, SHORTGPT -> {
                 if (calibration.isEmpty()) {
-                    throw new IllegalArgumentException(method.label() + " needs a calibration corpus (--corpus)");
+                    throw new IllegalArgumentException(method.label() + " needs a calibration corpus");
                 }
                 int longest = calibration.stream().flatMap(c -> c.documents().stream()).mapToInt(d -> d.length).max().orElse(0);
                 int batchTokens = Math.max(2048, longest); // every document fits in one packed batch
@@ -179,7 +181,7 @@ public final class ExpertPruner {
     /** Chooses the units to remove so the block-parameter ratio is met. */
     public PrunePlan plan(UnitScores statistics, PruneSettings settings) {
         if (statistics.method().equals(Method.SHORTGPT.label()) && settings.masked()) {
-            throw new IllegalArgumentException("shortgpt drops layers; --masked does not apply");
+            throw new SettingException("masked", "does not apply to shortgpt (it drops layers)");
         }
         return PrunePlanner.plan(shape, statistics, settings);
     }

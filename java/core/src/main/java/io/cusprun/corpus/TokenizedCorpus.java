@@ -1,5 +1,6 @@
 package io.cusprun.corpus;
 
+import io.cusprun.SettingException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,7 +18,7 @@ public record TokenizedCorpus(CorpusSpec spec, List<long[]> documents) {
 
     public static TokenizedCorpus load(CorpusSpec spec, TokenEncoder encoder, int maxTokens, int maxDocs)
             throws IOException {
-        if (maxTokens < 1) throw new IllegalArgumentException("max-tokens must be >= 1");
+        if (maxTokens < 1) throw new SettingException("maxTokens", "must be at least 1, not " + maxTokens);
         List<String> texts = DocumentReader.read(spec.path(), maxDocs);
         List<long[]> docs = new ArrayList<>(texts.size());
         for (String text : texts) {

@@ -62,7 +62,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Loads config.json and the safetensors of a model directory, fp32 on the CPU. */
     public static LlamaModel load(Path dir) throws IOException {
-        return load(dir, LoadOptions.cpu());
+        return load(dir, LoadOptions.DEFAULTS);
     }
 
     public static LlamaModel load(Path dir, LoadOptions options) throws IOException {

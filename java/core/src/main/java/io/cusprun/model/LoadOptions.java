@@ -1,5 +1,7 @@
 package io.cusprun.model;
 
+import io.cusprun.SettingException;
+
 /**
  * Where and in which precision the model runs.
  *
@@ -12,26 +14,28 @@ package io.cusprun.model;
  */
 public record LoadOptions(String device, DType dtype, DType storage) {
 
+    /** fp32 on the CPU: bf16/fp16 checkpoints are converted at load. */
+    public static final LoadOptions DEFAULTS = new LoadOptions("cpu", DType.F32, DType.F32);
+
     public LoadOptions {
         if (!dtype.isFloatingPoint() || dtype == DType.F64) {
-            throw new IllegalArgumentException("compute dtype must be F32, BF16 or F16, not " + dtype);
+            throw new SettingException("dtype", "must be F32, BF16 or F16, not " + dtype);
         }
         if (storage == null) {
             storage = dtype;
         }
         if (!storage.isFloatingPoint() || storage == DType.F64) {
-            throw new IllegalArgumentException("storage dtype must be F32, BF16 or F16, not " + storage);
+            throw new SettingException("storage", "must be F32, BF16 or F16, not " + storage);
         }
     }
 
-    /** Weights stored in the compute dtype. */
-    public LoadOptions(String device, DType dtype) {
-        this(device, dtype, dtype);
+    public LoadOptions withDevice(String d) {
+        return new LoadOptions(d, dtype, storage);
     }
 
-    /** fp32 on the CPU: bf16/fp16 checkpoints are converted at load. */
-    public static LoadOptions cpu() {
-        return new LoadOptions("cpu", DType.F32);
+    /** Computes in {@code t} with the weights stored in {@code t} too (then {@link #withStorage} to differ). */
+    public LoadOptions withDtype(DType t) {
+        return new LoadOptions(device, t, t);
     }
 
     /** The same with the weights kept in {@code storage} (see the record's doc). */

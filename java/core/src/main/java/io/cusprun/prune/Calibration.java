@@ -15,7 +15,7 @@ public final class Calibration {
 
     public static CalibrationHooks collect(LlamaModel model, List<TokenizedCorpus> corpora, int batchTokens,
                                            boolean blockInfluence) {
-        if (corpora.isEmpty()) throw new IllegalArgumentException("this method needs a calibration corpus (--corpus)");
+        if (corpora.isEmpty()) throw new IllegalArgumentException("this method needs a calibration corpus");
         CalibrationHooks hooks = new CalibrationHooks(model, blockInfluence);
         BatchPacker packer = new BatchPacker(batchTokens, 64);
         for (TokenizedCorpus c : corpora) {

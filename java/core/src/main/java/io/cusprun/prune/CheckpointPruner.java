@@ -57,7 +57,7 @@ public final class CheckpointPruner {
     public static void write(Path sourceDir, PrunePlan plan, Path outDir, Provenance provenance, boolean force)
             throws IOException {
         if (Files.exists(outDir) && !force) {
-            throw new IOException("output exists: " + outDir + " (use --force to replace it)");
+            throw new IOException("output exists: " + outDir + " (not replaced without force)");
         }
         Path abs = outDir.toAbsolutePath();
         Files.createDirectories(abs.getParent());

@@ -1,5 +1,7 @@
 package io.cusprun.prune;
 
+import io.cusprun.SettingException;
+
 /** Which units may be removed. */
 public enum Granularity {
     /** FFN neurons and whole heads / KV groups (the default; sliced output). */
@@ -21,6 +23,6 @@ public enum Granularity {
 
     public static Granularity parse(String s) {
         for (Granularity g : values()) if (g.label.equals(s)) return g;
-        throw new IllegalArgumentException("unknown --granularity '" + s + "' (ffn+heads, ffn or neurons)");
+        throw new SettingException("granularity", "must be ffn+heads, ffn or neurons, not '" + s + "'");
     }
 }

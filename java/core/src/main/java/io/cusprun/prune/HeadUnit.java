@@ -1,5 +1,7 @@
 package io.cusprun.prune;
 
+import io.cusprun.SettingException;
+
 /** How heads are removed under grouped-query attention. */
 public enum HeadUnit {
     /** Whole KV groups (a key/value head with all its query heads), by group relevance. */
@@ -11,7 +13,7 @@ public enum HeadUnit {
         return switch (s) {
             case "group" -> GROUP;
             case "query" -> QUERY;
-            default -> throw new IllegalArgumentException("unknown --head-unit '" + s + "' (group or query)");
+            default -> throw new SettingException("headUnit", "must be group or query, not '" + s + "'");
         };
     }
 

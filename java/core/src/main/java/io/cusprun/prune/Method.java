@@ -1,5 +1,9 @@
 package io.cusprun.prune;
 
+import io.cusprun.SettingException;
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
 /** Where the per-unit statistics come from (DESIGN §2.4); all share selection, slicing and writing. */
 public enum Method {
     CUSPRUN("cusprun"), RANDOM("random"), MAGNITUDE("magnitude"), WANDA_SP("wanda-sp"), FLAP("flap"),
@@ -20,9 +24,13 @@ public enum Method {
         return this == WANDA_SP || this == FLAP || this == SHORTGPT;
     }
 
+    /** Every method's label, in declaration order, joined by {@code separator}. */
+    public static String labels(String separator) {
+        return Arrays.stream(values()).map(Method::label).collect(Collectors.joining(separator));
+    }
+
     public static Method parse(String s) {
         for (Method m : values()) if (m.label.equals(s)) return m;
-        throw new IllegalArgumentException("unknown --method '" + s
-                + "' (cusprun, random, magnitude, wanda-sp, flap, shortgpt or cusprun-general)");
+        throw new SettingException("method", "must be one of " + labels(", ") + ", not '" + s + "'");
     }
 }

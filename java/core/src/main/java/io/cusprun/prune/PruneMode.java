@@ -1,5 +1,7 @@
 package io.cusprun.prune;
 
+import io.cusprun.SettingException;
+
 /** How removal is spread over layers (DESIGN §2.3). */
 public enum PruneMode {
     /** Same counts in every layer; a stock config describes the result. */
@@ -11,7 +13,7 @@ public enum PruneMode {
         return switch (s) {
             case "uniform" -> UNIFORM;
             case "per-layer" -> PER_LAYER;
-            default -> throw new IllegalArgumentException("unknown --mode '" + s + "' (uniform or per-layer)");
+            default -> throw new SettingException("mode", "must be uniform or per-layer, not '" + s + "'");
         };
     }
 

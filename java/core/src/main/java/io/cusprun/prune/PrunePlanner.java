@@ -307,7 +307,7 @@ public final class PrunePlanner {
 
     private static UnitScores.Ranked need(UnitScores.Ranked r, String what, int layer) {
         if (r == null) throw new IllegalArgumentException("no " + what + " statistics for layer " + layer
-                + " (score with the granularity's units, e.g. --neurons for neuron granularity)");
+                + " (score with the granularity's units, e.g. neurons for neuron granularity)");
         return r;
     }
 

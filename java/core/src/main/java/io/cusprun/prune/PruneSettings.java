@@ -1,5 +1,7 @@
 package io.cusprun.prune;
 
+import io.cusprun.SettingException;
+
 /**
  * What the planner is asked for.
  *
@@ -15,17 +17,26 @@ package io.cusprun.prune;
 public record PruneSettings(double ratio, PruneMode mode, Granularity granularity, HeadUnit headUnit,
                             double docQuantile, double minFfnFraction, boolean masked, long seed) {
 
+    /** Nothing removed yet (ratio 0), uniform, FFN neurons and heads: callers set at least the ratio. */
+    public static final PruneSettings DEFAULTS =
+            new PruneSettings(0.0, PruneMode.UNIFORM, Granularity.FFN_HEADS, HeadUnit.QUERY, 1.0, 0.1, false, 0);
+
     public PruneSettings {
-        if (!(ratio >= 0 && ratio < 1)) throw new IllegalArgumentException("--ratio must be in [0, 1), got " + ratio);
-        if (!(docQuantile > 0 && docQuantile <= 1)) throw new IllegalArgumentException("--doc-quantile must be in (0, 1], got " + docQuantile);
-        if (!(minFfnFraction >= 0 && minFfnFraction < 1)) throw new IllegalArgumentException("FFN floor must be in [0, 1)");
+        if (!(ratio >= 0 && ratio < 1)) throw new SettingException("ratio", "must be in [0, 1), not " + ratio);
+        if (!(docQuantile > 0 && docQuantile <= 1)) {
+            throw new SettingException("docQuantile", "must be in (0, 1], not " + docQuantile);
+        }
+        if (!(minFfnFraction >= 0 && minFfnFraction < 1)) {
+            throw new SettingException("minFfnFraction", "must be in [0, 1), not " + minFfnFraction);
+        }
         if (granularity == Granularity.NEURONS && !masked) {
-            throw new IllegalArgumentException("--granularity neurons gives per-head sizes no loader holds: add --masked");
+            // neuron granularity leaves per-head sizes that no loader holds
+            throw new SettingException("masked", "is required by neuron granularity (per-head sizes no loader holds)");
         }
     }
 
-    public static PruneSettings defaults(double ratio) {
-        return new PruneSettings(ratio, PruneMode.UNIFORM, Granularity.FFN_HEADS, HeadUnit.QUERY, 1.0, 0.1, false, 0);
+    public PruneSettings withRatio(double r) {
+        return new PruneSettings(r, mode, granularity, headUnit, docQuantile, minFfnFraction, masked, seed);
     }
 
     public PruneSettings withMode(PruneMode m) {
@@ -40,7 +51,19 @@ public record PruneSettings(double ratio, PruneMode mode, Granularity granularit
         return new PruneSettings(ratio, mode, granularity, h, docQuantile, minFfnFraction, masked, seed);
     }
 
+    public PruneSettings withDocQuantile(double q) {
+        return new PruneSettings(ratio, mode, granularity, headUnit, q, minFfnFraction, masked, seed);
+    }
+
+    public PruneSettings withMinFfnFraction(double f) {
+        return new PruneSettings(ratio, mode, granularity, headUnit, docQuantile, f, masked, seed);
+    }
+
     public PruneSettings withMasked(boolean m) {
         return new PruneSettings(ratio, mode, granularity, headUnit, docQuantile, minFfnFraction, m, seed);
+    }
+
+    public PruneSettings withSeed(long s) {
+        return new PruneSettings(ratio, mode, granularity, headUnit, docQuantile, minFfnFraction, masked, s);
     }
 }

@@ -1,5 +1,6 @@
 package io.cusprun.score;
 
+import io.cusprun.SettingException;
 import java.util.function.Function;
 
 /** Chooses the relevance kernels by name for a device. */
@@ -13,7 +14,7 @@ public final class RelevanceBackends {
         return switch (name) {
             case "torch" -> d -> TorchRelevanceBackend.INSTANCE;
             case "native" -> NativeRelevanceBackend::forDevice;
-            default -> throw new IllegalArgumentException("unknown --kernels '" + name + "' (native or torch)");
+            default -> throw new SettingException("kernels", "must be native or torch, not '" + name + "'");
         };
     }
 }

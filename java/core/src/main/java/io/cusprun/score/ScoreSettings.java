@@ -1,5 +1,6 @@
 package io.cusprun.score;
 
+import io.cusprun.SettingException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -16,12 +17,43 @@ import java.util.Map;
  * @param neurons      also score query/key pairs and value/output neurons (neuron granularity)
  */
 public record ScoreSettings(int maxTokens, int maxDocs, int bins, int batchTokens, int batchDocs, boolean neurons) {
+    /** The settings of a plain run; callers change what they need with the {@code with} methods. */
     public static final ScoreSettings DEFAULTS = new ScoreSettings(512, 0, 100, 2048, 16, false);
 
     public ScoreSettings {
-        if (maxTokens < 1 || maxDocs < 0 || bins < 1 || batchTokens < 1 || batchDocs < 1) {
-            throw new IllegalArgumentException("score settings out of range");
-        }
+        atLeast("maxTokens", maxTokens, 1);
+        atLeast("maxDocs", maxDocs, 0);
+        atLeast("bins", bins, 1);
+        atLeast("batchTokens", batchTokens, 1);
+        atLeast("batchDocs", batchDocs, 1);
+    }
+
+    private static void atLeast(String setting, int value, int min) {
+        if (value < min) throw new SettingException(setting, "must be at least " + min + ", not " + value);
+    }
+
+    public ScoreSettings withMaxTokens(int n) {
+        return new ScoreSettings(n, maxDocs, bins, batchTokens, batchDocs, neurons);
+    }
+
+    public ScoreSettings withMaxDocs(int n) {
+        return new ScoreSettings(maxTokens, n, bins, batchTokens, batchDocs, neurons);
+    }
+
+    public ScoreSettings withBins(int n) {
+        return new ScoreSettings(maxTokens, maxDocs, n, batchTokens, batchDocs, neurons);
+    }
+
+    public ScoreSettings withBatchTokens(int n) {
+        return new ScoreSettings(maxTokens, maxDocs, bins, n, batchDocs, neurons);
+    }
+
+    public ScoreSettings withBatchDocs(int n) {
+        return new ScoreSettings(maxTokens, maxDocs, bins, batchTokens, n, neurons);
+    }
+
+    public ScoreSettings withNeurons(boolean on) {
+        return new ScoreSettings(maxTokens, maxDocs, bins, batchTokens, batchDocs, on);
     }
 
     public Map<String, String> toMap() {

@@ -68,8 +68,8 @@ public final class ScoreTarget implements AutoCloseable {
     public synchronized LlamaModel model(String device) {
         return models.computeIfAbsent(device, d -> {
             try {
-                LoadOptions opts = d.equals("cpu") ? LoadOptions.cpu().withStorage(storedHalfType(modelDir))
-                        : new LoadOptions(d, DType.BF16);
+                LoadOptions opts = d.equals("cpu") ? LoadOptions.DEFAULTS.withStorage(storedHalfType(modelDir))
+                        : LoadOptions.DEFAULTS.withDevice(d).withDtype(DType.BF16);
                 return LlamaModel.load(modelDir, opts);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);

@@ -15,6 +15,7 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,13 +50,13 @@ public final class Scorer {
      * @param resume           continue from partialFile when it exists
      * @param checkpointEvery  how often accumulators are checkpointed
      * @param stopAfterBatches stop (checkpointing first) after this many batches; 0 = run to the end
-     * @param progress         show a progress bar on the terminal
+     * @param progress         where the progress bar is drawn (a terminal's stream); null = no progress bar
      */
     public record Options(List<String> devices, ShardSpec shard, Path partialFile, boolean resume,
-                          Duration checkpointEvery, int stopAfterBatches, boolean progress) {
-        public static Options simple() {
-            return new Options(List.of("cpu"), ShardSpec.ALL, null, false, Duration.ofMinutes(1), 0, false);
-        }
+                          Duration checkpointEvery, int stopAfterBatches, PrintStream progress) {
+        /** One CPU worker, the whole run, no checkpoints, no progress bar. */
+        public static final Options DEFAULTS =
+                new Options(List.of("cpu"), ShardSpec.ALL, null, false, Duration.ofMinutes(1), 0, null);
 
         public Options withDevices(List<String> d) {
             return new Options(d, shard, partialFile, resume, checkpointEvery, stopAfterBatches, progress);
@@ -65,8 +66,13 @@ public final class Scorer {
             return new Options(devices, s, partialFile, resume, checkpointEvery, stopAfterBatches, progress);
         }
 
-        public Options withProgress(boolean show) {
-            return new Options(devices, shard, partialFile, resume, checkpointEvery, stopAfterBatches, show);
+        /** Draws the progress bar on {@code stream}; null for none. */
+        public Options withProgress(PrintStream stream) {
+            return new Options(devices, shard, partialFile, resume, checkpointEvery, stopAfterBatches, stream);
+        }
+
+        public Options withCheckpointEvery(Duration every) {
+            return new Options(devices, shard, partialFile, resume, every, stopAfterBatches, progress);
         }
 
         public Options withPartial(Path p, boolean r, int stopAfter) {
@@ -98,7 +104,7 @@ public final class Scorer {
     /** Library entry: scores the corpora on one CPU worker, no checkpoints. */
     public static ScoreSet score(ScoreTarget target, List<TokenizedCorpus> corpora, ScoreSettings settings)
             throws IOException {
-        return run(target, corpora, settings, Options.simple()).scores();
+        return run(target, corpora, settings, Options.DEFAULTS).scores();
     }
 
     public static Result run(ScoreTarget target, List<TokenizedCorpus> corpora, ScoreSettings settings, Options options)
@@ -270,14 +276,14 @@ public final class Scorer {
         ScoreSet partial = ScoreFile.read(file);
         if (!partial.modelFingerprint().equals(target.fingerprint()) || !partial.settings().equals(settings)
                 || !partial.shard().equals(shard)) {
-            throw new IOException(file + " was written for another model, settings or shard; delete it or drop --resume");
+            throw new IOException(file + " was written for another model, settings or shard; delete it or do not resume");
         }
         Map<String, String> done = JSON.readValue(SafetensorsHeader.read(file).metadata().get(DONE_KEY),
                 new TypeReference<>() {});
         for (int c = 0; c < corpora.size(); c++) {
             String name = corpora.get(c).spec().name();
             String bits = done.get(name);
-            if (bits == null) throw new IOException(file + " has no corpus " + name + "; delete it or drop --resume");
+            if (bits == null) throw new IOException(file + " has no corpus " + name + "; delete it or do not resume");
             CorpusState s = states.get(c);
             for (String part : bits.replaceAll("[{} ]", "").split(",")) if (!part.isEmpty()) s.done.set(Integer.parseInt(part));
             if (s.done.isEmpty()) continue;
@@ -288,11 +294,11 @@ public final class Scorer {
         }
     }
 
-    private static ProgressBar progressBar(boolean show, long total, long already) {
-        if (!show) return null;
+    private static ProgressBar progressBar(PrintStream stream, long total, long already) {
+        if (stream == null) return null;
         ProgressBar bar = new ProgressBarBuilder().setTaskName("score").setInitialMax(total)
                 .setUnit(" docs", 1).showSpeed().setStyle(ProgressBarStyle.ASCII)
-                .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err)).build();
+                .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(stream)).build();
         bar.stepTo(already);
         return bar;
     }

@@ -1,5 +1,6 @@
 package io.cusprun.score;
 
+import io.cusprun.SettingException;
 import java.util.BitSet;
 
 /**
@@ -26,7 +27,7 @@ public record ShardSpec(int count, BitSet indices) {
             if (p.length != 2 || n < 1 || i < 0 || i >= n) throw new NumberFormatException();
             return new ShardSpec(n, bits(i));
         } catch (RuntimeException e) {
-            throw new IllegalArgumentException("bad --shard '" + text + "' (expected I/N with 0 <= I < N)");
+            throw new SettingException("shard", "must be I/N with 0 <= I < N, not '" + text + "'");
         }
     }
 

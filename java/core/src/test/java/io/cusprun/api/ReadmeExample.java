@@ -27,7 +27,7 @@ public class ReadmeExample {
 
         // 2. irrelevant in every document of every dimension -> removed first
         UnitScores stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), List.of(), 0, 1.0);
-        PrunePlan plan = pruner.plan(stats, PruneSettings.defaults(0.30));
+        PrunePlan plan = pruner.plan(stats, PruneSettings.DEFAULTS.withRatio(0.30));
         System.out.printf("removing %.1f%% of block parameters%n", 100 * plan.blockRatio());
 
         // 3. a smaller checkpoint that stock HuggingFace loaders read, with its manifest

@@ -56,7 +56,7 @@ class LlamaModelTest {
     void weightsStoredInBf16GiveTheSameFloatsAsWeightsConvertedAtLoad() throws IOException {
         for (Family f : List.of(Family.LLAMA3, Family.QWEN2)) { // bf16 fixtures; Qwen2 has biases, Llama 3 is tied
             try (LlamaModel full = LlamaModel.load(fixture(f));
-                 LlamaModel compact = LlamaModel.load(fixture(f), LoadOptions.cpu().withStorage(DType.BF16));
+                 LlamaModel compact = LlamaModel.load(fixture(f), LoadOptions.DEFAULTS.withStorage(DType.BF16));
                  PointerScope scope = new PointerScope()) {
                 assertTrue(compact.options().convertsPerLayer());
                 assertTrue(Tensors.isType(compact.layer(0).down(), torch.ScalarType.BFloat16));

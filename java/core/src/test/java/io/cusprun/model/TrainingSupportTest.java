@@ -59,7 +59,7 @@ class TrainingSupportTest {
         Batch batch = randomBatch(3, 7, 1, 12);
         List<LlamaModel> models = List.of(LlamaModel.load(fixture(Fixtures.Family.LLAMA_PRUNED, DType.F32)),
                 LlamaModel.load(fixture(Fixtures.Family.LLAMA3, DType.BF16)),
-                LlamaModel.initialize(tinyConfig(0.2), LoadOptions.cpu(), 5));
+                LlamaModel.initialize(tinyConfig(0.2), LoadOptions.DEFAULTS, 5));
         for (LlamaModel m : models) {
             try (m; PointerScope scope = new PointerScope()) {
                 requireGrad(m, true);
@@ -82,7 +82,7 @@ class TrainingSupportTest {
     /** The gradient along a random direction equals the central difference of the (inference) loss. */
     @Test
     void gradientsMatchFiniteDifferences() {
-        try (LlamaModel m = LlamaModel.initialize(tinyConfig(0.2), LoadOptions.cpu(), 7);
+        try (LlamaModel m = LlamaModel.initialize(tinyConfig(0.2), LoadOptions.DEFAULTS, 7);
              PointerScope scope = new PointerScope()) {
             Batch batch = randomBatch(9, 10, 6);
             Tensor targets = Tensors.ofLongs(randomBatch(10, 16).tokens());
@@ -155,14 +155,14 @@ class TrainingSupportTest {
     @Test
     void initializedModelRoundTripsThroughSafetensors() throws IOException {
         Batch batch = randomBatch(6, 11);
-        try (LlamaModel m = LlamaModel.initialize(tinyConfig(0.02), LoadOptions.cpu(), 3);
+        try (LlamaModel m = LlamaModel.initialize(tinyConfig(0.02), LoadOptions.DEFAULTS, 3);
              PointerScope scope = new PointerScope()) {
             Map<String, Tensor> params = m.parameters();
             assertEquals(1.0, params.get("model.norm.weight").mean().item_double(), 0.0);
             double std = params.get("model.layers.0.mlp.gate_up_proj.weight").std().item_double();
             assertEquals(0.02, std, 0.002, "HF init std");
             assertFalse(params.containsKey("lm_head.weight"), "tied lm_head is the embedding");
-            try (LlamaModel again = LlamaModel.initialize(tinyConfig(0.02), LoadOptions.cpu(), 3)) {
+            try (LlamaModel again = LlamaModel.initialize(tinyConfig(0.02), LoadOptions.DEFAULTS, 3)) {
                 assertArrayEquals(Tensors.toFloats(m.logits(batch)), Tensors.toFloats(again.logits(batch)), "seeded");
             }
             float[] expected = Tensors.toFloats(m.logits(batch));

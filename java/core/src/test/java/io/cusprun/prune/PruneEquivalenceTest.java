@@ -51,7 +51,7 @@ class PruneEquivalenceTest {
                 PlantedModel.documents('a', 10, 5, 30, 3));
         ScoreSet set;
         try (ScoreTarget t = ScoreTarget.open(model, d -> TorchRelevanceBackend.INSTANCE)) {
-            set = Scorer.score(t, List.of(a), new ScoreSettings(64, 0, 20, 64, 4, false));
+            set = Scorer.score(t, List.of(a), ScoreSettings.DEFAULTS.withMaxTokens(64).withBins(20).withBatchTokens(64).withBatchDocs(4));
         }
         expertA = CusprunStatistics.from("cusprun", set.corpora(), shape.numLayers(), 1.0);
         evalDocs = new ArrayList<>(PlantedModel.documents('a', 2, 8, 12, 5));
@@ -63,7 +63,7 @@ class PruneEquivalenceTest {
         ModelShape.Layer l0 = shape.layer(0);
         // exactly one KV group and the four B neurons per layer
         double ratio = shape.numLayers() * (l0.group() + 4 * l0.ffnNeuron()) / (double) shape.blockParams();
-        PrunePlan plan = PrunePlanner.plan(shape, expertA, PruneSettings.defaults(ratio).withHeadUnit(HeadUnit.GROUP));
+        PrunePlan plan = PrunePlanner.plan(shape, expertA, PruneSettings.DEFAULTS.withRatio(ratio).withHeadUnit(HeadUnit.GROUP));
         assertEquals(ratio, plan.blockRatio(), 1e-12);
         for (LayerPlan l : plan.layers()) {
             for (int k : PlantedModel.FFN_A) assertTrue(Arrays.stream(l.keptFfn()).anyMatch(x -> x == k), "A neuron kept");
@@ -77,7 +77,7 @@ class PruneEquivalenceTest {
     @CsvSource({"uniform,ffn,query", "uniform,ffn+heads,group", "uniform,ffn+heads,query", "per-layer,ffn+heads,group",
             "per-layer,ffn+heads,query", "per-layer,ffn,query"})
     void slicedAndMaskedGiveTheSameLogits(String mode, String granularity, String headUnit) throws Exception {
-        PruneSettings s = PruneSettings.defaults(0.3).withMode(PruneMode.parse(mode))
+        PruneSettings s = PruneSettings.DEFAULTS.withRatio(0.3).withMode(PruneMode.parse(mode))
                 .withGranularity(Granularity.parse(granularity)).withHeadUnit(HeadUnit.parse(headUnit));
         PrunePlan plan = PrunePlanner.plan(shape, expertA, s);
         assertEquals(0.3, plan.blockRatio(), 0.05);
@@ -98,7 +98,7 @@ class PruneEquivalenceTest {
 
     @Test
     void uniformOutputIsAStockConfigAndMatchesTheManifest() throws Exception {
-        PrunePlan plan = PrunePlanner.plan(shape, expertA, PruneSettings.defaults(0.25));
+        PrunePlan plan = PrunePlanner.plan(shape, expertA, PruneSettings.DEFAULTS.withRatio(0.25));
         Path out = dir.resolve("stock");
         CheckpointPruner.write(model, plan, out, new Provenance("fp", List.of(), List.of()), false);
         JsonNode cfg = new ObjectMapper().readTree(out.resolve("config.json").toFile());

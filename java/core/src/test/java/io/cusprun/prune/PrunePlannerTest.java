@@ -71,7 +71,7 @@ class PrunePlannerTest {
         ModelShape shape = shape();
         for (double ratio : new double[] {0.0, 0.1, 0.33, 0.6}) {
             for (HeadUnit unit : HeadUnit.values()) {
-                PrunePlan p = PrunePlanner.plan(shape, scores(1), PruneSettings.defaults(ratio).withHeadUnit(unit));
+                PrunePlan p = PrunePlanner.plan(shape, scores(1), PruneSettings.DEFAULTS.withRatio(ratio).withHeadUnit(unit));
                 assertTrue(p.uniformSizes());
                 // within one FFN neuron per layer of the target
                 assertEquals(ratio, p.blockRatio(), LAYERS * 3.0 * D / shape.blockParams() / 2 + 1e-12, "ratio " + ratio);
@@ -83,7 +83,7 @@ class PrunePlannerTest {
     @Test
     void perLayerFollowsScoresAndKeepsFloors() {
         ModelShape shape = shape();
-        PruneSettings s = PruneSettings.defaults(0.7).withMode(PruneMode.PER_LAYER).withHeadUnit(HeadUnit.GROUP);
+        PruneSettings s = PruneSettings.DEFAULTS.withRatio(0.7).withMode(PruneMode.PER_LAYER).withHeadUnit(HeadUnit.GROUP);
         PrunePlan p = PrunePlanner.plan(shape, scores(2), s);
         assertEquals(0.7, p.blockRatio(), 0.02);
         for (LayerPlan l : p.layers()) {
@@ -98,8 +98,8 @@ class PrunePlannerTest {
     @Test
     void neuronGranularityNeedsMaskedOutputAndScores() {
         assertThrows(IllegalArgumentException.class,
-                () -> PruneSettings.defaults(0.2).withGranularity(Granularity.NEURONS));
-        PruneSettings s = PruneSettings.defaults(0.2).withMasked(true).withGranularity(Granularity.NEURONS);
+                () -> PruneSettings.DEFAULTS.withRatio(0.2).withGranularity(Granularity.NEURONS));
+        PruneSettings s = PruneSettings.DEFAULTS.withRatio(0.2).withMasked(true).withGranularity(Granularity.NEURONS);
         assertThrows(IllegalArgumentException.class, () -> PrunePlanner.plan(shape(), scores(3), s));
     }
 

@@ -23,7 +23,7 @@ class ExactnessTest {
     static Path dir;
     static ScoreTarget target;
     static List<TokenizedCorpus> corpora;
-    static final ScoreSettings SETTINGS = new ScoreSettings(40, 0, 16, 48, 3, true);
+    static final ScoreSettings SETTINGS = ScoreSettings.DEFAULTS.withMaxTokens(40).withBins(16).withBatchTokens(48).withBatchDocs(3).withNeurons(true);
     static ScoreSet reference;
 
     @BeforeAll
@@ -44,7 +44,7 @@ class ExactnessTest {
     void mergedShardsEqualOneRun() throws Exception {
         ScoreSet merged = null;
         for (int i : new int[] {2, 0, 1}) { // any order
-            ScoreSet shard = Scorer.run(target, corpora, SETTINGS, Scorer.Options.simple().withShard(ShardSpec.parse(i + "/3"))).scores();
+            ScoreSet shard = Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withShard(ShardSpec.parse(i + "/3"))).scores();
             Path f = dir.resolve("shard" + i + ".safetensors");
             ScoreFile.write(shard, f);
             ScoreSet read = ScoreFile.read(f);
@@ -74,18 +74,18 @@ class ExactnessTest {
 
     @Test
     void twoCpuWorkersEqualOne() throws Exception {
-        ScoreSet two = Scorer.run(target, corpora, SETTINGS, Scorer.Options.simple().withDevices(List.of("cpu", "cpu"))).scores();
+        ScoreSet two = Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withDevices(List.of("cpu", "cpu"))).scores();
         assertTrue(two.sameAs(reference));
     }
 
     @Test
     void resumedRunEqualsUninterruptedRun() throws Exception {
         Path partial = dir.resolve("scores.safetensors.partial");
-        Scorer.Result first = Scorer.run(target, corpora, SETTINGS, Scorer.Options.simple().withPartial(partial, true, 3));
+        Scorer.Result first = Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 3));
         assertFalse(first.complete());
         assertNull(first.scores());
         assertTrue(Files.exists(partial));
-        Scorer.Result second = Scorer.run(target, corpora, SETTINGS, Scorer.Options.simple().withPartial(partial, true, 0));
+        Scorer.Result second = Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 0));
         assertTrue(second.complete());
         assertTrue(second.documents() < 23, "the restart skipped the batches done");
         assertTrue(second.scores().sameAs(reference));
@@ -93,11 +93,11 @@ class ExactnessTest {
 
     @Test
     void mergeRefusesOtherSettingsOrOverlap() throws Exception {
-        ScoreSet s0 = Scorer.run(target, corpora, SETTINGS, Scorer.Options.simple().withShard(ShardSpec.parse("0/2"))).scores();
+        ScoreSet s0 = Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withShard(ShardSpec.parse("0/2"))).scores();
         assertThrows(IllegalArgumentException.class, () -> s0.merge(s0));
         ScoreSet other = new ScoreSet("other", SETTINGS, ShardSpec.parse("1/2"), s0.corpora());
         assertThrows(IllegalArgumentException.class, () -> s0.merge(other));
-        ScoreSettings bins = new ScoreSettings(40, 0, 8, 48, 3, true);
+        ScoreSettings bins = ScoreSettings.DEFAULTS.withMaxTokens(40).withBins(8).withBatchTokens(48).withBatchDocs(3).withNeurons(true);
         assertThrows(IllegalArgumentException.class,
                 () -> s0.merge(new ScoreSet(s0.modelFingerprint(), bins, ShardSpec.parse("1/2"), s0.corpora())));
     }

@@ -38,7 +38,7 @@ class NativeBackendTest {
         Path model = PlantedModel.write(dir.resolve("m"), 21, true);
         List<TokenizedCorpus> corpora = List.of(new TokenizedCorpus(new CorpusSpec(CorpusKind.DOMAIN, "a", dir),
                 PlantedModel.documents('a', 6, 4, 30, 2)));
-        ScoreSettings settings = new ScoreSettings(64, 0, 10, 64, 4, true);
+        ScoreSettings settings = ScoreSettings.DEFAULTS.withMaxTokens(64).withBins(10).withBatchTokens(64).withBatchDocs(4).withNeurons(true);
         ScoreSet ref, nat;
         try (ScoreTarget t = ScoreTarget.open(model, d -> TorchRelevanceBackend.INSTANCE)) {
             ref = Scorer.score(t, corpora, settings);

@@ -20,7 +20,7 @@ class ScorerTest {
     static Path dir;
     static ScoreTarget target;
     static TokenizedCorpus corpusA, corpusB;
-    static final ScoreSettings SETTINGS = new ScoreSettings(64, 0, 20, 64, 4, false);
+    static final ScoreSettings SETTINGS = ScoreSettings.DEFAULTS.withMaxTokens(64).withBins(20).withBatchTokens(64).withBatchDocs(4);
 
     @BeforeAll
     static void setUp() throws Exception {

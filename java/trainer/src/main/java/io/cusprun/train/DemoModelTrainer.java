@@ -66,6 +66,139 @@ public final class DemoModelTrainer {
                            int kvHeads, int intermediate, int maxPositions, int context, int batchRows, int steps,
                            int warmupSteps, double lr, double finalLrFraction, Trainer.Hyper hyper, long seed,
                            int threads, int logEvery) {
+        /**
+         * The committed data/demo-model's run, paths relative to the checkout; no output set.
+         * Warm-up is a twentieth of the steps (the CLI recomputes it when --steps changes).
+         */
+        public static final Settings DEFAULTS = new Settings(null, Path.of("data/corpora/train/train.jsonl"),
+                Path.of("data/demo-tokenizer"), Path.of("data/corpora"), 256, 6, 8, 4, 768, 1024, 256, 16,
+                DEFAULT_STEPS, warmupFor(DEFAULT_STEPS), 2e-3, 0.1, new Trainer.Hyper(0.1, 0.9, 0.95, 1e-8, 1.0),
+                1234, DEFAULT_THREADS, 10);
+
+        public Settings withOut(Path v) {
+            return new Settings(
+                    v, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
+                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withTrainFile(Path v) {
+            return new Settings(
+                    out, v, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
+                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withTokenizerDir(Path v) {
+            return new Settings(
+                    out, trainFile, v, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions, context,
+                    batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withCorpora(Path v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, v, hidden, layers, heads, kvHeads, intermediate, maxPositions,
+                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withHidden(int v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, v, layers, heads, kvHeads, intermediate, maxPositions,
+                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withLayers(int v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, hidden, v, heads, kvHeads, intermediate, maxPositions,
+                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withHeads(int v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, hidden, layers, v, kvHeads, intermediate, maxPositions,
+                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withKvHeads(int v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, v, intermediate, maxPositions,
+                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withIntermediate(int v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, v, maxPositions, context,
+                    batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withMaxPositions(int v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, v, context,
+                    batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withContext(int v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
+                    v, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withBatchRows(int v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
+                    context, v, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withSteps(int v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
+                    context, batchRows, v, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withWarmupSteps(int v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
+                    context, batchRows, steps, v, lr, finalLrFraction, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withLr(double v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
+                    context, batchRows, steps, warmupSteps, v, finalLrFraction, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withFinalLrFraction(double v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
+                    context, batchRows, steps, warmupSteps, lr, v, hyper, seed, threads, logEvery);
+        }
+
+        public Settings withHyper(Trainer.Hyper v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
+                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, v, seed, threads, logEvery);
+        }
+
+        public Settings withSeed(long v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
+                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, v, threads, logEvery);
+        }
+
+        public Settings withThreads(int v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
+                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, v, logEvery);
+        }
+
+        public Settings withLogEvery(int v) {
+            return new Settings(
+                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
+                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, v);
+        }
+    }
+
+    /** Default warm-up: a twentieth of the steps, at least one. */
+    static int warmupFor(int steps) {
+        return Math.max(1, steps / 20);
     }
 
     static final String USAGE = "java -cp java/target/cusprun.jar io.cusprun.train.DemoModelTrainer --out DIR [options]";
@@ -122,27 +255,27 @@ public final class DemoModelTrainer {
     static Options options() {
         Options o = new Options();
         o.addOption(opt("out", "DIR", "output model directory (required)"));
-        o.addOption(opt("train", "FILE", "training corpus, JSONL with \"text\" (default data/corpora/train/train.jsonl)"));
-        o.addOption(opt("tokenizer", "DIR", "tokenizer directory (default data/demo-tokenizer)"));
-        o.addOption(opt("corpora", "DIR", "corpora directory for the held-out evaluation (default data/corpora)"));
+        o.addOption(opt("train", "FILE", "training corpus, JSONL with \"text\" (default " + Settings.DEFAULTS.trainFile() + ")"));
+        o.addOption(opt("tokenizer", "DIR", "tokenizer directory (default " + Settings.DEFAULTS.tokenizerDir() + ")"));
+        o.addOption(opt("corpora", "DIR", "corpora directory for the held-out evaluation (default " + Settings.DEFAULTS.corpora() + ")"));
         o.addOption(Option.builder().longOpt("no-eval").desc("skip the held-out evaluation").build());
-        o.addOption(opt("steps", "N", "optimisation steps (default " + DEFAULT_STEPS + ")"));
-        o.addOption(opt("batch", "N", "rows per step (default 16)"));
-        o.addOption(opt("context", "N", "tokens per row (default 256)"));
-        o.addOption(opt("lr", "X", "peak learning rate (default 0.002)"));
+        o.addOption(opt("steps", "N", "optimisation steps (default " + Settings.DEFAULTS.steps() + ")"));
+        o.addOption(opt("batch", "N", "rows per step (default " + Settings.DEFAULTS.batchRows() + ")"));
+        o.addOption(opt("context", "N", "tokens per row (default " + Settings.DEFAULTS.context() + ")"));
+        o.addOption(opt("lr", "X", "peak learning rate (default " + Settings.DEFAULTS.lr() + ")"));
         o.addOption(opt("warmup", "N", "warm-up steps (default steps / 20)"));
-        o.addOption(opt("final-lr", "X", "final learning rate as a fraction of the peak (default 0.1)"));
-        o.addOption(opt("weight-decay", "X", "AdamW weight decay of matrices (default 0.1)"));
-        o.addOption(opt("clip", "X", "gradient norm clipping (default 1.0)"));
-        o.addOption(opt("seed", "N", "random seed (default 1234)"));
-        o.addOption(opt("threads", "N", "LibTorch threads (default " + DEFAULT_THREADS + ")"));
-        o.addOption(opt("log-every", "N", "steps between log lines (default 10)"));
-        o.addOption(opt("hidden", "N", "hidden size (default 256)"));
-        o.addOption(opt("layers", "N", "decoder layers (default 6)"));
-        o.addOption(opt("heads", "N", "attention heads (default 8)"));
-        o.addOption(opt("kv-heads", "N", "key/value heads (default 4)"));
-        o.addOption(opt("intermediate", "N", "MLP intermediate size (default 768)"));
-        o.addOption(opt("max-positions", "N", "max_position_embeddings (default 1024)"));
+        o.addOption(opt("final-lr", "X", "final learning rate as a fraction of the peak (default " + Settings.DEFAULTS.finalLrFraction() + ")"));
+        o.addOption(opt("weight-decay", "X", "AdamW weight decay of matrices (default " + Settings.DEFAULTS.hyper().weightDecay() + ")"));
+        o.addOption(opt("clip", "X", "gradient norm clipping (default " + Settings.DEFAULTS.hyper().gradClip() + ")"));
+        o.addOption(opt("seed", "N", "random seed (default " + Settings.DEFAULTS.seed() + ")"));
+        o.addOption(opt("threads", "N", "LibTorch threads (default " + Settings.DEFAULTS.threads() + ")"));
+        o.addOption(opt("log-every", "N", "steps between log lines (default " + Settings.DEFAULTS.logEvery() + ")"));
+        o.addOption(opt("hidden", "N", "hidden size (default " + Settings.DEFAULTS.hidden() + ")"));
+        o.addOption(opt("layers", "N", "decoder layers (default " + Settings.DEFAULTS.layers() + ")"));
+        o.addOption(opt("heads", "N", "attention heads (default " + Settings.DEFAULTS.heads() + ")"));
+        o.addOption(opt("kv-heads", "N", "key/value heads (default " + Settings.DEFAULTS.kvHeads() + ")"));
+        o.addOption(opt("intermediate", "N", "MLP intermediate size (default " + Settings.DEFAULTS.intermediate() + ")"));
+        o.addOption(opt("max-positions", "N", "max_position_embeddings (default " + Settings.DEFAULTS.maxPositions() + ")"));
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
@@ -155,18 +288,24 @@ public final class DemoModelTrainer {
         if (!cl.hasOption("out")) {
             throw new ParseException("--out is required");
         }
-        int steps = intOpt(cl, "steps", DEFAULT_STEPS);
-        Trainer.Hyper hyper = new Trainer.Hyper(doubleOpt(cl, "weight-decay", 0.1), 0.9, 0.95, 1e-8,
-                doubleOpt(cl, "clip", 1.0));
-        return new Settings(Path.of(cl.getOptionValue("out")),
-                Path.of(cl.getOptionValue("train", "data/corpora/train/train.jsonl")),
-                Path.of(cl.getOptionValue("tokenizer", "data/demo-tokenizer")),
-                cl.hasOption("no-eval") ? null : Path.of(cl.getOptionValue("corpora", "data/corpora")),
-                intOpt(cl, "hidden", 256), intOpt(cl, "layers", 6), intOpt(cl, "heads", 8), intOpt(cl, "kv-heads", 4),
-                intOpt(cl, "intermediate", 768), intOpt(cl, "max-positions", 1024), intOpt(cl, "context", 256),
-                intOpt(cl, "batch", 16), steps, cl.hasOption("warmup") ? intOpt(cl, "warmup", 0) : Math.max(1, steps / 20),
-                doubleOpt(cl, "lr", 2e-3), doubleOpt(cl, "final-lr", 0.1), hyper, intOpt(cl, "seed", 1234),
-                intOpt(cl, "threads", DEFAULT_THREADS), intOpt(cl, "log-every", 10));
+        Settings d = Settings.DEFAULTS;
+        int steps = intOpt(cl, "steps", d.steps());
+        Trainer.Hyper hyper = new Trainer.Hyper(doubleOpt(cl, "weight-decay", d.hyper().weightDecay()),
+                d.hyper().beta1(), d.hyper().beta2(), d.hyper().eps(), doubleOpt(cl, "clip", d.hyper().gradClip()));
+        return d.withOut(Path.of(cl.getOptionValue("out")))
+                .withTrainFile(cl.hasOption("train") ? Path.of(cl.getOptionValue("train")) : d.trainFile())
+                .withTokenizerDir(cl.hasOption("tokenizer") ? Path.of(cl.getOptionValue("tokenizer")) : d.tokenizerDir())
+                .withCorpora(cl.hasOption("no-eval") ? null
+                        : cl.hasOption("corpora") ? Path.of(cl.getOptionValue("corpora")) : d.corpora())
+                .withHidden(intOpt(cl, "hidden", d.hidden())).withLayers(intOpt(cl, "layers", d.layers()))
+                .withHeads(intOpt(cl, "heads", d.heads())).withKvHeads(intOpt(cl, "kv-heads", d.kvHeads()))
+                .withIntermediate(intOpt(cl, "intermediate", d.intermediate()))
+                .withMaxPositions(intOpt(cl, "max-positions", d.maxPositions()))
+                .withContext(intOpt(cl, "context", d.context())).withBatchRows(intOpt(cl, "batch", d.batchRows()))
+                .withSteps(steps).withWarmupSteps(cl.hasOption("warmup") ? intOpt(cl, "warmup", 0) : warmupFor(steps))
+                .withLr(doubleOpt(cl, "lr", d.lr())).withFinalLrFraction(doubleOpt(cl, "final-lr", d.finalLrFraction()))
+                .withHyper(hyper).withSeed(intOpt(cl, "seed", (int) d.seed()))
+                .withThreads(intOpt(cl, "threads", d.threads())).withLogEvery(intOpt(cl, "log-every", d.logEvery()));
     }
 
     private static int intOpt(CommandLine cl, String name, int def) throws ParseException {
@@ -256,7 +395,7 @@ public final class DemoModelTrainer {
             tmp = out.resolveSibling("." + out.getFileName() + ".tmp-" + ProcessHandle.current().pid());
             Run run;
             Double fp32General = null;
-            try (LlamaModel model = LlamaModel.initialize(config, LoadOptions.cpu(), s.seed())) {
+            try (LlamaModel model = LlamaModel.initialize(config, LoadOptions.DEFAULTS, s.seed())) {
                 run = optimise(model, data, schedule, s);
                 Path general = s.corpora() == null ? null : s.corpora().resolve("general/heldout.jsonl");
                 if (general != null && Files.isRegularFile(general)) {

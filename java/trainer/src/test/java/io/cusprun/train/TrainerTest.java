@@ -36,7 +36,7 @@ class TrainerTest {
     void stepsLowerTheLossOnAFixedBatch() {
         PackedSequences data = new PackedSequences(Fixtures.randomDocs(1, 40, 25, 70, 33), 32);
         PackedSequences.Rows rows = data.rows(0, 1, 2);
-        try (LlamaModel model = LlamaModel.initialize(tinyConfig(), LoadOptions.cpu(), 42);
+        try (LlamaModel model = LlamaModel.initialize(tinyConfig(), LoadOptions.DEFAULTS, 42);
              Trainer trainer = new Trainer(model, HYPER)) {
             double before = trainer.loss(rows);
             assertEquals(Math.log(VOCAB), before, 0.3, "a fresh model is near uniform");
@@ -54,7 +54,7 @@ class TrainerTest {
 
     @Test
     void optimiserGroupsDecayMatricesOnly() {
-        try (LlamaModel model = LlamaModel.initialize(tinyConfig(), LoadOptions.cpu(), 1);
+        try (LlamaModel model = LlamaModel.initialize(tinyConfig(), LoadOptions.DEFAULTS, 1);
              Trainer trainer = new Trainer(model, HYPER)) {
             AdamWOptions decay = trainer.groupOptions(0);
             AdamWOptions noDecay = trainer.groupOptions(1);
