@@ -114,7 +114,7 @@ public final class GpuCheckInputs {
     private static void writeLogits(String name, Path modelDir, List<long[]> docs, long[] ids, long[] offsets, Path file)
             throws IOException {
         long start = System.nanoTime();
-        try (LlamaModel model = LlamaModel.load(modelDir, LoadOptions.cpu());
+        try (LlamaModel model = LlamaModel.load(modelDir, LoadOptions.DEFAULTS);
              PointerScope scope = new PointerScope();
              NoGradGuard noGrad = new NoGradGuard()) {
             int vocab = model.config().vocabSize();
