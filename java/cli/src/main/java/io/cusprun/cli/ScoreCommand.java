@@ -22,7 +22,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
-/** {@code cusprun score}: relevance rank statistics of a model on corpora (DESIGN §2.2). */
+/** {@code cusprun score}: relevance rank statistics of a model on corpora (docs/pipeline.md, "Scoring runs"). */
 public final class ScoreCommand implements Command {
     static final String NAME = "score";
     static final String DEFAULT_KERNELS = "native";

@@ -2,7 +2,7 @@ package io.cusprun.corpus;
 
 import java.util.Locale;
 
-/** The dimension a corpus stands for (DESIGN §1): the expert is irrelevant-to-all of them. */
+/** The dimension a corpus stands for (docs/method.md, "Ranks and the selection rule"): the expert is irrelevant-to-all of them. */
 public enum CorpusKind {
     LANGUAGE, DOMAIN, TASK;
 

@@ -22,7 +22,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.global.torch_cuda;
 
 /**
- * The relevance kernels (DESIGN §2.1-§2.2) over LibTorch tensors, on one device with chosen
+ * The relevance kernels (docs/method.md, "Relevance of a unit" and "Ranks and the selection rule") over LibTorch tensors, on one device with chosen
  * kernel variants. Immutable: {@link #withVariant} returns a new instance. Every call checks
  * dtypes, shapes, contiguity and device first and throws {@link IllegalArgumentException}
  * instead of handing the native code something it could crash on; a failing native call

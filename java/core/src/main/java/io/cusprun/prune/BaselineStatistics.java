@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Statistics of the baselines (DESIGN §2.4), fed to the same planner and writer as cusprun.
+ * Statistics of the baselines (docs/method.md, "Baselines"), fed to the same planner and writer as cusprun.
  * Each raw score (higher = more important) becomes a within-(layer, module) percentile rank, the
  * scale cusprun's statistics have, with the raw score as tie-break; so uniform selection is the
  * method's own order and per-layer selection compares layers on one scale.

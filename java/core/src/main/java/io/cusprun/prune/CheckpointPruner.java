@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Writes the pruned checkpoint (DESIGN §2.3): streams the source tensor by tensor, its bytes cut
+ * Writes the pruned checkpoint (docs/method.md, "Removal and output"): streams the source tensor by tensor, its bytes cut
  * straight from the source file into the output ({@link TensorSlicer}: rows/columns selected or
  * zeroed, in the source dtype), writes config.json,
  * copies the tokenizer and generation config, and writes {@code cusprun-manifest.json}. All of

@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The paper's selection statistic (DESIGN §2.2): per unit and corpus the max (or a quantile)
+ * The paper's selection statistic (docs/method.md, "Ranks and the selection rule"): per unit and corpus the max (or a quantile)
  * of its per-document percentile rank; over corpora the max, so a unit scores low only when it
  * is irrelevant to ALL dimensions. Ties are broken by the summed mean relevance.
  */

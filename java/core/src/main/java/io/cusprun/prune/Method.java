@@ -4,7 +4,7 @@ import io.cusprun.SettingException;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
-/** Where the per-unit statistics come from (DESIGN §2.4); all share selection, slicing and writing. */
+/** Where the per-unit statistics come from (docs/method.md, "Baselines"); all share selection, slicing and writing. */
 public enum Method {
     CUSPRUN("cusprun"), RANDOM("random"), MAGNITUDE("magnitude"), WANDA_SP("wanda-sp"), FLAP("flap"),
     SHORTGPT("shortgpt"), CUSPRUN_GENERAL("cusprun-general");

@@ -2,7 +2,7 @@ package io.cusprun.prune;
 
 import io.cusprun.SettingException;
 
-/** How removal is spread over layers (DESIGN §2.3). */
+/** How removal is spread over layers (docs/method.md, "Removal and output"). */
 public enum PruneMode {
     /** Same counts in every layer; a stock config describes the result. */
     UNIFORM,

@@ -9,7 +9,7 @@ import java.util.Map;
 
 /**
  * Chooses sigma, and with it what every layer keeps, so the removed fraction of decoder-block
- * parameters comes as close to the requested ratio as the granularity allows (DESIGN §2.2-2.3).
+ * parameters comes as close to the requested ratio as the granularity allows (docs/method.md, "Removal and output").
  *
  * <p>Units of one kind in one layer (a "family": its FFN neurons, its KV groups, its query-head
  * slots, ...) are always removed as a prefix of their least-relevant-first order.

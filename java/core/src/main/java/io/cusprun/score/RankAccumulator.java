@@ -3,7 +3,7 @@ package io.cusprun.score;
 import java.util.Arrays;
 
 /**
- * Streaming statistics of one (layer, module) over the documents of one corpus (DESIGN §2.2):
+ * Streaming statistics of one (layer, module) over the documents of one corpus (docs/method.md, "Ranks and the selection rule"):
  * the running max of each unit's per-document percentile rank, a histogram of those ranks
  * in {@code bins} fixed bins, the order-independent sum of its relevance and the document count.
  * Everything merges by max / add, so shards, workers and resumed runs combine exactly.

@@ -5,7 +5,7 @@ import io.cusprun.model.LayerHooks;
 import org.bytedeco.pytorch.Tensor;
 
 /**
- * Scores during the forward pass (DESIGN §2.1): the FFN activation the forward continues with
+ * Scores during the forward pass (docs/method.md, "Relevance of a unit"): the FFN activation the forward continues with
  * comes from the fused kernel that also accumulates per-document sum(a^2); the attention
  * output goes into per-document group Grams. Each layer's per-document relevance is formed as
  * soon as its accumulators are complete, so only one layer's accumulators exist at a time.

@@ -8,7 +8,7 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * The weight-side factors of relevance, computed once per layer in fp64 on the scoring device
- * (DESIGN §2.1): ||W_down[:,k]|| for FFN neurons, the group Gram G_g = W_O,g^T W_O,g of o_proj
+ * (docs/method.md, "Relevance of a unit"): ||W_down[:,k]|| for FFN neurons, the group Gram G_g = W_O,g^T W_O,g of o_proj
  * (its diagonal d x d blocks are the per-head G_h), and ||W_O[:,c]|| for value/output neurons.
  * They are taken from the model's own weights (as the forward pass uses them).
  */

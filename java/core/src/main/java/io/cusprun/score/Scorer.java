@@ -30,7 +30,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Runs the scoring pass (DESIGN §2.2): the corpora's canonical batches (those of this shard,
+ * Runs the scoring pass (docs/pipeline.md, "Scoring runs"): the corpora's canonical batches (those of this shard,
  * minus those a resumed run already did) are dealt to one worker thread per device entry as
  * the workers free up; workers run the forward pass with {@link RelevanceHooks} and hand each
  * batch's per-document relevance to this thread, which alone owns the rank accumulators.

@@ -11,7 +11,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 
 /**
- * DESIGN §2.1 is exact, not an estimate: actually remove a neuron / head / KV group / q-k unit
+ * docs/method.md ("Relevance of a unit") is exact, not an estimate: actually remove a neuron / head / KV group / q-k unit
  * in a LibTorch computation (fp32) of the block output and compare the Frobenius norm of the
  * change with the relevance the kernels give.
  */
