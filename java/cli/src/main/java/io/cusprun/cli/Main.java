@@ -29,8 +29,8 @@ public final class Main {
 
     /** The only place that touches the process's streams and exit status. */
     public static void main(String[] args) throws InterruptedException {
-        // The work runs on a fresh thread: the same LibTorch forward measured about half as fast
-        // on the JVM's main thread (benchmarks/README.md, "Threads").
+        // The work runs on a fresh thread: LibTorch's forward once ran slower on the JVM's main
+        // thread (benchmarks/README.md, "Threads"); a fresh thread is never worse.
         int[] code = {Cli.FAILURE};
         Thread worker = new Thread(null, () -> code[0] = run(args, System.out, System.err), "cusprun", 0);
         worker.start();

@@ -7,9 +7,9 @@ import org.bytedeco.javacpp.Loader;
  * CPU thread settings applied once per process before the first model runs.
  *
  * <p>LibTorch's CPU build runs GEMMs in OpenBLAS, whose own busy-waiting thread pool competes
- * with the OpenMP pool that runs everything else (and our kernels): on two cores also used by
- * another process, scoring measured 84 tokens/s with both pools against 1834 with OpenBLAS on
- * one thread. But OpenBLAS on one thread leaves the GEMMs, 90 % of a forward pass, on one core.
+ * with the OpenMP pool that runs everything else (and our kernels), which on shared cores is
+ * many times slower than either pool alone. But OpenBLAS on one thread leaves the GEMMs, most of
+ * a forward pass, on one core.
  * So, unless the user set OPENBLAS_NUM_THREADS, OpenBLAS gets one thread and the model's fp32
  * Linear layers run through {@link CpuLinear}: tiles of single-threaded GEMMs on the OpenMP pool,
  * one pool that fills every core (benchmarks/README.md, "Threads"). With OPENBLAS_NUM_THREADS

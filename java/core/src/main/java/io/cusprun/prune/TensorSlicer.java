@@ -142,7 +142,7 @@ final class TensorSlicer implements AutoCloseable {
 
     /**
      * The 2-byte case through plain arrays, which the JIT turns into a tight loop (per-element
-     * ByteBuffer access measured ~4 ns per element): the block of rows in, the cut rows out.
+     * ByteBuffer access was slower; benchmarks/README.md, item 6): the block of rows in, the cut rows out.
      */
     private void gatherShorts(int rows, int rowElems, int[] byteOffsets, FileChannel out) throws IOException {
         int n = byteOffsets.length;
