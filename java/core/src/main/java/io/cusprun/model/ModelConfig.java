@@ -1,14 +1,13 @@
 package io.cusprun.model;
 
+import io.cusprun.Json;
+import io.cusprun.AtomicOutput;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -73,12 +72,7 @@ public record ModelConfig(String architecture, String modelType, int vocabSize, 
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": no such file");
         }
-        JsonNode root;
-        try {
-            root = JSON.readTree(file.toFile());
-        } catch (JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage().lines().findFirst().orElse(""));
-        }
+        JsonNode root = Json.read(file);
         if (root == null || !root.isObject()) {
             throw new IOException(file + ": not a JSON object");
         }
@@ -268,9 +262,7 @@ public record ModelConfig(String architecture, String modelType, int vocabSize, 
     /** Writes {@link #toJson()} to {@code dir/config.json} (or the file given), via a temporary file. */
     public void write(Path path) throws IOException {
         Path file = Files.isDirectory(path) ? path.resolve(FILE_NAME) : path;
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson()).getBytes(StandardCharsets.UTF_8));
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicOutput.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson()));
     }
 
     private static String text(JsonNode n, String key, String def) {
