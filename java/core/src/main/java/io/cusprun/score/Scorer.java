@@ -10,6 +10,7 @@ import io.cusprun.corpus.DocumentBatch;
 import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.model.Batch;
 import io.cusprun.model.SafetensorsHeader;
+import io.cusprun.model.Tensors;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -196,7 +197,8 @@ public final class Scorer {
                 BatchRelevance rel = new BatchRelevance(b.index(), b.numDocs(), b.numTokens());
                 try (PointerScope scope = new PointerScope()) {
                     Batch batch = new Batch(b.ids(), b.docOffsets());
-                    Tensor offsets = Torch.longsOn(b.docOffsets(), new org.bytedeco.pytorch.Device(model.device()));
+                    Tensor offsets = Tensors.ofLongs(b.docOffsets()).to(new org.bytedeco.pytorch.Device(model.device()),
+                            org.bytedeco.pytorch.global.torch.ScalarType.Long);
                     hooks.begin(batch, offsets, rel);
                     model.forward(batch, hooks);
                 }
