@@ -143,11 +143,6 @@ public final class Checkpoint implements AutoCloseable {
         return out;
     }
 
-    /** Sum of the file sizes in bytes. */
-    public long fileBytes() {
-        return files.stream().mapToLong(f -> f.header().fileSize()).sum();
-    }
-
     @Override
     public void close() {
         files.forEach(SafetensorsFile::close);
