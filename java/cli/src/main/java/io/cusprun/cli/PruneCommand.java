@@ -11,7 +11,7 @@ import io.cusprun.prune.PruneMode;
 import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PruneReport;
 import io.cusprun.prune.PruneSettings;
-import io.cusprun.prune.UnitScores;
+import io.cusprun.prune.PruneStatistics;
 import io.cusprun.score.CorpusScores;
 import io.cusprun.score.ScoreSettings;
 import org.apache.commons.cli.CommandLine;
@@ -104,7 +104,7 @@ public final class PruneCommand {
             if (corpusSpecs.isEmpty()) throw new UsageException(NAME + ": " + method.label() + " needs a calibration corpus (--corpus)");
             calibration = pruner.tokenize(corpusSpecs, scoreSettings);
         }
-        UnitScores unitScores = pruner.statistics(method, scored, calibration, settings.seed(), settings.docQuantile());
+        PruneStatistics unitScores = pruner.statistics(method, scored, calibration, settings.seed(), settings.docQuantile());
         PrunePlan plan = pruner.plan(unitScores, settings);
         System.out.print(PruneReport.describe(plan));
         if (dryRun) return Cli.OK;

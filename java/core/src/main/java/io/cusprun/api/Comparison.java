@@ -13,7 +13,7 @@ import io.cusprun.prune.ModelShape;
 import io.cusprun.prune.PruneMode;
 import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PruneSettings;
-import io.cusprun.prune.UnitScores;
+import io.cusprun.prune.PruneStatistics;
 import io.cusprun.report.ComparisonRow;
 import io.cusprun.report.ReportData;
 import io.cusprun.score.CorpusScores;
@@ -84,7 +84,7 @@ public final class Comparison {
         try {
             for (Method method : spec.methods()) {
                 List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
-                UnitScores stats = pruner.statistics(method, scored, expertTokens, spec.prune().seed(), spec.prune().docQuantile());
+                PruneStatistics stats = pruner.statistics(method, scored, expertTokens, spec.prune().seed(), spec.prune().docQuantile());
                 for (double ratio : spec.ratios()) {
                     PruneSettings settings = withRatio(spec.prune(), ratio);
                     PrunePlan plan = pruner.plan(stats, settings);
@@ -183,7 +183,7 @@ public final class Comparison {
                 io.cusprun.prune.HeadUnit.QUERY, 1.0, 0.1, false, 0);
         for (CorpusScores c : corpora) {
             try {
-                UnitScores stats = pruner.statistics(Method.CUSPRUN, List.of(c), List.of(), 0, 1.0);
+                PruneStatistics stats = pruner.statistics(Method.CUSPRUN, List.of(c), List.of(), 0, 1.0);
                 PrunePlan plan = pruner.plan(stats, ffnOnly);
                 Set<Long> set = new HashSet<>();
                 for (LayerPlan l : plan.layers()) {

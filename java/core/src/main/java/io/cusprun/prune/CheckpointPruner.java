@@ -166,7 +166,7 @@ public final class CheckpointPruner {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", "cusprun-manifest/1");
         root.put("cusprun_version", Version.VERSION);
-        root.put("method", plan.method());
+        root.put("method", plan.method().label());
         ObjectNode src = root.putObject("source");
         src.put("fingerprint", prov.sourceFingerprint());
         src.put("block_params", plan.source().blockParams());
