@@ -27,6 +27,7 @@ import org.apache.commons.cli.ParseException;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
 
+import io.cusprun.model.Architecture;
 import io.cusprun.model.DType;
 import io.cusprun.model.LlamaModel;
 import io.cusprun.model.LoadOptions;
@@ -207,33 +208,16 @@ public final class DemoModelTrainer {
         if (s.heads() == 0 || s.hidden() % s.heads() != 0) {
             throw new IllegalArgumentException("--hidden " + s.hidden() + " is not a multiple of --heads " + s.heads());
         }
-        ObjectNode c = JSON.createObjectNode();
-        c.putArray("architectures").add("LlamaForCausalLM");
-        c.put("model_type", "llama");
-        c.put("vocab_size", vocabSize);
-        c.put("hidden_size", s.hidden());
-        c.put("intermediate_size", s.intermediate());
-        c.put("num_hidden_layers", s.layers());
-        c.put("num_attention_heads", s.heads());
-        c.put("num_key_value_heads", s.kvHeads());
-        c.put("head_dim", s.hidden() / s.heads());
-        c.put("hidden_act", "silu");
-        c.put("max_position_embeddings", s.maxPositions());
-        c.put("rms_norm_eps", 1e-5);
-        c.put("rope_theta", 10000.0);
-        c.put("attention_bias", false);
-        c.put("attention_dropout", 0.0);
-        c.put("mlp_bias", false);
-        c.put("initializer_range", 0.02);
-        c.put("tie_word_embeddings", true);
-        c.put("bos_token_id", bos);
-        c.put("eos_token_id", eos);
+        ModelConfig.Builder c = ModelConfig.builder(Architecture.LLAMA, vocabSize, s.hidden(), s.intermediate(),
+                        s.layers(), s.heads(), s.kvHeads())
+                .headDim(s.hidden() / s.heads()).hiddenAct("silu").maxPositionEmbeddings(s.maxPositions())
+                .rmsNormEps(1e-5).ropeTheta(10000.0).attentionBias(false).extra("attention_dropout", 0.0)
+                .mlpBias(false).extra("initializer_range", 0.02).tieWordEmbeddings(true).bosTokenId(bos)
+                .eosTokenIds(eos);
         if (pad != null) {
-            c.put("pad_token_id", pad);
+            c.padTokenId(pad);
         }
-        c.put("use_cache", true);
-        c.put("torch_dtype", "float32");
-        return ModelConfig.parse(c);
+        return c.extra("use_cache", true).torchDtype(DType.F32).build();
     }
 
     /** Trains, writes the model directory and its card. */
