@@ -3,7 +3,6 @@ package io.cusprun.bench;
 import io.cusprun.engine.RelevanceKernels;
 import java.util.Locale;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;

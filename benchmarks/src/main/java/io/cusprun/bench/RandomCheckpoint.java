@@ -1,8 +1,8 @@
 package io.cusprun.bench;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.model.Architecture;
 import io.cusprun.model.DType;
+import io.cusprun.model.ModelConfig;
 import io.cusprun.model.SafetensorsWriter;
 import io.cusprun.model.TensorSpec;
 import java.io.IOException;
@@ -32,7 +32,6 @@ import org.bytedeco.pytorch.global.torch;
  * <p>Usage: {@code RandomCheckpoint PRESET DIR} (skips the work when DIR/config.json exists).
  */
 public final class RandomCheckpoint {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A Llama shape. */
     public record Shape(String name, int vocab, int hidden, int layers, int heads, int kvHeads, int headDim, int ffn,
@@ -76,7 +75,7 @@ public final class RandomCheckpoint {
         shapes.forEach((n, shape) -> specs.add(new TensorSpec(n, DType.BF16, shape)));
         new SafetensorsWriter(dir).metadata(Map.of("format", "pt")).write(specs, spec -> weight(spec.name(), spec.shape()));
         // config last: its presence marks a complete checkpoint
-        Files.writeString(dir.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(config(s)));
+        config(s).write(dir.resolve(ModelConfig.FILE_NAME));
         return dir;
     }
 
@@ -118,29 +117,15 @@ public final class RandomCheckpoint {
         return g.to(torch.ScalarType.BFloat16);
     }
 
-    static ObjectNode config(Shape s) {
-        ObjectNode c = JSON.createObjectNode();
-        c.putArray("architectures").add("LlamaForCausalLM");
-        c.put("model_type", "llama");
-        c.put("vocab_size", s.vocab());
-        c.put("hidden_size", s.hidden());
-        c.put("intermediate_size", s.ffn());
-        c.put("num_hidden_layers", s.layers());
-        c.put("num_attention_heads", s.heads());
-        c.put("num_key_value_heads", s.kvHeads());
-        c.put("head_dim", s.headDim());
-        c.put("hidden_act", "silu");
-        c.put("max_position_embeddings", 131072);
-        c.put("rms_norm_eps", 1e-5);
-        c.put("rope_theta", 500000.0);
+    static ModelConfig.Builder config(Shape s) {
+        ModelConfig.Builder c = ModelConfig.builder(Architecture.LLAMA, s.vocab(), s.hidden(), s.ffn(), s.layers(),
+                        s.heads(), s.kvHeads())
+                .headDim(s.headDim()).hiddenAct("silu").maxPositionEmbeddings(131072).rmsNormEps(1e-5)
+                .ropeTheta(500000.0);
         if (s.llama3Rope()) {
-            c.putObject("rope_scaling").put("rope_type", "llama3").put("factor", 32.0).put("low_freq_factor", 1.0)
-                    .put("high_freq_factor", 4.0).put("original_max_position_embeddings", 8192);
+            c.llama3RopeScaling(32.0, 1.0, 4.0, 8192);
         }
-        c.put("tie_word_embeddings", true);
-        c.put("attention_bias", false).put("mlp_bias", false);
-        c.put("torch_dtype", "bfloat16");
-        c.put("bos_token_id", 1).put("eos_token_id", 2);
-        return c;
+        return c.tieWordEmbeddings(true).attentionBias(false).mlpBias(false).torchDtype(DType.BF16)
+                .bosTokenId(1).eosTokenIds(2);
     }
 }

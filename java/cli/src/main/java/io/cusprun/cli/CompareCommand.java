@@ -3,6 +3,7 @@ package io.cusprun.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.AtomicOutput;
 import io.cusprun.api.Comparison;
 import io.cusprun.api.ComparisonSpec;
 import io.cusprun.corpus.Corpora;
@@ -15,10 +16,7 @@ import io.cusprun.report.ComparisonRow;
 import io.cusprun.report.ReportWriter;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -126,9 +124,7 @@ public final class CompareCommand implements Command {
         }
         Path index = ReportWriter.write(result.report(), reportDir);
         Path jsonFile = reportDir.resolve("results.json");
-        Path tmp = Files.createTempFile(reportDir, ".results", ".json");
-        Files.writeString(tmp, results.toPrettyString() + "\n", StandardCharsets.UTF_8);
-        Files.move(tmp, jsonFile, StandardCopyOption.ATOMIC_MOVE);
+        AtomicOutput.writeString(jsonFile, results.toPrettyString() + "\n");
         log.println("report: " + index + "  results: " + jsonFile);
         return Cli.OK;
     }

@@ -66,7 +66,7 @@ public final class InspectCommand implements Command {
     static ObjectNode report(Path dir, ModelConfig c, Checkpoint ck) throws IOException {
         ObjectNode r = new ObjectMapper().createObjectNode();
         r.put("model", dir.toString());
-        r.put("architecture", c.architecture());
+        r.put("architecture", c.architecture().hfName());
         r.put("hidden_size", c.hiddenSize());
         r.put("num_hidden_layers", c.numHiddenLayers());
         r.put("vocab_size", c.vocabSize());

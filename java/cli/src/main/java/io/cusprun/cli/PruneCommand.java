@@ -4,33 +4,16 @@ import io.cusprun.api.ExpertPruner;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
-import io.cusprun.model.Checkpoint;
-import io.cusprun.model.LlamaModel;
-import io.cusprun.model.TextTokenizer;
-import io.cusprun.prune.BaselineStatistics;
-import io.cusprun.prune.Calibration;
-import io.cusprun.prune.CalibrationHooks;
-import io.cusprun.prune.CheckpointPruner;
-import io.cusprun.prune.CusprunStatistics;
 import io.cusprun.prune.Granularity;
 import io.cusprun.prune.HeadUnit;
 import io.cusprun.prune.Method;
-import io.cusprun.prune.ModelShape;
 import io.cusprun.prune.PruneMode;
 import io.cusprun.prune.PrunePlan;
-import io.cusprun.prune.PrunePlanner;
 import io.cusprun.prune.PruneReport;
 import io.cusprun.prune.PruneSettings;
-import io.cusprun.prune.Provenance;
-import io.cusprun.prune.UnitScores;
+import io.cusprun.prune.PruneStatistics;
 import io.cusprun.score.CorpusScores;
-import io.cusprun.score.ModelFingerprint;
-import io.cusprun.score.RelevanceBackends;
-import io.cusprun.score.ScoreFile;
-import io.cusprun.score.ScoreSet;
 import io.cusprun.score.ScoreSettings;
-import io.cusprun.score.ScoreTarget;
-import io.cusprun.score.Scorer;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -39,9 +22,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 
 /** {@code cusprun prune}: selects units by their statistics and writes the smaller checkpoint. */
 public final class PruneCommand implements Command {
@@ -139,7 +120,7 @@ public final class PruneCommand implements Command {
             if (corpusSpecs.isEmpty()) throw new UsageException(method.label() + " needs a calibration corpus (--corpus)");
             calibration = pruner.tokenize(corpusSpecs, scoreSettings);
         }
-        UnitScores unitScores = pruner.statistics(method, scored, calibration, settings.seed(), settings.docQuantile());
+        PruneStatistics unitScores = pruner.statistics(method, scored, calibration, settings.seed(), settings.docQuantile());
         PrunePlan plan = pruner.plan(unitScores, settings);
         console.out().print(PruneReport.describe(plan));
         if (dryRun) return Cli.OK;

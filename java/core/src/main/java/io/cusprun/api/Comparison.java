@@ -12,7 +12,7 @@ import io.cusprun.prune.Method;
 import io.cusprun.prune.ModelShape;
 import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PruneSettings;
-import io.cusprun.prune.UnitScores;
+import io.cusprun.prune.PruneStatistics;
 import io.cusprun.report.ComparisonRow;
 import io.cusprun.report.ReportData;
 import io.cusprun.score.CorpusScores;
@@ -83,7 +83,7 @@ public final class Comparison {
         try {
             for (Method method : spec.methods()) {
                 List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
-                UnitScores stats = pruner.statistics(method, scored, expertTokens, spec.prune().seed(), spec.prune().docQuantile());
+                PruneStatistics stats = pruner.statistics(method, scored, expertTokens, spec.prune().seed(), spec.prune().docQuantile());
                 for (double ratio : spec.ratios()) {
                     PruneSettings settings = spec.prune().withRatio(ratio);
                     PrunePlan plan = pruner.plan(stats, settings);
@@ -176,7 +176,7 @@ public final class Comparison {
         PruneSettings ffnOnly = PruneSettings.DEFAULTS.withRatio(ratio).withGranularity(Granularity.FFN);
         for (CorpusScores c : corpora) {
             try {
-                UnitScores stats = pruner.statistics(Method.CUSPRUN, List.of(c), List.of(), 0, 1.0);
+                PruneStatistics stats = pruner.statistics(Method.CUSPRUN, List.of(c), List.of(), 0, 1.0);
                 PrunePlan plan = pruner.plan(stats, ffnOnly);
                 Set<Long> set = new HashSet<>();
                 for (LayerPlan l : plan.layers()) {

@@ -12,13 +12,14 @@ import io.cusprun.prune.Calibration;
 import io.cusprun.prune.CalibrationHooks;
 import io.cusprun.prune.CheckpointPruner;
 import io.cusprun.prune.CusprunStatistics;
+import io.cusprun.prune.LayerScores;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.ModelShape;
 import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PrunePlanner;
 import io.cusprun.prune.PruneSettings;
+import io.cusprun.prune.PruneStatistics;
 import io.cusprun.prune.Provenance;
-import io.cusprun.prune.UnitScores;
 import io.cusprun.score.CorpusScores;
 import io.cusprun.score.ModelFingerprint;
 import io.cusprun.score.RelevanceBackends;
@@ -47,7 +48,7 @@ import java.util.Set;
  *         CorpusSpec.parse("domain:technical=tech.jsonl")), ScoreSettings.DEFAULTS);
  * // no calibration corpora (cusprun needs none), seed 0 (random baseline only),
  * // document quantile 1.0 (the max over documents, as in the paper)
- * UnitScores stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), List.of(), 0, 1.0);
+ * PruneStatistics stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), List.of(), 0, 1.0);
  * PrunePlan plan = pruner.plan(stats, PruneSettings.DEFAULTS.withRatio(0.3));
  * pruner.write(plan, Path.of("llama-de-technical"),
  *         pruner.provenance(scores.corpora(), List.of(), List.of()), false);
@@ -145,14 +146,14 @@ public final class ExpertPruner {
      * corpus); {@code wanda-sp}, {@code flap} and {@code shortgpt} collect activations of the
      * calibration corpora; {@code random} and {@code magnitude} need no data.
      */
-    public UnitScores statistics(Method method, List<CorpusScores> scored, List<TokenizedCorpus> calibration,
+    public PruneStatistics statistics(Method method, List<CorpusScores> scored, List<TokenizedCorpus> calibration,
             long seed, double docQuantile) throws IOException {
         return switch (method) {
             case CUSPRUN, CUSPRUN_GENERAL -> {
                 if (scored.isEmpty()) {
                     throw new IllegalArgumentException(method.label() + " needs scored corpora");
                 }
-                yield CusprunStatistics.from(method.label(), scored, shape.numLayers(), docQuantile);
+                yield CusprunStatistics.from(method, scored, shape.numLayers(), docQuantile);
             }
             case RANDOM -> BaselineStatistics.random(shape, seed);
             case MAGNITUDE -> {
@@ -179,8 +180,8 @@ public final class ExpertPruner {
     }
 
     /** Chooses the units to remove so the block-parameter ratio is met. */
-    public PrunePlan plan(UnitScores statistics, PruneSettings settings) {
-        if (statistics.method().equals(Method.SHORTGPT.label()) && settings.masked()) {
+    public PrunePlan plan(PruneStatistics statistics, PruneSettings settings) {
+        if (statistics instanceof LayerScores && settings.masked()) {
             throw new SettingException("masked", "does not apply to shortgpt (it drops layers)");
         }
         return PrunePlanner.plan(shape, statistics, settings);

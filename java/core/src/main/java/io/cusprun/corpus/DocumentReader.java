@@ -1,7 +1,7 @@
 package io.cusprun.corpus;
 
+import io.cusprun.Json;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -18,7 +18,6 @@ import java.util.stream.Stream;
  * {@code .txt} documents are separated by blank lines, {@code .jsonl} lines carry a {@code text} field.
  */
 public final class DocumentReader {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private DocumentReader() {}
 
@@ -95,12 +94,7 @@ public final class DocumentReader {
             while ((line = in.readLine()) != null && (limit <= 0 || docs.size() < limit)) {
                 lineNo++;
                 if (line.isBlank()) continue;
-                JsonNode text;
-                try {
-                    text = JSON.readTree(line).get("text");
-                } catch (IOException e) {
-                    throw new IOException(file + ":" + lineNo + ": not JSON");
-                }
+                JsonNode text = Json.parse(line, file + ":" + lineNo).get("text");
                 if (text == null || !text.isTextual()) {
                     throw new IOException(file + ":" + lineNo + ": no string field \"text\"");
                 }

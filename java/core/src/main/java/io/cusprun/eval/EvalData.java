@@ -1,5 +1,6 @@
 package io.cusprun.eval;
 
+import io.cusprun.Json;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -8,14 +9,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /** Readers for the evaluation inputs; errors are one line naming the file and line. */
 public final class EvalData {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private EvalData() {
     }
@@ -82,14 +80,7 @@ public final class EvalData {
                 if (s.isBlank()) {
                     continue;
                 }
-                JsonNode node;
-                try {
-                    node = JSON.readTree(s);
-                } catch (JsonProcessingException e) {
-                    throw new IOException(file + ":" + line + ": not valid JSON: "
-                            + e.getOriginalMessage().lines().findFirst().orElse(""));
-                }
-                handler.accept(line, node);
+                handler.accept(line, Json.parse(s, file + ":" + line));
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.cusprun.model;
 
+import io.cusprun.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,9 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -72,12 +71,7 @@ public final class Checkpoint implements AutoCloseable {
     }
 
     private static Checkpoint openIndex(Path index) throws IOException {
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(index.toFile());
-        } catch (JsonProcessingException e) {
-            throw new SafetensorsException(index, "not valid JSON: " + e.getOriginalMessage().lines().findFirst().orElse(""));
-        }
+        JsonNode root = Json.read(index);
         JsonNode map = root == null ? null : root.get("weight_map");
         if (map == null || !map.isObject()) {
             throw new SafetensorsException(index, "no \"weight_map\" object");
@@ -147,11 +141,6 @@ public final class Checkpoint implements AutoCloseable {
             f.header().metadata().forEach(out::putIfAbsent);
         }
         return out;
-    }
-
-    /** Sum of the file sizes in bytes. */
-    public long fileBytes() {
-        return files.stream().mapToLong(f -> f.header().fileSize()).sum();
     }
 
     @Override

@@ -15,11 +15,23 @@ public interface FfnActivation {
     /** The native engine's fused kernel (io.cusprun.engine.RelevanceKernels, ffn_swiglu without accumulation). */
     FfnActivation NATIVE = new NativeFfnActivation();
 
-    /*
-     * ===== THE SWITCH =====
-     * The activation of plain inference ({@link LayerHooks#inference()}): the native kernel.
-     * Set it to LIBTORCH to run without libcusprun (both agree to float rounding; see
-     * LlamaModelTest#nativeAndLibTorchActivationsAgree).
+    /** The system property that picks the activation of plain inference: {@code native} (default) or {@code libtorch}. */
+    String PROPERTY = "cusprun.ffn";
+
+    /**
+     * The activation of plain inference ({@link LayerHooks#inference()}) as {@link #PROPERTY}
+     * names it; both agree to float rounding (LlamaModelTest#nativeAndLibTorchActivationsAgree).
      */
-    FfnActivation DEFAULT = NATIVE;
+    static FfnActivation configured() {
+        return byName(System.getProperty(PROPERTY, "native"));
+    }
+
+    /** {@code native} or {@code libtorch}. */
+    static FfnActivation byName(String name) {
+        return switch (name) {
+            case "native" -> NATIVE;
+            case "libtorch" -> LIBTORCH;
+            default -> throw new IllegalArgumentException("-D" + PROPERTY + "=" + name + ": expected native or libtorch");
+        };
+    }
 }

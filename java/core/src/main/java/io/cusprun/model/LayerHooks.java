@@ -27,9 +27,9 @@ public interface LayerHooks {
         return false;
     }
 
-    /** Plain inference: the default FFN activation and nothing else. */
+    /** Plain inference: the configured FFN activation ({@link FfnActivation#configured()}) and nothing else. */
     static LayerHooks inference() {
-        return FfnActivation.DEFAULT::apply;
+        return FfnActivation.configured()::apply;
     }
 
     /** Training: the LibTorch FFN activation, which autograd differentiates, and nothing else. */

@@ -164,31 +164,6 @@ public final class LlamaModel implements AutoCloseable {
         return run(batch.tokens(), () -> new AttentionLayout.Packed(batch, device), hooks, false, false);
     }
 
-    /**
-     * Logits [B, T, V] of padded rows: ids [B][T], attentionMask [B][T] with 1 for tokens and 0
-     * for padding (left or right). Hooks see the rows flattened, one document per row.
-     */
-    public Tensor logitsPadded(long[][] ids, long[][] attentionMask, LayerHooks hooks) {
-        if (ids.length == 0 || ids.length != attentionMask.length) {
-            throw new IllegalArgumentException("ids and attentionMask must have the same, non-zero number of rows");
-        }
-        int width = ids[0].length;
-        long[] flat = new long[ids.length * width];
-        for (int b = 0; b < ids.length; b++) {
-            if (ids[b].length != width || attentionMask[b].length != width) {
-                throw new IllegalArgumentException("row " + b + " is not " + width + " wide");
-            }
-            System.arraycopy(ids[b], 0, flat, b * width, width);
-        }
-        java.util.Set<Integer> windows = new java.util.HashSet<>();
-        for (int i = 0; i < layers.size(); i++) {
-            windows.add(config.slidingWindow(i));
-        }
-        Tensor out = run(flat, () -> new AttentionLayout.Padded(ids, attentionMask, windows, device), hooks, true,
-                false);
-        return out.view(ids.length, width, out.size(1));
-    }
-
     /** Logits [N, V] of final hidden states [N, D] (lm_head), e.g. for only the rows an evaluation scores. */
     public Tensor project(Tensor hidden) {
         return linear(hidden, compute(lmHead), null);

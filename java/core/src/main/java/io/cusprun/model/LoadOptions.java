@@ -47,8 +47,4 @@ public record LoadOptions(String device, DType dtype, DType storage) {
     public boolean convertsPerLayer() {
         return storage != dtype;
     }
-
-    public boolean isCpu() {
-        return device.equals("cpu");
-    }
 }

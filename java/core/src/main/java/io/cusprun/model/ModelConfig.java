@@ -1,14 +1,13 @@
 package io.cusprun.model;
 
+import io.cusprun.Json;
+import io.cusprun.AtomicOutput;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -27,7 +26,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param slidingWindow         attention window in tokens, 0 for none
  * @param slidingWindowFrom     first layer that uses the window (Qwen2's max_window_layers)
  */
-public record ModelConfig(String architecture, String modelType, int vocabSize, int hiddenSize,
+public record ModelConfig(Architecture architecture, String modelType, int vocabSize, int hiddenSize,
                           int numHiddenLayers, int intermediateSize, int numAttentionHeads,
                           int numKeyValueHeads, int headDim, double rmsNormEps, double ropeTheta,
                           RopeScaling ropeScaling, long maxPositionEmbeddings, boolean tieWordEmbeddings,
@@ -37,7 +36,6 @@ public record ModelConfig(String architecture, String modelType, int vocabSize, 
 
     public static final String FILE_NAME = "config.json";
     public static final String LAYER_SIZES_KEY = "cusprun_layer_sizes";
-    public static final List<String> SUPPORTED = List.of("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM");
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -73,12 +71,7 @@ public record ModelConfig(String architecture, String modelType, int vocabSize, 
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": no such file");
         }
-        JsonNode root;
-        try {
-            root = JSON.readTree(file.toFile());
-        } catch (JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage().lines().findFirst().orElse(""));
-        }
+        JsonNode root = Json.read(file);
         if (root == null || !root.isObject()) {
             throw new IOException(file + ": not a JSON object");
         }
@@ -91,7 +84,7 @@ public record ModelConfig(String architecture, String modelType, int vocabSize, 
 
     /** Parses a config object; throws IllegalArgumentException with a one-line reason. */
     public static ModelConfig parse(ObjectNode root) {
-        String arch = architecture(root);
+        Architecture arch = architecture(root);
         String modelType = text(root, "model_type", "");
         int hidden = requiredInt(root, "hidden_size");
         int layersN = requiredInt(root, "num_hidden_layers");
@@ -111,16 +104,16 @@ public record ModelConfig(String architecture, String modelType, int vocabSize, 
         int window = 0;
         int windowFrom = 0;
         switch (arch) {
-            case "LlamaForCausalLM" -> {
+            case LLAMA -> {
                 qkvBias = root.path("attention_bias").asBoolean(false);
                 oBias = qkvBias;
             }
-            case "MistralForCausalLM" -> {
+            case MISTRAL -> {
                 qkvBias = false;
                 oBias = false;
                 window = optInt(root, "sliding_window", 0);
             }
-            case "Qwen2ForCausalLM" -> {
+            case QWEN2 -> {
                 qkvBias = true;
                 oBias = false;
                 if (root.path("use_sliding_window").asBoolean(false)) {
@@ -128,7 +121,7 @@ public record ModelConfig(String architecture, String modelType, int vocabSize, 
                     windowFrom = optInt(root, "max_window_layers", 0);
                 }
             }
-            default -> throw new IllegalStateException(arch);
+            default -> throw new IllegalStateException(arch.name());
         }
         double ropeTheta = root.path("rope_theta").asDouble(10000.0);
         JsonNode ropeParams = root.get("rope_parameters");
@@ -153,20 +146,14 @@ public record ModelConfig(String architecture, String modelType, int vocabSize, 
                 qkvBias, oBias, mlpBias, dtype, bos, eos, window, windowFrom, sizes, root);
     }
 
-    private static String architecture(ObjectNode root) {
+    private static Architecture architecture(ObjectNode root) {
         JsonNode archs = root.get("architectures");
-        String arch = archs != null && archs.isArray() && archs.size() > 0 ? archs.get(0).asText() : null;
+        String name = archs != null && archs.isArray() && archs.size() > 0 ? archs.get(0).asText() : null;
+        Architecture arch = name != null ? Architecture.byHfName(name)
+                : Architecture.byModelType(text(root, "model_type", ""));
         if (arch == null) {
-            arch = switch (text(root, "model_type", "")) {
-                case "llama" -> "LlamaForCausalLM";
-                case "mistral" -> "MistralForCausalLM";
-                case "qwen2" -> "Qwen2ForCausalLM";
-                default -> null;
-            };
-        }
-        if (arch == null || !SUPPORTED.contains(arch)) {
-            throw new IllegalArgumentException("unsupported architecture " + (arch == null ? "(none given)" : arch)
-                    + "; supported: " + String.join(", ", SUPPORTED));
+            throw new IllegalArgumentException("unsupported architecture " + (name == null ? "(none given)" : name)
+                    + "; supported: " + Architecture.supported());
         }
         return arch;
     }
@@ -268,9 +255,167 @@ public record ModelConfig(String architecture, String modelType, int vocabSize, 
     /** Writes {@link #toJson()} to {@code dir/config.json} (or the file given), via a temporary file. */
     public void write(Path path) throws IOException {
         Path file = Files.isDirectory(path) ? path.resolve(FILE_NAME) : path;
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson()).getBytes(StandardCharsets.UTF_8));
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicOutput.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson()));
+    }
+
+    /**
+     * Starts a config.json: {@code architectures}, {@code model_type} and the global sizes, in that
+     * order; the builder's other methods add their keys in the order they are called.
+     */
+    public static Builder builder(Architecture architecture, int vocabSize, int hiddenSize, int intermediateSize,
+                                  int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads) {
+        return new Builder(architecture, vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
+                numKeyValueHeads);
+    }
+
+    /** The one way config.json is assembled (trainer, benchmarks, test fixtures). */
+    public static final class Builder {
+        private final ObjectNode c = JSON.createObjectNode();
+
+        private Builder(Architecture architecture, int vocabSize, int hiddenSize, int intermediateSize,
+                        int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads) {
+            c.putArray("architectures").add(architecture.hfName());
+            c.put("model_type", architecture.modelType());
+            c.put("vocab_size", vocabSize);
+            c.put("hidden_size", hiddenSize);
+            c.put("intermediate_size", intermediateSize);
+            c.put("num_hidden_layers", numHiddenLayers);
+            c.put("num_attention_heads", numAttentionHeads);
+            c.put("num_key_value_heads", numKeyValueHeads);
+        }
+
+        public Builder headDim(int headDim) {
+            c.put("head_dim", headDim);
+            return this;
+        }
+
+        public Builder hiddenAct(String act) {
+            c.put("hidden_act", act);
+            return this;
+        }
+
+        public Builder maxPositionEmbeddings(long n) {
+            c.put("max_position_embeddings", n);
+            return this;
+        }
+
+        public Builder rmsNormEps(double eps) {
+            c.put("rms_norm_eps", eps);
+            return this;
+        }
+
+        public Builder ropeTheta(double theta) {
+            c.put("rope_theta", theta);
+            return this;
+        }
+
+        /** {@code rope_scaling} of Llama 3.1: {@code {"rope_type": "llama3", ...}}. */
+        public Builder llama3RopeScaling(double factor, double lowFreqFactor, double highFreqFactor,
+                                         long originalMaxPositionEmbeddings) {
+            c.putObject("rope_scaling").put("rope_type", "llama3").put("factor", factor)
+                    .put("low_freq_factor", lowFreqFactor).put("high_freq_factor", highFreqFactor)
+                    .put("original_max_position_embeddings", originalMaxPositionEmbeddings);
+            return this;
+        }
+
+        /** {@code rope_scaling} {@code {"type": "linear", "factor": F}} (the older key). */
+        public Builder linearRopeScaling(double factor) {
+            c.putObject("rope_scaling").put("type", "linear").put("factor", factor);
+            return this;
+        }
+
+        public Builder tieWordEmbeddings(boolean tied) {
+            c.put("tie_word_embeddings", tied);
+            return this;
+        }
+
+        public Builder torchDtype(DType dtype) {
+            c.put("torch_dtype", dtype.torchName());
+            return this;
+        }
+
+        public Builder attentionBias(boolean bias) {
+            c.put("attention_bias", bias);
+            return this;
+        }
+
+        public Builder mlpBias(boolean bias) {
+            c.put("mlp_bias", bias);
+            return this;
+        }
+
+        public Builder bosTokenId(long id) {
+            c.put("bos_token_id", id);
+            return this;
+        }
+
+        /** One EOS id as a number, several as an array. */
+        public Builder eosTokenIds(long... ids) {
+            if (ids.length == 1) {
+                c.put("eos_token_id", ids[0]);
+            } else {
+                ArrayNode a = c.putArray("eos_token_id");
+                for (long id : ids) {
+                    a.add(id);
+                }
+            }
+            return this;
+        }
+
+        public Builder padTokenId(long id) {
+            c.put("pad_token_id", id);
+            return this;
+        }
+
+        /** Mistral's attention window in tokens. */
+        public Builder slidingWindow(int tokens) {
+            c.put("sliding_window", tokens);
+            return this;
+        }
+
+        /** Qwen2's window settings: {@code use_sliding_window}, {@code sliding_window}, {@code max_window_layers}. */
+        public Builder qwen2SlidingWindow(boolean use, int tokens, int maxWindowLayers) {
+            c.put("use_sliding_window", use).put("sliding_window", tokens).put("max_window_layers", maxWindowLayers);
+            return this;
+        }
+
+        /** The cusprun extension {@code cusprun_layer_sizes}: one entry per layer. */
+        public Builder layerSizes(List<LayerSize> sizes) {
+            ArrayNode arr = c.putArray(LAYER_SIZES_KEY);
+            for (LayerSize s : sizes) {
+                arr.addObject().put("intermediate_size", s.intermediateSize())
+                        .put("num_attention_heads", s.numAttentionHeads())
+                        .put("num_key_value_heads", s.numKeyValueHeads());
+            }
+            return this;
+        }
+
+        /** A field cusprun does not read (initializer_range, attention_dropout, ...), kept as given. */
+        public Builder extra(String key, double value) {
+            c.put(key, value);
+            return this;
+        }
+
+        /** A field cusprun does not read (use_cache, ...), kept as given. */
+        public Builder extra(String key, boolean value) {
+            c.put(key, value);
+            return this;
+        }
+
+        /** The config.json object as built so far. */
+        public ObjectNode toJson() {
+            return c.deepCopy();
+        }
+
+        /** The config; throws IllegalArgumentException when it is not a valid one. */
+        public ModelConfig build() {
+            return parse(c);
+        }
+
+        /** Writes the config.json built so far to {@code file}, pretty-printed, via a temporary file. */
+        public void write(Path file) throws IOException {
+            AtomicOutput.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(c));
+        }
     }
 
     private static String text(JsonNode n, String key, String def) {

@@ -1,5 +1,6 @@
 package io.cusprun.model;
 
+import io.cusprun.Json;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -92,7 +93,7 @@ public record SafetensorsHeader(Path file, long fileSize, long dataStart,
         try {
             root = JSON.readTree(json);
         } catch (JsonProcessingException e) {
-            throw new SafetensorsException(file, "header is not valid JSON: " + firstLine(e.getOriginalMessage()));
+            throw new SafetensorsException(file, "header is " + Json.invalid(e));
         }
         if (root == null || !root.isObject()) {
             throw new SafetensorsException(file, "header is not a JSON object");
@@ -193,13 +194,5 @@ public record SafetensorsHeader(Path file, long fileSize, long dataStart,
                         + ") overlaps tensor '" + prev.name() + "' [" + prev.begin() + ", " + prev.end() + ")");
             }
         }
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 }

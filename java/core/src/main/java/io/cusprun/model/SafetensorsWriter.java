@@ -1,13 +1,14 @@
 package io.cusprun.model;
 
+import static io.cusprun.AtomicOutput.writeAll;
+
+import io.cusprun.AtomicOutput;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -155,9 +156,7 @@ public final class SafetensorsWriter {
 
     private void writeFile(Path file, List<TensorSpec> specs, ByteSource source) throws IOException {
         byte[] header = header(specs);
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        AtomicOutput.writeFile(file, ch -> {
             ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
             writeAll(ch, len);
             writeAll(ch, ByteBuffer.wrap(header));
@@ -173,13 +172,7 @@ public final class SafetensorsWriter {
                             + spec.byteSize() + " declared");
                 }
             }
-            ch.force(false);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        });
     }
 
     private byte[] header(List<TensorSpec> specs) throws IOException {
@@ -237,20 +230,11 @@ public final class SafetensorsWriter {
         }
     }
 
-    private static void writeAll(FileChannel ch, ByteBuffer buf) throws IOException {
-        while (buf.hasRemaining()) {
-            ch.write(buf);
-        }
-    }
-
     private static void writeIndex(Path index, long totalSize, Map<String, String> weightMap) throws IOException {
         ObjectNode root = JSON.createObjectNode();
         root.putObject("metadata").put("total_size", totalSize);
         ObjectNode map = root.putObject("weight_map");
         weightMap.forEach(map::put);
-        Path tmp = index.resolveSibling(index.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root).getBytes(StandardCharsets.UTF_8));
-        Files.move(tmp, index, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        AtomicOutput.writeString(index, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
     }
 }

@@ -5,7 +5,11 @@ import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DeviceOptional;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /** Small LibTorch helpers: lifetime across PointerScopes and copies to and from Java arrays. */
@@ -32,24 +36,50 @@ public final class Tensors {
         }
     }
 
-    /** A new int64 CPU tensor holding a copy of {@code values}. */
+    /** A new int64 CPU tensor holding a copy of {@code values} (1-D unless a shape is given). */
     public static Tensor ofLongs(long[] values, long... shape) {
-        long[] dims = shape.length == 0 ? new long[] {values.length} : shape;
-        Tensor t = torch.empty(dims, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long), new org.bytedeco.pytorch.MemoryFormatOptional());
+        Tensor t = empty(torch.ScalarType.Long, values.length, shape);
         if (values.length > 0) {
             t.data_ptr_long().put(values, 0, values.length);
         }
         return t;
     }
 
-    /** A new fp32 CPU tensor holding a copy of {@code values}. */
+    /** A new int32 CPU tensor holding a copy of {@code values} (1-D unless a shape is given). */
+    public static Tensor ofInts(int[] values, long... shape) {
+        Tensor t = empty(torch.ScalarType.Int, values.length, shape);
+        if (values.length > 0) {
+            t.data_ptr_int().put(values, 0, values.length);
+        }
+        return t;
+    }
+
+    /** A new fp32 CPU tensor holding a copy of {@code values} (1-D unless a shape is given). */
     public static Tensor ofFloats(float[] values, long... shape) {
-        long[] dims = shape.length == 0 ? new long[] {values.length} : shape;
-        Tensor t = torch.empty(dims, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float), new org.bytedeco.pytorch.MemoryFormatOptional());
+        Tensor t = empty(torch.ScalarType.Float, values.length, shape);
         if (values.length > 0) {
             t.data_ptr_float().put(values, 0, values.length);
         }
         return t;
+    }
+
+    /** A new fp64 CPU tensor holding a copy of {@code values} (1-D unless a shape is given). */
+    public static Tensor ofDoubles(double[] values, long... shape) {
+        Tensor t = empty(torch.ScalarType.Double, values.length, shape);
+        if (values.length > 0) {
+            t.data_ptr_double().put(values, 0, values.length);
+        }
+        return t;
+    }
+
+    private static Tensor empty(torch.ScalarType type, int length, long... shape) {
+        long[] dims = shape.length == 0 ? new long[] {length} : shape;
+        return torch.empty(dims, new TensorOptions(type), new MemoryFormatOptional());
+    }
+
+    /** A new fp64 tensor of zeros on {@code device} (accumulators). */
+    public static Tensor doubleZeros(Device device, long... shape) {
+        return torch.zeros(shape, new TensorOptions(torch.ScalarType.Double).device(new DeviceOptional(device)));
     }
 
     /** The values of any floating tensor as fp32, copied to a Java array (tests, small results). */
@@ -60,6 +90,30 @@ public final class Tensors {
             if (out.length > 0) {
                 FloatPointer p = c.data_ptr_float();
                 p.get(out);
+            }
+            return out;
+        }
+    }
+
+    /** The values of any tensor as fp64, copied to a Java array (exact for fp32, bf16 and fp64). */
+    public static double[] toDoubles(Tensor t) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor c = t.to(torch.ScalarType.Double).cpu().contiguous();
+            double[] out = new double[Math.toIntExact(c.numel())];
+            if (out.length > 0) {
+                c.data_ptr_double().get(out);
+            }
+            return out;
+        }
+    }
+
+    /** The values of an int32 tensor, copied to a Java array. */
+    public static int[] toInts(Tensor t) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor c = t.to(torch.ScalarType.Int).cpu().contiguous();
+            int[] out = new int[Math.toIntExact(c.numel())];
+            if (out.length > 0) {
+                c.data_ptr_int().get(out);
             }
             return out;
         }

@@ -1,5 +1,6 @@
 package io.cusprun.model;
 
+import io.cusprun.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +56,7 @@ public final class TextTokenizer implements AutoCloseable {
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": no such file");
         }
-        JsonNode tokJson = readJson(file);
+        JsonNode tokJson = Json.read(file);
         JsonNode tokConfig = readOptional(dir.resolve("tokenizer_config.json"));
         JsonNode genConfig = readOptional(dir.resolve("generation_config.json"));
         JsonNode modelConfig = readOptional(dir.resolve(ModelConfig.FILE_NAME));
@@ -134,16 +135,8 @@ public final class TextTokenizer implements AutoCloseable {
         tokenizer.close();
     }
 
-    private static JsonNode readJson(Path file) throws IOException {
-        try {
-            return JSON.readTree(file.toFile());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage().lines().findFirst().orElse(""));
-        }
-    }
-
     private static JsonNode readOptional(Path file) throws IOException {
-        return Files.isRegularFile(file) ? readJson(file) : JSON.createObjectNode();
+        return Files.isRegularFile(file) ? Json.read(file) : JSON.createObjectNode();
     }
 
     /** Token ids by content: the model vocabulary (when a token-to-id object), then added and template tokens. */

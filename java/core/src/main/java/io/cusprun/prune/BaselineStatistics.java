@@ -31,15 +31,15 @@ public final class BaselineStatistics {
 
     public static UnitScores random(ModelShape shape, long seed) {
         Random rnd = new Random(seed);
-        List<UnitScores.LayerScores> layers = new ArrayList<>();
+        List<UnitScores.Layer> layers = new ArrayList<>();
         for (ModelShape.Layer s : shape.layers()) {
             layers.add(layer(randoms(rnd, s.ffn()), randoms(rnd, s.heads()), randoms(rnd, s.kvHeads())));
         }
-        return new UnitScores("random", layers);
+        return new UnitScores(Method.RANDOM, layers);
     }
 
     public static UnitScores magnitude(Checkpoint cp, ModelShape shape) throws IOException {
-        List<UnitScores.LayerScores> layers = new ArrayList<>();
+        List<UnitScores.Layer> layers = new ArrayList<>();
         int d = shape.headDim();
         for (int l = 0; l < shape.numLayers(); l++) {
             try (PointerScope scope = new PointerScope()) {
@@ -55,21 +55,21 @@ public final class BaselineStatistics {
                 layers.add(layer(sqrt(ffn), sqrt(heads), sqrt(groups)));
             }
         }
-        return new UnitScores("magnitude", layers);
+        return new UnitScores(Method.MAGNITUDE, layers);
     }
 
     public static UnitScores wandaSp(Checkpoint cp, ModelShape shape, CalibrationHooks cal) throws IOException {
-        return fromColumns("wanda-sp", cp, shape, cal, false);
+        return fromColumns(Method.WANDA_SP, cp, shape, cal, false);
     }
 
     public static UnitScores flap(Checkpoint cp, ModelShape shape, CalibrationHooks cal) throws IOException {
-        return fromColumns("flap", cp, shape, cal, true);
+        return fromColumns(Method.FLAP, cp, shape, cal, true);
     }
 
     /** Scores from the input channels of down_proj (FFN neurons) and o_proj (heads). */
-    private static UnitScores fromColumns(String method, Checkpoint cp, ModelShape shape, CalibrationHooks cal,
+    private static UnitScores fromColumns(Method method, Checkpoint cp, ModelShape shape, CalibrationHooks cal,
                                           boolean fluctuation) throws IOException {
-        List<UnitScores.LayerScores> layers = new ArrayList<>();
+        List<UnitScores.Layer> layers = new ArrayList<>();
         double n = Math.max(1, cal.tokens);
         for (int l = 0; l < shape.numLayers(); l++) {
             try (PointerScope scope = new PointerScope()) {
@@ -95,18 +95,18 @@ public final class BaselineStatistics {
         return out;
     }
 
-    public static UnitScores shortGpt(ModelShape shape, CalibrationHooks cal) {
-        List<UnitScores.LayerScores> layers = new ArrayList<>();
-        for (int l = 0; l < shape.numLayers(); l++) {
-            layers.add(new UnitScores.LayerScores(null, null, null, null, null, cal.influence[l] / Math.max(1, cal.tokens)));
+    public static LayerScores shortGpt(ModelShape shape, CalibrationHooks cal) {
+        double[] scores = new double[shape.numLayers()];
+        for (int l = 0; l < scores.length; l++) {
+            scores[l] = cal.influence[l] / Math.max(1, cal.tokens);
         }
-        return new UnitScores("shortgpt", layers);
+        return new LayerScores(Method.SHORTGPT, scores);
     }
 
     // ------------------------------------------------------------------ helpers
 
-    static UnitScores.LayerScores layer(double[] ffn, double[] heads, double[] groups) {
-        return new UnitScores.LayerScores(ranked(ffn), ranked(heads), ranked(groups), null, null, Double.NaN);
+    static UnitScores.Layer layer(double[] ffn, double[] heads, double[] groups) {
+        return new UnitScores.Layer(ranked(ffn), ranked(heads), ranked(groups), null, null);
     }
 
     /** Percentile rank (ties: mean rank) of each raw score, with the raw score as tie-break. */

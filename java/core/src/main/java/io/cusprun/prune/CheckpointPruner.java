@@ -1,6 +1,6 @@
 package io.cusprun.prune;
 
-import io.cusprun.FileTrees;
+import io.cusprun.AtomicOutput;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,7 +16,6 @@ import io.cusprun.model.TensorSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -59,12 +58,7 @@ public final class CheckpointPruner {
         if (Files.exists(outDir) && !force) {
             throw new IOException("output exists: " + outDir + " (not replaced without force)");
         }
-        Path abs = outDir.toAbsolutePath();
-        Files.createDirectories(abs.getParent());
-        Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        FileTrees.delete(tmp);
-        try {
-            Files.createDirectories(tmp);
+        AtomicOutput.writeDirectory(outDir, tmp -> {
             ModelConfig config = ModelConfig.read(sourceDir);
             long written;
             try (Checkpoint source = Checkpoint.open(sourceDir)) {
@@ -73,12 +67,7 @@ public final class CheckpointPruner {
             writeConfig(config, plan, tmp);
             copyTokenizer(sourceDir, tmp);
             writeManifest(plan, provenance, written, tmp.resolve(MANIFEST));
-            if (Files.exists(outDir)) FileTrees.delete(outDir);
-            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | RuntimeException e) {
-            FileTrees.delete(tmp);
-            throw e;
-        }
+        });
     }
 
     // ------------------------------------------------------------------ weights
@@ -177,7 +166,7 @@ public final class CheckpointPruner {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", "cusprun-manifest/1");
         root.put("cusprun_version", Version.VERSION);
-        root.put("method", plan.method());
+        root.put("method", plan.method().label());
         ObjectNode src = root.putObject("source");
         src.put("fingerprint", prov.sourceFingerprint());
         src.put("block_params", plan.source().blockParams());

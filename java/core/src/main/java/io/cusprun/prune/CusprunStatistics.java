@@ -15,13 +15,13 @@ import java.util.List;
 public final class CusprunStatistics {
     private CusprunStatistics() {}
 
-    public static UnitScores from(String method, List<CorpusScores> corpora, int numLayers, double quantile) {
+    public static UnitScores from(Method method, List<CorpusScores> corpora, int numLayers, double quantile) {
         if (corpora.isEmpty()) throw new IllegalArgumentException("no corpora to select with");
-        List<UnitScores.LayerScores> layers = new ArrayList<>();
+        List<UnitScores.Layer> layers = new ArrayList<>();
         for (int l = 0; l < numLayers; l++) {
-            layers.add(new UnitScores.LayerScores(ranked(corpora, l, ModuleKind.MLP, quantile),
+            layers.add(new UnitScores.Layer(ranked(corpora, l, ModuleKind.MLP, quantile),
                     ranked(corpora, l, ModuleKind.HEAD, quantile), ranked(corpora, l, ModuleKind.GROUP, quantile),
-                    ranked(corpora, l, ModuleKind.QK, quantile), ranked(corpora, l, ModuleKind.VO, quantile), Double.NaN));
+                    ranked(corpora, l, ModuleKind.QK, quantile), ranked(corpora, l, ModuleKind.VO, quantile)));
         }
         return new UnitScores(method, layers);
     }

@@ -11,7 +11,7 @@ import java.util.List;
  * @param sigma    the rank threshold the selection ended at (NaN for layer dropping)
  * @param layers   one plan per source layer
  */
-public record PrunePlan(ModelShape source, PruneSettings settings, String method, double sigma, List<LayerPlan> layers) {
+public record PrunePlan(ModelShape source, PruneSettings settings, Method method, double sigma, List<LayerPlan> layers) {
 
     public PrunePlan {
         layers = List.copyOf(layers);

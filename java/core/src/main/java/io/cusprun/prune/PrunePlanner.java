@@ -48,14 +48,17 @@ public final class PrunePlanner {
 
     private PrunePlanner() {}
 
-    public static PrunePlan plan(ModelShape shape, UnitScores scores, PruneSettings settings) {
-        if (scores.layers().size() != shape.numLayers()) {
-            throw new IllegalArgumentException("scores have " + scores.layers().size() + " layers, the model " + shape.numLayers());
+    public static PrunePlan plan(ModelShape shape, PruneStatistics statistics, PruneSettings settings) {
+        if (statistics.numLayers() != shape.numLayers()) {
+            throw new IllegalArgumentException("scores have " + statistics.numLayers() + " layers, the model " + shape.numLayers());
         }
         long target = Math.round(settings.ratio() * shape.blockParams());
-        if (!Double.isNaN(scores.layers().get(0).layerScore()) && scores.layers().get(0).ffn() == null) {
-            return dropLayers(shape, scores, settings, target);
-        }
+        return statistics instanceof LayerScores layers
+                ? dropLayers(shape, layers, settings, target)
+                : selectUnits(shape, (UnitScores) statistics, settings, target);
+    }
+
+    private static PrunePlan selectUnits(ModelShape shape, UnitScores scores, PruneSettings settings, long target) {
         List<List<Family>> families = new ArrayList<>();
         for (int l = 0; l < shape.numLayers(); l++) families.add(families(l, shape.layer(l), scores.layers().get(l), settings));
         int[][] counts = new int[shape.numLayers()][Kind.values().length];
@@ -71,7 +74,7 @@ public final class PrunePlanner {
 
     // ------------------------------------------------------------------ families
 
-    private static List<Family> families(int l, ModelShape.Layer s, UnitScores.LayerScores sc, PruneSettings st) {
+    private static List<Family> families(int l, ModelShape.Layer s, UnitScores.Layer sc, PruneSettings st) {
         List<Family> f = new ArrayList<>();
         int ffnFloor = Math.max(1, (int) Math.ceil(st.minFfnFraction() * s.ffn()));
         f.add(family(Kind.FFN, l, need(sc.ffn(), "FFN", l), s.ffnNeuron(), s.ffn() - ffnFloor));
@@ -238,7 +241,7 @@ public final class PrunePlanner {
 
     // ------------------------------------------------------------------ layers
 
-    private static LayerPlan layerPlan(int l, ModelShape shape, UnitScores.LayerScores sc, PruneSettings st, int[] n) {
+    private static LayerPlan layerPlan(int l, ModelShape shape, UnitScores.Layer sc, PruneSettings st, int[] n) {
         ModelShape.Layer s = shape.layer(l);
         BitSet ffnGone = firstN(sc.ffn(), n[Kind.FFN.ordinal()]);
         BitSet headGone = new BitSet();
@@ -259,11 +262,11 @@ public final class PrunePlanner {
                 complement(kvGone, s.kvHeads()), qk, vo);
     }
 
-    private static PrunePlan dropLayers(ModelShape shape, UnitScores scores, PruneSettings settings, long target) {
+    private static PrunePlan dropLayers(ModelShape shape, LayerScores scores, PruneSettings settings, long target) {
         Integer[] order = new Integer[shape.numLayers()];
         for (int i = 0; i < order.length; i++) order[i] = i;
         Arrays.sort(order, (a, b) -> {
-            int c = Double.compare(scores.layers().get(a).layerScore(), scores.layers().get(b).layerScore());
+            int c = Double.compare(scores.score(a), scores.score(b));
             return c != 0 ? c : Integer.compare(a, b);
         });
         BitSet dropped = new BitSet();
@@ -274,7 +277,7 @@ public final class PrunePlanner {
             if (Math.abs(next - target) >= Math.abs(target - removed)) break;
             dropped.set(order[i]);
             removed = next;
-            sigma = scores.layers().get(order[i]).layerScore();
+            sigma = scores.score(order[i]);
         }
         List<LayerPlan> layers = new ArrayList<>();
         for (int l = 0; l < shape.numLayers(); l++) {

@@ -9,7 +9,7 @@ public final class PruneReport {
     public static String describe(PrunePlan plan) {
         StringBuilder sb = new StringBuilder();
         ModelShape s = plan.source();
-        sb.append(String.format(Locale.ROOT, "method %s, mode %s, granularity %s%s, sigma %.4f%n", plan.method(),
+        sb.append(String.format(Locale.ROOT, "method %s, mode %s, granularity %s%s, sigma %.4f%n", plan.method().label(),
                 plan.settings().mode().label(), plan.settings().granularity().label(),
                 plan.settings().masked() ? " (masked)" : "", plan.sigma()));
         for (LayerPlan l : plan.layers()) {

@@ -8,10 +8,15 @@ import java.util.List;
  * @param method what produced them
  * @param layers one entry per decoder layer
  */
-public record UnitScores(String method, List<LayerScores> layers) {
+public record UnitScores(Method method, List<Layer> layers) implements PruneStatistics {
 
     public UnitScores {
         layers = List.copyOf(layers);
+    }
+
+    @Override
+    public int numLayers() {
+        return layers.size();
     }
 
     /**
@@ -49,7 +54,6 @@ public record UnitScores(String method, List<LayerScores> layers) {
      * @param groups     key/value groups
      * @param qk         query/key RoPE pairs, index h*(d/2)+j
      * @param vo         value/output neurons, index h*d+j
-     * @param layerScore whole-layer importance (ShortGPT's block influence), NaN when not scored
      */
-    public record LayerScores(Ranked ffn, Ranked heads, Ranked groups, Ranked qk, Ranked vo, double layerScore) {}
+    public record Layer(Ranked ffn, Ranked heads, Ranked groups, Ranked qk, Ranked vo) {}
 }

@@ -1,11 +1,10 @@
 package io.cusprun.report;
 
-import io.cusprun.FileTrees;
+import io.cusprun.AtomicOutput;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.Locale;
 
@@ -19,10 +18,7 @@ public final class ReportWriter {
 
     public static Path write(ReportData data, Path dir) throws IOException {
         System.setProperty("java.awt.headless", "true");
-        Path parent = dir.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".tmp");
-        try {
+        AtomicOutput.writeDirectory(dir, tmp -> {
             StringBuilder html = new StringBuilder();
             html.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>")
                     .append(esc(data.title())).append("</title>\n<style>")
@@ -60,15 +56,8 @@ public final class ReportWriter {
             }
             html.append("</body></html>\n");
             Files.writeString(tmp.resolve("index.html"), html.toString(), StandardCharsets.UTF_8);
-            if (Files.exists(dir)) {
-                FileTrees.delete(dir);
-            }
-            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-            return dir.resolve("index.html");
-        } catch (IOException | RuntimeException e) {
-            FileTrees.delete(tmp);
-            throw e;
-        }
+        });
+        return dir.resolve("index.html");
     }
 
     private static String table(ReportData data) {

@@ -28,8 +28,4 @@ public enum ModuleKind {
     public String tensorName(int layer, String statistic) {
         return "model.layers." + layer + "." + block + "." + prefix + statistic;
     }
-
-    public boolean neuronLevel() {
-        return this == QK || this == VO;
-    }
 }

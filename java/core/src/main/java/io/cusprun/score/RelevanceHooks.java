@@ -2,6 +2,7 @@ package io.cusprun.score;
 
 import io.cusprun.model.Batch;
 import io.cusprun.model.LayerHooks;
+import io.cusprun.model.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -32,10 +33,10 @@ public final class RelevanceHooks implements LayerHooks {
 
     @Override
     public Tensor ffnActivation(int layer, Tensor gate, Tensor up, Batch batch) {
-        Tensor acc = Torch.zerosOn(gate.device(), batch.numDocs(), gate.size(1));
+        Tensor acc = Tensors.doubleZeros(gate.device(), batch.numDocs(), gate.size(1));
         Tensor act = backend.ffnSwiglu(gate, up, docOffsets, acc);
         // I(k) = sqrt(sum_t a[t,k]^2) * ||W_down[:,k]||
-        out.put(layer, ModuleKind.MLP, Torch.doubles(acc.sqrt_().mul_(weights.downNorm(layer))));
+        out.put(layer, ModuleKind.MLP, Tensors.toDoubles(acc.sqrt_().mul_(weights.downNorm(layer))));
         return act;
     }
 
@@ -47,20 +48,20 @@ public final class RelevanceHooks implements LayerHooks {
         int groups = (int) gg.size(0);
         int g = heads / groups;
         int n = batch.numDocs();
-        Tensor gram = Torch.zerosOn(z.device(), n, groups, g * d, g * d);
+        Tensor gram = Tensors.doubleZeros(z.device(), n, groups, g * d, g * d);
         backend.headGram(z, heads, g, docOffsets, gram);
         // group: I^2 = trace(G_g S_g) = sum(G_g o S_g) (both symmetric)
         Tensor prod = gram.mul(gg.unsqueeze(0));
-        out.put(layer, ModuleKind.GROUP, Torch.doubles(sqrtClamped(prod.sum(new long[] {2, 3}, false,
+        out.put(layer, ModuleKind.GROUP, Tensors.toDoubles(sqrtClamped(prod.sum(new long[] {2, 3}, false,
                 new org.bytedeco.pytorch.ScalarTypeOptional()))));
         // head: the diagonal d x d blocks of the same product
         Tensor blocks = prod.reshape(n, groups, g, d, g, d).diagonal(0, 2, 4); // [n, G, d, d, g]
         Tensor head = blocks.sum(new long[] {2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional()); // [n, G, g]
-        out.put(layer, ModuleKind.HEAD, Torch.doubles(sqrtClamped(head.reshape(n, heads))));
+        out.put(layer, ModuleKind.HEAD, Tensors.toDoubles(sqrtClamped(head.reshape(n, heads))));
         if (neurons) {
             // value/output neuron j of head h: ||z[:,h,j]|| * ||W_O[:, h*d+j]||; ||z||^2 is the Gram's diagonal
             Tensor diag = gram.diagonal(0, 2, 3).reshape(n, heads * d);
-            out.put(layer, ModuleKind.VO, Torch.doubles(sqrtClamped(diag).mul_(weights.oColNorm(layer))));
+            out.put(layer, ModuleKind.VO, Tensors.toDoubles(sqrtClamped(diag).mul_(weights.oColNorm(layer))));
         }
     }
 
@@ -68,9 +69,9 @@ public final class RelevanceHooks implements LayerHooks {
     public void queryKey(int layer, Tensor q, Tensor k, Batch batch) {
         int heads = (int) q.size(1), kvHeads = (int) k.size(1);
         long d = q.size(2);
-        Tensor acc = Torch.zerosOn(q.device(), batch.numDocs(), heads, d / 2);
+        Tensor acc = Tensors.doubleZeros(q.device(), batch.numDocs(), heads, d / 2);
         backend.qkNeuron(q, k, heads, kvHeads, (float) (1.0 / Math.sqrt(d)), docOffsets, acc);
-        out.put(layer, ModuleKind.QK, Torch.doubles(acc.sqrt_().reshape(batch.numDocs(), heads * (d / 2))));
+        out.put(layer, ModuleKind.QK, Tensors.toDoubles(acc.sqrt_().reshape(batch.numDocs(), heads * (d / 2))));
     }
 
     @Override

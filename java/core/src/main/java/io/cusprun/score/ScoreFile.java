@@ -11,10 +11,9 @@ import io.cusprun.model.SafetensorsFile;
 import io.cusprun.model.SafetensorsHeader;
 import io.cusprun.model.SafetensorsWriter;
 import io.cusprun.model.TensorInfo;
+import io.cusprun.model.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.global.torch;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -57,9 +56,9 @@ public final class ScoreFile {
                     String base = c.name() + "/" + e.getKey().kind().tensorName(e.getKey().layer(), "");
                     RankAccumulator a = e.getValue();
                     int n = a.size();
-                    tensors.put(base + RANK_MAX, floats(a.rankMax()));
-                    tensors.put(base + RANK_HIST, ints(a.rankHist(), n, a.bins()));
-                    tensors.put(base + RELEVANCE_SUM, doubles(a.relevanceSum()));
+                    tensors.put(base + RANK_MAX, Tensors.ofFloats(a.rankMax()));
+                    tensors.put(base + RANK_HIST, Tensors.ofInts(a.rankHist(), n, a.bins()));
+                    tensors.put(base + RELEVANCE_SUM, Tensors.ofDoubles(a.relevanceSum()));
                     ExactSum s = a.exactSum();
                     long[] pairs = new long[2 * n];
                     long[] hi = s.hi(), lo = s.lo();
@@ -67,7 +66,7 @@ public final class ScoreFile {
                         pairs[2 * k] = hi[k];
                         pairs[2 * k + 1] = lo[k];
                     }
-                    tensors.put(base + RELEVANCE_SUM_EXACT, longs(pairs, n, 2));
+                    tensors.put(base + RELEVANCE_SUM_EXACT, Tensors.ofLongs(pairs, n, 2));
                 }
             }
             Map<String, String> meta = new LinkedHashMap<>(metadata(set));
@@ -150,35 +149,5 @@ public final class ScoreFile {
             if (k.tensorName(layer, "").equals(base)) return new ModuleKey(layer, k);
         }
         throw new IllegalArgumentException("unknown score tensor " + base);
-    }
-
-    // -------------------------------------------------------------- tensors from Java arrays
-
-    private static Tensor empty(torch.ScalarType type, long... shape) {
-        return torch.empty(shape, new TensorOptions(type), new org.bytedeco.pytorch.MemoryFormatOptional());
-    }
-
-    static Tensor floats(float[] v) {
-        Tensor t = empty(torch.ScalarType.Float, v.length);
-        t.data_ptr_float().put(v, 0, v.length);
-        return t;
-    }
-
-    static Tensor doubles(double[] v) {
-        Tensor t = empty(torch.ScalarType.Double, v.length);
-        t.data_ptr_double().put(v, 0, v.length);
-        return t;
-    }
-
-    static Tensor ints(int[] v, long... shape) {
-        Tensor t = empty(torch.ScalarType.Int, shape);
-        t.data_ptr_int().put(v, 0, v.length);
-        return t;
-    }
-
-    static Tensor longs(long[] v, long... shape) {
-        Tensor t = empty(torch.ScalarType.Long, shape);
-        t.data_ptr_long().put(v, 0, v.length);
-        return t;
     }
 }

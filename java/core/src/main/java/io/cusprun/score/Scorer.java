@@ -1,12 +1,16 @@
 package io.cusprun.score;
 
-import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.Json;
 import io.cusprun.corpus.BatchPacker;
 import io.cusprun.corpus.DocumentBatch;
 import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.model.Batch;
 import io.cusprun.model.SafetensorsHeader;
+import io.cusprun.model.Tensors;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -21,7 +25,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -200,7 +203,8 @@ public final class Scorer {
                 BatchRelevance rel = new BatchRelevance(b.index(), b.numDocs(), b.numTokens());
                 try (PointerScope scope = new PointerScope()) {
                     Batch batch = new Batch(b.ids(), b.docOffsets());
-                    Tensor offsets = Torch.longsOn(b.docOffsets(), new org.bytedeco.pytorch.Device(model.device()));
+                    Tensor offsets = Tensors.ofLongs(b.docOffsets()).to(new org.bytedeco.pytorch.Device(model.device()),
+                            org.bytedeco.pytorch.global.torch.ScalarType.Long);
                     hooks.begin(batch, offsets, rel);
                     model.forward(batch, hooks);
                 }
@@ -262,9 +266,9 @@ public final class Scorer {
 
     private static void writePartial(Path file, ScoreTarget target, List<TokenizedCorpus> corpora, ScoreSettings settings,
                                      ShardSpec shard, List<CorpusState> states) throws IOException {
-        Map<String, String> done = new LinkedHashMap<>();
+        ObjectNode done = JSON.createObjectNode();
         for (int c = 0; c < corpora.size(); c++) {
-            done.put(corpora.get(c).spec().name(), states.get(c).done.toString());
+            done.set(corpora.get(c).spec().name(), doneBatches(states.get(c).done));
         }
         // corpora with no batch done yet have no tensors: record them with empty modules
         ScoreSet set = build(target, corpora, settings, shard, states);
@@ -278,20 +282,55 @@ public final class Scorer {
                 || !partial.shard().equals(shard)) {
             throw new IOException(file + " was written for another model, settings or shard; delete it or do not resume");
         }
-        Map<String, String> done = JSON.readValue(SafetensorsHeader.read(file).metadata().get(DONE_KEY),
-                new TypeReference<>() {});
+        String doneJson = SafetensorsHeader.read(file).metadata().get(DONE_KEY);
+        if (doneJson == null) throw new IOException(file + ": no " + DONE_KEY + "; delete it or drop --resume");
+        JsonNode done = Json.parse(doneJson, file + ": " + DONE_KEY);
         for (int c = 0; c < corpora.size(); c++) {
             String name = corpora.get(c).spec().name();
-            String bits = done.get(name);
+            JsonNode bits = done.get(name);
             if (bits == null) throw new IOException(file + " has no corpus " + name + "; delete it or do not resume");
             CorpusState s = states.get(c);
-            for (String part : bits.replaceAll("[{} ]", "").split(",")) if (!part.isEmpty()) s.done.set(Integer.parseInt(part));
+            try {
+                s.done.or(doneBatches(bits));
+            } catch (IllegalArgumentException e) {
+                throw new IOException(file + ": " + DONE_KEY + " of corpus " + name + ": " + e.getMessage());
+            }
             if (s.done.isEmpty()) continue;
             CorpusScores cs = partial.corpus(name);
             cs.modules().forEach((k, a) -> s.modules.put(k, a.copy()));
             s.documents = cs.documents();
             s.tokens = cs.tokens();
         }
+    }
+
+    /** The batches done as the JSON array of their indices, ascending. */
+    static ArrayNode doneBatches(BitSet done) {
+        ArrayNode a = JSON.createArrayNode();
+        done.stream().forEach(a::add);
+        return a;
+    }
+
+    /**
+     * The batches done from a JSON array of indices, or from the string {@code "{0, 1, 5}"} that
+     * partial files of cusprun 0.1.0 hold ({@code BitSet.toString}).
+     */
+    static BitSet doneBatches(JsonNode v) {
+        BitSet out = new BitSet();
+        if (v.isArray()) {
+            for (JsonNode i : v) {
+                if (!i.canConvertToInt() || !i.isIntegralNumber() || i.asInt() < 0) {
+                    throw new IllegalArgumentException("not a batch index: " + i);
+                }
+                out.set(i.asInt());
+            }
+        } else if (v.isTextual() && v.asText().matches("\\{[0-9, ]*}")) {
+            for (String part : v.asText().replaceAll("[{} ]", "").split(",")) {
+                if (!part.isEmpty()) out.set(Integer.parseInt(part));
+            }
+        } else {
+            throw new IllegalArgumentException("not an array of batch indices: " + v);
+        }
+        return out;
     }
 
     private static ProgressBar progressBar(PrintStream stream, long total, long already) {

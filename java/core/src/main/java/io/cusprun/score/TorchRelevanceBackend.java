@@ -1,5 +1,6 @@
 package io.cusprun.score;
 
+import io.cusprun.model.Tensors;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -21,7 +22,7 @@ public final class TorchRelevanceBackend implements RelevanceBackend {
     @Override
     public Tensor ffnSwiglu(Tensor gate, Tensor up, Tensor docOffsets, Tensor acc) {
         Tensor act = torch.silu(gate).mul_(up);
-        long[] off = Torch.longs(docOffsets);
+        long[] off = Tensors.toLongs(docOffsets);
         for (int i = 0; i + 1 < off.length; i++) {
             Tensor a = act.narrow(0, off[i], off[i + 1] - off[i]).to(torch.ScalarType.Double);
             acc.select(0, i).add_(a.mul(a).sum(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
@@ -34,7 +35,7 @@ public final class TorchRelevanceBackend implements RelevanceBackend {
         long t = z.size(0), d = z.size(2);
         int groups = numHeads / groupSize;
         Tensor y = z.reshape(t, groups, groupSize * d).to(torch.ScalarType.Double);
-        long[] off = Torch.longs(docOffsets);
+        long[] off = Tensors.toLongs(docOffsets);
         for (int i = 0; i + 1 < off.length; i++) {
             Tensor yd = y.narrow(0, off[i], off[i + 1] - off[i]).permute(1, 0, 2); // [G, Td, gd]
             gram.select(0, i).add_(torch.bmm(yd.transpose(1, 2), yd));
@@ -45,7 +46,7 @@ public final class TorchRelevanceBackend implements RelevanceBackend {
     public void qkNeuron(Tensor q, Tensor k, int numHeads, int numKvHeads, float scale, Tensor docOffsets, Tensor acc) {
         long d = q.size(2), half = d / 2;
         int g = numHeads / numKvHeads;
-        long[] off = Torch.longs(docOffsets);
+        long[] off = Tensors.toLongs(docOffsets);
         for (int i = 0; i + 1 < off.length; i++) {
             long len = off[i + 1] - off[i];
             Tensor mask = torch.ones(new long[] {len, len}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Bool))

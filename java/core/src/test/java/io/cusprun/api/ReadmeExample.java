@@ -7,7 +7,7 @@ import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PruneSettings;
-import io.cusprun.prune.UnitScores;
+import io.cusprun.prune.PruneStatistics;
 import io.cusprun.score.ScoreSet;
 import io.cusprun.score.ScoreSettings;
 import java.nio.file.Path;
@@ -26,7 +26,7 @@ public class ReadmeExample {
                 CorpusSpec.parse("domain:technical=" + args[2])), ScoreSettings.DEFAULTS);
 
         // 2. irrelevant in every document of every dimension -> removed first
-        UnitScores stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), List.of(), 0, 1.0);
+        PruneStatistics stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), List.of(), 0, 1.0);
         PrunePlan plan = pruner.plan(stats, PruneSettings.DEFAULTS.withRatio(0.30));
         System.out.printf("removing %.1f%% of block parameters%n", 100 * plan.blockRatio());
 

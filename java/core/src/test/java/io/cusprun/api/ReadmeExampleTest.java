@@ -1,7 +1,6 @@
 package io.cusprun.api;
 
 import io.cusprun.testing.Fixtures;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;

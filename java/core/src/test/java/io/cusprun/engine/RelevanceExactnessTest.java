@@ -1,5 +1,6 @@
 package io.cusprun.engine;
 
+import io.cusprun.model.Tensors;
 import static io.cusprun.engine.TestTensors.*;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -38,8 +39,8 @@ class RelevanceExactnessTest {
             Tensor wd = randn(D, F).div(new Scalar(10.0));
             Tensor gate = x.mm(wg.t()), up = x.mm(wu.t());
             Tensor acc = zeros(ScalarType.Double, 2, F);
-            RelevanceKernels.cpu().ffnSwiglu(gate, up, null, longs(offs), acc);
-            double[] a = doubles(acc);
+            RelevanceKernels.cpu().ffnSwiglu(gate, up, null, Tensors.ofLongs(offs), acc);
+            double[] a = Tensors.toDoubles(acc);
 
             Tensor act = torch.silu(gate).mul(up); // the MLP in LibTorch
             Tensor out = act.mm(wd.t());
@@ -74,7 +75,7 @@ class RelevanceExactnessTest {
             }
             Tensor out = z.reshape(T, H * d).mm(wo.t()); // o_proj
             Tensor gram = zeros(ScalarType.Double, 1, Hkv, n, n);
-            RelevanceKernels.cpu().headGram(z, H, gs, longs(0, T), gram);
+            RelevanceKernels.cpu().headGram(z, H, gs, Tensors.ofLongs(new long[] {0, T}), gram);
 
             for (int h = 0; h < H; h++) { // one head: sqrt(trace(G_h S_h))
                 Tensor cut = z.clone();
@@ -107,8 +108,8 @@ class RelevanceExactnessTest {
             for (boolean pairs : new boolean[] {true, false}) {
                 int units = pairs ? d / 2 : d;
                 Tensor acc = zeros(ScalarType.Double, 2, H, units);
-                RelevanceKernels.cpu().qkNeuron(q, k, H, Hkv, scale, pairs, longs(offs), acc);
-                double[] a = doubles(acc);
+                RelevanceKernels.cpu().qkNeuron(q, k, H, Hkv, scale, pairs, Tensors.ofLongs(offs), acc);
+                double[] a = Tensors.toDoubles(acc);
                 for (int doc = 0; doc < 2; doc++)
                     for (int h = 0; h < H; h++) {
                         long L = offs[doc + 1] - offs[doc];

@@ -1,5 +1,6 @@
 package io.cusprun.engine;
 
+import io.cusprun.model.Tensors;
 import static io.cusprun.engine.TestTensors.*;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -57,17 +58,17 @@ class RelevanceKernelsTest {
             Tensor gate = gu.narrow(1, 0, F), up = gu.narrow(1, F, F); // row-strided views
             Tensor act = nans(dt, T, F);
             Tensor acc = rand(ScalarType.Double, offs.length - 1, F);
-            double[] acc0 = doubles(acc);
+            double[] acc0 = Tensors.toDoubles(acc);
             RelevanceKernels k = RelevanceKernels.cpu().withVariant(Kernel.FFN_SWIGLU, variant);
             assertEquals(variant, k.variant(Kernel.FFN_SWIGLU));
-            k.ffnSwiglu(gate, up, act, longs(offs), acc);
+            k.ffnSwiglu(gate, up, act, Tensors.ofLongs(offs), acc);
 
             Tensor ref = torch.silu(gate.to(ScalarType.Float)).mul(up.to(ScalarType.Float)).to(dt);
             boolean bf16 = dt == ScalarType.BFloat16;
-            assertClose(doubles(ref), doubles(act), bf16 ? 8e-3 : 1e-5, 1e-6, "act " + variant + " " + dt);
+            assertClose(Tensors.toDoubles(ref), Tensors.toDoubles(act), bf16 ? 8e-3 : 1e-5, 1e-6, "act " + variant + " " + dt);
 
             // acc = acc0 + per-document sum of the (rounded) activation squared
-            double[] r = doubles(ref), mine = doubles(act), got = doubles(acc);
+            double[] r = Tensors.toDoubles(ref), mine = Tensors.toDoubles(act), got = Tensors.toDoubles(acc);
             double[] want = new double[got.length], self = new double[got.length];
             for (int doc = 0; doc + 1 < offs.length; doc++)
                 for (int kk = 0; kk < F; kk++) {
@@ -96,13 +97,13 @@ class RelevanceKernelsTest {
             Tensor gram0 = gram.clone();
             // the [T, H*d] layout is accepted too
             RelevanceKernels.cpu().withVariant(Kernel.HEAD_GRAM, variant).headGram(z.reshape(T, H * d), (int) H, (int) gs,
-                    longs(offs), gram);
+                    Tensors.ofLongs(offs), gram);
             for (int doc = 0; doc + 1 < offs.length; doc++)
                 for (int g = 0; g < ng; g++) {
                     long L = offs[doc + 1] - offs[doc];
                     Tensor y = z.narrow(0, offs[doc], L).narrow(1, g * gs, gs).reshape(L, n).to(ScalarType.Double);
                     Tensor want = gram0.select(0, doc).select(0, g).add(y.t().mm(y));
-                    assertClose(doubles(want), doubles(gram.select(0, doc).select(0, g)), 1e-6, 1e-5,
+                    assertClose(Tensors.toDoubles(want), Tensors.toDoubles(gram.select(0, doc).select(0, g)), 1e-6, 1e-5,
                             "gram doc " + doc + " group " + g + " " + variant + " " + dt);
                 }
         }
@@ -119,11 +120,11 @@ class RelevanceKernelsTest {
                 long units = pairs ? d / 2 : d;
                 Tensor q = randn(T, H, d).to(dt), k = randn(T, Hkv, d).to(dt);
                 Tensor acc = rand(ScalarType.Float, 2, H, units);
-                double[] acc0 = doubles(acc);
+                double[] acc0 = Tensors.toDoubles(acc);
                 float scale = (float) (1 / Math.sqrt(d));
                 RelevanceKernels.cpu().withVariant(Kernel.QK_NEURON, variant).qkNeuron(q, k, (int) H, (int) Hkv, scale, pairs,
-                        longs(offs), acc);
-                double[] got = doubles(acc), want = acc0.clone();
+                        Tensors.ofLongs(offs), acc);
+                double[] got = Tensors.toDoubles(acc), want = acc0.clone();
                 for (int doc = 0; doc < 2; doc++)
                     for (int h = 0; h < H; h++) {
                         long L = offs[doc + 1] - offs[doc];
@@ -149,7 +150,7 @@ class RelevanceKernelsTest {
                 Tensor hist = zeros(ScalarType.Int, N, nBins);
                 Tensor sum = zeros(ScalarType.Double, N);
                 RelevanceKernels.cpu().withVariant(Kernel.RANK_UPDATE, variant).rankUpdate(rel, rankMax, hist, sum);
-                double[] v = doubles(rel);
+                double[] v = Tensors.toDoubles(rel);
                 float[] wantMax = new float[N];
                 java.util.Arrays.fill(wantMax, -1f);
                 int[] wantHist = new int[N * nBins];
@@ -166,9 +167,9 @@ class RelevanceKernelsTest {
                         wantHist[k * nBins + Math.min(nBins - 1, (int) Math.floor(p * nBins))]++;
                         wantSum[k] += v[doc * N + k];
                     }
-                assertArrayEquals(wantMax, floatsOf(rankMax), 1e-7f, "rankMax " + variant + " " + dt);
-                assertArrayEquals(wantHist, ints(hist), "rankHist " + variant + " " + dt);
-                assertArrayEquals(wantSum, doubles(sum), 1e-9, "relevanceSum " + variant + " " + dt);
+                assertArrayEquals(wantMax, Tensors.toFloats(rankMax), 1e-7f, "rankMax " + variant + " " + dt);
+                assertArrayEquals(wantHist, Tensors.toInts(hist), "rankHist " + variant + " " + dt);
+                assertArrayEquals(wantSum, Tensors.toDoubles(sum), 1e-9, "relevanceSum " + variant + " " + dt);
             }
         }
     }
@@ -179,7 +180,7 @@ class RelevanceKernelsTest {
     void badArgumentsThrowInsteadOfCrashing() {
         RelevanceKernels k = RelevanceKernels.cpu();
         Tensor g = randn(4, 8), u = randn(4, 8), act = randn(4, 8), acc = zeros(ScalarType.Float, 1, 8);
-        Tensor offs = longs(0, 4);
+        Tensor offs = Tensors.ofLongs(new long[] {0, 4});
         var e1 = assertThrows(IllegalArgumentException.class,
                 () -> k.ffnSwiglu(g.to(ScalarType.Int), u.to(ScalarType.Int), null, offs, acc));
         assertTrue(e1.getMessage().contains("Float, BFloat16 or Half"), e1.getMessage());
@@ -191,7 +192,7 @@ class RelevanceKernelsTest {
         assertThrows(IllegalArgumentException.class, () -> k.ffnSwiglu(g, u, act, offs.to(ScalarType.Int), acc));
         assertThrows(IllegalArgumentException.class, () -> k.ffnSwiglu(g, u, act.to(ScalarType.BFloat16), offs, acc));
         // offsets are checked natively: the status comes back as a KernelException
-        var e3 = assertThrows(KernelException.class, () -> k.ffnSwiglu(g, u, act, longs(0, 3, 2), zeros(ScalarType.Float, 2, 8)));
+        var e3 = assertThrows(KernelException.class, () -> k.ffnSwiglu(g, u, act, Tensors.ofLongs(new long[] {0, 3, 2}), zeros(ScalarType.Float, 2, 8)));
         assertTrue(e3.getMessage().contains("doc_offsets"), e3.getMessage());
         assertEquals(CusprunNative.CUSPRUN_ERR_ARGUMENT, e3.status());
 

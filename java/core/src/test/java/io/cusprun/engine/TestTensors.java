@@ -1,9 +1,6 @@
 package io.cusprun.engine;
 
-import org.bytedeco.javacpp.DoublePointer;
-import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.IntPointer;
-import org.bytedeco.javacpp.LongPointer;
+import io.cusprun.model.Tensors;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -33,45 +30,12 @@ final class TestTensors {
         return t;
     }
 
-    static Tensor longs(long... v) {
-        Tensor t = zeros(ScalarType.Long, v.length);
-        new LongPointer(t.data_ptr()).put(v);
-        return t;
-    }
-
-    static Tensor floats(float[] v, long... shape) {
-        Tensor t = zeros(ScalarType.Float, shape);
-        new FloatPointer(t.data_ptr()).put(v);
-        return t;
-    }
-
-    static double[] doubles(Tensor t) {
-        Tensor c = t.to(ScalarType.Double).contiguous();
-        double[] a = new double[(int) c.numel()];
-        new DoublePointer(c.data_ptr()).get(a);
-        return a;
-    }
-
-    static float[] floatsOf(Tensor t) {
-        Tensor c = t.to(ScalarType.Float).contiguous();
-        float[] a = new float[(int) c.numel()];
-        new FloatPointer(c.data_ptr()).get(a);
-        return a;
-    }
-
-    static int[] ints(Tensor t) {
-        Tensor c = t.contiguous();
-        int[] a = new int[(int) c.numel()];
-        new IntPointer(c.data_ptr()).get(a);
-        return a;
-    }
-
     /** Additive causal mask [L,L]: 0 on and below the diagonal, -inf above. */
     static Tensor causalMask(int L, ScalarType dt) {
         float[] m = new float[L * L];
         for (int s = 0; s < L; s++)
             for (int t = s + 1; t < L; t++) m[s * L + t] = Float.NEGATIVE_INFINITY;
-        return floats(m, L, L).to(dt);
+        return Tensors.ofFloats(m, L, L).to(dt);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.cusprun.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -69,37 +70,6 @@ class LlamaModelTest {
     }
 
     @Test
-    void paddedBatchesEqualPackedDocuments() throws IOException {
-        for (Family f : List.of(Family.MISTRAL, Family.QWEN2)) {
-            try (LlamaModel m = LlamaModel.load(fixture(f)); PointerScope scope = new PointerScope()) {
-                List<long[]> docs = Fixtures.randomDocs(3, 5, 12, 3);
-                Batch packed = Batch.pack(docs);
-                float[] expected = Tensors.toFloats(m.logits(packed));
-                for (boolean left : new boolean[] {false, true}) {
-                    int width = 12;
-                    long[][] ids = new long[docs.size()][width];
-                    long[][] mask = new long[docs.size()][width];
-                    for (int b = 0; b < docs.size(); b++) {
-                        int pad = width - docs.get(b).length;
-                        for (int t = 0; t < docs.get(b).length; t++) {
-                            ids[b][left ? pad + t : t] = docs.get(b)[t];
-                            mask[b][left ? pad + t : t] = 1;
-                        }
-                    }
-                    float[] padded = Tensors.toFloats(m.logitsPadded(ids, mask, LayerHooks.inference()));
-                    for (int b = 0; b < docs.size(); b++) {
-                        int n = docs.get(b).length;
-                        int start = b * width + (left ? width - n : 0);
-                        double err = Golden.relativeError(rows(padded, start, n, Fixtures.VOCAB),
-                                rows(expected, packed.docStart(b), n, Fixtures.VOCAB));
-                        assertTrue(err < 1e-5, f + (left ? " left" : " right") + " padding, row " + b + ": " + err);
-                    }
-                }
-            }
-        }
-    }
-
-    @Test
     void hooksSeeTheActivationsAndTheirResultIsUsed() throws IOException {
         try (LlamaModel m = LlamaModel.load(fixture(Family.LLAMA_PRUNED)); PointerScope scope = new PointerScope()) {
             Batch batch = Batch.pack(Fixtures.randomDocs(5, 4, 6));
@@ -155,6 +125,9 @@ class LlamaModelTest {
             float[] viaTorch = Tensors.toFloats(m.logits(batch, FfnActivation.LIBTORCH::apply));
             assertTrue(Golden.relativeError(viaNative, viaTorch) < 1e-6);
         }
+        assertSame(FfnActivation.NATIVE, FfnActivation.byName("native"));
+        assertSame(FfnActivation.LIBTORCH, FfnActivation.byName("libtorch"));
+        assertThrows(IllegalArgumentException.class, () -> FfnActivation.byName("cuda"));
     }
 
     /** Masking FFN neurons and a KV group gives the logits of the checkpoint with them sliced out. */

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.cusprun.testing.Fixtures;
+import io.cusprun.testing.Golden;
 import io.cusprun.testing.Fixtures.Family;
 
 class ModelConfigTest {
@@ -28,10 +29,24 @@ class ModelConfigTest {
         return ModelConfig.parse(Fixtures.config(Fixtures.spec(f, DType.F32)));
     }
 
+    /** The one config builder writes the committed fixtures' config.json byte for byte, and parses back. */
+    @Test
+    void builderWritesTheCommittedFixtureConfigs() throws IOException {
+        for (Fixtures.Spec spec : Fixtures.committed()) {
+            Path file = tmp.resolve(spec.name() + ".json");
+            ModelConfig.Builder b = ModelConfig.builder(Architecture.LLAMA, 64, 32, 48, 2, 4, 2);
+            b.write(file);
+            assertEquals(Architecture.LLAMA, ModelConfig.read(file).architecture());
+            Fixtures.writeJson(file, Fixtures.config(spec));
+            assertEquals(Files.readString(Golden.fixtureDir(spec).resolve(ModelConfig.FILE_NAME)), Files.readString(file),
+                    spec.name());
+        }
+    }
+
     @Test
     void llama2() {
         ModelConfig c = parse(Family.LLAMA2);
-        assertEquals("LlamaForCausalLM", c.architecture());
+        assertEquals(Architecture.LLAMA, c.architecture());
         assertEquals(4, c.numKeyValueHeads());
         assertEquals(8, c.headDim());
         assertEquals(1e-5, c.rmsNormEps());

@@ -53,7 +53,7 @@ class PruneEquivalenceTest {
         try (ScoreTarget t = ScoreTarget.open(model, d -> TorchRelevanceBackend.INSTANCE)) {
             set = Scorer.score(t, List.of(a), ScoreSettings.DEFAULTS.withMaxTokens(64).withBins(20).withBatchTokens(64).withBatchDocs(4));
         }
-        expertA = CusprunStatistics.from("cusprun", set.corpora(), shape.numLayers(), 1.0);
+        expertA = CusprunStatistics.from(Method.CUSPRUN, set.corpora(), shape.numLayers(), 1.0);
         evalDocs = new ArrayList<>(PlantedModel.documents('a', 2, 8, 12, 5));
         evalDocs.addAll(PlantedModel.documents('b', 2, 8, 12, 6));
     }

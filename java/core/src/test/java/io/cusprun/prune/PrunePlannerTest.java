@@ -38,13 +38,13 @@ class PrunePlannerTest {
 
     static UnitScores scores(long seed) {
         Random rnd = new Random(seed);
-        List<UnitScores.LayerScores> layers = new ArrayList<>();
+        List<UnitScores.Layer> layers = new ArrayList<>();
         for (int l = 0; l < LAYERS; l++) {
             // later layers less relevant, so per-layer mode has something to find
             double shift = -0.05 * l;
-            layers.add(new UnitScores.LayerScores(r(rnd, F, shift), r(rnd, H, shift), r(rnd, KV, shift), null, null, Double.NaN));
+            layers.add(new UnitScores.Layer(r(rnd, F, shift), r(rnd, H, shift), r(rnd, KV, shift), null, null));
         }
-        return new UnitScores("test", layers);
+        return new UnitScores(Method.CUSPRUN, layers);
     }
 
     static UnitScores.Ranked r(Random rnd, int n, double shift) {

@@ -8,10 +8,17 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.model.SafetensorsHeader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.BitSet;
 import java.util.List;
+import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -25,6 +32,7 @@ class ExactnessTest {
     static List<TokenizedCorpus> corpora;
     static final ScoreSettings SETTINGS = ScoreSettings.DEFAULTS.withMaxTokens(40).withBins(16).withBatchTokens(48).withBatchDocs(3).withNeurons(true);
     static ScoreSet reference;
+    static final ObjectMapper JSON = new ObjectMapper();
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -89,6 +97,39 @@ class ExactnessTest {
         assertTrue(second.complete());
         assertTrue(second.documents() < 23, "the restart skipped the batches done");
         assertTrue(second.scores().sameAs(reference));
+    }
+
+    @Test
+    void partialFilesListTheBatchesDoneAsAnArrayAndTheOldStringFormStillResumes() throws Exception {
+        Path partial = dir.resolve("array.safetensors.partial");
+        assertFalse(Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 3)).complete());
+        JsonNode done = JSON.readTree(SafetensorsHeader.read(partial).metadata().get(Scorer.DONE_KEY));
+        ObjectNode old = JSON.createObjectNode();
+        done.fields().forEachRemaining(e -> {
+            assertTrue(e.getValue().isArray(), e.toString());
+            old.put(e.getKey(), Scorer.doneBatches(e.getValue()).toString());
+        });
+        assertTrue(old.toString().contains("\"{0, 1"), old.toString());
+        Path legacy = dir.resolve("legacy.safetensors.partial");
+        ScoreFile.write(ScoreFile.read(partial), legacy, Map.of(Scorer.DONE_KEY, JSON.writeValueAsString(old)));
+        Scorer.Result resumed = Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(legacy, true, 0));
+        assertTrue(resumed.complete());
+        assertTrue(resumed.documents() < 23, "the restart skipped the batches done");
+        assertTrue(resumed.scores().sameAs(reference));
+    }
+
+    @Test
+    void doneBatchesReadsBothFormsAndRejectsOthers() throws Exception {
+        BitSet expected = new BitSet();
+        expected.set(1);
+        expected.set(2);
+        expected.set(5);
+        assertEquals("[1,2,5]", Scorer.doneBatches(expected).toString());
+        assertEquals(expected, Scorer.doneBatches(JSON.readTree("[1, 2, 5]")));
+        assertEquals(expected, Scorer.doneBatches(JSON.readTree("\"{1, 2, 5}\"")));
+        assertEquals(new BitSet(), Scorer.doneBatches(JSON.readTree("\"{}\"")));
+        assertThrows(IllegalArgumentException.class, () -> Scorer.doneBatches(JSON.readTree("[1, -2]")));
+        assertThrows(IllegalArgumentException.class, () -> Scorer.doneBatches(JSON.readTree("\"1; 2\"")));
     }
 
     @Test

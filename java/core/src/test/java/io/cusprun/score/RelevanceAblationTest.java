@@ -61,7 +61,7 @@ class RelevanceAblationTest {
             Batch batch = Batch.of(doc);
             BatchRelevance rel = new BatchRelevance(0, 1, doc.length);
             RelevanceHooks hooks = new RelevanceHooks(t.backend("cpu"), t.weights("cpu"), true).kvHeads(t.kvHeads());
-            hooks.begin(batch, Torch.longsOn(batch.docOffsets(), new org.bytedeco.pytorch.Device("cpu")), rel);
+            hooks.begin(batch, Tensors.ofLongs(batch.docOffsets()), rel);
             Capture cap = new Capture(hooks);
             t.model("cpu").hiddenStates(batch, cap);
             int d = PlantedModel.HEAD_DIM, g = PlantedModel.HEADS / PlantedModel.KV_HEADS;

@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.pytorch.Tensor;
 
+import io.cusprun.model.Architecture;
 import io.cusprun.model.DType;
 import io.cusprun.model.LayerSize;
 import io.cusprun.model.ModelConfig;
@@ -197,74 +198,29 @@ public final class Fixtures {
     }
 
     public static ObjectNode config(Spec s) {
-        ObjectNode c = JSON.createObjectNode();
-        String arch = switch (s.family()) {
-            case LLAMA2, LLAMA3, LLAMA_PRUNED -> "LlamaForCausalLM";
-            case MISTRAL -> "MistralForCausalLM";
-            case QWEN2 -> "Qwen2ForCausalLM";
+        Architecture arch = switch (s.family()) {
+            case LLAMA2, LLAMA3, LLAMA_PRUNED -> Architecture.LLAMA;
+            case MISTRAL -> Architecture.MISTRAL;
+            case QWEN2 -> Architecture.QWEN2;
         };
-        c.putArray("architectures").add(arch);
-        c.put("model_type", switch (s.family()) {
-            case MISTRAL -> "mistral";
-            case QWEN2 -> "qwen2";
-            default -> "llama";
-        });
-        c.put("vocab_size", s.vocabSize());
-        c.put("hidden_size", s.hiddenSize());
-        c.put("intermediate_size", s.intermediateSize());
-        c.put("num_hidden_layers", s.numLayers());
-        c.put("num_attention_heads", s.numHeads());
-        c.put("num_key_value_heads", s.numKvHeads());
+        ModelConfig.Builder c = ModelConfig.builder(arch, s.vocabSize(), s.hiddenSize(), s.intermediateSize(),
+                s.numLayers(), s.numHeads(), s.numKvHeads());
         if (s.headDim() * s.numHeads() != s.hiddenSize() || s.family() == Family.LLAMA3) {
-            c.put("head_dim", s.headDim());
+            c.headDim(s.headDim());
         }
-        c.put("hidden_act", "silu");
-        c.put("max_position_embeddings", 256);
-        c.put("rms_norm_eps", s.family() == Family.LLAMA2 ? 1e-5 : 1e-6);
-        c.put("tie_word_embeddings", s.tied());
-        c.put("torch_dtype", s.dtype().torchName());
-        c.put("initializer_range", 0.02); // an unknown field, kept on rewrite
+        c.hiddenAct("silu").maxPositionEmbeddings(256).rmsNormEps(s.family() == Family.LLAMA2 ? 1e-5 : 1e-6)
+                .tieWordEmbeddings(s.tied()).torchDtype(s.dtype())
+                .extra("initializer_range", 0.02); // an unknown field, kept on rewrite
         switch (s.family()) {
-            case LLAMA2 -> {
-                c.put("rope_theta", 10000.0);
-                c.put("bos_token_id", 1).put("eos_token_id", 2);
-                c.put("attention_bias", false);
-            }
-            case LLAMA3 -> {
-                c.put("rope_theta", 500000.0);
-                c.put("bos_token_id", 1);
-                c.putArray("eos_token_id").add(2).add(3);
-                ObjectNode rs = c.putObject("rope_scaling");
-                rs.put("rope_type", "llama3").put("factor", 8.0).put("low_freq_factor", 1.0)
-                        .put("high_freq_factor", 4.0).put("original_max_position_embeddings", 1024);
-                c.put("attention_bias", false).put("mlp_bias", false);
-            }
-            case MISTRAL -> {
-                c.put("rope_theta", 10000.0);
-                c.put("sliding_window", 6);
-                c.put("bos_token_id", 1).put("eos_token_id", 2);
-            }
-            case QWEN2 -> {
-                c.put("rope_theta", 1000000.0);
-                c.put("use_sliding_window", false).put("sliding_window", 32).put("max_window_layers", 2);
-                c.put("bos_token_id", 2).put("eos_token_id", 2);
-            }
-            case LLAMA_PRUNED -> {
-                c.put("rope_theta", 10000.0);
-                ObjectNode rs = c.putObject("rope_scaling");
-                rs.put("type", "linear").put("factor", 2.0);
-                c.put("attention_bias", true).put("mlp_bias", true);
-                c.put("bos_token_id", 1).put("eos_token_id", 2);
-                ArrayNode sizes = c.putArray(ModelConfig.LAYER_SIZES_KEY);
-                for (int i = 0; i < s.numLayers(); i++) {
-                    LayerSize ls = s.layer(i);
-                    sizes.addObject().put("intermediate_size", ls.intermediateSize())
-                            .put("num_attention_heads", ls.numAttentionHeads())
-                            .put("num_key_value_heads", ls.numKeyValueHeads());
-                }
-            }
+            case LLAMA2 -> c.ropeTheta(10000.0).bosTokenId(1).eosTokenIds(2).attentionBias(false);
+            case LLAMA3 -> c.ropeTheta(500000.0).bosTokenId(1).eosTokenIds(2, 3).llama3RopeScaling(8.0, 1.0, 4.0, 1024)
+                    .attentionBias(false).mlpBias(false);
+            case MISTRAL -> c.ropeTheta(10000.0).slidingWindow(6).bosTokenId(1).eosTokenIds(2);
+            case QWEN2 -> c.ropeTheta(1000000.0).qwen2SlidingWindow(false, 32, 2).bosTokenId(2).eosTokenIds(2);
+            case LLAMA_PRUNED -> c.ropeTheta(10000.0).linearRopeScaling(2.0).attentionBias(true).mlpBias(true)
+                    .bosTokenId(1).eosTokenIds(2).layerSizes(java.util.stream.IntStream.range(0, s.numLayers()).mapToObj(s::layer).toList());
         }
-        return c;
+        return c.toJson();
     }
 
     /** The 61 ordinary words of the fixture vocabulary (ids 3..63). */

@@ -1,6 +1,7 @@
 package io.cusprun.train;
 
-import io.cusprun.FileTrees;
+import io.cusprun.Json;
+import io.cusprun.AtomicOutput;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -26,6 +27,7 @@ import org.apache.commons.cli.ParseException;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
 
+import io.cusprun.model.Architecture;
 import io.cusprun.model.DType;
 import io.cusprun.model.LlamaModel;
 import io.cusprun.model.LoadOptions;
@@ -345,39 +347,21 @@ public final class DemoModelTrainer {
         if (s.heads() == 0 || s.hidden() % s.heads() != 0) {
             throw new IllegalArgumentException("--hidden " + s.hidden() + " is not a multiple of --heads " + s.heads());
         }
-        ObjectNode c = JSON.createObjectNode();
-        c.putArray("architectures").add("LlamaForCausalLM");
-        c.put("model_type", "llama");
-        c.put("vocab_size", vocabSize);
-        c.put("hidden_size", s.hidden());
-        c.put("intermediate_size", s.intermediate());
-        c.put("num_hidden_layers", s.layers());
-        c.put("num_attention_heads", s.heads());
-        c.put("num_key_value_heads", s.kvHeads());
-        c.put("head_dim", s.hidden() / s.heads());
-        c.put("hidden_act", "silu");
-        c.put("max_position_embeddings", s.maxPositions());
-        c.put("rms_norm_eps", 1e-5);
-        c.put("rope_theta", 10000.0);
-        c.put("attention_bias", false);
-        c.put("attention_dropout", 0.0);
-        c.put("mlp_bias", false);
-        c.put("initializer_range", 0.02);
-        c.put("tie_word_embeddings", true);
-        c.put("bos_token_id", bos);
-        c.put("eos_token_id", eos);
+        ModelConfig.Builder c = ModelConfig.builder(Architecture.LLAMA, vocabSize, s.hidden(), s.intermediate(),
+                        s.layers(), s.heads(), s.kvHeads())
+                .headDim(s.hidden() / s.heads()).hiddenAct("silu").maxPositionEmbeddings(s.maxPositions())
+                .rmsNormEps(1e-5).ropeTheta(10000.0).attentionBias(false).extra("attention_dropout", 0.0)
+                .mlpBias(false).extra("initializer_range", 0.02).tieWordEmbeddings(true).bosTokenId(bos)
+                .eosTokenIds(eos);
         if (pad != null) {
-            c.put("pad_token_id", pad);
+            c.padTokenId(pad);
         }
-        c.put("use_cache", true);
-        c.put("torch_dtype", "float32");
-        return ModelConfig.parse(c);
+        return c.extra("use_cache", true).torchDtype(DType.F32).build();
     }
 
     /** Trains, writes the model directory and its card. */
     public void train(Settings s, String command) throws IOException {
         torch.set_num_threads(s.threads());
-        Path tmp = null;
         try (TextTokenizer tokenizer = TextTokenizer.load(s.tokenizerDir())) {
             Vocabulary vocab = Vocabulary.read(s.tokenizerDir());
             if (tokenizer.bosId() == null || tokenizer.eosIds().isEmpty()) {
@@ -392,50 +376,42 @@ public final class DemoModelTrainer {
             ModelConfig config = config(s, vocab.size(), bos, eos, vocab.pad());
             CosineSchedule schedule = new CosineSchedule(s.lr(), s.warmupSteps(), s.steps(), s.finalLrFraction());
             Path out = s.out().toAbsolutePath().normalize();
-            tmp = out.resolveSibling("." + out.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-            Run run;
-            Double fp32General = null;
-            try (LlamaModel model = LlamaModel.initialize(config, LoadOptions.DEFAULTS, s.seed())) {
-                run = optimise(model, data, schedule, s);
-                Path general = s.corpora() == null ? null : s.corpora().resolve("general/heldout.jsonl");
-                if (general != null && Files.isRegularFile(general)) {
-                    fp32General = new HeldOutEvaluation(model, tokenizer, s.context(), s.context() / 2)
-                            .perplexity(general).perplexity();
+            AtomicOutput.writeDirectory(out, tmp -> {
+                Run run;
+                Double fp32General = null;
+                try (LlamaModel model = LlamaModel.initialize(config, LoadOptions.DEFAULTS, s.seed())) {
+                    run = optimise(model, data, schedule, s);
+                    Path general = s.corpora() == null ? null : s.corpora().resolve("general/heldout.jsonl");
+                    if (general != null && Files.isRegularFile(general)) {
+                        fp32General = new HeldOutEvaluation(model, tokenizer, s.context(), s.context() / 2)
+                                .perplexity(general).perplexity();
+                    }
+                    model.save(tmp, DType.BF16, metadata(s));
                 }
-                Files.createDirectories(out.getParent());
-                FileTrees.delete(tmp);
-                Files.createDirectories(tmp);
-                model.save(tmp, DType.BF16, metadata(s));
-            }
-            writeGenerationConfig(tmp, bos, eos, vocab.pad());
-            copyTokenizer(s.tokenizerDir(), tmp);
-            HeldOutEvaluation.Results results = null;
-            ModelCard.Content card;
-            try (LlamaModel saved = LlamaModel.load(tmp); TextTokenizer savedTokenizer = TextTokenizer.load(tmp);
-                 PointerScope scope = new PointerScope()) {
-                if (s.corpora() != null) {
-                    log("held-out evaluation of the bf16 checkpoint (windows of %d, stride %d):", s.context(),
-                            s.context() / 2);
-                    results = new HeldOutEvaluation(saved, savedTokenizer, s.context(), s.context() / 2)
-                            .run(s.corpora(), line -> log("  %s", line));
+                writeGenerationConfig(tmp, bos, eos, vocab.pad());
+                copyTokenizer(s.tokenizerDir(), tmp);
+                HeldOutEvaluation.Results results = null;
+                ModelCard.Content card;
+                try (LlamaModel saved = LlamaModel.load(tmp); TextTokenizer savedTokenizer = TextTokenizer.load(tmp);
+                     PointerScope scope = new PointerScope()) {
+                    if (s.corpora() != null) {
+                        log("held-out evaluation of the bf16 checkpoint (windows of %d, stride %d):", s.context(),
+                                s.context() / 2);
+                        results = new HeldOutEvaluation(saved, savedTokenizer, s.context(), s.context() / 2)
+                                .run(s.corpora(), line -> log("  %s", line));
+                    }
+                    Map<String, long[]> shapes = new LinkedHashMap<>();
+                    saved.hfTensors().forEach((name, t) -> shapes.put(name, Tensors.shape(t)));
+                    card = new ModelCard.Content(saved.config(), ModelCard.Parameters.of(shapes),
+                            Files.size(tmp.resolve("model.safetensors")), s.trainFile(), data.numDocs(), data.numTokens(),
+                            data.numRows(), s.context(), s.batchRows(), s.steps(), schedule, s.hyper(), s.seed(),
+                            s.threads(), run.seconds(), run.tokensPerSecond(), run.firstMinuteTokensPerSecond(),
+                            run.curve(), run.finalLoss(),
+                            run.finalLossSteps(), fp32General, results, command);
                 }
-                Map<String, long[]> shapes = new LinkedHashMap<>();
-                saved.hfTensors().forEach((name, t) -> shapes.put(name, Tensors.shape(t)));
-                card = new ModelCard.Content(saved.config(), ModelCard.Parameters.of(shapes),
-                        Files.size(tmp.resolve("model.safetensors")), s.trainFile(), data.numDocs(), data.numTokens(),
-                        data.numRows(), s.context(), s.batchRows(), s.steps(), schedule, s.hyper(), s.seed(),
-                        s.threads(), run.seconds(), run.tokensPerSecond(), run.firstMinuteTokensPerSecond(),
-                        run.curve(), run.finalLoss(),
-                        run.finalLossSteps(), fp32General, results, command);
-            }
-            ModelCard.write(tmp.resolve("MODEL_CARD.md"), card);
-            install(tmp, out);
-            tmp = null;
+                ModelCard.write(tmp.resolve("MODEL_CARD.md"), card);
+            });
             log("wrote %s", out);
-        } finally {
-            if (tmp != null) {
-                FileTrees.delete(tmp);
-            }
         }
     }
 
@@ -535,7 +511,7 @@ public final class DemoModelTrainer {
 
         static Vocabulary read(Path dir) throws IOException {
             Path file = dir.resolve(TextTokenizer.FILE_NAME);
-            JsonNode tok = readJson(file);
+            JsonNode tok = Json.read(file);
             long max = -1;
             Map<String, Long> ids = new LinkedHashMap<>();
             for (JsonNode t : tok.path("added_tokens")) {
@@ -554,20 +530,12 @@ public final class DemoModelTrainer {
             Path configFile = dir.resolve("tokenizer_config.json");
             Long pad = null;
             if (Files.isRegularFile(configFile)) {
-                JsonNode padToken = readJson(configFile).get("pad_token");
+                JsonNode padToken = Json.read(configFile).get("pad_token");
                 if (padToken != null && padToken.isTextual()) {
                     pad = ids.get(padToken.asText());
                 }
             }
             return new Vocabulary(Math.toIntExact(max + 1), pad);
-        }
-    }
-
-    private static JsonNode readJson(Path file) throws IOException {
-        try {
-            return JSON.readTree(file.toFile());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage().lines().findFirst().orElse(""));
         }
     }
 
@@ -588,20 +556,6 @@ public final class DemoModelTrainer {
             for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
                 Files.copy(f, to.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
             }
-        }
-    }
-
-    /** Puts the finished directory {@code tmp} at {@code out}, replacing what was there. */
-    private static void install(Path tmp, Path out) throws IOException {
-        Path old = null;
-        if (Files.exists(out)) {
-            old = out.resolveSibling("." + out.getFileName() + ".old-" + ProcessHandle.current().pid());
-            FileTrees.delete(old);
-            Files.move(out, old, StandardCopyOption.ATOMIC_MOVE);
-        }
-        Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
-        if (old != null) {
-            FileTrees.delete(old);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.cusprun.train;
 
+import io.cusprun.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -9,8 +10,6 @@ import java.util.List;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.cusprun.eval.EvalData;
 import io.cusprun.eval.McItem;
@@ -49,7 +48,6 @@ public final class HeldOutEvaluation {
     }
 
     private static final int BATCH_TOKENS = 4096;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final LlamaModel model;
     private final TextTokenizer tokenizer;
@@ -126,11 +124,7 @@ public final class HeldOutEvaluation {
         } catch (UncheckedIOException e) {
             throw new IOException(file + ": " + e.getCause().getMessage());
         }
-        try {
-            return JSON.readTree(first).has("choices");
-        } catch (JsonProcessingException e) {
-            throw new IOException(file + ":1: not valid JSON: " + e.getOriginalMessage().lines().findFirst().orElse(""));
-        }
+        return Json.parse(first, file + ":1").has("choices");
     }
 
     private static List<Path> subdirectories(Path dir) throws IOException {

@@ -84,7 +84,7 @@ public final class ModelCard {
         line(b, "");
         line(b, "| | |");
         line(b, "|---|---|");
-        line(b, "| architecture | `%s`, a stock HF checkpoint (no cusprun extensions) |", m.architecture());
+        line(b, "| architecture | `%s`, a stock HF checkpoint (no cusprun extensions) |", m.architecture().hfName());
         line(b, "| vocabulary | %d (byte-level BPE, `tokenizer.json`; BOS id %d, EOS id %d) |", m.vocabSize(),
                 m.bosTokenId(), m.eosTokenIds().get(0));
         line(b, "| hidden size | %d |", m.hiddenSize());

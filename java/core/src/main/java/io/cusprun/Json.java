@@ -1,0 +1,39 @@
+package io.cusprun;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/** The one way JSON is read: a malformed document is the one-line error "WHERE: not valid JSON: REASON". */
+public final class Json {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private Json() {}
+
+    /** The JSON document in {@code file}. */
+    public static JsonNode read(Path file) throws IOException {
+        try {
+            return JSON.readTree(file.toFile());
+        } catch (JsonProcessingException e) {
+            throw new IOException(file + ": " + invalid(e));
+        }
+    }
+
+    /** The JSON document {@code text}; {@code where} names it in the error (a file, or FILE:LINE). */
+    public static JsonNode parse(String text, String where) throws IOException {
+        try {
+            return JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new IOException(where + ": " + invalid(e));
+        }
+    }
+
+    /** "not valid JSON: " and the first line of the parser's reason. */
+    public static String invalid(JsonProcessingException e) {
+        String m = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
+        return "not valid JSON: " + m.lines().findFirst().orElse("");
+    }
+}
