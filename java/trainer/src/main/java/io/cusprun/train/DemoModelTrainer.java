@@ -41,25 +41,19 @@ import io.cusprun.model.TextTokenizer;
  * config, generation config, tokenizer and a MODEL_CARD.md holding the held-out evaluation. The
  * defaults make the committed {@code data/demo-model}:
  * <pre>
- * mvn -B -q -DskipTests package &amp;&amp; java -cp java/target/cusprun.jar io.cusprun.train.DemoModelTrainer --out data/demo-model
+ * mvn -B -q -DskipTests package &amp;&amp; java -jar java/trainer/target/cusprun-trainer.jar --out data/demo-model
  * </pre>
  * The output directory is assembled under a temporary name beside it and renamed into place when
  * complete. Exit codes: 0, 1 (failure, one line naming the file), 2 (bad usage).
  */
 public final class DemoModelTrainer {
 
-    /**
-     * Steps of the committed model, set from the measured rate: 1,587 tokens/s over the first minute
-     * on the shared 2-core machine, so 450 steps of 4,096 tokens take about 20 minutes when the
-     * machine is otherwise quiet (the committed run took 51 minutes: other jobs loaded it).
-     */
+    /** Steps of the committed model, sized to train in well under an hour on 2 cores (its card has the run's time). */
     public static final int DEFAULT_STEPS = 450;
 
     /**
-     * LibTorch intra-op threads by default. One, not two: on the shared 2-core machine two measured
-     * slower (a training step 3.5 s instead of 2.9 s) and stalled for seconds whenever the other
-     * core was busy. Matrix products run on OpenBLAS's own thread pool (OPENBLAS_NUM_THREADS, by
-     * default one thread per core) whatever this says.
+     * LibTorch intra-op threads by default. One, not two: on a shared 2-core machine two were slower
+     * and stalled whenever the other core was busy (data/demo-model/MODEL_CARD.md, Training).
      */
     public static final int DEFAULT_THREADS = 1;
 
@@ -74,7 +68,7 @@ public final class DemoModelTrainer {
          */
         public static final Settings DEFAULTS = new Settings(null, Path.of("data/corpora/train/train.jsonl"),
                 Path.of("data/demo-tokenizer"), Path.of("data/corpora"), 256, 6, 8, 4, 768, 1024, 256, 16,
-                DEFAULT_STEPS, warmupFor(DEFAULT_STEPS), 2e-3, 0.1, new Trainer.Hyper(0.1, 0.9, 0.95, 1e-8, 1.0),
+                DEFAULT_STEPS, warmupFor(DEFAULT_STEPS), 2e-3, 0.1, Trainer.Hyper.DEFAULTS,
                 1234, DEFAULT_THREADS, 10);
 
         public Settings withOut(Path v) {
@@ -292,8 +286,8 @@ public final class DemoModelTrainer {
         }
         Settings d = Settings.DEFAULTS;
         int steps = intOpt(cl, "steps", d.steps());
-        Trainer.Hyper hyper = new Trainer.Hyper(doubleOpt(cl, "weight-decay", d.hyper().weightDecay()),
-                d.hyper().beta1(), d.hyper().beta2(), d.hyper().eps(), doubleOpt(cl, "clip", d.hyper().gradClip()));
+        Trainer.Hyper hyper = d.hyper().withWeightDecay(doubleOpt(cl, "weight-decay", d.hyper().weightDecay()))
+                .withGradClip(doubleOpt(cl, "clip", d.hyper().gradClip()));
         return d.withOut(Path.of(cl.getOptionValue("out")))
                 .withTrainFile(cl.hasOption("train") ? Path.of(cl.getOptionValue("train")) : d.trainFile())
                 .withTokenizerDir(cl.hasOption("tokenizer") ? Path.of(cl.getOptionValue("tokenizer")) : d.tokenizerDir())

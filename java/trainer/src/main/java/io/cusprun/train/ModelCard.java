@@ -1,12 +1,14 @@
 package io.cusprun.train;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import io.cusprun.model.ModelConfig;
 
@@ -133,7 +135,8 @@ public final class ModelCard {
         line(b, "| gradient clipping | global L2 norm %s |", plain(c.hyper().gradClip()));
         line(b, "| precision | fp32 training; weights rounded to bf16 (nearest even) when written |");
         line(b, "| initialisation | HF Llama: N(0, 0.02^2) matrices and embedding, RMSNorm weights 1; seed %d |", c.seed());
-        line(b, "| hardware | CPU (AMD EPYC, 2 cores shared with other jobs), %d LibTorch thread(s) |", c.threads());
+        line(b, "| hardware | CPU (%s, %d cores), %d LibTorch thread(s) |", cpuName(),
+                Runtime.getRuntime().availableProcessors(), c.threads());
         line(b, "| time | %s wall, %s tokens/s on average (%s tokens/s over the first minute) |",
                 duration(c.seconds()), group(Math.round(c.tokensPerSecond())),
                 group(Math.round(c.firstMinuteTokensPerSecond())));
@@ -231,5 +234,15 @@ public final class ModelCard {
         long s = Math.round(seconds);
         return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s / 60 % 60)
                 : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+    }
+
+    /** The processor's model name as the kernel reports it, or "unknown". */
+    static String cpuName() {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+            return lines.filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).strip())
+                    .findFirst().orElse("unknown");
+        } catch (IOException | UncheckedIOException e) {
+            return "unknown";
+        }
     }
 }

@@ -32,6 +32,24 @@ public final class Trainer implements AutoCloseable {
      * @param gradClip    largest gradient L2 norm (over all parameters); 0 for no clipping
      */
     public record Hyper(double weightDecay, double beta1, double beta2, double eps, double gradClip) {
+        /** The committed demo model's optimiser settings. */
+        public static final Hyper DEFAULTS = new Hyper(0.1, 0.9, 0.95, 1e-8, 1.0);
+
+        public Hyper withWeightDecay(double v) {
+            return new Hyper(v, beta1, beta2, eps, gradClip);
+        }
+
+        public Hyper withBetas(double b1, double b2) {
+            return new Hyper(weightDecay, b1, b2, eps, gradClip);
+        }
+
+        public Hyper withEps(double v) {
+            return new Hyper(weightDecay, beta1, beta2, v, gradClip);
+        }
+
+        public Hyper withGradClip(double v) {
+            return new Hyper(weightDecay, beta1, beta2, eps, v);
+        }
     }
 
     /** One step's outcome: the loss before the update, the gradient norm before clipping, the rate used. */

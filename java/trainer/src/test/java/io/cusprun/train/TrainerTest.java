@@ -21,7 +21,7 @@ import io.cusprun.testing.Fixtures;
 class TrainerTest {
 
     private static final int VOCAB = Fixtures.VOCAB;
-    private static final Trainer.Hyper HYPER = new Trainer.Hyper(0.1, 0.9, 0.95, 1e-8, 1.0);
+    private static final Trainer.Hyper HYPER = Trainer.Hyper.DEFAULTS;
 
     static ModelConfig tinyConfig() {
         ObjectNode c = new ObjectMapper().createObjectNode();
