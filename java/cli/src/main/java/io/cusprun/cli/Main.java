@@ -29,6 +29,7 @@ public final class Main {
                 CompareCommand::run));
         COMMANDS.put("demo", new Command("the main job on the bundled demo model and corpora (German technical QA expert)",
                 DemoCommand::run));
+        COMMANDS.put("export", new Command("write a model as a GGUF file for llama.cpp", ExportCommand::run));
         COMMANDS.put("eval", new Command("perplexity or multiple-choice accuracy of a checkpoint",
                 a -> new EvalCommand().run(a)));
         COMMANDS.put("inspect", new Command("describe a checkpoint: architecture, sizes, parameters, files",
