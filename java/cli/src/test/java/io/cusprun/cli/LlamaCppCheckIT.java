@@ -1,0 +1,56 @@
+package io.cusprun.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+import io.cusprun.testing.Fixtures;
+
+/**
+ * Runs benchmarks/llamacpp/check.sh (GGUF exports of the demo model, unpruned and pruned, in
+ * llama.cpp vs cusprun) in the integration-test phase, after the runnable jar is packaged.
+ * Skipped, with the reason, where node is not on PATH, where npm cannot install node-llama-cpp,
+ * or with -Dcusprun.llamacpp.skip=true. Uses 8 held-out documents (CHECK_DOCS) to stay fast.
+ */
+class LlamaCppCheckIT {
+
+    @Test
+    void exportsRunInLlamaCppLikeInCusprun() throws IOException, InterruptedException {
+        assumeTrue(!Boolean.getBoolean("cusprun.llamacpp.skip"), "llama.cpp check skipped (-Dcusprun.llamacpp.skip)");
+        assumeTrue(onPath("node"), "llama.cpp check skipped: node is not on PATH (Node 20 and npm run the check)");
+        assumeTrue(onPath("bash"), "llama.cpp check skipped: bash is not on PATH");
+        Path root = Fixtures.repositoryRoot();
+        Path jar = root.resolve("java/target/cusprun.jar");
+        assumeTrue(Files.isRegularFile(jar), "llama.cpp check skipped: " + jar + " not packaged");
+        ProcessBuilder pb = new ProcessBuilder("bash", root.resolve("benchmarks/llamacpp/check.sh").toString())
+                .directory(root.toFile()).redirectErrorStream(true).inheritIO();
+        pb.environment().putIfAbsent("CHECK_DOCS", "8");
+        Process p = pb.start();
+        if (!p.waitFor(15, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new AssertionError("benchmarks/llamacpp/check.sh ran over 15 minutes");
+        }
+        assumeTrue(p.exitValue() != 3, "llama.cpp check skipped: check.sh cannot run here (see its output above)");
+        assertEquals(0, p.exitValue(), "benchmarks/llamacpp/check.sh failed (see its output above)");
+    }
+
+    private static boolean onPath(String exe) {
+        String path = System.getenv("PATH");
+        if (path == null) {
+            return false;
+        }
+        for (String dir : path.split(File.pathSeparator)) {
+            if (Files.isExecutable(Path.of(dir, exe))) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
