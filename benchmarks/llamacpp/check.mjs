@@ -3,6 +3,7 @@
 // For each GGUF: tokenizes every document's text without special tokens and compares with
 // cusprun's ids; scores the log-likelihood of every token after the first of [BOS] + cusprun's
 // ids cut to MAX_TOKENS (the same sequences `cusprun eval --ids` scores); greedily continues PROMPT.
+// Documents with "text": null are only scored. An empty PROMPT skips the continuation.
 // Prints one JSON object per model.
 import fs from "node:fs";
 import {getLlama, LlamaCompletion} from "node-llama-cpp";
@@ -18,6 +19,9 @@ for (const file of models) {
     let mismatched = 0;
     let firstMismatch = null;
     for (const [i, d] of docs.entries()) {
+        if (d.text === null) {
+            continue; // ids only (fixtures.mjs): nothing to tokenize
+        }
         const ids = Array.from(model.tokenize(d.text, false));
         const same = ids.length === d.ids.length && ids.every((t, j) => t === d.ids[j]);
         if (!same) {
@@ -45,10 +49,10 @@ for (const file of models) {
         }
     }
     await sequence.clearHistory();
-    const completion = new LlamaCompletion({contextSequence: sequence});
-    const continuation = await completion.generateCompletion(prompt, {maxTokens: 32, temperature: 0});
+    const continuation = prompt === "" ? null
+        : await new LlamaCompletion({contextSequence: sequence}).generateCompletion(prompt, {maxTokens: 32, temperature: 0});
     console.log(JSON.stringify({
-        model: file, llamaCpp: release, docs: docs.length, tokenizationMismatches: mismatched, firstMismatch,
+        model: file, llamaCpp: release, docs: docs.length, tokenized: docs.filter(d => d.text !== null).length, tokenizationMismatches: mismatched, firstMismatch,
         tokens: scored, nll: -logLikelihood / scored, perplexity: Math.exp(-logLikelihood / scored), continuation
     }));
     await context.dispose();

@@ -3,7 +3,8 @@
 # with cusprun: the demo model unpruned, pruned 35% uniformly and 35% per layer (German technical
 # QA expert), each exported as f32, f16, bf16 and q8_0. Checks identical tokenization of held-out
 # documents, perplexity of the same token ids within 0.1% (f32) and 1% (f16, bf16), reports q8_0,
-# and prints a greedy continuation from llama.cpp.
+# and prints a greedy continuation from llama.cpp. Then every test-fixture family (tiny random
+# models) exported as f32 and scored on random ids in both (see fixtures.mjs).
 #
 # usage: benchmarks/llamacpp/check.sh [WORK_DIR]      (after: mvn -B -DskipTests package)
 # exit:  0 all checks pass, 1 a check failed, 3 cannot run here (no node, no jar, npm install failed)
@@ -62,8 +63,10 @@ for m in demo uniform35 perlayer35; do
     r=$(cusprun eval --model "${MODELS[$m]}" --ids "$WORK/tokens/ids.jsonl" --max-length "$MAX" --stride "$MAX" --json)
     echo "$sep\"$m\": $r" >> "$WORK/cusprun.json"
     sep=","
+    # f32 through the command, the other types in one JVM (same exporter, saves JVM starts)
+    cusprun export --model "${MODELS[$m]}" --out "$WORK/gguf/$m-f32.gguf" --dtype f32 2>&1 | sed 's/^/  /' >&2
+    java -cp "$JAR" io.cusprun.export.GgufExporter "${MODELS[$m]}" "$WORK/gguf/$m" f16 bf16 q8_0 2>&1 | sed 's/^/  /' >&2
     for t in f32 f16 bf16 q8_0; do
-        cusprun export --model "${MODELS[$m]}" --out "$WORK/gguf/$m-$t.gguf" --dtype "$t" 2>&1 | sed 's/^/  /' >&2
         ggufs+=("$WORK/gguf/$m-$t.gguf")
     done
 done
@@ -72,4 +75,22 @@ echo "cusprun side done: $(( $(date +%s) - start )) s" >&2
 
 node "$CACHE/check.mjs" "$WORK/tokens/docs.json" "$MAX" "$PROMPT" "${ggufs[@]}" > "$WORK/llamacpp.jsonl"
 node "$HERE/table.mjs" "$WORK/llamacpp.jsonl" "$WORK/cusprun.json" | tee "$WORK/table.md"
+echo "demo models checked in llama.cpp: $(( $(date +%s) - start )) s" >&2
+
+# Every fixture family (tiny random models: Llama 2, Llama 3 with llama3 RoPE scaling, Mistral,
+# Qwen2 with biases, per-layer pruned Llama with biases and linear scaling), f32, on random ids.
+node "$HERE/fixtures.mjs" "$ROOT/java/core/src/test/resources/fixtures" "$WORK/families"
+echo "{" > "$WORK/cusprun-families.json"
+: > "$WORK/llamacpp-families.jsonl"
+sep=""
+for dir in "$WORK"/families/*/; do
+    name=$(basename "$dir")
+    r=$(cusprun eval --model "$dir" --ids "$dir/ids.jsonl" --max-length 64 --stride 64 --json)
+    echo "$sep\"$name\": $r" >> "$WORK/cusprun-families.json"
+    sep=","
+    cusprun export --model "$dir" --out "$WORK/gguf/$name-f32.gguf" --dtype f32 2>&1 | sed 's/^/  /' >&2
+    node "$CACHE/check.mjs" "$dir/docs.json" 64 "" "$WORK/gguf/$name-f32.gguf" >> "$WORK/llamacpp-families.jsonl"
+done
+echo "}" >> "$WORK/cusprun-families.json"
+node "$HERE/table.mjs" "$WORK/llamacpp-families.jsonl" "$WORK/cusprun-families.json" | tee -a "$WORK/table.md"
 echo "total: $(( $(date +%s) - start )) s" >&2

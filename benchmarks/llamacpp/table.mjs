@@ -7,7 +7,7 @@ const results = fs.readFileSync(process.argv[2], "utf8").trim().split("\n").map(
 const cusprun = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
 const tolerance = {f32: 1e-3, f16: 1e-2, bf16: 1e-2, q8_0: Infinity};
 let failed = false;
-console.log(`llama.cpp ${results[0].llamaCpp.repo} ${results[0].llamaCpp.release} (node-llama-cpp, CPU)`);
+console.log(`\nllama.cpp ${results[0].llamaCpp.repo} ${results[0].llamaCpp.release} (node-llama-cpp, CPU)`);
 console.log("| model | dtype | GGUF size | ppl cusprun | ppl llama.cpp | rel. diff | tokens | tokenization |");
 console.log("|---|---|---:|---:|---:|---:|---:|---|");
 for (const r of results) {
@@ -18,13 +18,13 @@ for (const r of results) {
     const size = (fs.statSync(r.model).size / 1e6).toFixed(1) + " MB";
     const ok = rel <= tolerance[dtype] && r.tokens === ref.tokens && r.tokenizationMismatches === 0;
     failed ||= !ok;
-    const tok = r.tokenizationMismatches === 0 ? `identical (${r.docs} docs)` :
+    const tok = r.tokenized === 0 ? `not compared (random ids)` : r.tokenizationMismatches === 0 ? `identical (${r.docs} docs)` :
         `${r.tokenizationMismatches} docs differ, first: ${JSON.stringify(r.firstMismatch)}`;
     console.log(`| ${name} | ${dtype} | ${size} | ${ref.perplexity.toFixed(4)} | ${r.perplexity.toFixed(4)} | ` +
         `${rel.toExponential(1)}${ok ? "" : " FAIL"} | ${r.tokens}${r.tokens === ref.tokens ? "" : " vs " + ref.tokens} | ${tok} |`);
 }
-console.log("\nGreedy continuations (llama.cpp, f32):");
-for (const r of results.filter(r => r.model.endsWith("-f32.gguf"))) {
+if (results.some(r => r.continuation !== null)) console.log("\nGreedy continuations (llama.cpp, f32):");
+for (const r of results.filter(r => r.model.endsWith("-f32.gguf") && r.continuation !== null)) {
     console.log(`  ${r.model.split("/").pop()}: ${JSON.stringify(r.continuation)}`);
 }
 if (failed) {

@@ -27,7 +27,8 @@ import io.cusprun.model.ModelConfig;
  *     Qwen2's); any other pre-tokenizer is refused, since llama.cpp would split text differently;</li>
  * <li>SentencePiece-style vocabularies (Llama 2, Mistral): tokenizer.json BPE with byte_fallback,
  *     or Unigram: model {@code llama} with tokens, scores and types (byte tokens {@code <0xXX>}
- *     are BYTE). BPE merges become scores (the token made by merge r scores -r), which makes
+ *     are BYTE; all 256 must exist, as in every real SentencePiece vocabulary, since llama.cpp
+ *     aborts on text it cannot spell otherwise). BPE merges become scores (the token made by merge r scores -r), which makes
  *     llama.cpp's score-driven merging follow the merge order.</li>
  * </ul>
  *
@@ -118,6 +119,15 @@ public final class GgufTokenizer {
         } else {
             throw new IllegalArgumentException("tokenizer.json: model type '" + type
                     + "' has no llama.cpp equivalent (byte-level BPE, SentencePiece-style BPE or Unigram)");
+        }
+        if (ggmlModel.equals("llama")) {
+            for (int b = 0; b < 256; b++) {
+                String bt = String.format("<0x%02X>", b);
+                if (!ids.containsKey(bt)) {
+                    throw new IllegalArgumentException("tokenizer.json: SentencePiece-style vocabulary without the byte"
+                            + " token " + bt + " (llama.cpp aborts on text it cannot spell without all 256 byte tokens)");
+                }
+            }
         }
         for (int i = 0; i < n; i++) {
             if (tokens[i] == null) {

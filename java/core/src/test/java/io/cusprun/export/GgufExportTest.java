@@ -142,9 +142,9 @@ class GgufExportTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("exports")
     void exportRoundTrips(Family family, GgufType type) throws IOException {
-        Fixtures.Spec spec = Fixtures.spec(family, family == Family.LLAMA3 || family == Family.QWEN2 ? DType.BF16 : DType.F32);
+        Fixtures.Spec spec = spec(family);
         Path dir = Fixtures.write(tmp, spec);
-        writeTokenizer(dir, family);
+        writeTokenizer(dir, family, spec.vocabSize());
         ModelConfig config = ModelConfig.read(dir);
         Path out = tmp.resolve(family + "-" + type.optionName() + ".gguf");
         GgufExporter.Result result = GgufExporter.export(dir, out, type);
@@ -187,7 +187,7 @@ class GgufExportTest {
             assertEquals(spec.headDim(), m.get(arch + ".attention.key_length").asLong());
             assertEquals(spec.headDim(), m.get(arch + ".attention.value_length").asLong());
         }
-        checkTokenizer(m, family);
+        checkTokenizer(m, family, spec.vocabSize());
 
         // tensors: names, shapes, types and values
         Map<String, GgufReader.TensorInfo> ts = g.tensors();
@@ -290,27 +290,41 @@ class GgufExportTest {
         };
     }
 
-    private static void checkTokenizer(GgufMetadata m, Family family) {
+    /**
+     * The family's default fixture spec; SentencePiece-style families get 320 tokens, room for the
+     * 256 byte tokens llama.cpp needs (the default has 64).
+     */
+    static Fixtures.Spec spec(Family f) {
+        Fixtures.Spec s = Fixtures.spec(f, f == Family.LLAMA3 || f == Family.QWEN2 ? DType.BF16 : DType.F32);
+        return byteLevel(f) ? s : new Fixtures.Spec(f, s.dtype(), 320, s.hiddenSize(), s.numLayers(), s.intermediateSize(),
+                s.numHeads(), s.numKvHeads(), s.headDim(), s.tied(), s.seed(), s.layerSizes());
+    }
+
+    static boolean byteLevel(Family f) {
+        return f == Family.LLAMA3 || f == Family.QWEN2;
+    }
+
+    private static void checkTokenizer(GgufMetadata m, Family family, int vocab) {
         boolean byteLevel = family == Family.LLAMA3 || family == Family.QWEN2;
         assertEquals(byteLevel ? "gpt2" : "llama", m.get("tokenizer.ggml.model").asString());
         List<Object> tokens = m.get("tokenizer.ggml.tokens").list();
         List<Object> types = m.get("tokenizer.ggml.token_type").list();
-        assertEquals(Fixtures.VOCAB, tokens.size());
-        assertEquals(Fixtures.VOCAB, types.size());
+        assertEquals(vocab, tokens.size());
+        assertEquals(vocab, types.size());
         List<String> specials = Fixtures.specials(family);
         for (int i = 0; i < 3; i++) {
             assertEquals(specials.get(i), tokens.get(i));
             assertEquals((long) GgufTokenizer.CONTROL, types.get(i));
         }
-        assertEquals("[PAD63]", tokens.get(63));
-        assertEquals((long) GgufTokenizer.UNUSED, types.get(63));
+        assertEquals("[PAD" + (vocab - 1) + "]", tokens.get(vocab - 1));
+        assertEquals((long) GgufTokenizer.UNUSED, types.get(vocab - 1));
         if (byteLevel) {
             assertEquals(family == Family.LLAMA3 ? "llama-bpe" : "qwen2", m.get("tokenizer.ggml.pre").asString());
             assertEquals("a b", m.get("tokenizer.ggml.merges").list().get(0));
             assertNull(m.get("tokenizer.ggml.scores"));
         } else {
             List<Object> scores = m.get("tokenizer.ggml.scores").list();
-            assertEquals(Fixtures.VOCAB, scores.size());
+            assertEquals(vocab, scores.size());
             assertEquals(-1f, scores.get(tokens.indexOf("ab")));
             assertEquals((long) GgufTokenizer.BYTE, types.get(tokens.indexOf("<0x0A>")));
             assertNull(m.get("tokenizer.ggml.merges"));
@@ -324,9 +338,10 @@ class GgufExportTest {
     /**
      * Replaces the fixture's WordLevel tokenizer (which llama.cpp has no equivalent of) with a small
      * BPE one of the family's kind: byte-level (Llama 3 split regex, Qwen2 split regex) or
-     * SentencePiece-style with byte fallback. Ids 0..2 stay the specials, id 63 stays undefined.
+     * SentencePiece-style with byte fallback and all 256 byte tokens. Ids 0..2 stay the specials,
+     * the last id stays undefined.
      */
-    static void writeTokenizer(Path dir, Family family) throws IOException {
+    static void writeTokenizer(Path dir, Family family, int vocabSize) throws IOException {
         ObjectNode t = Fixtures.tokenizer(family);
         t.putNull("normalizer");
         ObjectNode model = t.putObject("model");
@@ -341,7 +356,9 @@ class GgufExportTest {
         }
         int id = 3;
         if (!byteLevel) {
-            vocab.put("<0x0A>", id++);
+            for (int b = 0; b < 256; b++) {
+                vocab.put(String.format("<0x%02X>", b), id++);
+            }
             vocab.put("▁", id++);
         } else {
             vocab.put("Ġ", id++);
@@ -352,7 +369,7 @@ class GgufExportTest {
         }
         ArrayNode merges = model.putArray("merges");
         String letters = "abcdefghijklmnopqrstuvwxyz";
-        for (int i = 0; id < 63; i++) {
+        for (int i = 0; id < vocabSize - 1; i++) {
             String a = String.valueOf(letters.charAt(i % 26));
             String b = String.valueOf(letters.charAt((i + 1 + i / 26) % 26));
             vocab.put(a + b, id++);
@@ -390,12 +407,26 @@ class GgufExportTest {
     }
 
     @Test
+    void aSentencePieceVocabularyWithoutByteTokensIsRefused() throws IOException {
+        Fixtures.Spec spec = spec(Family.LLAMA2);
+        Path dir = Fixtures.write(tmp, spec);
+        writeTokenizer(dir, Family.LLAMA2, spec.vocabSize());
+        ObjectNode tok = (ObjectNode) JSON.readTree(dir.resolve("tokenizer.json").toFile());
+        ((ObjectNode) tok.path("model").path("vocab")).remove("<0x41>");
+        Fixtures.writeJson(dir.resolve("tokenizer.json"), tok);
+        Path out = tmp.resolve("z.gguf");
+        IOException e = assertThrows(IOException.class, () -> GgufExporter.export(dir, out, GgufType.F32));
+        assertTrue(e.getMessage().contains("without the byte token"), e.getMessage());
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
     void layersLlamaCppCannotRunAreRefused() throws IOException {
         Fixtures.Spec base = Fixtures.spec(Family.LLAMA_PRUNED, DType.F32);
-        Fixtures.Spec attnOnly = new Fixtures.Spec(Family.LLAMA_PRUNED, DType.F32, Fixtures.VOCAB, 32, 2, 48, 4, 2, 8,
+        Fixtures.Spec attnOnly = new Fixtures.Spec(Family.LLAMA_PRUNED, DType.F32, 320, 32, 2, 48, 4, 2, 8,
                 false, 15, List.of(new LayerSize(40, 4, 2), new LayerSize(0, 2, 1)));
         Path dir = Fixtures.write(tmp.resolve("a"), attnOnly);
-        writeTokenizer(dir, Family.LLAMA_PRUNED);
+        writeTokenizer(dir, Family.LLAMA_PRUNED, 320);
         Path out = tmp.resolve("y.gguf");
         IOException e = assertThrows(IOException.class, () -> GgufExporter.export(dir, out, GgufType.F32));
         assertTrue(e.getMessage().contains("layer 1 keeps attention but no MLP"), e.getMessage());
