@@ -3,8 +3,11 @@ package io.cusprun.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -29,14 +32,25 @@ class LlamaCppCheckIT {
         Path root = Fixtures.repositoryRoot();
         Path jar = root.resolve("java/target/cusprun.jar");
         assumeTrue(Files.isRegularFile(jar), "llama.cpp check skipped: " + jar + " not packaged");
+        // output through System.out (surefire owns the fork's stdin/stdout, so nothing is inherited)
         ProcessBuilder pb = new ProcessBuilder("bash", root.resolve("benchmarks/llamacpp/check.sh").toString())
-                .directory(root.toFile()).redirectErrorStream(true).inheritIO();
+                .directory(root.toFile()).redirectErrorStream(true);
         pb.environment().putIfAbsent("CHECK_DOCS", "8");
         Process p = pb.start();
+        p.getOutputStream().close();
+        Thread echo = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                r.lines().forEach(System.out::println);
+            } catch (IOException e) {
+                System.out.println("(output of check.sh lost: " + e.getMessage() + ")");
+            }
+        });
+        echo.start();
         if (!p.waitFor(15, TimeUnit.MINUTES)) {
             p.destroyForcibly();
             throw new AssertionError("benchmarks/llamacpp/check.sh ran over 15 minutes");
         }
+        echo.join();
         assumeTrue(p.exitValue() != 3, "llama.cpp check skipped: check.sh cannot run here (see its output above)");
         assertEquals(0, p.exitValue(), "benchmarks/llamacpp/check.sh failed (see its output above)");
     }
