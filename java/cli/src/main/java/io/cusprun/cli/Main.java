@@ -20,7 +20,7 @@ public final class Main {
 
     static {
         for (Command c : List.of(new ScoreCommand(), new MergeCommand(), new PruneCommand(), new CompareCommand(),
-                new DemoCommand(), new EvalCommand(), new InspectCommand(), new BenchCommand())) {
+                new DemoCommand(), new ExportCommand(), new EvalCommand(), new InspectCommand(), new BenchCommand())) {
             COMMANDS.put(c.name(), c);
         }
     }

@@ -1,0 +1,56 @@
+package io.cusprun.cli;
+
+import io.cusprun.export.GgufExporter;
+import io.cusprun.export.GgufType;
+import java.nio.file.Path;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+
+/** {@code cusprun export}: writes a model directory as one GGUF file for llama.cpp (see io.cusprun.export). */
+public final class ExportCommand implements Command {
+    static final String NAME = "export";
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String summary() {
+        return "write a model as a GGUF file for llama.cpp";
+    }
+
+    @Override
+    public String description() {
+        return "Writes a model as a GGUF file that llama.cpp (and tools built on it) runs.";
+    }
+
+    @Override
+    public String examples() {
+        return "  cusprun export --model demo-output/models/cusprun-0.35 --out expert.gguf --dtype q8_0\n";
+    }
+
+    @Override
+    public Options options() {
+        Options o = new Options();
+        o.addOption(Option.builder().longOpt("model").hasArg().argName("DIR").desc("model directory (pruned or not)").build());
+        o.addOption(Option.builder().longOpt("out").hasArg().argName("FILE").desc("the GGUF file to write").build());
+        o.addOption(Option.builder().longOpt("dtype").hasArg().argName("T")
+                .desc("weight type: f32, f16, bf16 or q8_0 (default f16); norms and biases stay f32").build());
+        o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
+        return o;
+    }
+
+    @Override
+    public int execute(CommandLine cl, Console console) throws Exception {
+        Path model = Path.of(Cli.required(cl, "model"));
+        Path out = Path.of(Cli.required(cl, "out"));
+        GgufType type = GgufType.parse(cl.getOptionValue("dtype", "f16"));
+        GgufExporter.Result r = GgufExporter.export(model, out, type);
+        r.notes().forEach(n -> console.err().println("export: note: " + n));
+        console.err().printf("exported %s -> %s (%s, architecture %s, %d tensors, %.1f MB)%n", model, out,
+                type.optionName(), r.architecture(), r.tensors(), r.bytes() / 1e6);
+        return Cli.OK;
+    }
+}
