@@ -164,6 +164,44 @@ public final class AtomicOutput {
         begin(temporary.toAbsolutePath().normalize(), null, () -> { });
     }
 
+    /**
+     * A fresh scratch directory {@code PREFIX-PID-*} under the system's temporary directory,
+     * registered like any temporary; scratch directories {@code PREFIX-PID-*} of processes that no
+     * longer run are removed first, one note each. Delete it with {@link #release}.
+     */
+    public static Path scratchDirectory(String prefix, Consumer<String> notes) throws IOException {
+        Path tmpRoot = Path.of(System.getProperty("java.io.tmpdir"));
+        Pattern mine = Pattern.compile(Pattern.quote(prefix) + "-(\\d{1,19})-.*");
+        if (Files.isDirectory(tmpRoot)) {
+            List<Path> stale = new ArrayList<>();
+            try (DirectoryStream<Path> s = Files.newDirectoryStream(tmpRoot, prefix + "-*")) {
+                for (Path p : s) {
+                    Matcher m = mine.matcher(p.getFileName().toString());
+                    if (m.matches() && !alive(Long.parseLong(m.group(1)))) {
+                        stale.add(p);
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // an unreadable temporary directory: nothing to clean
+            }
+            for (Path p : stale) {
+                try {
+                    FileTrees.delete(p);
+                    note(notes, "removed " + p + ", left by an interrupted run");
+                } catch (IOException e) {
+                    // another user's, or in use: left alone
+                }
+            }
+        }
+        Path dir = Files.createTempDirectory(prefix + "-" + ProcessHandle.current().pid() + "-");
+        register(dir);
+        return dir;
+    }
+
+    private static boolean alive(long pid) {
+        return pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    }
+
     /** Deletes a temporary registered with {@link #register} and forgets it. */
     public static void release(Path temporary) throws IOException {
         discard(temporary.toAbsolutePath().normalize());
@@ -220,7 +258,7 @@ public final class AtomicOutput {
             } catch (NumberFormatException e) {
                 continue;
             }
-            if (pid == self || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            if (pid == self || alive(pid)) {
                 continue; // a live run's, or ours
             }
             Path original = dir.resolve(m.group(1));

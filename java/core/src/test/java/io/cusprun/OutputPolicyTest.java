@@ -114,6 +114,23 @@ class OutputPolicyTest {
         assertTrue(notes.stream().allMatch(n -> n.contains("interrupted run (process " + dead + ")")), notes.toString());
     }
 
+    @Test
+    void scratchDirectoriesOfDeadProcessesAreRemoved() throws Exception {
+        Path tmpRoot = Path.of(System.getProperty("java.io.tmpdir"));
+        Path stale = Files.createDirectories(tmpRoot.resolve("cusprun-policytest-" + deadPid() + "-x"));
+        Files.writeString(stale.resolve("model.safetensors"), "left");
+        List<String> notes = new ArrayList<>();
+        Path fresh = AtomicOutput.scratchDirectory("cusprun-policytest", notes::add);
+        try {
+            assertFalse(Files.exists(stale));
+            assertEquals(1, notes.size(), notes.toString());
+            assertTrue(fresh.getFileName().toString().startsWith("cusprun-policytest-" + ProcessHandle.current().pid() + "-"));
+        } finally {
+            AtomicOutput.release(fresh);
+        }
+        assertFalse(Files.exists(fresh));
+    }
+
     /** The id of a process that has ended. */
     static long deadPid() throws Exception {
         Process p = new ProcessBuilder("true").start();

@@ -248,7 +248,7 @@ public final class Cli {
     static LoadOptions loadOptions(String device, String dtype) {
         LoadOptions o = LoadOptions.DEFAULTS;
         if (device != null) {
-            o = o.withDevice(device);
+            o = o.withDevice(device("device", device));
         }
         if (dtype == null) {
             return o;
@@ -259,6 +259,15 @@ public final class Cli {
             case "f16", "float16" -> DType.F16;
             default -> throw new UsageException("--dtype must be f32, bf16 or f16, not '" + dtype + "'");
         });
+    }
+
+    /** A device name ({@code cpu}, {@code cuda}, {@code cuda:N}) for {@code --option}, checked before LibTorch sees it. */
+    static String device(String option, String value) {
+        String d = value.trim();
+        if (!d.matches("cpu|cuda(:\\d{1,4})?")) {
+            throw new UsageException("--" + option + " must be cpu, cuda or cuda:N, not '" + value + "'");
+        }
+        return d;
     }
 
     /** Upper bound of counts and sizes: far above any real value, and safe from int overflow when doubled. */

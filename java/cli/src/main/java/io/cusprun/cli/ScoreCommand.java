@@ -90,7 +90,8 @@ public final class ScoreCommand implements Command {
                 .withBatchTokens(Cli.intOption(cl, "batch-tokens", d.batchTokens(), 1, Cli.MAX_COUNT))
                 .withNeurons(cl.hasOption("neurons"));
         ShardSpec shard = cl.hasOption("shard") ? ShardSpec.parse(cl.getOptionValue("shard")) : ShardSpec.ALL;
-        List<String> devices = Arrays.stream(cl.getOptionValue("devices", "cpu").split(",")).map(String::trim).toList();
+        List<String> devices = Arrays.stream(cl.getOptionValue("devices", "cpu").split(",", -1))
+                .map(dev -> Cli.device("devices", dev)).toList();
         String kernels = cl.getOptionValue("kernels", DEFAULT_KERNELS);
         int checkpointSeconds = Cli.intOption(cl, "checkpoint-seconds", (int) DEFAULT_CHECKPOINT.toSeconds(), 1, 7 * 24 * 3600);
         Path out = Cli.output(cl, "out", null, ScoreFile.OUTPUT, Cli.inputs(model, "--model", specs, "--corpus"), console);

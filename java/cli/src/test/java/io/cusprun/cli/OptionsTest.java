@@ -99,6 +99,25 @@ class OptionsTest {
     }
 
     @Test
+    void devicesAreCheckedBeforeLibTorchSeesThem() {
+        for (String bad : new String[] {"", "foo", "cpu,", "cuda:x"}) {
+            usage("devices", "score", "--model", model.toString(), "--corpus", "language:a=" + corpus, "--out",
+                    dir.resolve("d").toString(), "--devices", bad);
+            usage("device", "eval", "--model", model.toString(), "--text", corpus.toString(), "--device", bad);
+        }
+    }
+
+    @Test
+    void benchKeepsItsResultsOnlyWhereNothingForeignIsReplaced() throws Exception {
+        Path jar = Files.writeString(dir.resolve("benchmarks.jar"), "not run");
+        Path foreign = Files.writeString(dir.resolve("results.json"), "{\"mine\": true}");
+        usage("json", "bench", "--jar", jar.toString(), "--json", foreign.toString());
+        usage("json", "bench", "--jar", jar.toString(), "--json", foreign.toString(), "--force");
+        usage("json", "bench", "--jar", jar.toString(), "--json", jar.toString(), "--force");
+        assertEquals("{\"mine\": true}", Files.readString(foreign));
+    }
+
+    @Test
     void evalUsageErrorsAreOneLine() {
         usage("text", "eval", "--model", model.toString());
         usage("ids", "eval", "--model", model.toString(), "--text", corpus.toString(), "--ids", corpus.toString());

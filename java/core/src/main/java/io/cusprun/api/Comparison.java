@@ -85,8 +85,7 @@ public final class Comparison {
         if (spec.keepDir() != null) {
             modelsDir = Files.createDirectories(spec.keepDir());
         } else {
-            modelsDir = Files.createTempDirectory("cusprun-compare-");
-            AtomicOutput.register(modelsDir); // deleted if the run is stopped
+            modelsDir = AtomicOutput.scratchDirectory("cusprun-compare", log::println); // deleted if the run is stopped
         }
         try {
             for (Method method : spec.methods()) {
