@@ -116,7 +116,7 @@ public final class EvalCommand implements Command {
                         throw new IOException(file + ": not valid UTF-8 at byte " + io.cusprun.corpus.Utf8.firstMalformedByte(file));
                     }
                     try (TextTokenizer tok = TextTokenizer.load(modelDir)) {
-                        docs = List.of(tok.encode(text, true));
+                        docs = List.of(tok.encodeAll(text, true)); // in bounded pieces: any file size
                     }
                 } else {
                     docs = EvalData.readIds(file, model.config().vocabSize());

@@ -203,6 +203,59 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
         return out;
     }
 
+    /** Texts longer than this are encoded in pieces of at most this many characters ({@link #encodeAll}). */
+    public static final int PIECE_CHARS = 1 << 20;
+
+    /**
+     * Token ids of a whole text of any length, with BOS as {@link #encode(String, boolean)}: up to
+     * {@link #PIECE_CHARS} characters exactly that; a longer text in pieces of at most that many
+     * characters, each cut just before a run of whitespace where there is one in its second half,
+     * so the native tokenizer's memory stays bounded. For GPT-2-style byte-level tokenizers the ids
+     * are the same as encoding the whole text (TextTokenizerPrefixTest); others may differ in a
+     * token at each cut (one per million characters), e.g. a normaliser that prepends to the text
+     * (Llama 2's {@code ▁}) adds it at each piece.
+     */
+    public long[] encodeAll(String text, boolean withBos) {
+        return encodeAll(text, withBos, PIECE_CHARS);
+    }
+
+    long[] encodeAll(String text, boolean withBos, int pieceChars) {
+        if (text.length() <= pieceChars) {
+            return encode(text, withBos);
+        }
+        long[] out = new long[Math.max(16, text.length() / 4)];
+        int n = 0;
+        if (withBos && addBos) {
+            out[n++] = bosId;
+        }
+        int from = 0;
+        while (from < text.length()) {
+            int to = Math.min(text.length(), from + pieceChars);
+            if (to < text.length()) {
+                int ws = to;
+                while (ws > from + pieceChars / 2 && !Character.isWhitespace(text.charAt(ws))) {
+                    ws--;
+                }
+                while (ws > from + 1 && Character.isWhitespace(text.charAt(ws)) && Character.isWhitespace(text.charAt(ws - 1))) {
+                    ws--; // the start of the whitespace run: runs are tokens of their own
+                }
+                if (Character.isWhitespace(text.charAt(ws)) && ws > from) {
+                    to = ws;
+                } else if (Character.isHighSurrogate(text.charAt(to - 1))) {
+                    to--;
+                }
+            }
+            long[] ids = encode(text.substring(from, to));
+            if (n + ids.length > out.length) {
+                out = Arrays.copyOf(out, Math.max(n + ids.length, out.length + (out.length >> 1)));
+            }
+            System.arraycopy(ids, 0, out, n, ids.length);
+            n += ids.length;
+            from = to;
+        }
+        return Arrays.copyOf(out, n);
+    }
+
     public String decode(long[] ids) {
         return tokenizer.decode(ids, false);
     }

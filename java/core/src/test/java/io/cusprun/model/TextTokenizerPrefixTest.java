@@ -28,7 +28,7 @@ class TextTokenizerPrefixTest {
             assertTrue(tok.prefixChars(8) < 2_000, "a small prefix for 8 tokens");
             int checked = 0;
             for (int i = 0; i < 300; i++) {
-                String text = randomDocument(rnd, pool);
+                String text = randomDocument(rnd, pool, true);
                 int maxTokens = 1 + rnd.nextInt(rnd.nextBoolean() ? 8 : 200);
                 long[] whole = tok.encode(text);
                 long[] expected = Arrays.copyOf(whole, Math.min(whole.length, maxTokens));
@@ -39,11 +39,27 @@ class TextTokenizerPrefixTest {
         }
     }
 
-    private static String randomDocument(Random rnd, String pool) {
+    @Test
+    void longTextsEncodedInPiecesGiveTheSameIdsForTheByteLevelTokenizer() throws Exception {
+        // words shorter than half a piece (real text: pieces are a million characters)
+        Random rnd = new Random(11);
+        List<String> real = DocumentReader.read(Fixtures.repositoryRoot().resolve("data/corpora/language/de/score.jsonl"), 50);
+        String pool = String.join(" ", real) + "  \n\n\t x";
+        try (TextTokenizer tok = TextTokenizer.load(DEMO)) {
+            for (int i = 0; i < 100; i++) {
+                String text = randomDocument(rnd, pool, false);
+                int piece = 50 + rnd.nextInt(400);
+                assertArrayEquals(tok.encode(text, true), tok.encodeAll(text, true, piece), () -> "piece " + piece + ": " + text);
+            }
+        }
+    }
+
+    /** Random text; {@code longWords}: also runs of thousands of characters without whitespace. */
+    private static String randomDocument(Random rnd, String pool, boolean longWords) {
         StringBuilder b = new StringBuilder();
         int parts = 1 + rnd.nextInt(6);
         for (int p = 0; p < parts; p++) {
-            switch (rnd.nextInt(4)) {
+            switch (longWords ? rnd.nextInt(4) : new int[] {0, 1, 3}[rnd.nextInt(3)]) {
                 case 0 -> { // a slice of real text
                     int from = rnd.nextInt(pool.length() - 1);
                     b.append(pool, from, Math.min(pool.length(), from + rnd.nextInt(3000)));
