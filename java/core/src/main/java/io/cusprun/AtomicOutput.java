@@ -4,17 +4,41 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The one way output is written: into a temporary sibling {@code .NAME.tmp-PID}, forced to disk,
  * then renamed over the target; on failure the temporary is deleted and the target is untouched.
+ *
+ * <p>Temporaries in flight are registered: when the JVM shuts down before they are renamed
+ * (SIGTERM, SIGINT, an exit called from another thread), a shutdown hook deletes them, and a
+ * directory that was moved aside to be replaced is put back. A process killed outright (SIGKILL,
+ * power loss) leaves its temporaries; {@link #removeStale} finds those of processes that no longer
+ * run and removes them on a later run.
  */
 public final class AtomicOutput {
     private AtomicOutput() {}
+
+    /** Temporaries in flight: the temporary, and the target to restore it to (null: delete it). */
+    private static final Map<Path, Path> IN_FLIGHT = new LinkedHashMap<>();
+    /** Guards {@link #IN_FLIGHT}, the renames that commit an output and the shutdown clean-up. */
+    private static final Object LOCK = new Object();
+    private static boolean shuttingDown;
+    private static boolean hookInstalled;
+
+    /** {@code .NAME.tmp-PID} or {@code .NAME.old-PID}: group 1 NAME, group 2 tmp|old, group 3 PID. */
+    private static final Pattern TEMPORARY = Pattern.compile("\\.(.+)\\.(tmp|old)-(\\d{1,19})");
 
     /** Writes the contents of a file to an open channel. */
     @FunctionalInterface
@@ -28,25 +52,43 @@ public final class AtomicOutput {
         void write(Path dir) throws IOException;
     }
 
+    /** An action on a path that may fail. */
+    @FunctionalInterface
+    private interface PathAction {
+        void run() throws IOException;
+    }
+
     /** The temporary sibling of {@code target}: {@code .NAME.tmp-PID} in the same directory. */
     public static Path temporary(Path target) {
         Path abs = target.toAbsolutePath().normalize();
         return abs.resolveSibling("." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
     }
 
+    /** Where a directory being replaced waits until its replacement is in place: {@code .NAME.old-PID}. */
+    static Path aside(Path target) {
+        Path abs = target.toAbsolutePath().normalize();
+        return abs.resolveSibling("." + abs.getFileName() + ".old-" + ProcessHandle.current().pid());
+    }
+
     /** Writes a file through {@code body}, forces it to disk and renames it over {@code target}. */
     public static void writeFile(Path target, FileBody body) throws IOException {
         Path tmp = temporary(target);
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
+            FileChannel[] opened = new FileChannel[1];
+            begin(tmp, null, () -> opened[0] = FileChannel.open(tmp, StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING));
+            try (FileChannel ch = opened[0]) {
                 body.write(ch);
                 ch.force(false);
             }
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
+            commit(() -> Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE),
+                    tmp);
+        } catch (RuntimeException e) {
+            discardQuietly(tmp, e);
             throw e;
+        } catch (IOException e) {
+            discardQuietly(tmp, e);
+            throw withPath(e, target);
         }
     }
 
@@ -63,35 +105,47 @@ public final class AtomicOutput {
     /**
      * Builds a directory through {@code body} in the temporary sibling, then puts it at {@code
      * target}, replacing what was there (moved aside first, deleted once the new one is in place).
+     * Refuses the file system root, the home directory and the working directory or its
+     * ancestors whatever the caller checked ({@link OutputPolicy#protectedReason}).
      */
     public static void writeDirectory(Path target, DirectoryBody body) throws IOException {
         Path out = target.toAbsolutePath().normalize();
+        String why = OutputPolicy.protectedReason(out);
+        if (why != null) {
+            throw new OutputPolicy.RefusedException(out + ": not replaced: " + why);
+        }
         Files.createDirectories(out.getParent());
         Path tmp = temporary(out);
-        FileTrees.delete(tmp);
         try {
-            Files.createDirectories(tmp);
-            body.write(tmp);
-            Path old = null;
-            if (Files.exists(out)) {
-                old = out.resolveSibling("." + out.getFileName() + ".old-" + ProcessHandle.current().pid());
-                FileTrees.delete(old);
-                Files.move(out, old, StandardCopyOption.ATOMIC_MOVE);
-            }
-            try {
-                Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException | RuntimeException e) {
-                if (old != null) {
-                    Files.move(old, out, StandardCopyOption.ATOMIC_MOVE);
-                }
-                throw e;
-            }
-            if (old != null) {
-                FileTrees.delete(old);
-            }
-        } catch (IOException | RuntimeException e) {
             FileTrees.delete(tmp);
+            begin(tmp, null, () -> Files.createDirectories(tmp));
+            body.write(tmp);
+            Path old = aside(out);
+            commit(() -> {
+                boolean replacing = Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                if (replacing) {
+                    FileTrees.delete(old);
+                    Files.move(out, old, StandardCopyOption.ATOMIC_MOVE);
+                    IN_FLIGHT.put(old, out); // put back if the process ends before the new one is in
+                }
+                try {
+                    Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException | RuntimeException e) {
+                    if (replacing) {
+                        Files.move(old, out, StandardCopyOption.ATOMIC_MOVE);
+                        IN_FLIGHT.remove(old);
+                    }
+                    throw e;
+                }
+                IN_FLIGHT.put(old, null); // from here on the old one is only to be deleted
+            }, tmp);
+            discard(old);
+        } catch (RuntimeException e) {
+            discardQuietly(tmp, e);
             throw e;
+        } catch (IOException e) {
+            discardQuietly(tmp, e);
+            throw withPath(e, out);
         }
     }
 
@@ -100,5 +154,237 @@ public final class AtomicOutput {
         while (buf.hasRemaining()) {
             ch.write(buf);
         }
+    }
+
+    /**
+     * Registers a temporary file or directory made elsewhere (e.g. a scratch folder under the
+     * system's temporary directory), to be deleted if the process is stopped before {@link #release}.
+     */
+    public static void register(Path temporary) throws IOException {
+        begin(temporary.toAbsolutePath().normalize(), null, () -> { });
+    }
+
+    /**
+     * A fresh scratch directory {@code PREFIX-PID-*} under the system's temporary directory,
+     * registered like any temporary; scratch directories {@code PREFIX-PID-*} of processes that no
+     * longer run are removed first, one note each. Delete it with {@link #release}.
+     */
+    public static Path scratchDirectory(String prefix, Consumer<String> notes) throws IOException {
+        Path tmpRoot = Path.of(System.getProperty("java.io.tmpdir"));
+        Pattern mine = Pattern.compile(Pattern.quote(prefix) + "-(\\d{1,19})-.*");
+        if (Files.isDirectory(tmpRoot)) {
+            List<Path> stale = new ArrayList<>();
+            try (DirectoryStream<Path> s = Files.newDirectoryStream(tmpRoot, prefix + "-*")) {
+                for (Path p : s) {
+                    Matcher m = mine.matcher(p.getFileName().toString());
+                    if (m.matches() && !alive(Long.parseLong(m.group(1)))) {
+                        stale.add(p);
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // an unreadable temporary directory: nothing to clean
+            }
+            for (Path p : stale) {
+                try {
+                    FileTrees.delete(p);
+                    note(notes, "removed " + p + ", left by an interrupted run");
+                } catch (IOException e) {
+                    // another user's, or in use: left alone
+                }
+            }
+        }
+        Path dir = Files.createTempDirectory(prefix + "-" + ProcessHandle.current().pid() + "-");
+        register(dir);
+        return dir;
+    }
+
+    private static boolean alive(long pid) {
+        return pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    }
+
+    /** Deletes a temporary registered with {@link #register} and forgets it. */
+    public static void release(Path temporary) throws IOException {
+        discard(temporary.toAbsolutePath().normalize());
+    }
+
+    /** Whether the process is shutting down (the clean-up has begun); output is then no longer committed. */
+    public static boolean interrupted() {
+        synchronized (LOCK) {
+            return shuttingDown;
+        }
+    }
+
+    /**
+     * Removes what killed runs left next to {@code target}: its siblings {@code .NAME.tmp-PID}
+     * and {@code .NAME.old-PID} (also of {@code NAME.partial}) whose process no longer runs. An
+     * old output that was moved aside is put back when the target is missing. Each removal is one
+     * line to {@code notes}.
+     *
+     * @return how many were removed or put back
+     */
+    public static int removeStale(Path target, Consumer<String> notes) throws IOException {
+        Path abs = target.toAbsolutePath().normalize();
+        Path parent = abs.getParent();
+        if (parent == null || abs.getFileName() == null || !Files.isDirectory(parent)) {
+            return 0;
+        }
+        String name = abs.getFileName().toString();
+        return removeStale(parent, n -> n.equals(name) || n.equals(name + ".partial"), notes);
+    }
+
+    /** {@link #removeStale(Path, Consumer)} for every output in {@code dir} (stale temporaries of any name). */
+    public static int removeStaleIn(Path dir, Consumer<String> notes) throws IOException {
+        return Files.isDirectory(dir) ? removeStale(dir.toAbsolutePath().normalize(), n -> true, notes) : 0;
+    }
+
+    private static int removeStale(Path dir, java.util.function.Predicate<String> names, Consumer<String> notes)
+            throws IOException {
+        List<Path> candidates = new ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, ".*")) {
+            for (Path p : s) {
+                candidates.add(p);
+            }
+        }
+        int removed = 0;
+        long self = ProcessHandle.current().pid();
+        for (Path p : candidates) {
+            Matcher m = TEMPORARY.matcher(p.getFileName().toString());
+            if (!m.matches() || !names.test(m.group(1))) {
+                continue;
+            }
+            long pid;
+            try {
+                pid = Long.parseLong(m.group(3));
+            } catch (NumberFormatException e) {
+                continue;
+            }
+            if (pid == self || alive(pid)) {
+                continue; // a live run's, or ours
+            }
+            Path original = dir.resolve(m.group(1));
+            if (m.group(2).equals("old") && !Files.exists(original, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Files.move(p, original, StandardCopyOption.ATOMIC_MOVE);
+                note(notes, "put back " + original + ", moved aside by an interrupted run (process " + pid + ")");
+            } else {
+                FileTrees.delete(p);
+                note(notes, "removed " + p + ", left by an interrupted run (process " + pid + ")");
+            }
+            removed++;
+        }
+        return removed;
+    }
+
+    private static void note(Consumer<String> notes, String line) {
+        if (notes != null) {
+            notes.accept(line);
+        }
+    }
+
+    // ------------------------------------------------------------------ in-flight registry
+
+    /** Creates a temporary (through {@code create}) and registers it, unless the process is shutting down. */
+    private static void begin(Path tmp, Path restoreTo, PathAction create) throws IOException {
+        synchronized (LOCK) {
+            if (shuttingDown) {
+                throw new IOException("interrupted: not writing " + tmp);
+            }
+            installHook();
+            IN_FLIGHT.put(tmp, restoreTo);
+            create.run();
+        }
+    }
+
+    /** Runs the renames that put an output in place, unless the process is shutting down; forgets {@code tmp}. */
+    private static void commit(PathAction renames, Path tmp) throws IOException {
+        synchronized (LOCK) {
+            if (shuttingDown) {
+                throw new IOException("interrupted: " + tmp + " not put in place");
+            }
+            renames.run();
+            IN_FLIGHT.remove(tmp);
+        }
+    }
+
+    /** Deletes a temporary and forgets it. */
+    private static void discard(Path tmp) throws IOException {
+        synchronized (LOCK) {
+            IN_FLIGHT.remove(tmp);
+        }
+        FileTrees.delete(tmp);
+    }
+
+    private static void discardQuietly(Path tmp, Exception cause) {
+        try {
+            discard(tmp);
+        } catch (IOException | RuntimeException e) {
+            cause.addSuppressed(e);
+        }
+    }
+
+    private static void installHook() {
+        if (!hookInstalled) {
+            Runtime.getRuntime().addShutdownHook(new Thread(AtomicOutput::cleanUp, "cusprun-cleanup"));
+            hookInstalled = true;
+        }
+    }
+
+    /** The shutdown hook: puts moved-aside outputs back and deletes every temporary still in flight. */
+    static void cleanUp() {
+        Map<Path, Path> left;
+        synchronized (LOCK) {
+            shuttingDown = true;
+            left = new LinkedHashMap<>(IN_FLIGHT);
+            IN_FLIGHT.clear();
+            // under the lock: no rename can run while outputs are put back
+            for (Map.Entry<Path, Path> e : left.entrySet()) {
+                Path restoreTo = e.getValue();
+                if (restoreTo != null && Files.exists(e.getKey()) && !Files.exists(restoreTo)) {
+                    try {
+                        Files.move(e.getKey(), restoreTo, StandardCopyOption.ATOMIC_MOVE);
+                    } catch (IOException | RuntimeException ignored) {
+                        // left where it is: removeStale puts it back on the next run
+                    }
+                }
+            }
+        }
+        for (Map.Entry<Path, Path> e : left.entrySet()) {
+            if (e.getValue() != null && Files.exists(e.getValue())) {
+                continue; // put back above, or the new output is in place and this is the old one: keep it for removeStale
+            }
+            deleteHard(e.getKey());
+        }
+    }
+
+    /** Deletes a tree another thread may still be writing into: a few tries. */
+    private static void deleteHard(Path p) {
+        for (int attempt = 0; attempt < 20; attempt++) {
+            try {
+                FileTrees.delete(p);
+                if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    return;
+                }
+            } catch (IOException | RuntimeException e) {
+                // a file appeared or vanished while walking: try again
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** A failure of writing {@code target}, naming it when the message does not (ENOSPC, EIO name nothing). */
+    static IOException withPath(IOException e, Path target) {
+        if (e instanceof java.nio.file.FileSystemException) {
+            return e; // names its file
+        }
+        String m = e.getMessage();
+        String where = target.toString();
+        if (m != null && (m.contains(where) || m.contains(String.valueOf(target.getFileName())))) {
+            return e;
+        }
+        return new IOException(where + ": " + (m == null || m.isBlank() ? e.getClass().getSimpleName() : m), e);
     }
 }

@@ -3,13 +3,18 @@ package io.cusprun;
 import java.io.IOException;
 import java.nio.file.Path;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /** The one way JSON is read: a malformed document is the one-line error "WHERE: not valid JSON: REASON". */
 public final class Json {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** For data lines (corpus documents): strings of any length, not Jackson's default cap of 20M characters. */
+    private static final ObjectMapper LINES = new ObjectMapper(JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build()).build());
 
     private Json() {}
 
@@ -26,6 +31,15 @@ public final class Json {
     public static JsonNode parse(String text, String where) throws IOException {
         try {
             return JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new IOException(where + ": " + invalid(e));
+        }
+    }
+
+    /** {@link #parse} for one line of data (JSONL), whose strings may be of any length. */
+    public static JsonNode parseLine(String text, String where) throws IOException {
+        try {
+            return LINES.readTree(text);
         } catch (JsonProcessingException e) {
             throw new IOException(where + ": " + invalid(e));
         }

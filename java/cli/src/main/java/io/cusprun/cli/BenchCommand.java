@@ -2,6 +2,7 @@ package io.cusprun.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cusprun.OutputPolicy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,10 +52,22 @@ public final class BenchCommand implements Command {
         o.addOption(Option.builder().longOpt("threads").hasArg().argName("N").desc("native threads (OMP_NUM_THREADS; default all cores)").build());
         o.addOption(Option.builder().longOpt("jar").hasArg().argName("FILE").desc("the benchmarks jar (default: " + JAR + " of this checkout)").build());
         o.addOption(Option.builder().longOpt("json").hasArg().argName("FILE").desc("also keep JMH's JSON results in FILE").build());
+        o.addOption(Cli.forceOption());
         o.addOption(Option.builder().longOpt("list").desc("list the benchmarks and exit").build());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
+
+    /** JMH's JSON results: an array of runs, each naming the JMH version. */
+    static final OutputPolicy.Kind RESULTS = OutputPolicy.Kind.file("JMH results file", f -> {
+        byte[] head = new byte[4096];
+        int n;
+        try (java.io.InputStream in = Files.newInputStream(f)) {
+            n = in.readNBytes(head, 0, head.length);
+        }
+        String text = new String(head, 0, n, java.nio.charset.StandardCharsets.UTF_8).strip();
+        return text.startsWith("[") && text.contains("\"jmhVersion\"") || text.equals("[]");
+    });
 
     @Override
     public int execute(CommandLine cl, Console console) throws IOException, InterruptedException {
@@ -63,7 +76,8 @@ public final class BenchCommand implements Command {
             throw new IOException(jar + ": benchmarks jar not found (build with 'mvn -B -DskipTests package')");
         }
         int threads = Cli.intOption(cl, "threads", 0, 1, 4096); // 0: not set, JMH's child uses every core
-        Path json = cl.hasOption("json") ? Path.of(cl.getOptionValue("json")) : Files.createTempFile("cusprun-bench", ".json");
+        Path json = cl.hasOption("json") ? Cli.output(cl, "json", null, RESULTS, Cli.inputs(jar, "--jar"), console)
+                : Files.createTempFile("cusprun-bench", ".json");
         List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-jar", jar.toString()));
         if (cl.hasOption("list")) {
             cmd.add("-l");

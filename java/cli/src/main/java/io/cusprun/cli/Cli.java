@@ -1,9 +1,13 @@
 package io.cusprun.cli;
 
+import io.cusprun.AtomicOutput;
 import io.cusprun.Errors;
+import io.cusprun.OutputPolicy;
 import io.cusprun.SettingException;
 import io.cusprun.model.DType;
 import io.cusprun.model.LoadOptions;
+import io.cusprun.model.TokenIdException;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URISyntaxException;
 import java.net.URL;
@@ -12,12 +16,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.CodeSource;
 import java.security.ProtectionDomain;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Set;
 import java.util.Map;
 import java.util.Optional;
+import org.apache.commons.cli.AlreadySelectedException;
 import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.MissingArgumentException;
+import org.apache.commons.cli.UnrecognizedOptionException;
 import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.HelpFormatter;
+import org.apache.commons.cli.Option;
 import org.apache.commons.cli.ParseException;
 
 /** The one path every command runs through: help, parsing, option values and the error contract. */
@@ -56,8 +67,11 @@ public final class Cli {
         }
         try {
             return command.execute(parse(command, args), console);
-        } catch (UsageException e) {
+        } catch (UsageException | OutputPolicy.RefusedException e) {
             return fail(console, command, e, e.getMessage(), USAGE);
+        } catch (TokenIdException e) {
+            // data that does not fit the model: a failure like a bad input file, in every command
+            return fail(console, command, e, Errors.firstLine(e), FAILURE);
         } catch (SettingException e) {
             return fail(console, command, e, flagMessage(e), USAGE);
         } catch (IllegalArgumentException e) {
@@ -68,6 +82,9 @@ public final class Cli {
     }
 
     private static int fail(Console console, Command command, Throwable e, String message, int code) {
+        if (AtomicOutput.interrupted()) {
+            return code; // stopped by a signal: the failure is the clean-up's doing, not the user's to read
+        }
         if (console.debug()) {
             e.printStackTrace(console.err());
         }
@@ -111,13 +128,77 @@ public final class Cli {
         try {
             cl = new DefaultParser().parse(command.options(), args);
         } catch (ParseException e) {
-            throw new UsageException(e.getMessage() + " (see 'cusprun " + command.name() + " --help')");
+            throw new UsageException(parseMessage(e) + " (see 'cusprun " + command.name() + " --help')");
+        }
+        Set<String> seen = new HashSet<>();
+        for (Option o : cl.getOptions()) {
+            // Commons CLI keeps the first of repeated values silently: a repeated single-valued option is an error
+            if (o.getArgs() == 1 && !seen.add(o.getKey())) {
+                throw new UsageException("--" + o.getKey() + " given more than once (see 'cusprun " + command.name()
+                        + " --help')");
+            }
         }
         if (command.operands().isEmpty() && !cl.getArgList().isEmpty()) {
             throw new UsageException("unexpected argument '" + cl.getArgList().get(0) + "' (see 'cusprun "
                     + command.name() + " --help')");
         }
         return cl;
+    }
+
+    /** The {@code --force} flag of commands that write: replace an existing output cusprun wrote. */
+    static Option forceOption() {
+        return Option.builder().longOpt(FORCE).desc("replace an existing output (only one cusprun wrote, or an empty directory)").build();
+    }
+
+    static final String FORCE = "force";
+
+    /**
+     * The output named by {@code --option} (or {@code def} when absent; required when {@code def}
+     * is null) after the output policy ({@link OutputPolicy}): refused outputs are usage errors,
+     * stale temporaries of killed runs are removed with a note on stderr. Every writing command
+     * calls this before any work.
+     */
+    static Path output(CommandLine cl, String option, String def, OutputPolicy.Kind kind, Map<Path, String> inputs,
+                       Console console) throws IOException {
+        String raw = def == null ? required(cl, option) : cl.getOptionValue(option, def);
+        return OutputPolicy.check(Path.of(raw), "--" + option, kind, cl.hasOption(FORCE), inputs,
+                line -> console.err().println("cusprun: " + line));
+    }
+
+    /** An ordered map of inputs for {@link #output}: each path with the option that named it. */
+    static Map<Path, String> inputs(Object... pathsAndLabels) {
+        Map<Path, String> m = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < pathsAndLabels.length; i += 2) {
+            String label = (String) pathsAndLabels[i + 1];
+            Object p = pathsAndLabels[i];
+            if (p instanceof Path path) {
+                m.putIfAbsent(path, label);
+            } else if (p instanceof Iterable<?> many) {
+                for (Object x : many) {
+                    if (x instanceof Path path) {
+                        m.putIfAbsent(path, label);
+                    } else if (x instanceof io.cusprun.corpus.CorpusSpec c) {
+                        m.putIfAbsent(c.path(), label);
+                    }
+                }
+            }
+        }
+        return m;
+    }
+
+    /** Commons CLI's parse errors in the CLI's words, naming options as they are typed. */
+    static String parseMessage(ParseException e) {
+        if (e instanceof AlreadySelectedException a && a.getOption() != null && a.getOptionGroup() != null
+                && a.getOptionGroup().getSelected() != null) {
+            return "--" + a.getOption().getKey() + " and --" + a.getOptionGroup().getSelected() + " cannot be given together";
+        }
+        if (e instanceof MissingArgumentException m && m.getOption() != null) {
+            return "--" + m.getOption().getKey() + " needs a value";
+        }
+        if (e instanceof UnrecognizedOptionException u && u.getOption() != null) {
+            return "unknown option " + u.getOption();
+        }
+        return Errors.firstLine(e);
     }
 
     /** Reads an option that must be present, naming it when it is missing. */
@@ -167,7 +248,7 @@ public final class Cli {
     static LoadOptions loadOptions(String device, String dtype) {
         LoadOptions o = LoadOptions.DEFAULTS;
         if (device != null) {
-            o = o.withDevice(device);
+            o = o.withDevice(device("device", device));
         }
         if (dtype == null) {
             return o;
@@ -178,6 +259,15 @@ public final class Cli {
             case "f16", "float16" -> DType.F16;
             default -> throw new UsageException("--dtype must be f32, bf16 or f16, not '" + dtype + "'");
         });
+    }
+
+    /** A device name ({@code cpu}, {@code cuda}, {@code cuda:N}) for {@code --option}, checked before LibTorch sees it. */
+    static String device(String option, String value) {
+        String d = value.trim();
+        if (!d.matches("cpu|cuda(:\\d{1,4})?")) {
+            throw new UsageException("--" + option + " must be cpu, cuda or cuda:N, not '" + value + "'");
+        }
+        return d;
     }
 
     /** Upper bound of counts and sizes: far above any real value, and safe from int overflow when doubled. */

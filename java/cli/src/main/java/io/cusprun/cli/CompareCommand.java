@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
@@ -82,6 +83,7 @@ public final class CompareCommand implements Command {
         o.addOption(Option.builder().longOpt("keep").hasArg().argName("DIR").desc("keep the pruned models in DIR/<method>-<ratio>").build());
         o.addOption(Option.builder().longOpt("report").hasArg().argName("DIR").desc("HTML report directory (default " + DEFAULT_REPORT + ")").build());
         o.addOption(Option.builder().longOpt("json").desc("print the results as JSON instead of the table").build());
+        o.addOption(Cli.forceOption());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
@@ -106,7 +108,22 @@ public final class CompareCommand implements Command {
                 .withEvalDocs(Cli.intOption(cl, "eval-docs", d.evalDocs(), 0, Integer.MAX_VALUE))
                 .withMaxLength(Cli.intOption(cl, "max-length", d.maxLength(), 2, Cli.MAX_COUNT))
                 .withKeepDir(cl.hasOption("keep") ? Path.of(cl.getOptionValue("keep")) : null);
-        return execute(spec, Path.of(cl.getOptionValue("report", DEFAULT_REPORT)), cl.hasOption("json"), console);
+        Map<Path, String> inputs = inputs(spec);
+        Path report = Cli.output(cl, "report", DEFAULT_REPORT, ReportWriter.OUTPUT, inputs, console);
+        if (spec.keepDir() != null) {
+            inputs.put(report, "--report"); // neither may hold the other
+            spec = spec.withKeepDir(Cli.output(cl, "keep", null, Comparison.MODELS_OUTPUT, inputs, console));
+        }
+        return execute(spec, report, cl.hasOption("json"), console);
+    }
+
+    /** What a comparison reads: the model, every corpus and the eval files. */
+    static Map<Path, String> inputs(ComparisonSpec spec) {
+        Map<Path, String> in = Cli.inputs(spec.model(), "--model", spec.expertCorpora(), "--corpus",
+                spec.overlapCorpora(), "--overlap-corpus", spec.evalExpert(), "--eval-expert",
+                spec.evalGeneral(), "--eval-general", spec.evalChoice(), "--eval-mc");
+        if (spec.generalCorpus() != null) in.putIfAbsent(spec.generalCorpus().path(), "--general-corpus");
+        return in;
     }
 
     /** Runs the comparison, prints the table (or JSON), writes results.json and the report. */

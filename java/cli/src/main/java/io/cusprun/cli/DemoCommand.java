@@ -1,6 +1,9 @@
 package io.cusprun.cli;
 
+import io.cusprun.OutputPolicy;
+import io.cusprun.api.Comparison;
 import io.cusprun.api.ComparisonSpec;
+import io.cusprun.report.ReportWriter;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.score.ScoreSettings;
@@ -26,6 +29,27 @@ public final class DemoCommand implements Command {
     /** 64 documents per corpus, truncated to the 256-token windows the demo model was trained on. */
     static final ScoreSettings SCORING = ScoreSettings.DEFAULTS.withMaxTokens(256).withMaxDocs(64);
     static final int EVAL_DOCS = 40;
+
+    /**
+     * The demo's output folder: cusprun wrote it when it holds nothing but a report and a folder
+     * of pruned models that cusprun wrote.
+     */
+    static final OutputPolicy.Kind OUTPUT = OutputPolicy.Kind.directory("demo output folder", DemoCommand::isDemoOutput);
+
+    static boolean isDemoOutput(Path dir) throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                String name = p.getFileName().toString();
+                boolean ok = name.startsWith(".") // a temporary
+                        || name.equals("report") && (ReportWriter.isReport(p) || OutputPolicy.isEmptyDirectory(p))
+                        || name.equals("models") && Files.isDirectory(p) && Comparison.MODELS_OUTPUT.ours().writtenByCusprun(p);
+                if (!ok) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
 
     @Override
     public String name() {
@@ -59,6 +83,7 @@ public final class DemoCommand implements Command {
         o.addOption(Option.builder().longOpt("docs").hasArg().argName("N").desc("documents scored per corpus (default " + SCORING.maxDocs() + ")").build());
         o.addOption(Option.builder().longOpt("eval-docs").hasArg().argName("N").desc("held-out documents per eval file (default " + EVAL_DOCS + ")").build());
         o.addOption(Option.builder().longOpt("json").desc("print the results as JSON instead of the table").build());
+        o.addOption(Cli.forceOption());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
@@ -66,7 +91,7 @@ public final class DemoCommand implements Command {
     @Override
     public int execute(CommandLine cl, Console console) throws IOException {
         Path data = cl.hasOption("data") ? Path.of(cl.getOptionValue("data")) : locateData();
-        Path out = Path.of(cl.getOptionValue("out", DEFAULT_OUT));
+        Path out = Cli.output(cl, "out", DEFAULT_OUT, OUTPUT, Cli.inputs(data, "--data"), console);
         ComparisonSpec spec = spec(data, out,
                 cl.hasOption("ratio") ? CompareCommand.ratios(cl.getOptionValue("ratio")) : ComparisonSpec.DEFAULTS.ratios(),
                 cl.getOptionValue("method", CompareCommand.ALL_METHODS),

@@ -109,9 +109,14 @@ public final class EvalCommand implements Command {
                 Path file = Path.of(cl.hasOption("text") ? cl.getOptionValue("text") : cl.getOptionValue("ids"));
                 List<long[]> docs;
                 if (cl.hasOption("text")) {
-                    String text = Files.readString(file, StandardCharsets.UTF_8);
+                    String text;
+                    try {
+                        text = Files.readString(file, StandardCharsets.UTF_8);
+                    } catch (java.nio.charset.CharacterCodingException e) {
+                        throw new IOException(file + ": not valid UTF-8 at byte " + io.cusprun.corpus.Utf8.firstMalformedByte(file));
+                    }
                     try (TextTokenizer tok = TextTokenizer.load(modelDir)) {
-                        docs = List.of(tok.encode(text, true));
+                        docs = List.of(tok.encodeAll(text, true)); // in bounded pieces: any file size
                     }
                 } else {
                     docs = EvalData.readIds(file, model.config().vocabSize());

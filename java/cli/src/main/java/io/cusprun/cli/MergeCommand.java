@@ -43,15 +43,18 @@ public final class MergeCommand implements Command {
     public Options options() {
         Options o = new Options();
         o.addOption(Option.builder().longOpt("out").hasArg().argName("FILE").desc("merged score file").build());
+        o.addOption(Cli.forceOption());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
 
     @Override
     public int execute(CommandLine cl, Console console) throws IOException {
-        Path out = Path.of(Cli.required(cl, "out"));
+        Cli.required(cl, "out");
         List<String> inputs = cl.getArgList();
         if (inputs.size() < 2) throw new UsageException("give at least two score files to merge");
+        Path out = Cli.output(cl, "out", null, ScoreFile.OUTPUT,
+                Cli.inputs(inputs.stream().map(Path::of).toList(), "score file"), console);
         ScoreSet merged = ScoreFile.read(Path.of(inputs.get(0)));
         for (String in : inputs.subList(1, inputs.size())) {
             try {

@@ -4,6 +4,7 @@ import io.cusprun.api.ExpertPruner;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.prune.CheckpointPruner;
 import io.cusprun.prune.Granularity;
 import io.cusprun.prune.HeadUnit;
 import io.cusprun.prune.Method;
@@ -64,7 +65,7 @@ public final class PruneCommand implements Command {
         o.addOption(Option.builder().longOpt("min-ffn").hasArg().argName("F").desc("per-layer floor: keep at least this FFN fraction (default " + d.minFfnFraction() + ")").build());
         o.addOption(Option.builder().longOpt("masked").desc("write a full-size checkpoint with pruned weights zeroed").build());
         o.addOption(Option.builder().longOpt("dry-run").desc("print shapes and parameter counts, write nothing").build());
-        o.addOption(Option.builder().longOpt("force").desc("replace an existing output").build());
+        o.addOption(Cli.forceOption());
         o.addOption(Option.builder().longOpt("method").hasArg().argName("M").desc(Method.labels(", ") + " (default " + Method.CUSPRUN.label() + ")").build());
         o.addOption(Option.builder().longOpt("corpus").hasArgs().argName("KIND:NAME=PATH").desc("score these corpora first (one shot), or calibration data for wanda-sp/flap/shortgpt").build());
         o.addOption(Option.builder().longOpt("max-tokens").hasArg().argName("N").desc("with --corpus: truncate documents (default " + ScoreSettings.DEFAULTS.maxTokens() + ")").build());
@@ -100,8 +101,11 @@ public final class PruneCommand implements Command {
         for (CorpusSpec s : corpusSpecs) s.checkExists();
         String[] scoreFiles = cl.getOptionValues("scores");
         if (!Files.isDirectory(model)) throw new IOException("model directory not found: " + model);
-        if (out != null && Files.exists(out) && !cl.hasOption("force") && !dryRun) {
-            throw new IOException("output exists: " + out + " (use --force to replace it)");
+        if (!dryRun) {
+            List<Path> scorePaths = new ArrayList<>();
+            if (scoreFiles != null) for (String f : scoreFiles) scorePaths.add(Path.of(f));
+            out = Cli.output(cl, "out", null, CheckpointPruner.OUTPUT,
+                    Cli.inputs(model, "--model", scorePaths, "--scores", corpusSpecs, "--corpus"), console);
         }
         ExpertPruner pruner = ExpertPruner.open(model).withProgress(console.err());
         ScoreSettings scoreSettings = ScoreCommand.settings(cl, ScoreSettings.DEFAULTS);

@@ -67,6 +67,7 @@ public final class ScoreCommand implements Command {
         o.addOption(Option.builder().longOpt("kernels").hasArg().argName("native|torch").desc("relevance kernels (default " + DEFAULT_KERNELS + ")").build());
         o.addOption(Option.builder().longOpt("checkpoint-seconds").hasArg().argName("S").desc("checkpoint interval (default " + DEFAULT_CHECKPOINT.toSeconds() + ")").build());
         o.addOption(Option.builder().longOpt("no-progress").desc("no progress bar").build());
+        o.addOption(Cli.forceOption());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
@@ -80,7 +81,7 @@ public final class ScoreCommand implements Command {
     @Override
     public int execute(CommandLine cl, Console console) throws IOException {
         Path model = Path.of(Cli.required(cl, "model"));
-        Path out = Path.of(Cli.required(cl, "out"));
+        Cli.required(cl, "out");
         List<CorpusSpec> specs = Corpora.parse(cl.getOptionValues("corpus"));
         if (specs.isEmpty()) throw new UsageException("--corpus is required");
         ScoreSettings d = ScoreSettings.DEFAULTS;
@@ -89,10 +90,12 @@ public final class ScoreCommand implements Command {
                 .withBatchTokens(Cli.intOption(cl, "batch-tokens", d.batchTokens(), 1, Cli.MAX_COUNT))
                 .withNeurons(cl.hasOption("neurons"));
         ShardSpec shard = cl.hasOption("shard") ? ShardSpec.parse(cl.getOptionValue("shard")) : ShardSpec.ALL;
-        List<String> devices = Arrays.stream(cl.getOptionValue("devices", "cpu").split(",")).map(String::trim).toList();
+        List<String> devices = Arrays.stream(cl.getOptionValue("devices", "cpu").split(",", -1))
+                .map(dev -> Cli.device("devices", dev)).toList();
         String kernels = cl.getOptionValue("kernels", DEFAULT_KERNELS);
-        Path partial = out.resolveSibling(out.getFileName() + ".partial");
         int checkpointSeconds = Cli.intOption(cl, "checkpoint-seconds", (int) DEFAULT_CHECKPOINT.toSeconds(), 1, 7 * 24 * 3600);
+        Path out = Cli.output(cl, "out", null, ScoreFile.OUTPUT, Cli.inputs(model, "--model", specs, "--corpus"), console);
+        Path partial = out.resolveSibling(out.getFileName() + ".partial");
         Scorer.Options options = Scorer.Options.DEFAULTS.withDevices(devices).withShard(shard)
                 .withPartial(partial, cl.hasOption("resume"), 0)
                 .withCheckpointEvery(Duration.ofSeconds(checkpointSeconds))
@@ -102,7 +105,7 @@ public final class ScoreCommand implements Command {
         if (!Files.isDirectory(model)) throw new IOException("model directory not found: " + model);
         List<TokenizedCorpus> corpora;
         try (TextTokenizer tok = TextTokenizer.load(model)) {
-            corpora = Corpora.load(specs, tok::encode, settings.maxTokens(), settings.maxDocs());
+            corpora = Corpora.load(specs, tok, settings.maxTokens(), settings.maxDocs());
         }
         try (ScoreTarget target = ScoreTarget.open(model, RelevanceBackends.byName(kernels))) {
             Scorer.Result r = Scorer.run(target, corpora, settings, options);

@@ -101,7 +101,7 @@ class PipelineCliTest {
         assertFalse(Files.exists(dry));
         Run exists = run("prune", "--model", model.toString(), "--scores", scoresA.toString(),
                 "--ratio", "0.3", "--out", out.toString());
-        assertEquals(1, exists.code());
+        assertEquals(2, exists.code());
         assertOneLine(exists.err, "--force");
     }
 

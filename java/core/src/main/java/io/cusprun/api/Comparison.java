@@ -1,6 +1,9 @@
 package io.cusprun.api;
 
+import io.cusprun.AtomicOutput;
 import io.cusprun.FileTrees;
+import io.cusprun.OutputPolicy;
+import io.cusprun.prune.CheckpointPruner;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.eval.McItem;
@@ -78,8 +81,12 @@ public final class Comparison {
         List<ComparisonRow> rows = new ArrayList<>();
         PrunePlan shownPlan = null;
         double middle = spec.ratios().get(spec.ratios().size() / 2);
-        Path modelsDir = spec.keepDir() != null ? Files.createDirectories(spec.keepDir())
-                : Files.createTempDirectory("cusprun-compare-");
+        Path modelsDir;
+        if (spec.keepDir() != null) {
+            modelsDir = Files.createDirectories(spec.keepDir());
+        } else {
+            modelsDir = AtomicOutput.scratchDirectory("cusprun-compare", log::println); // deleted if the run is stopped
+        }
         try {
             for (Method method : spec.methods()) {
                 List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
@@ -107,7 +114,7 @@ public final class Comparison {
             }
         } finally {
             if (spec.keepDir() == null) {
-                FileTrees.delete(modelsDir);
+                AtomicOutput.release(modelsDir);
             }
         }
         log.printf(Locale.ROOT, "compared %d pruned models in %.0f s%n", rows.size(), (System.nanoTime() - start) / 1e9);
@@ -122,6 +129,25 @@ public final class Comparison {
                 overlap(pruner, overlapSets, middle),
                 rows, baseline);
         return new Result(baseline, rows, report);
+    }
+
+    /**
+     * The folder of kept pruned models ({@code --keep}): cusprun wrote it when each entry is a
+     * pruned model (or a temporary of one).
+     */
+    public static final OutputPolicy.Kind MODELS_OUTPUT = OutputPolicy.Kind.directory("folder of pruned models",
+            Comparison::isModelsFolder);
+
+    static boolean isModelsFolder(Path dir) throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                boolean temporary = p.getFileName().toString().startsWith(".");
+                if (!temporary && !CheckpointPruner.OUTPUT.ours().writtenByCusprun(p)) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     private ComparisonRow evaluate(String method, double ratio, double block, double total, long params, Path model)

@@ -100,7 +100,7 @@ public final class ExpertPruner {
             s.checkExists();
         }
         try (TextTokenizer tok = TextTokenizer.load(modelDir)) {
-            return Corpora.load(specs, tok::encode, settings.maxTokens(), settings.maxDocs());
+            return Corpora.load(specs, tok, settings.maxTokens(), settings.maxDocs());
         }
     }
 

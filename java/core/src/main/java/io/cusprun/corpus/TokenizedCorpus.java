@@ -19,10 +19,12 @@ public record TokenizedCorpus(CorpusSpec spec, List<long[]> documents) {
     public static TokenizedCorpus load(CorpusSpec spec, TokenEncoder encoder, int maxTokens, int maxDocs)
             throws IOException {
         if (maxTokens < 1) throw new SettingException("maxTokens", "must be at least 1, not " + maxTokens);
-        List<String> texts = DocumentReader.read(spec.path(), maxDocs);
+        // only as much of each document as the first maxTokens tokens need is read and tokenized
+        List<String> texts = DocumentReader.read(spec.path(), maxDocs, encoder.charsNeeded(maxTokens));
         List<long[]> docs = new ArrayList<>(texts.size());
-        for (String text : texts) {
-            long[] ids = encoder.encode(text);
+        for (int i = 0; i < texts.size(); i++) {
+            long[] ids = encoder.encodeFirst(texts.get(i), maxTokens);
+            texts.set(i, null); // the text is no longer needed
             if (ids.length == 0) continue;
             docs.add(ids.length > maxTokens ? Arrays.copyOf(ids, maxTokens) : ids);
         }

@@ -80,8 +80,10 @@ public final class EvalData {
                 if (s.isBlank()) {
                     continue;
                 }
-                handler.accept(line, Json.parse(s, file + ":" + line));
+                handler.accept(line, Json.parseLine(s, file + ":" + line));
             }
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IOException(file + ": not valid UTF-8 at byte " + io.cusprun.corpus.Utf8.firstMalformedByte(file));
         }
     }
 }

@@ -270,7 +270,7 @@ public final class LlamaModel implements AutoCloseable {
                        boolean logits, boolean grad) {
         for (long id : tokens) {
             if (id < 0 || id >= config.vocabSize()) {
-                throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + config.vocabSize() + ")");
+                throw new TokenIdException("token id " + id + " outside the vocabulary [0, " + config.vocabSize() + ") of the model");
             }
         }
         PointerScope outer = PointerScope.getInnerScope();

@@ -4,7 +4,9 @@ import io.cusprun.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import io.cusprun.corpus.TokenEncoder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +28,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * config.json {@code bos_token_id}. EOS ids likewise from tokenizer_config.json {@code eos_token},
  * generation_config.json and config.json {@code eos_token_id}.
  */
-public final class TextTokenizer implements AutoCloseable {
+public final class TextTokenizer implements AutoCloseable, TokenEncoder {
 
     public static final String FILE_NAME = "tokenizer.json";
 
@@ -42,8 +44,15 @@ public final class TextTokenizer implements AutoCloseable {
     private final boolean addBos;
     private final Long bosId;
     private final List<Long> eosIds;
+    /** Characters of the longest vocabulary or added token; 0 when unknown (then whole documents are encoded). */
+    private final int longestToken;
 
-    private TextTokenizer(HuggingFaceTokenizer tokenizer, boolean addBos, Long bosId, List<Long> eosIds) {
+    /** Tokens encoded beyond the requested ones, so that cutting the text cannot change those. */
+    static final int SAFETY_TOKENS = 16;
+
+    private TextTokenizer(HuggingFaceTokenizer tokenizer, boolean addBos, Long bosId, List<Long> eosIds,
+                          int longestToken) {
+        this.longestToken = longestToken;
         this.tokenizer = tokenizer;
         this.addBos = addBos;
         this.bosId = bosId;
@@ -92,12 +101,94 @@ public final class TextTokenizer implements AutoCloseable {
         }
         HuggingFaceTokenizer tok = HuggingFaceTokenizer.builder().optTokenizerPath(file)
                 .optAddSpecialTokens(false).optTruncation(false).optPadding(false).build();
-        return new TextTokenizer(tok, addBos, bos, eos);
+        return new TextTokenizer(tok, addBos, bos, eos, longestToken(tokJson));
     }
 
     /** Token ids of {@code text}, never with special tokens added. */
+    @Override
     public long[] encode(String text) {
         return tokenizer.encode(text, false, false).getIds();
+    }
+
+    /**
+     * The first {@code maxTokens} ids of {@link #encode(String)}, encoding only a prefix of the
+     * text: every token stands for at most {@code longestToken} characters, so a prefix of
+     * {@code (maxTokens + SAFETY_TOKENS) * longestToken} characters, cut at a whitespace where
+     * one is near, holds the first {@code maxTokens} tokens with {@link #SAFETY_TOKENS} more after
+     * them, and the cut only changes the tokens of the word it falls in. When the prefix yields
+     * fewer tokens than that (normalisers, unknown-word tokens), it is doubled until it does or
+     * is the whole text. Tested against encoding the whole text (TextTokenizerPrefixTest).
+     */
+    @Override
+    public long[] encodeFirst(String text, int maxTokens) {
+        if (maxTokens < 1) {
+            return new long[0];
+        }
+        long window = prefixChars(maxTokens);
+        while (window < text.length()) {
+            int cut = cutPoint(text, (int) window);
+            long[] ids = encode(text.substring(0, cut));
+            if (ids.length >= (long) maxTokens + SAFETY_TOKENS) {
+                return Arrays.copyOf(ids, maxTokens);
+            }
+            window *= 2;
+        }
+        long[] ids = encode(text);
+        return ids.length > maxTokens ? Arrays.copyOf(ids, maxTokens) : ids;
+    }
+
+    /** Characters {@link #encodeFirst} may look at: room for the doubling of the first prefix three times. */
+    @Override
+    public int charsNeeded(int maxTokens) {
+        long first = prefixChars(maxTokens);
+        return (int) Math.min(Integer.MAX_VALUE - 16, first * 8 + 4096);
+    }
+
+    /** The first prefix length for {@code maxTokens}; Long.MAX_VALUE / 16 (whole text) when the vocabulary is unknown. */
+    long prefixChars(int maxTokens) {
+        if (longestToken <= 0) {
+            return Long.MAX_VALUE / 16;
+        }
+        return ((long) maxTokens + SAFETY_TOKENS) * longestToken + 64;
+    }
+
+    /** Where to cut near {@code at}: the next whitespace within a few tokens' length, never inside a surrogate pair. */
+    private int cutPoint(String text, int at) {
+        int limit = (int) Math.min(text.length(), at + 4L * Math.max(longestToken, 1) + 64);
+        for (int i = at; i < limit; i++) {
+            if (Character.isWhitespace(text.charAt(i))) {
+                return i;
+            }
+        }
+        int cut = at;
+        if (cut > 0 && Character.isHighSurrogate(text.charAt(cut - 1))) {
+            cut--;
+        }
+        return cut;
+    }
+
+    /** Characters of the longest token of tokenizer.json's model vocabulary and added tokens; 0 when unknown. */
+    static int longestToken(JsonNode tok) {
+        JsonNode vocab = tok.path("model").path("vocab");
+        int longest = 0;
+        if (vocab.isObject()) {
+            for (java.util.Iterator<String> it = vocab.fieldNames(); it.hasNext(); ) {
+                longest = Math.max(longest, it.next().length());
+            }
+        } else if (vocab.isArray()) { // Unigram: [[piece, score], ...]
+            for (JsonNode e : vocab) {
+                longest = Math.max(longest, e.path(0).asText("").length());
+            }
+        } else {
+            return 0;
+        }
+        if (longest == 0) {
+            return 0;
+        }
+        for (JsonNode t : tok.path("added_tokens")) {
+            longest = Math.max(longest, t.path("content").asText("").length());
+        }
+        return longest;
     }
 
     /** Token ids of {@code text}, with BOS first when {@code withBos} and the model expects BOS. */
@@ -110,6 +201,59 @@ public final class TextTokenizer implements AutoCloseable {
         out[0] = bosId;
         System.arraycopy(ids, 0, out, 1, ids.length);
         return out;
+    }
+
+    /** Texts longer than this are encoded in pieces of at most this many characters ({@link #encodeAll}). */
+    public static final int PIECE_CHARS = 1 << 20;
+
+    /**
+     * Token ids of a whole text of any length, with BOS as {@link #encode(String, boolean)}: up to
+     * {@link #PIECE_CHARS} characters exactly that; a longer text in pieces of at most that many
+     * characters, each cut just before a run of whitespace where there is one in its second half,
+     * so the native tokenizer's memory stays bounded. For GPT-2-style byte-level tokenizers the ids
+     * are the same as encoding the whole text (TextTokenizerPrefixTest); others may differ in a
+     * token at each cut (one per million characters), e.g. a normaliser that prepends to the text
+     * (Llama 2's {@code ▁}) adds it at each piece.
+     */
+    public long[] encodeAll(String text, boolean withBos) {
+        return encodeAll(text, withBos, PIECE_CHARS);
+    }
+
+    long[] encodeAll(String text, boolean withBos, int pieceChars) {
+        if (text.length() <= pieceChars) {
+            return encode(text, withBos);
+        }
+        long[] out = new long[Math.max(16, text.length() / 4)];
+        int n = 0;
+        if (withBos && addBos) {
+            out[n++] = bosId;
+        }
+        int from = 0;
+        while (from < text.length()) {
+            int to = Math.min(text.length(), from + pieceChars);
+            if (to < text.length()) {
+                int ws = to;
+                while (ws > from + pieceChars / 2 && !Character.isWhitespace(text.charAt(ws))) {
+                    ws--;
+                }
+                while (ws > from + 1 && Character.isWhitespace(text.charAt(ws)) && Character.isWhitespace(text.charAt(ws - 1))) {
+                    ws--; // the start of the whitespace run: runs are tokens of their own
+                }
+                if (Character.isWhitespace(text.charAt(ws)) && ws > from) {
+                    to = ws;
+                } else if (Character.isHighSurrogate(text.charAt(to - 1))) {
+                    to--;
+                }
+            }
+            long[] ids = encode(text.substring(from, to));
+            if (n + ids.length > out.length) {
+                out = Arrays.copyOf(out, Math.max(n + ids.length, out.length + (out.length >> 1)));
+            }
+            System.arraycopy(ids, 0, out, n, ids.length);
+            n += ids.length;
+            from = to;
+        }
+        return Arrays.copyOf(out, n);
     }
 
     public String decode(long[] ids) {

@@ -1,6 +1,7 @@
 package io.cusprun.prune;
 
 import io.cusprun.AtomicOutput;
+import io.cusprun.OutputPolicy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -49,15 +50,19 @@ public final class CheckpointPruner {
         }
     }
 
+    /** A pruned model directory: cusprun wrote it when it holds {@value #MANIFEST}. */
+    public static final OutputPolicy.Kind OUTPUT = OutputPolicy.Kind.directory("pruned model",
+            dir -> Files.isRegularFile(dir.resolve(MANIFEST)));
+
     /**
      * Writes {@code plan} applied to the checkpoint in {@code sourceDir} to {@code outDir}.
-     * Refuses an existing output unless {@code force}; on failure nothing is left behind.
+     * Refuses an existing output unless {@code force}, and even then anything but a pruned model
+     * or an empty directory, and the source model itself ({@link OutputPolicy}); on failure
+     * nothing is left behind.
      */
     public static void write(Path sourceDir, PrunePlan plan, Path outDir, Provenance provenance, boolean force)
             throws IOException {
-        if (Files.exists(outDir) && !force) {
-            throw new IOException("output exists: " + outDir + " (not replaced without force)");
-        }
+        OutputPolicy.check(outDir, "output", OUTPUT, force, Map.of(sourceDir, "source model"), null);
         AtomicOutput.writeDirectory(outDir, tmp -> {
             ModelConfig config = ModelConfig.read(sourceDir);
             long written;

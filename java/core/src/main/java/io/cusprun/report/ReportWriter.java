@@ -1,6 +1,7 @@
 package io.cusprun.report;
 
 import io.cusprun.AtomicOutput;
+import io.cusprun.OutputPolicy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,13 +15,34 @@ import java.util.Locale;
  * failed run leaves no half-written report.
  */
 public final class ReportWriter {
+    /** The generator tag in every report's head: how a report is recognised as cusprun's. */
+    static final String GENERATOR = "<meta name=\"generator\" content=\"cusprun\">";
+
+    /** A report directory: cusprun wrote it when its index.html is a cusprun report. */
+    public static final OutputPolicy.Kind OUTPUT = OutputPolicy.Kind.directory("report", ReportWriter::isReport);
+
     private ReportWriter() {}
+
+    /** Whether {@code dir} holds a cusprun report (index.html with the generator tag or a cusprun title). */
+    public static boolean isReport(Path dir) throws IOException {
+        Path index = dir.resolve("index.html");
+        if (!Files.isRegularFile(index)) {
+            return false;
+        }
+        byte[] head = new byte[4096];
+        int n;
+        try (java.io.InputStream in = Files.newInputStream(index)) {
+            n = in.readNBytes(head, 0, head.length);
+        }
+        String text = new String(head, 0, n, StandardCharsets.UTF_8);
+        return text.contains(GENERATOR) || text.contains("<title>cusprun");
+    }
 
     public static Path write(ReportData data, Path dir) throws IOException {
         System.setProperty("java.awt.headless", "true");
         AtomicOutput.writeDirectory(dir, tmp -> {
             StringBuilder html = new StringBuilder();
-            html.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>")
+            html.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n").append(GENERATOR).append("\n<title>")
                     .append(esc(data.title())).append("</title>\n<style>")
                     .append("body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}")
                     .append("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;")

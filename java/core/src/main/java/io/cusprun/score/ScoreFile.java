@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.OutputPolicy;
 import io.cusprun.Version;
 import io.cusprun.corpus.CorpusKind;
 import io.cusprun.model.SafetensorsFile;
@@ -39,7 +40,15 @@ public final class ScoreFile {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** A score file: cusprun wrote it when its metadata says {@value #FORMAT}. */
+    public static final OutputPolicy.Kind OUTPUT = OutputPolicy.Kind.file("score file", ScoreFile::isScoreFile);
+
     private ScoreFile() {}
+
+    /** Whether {@code file} is a safetensors file whose metadata names this format. */
+    public static boolean isScoreFile(Path file) throws IOException {
+        return Files.isRegularFile(file) && FORMAT.equals(SafetensorsHeader.read(file).metadata().get("format"));
+    }
 
     public static void write(ScoreSet set, Path file) throws IOException {
         write(set, file, Map.of());

@@ -1,0 +1,197 @@
+package io.cusprun;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * The one rule for every output cusprun writes (docs/reliability.md, "Outputs and interruptions"):
+ *
+ * <ul>
+ *   <li>never the file system root, the home directory, the working directory or a folder
+ *       holding it, and never an input, a folder holding an input or a path inside an input;</li>
+ *   <li>an existing output is replaced only with {@code force}, and then only when it is what
+ *       cusprun wrote before (its {@link Kind} recognises it) or an empty directory;</li>
+ *   <li>temporaries that killed runs left next to the output are removed first.</li>
+ * </ul>
+ *
+ * A refusal is a {@link RefusedException}: one line naming the path and why, a usage error.
+ * Commands check their outputs before any work; the writers check again before replacing.
+ */
+public final class OutputPolicy {
+    private OutputPolicy() {}
+
+    /** An output refused by the policy; the message is one line naming the path and the reason. */
+    public static final class RefusedException extends IllegalArgumentException {
+        public RefusedException(String message) {
+            super(message);
+        }
+    }
+
+    /** Whether an existing path is one cusprun wrote. */
+    @FunctionalInterface
+    public interface Ownership {
+        boolean writtenByCusprun(Path existing) throws IOException;
+    }
+
+    /**
+     * A kind of output.
+     *
+     * @param what      what it is, in messages ("score file", "pruned model")
+     * @param directory whether it is a directory (else a file)
+     * @param ours      recognises one that cusprun wrote
+     */
+    public record Kind(String what, boolean directory, Ownership ours) {
+        public static Kind file(String what, Ownership ours) {
+            return new Kind(what, false, ours);
+        }
+
+        public static Kind directory(String what, Ownership ours) {
+            return new Kind(what, true, ours);
+        }
+    }
+
+    /**
+     * Checks that {@code out} may be written (see the class comment) and removes stale
+     * temporaries next to it, noting each in one line.
+     *
+     * @param label  how the user named it, e.g. {@code --out}
+     * @param inputs the paths the run reads, each with how the user named it (e.g. {@code --model})
+     * @return {@code out}, absolute and normalised
+     * @throws RefusedException when it may not be written
+     */
+    public static Path check(Path out, String label, Kind kind, boolean force, Map<Path, String> inputs,
+                             Consumer<String> notes) throws IOException {
+        String name = label == null || label.isEmpty() ? "" : label + " ";
+        if (out.toString().isBlank()) {
+            throw new RefusedException(name + "'" + out + "': an empty path names the working directory; not written");
+        }
+        Path abs = out.toAbsolutePath().normalize();
+        String why = protectedReason(abs);
+        if (why == null) {
+            why = inputReason(abs, inputs);
+        }
+        if (why != null) {
+            throw refused(name, abs, why);
+        }
+        if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) {
+            if (!force) {
+                throw new RefusedException(name + abs + ": exists (use --force to replace it)");
+            }
+            why = replaceReason(abs, kind);
+            if (why != null) {
+                throw refused(name, abs, why);
+            }
+        }
+        AtomicOutput.removeStale(abs, notes);
+        return abs;
+    }
+
+    private static RefusedException refused(String name, Path abs, String why) {
+        return new RefusedException(name + abs + ": not written: " + why);
+    }
+
+    /**
+     * Why {@code out} may never be replaced or written as a directory, or null: the root, the
+     * home directory, the working directory and its ancestors.
+     */
+    public static String protectedReason(Path out) {
+        Path abs = out.toAbsolutePath().normalize();
+        if (abs.getParent() == null || abs.getFileName() == null) {
+            return "it is the root directory";
+        }
+        Path real = real(abs);
+        if (real.getParent() == null) {
+            return "it is the root directory";
+        }
+        String home = System.getProperty("user.home");
+        if (home != null && !home.isBlank() && real.equals(real(Path.of(home)))) {
+            return "it is the home directory";
+        }
+        Path cwd = real(Path.of("").toAbsolutePath());
+        if (cwd.equals(real)) {
+            return "it is the working directory";
+        }
+        if (cwd.startsWith(real)) {
+            return "it contains the working directory";
+        }
+        return null;
+    }
+
+    /** Why {@code out} clashes with an input, or null. */
+    static String inputReason(Path out, Map<Path, String> inputs) {
+        Path real = real(out);
+        for (Map.Entry<Path, String> e : inputs.entrySet()) {
+            if (e.getKey() == null || e.getKey().toString().isBlank()) {
+                continue;
+            }
+            Path in = real(e.getKey().toAbsolutePath().normalize());
+            String label = e.getValue() == null ? "" : " (" + e.getValue() + ")";
+            if (in.equals(real)) {
+                return "it is the input " + e.getKey() + label;
+            }
+            if (in.startsWith(real)) {
+                return "it contains the input " + e.getKey() + label;
+            }
+            if (real.startsWith(in)) {
+                return "it is inside the input " + e.getKey() + label;
+            }
+        }
+        return null;
+    }
+
+    /** Why an existing {@code out} may not be replaced even with force, or null. */
+    static String replaceReason(Path out, Kind kind) throws IOException {
+        String notOurs = "it exists and is not a " + kind.what() + " written by cusprun"
+                + " (--force replaces only cusprun's outputs" + (kind.directory() ? " and empty directories)" : ")");
+        if (kind.directory()) {
+            if (!Files.isDirectory(out)) {
+                return notOurs;
+            }
+            return isEmptyDirectory(out) || owned(kind, out) ? null : notOurs;
+        }
+        if (Files.isDirectory(out)) {
+            return "it is a directory, not a " + kind.what();
+        }
+        return Files.isRegularFile(out) && owned(kind, out) ? null : notOurs;
+    }
+
+    private static boolean owned(Kind kind, Path out) {
+        try {
+            return kind.ours().writtenByCusprun(out);
+        } catch (IOException | RuntimeException e) {
+            return false; // unreadable or malformed: not recognisably ours
+        }
+    }
+
+    /** Whether {@code dir} is a directory with nothing in it. */
+    public static boolean isEmptyDirectory(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+            return !s.iterator().hasNext();
+        }
+    }
+
+    /** {@code p} with symbolic links resolved as far as it exists. */
+    static Path real(Path p) {
+        Path abs = p.toAbsolutePath().normalize();
+        Path existing = abs;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return abs;
+        }
+        try {
+            return existing.toRealPath().resolve(existing.relativize(abs)).normalize();
+        } catch (IOException | RuntimeException e) {
+            return abs;
+        }
+    }
+}
