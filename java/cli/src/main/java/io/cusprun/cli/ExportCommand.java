@@ -38,6 +38,7 @@ public final class ExportCommand implements Command {
         o.addOption(Option.builder().longOpt("out").hasArg().argName("FILE").desc("the GGUF file to write").build());
         o.addOption(Option.builder().longOpt("dtype").hasArg().argName("T")
                 .desc("weight type: f32, f16, bf16 or q8_0 (default f16); norms and biases stay f32").build());
+        o.addOption(Cli.forceOption());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
@@ -45,7 +46,7 @@ public final class ExportCommand implements Command {
     @Override
     public int execute(CommandLine cl, Console console) throws Exception {
         Path model = Path.of(Cli.required(cl, "model"));
-        Path out = Path.of(Cli.required(cl, "out"));
+        Path out = Cli.output(cl, "out", null, GgufExporter.OUTPUT, Cli.inputs(model, "--model"), console);
         GgufType type = GgufType.parse(cl.getOptionValue("dtype", "f16"));
         GgufExporter.Result r = GgufExporter.export(model, out, type);
         r.notes().forEach(n -> console.err().println("export: note: " + n));

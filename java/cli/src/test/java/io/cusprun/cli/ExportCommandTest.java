@@ -58,4 +58,23 @@ class ExportCommandTest {
                 "--out", out.toString()));
         assertFalse(Files.exists(out));
     }
+
+    @Test
+    void replacesOnlyItsOwnOutputAndOnlyWithForce() throws IOException {
+        Path demo = Fixtures.repositoryRoot().resolve("data/demo-model");
+        Path out = tmp.resolve("demo.gguf");
+        assertEquals(Cli.OK, run("--model", demo.toString(), "--out", out.toString(), "--dtype", "q8_0"));
+        long size = Files.size(out);
+        assertEquals(Cli.USAGE, run("--model", demo.toString(), "--out", out.toString(), "--dtype", "f16"));
+        assertEquals(size, Files.size(out), "refused without --force, left as it was");
+        assertEquals(Cli.OK, run("--model", demo.toString(), "--out", out.toString(), "--dtype", "f16", "--force"));
+        assertTrue(Files.size(out) > size, "replaced by the f16 export");
+
+        Path notOurs = tmp.resolve("notes.gguf");
+        Files.writeString(notOurs, "a user's file");
+        assertEquals(Cli.USAGE, run("--model", demo.toString(), "--out", notOurs.toString(), "--force"));
+        assertEquals("a user's file", Files.readString(notOurs));
+        assertEquals(Cli.USAGE, run("--model", demo.toString(), "--out", demo.resolve("x.gguf").toString()));
+        assertFalse(Files.exists(demo.resolve("x.gguf")), "never writes into an input");
+    }
 }

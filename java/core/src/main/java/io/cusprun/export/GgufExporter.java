@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import io.cusprun.OutputPolicy;
+import io.cusprun.Version;
 import io.cusprun.model.Architecture;
 import io.cusprun.model.Checkpoint;
 import io.cusprun.model.DType;
@@ -42,6 +44,13 @@ import io.cusprun.model.TensorInfo;
  * one-line reason.
  */
 public final class GgufExporter {
+    /** The metadata key that marks a file cusprun wrote (llama.cpp ignores keys it does not know). */
+    public static final String WRITER_KEY = "cusprun.writer";
+
+    /** A GGUF output: {@code --force} replaces only a file this exporter wrote. */
+    public static final OutputPolicy.Kind OUTPUT = OutputPolicy.Kind.file("GGUF file",
+            f -> Files.isRegularFile(f) && GgufReader.open(f).metadata().get(WRITER_KEY) != null);
+
 
     /** What was written. */
     public record Result(Path file, long bytes, String architecture, GgufType type, int tensors, List<String> notes) {
@@ -115,6 +124,7 @@ public final class GgufExporter {
         GgufMetadata meta = new GgufMetadata();
         meta.putString("general.architecture", arch);
         meta.putString("general.name", dir.toAbsolutePath().normalize().getFileName().toString());
+        meta.putString(WRITER_KEY, "cusprun " + Version.VERSION);
         meta.putU32("general.alignment", GgufWriter.ALIGNMENT);
         meta.putU32("general.file_type", type.fileType());
         meta.putU32("general.quantization_version", 2);
