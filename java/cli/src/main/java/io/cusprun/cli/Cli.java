@@ -49,7 +49,7 @@ public final class Cli {
      * for failures (missing files, mismatched scores, I/O). Errors are one line on the console's
      * err stream, with the stack trace after it under {@code --debug}.
      */
-    static int run(Command command, String[] args, Console console) {
+    public static int run(Command command, String[] args, Console console) {
         if (wantsHelp(args)) {
             printHelp(command, console);
             return OK;
@@ -121,7 +121,7 @@ public final class Cli {
     }
 
     /** Reads an option that must be present, naming it when it is missing. */
-    static String required(CommandLine cl, String option) {
+    public static String required(CommandLine cl, String option) {
         String v = cl.getOptionValue(option);
         if (v == null) {
             throw new UsageException("--" + option + " is required");
@@ -133,7 +133,7 @@ public final class Cli {
      * The one parser of integer options: the value of {@code --option}, or {@code def} when absent,
      * which must lie in [min, max].
      */
-    static int intOption(CommandLine cl, String option, int def, int min, int max) {
+    public static int intOption(CommandLine cl, String option, int def, int min, int max) {
         String v = cl.getOptionValue(option);
         if (v == null) {
             return def;
@@ -181,7 +181,7 @@ public final class Cli {
     }
 
     /** Upper bound of counts and sizes: far above any real value, and safe from int overflow when doubled. */
-    static final int MAX_COUNT = 1_000_000_000;
+    public static final int MAX_COUNT = 1_000_000_000;
 
     /** Where this program's classes were loaded from (the jar or the classes folder), when the JVM tells. */
     static Optional<Path> codeLocation() {
