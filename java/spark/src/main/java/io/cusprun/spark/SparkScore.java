@@ -50,6 +50,10 @@ public final class SparkScore implements Command {
     /** Set in the JVM this class starts for itself when the JVM lacks the flags Spark needs. */
     static final String RELAUNCHED = "CUSPRUN_SPARK_RELAUNCHED";
     private static final Logger LOG = LoggerFactory.getLogger(SparkScore.class);
+    /** Options of {@code cusprun score} that Spark decides. */
+    static final List<String> REFUSED = List.of("shard", "devices", "resume", "checkpoint-seconds");
+    static final String WHY_REFUSED = "Spark plans the shards (--tasks), assigns devices (spark.task.resource.gpu.amount)"
+            + " and re-runs failed tasks";
 
     @Override
     public String name() {
@@ -71,13 +75,22 @@ public final class SparkScore implements Command {
     public String examples() {
         return "  java -cp 'java/spark/target/cusprun-spark.jar:java/spark/target/lib/*' io.cusprun.spark.SparkScore \\\n"
                 + "      --master 'local[2]' --model llama --corpus language:de=de.txt --out scores.safetensors\n"
-                + "  spark-submit --class io.cusprun.spark.SparkScore ... cusprun-spark.jar --model /shared/llama ... --tasks 64\n";
+                + "  spark-submit --class io.cusprun.spark.SparkScore [spark options] cusprun-spark.jar \\\n"
+                + "      --model /shared/llama --corpus language:de=/shared/de.txt --tasks 64 --out /shared/s.safetensors\n"
+                + "  (docs/spark.md: JVM flags, jars to ship, Kubernetes with GPUs)\n";
     }
 
     @Override
     public Options options() {
         Options o = new Options();
-        for (Option opt : new ScoreCommand().options().getOptions()) o.addOption(opt);
+        for (Option opt : new ScoreCommand().options().getOptions()) {
+            if (REFUSED.contains(opt.getLongOpt())) {
+                Option.Builder b = Option.builder().longOpt(opt.getLongOpt()).desc("refused: " + WHY_REFUSED);
+                o.addOption((opt.hasArg() ? b.hasArg().argName(opt.getArgName()) : b).build());
+            } else {
+                o.addOption(opt);
+            }
+        }
         o.addOption(Option.builder().longOpt("master").hasArg().argName("URL")
                 .desc("Spark master, e.g. local[2] or spark://host:7077 (default: spark.master, as spark-submit sets it)").build());
         o.addOption(Option.builder().longOpt("tasks").hasArg().argName("N")
@@ -88,18 +101,12 @@ public final class SparkScore implements Command {
     @Override
     public int execute(CommandLine cl, Console console) throws Exception {
         ScoreCommand.Request q = ScoreCommand.request(cl);
-        for (String refused : List.of("shard", "devices", "resume", "checkpoint-seconds")) {
-            if (cl.hasOption(refused)) {
-                throw new UsageException("--" + refused + " is not for the Spark job: Spark plans the shards (--tasks),"
-                        + " assigns devices (spark.task.resource.gpu.amount) and re-runs failed tasks");
-            }
+        for (String refused : REFUSED) {
+            if (cl.hasOption(refused)) throw new UsageException("--" + refused + " is not for the Spark job: " + WHY_REFUSED);
         }
         int tasks = Cli.intOption(cl, "tasks", 0, 1, 1_000_000);
-        SparkConf conf = new SparkConf().setAppName("cusprun score " + q.out().getFileName());
         String master = cl.getOptionValue("master");
-        if (master != null) {
-            conf.setMaster(master);
-        } else if (!conf.contains("spark.master")) {
+        if (master == null && System.getProperty("spark.master") == null) { // spark-submit sets it
             throw new UsageException("--master is required outside spark-submit (e.g. --master 'local[2]')");
         }
         // the files the driver sees: fail fast, before Spark starts (executors check again, naming their host)
@@ -107,6 +114,13 @@ public final class SparkScore implements Command {
         if (!Files.isDirectory(q.model())) throw new IOException("model directory not found: " + q.model());
         if (!Files.isRegularFile(q.model().resolve("config.json"))) {
             throw new IOException("model directory has no config.json: " + q.model());
+        }
+        SparkConf conf = new SparkConf().setAppName("cusprun score " + q.out().getFileName());
+        if (master != null) conf.setMaster(master);
+        if (conf.get("spark.master").startsWith("local") && conf.contains("spark.task.resource.gpu.amount")) {
+            // local mode offers no custom resources: such tasks would wait forever
+            throw new UsageException("spark.task.resource.gpu.amount needs a cluster manager (standalone, Kubernetes, YARN);"
+                    + " local mode schedules no GPUs and scores on the CPU without it");
         }
 
         long start = System.nanoTime();
@@ -118,6 +132,9 @@ public final class SparkScore implements Command {
             LongAccumulator retried = sc.sc().longAccumulator("cusprun failed attempts re-run");
             sc.setJobDescription(String.format(Locale.ROOT, "cusprun score: %d shards of %s on %s", n,
                     q.corpora().stream().map(CorpusSpec::name).toList(), q.model().getFileName()));
+            scala.Option<String> ui = sc.sc().uiWebUrl();
+            LOG.info(String.format(Locale.ROOT, "cusprun score: %d shards on %s (Spark start-up %.1f s)%s", n, sc.master(),
+                    startup, ui.isDefined() ? ", Spark UI at " + ui.get() : ""));
             ShardTask task = new ShardTask(q.model(), q.corpora(), q.settings(), q.kernels(), n, documents, tokens, retried);
             long jobStart = System.nanoTime();
             ScoreData merged;
@@ -140,8 +157,7 @@ public final class SparkScore implements Command {
                     "scored %d documents, %d tokens in %.1f s (%.0f tokens/s) with %d Spark tasks on %s"
                             + " (start-up %.1f s, %d failed attempts re-run) -> %s",
                     docs, toks, seconds, toks / Math.max(seconds, 1e-9), n, sc.master(), startup, retried.value(), q.out());
-            LOG.info(summary);
-            console.err().println(summary);
+            console.err().println(summary); // the driver's stderr: its log on a cluster
         }
         return Cli.OK;
     }

@@ -162,6 +162,19 @@ class SparkScoreTest {
     }
 
     @Test
+    void gpuTasksInLocalModeAreRefusedNotLeftWaiting() {
+        System.setProperty("spark.task.resource.gpu.amount", "1");
+        try {
+            Run r = spark(line("local[2]", 1, dir.resolve("gpu.safetensors")));
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.lastLine().startsWith("cusprun spark-score: spark.task.resource.gpu.amount needs a cluster manager"),
+                    r.err());
+        } finally {
+            System.clearProperty("spark.task.resource.gpu.amount");
+        }
+    }
+
+    @Test
     void theTasksGpuBecomesItsDevice() {
         assertEquals("cpu", ShardTask.device(Map.of()));
         assertEquals("cuda:3", ShardTask.device(Map.of("gpu", new ResourceInformation("gpu", new String[] {"3"}))));
