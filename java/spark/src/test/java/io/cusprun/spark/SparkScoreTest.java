@@ -175,6 +175,16 @@ class SparkScoreTest {
     }
 
     @Test
+    void aRemoteTasksFailureIsReadFromSparksMessage() {
+        // on a cluster the executor's exception may reach the driver as text only
+        String spark = "Job aborted due to stage failure: Task 1 in stage 0.0 failed 4 times, most recent failure: Lost task"
+                + " 1.3 in stage 0.0 (TID 7) (10.0.0.7 executor 2): java.io.IOException: cannot read corpus de /data/de.jsonl"
+                + " on host node7 (not found)\n\tat io.cusprun.spark.ShardTask.checkReadable(ShardTask.java:1)\n";
+        assertEquals("cannot read corpus de /data/de.jsonl on host node7 (not found)",
+                SparkScore.taskFailure(new org.apache.spark.SparkException(spark)));
+    }
+
+    @Test
     void theTasksGpuBecomesItsDevice() {
         assertEquals("cpu", ShardTask.device(Map.of()));
         assertEquals("cuda:3", ShardTask.device(Map.of("gpu", new ResourceInformation("gpu", new String[] {"3"}))));
