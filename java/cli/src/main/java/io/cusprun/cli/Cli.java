@@ -60,7 +60,7 @@ public final class Cli {
      * for failures (missing files, mismatched scores, I/O). Errors are one line on the console's
      * err stream, with the stack trace after it under {@code --debug}.
      */
-    static int run(Command command, String[] args, Console console) {
+    public static int run(Command command, String[] args, Console console) {
         if (wantsHelp(args)) {
             printHelp(command, console);
             return OK;
@@ -158,7 +158,7 @@ public final class Cli {
      * stale temporaries of killed runs are removed with a note on stderr. Every writing command
      * calls this before any work.
      */
-    static Path output(CommandLine cl, String option, String def, OutputPolicy.Kind kind, Map<Path, String> inputs,
+    public static Path output(CommandLine cl, String option, String def, OutputPolicy.Kind kind, Map<Path, String> inputs,
                        Console console) throws IOException {
         String raw = def == null ? required(cl, option) : cl.getOptionValue(option, def);
         return OutputPolicy.check(Path.of(raw), "--" + option, kind, cl.hasOption(FORCE), inputs,
@@ -166,7 +166,7 @@ public final class Cli {
     }
 
     /** An ordered map of inputs for {@link #output}: each path with the option that named it. */
-    static Map<Path, String> inputs(Object... pathsAndLabels) {
+    public static Map<Path, String> inputs(Object... pathsAndLabels) {
         Map<Path, String> m = new LinkedHashMap<>();
         for (int i = 0; i + 1 < pathsAndLabels.length; i += 2) {
             String label = (String) pathsAndLabels[i + 1];
@@ -202,7 +202,7 @@ public final class Cli {
     }
 
     /** Reads an option that must be present, naming it when it is missing. */
-    static String required(CommandLine cl, String option) {
+    public static String required(CommandLine cl, String option) {
         String v = cl.getOptionValue(option);
         if (v == null) {
             throw new UsageException("--" + option + " is required");
@@ -214,7 +214,7 @@ public final class Cli {
      * The one parser of integer options: the value of {@code --option}, or {@code def} when absent,
      * which must lie in [min, max].
      */
-    static int intOption(CommandLine cl, String option, int def, int min, int max) {
+    public static int intOption(CommandLine cl, String option, int def, int min, int max) {
         String v = cl.getOptionValue(option);
         if (v == null) {
             return def;
@@ -271,7 +271,7 @@ public final class Cli {
     }
 
     /** Upper bound of counts and sizes: far above any real value, and safe from int overflow when doubled. */
-    static final int MAX_COUNT = 1_000_000_000;
+    public static final int MAX_COUNT = 1_000_000_000;
 
     /** Where this program's classes were loaded from (the jar or the classes folder), when the JVM tells. */
     static Optional<Path> codeLocation() {

@@ -7,7 +7,7 @@ import org.apache.commons.cli.Options;
  * One subcommand. {@link Cli#run} gives every command the same help, parsing and error contract;
  * a command only declares its options and does its work.
  */
-interface Command {
+public interface Command {
     /** The word after {@code cusprun}. */
     String name();
 

@@ -78,10 +78,34 @@ public final class ScoreCommand implements Command {
                 .withMaxDocs(Cli.intOption(cl, "docs", defaults.maxDocs(), 0, Integer.MAX_VALUE));
     }
 
-    @Override
-    public int execute(CommandLine cl, Console console) throws IOException {
+    /**
+     * A parsed {@code score} command line: what to score and how. Other front ends that score
+     * (the Spark job) take the same options and get them through {@link #request}.
+     *
+     * @param progress         draw a progress bar (no {@code --no-progress})
+     * @param devicesGiven     whether {@code --devices} was on the line (else {@code devices} is the default)
+     */
+    public record Request(Path model, Path out, List<CorpusSpec> corpora, ScoreSettings settings, ShardSpec shard,
+                          List<String> devices, boolean devicesGiven, String kernels, boolean resume,
+                          Duration checkpointEvery, boolean progress) {
+        public Request {
+            corpora = List.copyOf(corpora);
+            devices = List.copyOf(devices);
+        }
+
+        /** Where checkpoints go: FILE.partial beside the output. */
+        public Path partial() {
+            return out.resolveSibling(out.getFileName() + ".partial");
+        }
+    }
+
+    /**
+     * The score options' values as a {@link Request}, checked as {@code cusprun score} checks them
+     * (one-line {@link UsageException} or {@code SettingException}); the files are not looked at.
+     */
+    public static Request request(CommandLine cl) {
         Path model = Path.of(Cli.required(cl, "model"));
-        Cli.required(cl, "out");
+        Path out = Path.of(Cli.required(cl, "out"));
         List<CorpusSpec> specs = Corpora.parse(cl.getOptionValues("corpus"));
         if (specs.isEmpty()) throw new UsageException("--corpus is required");
         ScoreSettings d = ScoreSettings.DEFAULTS;
@@ -94,12 +118,23 @@ public final class ScoreCommand implements Command {
                 .map(dev -> Cli.device("devices", dev)).toList();
         String kernels = cl.getOptionValue("kernels", DEFAULT_KERNELS);
         int checkpointSeconds = Cli.intOption(cl, "checkpoint-seconds", (int) DEFAULT_CHECKPOINT.toSeconds(), 1, 7 * 24 * 3600);
+        return new Request(model, out, specs, settings, shard, devices, cl.hasOption("devices"), kernels,
+                cl.hasOption("resume"), Duration.ofSeconds(checkpointSeconds), !cl.hasOption("no-progress"));
+    }
+
+    @Override
+    public int execute(CommandLine cl, Console console) throws IOException {
+        Request q = request(cl);
+        Path model = q.model();
+        List<CorpusSpec> specs = q.corpora();
         Path out = Cli.output(cl, "out", null, ScoreFile.OUTPUT, Cli.inputs(model, "--model", specs, "--corpus"), console);
+        ScoreSettings settings = q.settings();
+        String kernels = q.kernels();
         Path partial = out.resolveSibling(out.getFileName() + ".partial");
-        Scorer.Options options = Scorer.Options.DEFAULTS.withDevices(devices).withShard(shard)
-                .withPartial(partial, cl.hasOption("resume"), 0)
-                .withCheckpointEvery(Duration.ofSeconds(checkpointSeconds))
-                .withProgress(cl.hasOption("no-progress") ? null : console.err());
+        Scorer.Options options = Scorer.Options.DEFAULTS.withDevices(q.devices()).withShard(q.shard())
+                .withPartial(partial, q.resume(), 0)
+                .withCheckpointEvery(q.checkpointEvery())
+                .withProgress(q.progress() ? console.err() : null);
         // arguments first, then the files they name
         for (CorpusSpec s : specs) s.checkExists();
         if (!Files.isDirectory(model)) throw new IOException("model directory not found: " + model);
