@@ -149,6 +149,20 @@ public final class AtomicOutput {
         }
     }
 
+    /**
+     * Creates a directory (and its parents) unless the process is shutting down: a writer that
+     * makes the folder it writes into would otherwise bring back a temporary the shutdown hook
+     * has just deleted.
+     */
+    public static Path createDirectories(Path dir) throws IOException {
+        synchronized (LOCK) {
+            if (shuttingDown) {
+                throw new IOException("interrupted: not creating " + dir);
+            }
+            return Files.createDirectories(dir);
+        }
+    }
+
     /** Writes all of {@code buf} to {@code ch}. */
     public static void writeAll(FileChannel ch, ByteBuffer buf) throws IOException {
         while (buf.hasRemaining()) {

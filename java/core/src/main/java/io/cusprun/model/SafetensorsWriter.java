@@ -90,7 +90,7 @@ public final class SafetensorsWriter {
     /** {@link #write(List, TensorSource)} with the data given as bytes. */
     public List<Path> writeBytes(List<TensorSpec> specs, ByteSource source) throws IOException {
         checkUnique(specs);
-        Files.createDirectories(dir);
+        AtomicOutput.createDirectories(dir);
         List<List<TensorSpec>> shards = split(specs);
         List<Path> written = new ArrayList<>();
         if (shards.size() == 1) {
