@@ -160,6 +160,11 @@ public final class Tensors {
             return null;
         }
         try (PointerScope scope = new PointerScope()) {
+            // fast path: one reduction; NaN and infinities propagate into the sum (a finite sum
+            // that overflows only sends it to the exact check below)
+            if (Double.isFinite(t.sum().item_double())) {
+                return null;
+            }
             Tensor ok = torch.isfinite(t);
             if (ok.all().item_bool()) {
                 return null;
