@@ -133,7 +133,9 @@ public final class ScoreFile {
             checkSameModules(file, corpora);
             return new ScoreSet(meta.get("model_fingerprint"), settings, ShardSpec.parseStored(meta.get("shard")), corpora);
         } catch (IOException e) {
-            throw e;
+            // names from the file (corpora, tensors) may hold control characters: keep the message one line
+            throw e.getMessage() != null && e.getMessage().chars().anyMatch(Character::isISOControl)
+                    ? new IOException(io.cusprun.model.SafetensorsException.printable(e.getMessage()), e) : e;
         } catch (RuntimeException e) {
             throw new IOException(file + ": damaged score file (" + io.cusprun.Errors.firstLine(e) + ")");
         }

@@ -110,6 +110,9 @@ class HostileInputTest {
                 () -> SafetensorsHeader.read(raw("neg", "{\"a\":{\"dtype\":\"U8\",\"shape\":[-2],\"data_offsets\":[0,2]}}", 2)),
                 "bad shape");
         oneLine(SafetensorsException.class, null,
+                () -> SafetensorsHeader.read(raw("nl", "{\"a\\nb\\r\":{\"dtype\":\"U8\",\"shape\":[3],\"data_offsets\":[0,2]}}", 2)),
+                "a\\u000ab\\u000d", "size mismatch");
+        oneLine(SafetensorsException.class, null,
                 () -> SafetensorsHeader.read(raw("start", "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[1,3]}}", 3)),
                 "hole");
     }
