@@ -132,6 +132,8 @@ public final class ScoreFile {
             checkTensorsKnown(file, header, names);
             checkSameModules(file, corpora);
             return new ScoreSet(meta.get("model_fingerprint"), settings, ShardSpec.parseStored(meta.get("shard")), corpora);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IOException(file + ": damaged score file (metadata " + io.cusprun.Json.invalid(e) + ")");
         } catch (IOException e) {
             // names from the file (corpora, tensors) may hold control characters: keep the message one line
             throw e.getMessage() != null && e.getMessage().chars().anyMatch(Character::isISOControl)

@@ -126,6 +126,48 @@ class ScoreFileValidationTest {
                 "rank_hist");
     }
 
+    /** Seeded bit flips, byte edits, truncations and appended bytes: a clean one-line error, or a file that reads. */
+    @Test
+    void mutatedScoreFilesAreRefusedCleanlyOrRead() throws IOException {
+        byte[] original = Files.readAllBytes(good);
+        java.util.Random rnd = new java.util.Random(5);
+        Path p = dir.resolve("fuzz.scores");
+        int refused = 0;
+        int cases = Integer.getInteger("cusprun.fuzz.scorecases", 600);
+        for (int i = 0; i < cases; i++) {
+            byte[] b = original.clone();
+            int kind = rnd.nextInt(4);
+            String what;
+            if (kind == 0) {
+                int pos = rnd.nextInt(b.length);
+                b[pos] ^= (byte) (1 << rnd.nextInt(8));
+                what = "bit flip at " + pos;
+            } else if (kind == 1) {
+                int pos = rnd.nextInt(Math.min(b.length, 4096));
+                b[pos] = (byte) "{}[]\",:0123456789-. ae".charAt(rnd.nextInt(22));
+                what = "header byte " + pos;
+            } else if (kind == 2) {
+                b = java.util.Arrays.copyOf(b, rnd.nextInt(b.length));
+                what = "truncated to " + b.length;
+            } else {
+                b = java.util.Arrays.copyOf(b, b.length + 1 + rnd.nextInt(16));
+                what = "bytes appended";
+            }
+            Files.write(p, b);
+            try {
+                ScoreFile.read(p);
+            } catch (IOException e) {
+                refused++;
+                assertFalse(e.getMessage().contains("\n"), what + ": " + e.getMessage());
+                assertTrue(e.getMessage().contains(p.toString()), what + ": " + e.getMessage());
+            } catch (Throwable e) {
+                throw new AssertionError(what + ": not a clean error: " + e, e);
+            }
+        }
+        System.out.println("score file fuzz: cases " + cases + ", refused " + refused + ", read " + (cases - refused));
+        assertTrue(refused > cases / 2, "refused " + refused);
+    }
+
     @Test
     void overflowingActivationsStopScoringNamingLayerAndDocument() throws Exception {
         Path bad = PlantedModel.write(dir.resolve("overflow"), 7);
