@@ -13,6 +13,7 @@ import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
 import io.cusprun.model.Checkpoint;
+import io.cusprun.model.CheckpointLayout;
 import io.cusprun.model.LayerSize;
 import io.cusprun.model.ModelConfig;
 import io.cusprun.model.SafetensorsFile;
@@ -21,6 +22,7 @@ import io.cusprun.model.TensorInfo;
 /**
  * {@code inspect --model DIR [--json]}: architecture, per-layer sizes, parameter counts (block,
  * embedding, total, from the safetensors headers; no weights are read), dtypes and file sizes.
+ * The checkpoint must match config.json as loading requires ({@link CheckpointLayout#check}).
  */
 public final class InspectCommand implements Command {
     static final String NAME = "inspect";
@@ -56,6 +58,7 @@ public final class InspectCommand implements Command {
         ModelConfig config = ModelConfig.read(dir);
         ObjectNode report;
         try (Checkpoint ck = Checkpoint.open(dir)) {
+            CheckpointLayout.check(config, ck); // the same check as loading: inspect accepts what eval loads
             report = report(dir, config, ck);
         }
         console.out().println(cl.hasOption("json") ? report.toString() : text(report));

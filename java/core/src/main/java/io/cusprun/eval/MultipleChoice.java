@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import io.cusprun.NonFiniteException;
 import io.cusprun.model.LlamaModel;
 import io.cusprun.model.TextTokenizer;
 
@@ -41,7 +42,17 @@ public final class MultipleChoice {
                 requests.add(request(item.context(), item.delimiter() + choice));
             }
         }
-        return scorer.logLikelihoods(requests);
+        double[] ll = scorer.logLikelihoods(requests);
+        int k = 0;
+        for (int i = 0; i < items.size(); i++) {
+            for (int c = 0; c < items.get(i).choices().size(); c++, k++) {
+                if (!Double.isFinite(ll[k])) {
+                    throw new NonFiniteException("item " + (i + 1) + ", choice " + c + ": log-likelihood is "
+                            + NonFiniteException.describe(ll[k]) + " (non-finite logits: the model's weights or activations overflow)");
+                }
+            }
+        }
+        return ll;
     }
 
     /** acc, acc_norm and acc_norm_bytes from the choices' log-likelihoods (items' choices in order). */

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import io.cusprun.NonFiniteException;
 import io.cusprun.model.LlamaModel;
 
 /**
@@ -54,15 +55,30 @@ public final class Perplexity {
 
     public PerplexityResult evaluate(List<long[]> sequences) {
         List<ScoreRequest> requests = new ArrayList<>();
+        List<Integer> document = new ArrayList<>();
         long tokens = 0;
-        for (long[] seq : sequences) {
+        for (int d = 0; d < sequences.size(); d++) {
+            long[] seq = sequences.get(d);
             for (Window w : windows(seq.length, maxLength, stride)) {
                 long[] ids = Arrays.copyOfRange(seq, w.begin(), w.end());
                 requests.add(new ScoreRequest(ids, w.firstTarget() - w.begin()));
+                document.add(d);
                 tokens += w.end() - w.firstTarget();
             }
         }
-        double sum = Arrays.stream(scorer.logLikelihoods(requests)).sum();
-        return PerplexityResult.of(sum, tokens);
+        double[] ll = scorer.logLikelihoods(requests);
+        double sum = 0;
+        for (int r = 0; r < ll.length; r++) {
+            if (!Double.isFinite(ll[r])) {
+                throw new NonFiniteException("document " + (document.get(r) + 1) + ": log-likelihood is "
+                        + NonFiniteException.describe(ll[r]) + " (non-finite logits: the model's weights or activations overflow)");
+            }
+            sum += ll[r];
+        }
+        PerplexityResult result = PerplexityResult.of(sum, tokens);
+        if (tokens > 0 && !Double.isFinite(result.perplexity())) {
+            throw new NonFiniteException("perplexity overflows: exp(nll) with nll " + result.nll() + " per token");
+        }
+        return result;
     }
 }

@@ -3,6 +3,7 @@ package io.cusprun.model;
 import io.cusprun.Json;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -11,8 +12,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -28,6 +35,7 @@ public final class Checkpoint implements AutoCloseable {
     private final Path location;
     private final List<SafetensorsFile> files;
     private final Map<String, SafetensorsFile> byTensor;
+    private final Set<String> finiteChecked = ConcurrentHashMap.newKeySet();
 
     private Checkpoint(Path location, List<SafetensorsFile> files, Map<String, SafetensorsFile> byTensor) {
         this.location = location;
@@ -70,33 +78,113 @@ public final class Checkpoint implements AutoCloseable {
         return new Checkpoint(location, files, byTensor);
     }
 
+    private static final ObjectMapper STRICT_JSON = new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    /**
+     * Opens the shards an index names. Every weight_map value must be a plain file name in the
+     * index's directory (no separator, no "..", not absolute, and its real path inside the
+     * directory); every tensor of a shard must be listed for that shard, and every listed tensor
+     * must be in it.
+     */
     private static Checkpoint openIndex(Path index) throws IOException {
-        JsonNode root = Json.read(index);
+        JsonNode root;
+        try {
+            root = STRICT_JSON.readTree(index.toFile());
+        } catch (JsonProcessingException e) {
+            throw new SafetensorsException(index, Json.invalid(e));
+        }
         JsonNode map = root == null ? null : root.get("weight_map");
         if (map == null || !map.isObject()) {
             throw new SafetensorsException(index, "no \"weight_map\" object");
         }
+        if (map.isEmpty()) {
+            throw new SafetensorsException(index, "\"weight_map\" lists no tensors");
+        }
         Path dir = index.toAbsolutePath().getParent();
-        Map<String, SafetensorsFile> opened = new LinkedHashMap<>();
-        Map<String, SafetensorsFile> byTensor = new LinkedHashMap<>();
+        Path realDir = dir.toRealPath();
+        Map<String, Path> shardPaths = new LinkedHashMap<>();
+        Map<String, String> listed = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            String shard = e.getValue().asText();
-            SafetensorsFile f = opened.get(shard);
-            if (f == null) {
-                Path p = dir.resolve(shard);
-                if (!Files.isRegularFile(p)) {
-                    throw new SafetensorsException(index, e.getKey(), "shard " + shard + " does not exist");
-                }
-                f = SafetensorsFile.open(p);
-                opened.put(shard, f);
+            if (!e.getValue().isTextual()) {
+                throw new SafetensorsException(index, e.getKey(), "weight_map value is not a file name");
             }
+            String shard = e.getValue().asText();
+            if (!shardPaths.containsKey(shard)) {
+                shardPaths.put(shard, shardPath(index, realDir, e.getKey(), shard));
+            }
+            listed.put(e.getKey(), shard);
+        }
+        List<SafetensorsFile> files = new ArrayList<>();
+        Map<String, SafetensorsFile> byShard = new LinkedHashMap<>();
+        for (Map.Entry<String, Path> s : shardPaths.entrySet()) {
+            SafetensorsFile f = SafetensorsFile.open(s.getValue());
+            files.add(f);
+            byShard.put(s.getKey(), f);
+            for (String name : f.header().tensors().keySet()) {
+                String where = listed.get(name);
+                if (where == null) {
+                    throw new SafetensorsException(index, name, "in shard " + s.getKey() + " but not in weight_map");
+                }
+                if (!where.equals(s.getKey())) {
+                    throw new SafetensorsException(index, name, "in shard " + s.getKey() + " but weight_map says " + where);
+                }
+            }
+        }
+        Map<String, SafetensorsFile> byTensor = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : listed.entrySet()) {
+            SafetensorsFile f = byShard.get(e.getValue());
             if (f.header().tensor(e.getKey()) == null) {
-                throw new SafetensorsException(index, e.getKey(), "listed in weight_map but missing from " + shard);
+                throw new SafetensorsException(index, e.getKey(), "listed in weight_map but missing from " + e.getValue());
             }
             byTensor.put(e.getKey(), f);
         }
-        return new Checkpoint(index, new ArrayList<>(opened.values()), byTensor);
+        return new Checkpoint(index, files, byTensor);
+    }
+
+    /** A weight_map file name as a path: a plain name of an existing regular file whose real path is in {@code realDir}. */
+    private static Path shardPath(Path index, Path realDir, String tensor, String shard) throws IOException {
+        String problem = null;
+        if (shard.isEmpty() || shard.equals(".") || shard.equals("..") || shard.indexOf('/') >= 0
+                || shard.indexOf('\\') >= 0 || shard.indexOf('\0') >= 0 || shard.chars().anyMatch(Character::isISOControl)) {
+            problem = "is not a plain file name in the model directory";
+        }
+        if (problem == null) {
+            Path p;
+            try {
+                p = realDir.resolve(shard);
+            } catch (InvalidPathException ex) {
+                throw new SafetensorsException(index, tensor, "shard name is not a valid file name");
+            }
+            if (p.isAbsolute() && !p.getParent().equals(realDir)) {
+                problem = "is not a plain file name in the model directory";
+            } else if (!Files.isRegularFile(p)) {
+                throw new SafetensorsException(index, tensor, "shard " + printable(shard) + " does not exist");
+            } else {
+                Path real = p.toRealPath();
+                if (!real.startsWith(realDir) || !real.getParent().equals(realDir)) {
+                    problem = "leads outside the model directory";
+                } else {
+                    return real;
+                }
+            }
+        }
+        throw new SafetensorsException(index, tensor, "shard name " + printable(shard) + " " + problem);
+    }
+
+    /** A name for an error message: quoted, control characters escaped, at most 80 characters. */
+    private static String printable(String s) {
+        StringBuilder b = new StringBuilder("'");
+        s.codePoints().limit(80).forEach(c -> {
+            if (Character.isISOControl(c)) {
+                b.append(String.format("\\u%04x", c));
+            } else {
+                b.appendCodePoint(c);
+            }
+        });
+        return b.append(s.codePointCount(0, s.length()) > 80 ? "...'" : "'").toString();
     }
 
     /** Where it was opened from (directory, index or file). */
@@ -129,9 +217,28 @@ public final class Checkpoint implements AutoCloseable {
         return f;
     }
 
-    /** The stored tensor as a CPU view of the mapping (see {@link SafetensorsFile#tensor}). */
+    /**
+     * The stored tensor as a CPU view of the mapping (see {@link SafetensorsFile#tensor}). A
+     * floating-point tensor is checked for NaN and infinite values the first time it is taken
+     * (one pass over its data; an error names the file, the tensor and the first bad element).
+     */
     public Tensor tensor(String name) throws SafetensorsException {
-        return file(name).tensor(name);
+        SafetensorsFile f = file(name);
+        Tensor t = f.tensor(name);
+        if (!finiteChecked.contains(name)) {
+            Tensors.checkFinite(t, f.path(), name);
+            finiteChecked.add(name);
+        }
+        return t;
+    }
+
+    /** Checks that a floating-point tensor holds no NaN or infinity (once per tensor). */
+    public void checkFinite(String name) throws SafetensorsException {
+        if (!finiteChecked.contains(name)) {
+            try (PointerScope scope = new PointerScope()) {
+                tensor(name);
+            }
+        }
     }
 
     /** The __metadata__ of all files merged (first file wins). */

@@ -74,6 +74,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Builds the model from an open checkpoint (which may be closed afterwards). */
     public static LlamaModel load(ModelConfig config, Checkpoint checkpoint, LoadOptions options) throws IOException {
+        CheckpointLayout.check(config, checkpoint);
         return build(config, new WeightLoader(checkpoint, config, options), options);
     }
 

@@ -37,6 +37,9 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
     public static final String FILE_NAME = "config.json";
     public static final String LAYER_SIZES_KEY = "cusprun_layer_sizes";
 
+    /** More decoder layers than any real model has (the largest have about 130); a config over it is corrupt. */
+    public static final int MAX_LAYERS = 100_000;
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public ModelConfig {
@@ -86,12 +89,20 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
     public static ModelConfig parse(ObjectNode root) {
         Architecture arch = architecture(root);
         String modelType = text(root, "model_type", "");
-        int hidden = requiredInt(root, "hidden_size");
-        int layersN = requiredInt(root, "num_hidden_layers");
-        int inter = requiredInt(root, "intermediate_size");
-        int heads = requiredInt(root, "num_attention_heads");
-        int kvHeads = optInt(root, "num_key_value_heads", heads);
-        int headDim = optInt(root, "head_dim", heads == 0 ? 0 : hidden / heads);
+        int vocab = positiveInt(root, "vocab_size");
+        int hidden = positiveInt(root, "hidden_size");
+        int layersN = positiveInt(root, "num_hidden_layers");
+        if (layersN > MAX_LAYERS) {
+            throw new IllegalArgumentException("\"num_hidden_layers\" " + layersN + " is over " + MAX_LAYERS);
+        }
+        int inter = positiveInt(root, "intermediate_size");
+        int heads = positiveInt(root, "num_attention_heads");
+        int kvHeads = root.hasNonNull("num_key_value_heads") ? positiveInt(root, "num_key_value_heads") : heads;
+        if (heads % kvHeads != 0) {
+            throw new IllegalArgumentException("num_attention_heads " + heads + " is not a multiple of num_key_value_heads "
+                    + kvHeads);
+        }
+        int headDim = root.hasNonNull("head_dim") ? positiveInt(root, "head_dim") : hidden / heads;
         if (headDim <= 0 || headDim % 2 != 0) {
             throw new IllegalArgumentException("head_dim " + headDim + " must be positive and even");
         }
@@ -100,12 +111,12 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
         }
         boolean qkvBias;
         boolean oBias;
-        boolean mlpBias = root.path("mlp_bias").asBoolean(false);
+        boolean mlpBias = bool(root, "mlp_bias");
         int window = 0;
         int windowFrom = 0;
         switch (arch) {
             case LLAMA -> {
-                qkvBias = root.path("attention_bias").asBoolean(false);
+                qkvBias = bool(root, "attention_bias");
                 oBias = qkvBias;
             }
             case MISTRAL -> {
@@ -116,33 +127,37 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
             case QWEN2 -> {
                 qkvBias = true;
                 oBias = false;
-                if (root.path("use_sliding_window").asBoolean(false)) {
+                if (bool(root, "use_sliding_window")) {
                     window = optInt(root, "sliding_window", 0);
                     windowFrom = optInt(root, "max_window_layers", 0);
                 }
             }
             default -> throw new IllegalStateException(arch.name());
         }
-        double ropeTheta = root.path("rope_theta").asDouble(10000.0);
+        double ropeTheta = root.hasNonNull("rope_theta") ? positiveNumber(root, "rope_theta", "") : 10000.0;
         JsonNode ropeParams = root.get("rope_parameters");
-        if (ropeParams != null && ropeParams.isObject() && ropeParams.has("rope_theta")) {
-            ropeTheta = ropeParams.get("rope_theta").asDouble();
+        if (ropeParams != null && ropeParams.isObject() && ropeParams.hasNonNull("rope_theta")) {
+            ropeTheta = positiveNumber(ropeParams, "rope_theta", "rope_parameters.");
         }
+        double eps = root.hasNonNull("rms_norm_eps") ? positiveNumber(root, "rms_norm_eps", "") : 1e-6;
+        long maxPositions = root.hasNonNull("max_position_embeddings")
+                ? positiveLong(root, "max_position_embeddings", "") : 2048;
         RopeScaling scaling = ropeScaling(root);
-        DType dtype = root.hasNonNull("torch_dtype") ? DType.fromTorchName(root.get("torch_dtype").asText())
-                : root.hasNonNull("dtype") ? DType.fromTorchName(root.get("dtype").asText()) : DType.F32;
-        Long bos = root.hasNonNull("bos_token_id") ? root.get("bos_token_id").asLong() : null;
+        DType dtype = root.hasNonNull("torch_dtype") ? DType.fromTorchName(string(root, "torch_dtype"))
+                : root.hasNonNull("dtype") ? DType.fromTorchName(string(root, "dtype")) : DType.F32;
+        Long bos = root.hasNonNull("bos_token_id") ? tokenId(root.get("bos_token_id"), "bos_token_id", vocab) : null;
         List<Long> eos = new ArrayList<>();
         JsonNode eosNode = root.get("eos_token_id");
         if (eosNode != null && eosNode.isArray()) {
-            eosNode.forEach(n -> eos.add(n.asLong()));
-        } else if (eosNode != null && eosNode.isIntegralNumber()) {
-            eos.add(eosNode.asLong());
+            for (JsonNode n : eosNode) {
+                eos.add(tokenId(n, "eos_token_id", vocab));
+            }
+        } else if (eosNode != null && !eosNode.isNull()) {
+            eos.add(tokenId(eosNode, "eos_token_id", vocab));
         }
         List<LayerSize> sizes = layerSizes(root, layersN, new LayerSize(inter, heads, kvHeads));
-        return new ModelConfig(arch, modelType, requiredInt(root, "vocab_size"), hidden, layersN, inter, heads,
-                kvHeads, headDim, root.path("rms_norm_eps").asDouble(1e-6), ropeTheta, scaling,
-                root.path("max_position_embeddings").asLong(2048), root.path("tie_word_embeddings").asBoolean(false),
+        return new ModelConfig(arch, modelType, vocab, hidden, layersN, inter, heads,
+                kvHeads, headDim, eps, ropeTheta, scaling, maxPositions, bool(root, "tie_word_embeddings"),
                 qkvBias, oBias, mlpBias, dtype, bos, eos, window, windowFrom, sizes, root);
     }
 
@@ -166,13 +181,26 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
         if (s == null || s.isNull()) {
             return RopeScaling.none();
         }
-        String type = s.hasNonNull("rope_type") ? s.get("rope_type").asText() : s.path("type").asText("default");
+        String key = root.hasNonNull("rope_scaling") ? "rope_scaling" : "rope_parameters";
+        if (!s.isObject()) {
+            throw new IllegalArgumentException("\"" + key + "\" must be an object or null");
+        }
+        String type = s.hasNonNull("rope_type") ? string(s, "rope_type")
+                : s.hasNonNull("type") ? string(s, "type") : "default";
+        String k = key + ".";
         return switch (type) {
             case "default" -> RopeScaling.none();
-            case "linear" -> new RopeScaling("linear", requiredDouble(s, "factor"), 0, 0, 0);
-            case "llama3" -> new RopeScaling("llama3", requiredDouble(s, "factor"),
-                    requiredDouble(s, "low_freq_factor"), requiredDouble(s, "high_freq_factor"),
-                    (long) requiredDouble(s, "original_max_position_embeddings"));
+            case "linear" -> new RopeScaling("linear", positiveNumber(s, "factor", k), 0, 0, 0);
+            case "llama3" -> {
+                double low = positiveNumber(s, "low_freq_factor", k);
+                double high = positiveNumber(s, "high_freq_factor", k);
+                if (!(high > low)) {
+                    throw new IllegalArgumentException("\"" + k + "high_freq_factor\" " + high
+                            + " must be greater than \"" + k + "low_freq_factor\" " + low);
+                }
+                yield new RopeScaling("llama3", positiveNumber(s, "factor", k), low, high,
+                        positiveLong(s, "original_max_position_embeddings", k));
+            }
             default -> throw new IllegalArgumentException("unsupported rope_scaling type '" + type + "'; supported: "
                     + RopeScaling.SUPPORTED);
         };
@@ -192,6 +220,9 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
         }
         for (int i = 0; i < n; i++) {
             JsonNode e = ext.get(i);
+            if (!e.isObject()) {
+                throw new IllegalArgumentException(LAYER_SIZES_KEY + "[" + i + "] is not an object");
+            }
             try {
                 out.add(new LayerSize(optInt(e, "intermediate_size", global.intermediateSize()),
                         optInt(e, "num_attention_heads", global.numAttentionHeads()),
@@ -423,6 +454,62 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
         return v == null || v.isNull() ? def : v.asText();
     }
 
+    private static int positiveInt(JsonNode n, String key) {
+        int v = requiredInt(n, key);
+        if (v <= 0) {
+            throw new IllegalArgumentException("\"" + key + "\" must be a positive integer, not " + v);
+        }
+        return v;
+    }
+
+    private static long positiveLong(JsonNode n, String key, String prefix) {
+        JsonNode v = n.get(key);
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() <= 0) {
+            throw new IllegalArgumentException("missing or bad \"" + prefix + key + "\" (need a positive integer"
+                    + (v == null ? ")" : ", not " + v + ")"));
+        }
+        return v.asLong();
+    }
+
+    /** A finite number > 0 (an integer is fine). */
+    private static double positiveNumber(JsonNode n, String key, String prefix) {
+        JsonNode v = n.get(key);
+        if (v == null || !v.isNumber() || !Double.isFinite(v.asDouble()) || !(v.asDouble() > 0)) {
+            throw new IllegalArgumentException("missing or bad \"" + prefix + key + "\" (need a finite number > 0"
+                    + (v == null ? ")" : ", not " + v + ")"));
+        }
+        return v.asDouble();
+    }
+
+    /** true/false, or false when absent or null. */
+    private static boolean bool(JsonNode n, String key) {
+        JsonNode v = n.get(key);
+        if (v == null || v.isNull()) {
+            return false;
+        }
+        if (!v.isBoolean()) {
+            throw new IllegalArgumentException("\"" + key + "\" must be true or false, not " + v);
+        }
+        return v.booleanValue();
+    }
+
+    private static String string(JsonNode n, String key) {
+        JsonNode v = n.get(key);
+        if (v == null || !v.isTextual()) {
+            throw new IllegalArgumentException("\"" + key + "\" must be a string, not " + v);
+        }
+        return v.asText();
+    }
+
+    /** A token id: an integer in [0, vocab_size). */
+    private static long tokenId(JsonNode v, String key, int vocab) {
+        if (!v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < 0 || v.asLong() >= vocab) {
+            throw new IllegalArgumentException("\"" + key + "\" must be token ids in [0, " + vocab + ") (vocab_size), not "
+                    + v);
+        }
+        return v.asLong();
+    }
+
     private static int requiredInt(JsonNode n, String key) {
         JsonNode v = n.get(key);
         if (v == null || v.isNull() || !v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < 0) {
@@ -437,13 +524,5 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
             return def;
         }
         return requiredInt(n, key);
-    }
-
-    private static double requiredDouble(JsonNode n, String key) {
-        JsonNode v = n.get(key);
-        if (v == null || !v.isNumber()) {
-            throw new IllegalArgumentException("rope scaling: missing or bad \"" + key + "\"");
-        }
-        return v.asDouble();
     }
 }

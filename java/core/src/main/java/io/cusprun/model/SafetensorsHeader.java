@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -28,9 +30,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * <p>Layout (the safetensors spec): 8-byte little-endian header length N, N bytes of UTF-8 JSON
  * (an object: tensor name to {dtype, shape, data_offsets}, plus an optional "__metadata__" object
  * of strings), then the data region; data_offsets are relative to the start of the data region.
- * Validation: N fits in the file, the JSON is well formed with no duplicate keys, every dtype is
- * known, shape x dtype size equals end - begin, offsets lie in the data region, and no two tensors
- * overlap. Gaps between tensors are allowed.
+ * Validation (the safetensors rules): N fits in the file; the header is valid UTF-8 holding exactly
+ * one JSON object with no duplicate keys, followed by nothing but space padding; {@code
+ * __metadata__} maps strings to strings; every tensor entry has exactly dtype, shape and
+ * data_offsets; every dtype is known, every dimension non-negative, shape x dtype size equals end -
+ * begin; and the tensors, sorted by offset, tile the data region exactly: the first starts at 0,
+ * each starts where the previous ends (no gap, no overlap) and the last ends at the end of the
+ * file.
  *
  * @param dataStart absolute file offset of the data region (8 + N)
  * @param tensors   the tensors in header order
@@ -75,7 +81,14 @@ public record SafetensorsHeader(Path file, long fileSize, long dataStart,
             }
             ByteBuffer json = ByteBuffer.allocate((int) headerLen);
             readFully(ch, json, 8);
-            return parse(file, fileSize, 8 + headerLen, new String(json.array(), StandardCharsets.UTF_8));
+            String text;
+            try {
+                text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT).decode(json.flip()).toString();
+            } catch (CharacterCodingException e) {
+                throw new SafetensorsException(file, "header is not valid UTF-8");
+            }
+            return parse(file, fileSize, 8 + headerLen, text);
         }
     }
 
@@ -89,14 +102,27 @@ public record SafetensorsHeader(Path file, long fileSize, long dataStart,
     }
 
     static SafetensorsHeader parse(Path file, long fileSize, long dataStart, String json) throws SafetensorsException {
+        if (json.isEmpty() || json.charAt(0) != '{') {
+            throw new SafetensorsException(file, "header does not start with a JSON object ('{')");
+        }
         JsonNode root;
-        try {
-            root = JSON.readTree(json);
+        int consumed;
+        try (JsonParser parser = JSON.getFactory().createParser(json)) {
+            root = JSON.readTree(parser);
+            consumed = (int) parser.currentLocation().getCharOffset();
         } catch (JsonProcessingException e) {
             throw new SafetensorsException(file, "header is " + Json.invalid(e));
+        } catch (IOException e) {
+            throw new SafetensorsException(file, "header is not readable JSON");
         }
         if (root == null || !root.isObject()) {
             throw new SafetensorsException(file, "header is not a JSON object");
+        }
+        for (int i = consumed; i < json.length(); i++) {
+            if (json.charAt(i) != ' ') {
+                throw new SafetensorsException(file, "bytes after the header's JSON object at header offset " + i
+                        + " (only space padding may follow it)");
+            }
         }
         long dataSize = fileSize - dataStart;
         Map<String, TensorInfo> tensors = new LinkedHashMap<>();
@@ -109,7 +135,7 @@ public record SafetensorsHeader(Path file, long fileSize, long dataStart,
                 tensors.put(e.getKey(), readTensor(file, e.getKey(), e.getValue(), dataSize));
             }
         }
-        checkOverlaps(file, tensors.values());
+        checkLayout(file, tensors.values(), dataSize);
         return new SafetensorsHeader(file, fileSize, dataStart, tensors, metadata);
     }
 
@@ -129,6 +155,13 @@ public record SafetensorsHeader(Path file, long fileSize, long dataStart,
     private static TensorInfo readTensor(Path file, String name, JsonNode node, long dataSize) throws SafetensorsException {
         if (!node.isObject()) {
             throw new SafetensorsException(file, name, "entry is not an object");
+        }
+        for (Iterator<String> keys = node.fieldNames(); keys.hasNext(); ) {
+            String key = keys.next();
+            if (!key.equals("dtype") && !key.equals("shape") && !key.equals("data_offsets")) {
+                throw new SafetensorsException(file, name, "unexpected key '" + key
+                        + "' (an entry has exactly dtype, shape and data_offsets)");
+            }
         }
         JsonNode dtypeNode = node.get("dtype");
         if (dtypeNode == null || !dtypeNode.isTextual()) {
@@ -178,21 +211,29 @@ public record SafetensorsHeader(Path file, long fileSize, long dataStart,
         return new TensorInfo(name, dtype, shape, begin, end);
     }
 
-    private static void checkOverlaps(Path file, Iterable<TensorInfo> tensors) throws SafetensorsException {
+    /** The tensors, in offset order, must tile [0, dataSize) exactly: no gap, no overlap, no trailing bytes. */
+    private static void checkLayout(Path file, Iterable<TensorInfo> tensors, long dataSize) throws SafetensorsException {
         List<TensorInfo> sorted = new ArrayList<>();
-        tensors.forEach(t -> {
-            if (t.byteSize() > 0) {
-                sorted.add(t);
-            }
-        });
-        sorted.sort(Comparator.comparingLong(TensorInfo::begin));
-        for (int i = 1; i < sorted.size(); i++) {
-            TensorInfo prev = sorted.get(i - 1);
-            TensorInfo cur = sorted.get(i);
-            if (cur.begin() < prev.end()) {
+        tensors.forEach(sorted::add);
+        sorted.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+        long pos = 0;
+        TensorInfo prev = null;
+        for (TensorInfo cur : sorted) {
+            if (cur.begin() < pos) {
                 throw new SafetensorsException(file, cur.name(), "data [" + cur.begin() + ", " + cur.end()
                         + ") overlaps tensor '" + prev.name() + "' [" + prev.begin() + ", " + prev.end() + ")");
             }
+            if (cur.begin() > pos) {
+                throw new SafetensorsException(file, cur.name(), "data starts at " + cur.begin() + " but "
+                        + (prev == null ? "the data region starts at 0" : "tensor '" + prev.name() + "' ends at " + pos)
+                        + " (a " + (cur.begin() - pos) + "-byte hole)");
+            }
+            pos = cur.end();
+            prev = cur;
+        }
+        if (pos != dataSize) {
+            throw new SafetensorsException(file, (dataSize - pos) + " bytes after the last tensor's data (the data region is "
+                    + dataSize + " bytes, the tensors cover " + pos + "): header length or data_offsets are wrong");
         }
     }
 }

@@ -143,4 +143,44 @@ public final class Tensors {
     public static boolean isType(Tensor t, torch.ScalarType type) {
         return t.scalar_type().intern() == type;
     }
+
+    /** True for fp16, bf16, fp32 and fp64 tensors. */
+    public static boolean isFloating(Tensor t) {
+        torch.ScalarType st = t.scalar_type().intern();
+        return st == torch.ScalarType.Float || st == torch.ScalarType.Double || st == torch.ScalarType.Half
+                || st == torch.ScalarType.BFloat16;
+    }
+
+    /**
+     * Null when every element of a floating tensor is finite (integer tensors always are), else
+     * a description of the first NaN or infinity: {@code "NaN at element 12 of [4, 8]"}. One pass.
+     */
+    public static String firstNonFinite(Tensor t) {
+        if (!isFloating(t) || t.numel() == 0) {
+            return null;
+        }
+        try (PointerScope scope = new PointerScope()) {
+            // fast path: one reduction; NaN and infinities propagate into the sum (a finite sum
+            // that overflows only sends it to the exact check below)
+            if (Double.isFinite(t.sum().item_double())) {
+                return null;
+            }
+            Tensor ok = torch.isfinite(t);
+            if (ok.all().item_bool()) {
+                return null;
+            }
+            long index = torch.logical_not(ok).flatten().nonzero().flatten().get(0).item_long();
+            double v = t.flatten().get(index).item_double();
+            return (Double.isNaN(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf") + " at element " + index + " of "
+                    + shapeString(t);
+        }
+    }
+
+    /** Throws when a weight holds a NaN or infinity, naming the file, the tensor and the first bad element. */
+    public static void checkFinite(Tensor t, java.nio.file.Path file, String name) throws SafetensorsException {
+        String bad = firstNonFinite(t);
+        if (bad != null) {
+            throw new SafetensorsException(file, name, "non-finite value: " + bad);
+        }
+    }
 }

@@ -132,16 +132,27 @@ public final class BaselineStatistics {
 
     private static double[] rowSq(Checkpoint cp, String name) throws IOException {
         Tensor w = weight(cp, name);
-        return values(w.mul(w).sum(new long[] {1}, false, new ScalarTypeOptional()));
+        return finite(name, values(w.mul(w).sum(new long[] {1}, false, new ScalarTypeOptional())));
     }
 
     private static double[] colSq(Checkpoint cp, String name) throws IOException {
         Tensor w = weight(cp, name);
-        return values(w.mul(w).sum(new long[] {0}, false, new ScalarTypeOptional()));
+        return finite(name, values(w.mul(w).sum(new long[] {0}, false, new ScalarTypeOptional())));
     }
 
     private static double[] colAbsSum(Checkpoint cp, String name) throws IOException {
-        return values(weight(cp, name).abs().sum(new long[] {0}, false, new ScalarTypeOptional()));
+        return finite(name, values(weight(cp, name).abs().sum(new long[] {0}, false, new ScalarTypeOptional())));
+    }
+
+    /** The weight norms of a tensor, refused when one is NaN or infinite (naming the tensor). */
+    private static double[] finite(String name, double[] v) {
+        for (int i = 0; i < v.length; i++) {
+            if (!Double.isFinite(v[i])) {
+                throw new io.cusprun.NonFiniteException("tensor '" + name + "': weight norm of unit " + i + " is "
+                        + io.cusprun.NonFiniteException.describe(v[i]));
+            }
+        }
+        return v;
     }
 
     private static double[] values(Tensor t) {

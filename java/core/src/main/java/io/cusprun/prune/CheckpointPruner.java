@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cusprun.Version;
 import io.cusprun.model.Checkpoint;
+import io.cusprun.model.CheckpointLayout;
 import io.cusprun.model.LayerSize;
 import io.cusprun.model.ModelConfig;
 import io.cusprun.model.SafetensorsFile;
@@ -44,6 +45,7 @@ public final class CheckpointPruner {
     public static ModelShape shapeOf(Path modelDir) throws IOException {
         ModelConfig config = ModelConfig.read(modelDir);
         try (Checkpoint cp = Checkpoint.open(modelDir)) {
+            CheckpointLayout.check(config, cp);
             Map<String, long[]> shapes = new LinkedHashMap<>();
             for (String name : cp.tensorNames()) shapes.put(name, cp.info(name).shape());
             return ModelShape.of(shapes, config.headDim());
@@ -67,6 +69,10 @@ public final class CheckpointPruner {
             ModelConfig config = ModelConfig.read(sourceDir);
             long written;
             try (Checkpoint source = Checkpoint.open(sourceDir)) {
+                CheckpointLayout.check(config, source);
+                for (String name : source.tensorNames()) {
+                    source.checkFinite(name); // NaN or infinite weights are refused, not copied
+                }
                 written = writeWeights(source, plan, config.headDim(), tmp);
             }
             writeConfig(config, plan, tmp);

@@ -103,43 +103,163 @@ public final class ScoreFile {
         return m;
     }
 
-    /** Reads a score file; one-line IOException when it is not one. */
+    /**
+     * Reads a score file; one-line IOException when it is not one. Everything is checked before
+     * use: the metadata (format, settings, shard, corpora with non-negative document and token
+     * counts), every tensor a known statistic of a listed corpus with the right dtype and shape
+     * ([N] F32 rank_max, [N, bins] I32 rank_hist, [N] F64 relevance_sum, [N, 2] I64 exact sum),
+     * ranks in [0, 1], histogram counts non-negative with every unit's row summing to the corpus'
+     * document count, sums finite, and the same modules with the same sizes in every corpus.
+     */
     public static ScoreSet read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException("score file not found: " + file);
         SafetensorsHeader header = SafetensorsHeader.read(file);
         Map<String, String> meta = header.metadata();
         if (!FORMAT.equals(meta.get("format"))) throw new IOException(file + ": not a cusprun score file");
+        for (String key : List.of("model_fingerprint", "settings", "shard", "corpora")) {
+            if (meta.get(key) == null) throw new IOException(file + ": damaged score file (no metadata '" + key + "')");
+        }
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             Map<String, String> settingsMap = JSON.readValue(meta.get("settings"), new TypeReference<>() {});
             ScoreSettings settings = ScoreSettings.fromMap(settingsMap);
-            List<CorpusScores> corpora = new ArrayList<>();
-            for (JsonNode c : JSON.readTree(meta.get("corpora"))) {
-                corpora.add(readCorpus(f, header, CorpusKind.parse(c.get("kind").asText()), c.get("name").asText(),
-                        c.get("documents").asLong(), c.get("tokens").asLong()));
+            JsonNode list = JSON.readTree(meta.get("corpora"));
+            if (list == null || !list.isArray() || list.isEmpty()) {
+                throw new IOException(file + ": damaged score file (metadata 'corpora' is not a list of corpora)");
             }
+            List<CorpusScores> corpora = new ArrayList<>();
+            java.util.Set<String> names = new java.util.HashSet<>();
+            for (JsonNode c : list) {
+                String name = c.path("name").isTextual() ? c.get("name").asText() : null;
+                if (name == null || name.isEmpty() || !c.path("kind").isTextual() || !names.add(name)) {
+                    throw new IOException(file + ": damaged score file (a corpus entry without a unique name and kind)");
+                }
+                long documents = count(file, name, c, "documents");
+                long tokens = count(file, name, c, "tokens");
+                corpora.add(readCorpus(f, header, settings.bins(), CorpusKind.parse(c.get("kind").asText()), name,
+                        documents, tokens));
+            }
+            checkTensorsKnown(file, header, names);
+            checkSameModules(file, corpora);
             return new ScoreSet(meta.get("model_fingerprint"), settings, ShardSpec.parseStored(meta.get("shard")), corpora);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IOException(file + ": damaged score file (metadata " + io.cusprun.Json.invalid(e) + ")");
+        } catch (IOException e) {
+            // names from the file (corpora, tensors) may hold control characters: keep the message one line
+            throw e.getMessage() != null && e.getMessage().chars().anyMatch(Character::isISOControl)
+                    ? new IOException(io.cusprun.model.SafetensorsException.printable(e.getMessage()), e) : e;
         } catch (RuntimeException e) {
-            throw new IOException(file + ": damaged score file (" + e.getMessage() + ")");
+            throw new IOException(file + ": damaged score file (" + io.cusprun.Errors.firstLine(e) + ")");
         }
     }
 
-    private static CorpusScores readCorpus(SafetensorsFile f, SafetensorsHeader header, CorpusKind kind, String name,
-                                           long documents, long tokens) throws IOException {
+    private static long count(Path file, String corpus, JsonNode c, String key) throws IOException {
+        JsonNode v = c.get(key);
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < 0) {
+            throw new IOException(file + ": corpus " + corpus + ": " + key + " must be a non-negative integer, not " + v);
+        }
+        return v.asLong();
+    }
+
+    private static final java.util.regex.Pattern TENSOR =
+            java.util.regex.Pattern.compile("^(.+)/(model\\.layers\\.\\d+\\..+)(" + RANK_MAX + "|" + RANK_HIST + "|"
+                    + RELEVANCE_SUM_EXACT + "|" + RELEVANCE_SUM + ")$");
+
+    /** Every tensor is one of the four statistics of a module of a listed corpus. */
+    private static void checkTensorsKnown(Path file, SafetensorsHeader header, java.util.Set<String> corpora)
+            throws IOException {
+        for (String tensor : header.tensors().keySet()) {
+            java.util.regex.Matcher m = TENSOR.matcher(tensor);
+            boolean ok = m.matches() && corpora.contains(m.group(1));
+            if (ok) {
+                try {
+                    parseKey(m.group(2));
+                } catch (RuntimeException e) {
+                    ok = false;
+                }
+            }
+            if (!ok) throw new IOException(file + ": tensor '" + tensor + "' is not a statistic of a listed corpus");
+            String base = m.group(1) + "/" + m.group(2);
+            if (header.tensor(base + RANK_MAX) == null) {
+                throw new IOException(file + ": tensor '" + tensor + "' has no " + base + RANK_MAX);
+            }
+        }
+    }
+
+    /** Every corpus scores the same modules with the same number of units. */
+    private static void checkSameModules(Path file, List<CorpusScores> corpora) throws IOException {
+        CorpusScores first = null;
+        for (CorpusScores c : corpora) {
+            if (c.documents() == 0 && c.modules().isEmpty()) continue;
+            if (first == null) {
+                first = c;
+                continue;
+            }
+            if (!first.modules().keySet().equals(c.modules().keySet())) {
+                throw new IOException(file + ": corpus " + c.name() + " scores other modules than corpus " + first.name());
+            }
+            for (Map.Entry<ModuleKey, RankAccumulator> e : c.modules().entrySet()) {
+                if (e.getValue().size() != first.modules().get(e.getKey()).size()) {
+                    throw new IOException(file + ": corpus " + c.name() + " module "
+                            + e.getKey().kind().tensorName(e.getKey().layer(), "") + " has " + e.getValue().size()
+                            + " units, corpus " + first.name() + " " + first.modules().get(e.getKey()).size());
+                }
+            }
+        }
+    }
+
+    private static CorpusScores readCorpus(SafetensorsFile f, SafetensorsHeader header, int bins, CorpusKind kind,
+                                           String name, long documents, long tokens) throws IOException {
         Map<ModuleKey, RankAccumulator> modules = new TreeMap<>();
         String prefix = name + "/";
         for (String tensor : header.tensors().keySet()) {
             if (!tensor.startsWith(prefix) || !tensor.endsWith(RANK_MAX)) continue;
             String base = tensor.substring(0, tensor.length() - RANK_MAX.length());
-            ModuleKey key = parseKey(base.substring(prefix.length()));
-            TensorInfo hist = f.info(base + RANK_HIST);
-            float[] max = new float[(int) f.info(base + RANK_MAX).numel()];
+            ModuleKey key;
+            try {
+                key = parseKey(base.substring(prefix.length()));
+            } catch (RuntimeException e) {
+                throw new IOException(header.file() + ": tensor '" + tensor + "' is not a statistic of a scored module");
+            }
+            String where = header.file() + ": corpus " + name + ", module " + base.substring(prefix.length()) + ": ";
+            TensorInfo maxInfo = f.info(base + RANK_MAX);
+            if (maxInfo.rank() != 1 || maxInfo.dim(0) < 1 || maxInfo.dim(0) > Integer.MAX_VALUE / Math.max(1, 2 * bins)) {
+                throw new IOException(where + RANK_MAX + " has shape " + java.util.Arrays.toString(maxInfo.shape()));
+            }
+            int n = (int) maxInfo.dim(0);
+            expect(where, header, base + RANK_MAX, io.cusprun.model.DType.F32, n);
+            expect(where, header, base + RANK_HIST, io.cusprun.model.DType.I32, n, bins);
+            expect(where, header, base + RELEVANCE_SUM, io.cusprun.model.DType.F64, n);
+            expect(where, header, base + RELEVANCE_SUM_EXACT, io.cusprun.model.DType.I64, n, 2);
+            float[] max = new float[n];
             f.mapBytes(base + RANK_MAX).asFloatBuffer().get(max);
-            int[] h = new int[(int) hist.numel()];
+            int[] h = new int[n * bins];
             f.mapBytes(base + RANK_HIST).asIntBuffer().get(h);
-            long[] pairs = new long[2 * max.length];
+            double[] sum = new double[n];
+            f.mapBytes(base + RELEVANCE_SUM).asDoubleBuffer().get(sum);
+            long[] pairs = new long[2 * n];
             f.mapBytes(base + RELEVANCE_SUM_EXACT).asLongBuffer().get(pairs);
-            long[] hi = new long[max.length], lo = new long[max.length];
-            for (int k = 0; k < max.length; k++) {
+            for (int k = 0; k < n; k++) {
+                if (!(max[k] >= 0f && max[k] <= 1f)) {
+                    throw new IOException(where + RANK_MAX + "[" + k + "] is " + max[k] + ", not a rank in [0, 1]");
+                }
+                if (!Double.isFinite(sum[k])) {
+                    throw new IOException(where + RELEVANCE_SUM + "[" + k + "] is " + sum[k]);
+                }
+                long row = 0;
+                for (int b = 0; b < bins; b++) {
+                    int v = h[k * bins + b];
+                    if (v < 0) {
+                        throw new IOException(where + RANK_HIST + "[" + k + ", " + b + "] is " + v + ", a negative count");
+                    }
+                    row += v;
+                }
+                if (row != documents) {
+                    throw new IOException(where + RANK_HIST + " row " + k + " counts " + row + " documents, but the corpus has "
+                            + documents);
+                }
+            }
+            long[] hi = new long[n], lo = new long[n];
+            for (int k = 0; k < n; k++) {
                 hi[k] = pairs[2 * k];
                 lo[k] = pairs[2 * k + 1];
             }
@@ -147,6 +267,17 @@ public final class ScoreFile {
         }
         if (modules.isEmpty() && documents > 0) throw new IOException(header.file() + ": no tensors for corpus " + name);
         return new CorpusScores(kind, name, documents, tokens, modules);
+    }
+
+    private static void expect(String where, SafetensorsHeader header, String tensor, io.cusprun.model.DType dtype,
+                               long... shape) throws IOException {
+        TensorInfo info = header.tensor(tensor);
+        if (info == null) throw new IOException(where + "missing tensor " + tensor);
+        if (info.dtype() != dtype || !java.util.Arrays.equals(info.shape(), shape)) {
+            throw new IOException(where + "tensor " + tensor + " is " + info.dtype().safetensorsName()
+                    + java.util.Arrays.toString(info.shape()) + ", expected " + dtype.safetensorsName()
+                    + java.util.Arrays.toString(shape));
+        }
     }
 
     static ModuleKey parseKey(String base) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.NonFiniteException;
 import io.cusprun.Json;
 import io.cusprun.corpus.BatchPacker;
 import io.cusprun.corpus.DocumentBatch;
@@ -92,7 +93,7 @@ public final class Scorer {
 
     private record Job(int corpus, DocumentBatch batch) {}
 
-    private record Done(int corpus, BatchRelevance relevance, Throwable error) {}
+    private record Done(int corpus, int[] documents, BatchRelevance relevance, Throwable error) {}
 
     /** Per corpus: accumulators, counts and the batches done. */
     private static final class CorpusState {
@@ -142,6 +143,7 @@ public final class Scorer {
             while (batchesDone < nJobs) {
                 Done d = take(results);
                 if (d.error() != null) throw failure(d.error());
+                checkFinite(corpora.get(d.corpus()).spec().name(), d.documents(), d.relevance());
                 accumulate(states.get(d.corpus()), d.relevance(), settings.bins(), target.backend("cpu").ranks());
                 batchesDone++;
                 docsDone += d.relevance().numDocs();
@@ -208,12 +210,12 @@ public final class Scorer {
                     hooks.begin(batch, offsets, rel);
                     model.forward(batch, hooks);
                 }
-                results.put(new Done(job.corpus(), rel, null));
+                results.put(new Done(job.corpus(), b.documents(), rel, null));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Throwable e) {
-            results.offer(new Done(-1, null, e));
+            results.offer(new Done(-1, null, null, e));
         }
     }
 
@@ -239,6 +241,28 @@ public final class Scorer {
     }
 
     // ------------------------------------------------------------------ accumulation
+
+    /**
+     * Refuses a batch whose relevance holds a NaN or infinity, naming the corpus, the document,
+     * the layer and the module where the first one is (in layer order).
+     */
+    static void checkFinite(String corpus, int[] documents, BatchRelevance rel) {
+        int n = rel.numDocs();
+        for (Map.Entry<ModuleKey, double[]> e : rel.modules().entrySet()) {
+            double[] v = e.getValue();
+            int units = v.length / Math.max(1, n);
+            for (int i = 0; i < v.length; i++) {
+                if (!Double.isFinite(v[i])) {
+                    ModuleKey key = e.getKey();
+                    int doc = i / Math.max(1, units);
+                    throw new NonFiniteException("corpus " + corpus + ", document " + (documents[doc] + 1) + ": relevance "
+                            + NonFiniteException.describe(v[i]) + " in layer " + key.layer() + " module "
+                            + key.kind().tensorName(key.layer(), "") + " unit " + (i % Math.max(1, units))
+                            + " (the model's activations overflow)");
+                }
+            }
+        }
+    }
 
     private static void accumulate(CorpusState state, BatchRelevance rel, int bins, RankUpdater ranks) {
         int n = rel.numDocs();
