@@ -60,7 +60,8 @@ final class E2E {
         for (int i = 0; i < n; i++) System.arraycopy(c.documents().get(i), 0, flat, i * len, len);
         Files.createDirectories(file.toAbsolutePath().getParent());
         try (PointerScope s = new PointerScope()) {
-            SafetensorsWriter.writeFile(file, Map.of("input_ids", Tensors.ofLongs(flat, n, len)), Map.of("format", "pt"));
+            SafetensorsWriter.writeFile(
+                    file, Map.of("input_ids", Tensors.ofLongs(flat, n, len)), Map.of("format", "pt"));
         }
     }
 
@@ -77,13 +78,15 @@ final class E2E {
     static long forward(LlamaModel model, TokenizedCorpus corpus, ScoreSettings s) throws InterruptedException {
         long[] out = new long[1];
         RuntimeException[] err = new RuntimeException[1];
-        Thread t = new Thread(() -> {
-            try {
-                out[0] = forwardHere(model, corpus, s);
-            } catch (RuntimeException e) {
-                err[0] = e;
-            }
-        }, "bench-forward");
+        Thread t = new Thread(
+                () -> {
+                    try {
+                        out[0] = forwardHere(model, corpus, s);
+                    } catch (RuntimeException e) {
+                        err[0] = e;
+                    }
+                },
+                "bench-forward");
         t.start();
         t.join();
         if (err[0] != null) throw err[0];
@@ -127,7 +130,9 @@ final class E2E {
                 long[] off = Tensors.toLongs(docOffsets.cpu());
                 for (int i = 0; i + 1 < off.length; i++) {
                     long len = off[i + 1] - off[i];
-                    if (len > 0) qkMaterialised(q.narrow(0, off[i], len), k.narrow(0, off[i], len), h, hkv, scale, acc.select(0, i));
+                    if (len > 0)
+                        qkMaterialised(
+                                q.narrow(0, off[i], len), k.narrow(0, off[i], len), h, hkv, scale, acc.select(0, i));
                 }
             }
 
@@ -172,7 +177,8 @@ final class E2E {
     static String spread(double[] v) {
         double[] s = v.clone();
         java.util.Arrays.sort(s);
-        return String.format(java.util.Locale.ROOT, "%.3g [%.3g..%.3g] (n=%d)", median(v), s[0], s[s.length - 1], s.length);
+        return String.format(
+                java.util.Locale.ROOT, "%.3g [%.3g..%.3g] (n=%d)", median(v), s[0], s[s.length - 1], s.length);
     }
 
     /**
@@ -184,8 +190,12 @@ final class E2E {
         try (PointerScope s = new PointerScope()) {
             long T = q.size(0), d = q.size(2), P = d / 2;
             Tensor qh = q.permute(1, 0, 2); // [H, T, d]
-            Tensor kh = k.permute(1, 0, 2).unsqueeze(1).expand(Hkv, H / Hkv, T, d).reshape(H, T, d); // [H, T, d], head h -> kv h/g
-            Tensor mask = torch.ones(new long[] {T, T}, new TensorOptions(ScalarType.Bool)).triu(1);
+            Tensor kh = k.permute(1, 0, 2)
+                    .unsqueeze(1)
+                    .expand(Hkv, H / Hkv, T, d)
+                    .reshape(H, T, d); // [H, T, d], head h -> kv h/g
+            Tensor mask = torch.ones(new long[] {T, T}, new TensorOptions(ScalarType.Bool))
+                    .triu(1);
             Tensor A = torch.bmm(qh, kh.transpose(1, 2)).mul_(new Scalar(scale)); // [H, T, T]
             Tensor P0 = torch.softmax(A.masked_fill(mask, new Scalar(Double.NEGATIVE_INFINITY)), -1);
             // per-pair products: [H, T, P, 2] -> D[h, p, t, s] = sum_c q[h,t,p,c] k[h,s,p,c]
@@ -197,7 +207,8 @@ final class E2E {
             Tensor Pj = torch.softmax(D, -1);
             D.close();
             Pj.sub_(P0.unsqueeze(1)).mul_(Pj); // (softmax(A - D_j) - softmax(A))^2, in place
-            acc.add_(Pj.sum(new long[] {2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).to(ScalarType.Double));
+            acc.add_(Pj.sum(new long[] {2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional())
+                    .to(ScalarType.Double));
         }
     }
 }

@@ -53,10 +53,22 @@ public final class GpuCheckInputs {
             String a = args[i];
             String v = i + 1 < args.length ? args[i + 1] : null;
             switch (a) {
-                case "--tokenizer" -> { tokenizerDir = Path.of(need(a, v)); i++; }
-                case "--out" -> { out = Path.of(need(a, v)); i++; }
-                case "--max-tokens" -> { maxTokens = Integer.parseInt(need(a, v)); i++; }
-                case "--text" -> { texts.add(need(a, v)); i++; }
+                case "--tokenizer" -> {
+                    tokenizerDir = Path.of(need(a, v));
+                    i++;
+                }
+                case "--out" -> {
+                    out = Path.of(need(a, v));
+                    i++;
+                }
+                case "--max-tokens" -> {
+                    maxTokens = Integer.parseInt(need(a, v));
+                    i++;
+                }
+                case "--text" -> {
+                    texts.add(need(a, v));
+                    i++;
+                }
                 case "--model" -> {
                     String m = need(a, v);
                     int eq = m.indexOf('=');
@@ -64,8 +76,9 @@ public final class GpuCheckInputs {
                     models.put(m.substring(0, eq), Path.of(m.substring(eq + 1)));
                     i++;
                 }
-                default -> throw new IllegalArgumentException("unknown argument " + a
-                        + " (--tokenizer DIR --out DIR --max-tokens N --text FILE:N... --model NAME=DIR...)");
+                default ->
+                    throw new IllegalArgumentException("unknown argument " + a
+                            + " (--tokenizer DIR --out DIR --max-tokens N --text FILE:N... --model NAME=DIR...)");
             }
         }
         if (tokenizerDir == null || out == null || texts.isEmpty() || models.isEmpty()) {
@@ -75,7 +88,11 @@ public final class GpuCheckInputs {
         long[] offsets = new long[docs.size() + 1];
         for (int i = 0; i < docs.size(); i++) offsets[i + 1] = offsets[i] + docs.get(i).length;
         long[] ids = Batch.pack(docs).tokens();
-        System.err.printf(Locale.ROOT, "gpu-check inputs: %d documents, %d tokens, lengths %s%n", docs.size(), ids.length,
+        System.err.printf(
+                Locale.ROOT,
+                "gpu-check inputs: %d documents, %d tokens, lengths %s%n",
+                docs.size(),
+                ids.length,
                 Arrays.toString(docs.stream().mapToInt(d -> d.length).toArray()));
         Files.createDirectories(out);
         for (Map.Entry<String, Path> e : models.entrySet()) {
@@ -105,18 +122,19 @@ public final class GpuCheckInputs {
                     docs.add(ids.length > maxTokens ? Arrays.copyOf(ids, maxTokens) : ids);
                     taken++;
                 }
-                if (taken < n) throw new IOException(file + ": only " + taken + " documents of >= " + MIN_TOKENS + " tokens");
+                if (taken < n)
+                    throw new IOException(file + ": only " + taken + " documents of >= " + MIN_TOKENS + " tokens");
             }
         }
         return docs;
     }
 
-    private static void writeLogits(String name, Path modelDir, List<long[]> docs, long[] ids, long[] offsets, Path file)
-            throws IOException {
+    private static void writeLogits(
+            String name, Path modelDir, List<long[]> docs, long[] ids, long[] offsets, Path file) throws IOException {
         long start = System.nanoTime();
         try (LlamaModel model = LlamaModel.load(modelDir, LoadOptions.DEFAULTS);
-             PointerScope scope = new PointerScope();
-             NoGradGuard noGrad = new NoGradGuard()) {
+                PointerScope scope = new PointerScope();
+                NoGradGuard noGrad = new NoGradGuard()) {
             int vocab = model.config().vocabSize();
             float[] logits = new float[Math.multiplyExact(ids.length, vocab)];
             float maxAbs = 0;
@@ -126,10 +144,12 @@ public final class GpuCheckInputs {
                     l = Tensors.toFloats(model.logits(Batch.of(docs.get(i))));
                 }
                 if (l.length != docs.get(i).length * vocab) {
-                    throw new IllegalStateException(name + ": logits of document " + i + " have " + l.length + " values");
+                    throw new IllegalStateException(
+                            name + ": logits of document " + i + " have " + l.length + " values");
                 }
                 for (float x : l) {
-                    if (!Float.isFinite(x)) throw new IllegalStateException(name + ": non-finite logit in document " + i);
+                    if (!Float.isFinite(x))
+                        throw new IllegalStateException(name + ": non-finite logit in document " + i);
                     maxAbs = Math.max(maxAbs, Math.abs(x));
                 }
                 System.arraycopy(l, 0, logits, (int) offsets[i] * vocab, l.length);
@@ -142,10 +162,20 @@ public final class GpuCheckInputs {
             meta.put("format", "pt");
             meta.put("model", name);
             meta.put("model_dir", modelDir.getFileName().toString());
-            meta.put("producer", "cusprun GpuCheckInputs (LlamaModel.logits, fp32 compute on the CPU, one document per call)");
+            meta.put(
+                    "producer",
+                    "cusprun GpuCheckInputs (LlamaModel.logits, fp32 compute on the CPU, one document per call)");
             SafetensorsWriter.writeFile(file, tensors, meta);
-            System.err.printf(Locale.ROOT, "  %-12s %s: logits [%d, %d], max |logit| %.3f, %.1f s -> %s%n", name, modelDir,
-                    ids.length, vocab, maxAbs, (System.nanoTime() - start) / 1e9, file);
+            System.err.printf(
+                    Locale.ROOT,
+                    "  %-12s %s: logits [%d, %d], max |logit| %.3f, %.1f s -> %s%n",
+                    name,
+                    modelDir,
+                    ids.length,
+                    vocab,
+                    maxAbs,
+                    (System.nanoTime() - start) / 1e9,
+                    file);
         }
     }
 }

@@ -45,6 +45,9 @@ public class HeadGramBench {
     public void gram(Traffic c) {
         kernels.headGram(z, H, groupSize, offsets, gram);
         long n = (long) groupSize * D;
-        c.add((long) T * H * D, (long) T * H * D * 4 + 2L * (H / groupSize) * n * n * 8 * 2, 2L * T * H * groupSize * D * D);
+        c.add(
+                (long) T * H * D,
+                (long) T * H * D * 4 + 2L * (H / groupSize) * n * n * 8 * 2,
+                2L * T * H * groupSize * D * D);
     }
 }

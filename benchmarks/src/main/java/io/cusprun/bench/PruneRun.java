@@ -5,10 +5,10 @@ import io.cusprun.model.Checkpoint;
 import io.cusprun.prune.BaselineStatistics;
 import io.cusprun.prune.CheckpointPruner;
 import io.cusprun.prune.ModelShape;
+import io.cusprun.prune.Provenance;
 import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PrunePlanner;
 import io.cusprun.prune.PruneSettings;
-import io.cusprun.prune.Provenance;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -34,11 +34,15 @@ public final class PruneRun {
         int reps = args.length > 2 ? Integer.parseInt(args[2]) : 3;
         Files.createDirectories(parent);
         ModelShape shape = CheckpointPruner.shapeOf(dir);
-        PrunePlan plan = PrunePlanner.plan(shape, BaselineStatistics.random(shape, 1), PruneSettings.DEFAULTS.withRatio(0.3));
+        PrunePlan plan =
+                PrunePlanner.plan(shape, BaselineStatistics.random(shape, 1), PruneSettings.DEFAULTS.withRatio(0.3));
         Path src = dir.resolve(Checkpoint.SINGLE_FILE);
         Path out = parent.resolve("pruned"), copy = parent.resolve("copy.safetensors");
         long inBytes = Files.size(src);
-        double[] pruneIn = new double[reps], pruneOut = new double[reps], copyGbs = new double[reps], ratio = new double[reps];
+        double[] pruneIn = new double[reps],
+                pruneOut = new double[reps],
+                copyGbs = new double[reps],
+                ratio = new double[reps];
         long outBytes = 0;
         for (int r = 0; r < reps; r++) {
             double tPrune = 0, tCopy = 0;
@@ -63,20 +67,37 @@ public final class PruneRun {
             pruneOut[r] = outBytes / tPrune / 1e9;
             copyGbs[r] = inBytes / tCopy / 1e9;
             ratio[r] = tCopy / tPrune;
-            System.out.printf(Locale.ROOT, "rep %d: prune %.2f s (%.2f GB read, %.2f GB written), copy %.2f s%n", r, tPrune,
-                    inBytes / 1e9, outBytes / 1e9, tCopy);
+            System.out.printf(
+                    Locale.ROOT,
+                    "rep %d: prune %.2f s (%.2f GB read, %.2f GB written), copy %.2f s%n",
+                    r,
+                    tPrune,
+                    inBytes / 1e9,
+                    outBytes / 1e9,
+                    tCopy);
         }
-        System.out.printf(Locale.ROOT, "RESULT prune: block ratio %.3f, %.2f GB -> %.2f GB; prune read GB/s %s, written GB/s %s; "
-                        + "copy GB/s %s; prune speed / copy speed (same input bytes) %s%n", plan.blockRatio(), inBytes / 1e9,
-                outBytes / 1e9, E2E.spread(pruneIn), E2E.spread(pruneOut), E2E.spread(copyGbs), E2E.spread(ratio));
+        System.out.printf(
+                Locale.ROOT,
+                "RESULT prune: block ratio %.3f, %.2f GB -> %.2f GB; prune read GB/s %s, written GB/s %s; "
+                        + "copy GB/s %s; prune speed / copy speed (same input bytes) %s%n",
+                plan.blockRatio(),
+                inBytes / 1e9,
+                outBytes / 1e9,
+                E2E.spread(pruneIn),
+                E2E.spread(pruneOut),
+                E2E.spread(copyGbs),
+                E2E.spread(ratio));
         FileTrees.delete(out);
         Files.deleteIfExists(copy);
     }
 
     static void copy(Path src, Path dst) throws IOException {
         try (FileChannel in = FileChannel.open(src, StandardOpenOption.READ);
-             FileChannel o = FileChannel.open(dst, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                     StandardOpenOption.TRUNCATE_EXISTING)) {
+                FileChannel o = FileChannel.open(
+                        dst,
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING)) {
             long n = in.size();
             for (long pos = 0; pos < n; ) pos += in.transferTo(pos, n - pos, o);
             o.force(false);

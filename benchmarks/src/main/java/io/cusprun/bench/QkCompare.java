@@ -45,17 +45,31 @@ public final class QkCompare {
             try (PointerScope s = new PointerScope()) {
                 Tensor acc = zeros(H, d / 2);
                 long t0 = System.nanoTime();
-                if (impl.equals("kernel")) kernels.qkNeuron(q, k, H, Hkv, scale, true, FfnSwigluBench.offsets(0, T), acc.view(1, H, d / 2));
+                if (impl.equals("kernel"))
+                    kernels.qkNeuron(q, k, H, Hkv, scale, true, FfnSwigluBench.offsets(0, T), acc.view(1, H, d / 2));
                 else E2E.qkMaterialised(q, k, H, Hkv, scale, acc);
                 secs[r] = (System.nanoTime() - t0) / 1e9;
                 sum = acc.sum().item_double();
             }
         }
         long peakKiB = E2E.statusKiB("VmHWM");
-        System.out.printf(Locale.ROOT, "RESULT qk %s T=%d H=%d Hkv=%d d=%d: %s s per call, peak RSS above the inputs %.1f MiB "
+        System.out.printf(
+                Locale.ROOT,
+                "RESULT qk %s T=%d H=%d Hkv=%d d=%d: %s s per call, peak RSS above the inputs %.1f MiB "
                         + "(VmRSS %d -> VmHWM %d KiB, reset %s), [H,d/2,T,T] fp32 = %.1f MiB, agreement at T=64: rel %.1e, checksum %.6g%n",
-                impl, T, H, Hkv, d, E2E.spread(secs), (peakKiB - baseKiB) / 1024.0, baseKiB, peakKiB, reset,
-                (double) H * (d / 2) * T * T * 4 / (1 << 20), err, sum);
+                impl,
+                T,
+                H,
+                Hkv,
+                d,
+                E2E.spread(secs),
+                (peakKiB - baseKiB) / 1024.0,
+                baseKiB,
+                peakKiB,
+                reset,
+                (double) H * (d / 2) * T * T * 4 / (1 << 20),
+                err,
+                sum);
     }
 
     private static Tensor zeros(long... shape) {

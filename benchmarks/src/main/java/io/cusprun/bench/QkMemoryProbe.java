@@ -31,9 +31,19 @@ public final class QkMemoryProbe {
         k.qkNeuron(q, kk, H, H, (float) (1 / Math.sqrt(D)), true, offs, acc);
         double secs = (System.nanoTime() - t0) / 1e9;
         long after = hwmKiB();
-        System.out.printf("qk_neuron %s T=%d H=%d d=%d: %.2f s, peak RSS growth %.1f MiB (VmHWM %d -> %d KiB), "
-                + "inputs %.1f MiB, checksum %.6g%n", variant, T, H, D, secs, (after - before) / 1024.0, before, after,
-                2.0 * T * H * D * 4 / (1 << 20), acc.sum().item_double());
+        System.out.printf(
+                "qk_neuron %s T=%d H=%d d=%d: %.2f s, peak RSS growth %.1f MiB (VmHWM %d -> %d KiB), "
+                        + "inputs %.1f MiB, checksum %.6g%n",
+                variant,
+                T,
+                H,
+                D,
+                secs,
+                (after - before) / 1024.0,
+                before,
+                after,
+                2.0 * T * H * D * 4 / (1 << 20),
+                acc.sum().item_double());
     }
 
     private static long hwmKiB() throws Exception {

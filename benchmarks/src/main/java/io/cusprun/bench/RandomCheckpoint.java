@@ -34,10 +34,19 @@ import org.bytedeco.pytorch.global.torch;
 public final class RandomCheckpoint {
 
     /** A Llama shape. */
-    public record Shape(String name, int vocab, int hidden, int layers, int heads, int kvHeads, int headDim, int ffn,
-                        boolean llama3Rope) {
+    public record Shape(
+            String name,
+            int vocab,
+            int hidden,
+            int layers,
+            int heads,
+            int kvHeads,
+            int headDim,
+            int ffn,
+            boolean llama3Rope) {
         long params() {
-            long layer = 2L * heads * headDim * hidden + 2L * kvHeads * headDim * hidden + 3L * ffn * hidden + 2L * hidden;
+            long layer =
+                    2L * heads * headDim * hidden + 2L * kvHeads * headDim * hidden + 3L * ffn * hidden + 2L * hidden;
             return (long) vocab * hidden + layers * layer + hidden;
         }
     }
@@ -63,7 +72,8 @@ public final class RandomCheckpoint {
         Path dir = Path.of(args[1]);
         long t0 = System.nanoTime();
         ensure(preset(args[0]), dir);
-        System.out.printf("%s: %s (%.2f GB) in %.1f s%n", args[0], dir, bytes(dir) / 1e9, (System.nanoTime() - t0) / 1e9);
+        System.out.printf(
+                "%s: %s (%.2f GB) in %.1f s%n", args[0], dir, bytes(dir) / 1e9, (System.nanoTime() - t0) / 1e9);
     }
 
     /** Writes the checkpoint unless DIR/config.json already exists. */
@@ -73,7 +83,9 @@ public final class RandomCheckpoint {
         Map<String, long[]> shapes = shapes(s);
         List<TensorSpec> specs = new ArrayList<>();
         shapes.forEach((n, shape) -> specs.add(new TensorSpec(n, DType.BF16, shape)));
-        new SafetensorsWriter(dir).metadata(Map.of("format", "pt")).write(specs, spec -> weight(spec.name(), spec.shape()));
+        new SafetensorsWriter(dir)
+                .metadata(Map.of("format", "pt"))
+                .write(specs, spec -> weight(spec.name(), spec.shape()));
         // config last: its presence marks a complete checkpoint
         config(s).write(dir.resolve(ModelConfig.FILE_NAME));
         return dir;
@@ -118,14 +130,21 @@ public final class RandomCheckpoint {
     }
 
     static ModelConfig.Builder config(Shape s) {
-        ModelConfig.Builder c = ModelConfig.builder(Architecture.LLAMA, s.vocab(), s.hidden(), s.ffn(), s.layers(),
-                        s.heads(), s.kvHeads())
-                .headDim(s.headDim()).hiddenAct("silu").maxPositionEmbeddings(131072).rmsNormEps(1e-5)
+        ModelConfig.Builder c = ModelConfig.builder(
+                        Architecture.LLAMA, s.vocab(), s.hidden(), s.ffn(), s.layers(), s.heads(), s.kvHeads())
+                .headDim(s.headDim())
+                .hiddenAct("silu")
+                .maxPositionEmbeddings(131072)
+                .rmsNormEps(1e-5)
                 .ropeTheta(500000.0);
         if (s.llama3Rope()) {
             c.llama3RopeScaling(32.0, 1.0, 4.0, 8192);
         }
-        return c.tieWordEmbeddings(true).attentionBias(false).mlpBias(false).torchDtype(DType.BF16)
-                .bosTokenId(1).eosTokenIds(2);
+        return c.tieWordEmbeddings(true)
+                .attentionBias(false)
+                .mlpBias(false)
+                .torchDtype(DType.BF16)
+                .bosTokenId(1)
+                .eosTokenIds(2);
     }
 }

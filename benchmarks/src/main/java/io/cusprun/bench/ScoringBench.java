@@ -43,7 +43,9 @@ public class ScoringBench {
     @Setup
     public void setup() throws Exception {
         var dir = E2E.modelDir(preset);
-        target = mode.equals("hooks") ? ScoreTarget.open(dir, d -> E2E.hooks()) : ScoreTarget.open(dir, RelevanceBackends.byName("native"));
+        target = mode.equals("hooks")
+                ? ScoreTarget.open(dir, d -> E2E.hooks())
+                : ScoreTarget.open(dir, RelevanceBackends.byName("native"));
         model = target.model("cpu");
         corpora = List.of(E2E.corpus(RandomCheckpoint.preset(preset).vocab(), docs, 512, 42));
         settings = E2E.settings(false);

@@ -26,7 +26,8 @@ public final class ScoringProbe {
         var dir = E2E.modelDir(preset);
         long[] nanos = new long[4];
         java.util.function.Function<String, io.cusprun.score.RelevanceBackend> backends = mode.equals("hooks")
-                ? d -> timed(E2E.hooks(), nanos) : d -> timed(RelevanceBackends.byName("native").apply(d), nanos);
+                ? d -> timed(E2E.hooks(), nanos)
+                : d -> timed(RelevanceBackends.byName("native").apply(d), nanos);
         try (ScoreTarget t = ScoreTarget.open(dir, backends)) {
             LlamaModel model = t.model("cpu");
             TokenizedCorpus c = E2E.corpus(RandomCheckpoint.preset(preset).vocab(), docs, 512, 42);
@@ -38,39 +39,83 @@ public final class ScoringProbe {
                 else if (mode.equals("forward-main")) E2E.forwardHere(model, c, s);
                 else Scorer.score(t, List.of(c), s);
                 tps[p] = docs * 512 / ((System.nanoTime() - t0) / 1e9);
-                System.out.printf(Locale.ROOT, "%s pass %d: %.0f tok/s (ffn %.2f s, gram %.2f s, ranks %.2f s)%n", mode, p, tps[p],
-                        nanos[0] / 1e9, nanos[1] / 1e9, nanos[3] / 1e9);
+                System.out.printf(
+                        Locale.ROOT,
+                        "%s pass %d: %.0f tok/s (ffn %.2f s, gram %.2f s, ranks %.2f s)%n",
+                        mode,
+                        p,
+                        tps[p],
+                        nanos[0] / 1e9,
+                        nanos[1] / 1e9,
+                        nanos[3] / 1e9);
                 java.util.Arrays.fill(nanos, 0);
             }
-            System.out.printf("%s tok/s %s, peak RSS %.0f MiB%n", mode, E2E.spread(tps), E2E.statusKiB("VmHWM") / 1024.0);
+            System.out.printf(
+                    "%s tok/s %s, peak RSS %.0f MiB%n", mode, E2E.spread(tps), E2E.statusKiB("VmHWM") / 1024.0);
         }
     }
 
     /** Wall time spent in each kernel of a backend: [ffn, gram, qk, ranks]. */
     static io.cusprun.score.RelevanceBackend timed(io.cusprun.score.RelevanceBackend b, long[] nanos) {
         return new io.cusprun.score.RelevanceBackend() {
-            public org.bytedeco.pytorch.Tensor ffnSwiglu(org.bytedeco.pytorch.Tensor g, org.bytedeco.pytorch.Tensor u,
-                                                         org.bytedeco.pytorch.Tensor o, org.bytedeco.pytorch.Tensor a) {
+            public org.bytedeco.pytorch.Tensor ffnSwiglu(
+                    org.bytedeco.pytorch.Tensor g,
+                    org.bytedeco.pytorch.Tensor u,
+                    org.bytedeco.pytorch.Tensor o,
+                    org.bytedeco.pytorch.Tensor a) {
                 long t0 = System.nanoTime();
-                try { return b.ffnSwiglu(g, u, o, a); } finally { nanos[0] += System.nanoTime() - t0; }
+                try {
+                    return b.ffnSwiglu(g, u, o, a);
+                } finally {
+                    nanos[0] += System.nanoTime() - t0;
+                }
             }
-            public void headGram(org.bytedeco.pytorch.Tensor z, int h, int g, org.bytedeco.pytorch.Tensor o, org.bytedeco.pytorch.Tensor gram) {
+
+            public void headGram(
+                    org.bytedeco.pytorch.Tensor z,
+                    int h,
+                    int g,
+                    org.bytedeco.pytorch.Tensor o,
+                    org.bytedeco.pytorch.Tensor gram) {
                 long t0 = System.nanoTime();
-                try { b.headGram(z, h, g, o, gram); } finally { nanos[1] += System.nanoTime() - t0; }
+                try {
+                    b.headGram(z, h, g, o, gram);
+                } finally {
+                    nanos[1] += System.nanoTime() - t0;
+                }
             }
-            public void qkNeuron(org.bytedeco.pytorch.Tensor q, org.bytedeco.pytorch.Tensor k, int h, int hkv, float s,
-                                 org.bytedeco.pytorch.Tensor o, org.bytedeco.pytorch.Tensor a) {
+
+            public void qkNeuron(
+                    org.bytedeco.pytorch.Tensor q,
+                    org.bytedeco.pytorch.Tensor k,
+                    int h,
+                    int hkv,
+                    float s,
+                    org.bytedeco.pytorch.Tensor o,
+                    org.bytedeco.pytorch.Tensor a) {
                 long t0 = System.nanoTime();
-                try { b.qkNeuron(q, k, h, hkv, s, o, a); } finally { nanos[2] += System.nanoTime() - t0; }
+                try {
+                    b.qkNeuron(q, k, h, hkv, s, o, a);
+                } finally {
+                    nanos[2] += System.nanoTime() - t0;
+                }
             }
+
             public io.cusprun.score.RankUpdater ranks() {
                 io.cusprun.score.RankUpdater r = b.ranks();
                 return (rel, n, size, max, hist, bins) -> {
                     long t0 = System.nanoTime();
-                    try { r.update(rel, n, size, max, hist, bins); } finally { nanos[3] += System.nanoTime() - t0; }
+                    try {
+                        r.update(rel, n, size, max, hist, bins);
+                    } finally {
+                        nanos[3] += System.nanoTime() - t0;
+                    }
                 };
             }
-            public String name() { return b.name(); }
+
+            public String name() {
+                return b.name();
+            }
         };
     }
 }

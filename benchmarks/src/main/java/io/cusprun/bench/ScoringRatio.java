@@ -42,14 +42,24 @@ public final class ScoringRatio {
         ScoreSettings settings = E2E.settings(neurons);
         E2E.writeCorpus(corpus, out.resolve("corpus.safetensors"));
         long tokens = (long) docs * 512;
-        System.out.printf(Locale.ROOT, "model %s (%s), %d docs x 512 = %d tokens, batches of %d tokens, %d rounds, "
-                        + "OMP_NUM_THREADS=%s, torch threads %d%n", preset, dir, docs, tokens, settings.batchTokens(), rounds,
-                System.getenv("OMP_NUM_THREADS"), org.bytedeco.pytorch.global.torch.get_num_threads());
+        System.out.printf(
+                Locale.ROOT,
+                "model %s (%s), %d docs x 512 = %d tokens, batches of %d tokens, %d rounds, "
+                        + "OMP_NUM_THREADS=%s, torch threads %d%n",
+                preset,
+                dir,
+                docs,
+                tokens,
+                settings.batchTokens(),
+                rounds,
+                System.getenv("OMP_NUM_THREADS"),
+                org.bytedeco.pytorch.global.torch.get_num_threads());
         try (ScoreTarget nat = ScoreTarget.open(dir, RelevanceBackends.byName("native"));
-             ScoreTarget hook = ScoreTarget.open(dir, d -> E2E.hooks())) {
+                ScoreTarget hook = ScoreTarget.open(dir, d -> E2E.hooks())) {
             LlamaModel model = nat.model("cpu");
             // warm-up: one pass of each on the first two documents
-            List<TokenizedCorpus> warm = List.of(new TokenizedCorpus(corpus.spec(), corpus.documents().subList(0, Math.min(2, docs))));
+            List<TokenizedCorpus> warm = List.of(
+                    new TokenizedCorpus(corpus.spec(), corpus.documents().subList(0, Math.min(2, docs))));
             E2E.forward(model, warm.get(0), settings);
             Scorer.score(nat, warm, settings);
             Scorer.score(hook, warm, settings);
@@ -67,8 +77,16 @@ public final class ScoringRatio {
                     }
                     tps[m][r] = tokens / ((System.nanoTime() - t0) / 1e9);
                 }
-                System.out.printf(Locale.ROOT, "round %d: forward %.0f, cusprun %.0f, hooks %.0f tok/s; cusprun/forward %.3f, "
-                        + "cusprun/hooks %.3f%n", r, tps[0][r], tps[1][r], tps[2][r], tps[1][r] / tps[0][r], tps[1][r] / tps[2][r]);
+                System.out.printf(
+                        Locale.ROOT,
+                        "round %d: forward %.0f, cusprun %.0f, hooks %.0f tok/s; cusprun/forward %.3f, "
+                                + "cusprun/hooks %.3f%n",
+                        r,
+                        tps[0][r],
+                        tps[1][r],
+                        tps[2][r],
+                        tps[1][r] / tps[0][r],
+                        tps[1][r] / tps[2][r]);
             }
             double[] overhead = new double[rounds], speedup = new double[rounds];
             for (int r = 0; r < rounds; r++) {
@@ -80,8 +98,9 @@ public final class ScoringRatio {
             System.out.printf("RESULT cusprun/hooks   %s%n", E2E.spread(speedup));
             compare(natScores, hookScores, 0.3);
             ScoreFile.write(natScores, out.resolve("cusprun-scores.safetensors"));
-            System.out.printf("wrote %s, peak RSS %.0f MiB%n", out.resolve("cusprun-scores.safetensors"),
-                    E2E.statusKiB("VmHWM") / 1024.0);
+            System.out.printf(
+                    "wrote %s, peak RSS %.0f MiB%n",
+                    out.resolve("cusprun-scores.safetensors"), E2E.statusKiB("VmHWM") / 1024.0);
         }
     }
 
@@ -110,9 +129,19 @@ public final class ScoringRatio {
                 diffUnits += onlyP.size();
             }
         }
-        System.out.printf(Locale.ROOT, "RESULT same rank stats: rank_max equal %d/%d (max |diff| %.4f), histograms equal %d/%d, "
-                + "bottom-%.0f%% sets equal in %d/%d modules (%d units differ)%n", maxEq, units, maxDiff, histEq, units,
-                ratio * 100, setEq, modules, diffUnits);
+        System.out.printf(
+                Locale.ROOT,
+                "RESULT same rank stats: rank_max equal %d/%d (max |diff| %.4f), histograms equal %d/%d, "
+                        + "bottom-%.0f%% sets equal in %d/%d modules (%d units differ)%n",
+                maxEq,
+                units,
+                maxDiff,
+                histEq,
+                units,
+                ratio * 100,
+                setEq,
+                modules,
+                diffUnits);
     }
 
     /** Sorted indices of the least relevant {@code ratio} of units by (rank_max, relevance sum, index). */

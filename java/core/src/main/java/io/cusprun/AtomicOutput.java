@@ -34,6 +34,7 @@ public final class AtomicOutput {
     private static final Map<Path, Path> IN_FLIGHT = new LinkedHashMap<>();
     /** Guards {@link #IN_FLIGHT}, the renames that commit an output and the shutdown clean-up. */
     private static final Object LOCK = new Object();
+
     private static boolean shuttingDown;
     private static boolean hookInstalled;
 
@@ -61,13 +62,15 @@ public final class AtomicOutput {
     /** The temporary sibling of {@code target}: {@code .NAME.tmp-PID} in the same directory. */
     public static Path temporary(Path target) {
         Path abs = target.toAbsolutePath().normalize();
-        return abs.resolveSibling("." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        return abs.resolveSibling(
+                "." + abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
     }
 
     /** Where a directory being replaced waits until its replacement is in place: {@code .NAME.old-PID}. */
     static Path aside(Path target) {
         Path abs = target.toAbsolutePath().normalize();
-        return abs.resolveSibling("." + abs.getFileName() + ".old-" + ProcessHandle.current().pid());
+        return abs.resolveSibling(
+                "." + abs.getFileName() + ".old-" + ProcessHandle.current().pid());
     }
 
     /** Writes a file through {@code body}, forces it to disk and renames it over {@code target}. */
@@ -75,13 +78,20 @@ public final class AtomicOutput {
         Path tmp = temporary(target);
         try {
             FileChannel[] opened = new FileChannel[1];
-            begin(tmp, null, () -> opened[0] = FileChannel.open(tmp, StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING));
+            begin(
+                    tmp,
+                    null,
+                    () -> opened[0] = FileChannel.open(
+                            tmp,
+                            StandardOpenOption.CREATE,
+                            StandardOpenOption.WRITE,
+                            StandardOpenOption.TRUNCATE_EXISTING));
             try (FileChannel ch = opened[0]) {
                 body.write(ch);
                 ch.force(false);
             }
-            commit(() -> Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE),
+            commit(
+                    () -> Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE),
                     tmp);
         } catch (RuntimeException e) {
             discardQuietly(tmp, e);
@@ -121,24 +131,26 @@ public final class AtomicOutput {
             begin(tmp, null, () -> Files.createDirectories(tmp));
             body.write(tmp);
             Path old = aside(out);
-            commit(() -> {
-                boolean replacing = Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                if (replacing) {
-                    FileTrees.delete(old);
-                    Files.move(out, old, StandardCopyOption.ATOMIC_MOVE);
-                    IN_FLIGHT.put(old, out); // put back if the process ends before the new one is in
-                }
-                try {
-                    Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
-                } catch (IOException | RuntimeException e) {
-                    if (replacing) {
-                        Files.move(old, out, StandardCopyOption.ATOMIC_MOVE);
-                        IN_FLIGHT.remove(old);
-                    }
-                    throw e;
-                }
-                IN_FLIGHT.put(old, null); // from here on the old one is only to be deleted
-            }, tmp);
+            commit(
+                    () -> {
+                        boolean replacing = Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                        if (replacing) {
+                            FileTrees.delete(old);
+                            Files.move(out, old, StandardCopyOption.ATOMIC_MOVE);
+                            IN_FLIGHT.put(old, out); // put back if the process ends before the new one is in
+                        }
+                        try {
+                            Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
+                        } catch (IOException | RuntimeException e) {
+                            if (replacing) {
+                                Files.move(old, out, StandardCopyOption.ATOMIC_MOVE);
+                                IN_FLIGHT.remove(old);
+                            }
+                            throw e;
+                        }
+                        IN_FLIGHT.put(old, null); // from here on the old one is only to be deleted
+                    },
+                    tmp);
             discard(old);
         } catch (RuntimeException e) {
             discardQuietly(tmp, e);
@@ -175,7 +187,7 @@ public final class AtomicOutput {
      * system's temporary directory), to be deleted if the process is stopped before {@link #release}.
      */
     public static void register(Path temporary) throws IOException {
-        begin(temporary.toAbsolutePath().normalize(), null, () -> { });
+        begin(temporary.toAbsolutePath().normalize(), null, () -> {});
     }
 
     /**
@@ -207,13 +219,15 @@ public final class AtomicOutput {
                 }
             }
         }
-        Path dir = Files.createTempDirectory(prefix + "-" + ProcessHandle.current().pid() + "-");
+        Path dir =
+                Files.createTempDirectory(prefix + "-" + ProcessHandle.current().pid() + "-");
         register(dir);
         return dir;
     }
 
     private static boolean alive(long pid) {
-        return pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        return pid == ProcessHandle.current().pid()
+                || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
     }
 
     /** Deletes a temporary registered with {@link #register} and forgets it. */
@@ -363,7 +377,8 @@ public final class AtomicOutput {
         }
         for (Map.Entry<Path, Path> e : left.entrySet()) {
             if (e.getValue() != null && Files.exists(e.getValue())) {
-                continue; // put back above, or the new output is in place and this is the old one: keep it for removeStale
+                continue; // put back above, or the new output is in place and this is the old one: keep it for
+                // removeStale
             }
             deleteHard(e.getKey());
         }
@@ -399,6 +414,7 @@ public final class AtomicOutput {
         if (m != null && (m.contains(where) || m.contains(String.valueOf(target.getFileName())))) {
             return e;
         }
-        return new IOException(where + ": " + (m == null || m.isBlank() ? e.getClass().getSimpleName() : m), e);
+        return new IOException(
+                where + ": " + (m == null || m.isBlank() ? e.getClass().getSimpleName() : m), e);
     }
 }

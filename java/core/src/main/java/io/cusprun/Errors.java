@@ -15,7 +15,9 @@ public final class Errors {
         if (t instanceof IOException io) {
             return describe(io);
         }
-        String m = t.getMessage() == null || t.getMessage().isBlank() ? t.getClass().getSimpleName() : t.getMessage();
+        String m = t.getMessage() == null || t.getMessage().isBlank()
+                ? t.getClass().getSimpleName()
+                : t.getMessage();
         int nl = m.indexOf('\n');
         return nl < 0 ? m : m.substring(0, nl);
     }
@@ -28,7 +30,9 @@ public final class Errors {
         if (e instanceof AccessDeniedException a && a.getReason() == null) {
             return a.getFile() + ": permission denied";
         }
-        String m = e.getMessage() == null || e.getMessage().isBlank() ? e.getClass().getSimpleName() : e.getMessage();
+        String m = e.getMessage() == null || e.getMessage().isBlank()
+                ? e.getClass().getSimpleName()
+                : e.getMessage();
         return m.lines().findFirst().orElse(m);
     }
 }

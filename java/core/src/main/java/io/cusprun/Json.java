@@ -1,20 +1,22 @@
 package io.cusprun;
 
-import java.io.IOException;
-import java.nio.file.Path;
-
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Path;
 
 /** The one way JSON is read: a malformed document is the one-line error "WHERE: not valid JSON: REASON". */
 public final class Json {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** For data lines (corpus documents): strings of any length, not Jackson's default cap of 20M characters. */
     private static final ObjectMapper LINES = new ObjectMapper(JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build()).build());
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxStringLength(Integer.MAX_VALUE)
+                    .build())
+            .build());
 
     private Json() {}
 

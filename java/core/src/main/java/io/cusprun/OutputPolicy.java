@@ -64,8 +64,9 @@ public final class OutputPolicy {
      * @return {@code out}, absolute and normalised
      * @throws RefusedException when it may not be written
      */
-    public static Path check(Path out, String label, Kind kind, boolean force, Map<Path, String> inputs,
-                             Consumer<String> notes) throws IOException {
+    public static Path check(
+            Path out, String label, Kind kind, boolean force, Map<Path, String> inputs, Consumer<String> notes)
+            throws IOException {
         String name = label == null || label.isEmpty() ? "" : label + " ";
         if (out.toString().isBlank()) {
             throw new RefusedException(name + "'" + out + "': an empty path names the working directory; not written");

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,11 +20,15 @@ class AtomicOutputTest {
     void aFileIsReplacedWholeAndAFailureLeavesTheOldOne() throws IOException {
         Path file = dir.resolve("out.json");
         AtomicOutput.writeString(file, "old");
-        assertEquals(".out.json.tmp-" + ProcessHandle.current().pid(), AtomicOutput.temporary(file).getFileName().toString());
-        assertThrows(IOException.class, () -> AtomicOutput.writeFile(file, ch -> {
-            AtomicOutput.writeAll(ch, java.nio.ByteBuffer.wrap("half".getBytes()));
-            throw new IOException("disk full");
-        }));
+        assertEquals(
+                ".out.json.tmp-" + ProcessHandle.current().pid(),
+                AtomicOutput.temporary(file).getFileName().toString());
+        assertThrows(
+                IOException.class,
+                () -> AtomicOutput.writeFile(file, ch -> {
+                    AtomicOutput.writeAll(ch, java.nio.ByteBuffer.wrap("half".getBytes()));
+                    throw new IOException("disk full");
+                }));
         assertEquals("old", Files.readString(file));
         AtomicOutput.writeString(file, "new");
         assertEquals("new", Files.readString(file));
@@ -36,10 +39,12 @@ class AtomicOutputTest {
     void aDirectoryIsReplacedWholeAndAFailureLeavesTheOldOne() throws IOException {
         Path out = dir.resolve("model");
         AtomicOutput.writeDirectory(out, d -> Files.writeString(d.resolve("a"), "1"));
-        assertThrows(IllegalStateException.class, () -> AtomicOutput.writeDirectory(out, d -> {
-            Files.writeString(d.resolve("b"), "2");
-            throw new IllegalStateException("bad plan");
-        }));
+        assertThrows(
+                IllegalStateException.class,
+                () -> AtomicOutput.writeDirectory(out, d -> {
+                    Files.writeString(d.resolve("b"), "2");
+                    throw new IllegalStateException("bad plan");
+                }));
         assertOnly(out, "a");
         AtomicOutput.writeDirectory(out, d -> Files.writeString(d.resolve("c"), "3"));
         assertOnly(out, "c");
@@ -48,7 +53,9 @@ class AtomicOutputTest {
 
     private static void assertOnly(Path dir, String name) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            assertEquals(java.util.List.of(name), s.map(p -> p.getFileName().toString()).toList());
+            assertEquals(
+                    java.util.List.of(name),
+                    s.map(p -> p.getFileName().toString()).toList());
         }
         assertFalse(Files.exists(AtomicOutput.temporary(dir.resolve(name))));
     }

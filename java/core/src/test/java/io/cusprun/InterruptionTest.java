@@ -11,9 +11,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /** SIGTERM and SIGINT while an output is being written: exit 143 / 130, no temporary left, the old output kept. */
 class InterruptionTest {
@@ -36,7 +36,11 @@ class InterruptionTest {
             if (signal.equals("TERM")) {
                 p.destroy(); // SIGTERM on Linux
             } else {
-                assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor());
+                assertEquals(
+                        0,
+                        new ProcessBuilder("kill", "-INT", Long.toString(p.pid()))
+                                .start()
+                                .waitFor());
             }
             assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         } finally {
@@ -52,10 +56,12 @@ class InterruptionTest {
     /** A JVM running {@code mainClass} on this test's class path. */
     static Process child(String mainClass, String... args) throws Exception {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> cmd = new java.util.ArrayList<>(List.of(java.toString(), "-Xmx256m", "-cp",
-                System.getProperty("java.class.path"), mainClass));
+        List<String> cmd = new java.util.ArrayList<>(
+                List.of(java.toString(), "-Xmx256m", "-cp", System.getProperty("java.class.path"), mainClass));
         cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.PIPE).start();
+        return new ProcessBuilder(cmd)
+                .redirectError(ProcessBuilder.Redirect.PIPE)
+                .start();
     }
 
     private static String stderr(Process p) {

@@ -25,12 +25,15 @@ class OutputPolicyTest {
 
     /** Ours: a directory holding a file named "mine". */
     static final OutputPolicy.Kind DIR = OutputPolicy.Kind.directory("thing", d -> Files.exists(d.resolve("mine")));
-    static final OutputPolicy.Kind FILE = OutputPolicy.Kind.file("thing file",
-            f -> Files.readString(f).startsWith("mine"));
+
+    static final OutputPolicy.Kind FILE =
+            OutputPolicy.Kind.file("thing file", f -> Files.readString(f).startsWith("mine"));
 
     static String refused(Path out, OutputPolicy.Kind kind, boolean force, Map<Path, String> inputs) {
-        return assertThrows(OutputPolicy.RefusedException.class,
-                () -> OutputPolicy.check(out, "--out", kind, force, inputs, null)).getMessage();
+        return assertThrows(
+                        OutputPolicy.RefusedException.class,
+                        () -> OutputPolicy.check(out, "--out", kind, force, inputs, null))
+                .getMessage();
     }
 
     @Test
@@ -43,7 +46,8 @@ class OutputPolicyTest {
             assertTrue(refused(cwd.getParent(), DIR, force, Map.of()).contains("contains the working directory"));
             assertTrue(refused(Path.of(".."), FILE, force, Map.of()).contains("contains the working directory"));
             assertTrue(refused(cwd.getRoot(), DIR, force, Map.of()).contains("root"));
-            assertTrue(refused(Path.of(System.getProperty("user.home")), DIR, force, Map.of()).contains("home"));
+            assertTrue(refused(Path.of(System.getProperty("user.home")), DIR, force, Map.of())
+                    .contains("home"));
         }
         assertEquals("it is the working directory", OutputPolicy.protectedReason(cwd.resolve("x/..")));
         assertNull(OutputPolicy.protectedReason(dir.resolve("x")));
@@ -111,7 +115,8 @@ class OutputPolicyTest {
         assertTrue(Files.exists(running), "a live process's temporary stays");
         assertTrue(Files.exists(other), "another output's temporary stays");
         assertEquals(3, notes.size(), notes.toString());
-        assertTrue(notes.stream().allMatch(n -> n.contains("interrupted run (process " + dead + ")")), notes.toString());
+        assertTrue(
+                notes.stream().allMatch(n -> n.contains("interrupted run (process " + dead + ")")), notes.toString());
     }
 
     @Test
@@ -124,7 +129,9 @@ class OutputPolicyTest {
         try {
             assertFalse(Files.exists(stale));
             assertEquals(1, notes.size(), notes.toString());
-            assertTrue(fresh.getFileName().toString().startsWith("cusprun-policytest-" + ProcessHandle.current().pid() + "-"));
+            assertTrue(fresh.getFileName()
+                    .toString()
+                    .startsWith("cusprun-policytest-" + ProcessHandle.current().pid() + "-"));
         } finally {
             AtomicOutput.release(fresh);
         }

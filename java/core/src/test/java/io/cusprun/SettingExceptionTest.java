@@ -27,8 +27,13 @@ class SettingExceptionTest {
         SettingException ratio = thrown(() -> PruneSettings.DEFAULTS.withRatio(1.5));
         assertEquals("ratio", ratio.setting());
         assertEquals("ratio must be in [0, 1), not 1.5", ratio.getMessage());
-        assertEquals("docQuantile", thrown(() -> PruneSettings.DEFAULTS.withDocQuantile(0)).setting());
-        assertEquals("masked", thrown(() -> PruneSettings.DEFAULTS.withGranularity(Granularity.NEURONS)).setting());
+        assertEquals(
+                "docQuantile",
+                thrown(() -> PruneSettings.DEFAULTS.withDocQuantile(0)).setting());
+        assertEquals(
+                "masked",
+                thrown(() -> PruneSettings.DEFAULTS.withGranularity(Granularity.NEURONS))
+                        .setting());
         assertEquals("bins", thrown(() -> ScoreSettings.DEFAULTS.withBins(0)).setting());
         assertEquals("method", thrown(() -> Method.parse("lottery")).setting());
         assertEquals("shard", thrown(() -> ShardSpec.parse("3/2")).setting());
@@ -37,8 +42,15 @@ class SettingExceptionTest {
 
     @Test
     void defaultsAreTheDocumentedValues() {
-        assertEquals(ScoreSettings.DEFAULTS, ScoreSettings.DEFAULTS.withMaxTokens(512).withMaxDocs(0).withBins(100)
-                .withBatchTokens(2048).withBatchDocs(16).withNeurons(false));
+        assertEquals(
+                ScoreSettings.DEFAULTS,
+                ScoreSettings.DEFAULTS
+                        .withMaxTokens(512)
+                        .withMaxDocs(0)
+                        .withBins(100)
+                        .withBatchTokens(2048)
+                        .withBatchDocs(16)
+                        .withNeurons(false));
         assertEquals(0.1, PruneSettings.DEFAULTS.minFfnFraction());
         assertEquals("cusprun,random,magnitude,wanda-sp,flap,shortgpt,cusprun-general", Method.labels(","));
     }

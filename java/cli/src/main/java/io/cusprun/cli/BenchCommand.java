@@ -46,14 +46,39 @@ public final class BenchCommand implements Command {
     @Override
     public Options options() {
         Options o = new Options();
-        o.addOption(Option.builder().longOpt("filter").hasArg().argName("REGEX")
-                .desc("benchmarks to run (JMH regular expression; default all)").build());
-        o.addOption(Option.builder().longOpt("quick").desc("1 fork, 1 warm-up and 3 measured iterations of 1 s").build());
-        o.addOption(Option.builder().longOpt("threads").hasArg().argName("N").desc("native threads (OMP_NUM_THREADS; default all cores)").build());
-        o.addOption(Option.builder().longOpt("jar").hasArg().argName("FILE").desc("the benchmarks jar (default: " + JAR + " of this checkout)").build());
-        o.addOption(Option.builder().longOpt("json").hasArg().argName("FILE").desc("also keep JMH's JSON results in FILE").build());
+        o.addOption(Option.builder()
+                .longOpt("filter")
+                .hasArg()
+                .argName("REGEX")
+                .desc("benchmarks to run (JMH regular expression; default all)")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("quick")
+                .desc("1 fork, 1 warm-up and 3 measured iterations of 1 s")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("threads")
+                .hasArg()
+                .argName("N")
+                .desc("native threads (OMP_NUM_THREADS; default all cores)")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("jar")
+                .hasArg()
+                .argName("FILE")
+                .desc("the benchmarks jar (default: " + JAR + " of this checkout)")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("json")
+                .hasArg()
+                .argName("FILE")
+                .desc("also keep JMH's JSON results in FILE")
+                .build());
         o.addOption(Cli.forceOption());
-        o.addOption(Option.builder().longOpt("list").desc("list the benchmarks and exit").build());
+        o.addOption(Option.builder()
+                .longOpt("list")
+                .desc("list the benchmarks and exit")
+                .build());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
@@ -76,7 +101,8 @@ public final class BenchCommand implements Command {
             throw new IOException(jar + ": benchmarks jar not found (build with 'mvn -B -DskipTests package')");
         }
         int threads = Cli.intOption(cl, "threads", 0, 1, 4096); // 0: not set, JMH's child uses every core
-        Path json = cl.hasOption("json") ? Cli.output(cl, "json", null, RESULTS, Cli.inputs(jar, "--jar"), console)
+        Path json = cl.hasOption("json")
+                ? Cli.output(cl, "json", null, RESULTS, Cli.inputs(jar, "--jar"), console)
                 : Files.createTempFile("cusprun-bench", ".json");
         List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-jar", jar.toString()));
         if (cl.hasOption("list")) {
@@ -112,24 +138,39 @@ public final class BenchCommand implements Command {
 
     /** benchmark, parameters, primary score with its error, and JMH's secondary metrics (GB/s, elements/s). */
     static String table(JsonNode results) {
-        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%-58s %-28s %14s %12s  %s%n",
-                "benchmark", "params", "score", "error", "unit"));
+        StringBuilder out = new StringBuilder(String.format(
+                Locale.ROOT, "%-58s %-28s %14s %12s  %s%n", "benchmark", "params", "score", "error", "unit"));
         for (JsonNode r : results) {
             String name = r.path("benchmark").asText().replaceFirst("^io\\.cusprun\\.bench\\.", "");
             StringBuilder params = new StringBuilder();
             Iterator<Map.Entry<String, JsonNode>> it = r.path("params").fields();
             while (it.hasNext()) {
                 Map.Entry<String, JsonNode> p = it.next();
-                params.append(params.isEmpty() ? "" : ",").append(p.getKey()).append('=').append(p.getValue().asText());
+                params.append(params.isEmpty() ? "" : ",")
+                        .append(p.getKey())
+                        .append('=')
+                        .append(p.getValue().asText());
             }
             JsonNode m = r.path("primaryMetric");
-            out.append(String.format(Locale.ROOT, "%-58s %-28s %14.3f %12.3f  %s%n", name, params, m.path("score").asDouble(),
-                    m.path("scoreError").asDouble(Double.NaN), m.path("scoreUnit").asText()));
-            Iterator<Map.Entry<String, JsonNode>> sec = r.path("secondaryMetrics").fields();
+            out.append(String.format(
+                    Locale.ROOT,
+                    "%-58s %-28s %14.3f %12.3f  %s%n",
+                    name,
+                    params,
+                    m.path("score").asDouble(),
+                    m.path("scoreError").asDouble(Double.NaN),
+                    m.path("scoreUnit").asText()));
+            Iterator<Map.Entry<String, JsonNode>> sec =
+                    r.path("secondaryMetrics").fields();
             while (sec.hasNext()) {
                 Map.Entry<String, JsonNode> s = sec.next();
-                out.append(String.format(Locale.ROOT, "%-58s %-28s %14.3f %12.3f  %s%n", "  ·" + s.getKey(), "",
-                        s.getValue().path("score").asDouble(), s.getValue().path("scoreError").asDouble(Double.NaN),
+                out.append(String.format(
+                        Locale.ROOT,
+                        "%-58s %-28s %14.3f %12.3f  %s%n",
+                        "  ·" + s.getKey(),
+                        "",
+                        s.getValue().path("score").asDouble(),
+                        s.getValue().path("scoreError").asDouble(Double.NaN),
                         s.getValue().path("scoreUnit").asText()));
             }
         }
@@ -142,7 +183,10 @@ public final class BenchCommand implements Command {
 
     /** benchmarks/target/benchmarks.jar of the checkout this jar was built in. */
     static Path locateJar() throws IOException {
-        return Cli.inCheckout(JAR).orElseThrow(() -> new IOException(
-                JAR + " not found in the checkout this jar was built in (build with 'mvn -B -DskipTests package', or pass --jar FILE)"));
+        return Cli.inCheckout(JAR)
+                .orElseThrow(
+                        () -> new IOException(
+                                JAR
+                                        + " not found in the checkout this jar was built in (build with 'mvn -B -DskipTests package', or pass --jar FILE)"));
     }
 }

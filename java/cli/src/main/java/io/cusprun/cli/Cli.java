@@ -19,17 +19,17 @@ import java.security.ProtectionDomain;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Locale;
-import java.util.Set;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.commons.cli.AlreadySelectedException;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.MissingArgumentException;
-import org.apache.commons.cli.UnrecognizedOptionException;
 import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.HelpFormatter;
+import org.apache.commons.cli.MissingArgumentException;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.ParseException;
+import org.apache.commons.cli.UnrecognizedOptionException;
 
 /** The one path every command runs through: help, parsing, option values and the error contract. */
 public final class Cli {
@@ -42,16 +42,32 @@ public final class Cli {
      * flag of their own; their errors keep the library's wording.
      */
     static final Map<String, String> FLAGS = Map.ofEntries(
-            Map.entry("ratio", "ratio"), Map.entry("ratios", "ratio"), Map.entry("mode", "mode"),
-            Map.entry("granularity", "granularity"), Map.entry("headUnit", "head-unit"),
-            Map.entry("docQuantile", "doc-quantile"), Map.entry("minFfnFraction", "min-ffn"),
-            Map.entry("masked", "masked"), Map.entry("seed", "seed"), Map.entry("method", "method"),
-            Map.entry("methods", "method"), Map.entry("maxTokens", "max-tokens"), Map.entry("maxDocs", "docs"),
-            Map.entry("bins", "bins"), Map.entry("batchTokens", "batch-tokens"), Map.entry("neurons", "neurons"),
-            Map.entry("shard", "shard"), Map.entry("kernels", "kernels"), Map.entry("model", "model"),
-            Map.entry("expertCorpora", "corpus"), Map.entry("generalCorpus", "general-corpus"),
-            Map.entry("evalExpert", "eval-expert"), Map.entry("evalGeneral", "eval-general"),
-            Map.entry("evalDocs", "eval-docs"), Map.entry("maxLength", "max-length"), Map.entry("dtype", "dtype"));
+            Map.entry("ratio", "ratio"),
+            Map.entry("ratios", "ratio"),
+            Map.entry("mode", "mode"),
+            Map.entry("granularity", "granularity"),
+            Map.entry("headUnit", "head-unit"),
+            Map.entry("docQuantile", "doc-quantile"),
+            Map.entry("minFfnFraction", "min-ffn"),
+            Map.entry("masked", "masked"),
+            Map.entry("seed", "seed"),
+            Map.entry("method", "method"),
+            Map.entry("methods", "method"),
+            Map.entry("maxTokens", "max-tokens"),
+            Map.entry("maxDocs", "docs"),
+            Map.entry("bins", "bins"),
+            Map.entry("batchTokens", "batch-tokens"),
+            Map.entry("neurons", "neurons"),
+            Map.entry("shard", "shard"),
+            Map.entry("kernels", "kernels"),
+            Map.entry("model", "model"),
+            Map.entry("expertCorpora", "corpus"),
+            Map.entry("generalCorpus", "general-corpus"),
+            Map.entry("evalExpert", "eval-expert"),
+            Map.entry("evalGeneral", "eval-general"),
+            Map.entry("evalDocs", "eval-docs"),
+            Map.entry("maxLength", "max-length"),
+            Map.entry("dtype", "dtype"));
 
     private Cli() {}
 
@@ -112,8 +128,17 @@ public final class Cli {
     static void printHelp(Command command, Console console) {
         PrintWriter w = new PrintWriter(console.out(), true);
         String footer = command.examples().isBlank() ? "" : "\nExamples:\n" + command.examples();
-        new HelpFormatter().printHelp(w, 100, usageLine(command), command.description() + "\n\n",
-                command.options(), 2, 2, footer, false);
+        new HelpFormatter()
+                .printHelp(
+                        w,
+                        100,
+                        usageLine(command),
+                        command.description() + "\n\n",
+                        command.options(),
+                        2,
+                        2,
+                        footer,
+                        false);
         w.flush();
     }
 
@@ -134,8 +159,8 @@ public final class Cli {
         for (Option o : cl.getOptions()) {
             // Commons CLI keeps the first of repeated values silently: a repeated single-valued option is an error
             if (o.getArgs() == 1 && !seen.add(o.getKey())) {
-                throw new UsageException("--" + o.getKey() + " given more than once (see 'cusprun " + command.name()
-                        + " --help')");
+                throw new UsageException(
+                        "--" + o.getKey() + " given more than once (see 'cusprun " + command.name() + " --help')");
             }
         }
         if (command.operands().isEmpty() && !cl.getArgList().isEmpty()) {
@@ -147,7 +172,10 @@ public final class Cli {
 
     /** The {@code --force} flag of commands that write: replace an existing output cusprun wrote. */
     static Option forceOption() {
-        return Option.builder().longOpt(FORCE).desc("replace an existing output (only one cusprun wrote, or an empty directory)").build();
+        return Option.builder()
+                .longOpt(FORCE)
+                .desc("replace an existing output (only one cusprun wrote, or an empty directory)")
+                .build();
     }
 
     static final String FORCE = "force";
@@ -158,10 +186,21 @@ public final class Cli {
      * stale temporaries of killed runs are removed with a note on stderr. Every writing command
      * calls this before any work.
      */
-    public static Path output(CommandLine cl, String option, String def, OutputPolicy.Kind kind, Map<Path, String> inputs,
-                       Console console) throws IOException {
+    public static Path output(
+            CommandLine cl,
+            String option,
+            String def,
+            OutputPolicy.Kind kind,
+            Map<Path, String> inputs,
+            Console console)
+            throws IOException {
         String raw = def == null ? required(cl, option) : cl.getOptionValue(option, def);
-        return OutputPolicy.check(Path.of(raw), "--" + option, kind, cl.hasOption(FORCE), inputs,
+        return OutputPolicy.check(
+                Path.of(raw),
+                "--" + option,
+                kind,
+                cl.hasOption(FORCE),
+                inputs,
                 line -> console.err().println("cusprun: " + line));
     }
 
@@ -188,9 +227,12 @@ public final class Cli {
 
     /** Commons CLI's parse errors in the CLI's words, naming options as they are typed. */
     static String parseMessage(ParseException e) {
-        if (e instanceof AlreadySelectedException a && a.getOption() != null && a.getOptionGroup() != null
+        if (e instanceof AlreadySelectedException a
+                && a.getOption() != null
+                && a.getOptionGroup() != null
                 && a.getOptionGroup().getSelected() != null) {
-            return "--" + a.getOption().getKey() + " and --" + a.getOptionGroup().getSelected() + " cannot be given together";
+            return "--" + a.getOption().getKey() + " and --"
+                    + a.getOptionGroup().getSelected() + " cannot be given together";
         }
         if (e instanceof MissingArgumentException m && m.getOption() != null) {
             return "--" + m.getOption().getKey() + " needs a value";
@@ -227,8 +269,8 @@ public final class Cli {
         } catch (NumberFormatException e) {
             // the message below names the range
         }
-        throw new UsageException(String.format(Locale.ROOT, "--%s must be an integer in [%d, %d], not '%s'",
-                option, min, max, v));
+        throw new UsageException(
+                String.format(Locale.ROOT, "--%s must be an integer in [%d, %d], not '%s'", option, min, max, v));
     }
 
     /** A finite number for {@code --option}; the setting it feeds checks the range and names it. */
@@ -253,12 +295,13 @@ public final class Cli {
         if (dtype == null) {
             return o;
         }
-        return o.withDtype(switch (dtype.toLowerCase(Locale.ROOT)) {
-            case "f32", "float32" -> DType.F32;
-            case "bf16", "bfloat16" -> DType.BF16;
-            case "f16", "float16" -> DType.F16;
-            default -> throw new UsageException("--dtype must be f32, bf16 or f16, not '" + dtype + "'");
-        });
+        return o.withDtype(
+                switch (dtype.toLowerCase(Locale.ROOT)) {
+                    case "f32", "float32" -> DType.F32;
+                    case "bf16", "bfloat16" -> DType.BF16;
+                    case "f16", "float16" -> DType.F16;
+                    default -> throw new UsageException("--dtype must be f32, bf16 or f16, not '" + dtype + "'");
+                });
     }
 
     /** A device name ({@code cpu}, {@code cuda}, {@code cuda:N}) for {@code --option}, checked before LibTorch sees it. */

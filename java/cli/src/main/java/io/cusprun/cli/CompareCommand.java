@@ -61,28 +61,112 @@ public final class CompareCommand implements Command {
     public Options options() {
         ComparisonSpec d = ComparisonSpec.DEFAULTS;
         Options o = new Options();
-        o.addOption(Option.builder().longOpt("model").hasArg().argName("DIR").desc("source model directory").build());
-        o.addOption(Option.builder().longOpt("corpus").hasArgs().argName("KIND:NAME=PATH")
-                .desc("the expert's corpora (language, domain, task); repeatable").build());
-        o.addOption(Option.builder().longOpt("general-corpus").hasArg().argName("PATH")
-                .desc("general corpus for cusprun-general").build());
-        o.addOption(Option.builder().longOpt("overlap-corpus").hasArgs().argName("KIND:NAME=PATH")
-                .desc("more corpora scored only for the report's overlap heatmap").build());
-        o.addOption(Option.builder().longOpt("ratio").hasArg().argName("R[,R...]").desc("ratios (default " + ratioList(d.ratios()) + ")").build());
-        o.addOption(Option.builder().longOpt("method").hasArg().argName("LIST")
-                .desc("methods (default " + ALL_METHODS + ")").build());
-        o.addOption(Option.builder().longOpt("eval-expert").hasArg().argName("FILE").desc("held-out expert documents (.jsonl/.txt)").build());
-        o.addOption(Option.builder().longOpt("eval-general").hasArg().argName("FILE").desc("held-out general documents").build());
-        o.addOption(Option.builder().longOpt("eval-mc").hasArg().argName("FILE").desc("held-out multiple-choice items (JSONL)").build());
-        o.addOption(Option.builder().longOpt("eval-docs").hasArg().argName("N").desc("at most N documents per eval file (default all)").build());
-        o.addOption(Option.builder().longOpt("max-length").hasArg().argName("N").desc("evaluation window (default " + d.maxLength() + ")").build());
-        o.addOption(Option.builder().longOpt("mode").hasArg().argName("uniform|per-layer").desc("default " + d.prune().mode().label()).build());
-        o.addOption(Option.builder().longOpt("granularity").hasArg().argName("ffn+heads|ffn").desc("default " + d.prune().granularity().label()).build());
-        o.addOption(Option.builder().longOpt("max-tokens").hasArg().argName("N").desc("scoring: truncate documents (default " + d.scoring().maxTokens() + ")").build());
-        o.addOption(Option.builder().longOpt("docs").hasArg().argName("N").desc("scoring: documents per corpus (default all)").build());
-        o.addOption(Option.builder().longOpt("keep").hasArg().argName("DIR").desc("keep the pruned models in DIR/<method>-<ratio>").build());
-        o.addOption(Option.builder().longOpt("report").hasArg().argName("DIR").desc("HTML report directory (default " + DEFAULT_REPORT + ")").build());
-        o.addOption(Option.builder().longOpt("json").desc("print the results as JSON instead of the table").build());
+        o.addOption(Option.builder()
+                .longOpt("model")
+                .hasArg()
+                .argName("DIR")
+                .desc("source model directory")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("corpus")
+                .hasArgs()
+                .argName("KIND:NAME=PATH")
+                .desc("the expert's corpora (language, domain, task); repeatable")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("general-corpus")
+                .hasArg()
+                .argName("PATH")
+                .desc("general corpus for cusprun-general")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("overlap-corpus")
+                .hasArgs()
+                .argName("KIND:NAME=PATH")
+                .desc("more corpora scored only for the report's overlap heatmap")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("ratio")
+                .hasArg()
+                .argName("R[,R...]")
+                .desc("ratios (default " + ratioList(d.ratios()) + ")")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("method")
+                .hasArg()
+                .argName("LIST")
+                .desc("methods (default " + ALL_METHODS + ")")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("eval-expert")
+                .hasArg()
+                .argName("FILE")
+                .desc("held-out expert documents (.jsonl/.txt)")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("eval-general")
+                .hasArg()
+                .argName("FILE")
+                .desc("held-out general documents")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("eval-mc")
+                .hasArg()
+                .argName("FILE")
+                .desc("held-out multiple-choice items (JSONL)")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("eval-docs")
+                .hasArg()
+                .argName("N")
+                .desc("at most N documents per eval file (default all)")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("max-length")
+                .hasArg()
+                .argName("N")
+                .desc("evaluation window (default " + d.maxLength() + ")")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("mode")
+                .hasArg()
+                .argName("uniform|per-layer")
+                .desc("default " + d.prune().mode().label())
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("granularity")
+                .hasArg()
+                .argName("ffn+heads|ffn")
+                .desc("default " + d.prune().granularity().label())
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("max-tokens")
+                .hasArg()
+                .argName("N")
+                .desc("scoring: truncate documents (default " + d.scoring().maxTokens() + ")")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("docs")
+                .hasArg()
+                .argName("N")
+                .desc("scoring: documents per corpus (default all)")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("keep")
+                .hasArg()
+                .argName("DIR")
+                .desc("keep the pruned models in DIR/<method>-<ratio>")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("report")
+                .hasArg()
+                .argName("DIR")
+                .desc("HTML report directory (default " + DEFAULT_REPORT + ")")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("json")
+                .desc("print the results as JSON instead of the table")
+                .build());
         o.addOption(Cli.forceOption());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
@@ -95,8 +179,10 @@ public final class CompareCommand implements Command {
         ComparisonSpec d = ComparisonSpec.DEFAULTS;
         ComparisonSpec spec = d.withModel(Path.of(Cli.required(cl, "model")))
                 .withExpertCorpora(Corpora.parse(cl.getOptionValues("corpus")))
-                .withGeneralCorpus(cl.hasOption("general-corpus")
-                        ? CorpusSpec.parse("domain:general=" + cl.getOptionValue("general-corpus")) : null)
+                .withGeneralCorpus(
+                        cl.hasOption("general-corpus")
+                                ? CorpusSpec.parse("domain:general=" + cl.getOptionValue("general-corpus"))
+                                : null)
                 .withOverlapCorpora(Corpora.parse(cl.getOptionValues("overlap-corpus")))
                 .withRatios(cl.hasOption("ratio") ? ratios(cl.getOptionValue("ratio")) : d.ratios())
                 .withMethods(cl.hasOption("method") ? methods(cl.getOptionValue("method")) : d.methods())
@@ -119,9 +205,19 @@ public final class CompareCommand implements Command {
 
     /** What a comparison reads: the model, every corpus and the eval files. */
     static Map<Path, String> inputs(ComparisonSpec spec) {
-        Map<Path, String> in = Cli.inputs(spec.model(), "--model", spec.expertCorpora(), "--corpus",
-                spec.overlapCorpora(), "--overlap-corpus", spec.evalExpert(), "--eval-expert",
-                spec.evalGeneral(), "--eval-general", spec.evalChoice(), "--eval-mc");
+        Map<Path, String> in = Cli.inputs(
+                spec.model(),
+                "--model",
+                spec.expertCorpora(),
+                "--corpus",
+                spec.overlapCorpora(),
+                "--overlap-corpus",
+                spec.evalExpert(),
+                "--eval-expert",
+                spec.evalGeneral(),
+                "--eval-general",
+                spec.evalChoice(),
+                "--eval-mc");
         if (spec.generalCorpus() != null) in.putIfAbsent(spec.generalCorpus().path(), "--general-corpus");
         return in;
     }
@@ -186,7 +282,10 @@ public final class CompareCommand implements Command {
     static PruneSettings settings(CommandLine cl) {
         PruneSettings d = ComparisonSpec.DEFAULTS.prune();
         return d.withMode(cl.hasOption("mode") ? PruneMode.parse(cl.getOptionValue("mode")) : d.mode())
-                .withGranularity(cl.hasOption("granularity") ? Granularity.parse(cl.getOptionValue("granularity")) : d.granularity());
+                .withGranularity(
+                        cl.hasOption("granularity")
+                                ? Granularity.parse(cl.getOptionValue("granularity"))
+                                : d.granularity());
     }
 
     static List<Double> ratios(String list) {
@@ -207,6 +306,9 @@ public final class CompareCommand implements Command {
     }
 
     static List<Method> methods(String list) {
-        return Arrays.stream(list.split(",")).map(String::trim).map(Method::parse).toList();
+        return Arrays.stream(list.split(","))
+                .map(String::trim)
+                .map(Method::parse)
+                .toList();
     }
 }

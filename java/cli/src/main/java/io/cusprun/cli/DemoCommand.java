@@ -3,9 +3,9 @@ package io.cusprun.cli;
 import io.cusprun.OutputPolicy;
 import io.cusprun.api.Comparison;
 import io.cusprun.api.ComparisonSpec;
-import io.cusprun.report.ReportWriter;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.prune.PruneSettings;
+import io.cusprun.report.ReportWriter;
 import io.cusprun.score.ScoreSettings;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,14 +27,17 @@ public final class DemoCommand implements Command {
     static final String[] OTHER_LANGUAGES = {"en", "fr", "es", "it", "ru"};
     static final String DEFAULT_OUT = "demo-output";
     /** 64 documents per corpus, truncated to the 256-token windows the demo model was trained on. */
-    static final ScoreSettings SCORING = ScoreSettings.DEFAULTS.withMaxTokens(256).withMaxDocs(64);
+    static final ScoreSettings SCORING =
+            ScoreSettings.DEFAULTS.withMaxTokens(256).withMaxDocs(64);
+
     static final int EVAL_DOCS = 40;
 
     /**
      * The demo's output folder: cusprun wrote it when it holds nothing but a report and a folder
      * of pruned models that cusprun wrote.
      */
-    static final OutputPolicy.Kind OUTPUT = OutputPolicy.Kind.directory("demo output folder", DemoCommand::isDemoOutput);
+    static final OutputPolicy.Kind OUTPUT =
+            OutputPolicy.Kind.directory("demo output folder", DemoCommand::isDemoOutput);
 
     static boolean isDemoOutput(Path dir) throws IOException {
         try (java.util.stream.Stream<Path> s = Files.list(dir)) {
@@ -42,7 +45,9 @@ public final class DemoCommand implements Command {
                 String name = p.getFileName().toString();
                 boolean ok = name.startsWith(".") // a temporary
                         || name.equals("report") && (ReportWriter.isReport(p) || OutputPolicy.isEmptyDirectory(p))
-                        || name.equals("models") && Files.isDirectory(p) && Comparison.MODELS_OUTPUT.ours().writtenByCusprun(p);
+                        || name.equals("models")
+                                && Files.isDirectory(p)
+                                && Comparison.MODELS_OUTPUT.ours().writtenByCusprun(p);
                 if (!ok) {
                     return false;
                 }
@@ -74,15 +79,46 @@ public final class DemoCommand implements Command {
     @Override
     public Options options() {
         Options o = new Options();
-        o.addOption(Option.builder().longOpt("data").hasArg().argName("DIR")
-                .desc("the bundled data folder (default: ./data, else the one of the checkout the jar was built in)").build());
-        o.addOption(Option.builder().longOpt("out").hasArg().argName("DIR").desc("output folder (default " + DEFAULT_OUT + ")").build());
-        o.addOption(Option.builder().longOpt("ratio").hasArg().argName("R[,R...]")
-                .desc("default " + CompareCommand.ratioList(ComparisonSpec.DEFAULTS.ratios())).build());
-        o.addOption(Option.builder().longOpt("method").hasArg().argName("LIST").desc("default " + CompareCommand.ALL_METHODS).build());
-        o.addOption(Option.builder().longOpt("docs").hasArg().argName("N").desc("documents scored per corpus (default " + SCORING.maxDocs() + ")").build());
-        o.addOption(Option.builder().longOpt("eval-docs").hasArg().argName("N").desc("held-out documents per eval file (default " + EVAL_DOCS + ")").build());
-        o.addOption(Option.builder().longOpt("json").desc("print the results as JSON instead of the table").build());
+        o.addOption(Option.builder()
+                .longOpt("data")
+                .hasArg()
+                .argName("DIR")
+                .desc("the bundled data folder (default: ./data, else the one of the checkout the jar was built in)")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("out")
+                .hasArg()
+                .argName("DIR")
+                .desc("output folder (default " + DEFAULT_OUT + ")")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("ratio")
+                .hasArg()
+                .argName("R[,R...]")
+                .desc("default " + CompareCommand.ratioList(ComparisonSpec.DEFAULTS.ratios()))
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("method")
+                .hasArg()
+                .argName("LIST")
+                .desc("default " + CompareCommand.ALL_METHODS)
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("docs")
+                .hasArg()
+                .argName("N")
+                .desc("documents scored per corpus (default " + SCORING.maxDocs() + ")")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("eval-docs")
+                .hasArg()
+                .argName("N")
+                .desc("held-out documents per eval file (default " + EVAL_DOCS + ")")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("json")
+                .desc("print the results as JSON instead of the table")
+                .build());
         o.addOption(Cli.forceOption());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
@@ -92,8 +128,12 @@ public final class DemoCommand implements Command {
     public int execute(CommandLine cl, Console console) throws IOException {
         Path data = cl.hasOption("data") ? Path.of(cl.getOptionValue("data")) : locateData();
         Path out = Cli.output(cl, "out", DEFAULT_OUT, OUTPUT, Cli.inputs(data, "--data"), console);
-        ComparisonSpec spec = spec(data, out,
-                cl.hasOption("ratio") ? CompareCommand.ratios(cl.getOptionValue("ratio")) : ComparisonSpec.DEFAULTS.ratios(),
+        ComparisonSpec spec = spec(
+                data,
+                out,
+                cl.hasOption("ratio")
+                        ? CompareCommand.ratios(cl.getOptionValue("ratio"))
+                        : ComparisonSpec.DEFAULTS.ratios(),
                 cl.getOptionValue("method", CompareCommand.ALL_METHODS),
                 Cli.intOption(cl, "docs", SCORING.maxDocs(), 0, Integer.MAX_VALUE),
                 Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE));
@@ -119,10 +159,15 @@ public final class DemoCommand implements Command {
         }
         overlap.add(corpus("domain:literary", corpora.resolve("domain/literary/score.jsonl")));
         overlap.add(corpus("task:continuation", corpora.resolve("task/continuation/score.jsonl")));
-        return ComparisonSpec.DEFAULTS.withModel(model).withExpertCorpora(expert)
+        return ComparisonSpec.DEFAULTS
+                .withModel(model)
+                .withExpertCorpora(expert)
                 .withGeneralCorpus(corpus("domain:general", corpora.resolve("general/score.jsonl")))
-                .withOverlapCorpora(overlap).withRatios(ratios).withMethods(CompareCommand.methods(methods))
-                .withPrune(PruneSettings.DEFAULTS).withScoring(SCORING.withMaxDocs(docs))
+                .withOverlapCorpora(overlap)
+                .withRatios(ratios)
+                .withMethods(CompareCommand.methods(methods))
+                .withPrune(PruneSettings.DEFAULTS)
+                .withScoring(SCORING.withMaxDocs(docs))
                 .withEvalExpert(corpora.resolve("eval/expert_de_technical_qa.jsonl"))
                 .withEvalGeneral(corpora.resolve("eval/general.jsonl"))
                 .withEvalChoice(corpora.resolve("eval/mc_de_commands.jsonl"))
@@ -141,7 +186,9 @@ public final class DemoCommand implements Command {
         if (Files.isDirectory(here.resolve("demo-model"))) {
             return here;
         }
-        return Cli.inCheckout("data/demo-model").map(Path::getParent).orElseThrow(() -> new IOException(
-                "data/demo-model not found here or in the checkout the jar was built in; pass --data DIR"));
+        return Cli.inCheckout("data/demo-model")
+                .map(Path::getParent)
+                .orElseThrow(() -> new IOException(
+                        "data/demo-model not found here or in the checkout the jar was built in; pass --data DIR"));
     }
 }

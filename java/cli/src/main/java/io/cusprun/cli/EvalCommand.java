@@ -1,18 +1,7 @@
 package io.cusprun.cli;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Option;
-import org.apache.commons.cli.OptionGroup;
-import org.apache.commons.cli.Options;
-
 import io.cusprun.eval.EvalData;
 import io.cusprun.eval.McItem;
 import io.cusprun.eval.McResult;
@@ -22,6 +11,15 @@ import io.cusprun.eval.PerplexityResult;
 import io.cusprun.model.LlamaModel;
 import io.cusprun.model.LoadOptions;
 import io.cusprun.model.TextTokenizer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.OptionGroup;
+import org.apache.commons.cli.Options;
 
 /**
  * {@code eval --model DIR (--text FILE | --ids FILE.jsonl | --mc FILE.jsonl) [--json]
@@ -33,6 +31,7 @@ public final class EvalCommand implements Command {
     static final String NAME = "eval";
     /** Window when --max-length is absent: the model's context, at most this. */
     static final int DEFAULT_MAX_LENGTH = 2048;
+
     static final int DEFAULT_BATCH_TOKENS = 4096;
 
     @Override
@@ -53,22 +52,64 @@ public final class EvalCommand implements Command {
     @Override
     public Options options() {
         Options o = new Options();
-        o.addOption(Option.builder().longOpt("model").hasArg().argName("DIR")
-                .desc("model directory: config.json, *.safetensors, tokenizer.json").build());
+        o.addOption(Option.builder()
+                .longOpt("model")
+                .hasArg()
+                .argName("DIR")
+                .desc("model directory: config.json, *.safetensors, tokenizer.json")
+                .build());
         OptionGroup input = new OptionGroup();
-        input.addOption(Option.builder().longOpt("text").hasArg().argName("FILE").desc("perplexity of a UTF-8 text file").build());
-        input.addOption(Option.builder().longOpt("ids").hasArg().argName("FILE")
-                .desc("perplexity of pre-tokenised documents: JSONL, one array of token ids per line").build());
-        input.addOption(Option.builder().longOpt("mc").hasArg().argName("FILE")
-                .desc("multiple choice: JSONL {\"context\", \"choices\": [...], \"answer\": i}").build());
+        input.addOption(Option.builder()
+                .longOpt("text")
+                .hasArg()
+                .argName("FILE")
+                .desc("perplexity of a UTF-8 text file")
+                .build());
+        input.addOption(Option.builder()
+                .longOpt("ids")
+                .hasArg()
+                .argName("FILE")
+                .desc("perplexity of pre-tokenised documents: JSONL, one array of token ids per line")
+                .build());
+        input.addOption(Option.builder()
+                .longOpt("mc")
+                .hasArg()
+                .argName("FILE")
+                .desc("multiple choice: JSONL {\"context\", \"choices\": [...], \"answer\": i}")
+                .build());
         o.addOptionGroup(input);
-        o.addOption(Option.builder().longOpt("json").desc("print one JSON object").build());
-        o.addOption(Option.builder().longOpt("max-length").hasArg().argName("N")
-                .desc("tokens per window (default min(max_position_embeddings, " + DEFAULT_MAX_LENGTH + "))").build());
-        o.addOption(Option.builder().longOpt("stride").hasArg().argName("N").desc("window stride (default max-length / 2)").build());
-        o.addOption(Option.builder().longOpt("batch-tokens").hasArg().argName("N").desc("tokens per forward pass (default " + DEFAULT_BATCH_TOKENS + ")").build());
-        o.addOption(Option.builder().longOpt("device").hasArg().argName("D").desc("cpu (default), cuda, cuda:N").build());
-        o.addOption(Option.builder().longOpt("dtype").hasArg().argName("T").desc("compute dtype: f32 (default), bf16, f16").build());
+        o.addOption(
+                Option.builder().longOpt("json").desc("print one JSON object").build());
+        o.addOption(Option.builder()
+                .longOpt("max-length")
+                .hasArg()
+                .argName("N")
+                .desc("tokens per window (default min(max_position_embeddings, " + DEFAULT_MAX_LENGTH + "))")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("stride")
+                .hasArg()
+                .argName("N")
+                .desc("window stride (default max-length / 2)")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("batch-tokens")
+                .hasArg()
+                .argName("N")
+                .desc("tokens per forward pass (default " + DEFAULT_BATCH_TOKENS + ")")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("device")
+                .hasArg()
+                .argName("D")
+                .desc("cpu (default), cuda, cuda:N")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("dtype")
+                .hasArg()
+                .argName("T")
+                .desc("compute dtype: f32 (default), bf16, f16")
+                .build());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
@@ -101,9 +142,17 @@ public final class EvalCommand implements Command {
                 }
                 try (TextTokenizer tok = TextTokenizer.load(modelDir)) {
                     McResult r = new MultipleChoice(model, tok, maxLength, batchTokens).evaluate(items);
-                    result.put("task", "multiple_choice").put("file", file.toString()).put("acc", r.acc())
-                            .put("acc_norm", r.accNorm()).put("acc_norm_bytes", r.accNormBytes()).put("n", r.n());
-                    print(cl, console, result, String.format("acc %.4f  acc_norm %.4f  n %d", r.acc(), r.accNorm(), r.n()));
+                    result.put("task", "multiple_choice")
+                            .put("file", file.toString())
+                            .put("acc", r.acc())
+                            .put("acc_norm", r.accNorm())
+                            .put("acc_norm_bytes", r.accNormBytes())
+                            .put("n", r.n());
+                    print(
+                            cl,
+                            console,
+                            result,
+                            String.format("acc %.4f  acc_norm %.4f  n %d", r.acc(), r.accNorm(), r.n()));
                 }
             } else {
                 Path file = Path.of(cl.hasOption("text") ? cl.getOptionValue("text") : cl.getOptionValue("ids"));
@@ -113,7 +162,8 @@ public final class EvalCommand implements Command {
                     try {
                         text = Files.readString(file, StandardCharsets.UTF_8);
                     } catch (java.nio.charset.CharacterCodingException e) {
-                        throw new IOException(file + ": not valid UTF-8 at byte " + io.cusprun.corpus.Utf8.firstMalformedByte(file));
+                        throw new IOException(
+                                file + ": not valid UTF-8 at byte " + io.cusprun.corpus.Utf8.firstMalformedByte(file));
                     }
                     try (TextTokenizer tok = TextTokenizer.load(modelDir)) {
                         docs = List.of(tok.encodeAll(text, true)); // in bounded pieces: any file size
@@ -125,10 +175,19 @@ public final class EvalCommand implements Command {
                 if (r.tokens() == 0) {
                     throw new IOException(file + ": no tokens to score (documents need at least 2 tokens)");
                 }
-                result.put("task", "perplexity").put("file", file.toString()).put("perplexity", r.perplexity())
-                        .put("nll", r.nll()).put("tokens", r.tokens()).put("documents", docs.size())
-                        .put("max_length", maxLength).put("stride", s);
-                print(cl, console, result, String.format("perplexity %.4f  nll %.6f  tokens %d", r.perplexity(), r.nll(), r.tokens()));
+                result.put("task", "perplexity")
+                        .put("file", file.toString())
+                        .put("perplexity", r.perplexity())
+                        .put("nll", r.nll())
+                        .put("tokens", r.tokens())
+                        .put("documents", docs.size())
+                        .put("max_length", maxLength)
+                        .put("stride", s);
+                print(
+                        cl,
+                        console,
+                        result,
+                        String.format("perplexity %.4f  nll %.6f  tokens %d", r.perplexity(), r.nll(), r.tokens()));
             }
             return Cli.OK;
         }

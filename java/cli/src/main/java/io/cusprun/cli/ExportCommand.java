@@ -34,10 +34,24 @@ public final class ExportCommand implements Command {
     @Override
     public Options options() {
         Options o = new Options();
-        o.addOption(Option.builder().longOpt("model").hasArg().argName("DIR").desc("model directory (pruned or not)").build());
-        o.addOption(Option.builder().longOpt("out").hasArg().argName("FILE").desc("the GGUF file to write").build());
-        o.addOption(Option.builder().longOpt("dtype").hasArg().argName("T")
-                .desc("weight type: f32, f16, bf16 or q8_0 (default f16); norms and biases stay f32").build());
+        o.addOption(Option.builder()
+                .longOpt("model")
+                .hasArg()
+                .argName("DIR")
+                .desc("model directory (pruned or not)")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("out")
+                .hasArg()
+                .argName("FILE")
+                .desc("the GGUF file to write")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("dtype")
+                .hasArg()
+                .argName("T")
+                .desc("weight type: f32, f16, bf16 or q8_0 (default f16); norms and biases stay f32")
+                .build());
         o.addOption(Cli.forceOption());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
@@ -50,8 +64,10 @@ public final class ExportCommand implements Command {
         GgufType type = GgufType.parse(cl.getOptionValue("dtype", "f16"));
         GgufExporter.Result r = GgufExporter.export(model, out, type);
         r.notes().forEach(n -> console.err().println("export: note: " + n));
-        console.err().printf("exported %s -> %s (%s, architecture %s, %d tensors, %.1f MB)%n", model, out,
-                type.optionName(), r.architecture(), r.tensors(), r.bytes() / 1e6);
+        console.err()
+                .printf(
+                        "exported %s -> %s (%s, architecture %s, %d tensors, %.1f MB)%n",
+                        model, out, type.optionName(), r.architecture(), r.tensors(), r.bytes() / 1e6);
         return Cli.OK;
     }
 }

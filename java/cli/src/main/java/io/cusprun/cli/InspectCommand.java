@@ -1,23 +1,21 @@
 package io.cusprun.cli;
 
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.Map;
-import java.util.TreeMap;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Option;
-import org.apache.commons.cli.Options;
-
 import io.cusprun.model.Checkpoint;
 import io.cusprun.model.CheckpointLayout;
 import io.cusprun.model.LayerSize;
 import io.cusprun.model.ModelConfig;
 import io.cusprun.model.SafetensorsFile;
 import io.cusprun.model.TensorInfo;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
 
 /**
  * {@code inspect --model DIR [--json]}: architecture, per-layer sizes, parameter counts (block,
@@ -45,9 +43,14 @@ public final class InspectCommand implements Command {
     @Override
     public Options options() {
         Options o = new Options();
-        o.addOption(Option.builder().longOpt("model").hasArg().argName("DIR")
-                .desc("model directory: config.json and *.safetensors").build());
-        o.addOption(Option.builder().longOpt("json").desc("print one JSON object").build());
+        o.addOption(Option.builder()
+                .longOpt("model")
+                .hasArg()
+                .argName("DIR")
+                .desc("model directory: config.json and *.safetensors")
+                .build());
+        o.addOption(
+                Option.builder().longOpt("json").desc("print one JSON object").build());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
@@ -92,7 +95,8 @@ public final class InspectCommand implements Command {
             dtypes.merge(t.dtype().safetensorsName(), t.numel(), Long::sum);
             if (name.startsWith("model.layers.")) {
                 block += t.numel();
-                int layer = Integer.parseInt(name.substring("model.layers.".length(), name.indexOf('.', "model.layers.".length())));
+                int layer = Integer.parseInt(
+                        name.substring("model.layers.".length(), name.indexOf('.', "model.layers.".length())));
                 if (layer >= 0 && layer < perLayer.length) {
                     perLayer[layer] += t.numel();
                 }
@@ -103,20 +107,28 @@ public final class InspectCommand implements Command {
             }
         }
         ObjectNode params = r.putObject("parameters");
-        params.put("block", block).put("embedding", embedding).put("other", other).put("total", block + embedding + other);
+        params.put("block", block)
+                .put("embedding", embedding)
+                .put("other", other)
+                .put("total", block + embedding + other);
         ObjectNode dt = r.putObject("parameters_by_dtype");
         dtypes.forEach(dt::put);
         ArrayNode layers = r.putArray("layers");
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             LayerSize s = c.layer(i);
-            layers.addObject().put("layer", i).put("intermediate_size", s.intermediateSize())
-                    .put("num_attention_heads", s.numAttentionHeads()).put("num_key_value_heads", s.numKeyValueHeads())
+            layers.addObject()
+                    .put("layer", i)
+                    .put("intermediate_size", s.intermediateSize())
+                    .put("num_attention_heads", s.numAttentionHeads())
+                    .put("num_key_value_heads", s.numKeyValueHeads())
                     .put("parameters", perLayer[i]);
         }
         ArrayNode files = r.putArray("files");
         long bytes = 0;
         for (SafetensorsFile f : ck.files()) {
-            files.addObject().put("name", f.path().getFileName().toString()).put("bytes", f.header().fileSize())
+            files.addObject()
+                    .put("name", f.path().getFileName().toString())
+                    .put("bytes", f.header().fileSize())
                     .put("tensors", f.header().tensors().size());
             bytes += f.header().fileSize();
         }
@@ -127,21 +139,40 @@ public final class InspectCommand implements Command {
     private static String text(ObjectNode r) {
         StringBuilder b = new StringBuilder();
         ObjectNode p = (ObjectNode) r.get("parameters");
-        b.append(String.format("%s  %s%n", r.get("model").asText(), r.get("architecture").asText()));
-        b.append(String.format("hidden %d  layers %d  vocab %d  head_dim %d  tied %s  rope %s (theta %s)  dtype %s%n",
-                r.get("hidden_size").asInt(), r.get("num_hidden_layers").asInt(), r.get("vocab_size").asInt(),
-                r.get("head_dim").asInt(), r.get("tie_word_embeddings").asBoolean(), r.get("rope_scaling").asText(),
-                r.get("rope_theta").asText(), r.get("torch_dtype").asText()));
-        b.append(String.format("parameters: block %,d  embedding %,d  other %,d  total %,d%n", p.get("block").asLong(),
-                p.get("embedding").asLong(), p.get("other").asLong(), p.get("total").asLong()));
+        b.append(String.format(
+                "%s  %s%n", r.get("model").asText(), r.get("architecture").asText()));
+        b.append(String.format(
+                "hidden %d  layers %d  vocab %d  head_dim %d  tied %s  rope %s (theta %s)  dtype %s%n",
+                r.get("hidden_size").asInt(),
+                r.get("num_hidden_layers").asInt(),
+                r.get("vocab_size").asInt(),
+                r.get("head_dim").asInt(),
+                r.get("tie_word_embeddings").asBoolean(),
+                r.get("rope_scaling").asText(),
+                r.get("rope_theta").asText(),
+                r.get("torch_dtype").asText()));
+        b.append(String.format(
+                "parameters: block %,d  embedding %,d  other %,d  total %,d%n",
+                p.get("block").asLong(),
+                p.get("embedding").asLong(),
+                p.get("other").asLong(),
+                p.get("total").asLong()));
         b.append("by dtype: ").append(r.get("parameters_by_dtype").toString()).append(System.lineSeparator());
         b.append(String.format("%5s %12s %6s %6s %14s%n", "layer", "ffn", "heads", "kv", "parameters"));
         for (var l : r.get("layers")) {
-            b.append(String.format("%5d %12d %6d %6d %,14d%n", l.get("layer").asInt(), l.get("intermediate_size").asInt(),
-                    l.get("num_attention_heads").asInt(), l.get("num_key_value_heads").asInt(), l.get("parameters").asLong()));
+            b.append(String.format(
+                    "%5d %12d %6d %6d %,14d%n",
+                    l.get("layer").asInt(),
+                    l.get("intermediate_size").asInt(),
+                    l.get("num_attention_heads").asInt(),
+                    l.get("num_key_value_heads").asInt(),
+                    l.get("parameters").asLong()));
         }
         for (var f : r.get("files")) {
-            b.append(String.format("file %s  %,d bytes  %d tensors%n", f.get("name").asText(), f.get("bytes").asLong(),
+            b.append(String.format(
+                    "file %s  %,d bytes  %d tensors%n",
+                    f.get("name").asText(),
+                    f.get("bytes").asLong(),
                     f.get("tensors").asInt()));
         }
         return b.toString().stripTrailing();

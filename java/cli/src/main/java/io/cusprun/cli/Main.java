@@ -19,8 +19,16 @@ public final class Main {
     static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 
     static {
-        for (Command c : List.of(new ScoreCommand(), new MergeCommand(), new PruneCommand(), new CompareCommand(),
-                new DemoCommand(), new ExportCommand(), new EvalCommand(), new InspectCommand(), new BenchCommand())) {
+        for (Command c : List.of(
+                new ScoreCommand(),
+                new MergeCommand(),
+                new PruneCommand(),
+                new CompareCommand(),
+                new DemoCommand(),
+                new ExportCommand(),
+                new EvalCommand(),
+                new InspectCommand(),
+                new BenchCommand())) {
             COMMANDS.put(c.name(), c);
         }
     }
@@ -43,7 +51,10 @@ public final class Main {
         List<String> rest = new ArrayList<>(Arrays.asList(args));
         boolean debug = rest.removeIf(a -> a.equals("--debug"));
         Console console = new Console(out, err, debug);
-        if (rest.isEmpty() || rest.get(0).equals("--help") || rest.get(0).equals("-h") || rest.get(0).equals("help")) {
+        if (rest.isEmpty()
+                || rest.get(0).equals("--help")
+                || rest.get(0).equals("-h")
+                || rest.get(0).equals("help")) {
             printUsage(out);
             return rest.isEmpty() ? Cli.USAGE : Cli.OK;
         }

@@ -2,13 +2,12 @@ package io.cusprun.cli;
 
 import io.cusprun.score.ScoreFile;
 import io.cusprun.score.ScoreSet;
-import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Option;
-import org.apache.commons.cli.Options;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
 
 /** {@code cusprun merge}: combines score shards exactly (max, histogram and exact-sum addition). */
 public final class MergeCommand implements Command {
@@ -42,7 +41,12 @@ public final class MergeCommand implements Command {
     @Override
     public Options options() {
         Options o = new Options();
-        o.addOption(Option.builder().longOpt("out").hasArg().argName("FILE").desc("merged score file").build());
+        o.addOption(Option.builder()
+                .longOpt("out")
+                .hasArg()
+                .argName("FILE")
+                .desc("merged score file")
+                .build());
         o.addOption(Cli.forceOption());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
@@ -53,8 +57,13 @@ public final class MergeCommand implements Command {
         Cli.required(cl, "out");
         List<String> inputs = cl.getArgList();
         if (inputs.size() < 2) throw new UsageException("give at least two score files to merge");
-        Path out = Cli.output(cl, "out", null, ScoreFile.OUTPUT,
-                Cli.inputs(inputs.stream().map(Path::of).toList(), "score file"), console);
+        Path out = Cli.output(
+                cl,
+                "out",
+                null,
+                ScoreFile.OUTPUT,
+                Cli.inputs(inputs.stream().map(Path::of).toList(), "score file"),
+                console);
         ScoreSet merged = ScoreFile.read(Path.of(inputs.get(0)));
         for (String in : inputs.subList(1, inputs.size())) {
             try {

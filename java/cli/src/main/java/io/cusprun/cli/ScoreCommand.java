@@ -10,10 +10,6 @@ import io.cusprun.score.ScoreSettings;
 import io.cusprun.score.ScoreTarget;
 import io.cusprun.score.Scorer;
 import io.cusprun.score.ShardSpec;
-import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Option;
-import org.apache.commons.cli.Options;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +17,9 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
 
 /** {@code cusprun score}: relevance rank statistics of a model on corpora (docs/pipeline.md, "Scoring runs"). */
 public final class ScoreCommand implements Command {
@@ -52,21 +51,83 @@ public final class ScoreCommand implements Command {
     public Options options() {
         ScoreSettings d = ScoreSettings.DEFAULTS;
         Options o = new Options();
-        o.addOption(Option.builder().longOpt("model").hasArg().argName("DIR").desc("model directory (config.json, *.safetensors, tokenizer.json)").build());
-        o.addOption(Option.builder().longOpt("corpus").hasArgs().argName("KIND:NAME=PATH")
-                .desc("corpus: KIND language|domain|task; PATH .txt (blank-line separated), .jsonl (field text) or a folder; repeatable").build());
-        o.addOption(Option.builder().longOpt("out").hasArg().argName("FILE").desc("score file to write (safetensors)").build());
-        o.addOption(Option.builder().longOpt("max-tokens").hasArg().argName("N").desc("truncate documents to N tokens (default " + d.maxTokens() + ")").build());
-        o.addOption(Option.builder().longOpt("docs").hasArg().argName("N").desc("use at most N documents per corpus (default all)").build());
-        o.addOption(Option.builder().longOpt("devices").hasArg().argName("LIST").desc("workers: cpu (default), cpu,cpu, cuda:0,cuda:1").build());
-        o.addOption(Option.builder().longOpt("shard").hasArg().argName("I/N").desc("score every N-th packed batch from I (merge shards with 'merge')").build());
-        o.addOption(Option.builder().longOpt("resume").desc("continue from FILE.partial if present").build());
-        o.addOption(Option.builder().longOpt("bins").hasArg().argName("B").desc("rank histogram bins (default " + d.bins() + ")").build());
-        o.addOption(Option.builder().longOpt("batch-tokens").hasArg().argName("N").desc("token budget of a packed batch (default " + d.batchTokens() + ")").build());
-        o.addOption(Option.builder().longOpt("neurons").desc("also score query/key pairs and value/output neurons").build());
-        o.addOption(Option.builder().longOpt("kernels").hasArg().argName("native|torch").desc("relevance kernels (default " + DEFAULT_KERNELS + ")").build());
-        o.addOption(Option.builder().longOpt("checkpoint-seconds").hasArg().argName("S").desc("checkpoint interval (default " + DEFAULT_CHECKPOINT.toSeconds() + ")").build());
-        o.addOption(Option.builder().longOpt("no-progress").desc("no progress bar").build());
+        o.addOption(Option.builder()
+                .longOpt("model")
+                .hasArg()
+                .argName("DIR")
+                .desc("model directory (config.json, *.safetensors, tokenizer.json)")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("corpus")
+                .hasArgs()
+                .argName("KIND:NAME=PATH")
+                .desc(
+                        "corpus: KIND language|domain|task; PATH .txt (blank-line separated), .jsonl (field text) or a folder; repeatable")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("out")
+                .hasArg()
+                .argName("FILE")
+                .desc("score file to write (safetensors)")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("max-tokens")
+                .hasArg()
+                .argName("N")
+                .desc("truncate documents to N tokens (default " + d.maxTokens() + ")")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("docs")
+                .hasArg()
+                .argName("N")
+                .desc("use at most N documents per corpus (default all)")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("devices")
+                .hasArg()
+                .argName("LIST")
+                .desc("workers: cpu (default), cpu,cpu, cuda:0,cuda:1")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("shard")
+                .hasArg()
+                .argName("I/N")
+                .desc("score every N-th packed batch from I (merge shards with 'merge')")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("resume")
+                .desc("continue from FILE.partial if present")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("bins")
+                .hasArg()
+                .argName("B")
+                .desc("rank histogram bins (default " + d.bins() + ")")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("batch-tokens")
+                .hasArg()
+                .argName("N")
+                .desc("token budget of a packed batch (default " + d.batchTokens() + ")")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("neurons")
+                .desc("also score query/key pairs and value/output neurons")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("kernels")
+                .hasArg()
+                .argName("native|torch")
+                .desc("relevance kernels (default " + DEFAULT_KERNELS + ")")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("checkpoint-seconds")
+                .hasArg()
+                .argName("S")
+                .desc("checkpoint interval (default " + DEFAULT_CHECKPOINT.toSeconds() + ")")
+                .build());
+        o.addOption(
+                Option.builder().longOpt("no-progress").desc("no progress bar").build());
         o.addOption(Cli.forceOption());
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
@@ -85,9 +146,18 @@ public final class ScoreCommand implements Command {
      * @param progress         draw a progress bar (no {@code --no-progress})
      * @param devicesGiven     whether {@code --devices} was on the line (else {@code devices} is the default)
      */
-    public record Request(Path model, Path out, List<CorpusSpec> corpora, ScoreSettings settings, ShardSpec shard,
-                          List<String> devices, boolean devicesGiven, String kernels, boolean resume,
-                          Duration checkpointEvery, boolean progress) {
+    public record Request(
+            Path model,
+            Path out,
+            List<CorpusSpec> corpora,
+            ScoreSettings settings,
+            ShardSpec shard,
+            List<String> devices,
+            boolean devicesGiven,
+            String kernels,
+            boolean resume,
+            Duration checkpointEvery,
+            boolean progress) {
         public Request {
             corpora = List.copyOf(corpora);
             devices = List.copyOf(devices);
@@ -115,11 +185,23 @@ public final class ScoreCommand implements Command {
                 .withNeurons(cl.hasOption("neurons"));
         ShardSpec shard = cl.hasOption("shard") ? ShardSpec.parse(cl.getOptionValue("shard")) : ShardSpec.ALL;
         List<String> devices = Arrays.stream(cl.getOptionValue("devices", "cpu").split(",", -1))
-                .map(dev -> Cli.device("devices", dev)).toList();
+                .map(dev -> Cli.device("devices", dev))
+                .toList();
         String kernels = cl.getOptionValue("kernels", DEFAULT_KERNELS);
-        int checkpointSeconds = Cli.intOption(cl, "checkpoint-seconds", (int) DEFAULT_CHECKPOINT.toSeconds(), 1, 7 * 24 * 3600);
-        return new Request(model, out, specs, settings, shard, devices, cl.hasOption("devices"), kernels,
-                cl.hasOption("resume"), Duration.ofSeconds(checkpointSeconds), !cl.hasOption("no-progress"));
+        int checkpointSeconds =
+                Cli.intOption(cl, "checkpoint-seconds", (int) DEFAULT_CHECKPOINT.toSeconds(), 1, 7 * 24 * 3600);
+        return new Request(
+                model,
+                out,
+                specs,
+                settings,
+                shard,
+                devices,
+                cl.hasOption("devices"),
+                kernels,
+                cl.hasOption("resume"),
+                Duration.ofSeconds(checkpointSeconds),
+                !cl.hasOption("no-progress"));
     }
 
     @Override
@@ -127,11 +209,14 @@ public final class ScoreCommand implements Command {
         Request q = request(cl);
         Path model = q.model();
         List<CorpusSpec> specs = q.corpora();
-        Path out = Cli.output(cl, "out", null, ScoreFile.OUTPUT, Cli.inputs(model, "--model", specs, "--corpus"), console);
+        Path out =
+                Cli.output(cl, "out", null, ScoreFile.OUTPUT, Cli.inputs(model, "--model", specs, "--corpus"), console);
         ScoreSettings settings = q.settings();
         String kernels = q.kernels();
         Path partial = out.resolveSibling(out.getFileName() + ".partial");
-        Scorer.Options options = Scorer.Options.DEFAULTS.withDevices(q.devices()).withShard(q.shard())
+        Scorer.Options options = Scorer.Options.DEFAULTS
+                .withDevices(q.devices())
+                .withShard(q.shard())
                 .withPartial(partial, q.resume(), 0)
                 .withCheckpointEvery(q.checkpointEvery())
                 .withProgress(q.progress() ? console.err() : null);
@@ -146,8 +231,15 @@ public final class ScoreCommand implements Command {
             Scorer.Result r = Scorer.run(target, corpora, settings, options);
             ScoreFile.write(r.scores(), out);
             Files.deleteIfExists(partial);
-            console.err().printf(Locale.ROOT, "scored %d documents, %d tokens in %.1f s (%.0f tokens/s) -> %s%n",
-                    r.documents(), r.tokens(), r.seconds(), r.tokensPerSecond(), out);
+            console.err()
+                    .printf(
+                            Locale.ROOT,
+                            "scored %d documents, %d tokens in %.1f s (%.0f tokens/s) -> %s%n",
+                            r.documents(),
+                            r.tokens(),
+                            r.seconds(),
+                            r.tokensPerSecond(),
+                            out);
         }
         return Cli.OK;
     }

@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class BenchCommandTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void tableShowsScoresParamsAndSecondaryMetrics() throws Exception {
@@ -21,16 +22,26 @@ class BenchCommandTest {
         String table = BenchCommand.table(new ObjectMapper().readTree(jmh));
         String[] lines = table.split("\n");
         assertEquals(3, lines.length, table);
-        assertTrue(lines[1].startsWith("FfnSwigluBench.ffn") && lines[1].contains("variant=2_omp_simd")
-                && lines[1].contains("45.400") && lines[1].contains("1.250") && lines[1].endsWith("ops/s"), lines[1]);
+        assertTrue(
+                lines[1].startsWith("FfnSwigluBench.ffn")
+                        && lines[1].contains("variant=2_omp_simd")
+                        && lines[1].contains("45.400")
+                        && lines[1].contains("1.250")
+                        && lines[1].endsWith("ops/s"),
+                lines[1]);
         assertTrue(lines[2].contains("·bytes") && lines[2].contains("3070000000.000"), lines[2]);
     }
 
     @Test
     void missingJarIsAOneLineFailure() {
-        CompareCommandTest.Run r = CompareCommandTest.run("bench", "--jar", dir.resolve("none.jar").toString());
+        CompareCommandTest.Run r =
+                CompareCommandTest.run("bench", "--jar", dir.resolve("none.jar").toString());
         assertEquals(1, r.code());
-        assertTrue(r.err().strip().endsWith("none.jar: benchmarks jar not found (build with 'mvn -B -DskipTests package')"), r.err());
+        assertTrue(
+                r.err()
+                        .strip()
+                        .endsWith("none.jar: benchmarks jar not found (build with 'mvn -B -DskipTests package')"),
+                r.err());
         assertEquals(1, r.err().strip().lines().count());
     }
 }

@@ -32,8 +32,10 @@ class CliTest {
             assertTrue(help.out().startsWith("usage: cusprun " + name + " [options]"), help.out());
             assertEquals("", help.err());
             if (!name.equals("merge")) {
-                assertOneLine(run(name, "stray"), 2, "cusprun " + name + ": unexpected argument 'stray' (see 'cusprun "
-                        + name + " --help')");
+                assertOneLine(
+                        run(name, "stray"),
+                        2,
+                        "cusprun " + name + ": unexpected argument 'stray' (see 'cusprun " + name + " --help')");
             }
             CompareCommandTest.Run unknown = run(name, "--no-such-option");
             assertEquals(2, unknown.code(), name);
@@ -44,25 +46,41 @@ class CliTest {
 
     @Test
     void settingErrorsNameTheFlag() {
-        assertOneLine(run("prune", "--model", "m", "--out", "o", "--ratio", "1.5"), 2,
+        assertOneLine(
+                run("prune", "--model", "m", "--out", "o", "--ratio", "1.5"),
+                2,
                 "cusprun prune: --ratio must be in [0, 1), not 1.5");
-        assertOneLine(run("prune", "--model", "m", "--out", "o", "--ratio", "0.3", "--min-ffn", "2"), 2,
+        assertOneLine(
+                run("prune", "--model", "m", "--out", "o", "--ratio", "0.3", "--min-ffn", "2"),
+                2,
                 "cusprun prune: --min-ffn must be in [0, 1), not 2.0");
-        assertOneLine(run("prune", "--model", "m", "--out", "o", "--ratio", "0.3", "--method", "lottery"), 2,
+        assertOneLine(
+                run("prune", "--model", "m", "--out", "o", "--ratio", "0.3", "--method", "lottery"),
+                2,
                 "cusprun prune: --method must be one of " + Method.labels(", ") + ", not 'lottery'");
-        assertOneLine(run("prune", "--model", "m", "--out", "o", "--ratio", "x"), 2,
+        assertOneLine(
+                run("prune", "--model", "m", "--out", "o", "--ratio", "x"),
+                2,
                 "cusprun prune: --ratio must be a number, not 'x'");
     }
 
     @Test
     void integerOptionsAreRangeChecked() {
-        assertOneLine(run("score", "--model", "m", "--out", "o", "--corpus", "language:a=a.txt", "--bins", "abc"), 2,
+        assertOneLine(
+                run("score", "--model", "m", "--out", "o", "--corpus", "language:a=a.txt", "--bins", "abc"),
+                2,
                 "cusprun score: --bins must be an integer in [2, 100000], not 'abc'");
-        assertOneLine(run("score", "--model", "m", "--out", "o", "--corpus", "language:a=a.txt", "--docs", "-1"), 2,
+        assertOneLine(
+                run("score", "--model", "m", "--out", "o", "--corpus", "language:a=a.txt", "--docs", "-1"),
+                2,
                 "cusprun score: --docs must be an integer in [0, 2147483647], not '-1'");
-        assertOneLine(run("bench", "--threads", "0", "--jar", "x.jar"), 1, "cusprun bench: x.jar: benchmarks jar not found"
-                + " (build with 'mvn -B -DskipTests package')");
-        assertOneLine(run("prune", "--model", "m", "--out", "o", "--ratio", "0.3", "--seed", "-4"), 2,
+        assertOneLine(
+                run("bench", "--threads", "0", "--jar", "x.jar"),
+                1,
+                "cusprun bench: x.jar: benchmarks jar not found" + " (build with 'mvn -B -DskipTests package')");
+        assertOneLine(
+                run("prune", "--model", "m", "--out", "o", "--ratio", "0.3", "--seed", "-4"),
+                2,
                 "cusprun prune: --seed must be an integer in [0, 2147483647], not '-4'");
     }
 

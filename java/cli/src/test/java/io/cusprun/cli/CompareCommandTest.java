@@ -22,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CompareCommandTest {
     @TempDir
     static Path dir;
+
     static Path model, scoreA, heldA, heldB, general;
 
     record Run(int code, String out, String err) {}
@@ -30,7 +31,9 @@ class CompareCommandTest {
     static Run run(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+        int code = Main.run(
+                args,
+                new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
@@ -39,9 +42,12 @@ class CompareCommandTest {
     static void setUp() throws Exception {
         model = PlantedModel.write(dir.resolve("model"), 5);
         scoreA = Files.writeString(dir.resolve("a.txt"), PlantedModel.text(PlantedModel.documents('a', 10, 6, 20, 11)));
-        heldA = Files.writeString(dir.resolve("held-a.txt"), PlantedModel.text(PlantedModel.documents('a', 6, 6, 20, 12)));
-        heldB = Files.writeString(dir.resolve("held-b.txt"), PlantedModel.text(PlantedModel.documents('b', 6, 6, 20, 13)));
-        general = Files.writeString(dir.resolve("general.txt"),
+        heldA = Files.writeString(
+                dir.resolve("held-a.txt"), PlantedModel.text(PlantedModel.documents('a', 6, 6, 20, 12)));
+        heldB = Files.writeString(
+                dir.resolve("held-b.txt"), PlantedModel.text(PlantedModel.documents('b', 6, 6, 20, 13)));
+        general = Files.writeString(
+                dir.resolve("general.txt"),
                 PlantedModel.text(PlantedModel.documents('a', 4, 6, 20, 14))
                         + PlantedModel.text(PlantedModel.documents('b', 4, 6, 20, 15)));
     }
@@ -49,11 +55,29 @@ class CompareCommandTest {
     @Test
     void comparesEveryMethodAtEveryRatio() throws Exception {
         Path report = dir.resolve("report");
-        Run r = run("compare", "--model", model.toString(), "--corpus", "language:a=" + scoreA,
-                "--general-corpus", general.toString(), "--overlap-corpus", "language:b=" + heldB,
-                "--ratio", "0.2,0.4", "--method", "cusprun,random,magnitude,wanda-sp,cusprun-general",
-                "--eval-expert", heldA.toString(), "--eval-general", heldB.toString(),
-                "--report", report.toString(), "--keep", dir.resolve("kept").toString(), "--json");
+        Run r = run(
+                "compare",
+                "--model",
+                model.toString(),
+                "--corpus",
+                "language:a=" + scoreA,
+                "--general-corpus",
+                general.toString(),
+                "--overlap-corpus",
+                "language:b=" + heldB,
+                "--ratio",
+                "0.2,0.4",
+                "--method",
+                "cusprun,random,magnitude,wanda-sp,cusprun-general",
+                "--eval-expert",
+                heldA.toString(),
+                "--eval-general",
+                heldB.toString(),
+                "--report",
+                report.toString(),
+                "--keep",
+                dir.resolve("kept").toString(),
+                "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode json = new ObjectMapper().readTree(r.out());
         JsonNode rows = json.get("rows");
@@ -65,10 +89,12 @@ class CompareCommandTest {
             double requested = row.get("ratio").asDouble();
             // the planner hits the ratio as closely as the unit sizes allow
             assertEquals(requested, row.get("achieved_block_ratio").asDouble(), 0.06, row.toString());
-            assertTrue(row.get("parameters").asLong() < json.get("unpruned").get("parameters").asLong());
+            assertTrue(row.get("parameters").asLong()
+                    < json.get("unpruned").get("parameters").asLong());
             assertTrue(row.get("expert_acc").isNull(), "no multiple-choice file given");
             if (requested == 0.4) {
-                expertAt40.put(row.get("method").asText(), row.get("expert_perplexity").asDouble());
+                expertAt40.put(
+                        row.get("method").asText(), row.get("expert_perplexity").asDouble());
             }
         }
         // each method's own plan is evaluated (the planted model is random apart from its planted units,
@@ -77,18 +103,33 @@ class CompareCommandTest {
         assertTrue(expertAt40.values().stream().allMatch(p -> p > 1 && Double.isFinite(p)), expertAt40.toString());
         assertTrue(Files.isRegularFile(report.resolve("index.html")));
         assertTrue(Files.isRegularFile(report.resolve("overlap.png")));
-        assertEquals(json, new ObjectMapper().readTree(report.resolve("results.json").toFile()));
+        assertEquals(
+                json, new ObjectMapper().readTree(report.resolve("results.json").toFile()));
         // --keep leaves every pruned model, each with its manifest
-        JsonNode manifest = new ObjectMapper().readTree(dir.resolve("kept/wanda-sp-40/cusprun-manifest.json").toFile());
+        JsonNode manifest = new ObjectMapper()
+                .readTree(dir.resolve("kept/wanda-sp-40/cusprun-manifest.json").toFile());
         assertTrue(manifest.toString().contains("wanda-sp"), manifest.toString());
     }
 
     @Test
     void missingEvalFileIsOneLineAndWritesNothing() {
         Path report = dir.resolve("no-report");
-        Run r = run("compare", "--model", model.toString(), "--corpus", "language:a=" + scoreA,
-                "--ratio", "0.3", "--method", "random", "--eval-expert", dir.resolve("absent.jsonl").toString(),
-                "--eval-general", heldB.toString(), "--report", report.toString());
+        Run r = run(
+                "compare",
+                "--model",
+                model.toString(),
+                "--corpus",
+                "language:a=" + scoreA,
+                "--ratio",
+                "0.3",
+                "--method",
+                "random",
+                "--eval-expert",
+                dir.resolve("absent.jsonl").toString(),
+                "--eval-general",
+                heldB.toString(),
+                "--report",
+                report.toString());
         assertEquals(1, r.code());
         assertEquals(1, r.err().strip().lines().count(), r.err());
         assertTrue(r.err().contains("absent.jsonl"), r.err());
@@ -97,8 +138,20 @@ class CompareCommandTest {
 
     @Test
     void generalMethodWithoutGeneralCorpusIsUsageError() {
-        Run r = run("compare", "--model", model.toString(), "--corpus", "language:a=" + scoreA, "--ratio", "0.3",
-                "--method", "cusprun-general", "--eval-expert", heldA.toString(), "--eval-general", heldB.toString());
+        Run r = run(
+                "compare",
+                "--model",
+                model.toString(),
+                "--corpus",
+                "language:a=" + scoreA,
+                "--ratio",
+                "0.3",
+                "--method",
+                "cusprun-general",
+                "--eval-expert",
+                heldA.toString(),
+                "--eval-general",
+                heldB.toString());
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("--general-corpus"), r.err());
     }

@@ -1,12 +1,12 @@
 package io.cusprun.cli;
 
-import io.cusprun.testing.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cusprun.model.ModelConfig;
+import io.cusprun.testing.Fixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -17,24 +17,44 @@ import org.junit.jupiter.api.io.TempDir;
  * documents so it fits the test suite; the full demo is the README's first command.
  */
 class DemoCommandTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void prunesTheBundledModelIntoAGermanTechnicalExpert() throws Exception {
         Path data = Fixtures.repositoryRoot().resolve("data");
         Path out = dir.resolve("demo");
-        CompareCommandTest.Run r = CompareCommandTest.run("demo", "--data", data.toString(), "--out", out.toString(),
-                "--method", "cusprun,magnitude", "--ratio", "0.35", "--docs", "6", "--eval-docs", "6", "--json");
+        CompareCommandTest.Run r = CompareCommandTest.run(
+                "demo",
+                "--data",
+                data.toString(),
+                "--out",
+                out.toString(),
+                "--method",
+                "cusprun,magnitude",
+                "--ratio",
+                "0.35",
+                "--docs",
+                "6",
+                "--eval-docs",
+                "6",
+                "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode json = new ObjectMapper().readTree(r.out());
-        assertEquals("[\"language:de\",\"domain:technical\",\"task:qa\"]", json.get("expert_corpora").toString());
+        assertEquals(
+                "[\"language:de\",\"domain:technical\",\"task:qa\"]",
+                json.get("expert_corpora").toString());
         JsonNode base = json.get("unpruned");
         assertEquals(2, json.get("rows").size());
         for (JsonNode row : json.get("rows")) {
             assertEquals(0.35, row.get("achieved_block_ratio").asDouble(), 0.03, row.toString());
-            assertTrue(row.get("expert_acc").asDouble() >= 0 && row.get("expert_acc").asDouble() <= 1);
+            assertTrue(row.get("expert_acc").asDouble() >= 0
+                    && row.get("expert_acc").asDouble() <= 1);
             // a trained model loses quality when a third of its blocks go without post-training
-            assertTrue(row.get("expert_perplexity").asDouble() > base.get("expert_perplexity").asDouble(), row.toString());
+            assertTrue(
+                    row.get("expert_perplexity").asDouble()
+                            > base.get("expert_perplexity").asDouble(),
+                    row.toString());
         }
         Path expert = out.resolve("models/cusprun-35");
         ModelConfig pruned = ModelConfig.read(expert);

@@ -4,17 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.cusprun.export.GgufReader;
+import io.cusprun.testing.Fixtures;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import io.cusprun.export.GgufReader;
-import io.cusprun.testing.Fixtures;
 
 /** {@code cusprun export}: writes the demo model as GGUF; usage errors exit 2, failures 1, nothing written. */
 class ExportCommandTest {
@@ -39,8 +37,7 @@ class ExportCommandTest {
     void exportsTheDemoModel() throws IOException {
         Path demo = Fixtures.repositoryRoot().resolve("data/demo-model");
         Path out = tmp.resolve("sub/demo.gguf");
-        assertEquals(Cli.OK, run("--model", demo.toString(), "--out", out.toString(),
-                "--dtype", "q8_0"));
+        assertEquals(Cli.OK, run("--model", demo.toString(), "--out", out.toString(), "--dtype", "q8_0"));
         GgufReader g = GgufReader.open(out);
         assertEquals("llama", g.metadata().get("general.architecture").asString());
         assertTrue(g.tensors().containsKey("blk.5.ffn_down.weight"));
@@ -51,11 +48,9 @@ class ExportCommandTest {
     void badUsageAndFailures() {
         Path out = tmp.resolve("x.gguf");
         Path demo = Fixtures.repositoryRoot().resolve("data/demo-model");
-        assertEquals(Cli.USAGE, run("--model", demo.toString(), "--out", out.toString(),
-                "--dtype", "q4_0"));
+        assertEquals(Cli.USAGE, run("--model", demo.toString(), "--out", out.toString(), "--dtype", "q4_0"));
         assertEquals(Cli.USAGE, run("--model", demo.toString()));
-        assertEquals(Cli.FAILURE, run("--model", tmp.resolve("none").toString(),
-                "--out", out.toString()));
+        assertEquals(Cli.FAILURE, run("--model", tmp.resolve("none").toString(), "--out", out.toString()));
         assertFalse(Files.exists(out));
     }
 
@@ -74,7 +69,9 @@ class ExportCommandTest {
         Files.writeString(notOurs, "a user's file");
         assertEquals(Cli.USAGE, run("--model", demo.toString(), "--out", notOurs.toString(), "--force"));
         assertEquals("a user's file", Files.readString(notOurs));
-        assertEquals(Cli.USAGE, run("--model", demo.toString(), "--out", demo.resolve("x.gguf").toString()));
+        assertEquals(
+                Cli.USAGE,
+                run("--model", demo.toString(), "--out", demo.resolve("x.gguf").toString()));
         assertFalse(Files.exists(demo.resolve("x.gguf")), "never writes into an input");
     }
 }

@@ -4,6 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.model.DType;
+import io.cusprun.model.SafetensorsHeader;
+import io.cusprun.model.TensorInfo;
+import io.cusprun.score.PlantedModel;
+import io.cusprun.testing.CheckpointFuzzer;
+import io.cusprun.testing.Fixtures;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -15,19 +23,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import io.cusprun.model.DType;
-import io.cusprun.model.SafetensorsHeader;
-import io.cusprun.model.TensorInfo;
-import io.cusprun.score.PlantedModel;
-import io.cusprun.testing.CheckpointFuzzer;
-import io.cusprun.testing.Fixtures;
 
 /**
  * Hostile model directories and score files through the commands, in-process: exit 1 or 2 with
@@ -37,6 +35,7 @@ class HostileInputCliTest {
 
     @TempDir
     static Path dir;
+
     static Path text;
 
     @BeforeAll
@@ -66,8 +65,19 @@ class HostileInputCliTest {
         return switch (kind) {
             case 0 -> new String[] {"inspect", "--model", model.toString(), "--json"};
             case 1 -> new String[] {"eval", "--model", model.toString(), "--text", text.toString(), "--json"};
-            default -> new String[] {"score", "--model", model.toString(), "--corpus", "language:t=" + text, "--out",
-                    out.toString(), "--no-progress", "--max-tokens", "32"};
+            default ->
+                new String[] {
+                    "score",
+                    "--model",
+                    model.toString(),
+                    "--corpus",
+                    "language:t=" + text,
+                    "--out",
+                    out.toString(),
+                    "--no-progress",
+                    "--max-tokens",
+                    "32"
+                };
         };
     }
 
@@ -96,8 +106,8 @@ class HostileInputCliTest {
             if (r.code() == 0) {
                 loaded++;
                 if (!c.mayChange() && kind < 2) {
-                    assertEquals(baseline.get(c.base())[kind], answer(r.out(), caseDir),
-                            c + ": exit 0 with another answer");
+                    assertEquals(
+                            baseline.get(c.base())[kind], answer(r.out(), caseDir), c + ": exit 0 with another answer");
                 }
                 if (kind == 2) {
                     assertTrue(Files.isRegularFile(out), c.toString());
@@ -135,11 +145,23 @@ class HostileInputCliTest {
         fill(model.resolve("model.safetensors"), "model.layers.1.self_attn.o_proj.weight", Float.NaN);
         String tensor = "model.layers.1.self_attn.o_proj.weight";
         assertTrue(cleanFailure(run(command(1, model, null)), "eval").contains(tensor));
-        assertTrue(cleanFailure(run(command(2, model, dir.resolve("nan.scores"))), "score").contains(tensor));
+        assertTrue(cleanFailure(run(command(2, model, dir.resolve("nan.scores"))), "score")
+                .contains(tensor));
         assertFalse(Files.exists(dir.resolve("nan.scores")));
         Path pruned = dir.resolve("nan-pruned");
-        assertTrue(cleanFailure(run("prune", "--model", model.toString(), "--method", "magnitude", "--ratio", "0.3", "--out",
-                pruned.toString()), "prune").contains(tensor));
+        assertTrue(cleanFailure(
+                        run(
+                                "prune",
+                                "--model",
+                                model.toString(),
+                                "--method",
+                                "magnitude",
+                                "--ratio",
+                                "0.3",
+                                "--out",
+                                pruned.toString()),
+                        "prune")
+                .contains(tensor));
         assertFalse(Files.exists(pruned));
     }
 
@@ -167,13 +189,25 @@ class HostileInputCliTest {
     @Test
     void badScoreFilesAreRefusedByMergeAndPrune() throws IOException {
         Path model = PlantedModel.write(dir.resolve("planted"), 13);
-        Path corpus = Files.writeString(dir.resolve("a.txt"), PlantedModel.text(PlantedModel.documents('a', 6, 4, 20, 1)));
+        Path corpus =
+                Files.writeString(dir.resolve("a.txt"), PlantedModel.text(PlantedModel.documents('a', 6, 4, 20, 1)));
         Path good = dir.resolve("good.scores");
-        CompareCommandTest.Run r = run("score", "--model", model.toString(), "--corpus", "language:a=" + corpus, "--out",
-                good.toString(), "--no-progress");
+        CompareCommandTest.Run r = run(
+                "score",
+                "--model",
+                model.toString(),
+                "--corpus",
+                "language:a=" + corpus,
+                "--out",
+                good.toString(),
+                "--no-progress");
         assertEquals(0, r.code(), r.err());
-        Object[][] patches = {{"mlp.rank_max", 4, Float.NaN}, {"mlp.rank_max", 4, 2.0f},
-                {"self_attn.head_rank_hist", 4, -1}, {"mlp.relevance_sum", 8, Double.POSITIVE_INFINITY}};
+        Object[][] patches = {
+            {"mlp.rank_max", 4, Float.NaN},
+            {"mlp.rank_max", 4, 2.0f},
+            {"self_attn.head_rank_hist", 4, -1},
+            {"mlp.relevance_sum", 8, Double.POSITIVE_INFINITY}
+        };
         for (Object[] p : patches) {
             Path bad = dir.resolve("bad-" + p[0] + ".scores");
             Files.copy(good, bad, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
@@ -190,12 +224,28 @@ class HostileInputCliTest {
             try (FileChannel ch = FileChannel.open(bad, StandardOpenOption.WRITE)) {
                 ch.write(v.flip(), h.dataStart() + t.begin());
             }
-            String merge = cleanFailure(run("merge", good.toString(), bad.toString(), "--out", dir.resolve("m").toString()),
+            String merge = cleanFailure(
+                    run(
+                            "merge",
+                            good.toString(),
+                            bad.toString(),
+                            "--out",
+                            dir.resolve("m").toString()),
                     "merge " + p[0]);
             assertTrue(merge.contains(bad.toString()) && merge.contains("corpus a"), merge);
             assertFalse(Files.exists(dir.resolve("m")));
-            String prune = cleanFailure(run("prune", "--model", model.toString(), "--scores", bad.toString(), "--ratio", "0.3",
-                    "--out", dir.resolve("p").toString()), "prune " + p[0]);
+            String prune = cleanFailure(
+                    run(
+                            "prune",
+                            "--model",
+                            model.toString(),
+                            "--scores",
+                            bad.toString(),
+                            "--ratio",
+                            "0.3",
+                            "--out",
+                            dir.resolve("p").toString()),
+                    "prune " + p[0]);
             assertTrue(prune.contains(bad.toString()), prune);
             assertFalse(Files.exists(dir.resolve("p")));
         }

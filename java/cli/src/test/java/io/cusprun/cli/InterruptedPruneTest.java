@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.cusprun.model.DType;
 import io.cusprun.testing.Fixtures;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -25,16 +24,32 @@ class InterruptedPruneTest {
 
     @Test
     void sigtermDuringPruneLeavesNoTemporary() throws Exception {
-        Path model = Fixtures.write(dir.resolve("models"), new Fixtures.Spec(Fixtures.Family.LLAMA2, DType.F32,
-                Fixtures.VOCAB, 256, 4, 4096, 4, 4, 64, false, 5, null));
+        Path model = Fixtures.write(
+                dir.resolve("models"),
+                new Fixtures.Spec(
+                        Fixtures.Family.LLAMA2, DType.F32, Fixtures.VOCAB, 256, 4, 4096, 4, 4, 64, false, 5, null));
         Path out = dir.resolve("expert");
         int caught = 0;
         for (int attempt = 0; attempt < 3 && caught == 0; attempt++) {
             Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-            Process p = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
-                    "io.cusprun.cli.Main", "prune", "--model", model.toString(), "--method", "magnitude",
-                    "--ratio", "0.2", "--out", out.toString(), "--force")
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(
+                            java.toString(),
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            "io.cusprun.cli.Main",
+                            "prune",
+                            "--model",
+                            model.toString(),
+                            "--method",
+                            "magnitude",
+                            "--ratio",
+                            "0.2",
+                            "--out",
+                            out.toString(),
+                            "--force")
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectErrorStream(true)
+                    .start();
             Path tmp = dir.resolve(".expert.tmp-" + p.pid());
             try {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
@@ -54,7 +69,9 @@ class InterruptedPruneTest {
                 assertEquals(0, p.exitValue(), "finished before the signal, or failed");
             }
             try (Stream<Path> s = Files.list(dir)) {
-                List<String> left = s.map(x -> x.getFileName().toString()).filter(n -> n.startsWith(".")).toList();
+                List<String> left = s.map(x -> x.getFileName().toString())
+                        .filter(n -> n.startsWith("."))
+                        .toList();
                 assertEquals(List.of(), left, "no temporary left (attempt " + attempt + ")");
             }
         }

@@ -3,6 +3,7 @@ package io.cusprun.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.cusprun.testing.Fixtures;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -11,10 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.Test;
-
-import io.cusprun.testing.Fixtures;
 
 /**
  * Runs benchmarks/llamacpp/check.sh (GGUF exports of the demo model, unpruned and pruned, in
@@ -33,13 +31,16 @@ class LlamaCppCheckIT {
         Path jar = root.resolve("java/target/cusprun.jar");
         assumeTrue(Files.isRegularFile(jar), "llama.cpp check skipped: " + jar + " not packaged");
         // output through System.out (surefire owns the fork's stdin/stdout, so nothing is inherited)
-        ProcessBuilder pb = new ProcessBuilder("bash", root.resolve("benchmarks/llamacpp/check.sh").toString())
-                .directory(root.toFile()).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(
+                        "bash", root.resolve("benchmarks/llamacpp/check.sh").toString())
+                .directory(root.toFile())
+                .redirectErrorStream(true);
         pb.environment().putIfAbsent("CHECK_DOCS", "8");
         Process p = pb.start();
         p.getOutputStream().close();
         Thread echo = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            try (BufferedReader r =
+                    new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 r.lines().forEach(System.out::println);
             } catch (IOException e) {
                 System.out.println("(output of check.sh lost: " + e.getMessage() + ")");

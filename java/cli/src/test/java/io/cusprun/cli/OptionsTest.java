@@ -22,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 class OptionsTest {
     @TempDir
     static Path dir;
+
     static Path model, corpus, scores;
 
     @BeforeAll
@@ -29,8 +30,18 @@ class OptionsTest {
         model = PlantedModel.write(dir.resolve("model"), 3);
         corpus = Files.writeString(dir.resolve("a.txt"), PlantedModel.text(PlantedModel.documents('a', 2, 4, 20, 1)));
         scores = dir.resolve("s.safetensors");
-        assertEquals(0, CompareCommandTest.run("score", "--model", model.toString(), "--corpus", "language:a=" + corpus,
-                "--out", scores.toString(), "--no-progress").code());
+        assertEquals(
+                0,
+                CompareCommandTest.run(
+                                "score",
+                                "--model",
+                                model.toString(),
+                                "--corpus",
+                                "language:a=" + corpus,
+                                "--out",
+                                scores.toString(),
+                                "--no-progress")
+                        .code());
     }
 
     static void usage(String flag, String... args) {
@@ -43,34 +54,79 @@ class OptionsTest {
 
     /** Each command's numeric options, with the rest of a valid line. */
     static List<String[]> lines(String option, String value) {
-        String m = model.toString(), c = "language:a=" + corpus, s = scores.toString(), o = dir.resolve("o").toString();
+        String m = model.toString(),
+                c = "language:a=" + corpus,
+                s = scores.toString(),
+                o = dir.resolve("o").toString();
         List<String[]> out = new ArrayList<>();
         for (String opt : new String[] {"max-tokens", "docs", "bins", "batch-tokens", "checkpoint-seconds"}) {
-            if (opt.equals(option)) out.add(new String[] {"score", "--model", m, "--corpus", c, "--out", o, "--" + opt, value});
+            if (opt.equals(option))
+                out.add(new String[] {"score", "--model", m, "--corpus", c, "--out", o, "--" + opt, value});
         }
         for (String opt : new String[] {"ratio", "doc-quantile", "min-ffn", "seed", "max-tokens", "docs"}) {
             if (opt.equals(option)) {
-                out.add(opt.equals("ratio") ? new String[] {"prune", "--model", m, "--scores", s, "--out", o, "--ratio", value}
-                        : new String[] {"prune", "--model", m, "--scores", s, "--out", o, "--ratio", "0.3", "--" + opt, value});
+                out.add(
+                        opt.equals("ratio")
+                                ? new String[] {"prune", "--model", m, "--scores", s, "--out", o, "--ratio", value}
+                                : new String[] {
+                                    "prune",
+                                    "--model",
+                                    m,
+                                    "--scores",
+                                    s,
+                                    "--out",
+                                    o,
+                                    "--ratio",
+                                    "0.3",
+                                    "--" + opt,
+                                    value
+                                });
             }
         }
         for (String opt : new String[] {"ratio", "eval-docs", "max-length", "max-tokens", "docs"}) {
-            if (opt.equals(option)) out.add(new String[] {"compare", "--model", m, "--corpus", c, "--eval-expert",
-                    corpus.toString(), "--eval-general", corpus.toString(), "--report", o, "--" + opt, value});
+            if (opt.equals(option))
+                out.add(new String[] {
+                    "compare",
+                    "--model",
+                    m,
+                    "--corpus",
+                    c,
+                    "--eval-expert",
+                    corpus.toString(),
+                    "--eval-general",
+                    corpus.toString(),
+                    "--report",
+                    o,
+                    "--" + opt,
+                    value
+                });
         }
         for (String opt : new String[] {"ratio", "docs", "eval-docs"}) {
             if (opt.equals(option)) out.add(new String[] {"demo", "--out", o, "--" + opt, value});
         }
         for (String opt : new String[] {"max-length", "stride", "batch-tokens"}) {
-            if (opt.equals(option)) out.add(new String[] {"eval", "--model", m, "--text", corpus.toString(), "--" + opt, value});
+            if (opt.equals(option))
+                out.add(new String[] {"eval", "--model", m, "--text", corpus.toString(), "--" + opt, value});
         }
         return out;
     }
 
     @Test
     void everyNumericOptionIsRangeCheckedAndNamedInTheError() {
-        String[] options = {"max-tokens", "docs", "bins", "batch-tokens", "checkpoint-seconds", "ratio", "doc-quantile",
-                "min-ffn", "seed", "eval-docs", "max-length", "stride"};
+        String[] options = {
+            "max-tokens",
+            "docs",
+            "bins",
+            "batch-tokens",
+            "checkpoint-seconds",
+            "ratio",
+            "doc-quantile",
+            "min-ffn",
+            "seed",
+            "eval-docs",
+            "max-length",
+            "stride"
+        };
         int checked = 0;
         for (String option : options) {
             for (String bad : new String[] {"abc", "-5", "2000000000", "99999999999999999999", "1e400", "NaN", ""}) {
@@ -87,22 +143,63 @@ class OptionsTest {
 
     @Test
     void aRepeatedSingleValuedOptionIsAnError() {
-        usage("out", "score", "--model", model.toString(), "--corpus", "language:a=" + corpus, "--out", "x", "--out", "y");
-        usage("ratio", "prune", "--model", model.toString(), "--scores", scores.toString(), "--ratio", "0.3",
-                "--ratio", "0.5", "--out", dir.resolve("r").toString());
+        usage(
+                "out",
+                "score",
+                "--model",
+                model.toString(),
+                "--corpus",
+                "language:a=" + corpus,
+                "--out",
+                "x",
+                "--out",
+                "y");
+        usage(
+                "ratio",
+                "prune",
+                "--model",
+                model.toString(),
+                "--scores",
+                scores.toString(),
+                "--ratio",
+                "0.3",
+                "--ratio",
+                "0.5",
+                "--out",
+                dir.resolve("r").toString());
         usage("model", "eval", "--model", model.toString(), "--model", dir.toString(), "--text", corpus.toString());
         usage("out", "merge", "a", "b", "--out=x", "--out=y");
         // options that take several values stay repeatable
-        CompareCommandTest.Run r = CompareCommandTest.run("prune", "--model", model.toString(), "--method", "wanda-sp",
-                "--corpus", "language:a=" + corpus, "--corpus", "domain:b=" + corpus, "--ratio", "0.3", "--dry-run");
+        CompareCommandTest.Run r = CompareCommandTest.run(
+                "prune",
+                "--model",
+                model.toString(),
+                "--method",
+                "wanda-sp",
+                "--corpus",
+                "language:a=" + corpus,
+                "--corpus",
+                "domain:b=" + corpus,
+                "--ratio",
+                "0.3",
+                "--dry-run");
         assertEquals(0, r.code(), r.err());
     }
 
     @Test
     void devicesAreCheckedBeforeLibTorchSeesThem() {
         for (String bad : new String[] {"", "foo", "cpu,", "cuda:x"}) {
-            usage("devices", "score", "--model", model.toString(), "--corpus", "language:a=" + corpus, "--out",
-                    dir.resolve("d").toString(), "--devices", bad);
+            usage(
+                    "devices",
+                    "score",
+                    "--model",
+                    model.toString(),
+                    "--corpus",
+                    "language:a=" + corpus,
+                    "--out",
+                    dir.resolve("d").toString(),
+                    "--devices",
+                    bad);
             usage("device", "eval", "--model", model.toString(), "--text", corpus.toString(), "--device", bad);
         }
     }
@@ -121,7 +218,17 @@ class OptionsTest {
     void evalUsageErrorsAreOneLine() {
         usage("text", "eval", "--model", model.toString());
         usage("ids", "eval", "--model", model.toString(), "--text", corpus.toString(), "--ids", corpus.toString());
-        usage("stride", "eval", "--model", model.toString(), "--text", corpus.toString(), "--max-length", "4", "--stride", "8");
+        usage(
+                "stride",
+                "eval",
+                "--model",
+                model.toString(),
+                "--text",
+                corpus.toString(),
+                "--max-length",
+                "4",
+                "--stride",
+                "8");
         usage("model", "eval", "--text", corpus.toString());
         usage("dtype", "eval", "--model", model.toString(), "--text", corpus.toString(), "--dtype", "f8");
     }
@@ -129,20 +236,36 @@ class OptionsTest {
     @Test
     void anOutOfVocabularyTokenIdIsTheSameFailureEverywhere() throws Exception {
         Path ids = Files.writeString(dir.resolve("ids.jsonl"), "[1, 2, 100000]\n");
-        CompareCommandTest.Run eval = CompareCommandTest.run("eval", "--model", model.toString(), "--ids", ids.toString());
+        CompareCommandTest.Run eval =
+                CompareCommandTest.run("eval", "--model", model.toString(), "--ids", ids.toString());
         assertEquals(1, eval.code(), eval.err());
         // the same error raised by the model (a tokenizer that does not belong to it), in any command
         Command failing = new Command() {
-            public String name() { return "score"; }
-            public String summary() { return ""; }
-            public String description() { return ""; }
-            public Options options() { return new Options(); }
+            public String name() {
+                return "score";
+            }
+
+            public String summary() {
+                return "";
+            }
+
+            public String description() {
+                return "";
+            }
+
+            public Options options() {
+                return new Options();
+            }
+
             public int execute(CommandLine cl, Console console) {
                 throw new TokenIdException("token id 100000 outside the vocabulary [0, 64) of the model");
             }
         };
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        Console console = new Console(new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8), false);
+        Console console = new Console(
+                new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(err, true, StandardCharsets.UTF_8),
+                false);
         assertEquals(Cli.FAILURE, Cli.run(failing, new String[0], console));
         assertEquals(1, err.toString(StandardCharsets.UTF_8).strip().lines().count());
     }

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 class OutputPolicyCliTest {
     @TempDir
     static Path dir;
+
     static Path model, corpus, scores, data;
 
     static CompareCommandTest.Run run(String... args) {
@@ -36,8 +37,15 @@ class OutputPolicyCliTest {
         model = PlantedModel.write(dir.resolve("models/source"), 13);
         corpus = Files.writeString(dir.resolve("a.txt"), PlantedModel.text(PlantedModel.documents('a', 4, 4, 20, 1)));
         scores = dir.resolve("a.safetensors");
-        CompareCommandTest.Run r = run("score", "--model", model.toString(), "--corpus", "language:a=" + corpus,
-                "--out", scores.toString(), "--no-progress");
+        CompareCommandTest.Run r = run(
+                "score",
+                "--model",
+                model.toString(),
+                "--corpus",
+                "language:a=" + corpus,
+                "--out",
+                scores.toString(),
+                "--no-progress");
         assertEquals(0, r.code(), r.err());
     }
 
@@ -62,8 +70,16 @@ class OutputPolicyCliTest {
     }
 
     String[] prune(Path out, String... more) {
-        List<String> a = new ArrayList<>(List.of("prune", "--model", model.toString(), "--scores", scores.toString(),
-                "--ratio", "0.3", "--out", out.toString()));
+        List<String> a = new ArrayList<>(List.of(
+                "prune",
+                "--model",
+                model.toString(),
+                "--scores",
+                scores.toString(),
+                "--ratio",
+                "0.3",
+                "--out",
+                out.toString()));
         a.addAll(List.of(more));
         return a.toArray(new String[0]);
     }
@@ -101,7 +117,9 @@ class OutputPolicyCliTest {
 
     @Test
     void scoreAndMergeReplaceOnlyScoreFilesAndOnlyWithForce() throws Exception {
-        String[] score = {"score", "--model", model.toString(), "--corpus", "language:a=" + corpus, "--no-progress", "--out"};
+        String[] score = {
+            "score", "--model", model.toString(), "--corpus", "language:a=" + corpus, "--no-progress", "--out"
+        };
         Path notes = Files.writeString(dir.resolve("notes.safetensors"), "not a score file");
         refused("use --force", concat(score, notes.toString()));
         refused("not a score file written by cusprun", concat(score, notes.toString(), "--force"));
@@ -117,7 +135,14 @@ class OutputPolicyCliTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(ScoreFile.isScoreFile(copy));
 
-        refused("is the input " + scores, "merge", scores.toString(), copy.toString(), "--out", scores.toString(), "--force");
+        refused(
+                "is the input " + scores,
+                "merge",
+                scores.toString(),
+                copy.toString(),
+                "--out",
+                scores.toString(),
+                "--force");
         refused("use --force", "merge", scores.toString(), copy.toString(), "--out", notes.toString());
         refused("not a score file", "merge", scores.toString(), copy.toString(), "--out", notes.toString(), "--force");
         assertEquals("not a score file", Files.readString(notes));
@@ -125,23 +150,63 @@ class OutputPolicyCliTest {
 
     @Test
     void compareAndDemoRefuseInputsAndForeignFolders() throws Exception {
-        Path held = Files.writeString(dir.resolve("held.txt"), PlantedModel.text(PlantedModel.documents('a', 2, 4, 20, 2)));
-        String[] compare = {"compare", "--model", model.toString(), "--corpus", "language:a=" + corpus, "--ratio", "0.3",
-                "--method", "random", "--eval-expert", held.toString(), "--eval-general", held.toString()};
+        Path held =
+                Files.writeString(dir.resolve("held.txt"), PlantedModel.text(PlantedModel.documents('a', 2, 4, 20, 2)));
+        String[] compare = {
+            "compare",
+            "--model",
+            model.toString(),
+            "--corpus",
+            "language:a=" + corpus,
+            "--ratio",
+            "0.3",
+            "--method",
+            "random",
+            "--eval-expert",
+            held.toString(),
+            "--eval-general",
+            held.toString()
+        };
         refused("contains the input", concat(compare, "--report", dir.toString(), "--force"));
         refused("is the input", concat(compare, "--report", model.toString(), "--force"));
         Path foreign = Files.createDirectories(dir.resolve("photos"));
         Files.writeString(foreign.resolve("a.jpg"), "jpeg");
         refused("not a report written by cusprun", concat(compare, "--report", foreign.toString(), "--force"));
         refused("use --force", concat(compare, "--report", foreign.toString()));
-        refused("not a folder of pruned models", concat(compare, "--report", dir.resolve("r").toString(),
-                "--keep", foreign.toString(), "--force"));
-        refused("inside the input " + dir.resolve("r") + " (--report)",
-                concat(compare, "--report", dir.resolve("r").toString(), "--keep", dir.resolve("r/kept").toString()));
-        refused("inside the input", "demo", "--data", dir.toString(), "--out", dir.resolve("models").toString(), "--force");
-        refused("inside the input", "demo", "--data", dir.toString(), "--out", dir.resolve("demo").toString());
-        refused("not a demo output folder", "demo", "--data", dir.resolve("data").toString(), "--out",
-                foreign.toString(), "--force");
+        refused(
+                "not a folder of pruned models",
+                concat(compare, "--report", dir.resolve("r").toString(), "--keep", foreign.toString(), "--force"));
+        refused(
+                "inside the input " + dir.resolve("r") + " (--report)",
+                concat(
+                        compare,
+                        "--report",
+                        dir.resolve("r").toString(),
+                        "--keep",
+                        dir.resolve("r/kept").toString()));
+        refused(
+                "inside the input",
+                "demo",
+                "--data",
+                dir.toString(),
+                "--out",
+                dir.resolve("models").toString(),
+                "--force");
+        refused(
+                "inside the input",
+                "demo",
+                "--data",
+                dir.toString(),
+                "--out",
+                dir.resolve("demo").toString());
+        refused(
+                "not a demo output folder",
+                "demo",
+                "--data",
+                dir.resolve("data").toString(),
+                "--out",
+                foreign.toString(),
+                "--force");
     }
 
     @Test
@@ -149,11 +214,19 @@ class OutputPolicyCliTest {
         long dead = deadPid();
         Path out = dir.resolve("stale.safetensors");
         Path stale = Files.writeString(dir.resolve(".stale.safetensors.tmp-" + dead), "half");
-        CompareCommandTest.Run r = run("score", "--model", model.toString(), "--corpus", "language:a=" + corpus,
-                "--out", out.toString(), "--no-progress");
+        CompareCommandTest.Run r = run(
+                "score",
+                "--model",
+                model.toString(),
+                "--corpus",
+                "language:a=" + corpus,
+                "--out",
+                out.toString(),
+                "--no-progress");
         assertEquals(0, r.code(), r.err());
         assertFalse(Files.exists(stale));
-        assertTrue(r.err().contains("removed " + stale + ", left by an interrupted run (process " + dead + ")"), r.err());
+        assertTrue(
+                r.err().contains("removed " + stale + ", left by an interrupted run (process " + dead + ")"), r.err());
 
         Path model2 = dir.resolve("stale-model");
         Path staleDir = Files.createDirectories(dir.resolve(".stale-model.tmp-" + dead));

@@ -1,5 +1,9 @@
 package io.cusprun.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cusprun.model.LlamaModel;
@@ -8,23 +12,19 @@ import io.cusprun.prune.CheckpointPruner;
 import io.cusprun.score.PlantedModel;
 import io.cusprun.score.ScoreFile;
 import io.cusprun.score.ScoreSet;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 /** score / merge / prune end to end on the planted model, and their one-line errors. */
 class PipelineCliTest {
     @TempDir
     static Path dir;
+
     static Path model, textA, textB, scoresA, scoresB;
 
     record Run(int code, String err) {}
@@ -45,16 +45,40 @@ class PipelineCliTest {
         Files.writeString(b.resolve("1.txt"), PlantedModel.text(PlantedModel.documents('b', 4, 4, 20, 2)));
         StringBuilder jsonl = new StringBuilder();
         for (long[] d : PlantedModel.documents('b', 4, 4, 20, 3)) {
-            jsonl.append("{\"text\": \"").append(PlantedModel.text(java.util.List.of(d)).trim()).append("\"}\n");
+            jsonl.append("{\"text\": \"")
+                    .append(PlantedModel.text(java.util.List.of(d)).trim())
+                    .append("\"}\n");
         }
         Files.writeString(b.resolve("2.jsonl"), jsonl);
         textB = b;
         scoresA = dir.resolve("a.safetensors");
         scoresB = dir.resolve("b.safetensors");
-        assertEquals(0, run("score", "--model", model.toString(), "--corpus", "language:a=" + textA,
-                "--out", scoresA.toString(), "--no-progress", "--batch-tokens", "40").code());
-        assertEquals(0, run("score", "--model", model.toString(), "--corpus", "domain:b=" + textB,
-                "--out", scoresB.toString(), "--no-progress").code());
+        assertEquals(
+                0,
+                run(
+                                "score",
+                                "--model",
+                                model.toString(),
+                                "--corpus",
+                                "language:a=" + textA,
+                                "--out",
+                                scoresA.toString(),
+                                "--no-progress",
+                                "--batch-tokens",
+                                "40")
+                        .code());
+        assertEquals(
+                0,
+                run(
+                                "score",
+                                "--model",
+                                model.toString(),
+                                "--corpus",
+                                "domain:b=" + textB,
+                                "--out",
+                                scoresB.toString(),
+                                "--no-progress")
+                        .code());
     }
 
     @Test
@@ -68,15 +92,34 @@ class PipelineCliTest {
     @Test
     void shardsMergeIntoTheFullRun() throws Exception {
         for (int i = 0; i < 2; i++) {
-            assertEquals(0, run("score", "--model", model.toString(), "--corpus", "language:a=" + textA,
-                    "--out", dir.resolve("s" + i).toString(), "--shard", i + "/2", "--no-progress", "--batch-tokens", "40",
-                    "--devices", "cpu,cpu").code());
+            assertEquals(
+                    0,
+                    run(
+                                    "score",
+                                    "--model",
+                                    model.toString(),
+                                    "--corpus",
+                                    "language:a=" + textA,
+                                    "--out",
+                                    dir.resolve("s" + i).toString(),
+                                    "--shard",
+                                    i + "/2",
+                                    "--no-progress",
+                                    "--batch-tokens",
+                                    "40",
+                                    "--devices",
+                                    "cpu,cpu")
+                            .code());
         }
         Path merged = dir.resolve("merged.safetensors");
         Run m = run("merge", dir.resolve("s1").toString(), dir.resolve("s0").toString(), "--out", merged.toString());
         assertEquals(0, m.code(), m.err);
         assertTrue(ScoreFile.read(merged).sameAs(ScoreFile.read(scoresA)));
-        Run again = run("merge", dir.resolve("s0").toString(), dir.resolve("s0").toString(), "--out",
+        Run again = run(
+                "merge",
+                dir.resolve("s0").toString(),
+                dir.resolve("s0").toString(),
+                "--out",
                 dir.resolve("bad").toString());
         assertEquals(1, again.code());
         assertOneLine(again.err, "overlap");
@@ -86,21 +129,53 @@ class PipelineCliTest {
     @Test
     void pruneWritesAnExpertAndDryRunWritesNothing() throws Exception {
         Path out = dir.resolve("expert");
-        Run r = run("prune", "--model", model.toString(), "--scores", scoresA.toString(), scoresB.toString(),
-                "--ratio", "0.3", "--out", out.toString());
+        Run r = run(
+                "prune",
+                "--model",
+                model.toString(),
+                "--scores",
+                scoresA.toString(),
+                scoresB.toString(),
+                "--ratio",
+                "0.3",
+                "--out",
+                out.toString());
         assertEquals(0, r.code(), r.err);
-        JsonNode manifest = new ObjectMapper().readTree(out.resolve(CheckpointPruner.MANIFEST).toFile());
+        JsonNode manifest = new ObjectMapper()
+                .readTree(out.resolve(CheckpointPruner.MANIFEST).toFile());
         assertEquals(2, manifest.get("corpora").size());
         assertEquals(0.3, manifest.get("achieved").get("block_ratio").asDouble(), 0.05);
         try (LlamaModel m = LlamaModel.load(out)) {
-            assertEquals(manifest.get("layers").get(0).get("ffn_kept").size(), m.config().intermediateSize());
+            assertEquals(
+                    manifest.get("layers").get(0).get("ffn_kept").size(),
+                    m.config().intermediateSize());
         }
         Path dry = dir.resolve("dry");
-        assertEquals(0, run("prune", "--model", model.toString(), "--scores", scoresA.toString(),
-                "--ratio", "0.3", "--out", dry.toString(), "--dry-run").code());
+        assertEquals(
+                0,
+                run(
+                                "prune",
+                                "--model",
+                                model.toString(),
+                                "--scores",
+                                scoresA.toString(),
+                                "--ratio",
+                                "0.3",
+                                "--out",
+                                dry.toString(),
+                                "--dry-run")
+                        .code());
         assertFalse(Files.exists(dry));
-        Run exists = run("prune", "--model", model.toString(), "--scores", scoresA.toString(),
-                "--ratio", "0.3", "--out", out.toString());
+        Run exists = run(
+                "prune",
+                "--model",
+                model.toString(),
+                "--scores",
+                scoresA.toString(),
+                "--ratio",
+                "0.3",
+                "--out",
+                out.toString());
         assertEquals(2, exists.code());
         assertOneLine(exists.err, "--force");
     }
@@ -109,13 +184,27 @@ class PipelineCliTest {
     @ValueSource(strings = {"random", "magnitude", "wanda-sp", "flap", "shortgpt", "cusprun-general"})
     void baselinesGoThroughTheSameWriter(String method) throws Exception {
         Path out = dir.resolve("base-" + method);
-        Run r = run("prune", "--model", model.toString(), "--method", method, "--ratio", "0.4",
-                "--corpus", "language:a=" + textA, "--out", out.toString(), "--mode", "per-layer");
+        Run r = run(
+                "prune",
+                "--model",
+                model.toString(),
+                "--method",
+                method,
+                "--ratio",
+                "0.4",
+                "--corpus",
+                "language:a=" + textA,
+                "--out",
+                out.toString(),
+                "--mode",
+                "per-layer");
         assertEquals(0, r.code(), r.err);
         ModelConfig cfg = ModelConfig.read(out);
-        JsonNode manifest = new ObjectMapper().readTree(out.resolve(CheckpointPruner.MANIFEST).toFile());
+        JsonNode manifest = new ObjectMapper()
+                .readTree(out.resolve(CheckpointPruner.MANIFEST).toFile());
         assertEquals(method, manifest.get("method").asText());
-        if (method.equals("shortgpt")) assertEquals(1, cfg.numHiddenLayers()); // one of two layers is 40%+ of the blocks
+        if (method.equals("shortgpt"))
+            assertEquals(1, cfg.numHiddenLayers()); // one of two layers is 40%+ of the blocks
         try (LlamaModel m = LlamaModel.load(out)) {
             assertEquals(cfg.numHiddenLayers(), m.numLayers());
         }
@@ -124,17 +213,56 @@ class PipelineCliTest {
     @Test
     void neuronGranularityWritesAMaskedCheckpoint() throws Exception {
         Path scores = dir.resolve("neurons.safetensors");
-        assertEquals(0, run("score", "--model", model.toString(), "--corpus", "language:a=" + textA,
-                "--out", scores.toString(), "--no-progress", "--neurons").code());
+        assertEquals(
+                0,
+                run(
+                                "score",
+                                "--model",
+                                model.toString(),
+                                "--corpus",
+                                "language:a=" + textA,
+                                "--out",
+                                scores.toString(),
+                                "--no-progress",
+                                "--neurons")
+                        .code());
         Path out = dir.resolve("neurons-masked");
-        Run r = run("prune", "--model", model.toString(), "--scores", scores.toString(), "--ratio", "0.2",
-                "--granularity", "neurons", "--masked", "--out", out.toString());
+        Run r = run(
+                "prune",
+                "--model",
+                model.toString(),
+                "--scores",
+                scores.toString(),
+                "--ratio",
+                "0.2",
+                "--granularity",
+                "neurons",
+                "--masked",
+                "--out",
+                out.toString());
         assertEquals(0, r.code(), r.err);
-        JsonNode layer0 = new ObjectMapper().readTree(out.resolve(CheckpointPruner.MANIFEST).toFile()).get("layers").get(0);
-        assertTrue(layer0.has("qk_pairs_zeroed") || layer0.has("vo_zeroed") || layer0.get("ffn_kept").size() < PlantedModel.FFN);
-        assertEquals(CheckpointPruner.shapeOf(model).totalParams(), CheckpointPruner.shapeOf(out).totalParams());
-        Run unmasked = run("prune", "--model", model.toString(), "--scores", scores.toString(), "--ratio", "0.2",
-                "--granularity", "neurons", "--out", dir.resolve("x").toString());
+        JsonNode layer0 = new ObjectMapper()
+                .readTree(out.resolve(CheckpointPruner.MANIFEST).toFile())
+                .get("layers")
+                .get(0);
+        assertTrue(layer0.has("qk_pairs_zeroed")
+                || layer0.has("vo_zeroed")
+                || layer0.get("ffn_kept").size() < PlantedModel.FFN);
+        assertEquals(
+                CheckpointPruner.shapeOf(model).totalParams(),
+                CheckpointPruner.shapeOf(out).totalParams());
+        Run unmasked = run(
+                "prune",
+                "--model",
+                model.toString(),
+                "--scores",
+                scores.toString(),
+                "--ratio",
+                "0.2",
+                "--granularity",
+                "neurons",
+                "--out",
+                dir.resolve("x").toString());
         assertEquals(2, unmasked.code());
         assertOneLine(unmasked.err, "--masked");
     }
@@ -142,20 +270,42 @@ class PipelineCliTest {
     @Test
     void badInputGivesOneLineErrorsAndNoOutput() throws Exception {
         Path out = dir.resolve("never.safetensors");
-        Run missing = run("score", "--model", model.toString(), "--corpus", "language:x=" + dir.resolve("nope.txt"),
-                "--out", out.toString(), "--no-progress");
+        Run missing = run(
+                "score",
+                "--model",
+                model.toString(),
+                "--corpus",
+                "language:x=" + dir.resolve("nope.txt"),
+                "--out",
+                out.toString(),
+                "--no-progress");
         assertEquals(1, missing.code());
         assertOneLine(missing.err, "not found");
-        Run kind = run("score", "--model", model.toString(), "--corpus", "dialect:x=" + textA,
-                "--out", out.toString(), "--no-progress");
+        Run kind = run(
+                "score",
+                "--model",
+                model.toString(),
+                "--corpus",
+                "dialect:x=" + textA,
+                "--out",
+                out.toString(),
+                "--no-progress");
         assertEquals(2, kind.code());
         assertOneLine(kind.err, "kind");
         assertFalse(Files.exists(out));
 
         Path other = PlantedModel.write(dir.resolve("other"), 99);
         Path pruned = dir.resolve("never-model");
-        Run foreign = run("prune", "--model", other.toString(), "--scores", scoresA.toString(),
-                "--ratio", "0.3", "--out", pruned.toString());
+        Run foreign = run(
+                "prune",
+                "--model",
+                other.toString(),
+                "--scores",
+                scoresA.toString(),
+                "--ratio",
+                "0.3",
+                "--out",
+                pruned.toString());
         assertEquals(1, foreign.code());
         assertOneLine(foreign.err, "another model");
         assertFalse(Files.exists(pruned));

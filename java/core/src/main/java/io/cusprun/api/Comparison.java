@@ -3,12 +3,12 @@ package io.cusprun.api;
 import io.cusprun.AtomicOutput;
 import io.cusprun.FileTrees;
 import io.cusprun.OutputPolicy;
-import io.cusprun.prune.CheckpointPruner;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.eval.McItem;
 import io.cusprun.eval.McResult;
 import io.cusprun.eval.PerplexityResult;
+import io.cusprun.prune.CheckpointPruner;
 import io.cusprun.prune.Granularity;
 import io.cusprun.prune.LayerPlan;
 import io.cusprun.prune.Method;
@@ -55,21 +55,26 @@ public final class Comparison {
         long start = System.nanoTime();
         expertDocs = ModelEvaluator.readDocuments(spec.evalExpert(), spec.evalDocs());
         generalDocs = ModelEvaluator.readDocuments(spec.evalGeneral(), spec.evalDocs());
-        choiceItems = spec.evalChoice() == null ? List.of() : ModelEvaluator.readMultipleChoice(spec.evalChoice(), spec.evalDocs());
+        choiceItems = spec.evalChoice() == null
+                ? List.of()
+                : ModelEvaluator.readMultipleChoice(spec.evalChoice(), spec.evalDocs());
 
         ExpertPruner pruner = ExpertPruner.open(spec.model()).withProgress(log);
         log.printf("scoring %d expert corpora%n", spec.expertCorpora().size());
         // tokenised once: scored by cusprun, and the calibration data of wanda-sp, flap and shortgpt
         List<TokenizedCorpus> expertTokens = pruner.tokenize(spec.expertCorpora(), spec.scoring());
-        List<CorpusScores> expert = pruner.scoreTokenized(expertTokens, spec.scoring()).corpora();
+        List<CorpusScores> expert =
+                pruner.scoreTokenized(expertTokens, spec.scoring()).corpora();
         List<CorpusScores> general = List.of();
         if (spec.methods().contains(Method.CUSPRUN_GENERAL)) {
             log.println("scoring the general corpus");
-            general = pruner.score(List.of(spec.generalCorpus()), spec.scoring()).corpora();
+            general =
+                    pruner.score(List.of(spec.generalCorpus()), spec.scoring()).corpora();
         }
         List<CorpusScores> overlapOnly = List.of();
         List<CorpusSpec> extra = spec.overlapCorpora().stream()
-                .filter(c -> spec.expertCorpora().stream().noneMatch(e -> e.name().equals(c.name())))
+                .filter(c ->
+                        spec.expertCorpora().stream().noneMatch(e -> e.name().equals(c.name())))
                 .toList();
         if (!extra.isEmpty()) {
             log.printf("scoring %d more corpora for the overlap chart%n", extra.size());
@@ -90,19 +95,29 @@ public final class Comparison {
         try {
             for (Method method : spec.methods()) {
                 List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
-                PruneStatistics stats = pruner.statistics(method, scored, expertTokens, spec.prune().seed(), spec.prune().docQuantile());
+                PruneStatistics stats = pruner.statistics(
+                        method,
+                        scored,
+                        expertTokens,
+                        spec.prune().seed(),
+                        spec.prune().docQuantile());
                 for (double ratio : spec.ratios()) {
                     PruneSettings settings = spec.prune().withRatio(ratio);
                     PrunePlan plan = pruner.plan(stats, settings);
                     if (method == Method.CUSPRUN && ratio == middle) {
                         shownPlan = plan;
                     }
-                    Path out = modelsDir.resolve(String.format(Locale.ROOT, "%s-%02d", method.label(), Math.round(ratio * 100)));
+                    Path out = modelsDir.resolve(
+                            String.format(Locale.ROOT, "%s-%02d", method.label(), Math.round(ratio * 100)));
                     try {
-                        pruner.write(plan, out, pruner.provenance(scored, method.needsCalibration() ? expertTokens : List.of(),
-                                List.of()), true);
-                        ComparisonRow row = evaluate(method.label(), ratio, plan.blockRatio(), plan.totalRatio(),
-                                plan.keptParams(), out);
+                        pruner.write(
+                                plan,
+                                out,
+                                pruner.provenance(
+                                        scored, method.needsCalibration() ? expertTokens : List.of(), List.of()),
+                                true);
+                        ComparisonRow row = evaluate(
+                                method.label(), ratio, plan.blockRatio(), plan.totalRatio(), plan.keptParams(), out);
                         rows.add(row);
                         log.println(format(row));
                     } finally {
@@ -117,7 +132,8 @@ public final class Comparison {
                 AtomicOutput.release(modelsDir);
             }
         }
-        log.printf(Locale.ROOT, "compared %d pruned models in %.0f s%n", rows.size(), (System.nanoTime() - start) / 1e9);
+        log.printf(
+                Locale.ROOT, "compared %d pruned models in %.0f s%n", rows.size(), (System.nanoTime() - start) / 1e9);
 
         List<CorpusScores> overlapSets = new ArrayList<>(expert);
         overlapSets.addAll(overlapOnly);
@@ -127,7 +143,8 @@ public final class Comparison {
                 shownPlan == null ? Map.of() : keptFractions(shownPlan),
                 overlapSets.stream().map(c -> c.kind().label() + ":" + c.name()).toList(),
                 overlap(pruner, overlapSets, middle),
-                rows, baseline);
+                rows,
+                baseline);
         return new Result(baseline, rows, report);
     }
 
@@ -135,8 +152,8 @@ public final class Comparison {
      * The folder of kept pruned models ({@code --keep}): cusprun wrote it when each entry is a
      * pruned model (or a temporary of one).
      */
-    public static final OutputPolicy.Kind MODELS_OUTPUT = OutputPolicy.Kind.directory("folder of pruned models",
-            Comparison::isModelsFolder);
+    public static final OutputPolicy.Kind MODELS_OUTPUT =
+            OutputPolicy.Kind.directory("folder of pruned models", Comparison::isModelsFolder);
 
     static boolean isModelsFolder(Path dir) throws IOException {
         try (java.util.stream.Stream<Path> s = Files.list(dir)) {
@@ -166,12 +183,26 @@ public final class Comparison {
 
     private String summary() {
         StringBuilder s = new StringBuilder("Expert corpora: ");
-        s.append(String.join(", ", spec.expertCorpora().stream().map(c -> c.kind().label() + ":" + c.name()).toList()));
-        s.append(String.format(Locale.ROOT, ". Mode %s, granularity %s. Expert held-out: %s (%d documents); general "
-                        + "held-out: %s (%d documents)", spec.prune().mode().label(), spec.prune().granularity().label(),
-                spec.evalExpert().getFileName(), expertDocs.size(), spec.evalGeneral().getFileName(), generalDocs.size()));
+        s.append(String.join(
+                ", ",
+                spec.expertCorpora().stream()
+                        .map(c -> c.kind().label() + ":" + c.name())
+                        .toList()));
+        s.append(String.format(
+                Locale.ROOT,
+                ". Mode %s, granularity %s. Expert held-out: %s (%d documents); general "
+                        + "held-out: %s (%d documents)",
+                spec.prune().mode().label(),
+                spec.prune().granularity().label(),
+                spec.evalExpert().getFileName(),
+                expertDocs.size(),
+                spec.evalGeneral().getFileName(),
+                generalDocs.size()));
         if (!choiceItems.isEmpty()) {
-            s.append(String.format(Locale.ROOT, "; multiple choice: %s (%d items)", spec.evalChoice().getFileName(),
+            s.append(String.format(
+                    Locale.ROOT,
+                    "; multiple choice: %s (%d items)",
+                    spec.evalChoice().getFileName(),
                     choiceItems.size()));
         }
         return s.append(". No post-training.").toString();
@@ -236,14 +267,31 @@ public final class Comparison {
 
     /** One line of the running log and of the final table. */
     public static String format(ComparisonRow r) {
-        return String.format(Locale.ROOT, "%-16s %5.2f %9.3f %9.3f %,13d %11s %11s %9s", r.method(), r.requestedRatio(),
-                r.achievedBlockRatio(), r.achievedTotalRatio(), r.parameters(), num(r.expertPerplexity()),
-                num(r.generalPerplexity()), num(r.expertAccuracy()));
+        return String.format(
+                Locale.ROOT,
+                "%-16s %5.2f %9.3f %9.3f %,13d %11s %11s %9s",
+                r.method(),
+                r.requestedRatio(),
+                r.achievedBlockRatio(),
+                r.achievedTotalRatio(),
+                r.parameters(),
+                num(r.expertPerplexity()),
+                num(r.generalPerplexity()),
+                num(r.expertAccuracy()));
     }
 
     public static String header() {
-        return String.format(Locale.ROOT, "%-16s %5s %9s %9s %13s %11s %11s %9s", "method", "ratio", "blocks", "total",
-                "parameters", "expert ppl", "general ppl", "expert acc");
+        return String.format(
+                Locale.ROOT,
+                "%-16s %5s %9s %9s %13s %11s %11s %9s",
+                "method",
+                "ratio",
+                "blocks",
+                "total",
+                "parameters",
+                "expert ppl",
+                "general ppl",
+                "expert acc");
     }
 
     private static String num(double v) {

@@ -1,7 +1,6 @@
 package io.cusprun.api;
 
 import io.cusprun.SettingException;
-
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.PruneSettings;
@@ -48,9 +47,21 @@ public record ComparisonSpec(
      * Every method at 25%, 35% and 45%, default pruning and scoring settings, all documents, a
      * 1024-token window; the model, corpora and held-out files are for the caller to set.
      */
-    public static final ComparisonSpec DEFAULTS = new ComparisonSpec(null, List.of(), null, List.of(),
-            List.of(0.25, 0.35, 0.45), List.of(Method.values()), PruneSettings.DEFAULTS, ScoreSettings.DEFAULTS,
-            null, null, null, 0, 1024, null);
+    public static final ComparisonSpec DEFAULTS = new ComparisonSpec(
+            null,
+            List.of(),
+            null,
+            List.of(),
+            List.of(0.25, 0.35, 0.45),
+            List.of(Method.values()),
+            PruneSettings.DEFAULTS,
+            ScoreSettings.DEFAULTS,
+            null,
+            null,
+            null,
+            0,
+            1024,
+            null);
 
     public ComparisonSpec {
         expertCorpora = List.copyOf(expertCorpora);
@@ -77,85 +88,253 @@ public record ComparisonSpec(
 
     public ComparisonSpec withModel(Path v) {
         return new ComparisonSpec(
-                v, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, evalExpert,
-                evalGeneral, evalChoice, evalDocs, maxLength, keepDir);
+                v,
+                expertCorpora,
+                generalCorpus,
+                overlapCorpora,
+                ratios,
+                methods,
+                prune,
+                scoring,
+                evalExpert,
+                evalGeneral,
+                evalChoice,
+                evalDocs,
+                maxLength,
+                keepDir);
     }
 
     public ComparisonSpec withExpertCorpora(List<CorpusSpec> v) {
         return new ComparisonSpec(
-                model, v, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, evalExpert, evalGeneral,
-                evalChoice, evalDocs, maxLength, keepDir);
+                model,
+                v,
+                generalCorpus,
+                overlapCorpora,
+                ratios,
+                methods,
+                prune,
+                scoring,
+                evalExpert,
+                evalGeneral,
+                evalChoice,
+                evalDocs,
+                maxLength,
+                keepDir);
     }
 
     public ComparisonSpec withGeneralCorpus(CorpusSpec v) {
         return new ComparisonSpec(
-                model, expertCorpora, v, overlapCorpora, ratios, methods, prune, scoring, evalExpert, evalGeneral,
-                evalChoice, evalDocs, maxLength, keepDir);
+                model,
+                expertCorpora,
+                v,
+                overlapCorpora,
+                ratios,
+                methods,
+                prune,
+                scoring,
+                evalExpert,
+                evalGeneral,
+                evalChoice,
+                evalDocs,
+                maxLength,
+                keepDir);
     }
 
     public ComparisonSpec withOverlapCorpora(List<CorpusSpec> v) {
         return new ComparisonSpec(
-                model, expertCorpora, generalCorpus, v, ratios, methods, prune, scoring, evalExpert, evalGeneral,
-                evalChoice, evalDocs, maxLength, keepDir);
+                model,
+                expertCorpora,
+                generalCorpus,
+                v,
+                ratios,
+                methods,
+                prune,
+                scoring,
+                evalExpert,
+                evalGeneral,
+                evalChoice,
+                evalDocs,
+                maxLength,
+                keepDir);
     }
 
     public ComparisonSpec withRatios(List<Double> v) {
         return new ComparisonSpec(
-                model, expertCorpora, generalCorpus, overlapCorpora, v, methods, prune, scoring, evalExpert,
-                evalGeneral, evalChoice, evalDocs, maxLength, keepDir);
+                model,
+                expertCorpora,
+                generalCorpus,
+                overlapCorpora,
+                v,
+                methods,
+                prune,
+                scoring,
+                evalExpert,
+                evalGeneral,
+                evalChoice,
+                evalDocs,
+                maxLength,
+                keepDir);
     }
 
     public ComparisonSpec withMethods(List<Method> v) {
         return new ComparisonSpec(
-                model, expertCorpora, generalCorpus, overlapCorpora, ratios, v, prune, scoring, evalExpert,
-                evalGeneral, evalChoice, evalDocs, maxLength, keepDir);
+                model,
+                expertCorpora,
+                generalCorpus,
+                overlapCorpora,
+                ratios,
+                v,
+                prune,
+                scoring,
+                evalExpert,
+                evalGeneral,
+                evalChoice,
+                evalDocs,
+                maxLength,
+                keepDir);
     }
 
     public ComparisonSpec withPrune(PruneSettings v) {
         return new ComparisonSpec(
-                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, v, scoring, evalExpert,
-                evalGeneral, evalChoice, evalDocs, maxLength, keepDir);
+                model,
+                expertCorpora,
+                generalCorpus,
+                overlapCorpora,
+                ratios,
+                methods,
+                v,
+                scoring,
+                evalExpert,
+                evalGeneral,
+                evalChoice,
+                evalDocs,
+                maxLength,
+                keepDir);
     }
 
     public ComparisonSpec withScoring(ScoreSettings v) {
         return new ComparisonSpec(
-                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, v, evalExpert,
-                evalGeneral, evalChoice, evalDocs, maxLength, keepDir);
+                model,
+                expertCorpora,
+                generalCorpus,
+                overlapCorpora,
+                ratios,
+                methods,
+                prune,
+                v,
+                evalExpert,
+                evalGeneral,
+                evalChoice,
+                evalDocs,
+                maxLength,
+                keepDir);
     }
 
     public ComparisonSpec withEvalExpert(Path v) {
         return new ComparisonSpec(
-                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, v, evalGeneral,
-                evalChoice, evalDocs, maxLength, keepDir);
+                model,
+                expertCorpora,
+                generalCorpus,
+                overlapCorpora,
+                ratios,
+                methods,
+                prune,
+                scoring,
+                v,
+                evalGeneral,
+                evalChoice,
+                evalDocs,
+                maxLength,
+                keepDir);
     }
 
     public ComparisonSpec withEvalGeneral(Path v) {
         return new ComparisonSpec(
-                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, evalExpert, v,
-                evalChoice, evalDocs, maxLength, keepDir);
+                model,
+                expertCorpora,
+                generalCorpus,
+                overlapCorpora,
+                ratios,
+                methods,
+                prune,
+                scoring,
+                evalExpert,
+                v,
+                evalChoice,
+                evalDocs,
+                maxLength,
+                keepDir);
     }
 
     public ComparisonSpec withEvalChoice(Path v) {
         return new ComparisonSpec(
-                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, evalExpert,
-                evalGeneral, v, evalDocs, maxLength, keepDir);
+                model,
+                expertCorpora,
+                generalCorpus,
+                overlapCorpora,
+                ratios,
+                methods,
+                prune,
+                scoring,
+                evalExpert,
+                evalGeneral,
+                v,
+                evalDocs,
+                maxLength,
+                keepDir);
     }
 
     public ComparisonSpec withEvalDocs(int v) {
         return new ComparisonSpec(
-                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, evalExpert,
-                evalGeneral, evalChoice, v, maxLength, keepDir);
+                model,
+                expertCorpora,
+                generalCorpus,
+                overlapCorpora,
+                ratios,
+                methods,
+                prune,
+                scoring,
+                evalExpert,
+                evalGeneral,
+                evalChoice,
+                v,
+                maxLength,
+                keepDir);
     }
 
     public ComparisonSpec withMaxLength(int v) {
         return new ComparisonSpec(
-                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, evalExpert,
-                evalGeneral, evalChoice, evalDocs, v, keepDir);
+                model,
+                expertCorpora,
+                generalCorpus,
+                overlapCorpora,
+                ratios,
+                methods,
+                prune,
+                scoring,
+                evalExpert,
+                evalGeneral,
+                evalChoice,
+                evalDocs,
+                v,
+                keepDir);
     }
 
     public ComparisonSpec withKeepDir(Path v) {
         return new ComparisonSpec(
-                model, expertCorpora, generalCorpus, overlapCorpora, ratios, methods, prune, scoring, evalExpert,
-                evalGeneral, evalChoice, evalDocs, maxLength, v);
+                model,
+                expertCorpora,
+                generalCorpus,
+                overlapCorpora,
+                ratios,
+                methods,
+                prune,
+                scoring,
+                evalExpert,
+                evalGeneral,
+                evalChoice,
+                evalDocs,
+                maxLength,
+                v);
     }
 }

@@ -15,11 +15,11 @@ import io.cusprun.prune.CusprunStatistics;
 import io.cusprun.prune.LayerScores;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.ModelShape;
+import io.cusprun.prune.Provenance;
 import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PrunePlanner;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.prune.PruneStatistics;
-import io.cusprun.prune.Provenance;
 import io.cusprun.score.CorpusScores;
 import io.cusprun.score.ModelFingerprint;
 import io.cusprun.score.RelevanceBackends;
@@ -125,14 +125,16 @@ public final class ExpertPruner {
             ScoreSet set = ScoreFile.read(f);
             if (!set.modelFingerprint().equals(fingerprint)) {
                 throw new IOException(f + " was scored on another model (fingerprint "
-                        + set.modelFingerprint().substring(0, 12) + ", this model " + fingerprint.substring(0, 12) + ")");
+                        + set.modelFingerprint().substring(0, 12) + ", this model " + fingerprint.substring(0, 12)
+                        + ")");
             }
             if (!set.shard().complete()) {
                 throw new IOException(f + " holds only shard " + set.shard() + "; merge all shards first");
             }
             for (CorpusScores c : set.corpora()) {
                 if (!names.add(c.name())) {
-                    throw new IllegalArgumentException(f + ": corpus '" + c.name() + "' appears twice (merge shards with 'merge')");
+                    throw new IllegalArgumentException(
+                            f + ": corpus '" + c.name() + "' appears twice (merge shards with 'merge')");
                 }
                 corpora.add(c);
             }
@@ -146,8 +148,9 @@ public final class ExpertPruner {
      * corpus); {@code wanda-sp}, {@code flap} and {@code shortgpt} collect activations of the
      * calibration corpora; {@code random} and {@code magnitude} need no data.
      */
-    public PruneStatistics statistics(Method method, List<CorpusScores> scored, List<TokenizedCorpus> calibration,
-            long seed, double docQuantile) throws IOException {
+    public PruneStatistics statistics(
+            Method method, List<CorpusScores> scored, List<TokenizedCorpus> calibration, long seed, double docQuantile)
+            throws IOException {
         return switch (method) {
             case CUSPRUN, CUSPRUN_GENERAL -> {
                 if (scored.isEmpty()) {
@@ -165,9 +168,14 @@ public final class ExpertPruner {
                 if (calibration.isEmpty()) {
                     throw new IllegalArgumentException(method.label() + " needs a calibration corpus");
                 }
-                int longest = calibration.stream().flatMap(c -> c.documents().stream()).mapToInt(d -> d.length).max().orElse(0);
+                int longest = calibration.stream()
+                        .flatMap(c -> c.documents().stream())
+                        .mapToInt(d -> d.length)
+                        .max()
+                        .orElse(0);
                 int batchTokens = Math.max(2048, longest); // every document fits in one packed batch
-                try (LlamaModel m = LlamaModel.load(modelDir); Checkpoint cp = Checkpoint.open(modelDir)) {
+                try (LlamaModel m = LlamaModel.load(modelDir);
+                        Checkpoint cp = Checkpoint.open(modelDir)) {
                     CalibrationHooks cal = Calibration.collect(m, calibration, batchTokens, method == Method.SHORTGPT);
                     yield switch (method) {
                         case WANDA_SP -> BaselineStatistics.wandaSp(cp, shape, cal);
@@ -196,7 +204,8 @@ public final class ExpertPruner {
         for (TokenizedCorpus c : calibration) {
             refs.add(new Provenance.CorpusRef(c.spec().kind().label(), c.spec().name(), c.size(), c.tokens()));
         }
-        return new Provenance(fingerprint, refs, scoreFiles.stream().map(Path::toString).toList());
+        return new Provenance(
+                fingerprint, refs, scoreFiles.stream().map(Path::toString).toList());
     }
 
     /** Writes the pruned checkpoint (temporary directory, renamed at the end). */

@@ -4,7 +4,9 @@ import java.util.Locale;
 
 /** The dimension a corpus stands for (docs/method.md, "Ranks and the selection rule"): the expert is irrelevant-to-all of them. */
 public enum CorpusKind {
-    LANGUAGE, DOMAIN, TASK;
+    LANGUAGE,
+    DOMAIN,
+    TASK;
 
     public String label() {
         return name().toLowerCase(Locale.ROOT);

@@ -1,8 +1,7 @@
 package io.cusprun.corpus;
 
-import io.cusprun.Json;
 import com.fasterxml.jackson.databind.JsonNode;
-
+import io.cusprun.Json;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -83,8 +82,14 @@ public final class DocumentReader {
 
     private static BufferedReader open(Path file) throws IOException {
         // a strict decoder: malformed input is an error (reported with its offset), never replaced
-        return new BufferedReader(new InputStreamReader(Files.newInputStream(file), StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)), 1 << 16);
+        return new BufferedReader(
+                new InputStreamReader(
+                        Files.newInputStream(file),
+                        StandardCharsets.UTF_8
+                                .newDecoder()
+                                .onMalformedInput(CodingErrorAction.REPORT)
+                                .onUnmappableCharacter(CodingErrorAction.REPORT)),
+                1 << 16);
     }
 
     private static void readText(Path file, List<String> docs, int limit, int maxChars) throws IOException {

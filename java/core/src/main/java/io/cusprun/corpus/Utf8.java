@@ -17,8 +17,10 @@ public final class Utf8 {
 
     /** The offset of the first byte that is not valid UTF-8 (a truncated sequence at the end counts), or -1. */
     public static long firstMalformedByte(Path file) throws IOException {
-        CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        CharsetDecoder dec = StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
         ByteBuffer in = ByteBuffer.allocate(1 << 16);
         CharBuffer out = CharBuffer.allocate(1 << 16);
         long consumed = 0; // bytes before in's position 0

@@ -25,7 +25,8 @@ public final class CpuLinear {
     public static Tensor linear(Tensor x, Tensor w, Tensor bias) {
         Tensor y = applies(x, w) ? openMp(x, w) : null;
         if (y == null) {
-            return bias == null ? torch.linear(x, w)
+            return bias == null
+                    ? torch.linear(x, w)
                     : torch.linear(x, w, new org.bytedeco.pytorch.TensorOptional(bias));
         }
         return bias == null ? y : y.add_(bias);
@@ -33,20 +34,40 @@ public final class CpuLinear {
 
     /** Whether x w^T runs on the OpenMP pool (package-private for the tests). */
     static boolean applies(Tensor x, Tensor w) {
-        return CpuThreads.gemmOnOpenMp() && !x.is_cuda() && !w.is_cuda() && x.dim() == 2 && w.dim() == 2
+        return CpuThreads.gemmOnOpenMp()
+                && !x.is_cuda()
+                && !w.is_cuda()
+                && x.dim() == 2
+                && w.dim() == 2
                 && x.scalar_type().intern() == torch.ScalarType.Float
                 && w.scalar_type().intern() == torch.ScalarType.Float
-                && x.size(1) == w.size(1) && x.size(0) > 0 && x.stride(1) == 1 && x.stride(0) >= x.size(1)
-                && w.is_contiguous() && !(GradMode.is_enabled() && (x.requires_grad() || w.requires_grad()));
+                && x.size(1) == w.size(1)
+                && x.size(0) > 0
+                && x.stride(1) == 1
+                && x.stride(0) >= x.size(1)
+                && w.is_contiguous()
+                && !(GradMode.is_enabled() && (x.requires_grad() || w.requires_grad()));
     }
 
     /** The OpenMP-pool GEMM, or null when no CBLAS is loaded (then never tried again). */
     private static Tensor openMp(Tensor x, Tensor w) {
         long n = x.size(0), k = x.size(1), m = w.size(0);
-        Tensor y = torch.empty(new long[] {n, m}, new ScalarTypeOptional(torch.ScalarType.Float), new LayoutOptional(),
-                new DeviceOptional(x.device()), new BoolOptional(), new MemoryFormatOptional());
-        int rc = CusprunNative.cusprun_linear_f32(new FloatPointer(x.data_ptr()), x.stride(0),
-                new FloatPointer(w.data_ptr()), new FloatPointer(y.data_ptr()), m, n, k, m);
+        Tensor y = torch.empty(
+                new long[] {n, m},
+                new ScalarTypeOptional(torch.ScalarType.Float),
+                new LayoutOptional(),
+                new DeviceOptional(x.device()),
+                new BoolOptional(),
+                new MemoryFormatOptional());
+        int rc = CusprunNative.cusprun_linear_f32(
+                new FloatPointer(x.data_ptr()),
+                x.stride(0),
+                new FloatPointer(w.data_ptr()),
+                new FloatPointer(y.data_ptr()),
+                m,
+                n,
+                k,
+                m);
         if (rc == CusprunNative.CUSPRUN_ERR_UNSUPPORTED) {
             CpuThreads.disableGemmOnOpenMp();
             return null;

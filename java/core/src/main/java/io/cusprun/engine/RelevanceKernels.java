@@ -73,8 +73,8 @@ public final class RelevanceKernels {
             throw new KernelException(rc, "cannot use device " + device + ": " + cusprun_last_error());
         int count = cusprun_cuda_device_count();
         if (index >= count)
-            throw new KernelException(CUSPRUN_ERR_NO_CUDA,
-                    "cannot use device " + device + ": only " + count + " CUDA device(s) usable");
+            throw new KernelException(
+                    CUSPRUN_ERR_NO_CUDA, "cannot use device " + device + ": only " + count + " CUDA device(s) usable");
         return new RelevanceKernels(index, Map.of());
     }
 
@@ -84,8 +84,8 @@ public final class RelevanceKernels {
         int backend = backend();
         int v = variant == null ? -1 : cusprun_variant_find(backend, kernel.nativeName(), variant);
         if (v < 0)
-            throw new IllegalArgumentException("unknown variant '" + variant + "' of " + kernel + " on "
-                    + backendName() + "; valid: " + variantNames(backend, kernel));
+            throw new IllegalArgumentException("unknown variant '" + variant + "' of " + kernel + " on " + backendName()
+                    + "; valid: " + variantNames(backend, kernel));
         Map<Kernel, Integer> m = new EnumMap<>(Kernel.class);
         m.putAll(variants);
         m.put(kernel, v);
@@ -112,7 +112,10 @@ public final class RelevanceKernels {
                 List<String> names = variantNames(backend, k);
                 if (names.isEmpty()) continue;
                 int def = cusprun_variant_default(backend, k.nativeName());
-                out.add(new KernelInfo(backend == CUSPRUN_BACKEND_CPU ? "cpu" : "cuda", k, names,
+                out.add(new KernelInfo(
+                        backend == CUSPRUN_BACKEND_CPU ? "cpu" : "cuda",
+                        k,
+                        names,
                         def >= 0 && def < names.size() ? names.get(def) : names.get(0)));
             }
         }
@@ -142,8 +145,8 @@ public final class RelevanceKernels {
             throw new IllegalArgumentException(fn + ": gate and up need unit column stride (rows may be strided)");
         long stride = T > 1 ? gate.stride(0) : Math.max(F, Math.max(gate.stride(0), up.stride(0)));
         if (T > 1 && up.stride(0) != stride)
-            throw new IllegalArgumentException(fn + ": gate and up have different row strides ("
-                    + gate.stride(0) + " vs " + up.stride(0) + ")");
+            throw new IllegalArgumentException(
+                    fn + ": gate and up have different row strides (" + gate.stride(0) + " vs " + up.stride(0) + ")");
         if (stride < F) throw new IllegalArgumentException(fn + ": row stride " + stride + " < F " + F);
         if (actOut != null) {
             requireShape(actOut, fn, "actOut", T, F);
@@ -161,9 +164,23 @@ public final class RelevanceKernels {
             requireDevice(acc, fn, "acc");
         }
         if (T == 0 || F == 0) return;
-        check(fn, cusprun_ffn_swiglu(device, variantIndex(Kernel.FFN_SWIGLU), stream(), dt, gate.data_ptr(),
-                up.data_ptr(), stride, actOut == null ? null : actOut.data_ptr(), T, F,
-                acc == null ? null : longs(docOffsets), nDocs, accDt, acc == null ? null : acc.data_ptr()));
+        check(
+                fn,
+                cusprun_ffn_swiglu(
+                        device,
+                        variantIndex(Kernel.FFN_SWIGLU),
+                        stream(),
+                        dt,
+                        gate.data_ptr(),
+                        up.data_ptr(),
+                        stride,
+                        actOut == null ? null : actOut.data_ptr(),
+                        T,
+                        F,
+                        acc == null ? null : longs(docOffsets),
+                        nDocs,
+                        accDt,
+                        acc == null ? null : acc.data_ptr()));
     }
 
     /** z [T,H,d] (or [T,H*d] with H given by groups); gram [nDocs, H/groupSize, groupSize*d, groupSize*d]. */
@@ -172,7 +189,8 @@ public final class RelevanceKernels {
         requireDefined(z, fn, "z");
         requireDefined(gram, fn, "gram");
         if (numHeads <= 0 || groupSize <= 0 || numHeads % groupSize != 0)
-            throw new IllegalArgumentException(fn + ": numHeads " + numHeads + " must be a positive multiple of groupSize " + groupSize);
+            throw new IllegalArgumentException(
+                    fn + ": numHeads " + numHeads + " must be a positive multiple of groupSize " + groupSize);
         long T = z.size(0);
         long d = headDim(z, numHeads, fn, "z");
         int dt = actDtype(z, fn, "z");
@@ -185,8 +203,22 @@ public final class RelevanceKernels {
         requireContiguous(gram, fn, "gram");
         requireDevice(gram, fn, "gram");
         if (T == 0 || nDocs == 0) return;
-        check(fn, cusprun_head_gram(device, variantIndex(Kernel.HEAD_GRAM), stream(), dt, z.data_ptr(), T, numHeads, d,
-                groupSize, longs(docOffsets), nDocs, accDt, gram.data_ptr()));
+        check(
+                fn,
+                cusprun_head_gram(
+                        device,
+                        variantIndex(Kernel.HEAD_GRAM),
+                        stream(),
+                        dt,
+                        z.data_ptr(),
+                        T,
+                        numHeads,
+                        d,
+                        groupSize,
+                        longs(docOffsets),
+                        nDocs,
+                        accDt,
+                        gram.data_ptr()));
     }
 
     /**
@@ -194,21 +226,30 @@ public final class RelevanceKernels {
      * units = d/2 when ropePairs (dims j and j+d/2 scored together), else d. acc += ||softmax(A) -
      * softmax(A - D_u)||_F^2 per document (causal, never across documents).
      */
-    public void qkNeuron(Tensor q, Tensor k, int numHeads, int numKvHeads, float scale, boolean ropePairs,
-            Tensor docOffsets, Tensor acc) {
+    public void qkNeuron(
+            Tensor q,
+            Tensor k,
+            int numHeads,
+            int numKvHeads,
+            float scale,
+            boolean ropePairs,
+            Tensor docOffsets,
+            Tensor acc) {
         final String fn = "qkNeuron";
         requireDefined(q, fn, "q");
         requireDefined(k, fn, "k");
         requireDefined(acc, fn, "acc");
         if (numHeads <= 0 || numKvHeads <= 0 || numHeads % numKvHeads != 0)
-            throw new IllegalArgumentException(fn + ": numHeads " + numHeads + " must be a positive multiple of numKvHeads " + numKvHeads);
+            throw new IllegalArgumentException(
+                    fn + ": numHeads " + numHeads + " must be a positive multiple of numKvHeads " + numKvHeads);
         if (!Float.isFinite(scale)) throw new IllegalArgumentException(fn + ": scale is not finite");
         long T = q.size(0);
         long d = headDim(q, numHeads, fn, "q");
         long dk = headDim(k, numKvHeads, fn, "k");
         if (k.size(0) != T || dk != d)
             throw new IllegalArgumentException(fn + ": k " + shape(k) + " does not match q " + shape(q));
-        if (ropePairs && d % 2 != 0) throw new IllegalArgumentException(fn + ": ropePairs needs an even head size, d = " + d);
+        if (ropePairs && d % 2 != 0)
+            throw new IllegalArgumentException(fn + ": ropePairs needs an even head size, d = " + d);
         int dt = actDtype(q, fn, "q");
         requireSameDtype(k, q, fn, "k");
         requireContiguous(q, fn, "q");
@@ -221,8 +262,25 @@ public final class RelevanceKernels {
         requireContiguous(acc, fn, "acc");
         requireDevice(acc, fn, "acc");
         if (T == 0 || nDocs == 0) return;
-        check(fn, cusprun_qk_neuron(device, variantIndex(Kernel.QK_NEURON), stream(), dt, q.data_ptr(), k.data_ptr(), T,
-                numHeads, numKvHeads, d, scale, ropePairs ? 1 : 0, longs(docOffsets), nDocs, accDt, acc.data_ptr()));
+        check(
+                fn,
+                cusprun_qk_neuron(
+                        device,
+                        variantIndex(Kernel.QK_NEURON),
+                        stream(),
+                        dt,
+                        q.data_ptr(),
+                        k.data_ptr(),
+                        T,
+                        numHeads,
+                        numKvHeads,
+                        d,
+                        scale,
+                        ropePairs ? 1 : 0,
+                        longs(docOffsets),
+                        nDocs,
+                        accDt,
+                        acc.data_ptr()));
     }
 
     /**
@@ -253,9 +311,20 @@ public final class RelevanceKernels {
             requireDevice(t, fn, "all tensors");
         }
         if (nDocs == 0 || N == 0) return;
-        check(fn, cusprun_rank_update(device, variantIndex(Kernel.RANK_UPDATE), stream(), relDt, relevance.data_ptr(),
-                nDocs, N, new FloatPointer(rankMax.data_ptr()), new IntPointer(rankHist.data_ptr()), nBins,
-                new DoublePointer(relevanceSum.data_ptr())));
+        check(
+                fn,
+                cusprun_rank_update(
+                        device,
+                        variantIndex(Kernel.RANK_UPDATE),
+                        stream(),
+                        relDt,
+                        relevance.data_ptr(),
+                        nDocs,
+                        N,
+                        new FloatPointer(rankMax.data_ptr()),
+                        new IntPointer(rankHist.data_ptr()),
+                        nBins,
+                        new DoublePointer(relevanceSum.data_ptr())));
     }
 
     // ------------------------------------------------------------------ helpers
@@ -315,28 +384,34 @@ public final class RelevanceKernels {
     }
 
     private static void requireDefined(Tensor t, String fn, String name) {
-        if (t == null || t.isNull() || !t.defined()) throw new IllegalArgumentException(fn + ": " + name + " is null or undefined");
+        if (t == null || t.isNull() || !t.defined())
+            throw new IllegalArgumentException(fn + ": " + name + " is null or undefined");
     }
 
     private static void requireDim(Tensor t, int dim, String fn, String name) {
-        if (t.dim() != dim) throw new IllegalArgumentException(fn + ": " + name + " must be " + dim + "-D, is " + shape(t));
+        if (t.dim() != dim)
+            throw new IllegalArgumentException(fn + ": " + name + " must be " + dim + "-D, is " + shape(t));
     }
 
     private static void requireShape(Tensor t, String fn, String name, long... sizes) {
         requireDefined(t, fn, name);
         boolean ok = t.dim() == sizes.length;
         for (int i = 0; ok && i < sizes.length; i++) ok = t.size(i) == sizes[i];
-        if (!ok) throw new IllegalArgumentException(fn + ": " + name + " must be " + Arrays.toString(sizes) + ", is " + shape(t));
+        if (!ok)
+            throw new IllegalArgumentException(
+                    fn + ": " + name + " must be " + Arrays.toString(sizes) + ", is " + shape(t));
     }
 
     private static void requireContiguous(Tensor t, String fn, String name) {
-        if (!t.is_contiguous()) throw new IllegalArgumentException(fn + ": " + name + " must be contiguous (call .contiguous())");
+        if (!t.is_contiguous())
+            throw new IllegalArgumentException(fn + ": " + name + " must be contiguous (call .contiguous())");
     }
 
     private void requireDevice(Tensor t, String fn, String name) {
         boolean ok = device < 0 ? t.is_cpu() : t.is_cuda() && t.device().index() == device;
-        if (!ok) throw new IllegalArgumentException(fn + ": " + name + " is on " + (t.is_cuda() ? "cuda:" + t.device().index() : "cpu")
-                + ", kernels run on " + device());
+        if (!ok)
+            throw new IllegalArgumentException(fn + ": " + name + " is on "
+                    + (t.is_cuda() ? "cuda:" + t.device().index() : "cpu") + ", kernels run on " + device());
     }
 
     private static void requireDtype(Tensor t, ScalarType want, String fn, String name) {
@@ -346,8 +421,9 @@ public final class RelevanceKernels {
 
     private static void requireSameDtype(Tensor t, Tensor ref, String fn, String name) {
         if (t.scalar_type().intern() != ref.scalar_type().intern())
-            throw new IllegalArgumentException(fn + ": " + name + " is " + t.scalar_type().intern() + ", expected "
-                    + ref.scalar_type().intern());
+            throw new IllegalArgumentException(
+                    fn + ": " + name + " is " + t.scalar_type().intern() + ", expected "
+                            + ref.scalar_type().intern());
     }
 
     private static int actDtype(Tensor t, String fn, String name) {
@@ -369,12 +445,14 @@ public final class RelevanceKernels {
     private static long headDim(Tensor t, int heads, String fn, String name) {
         if (t.dim() == 3) {
             if (t.size(1) != heads)
-                throw new IllegalArgumentException(fn + ": " + name + " " + shape(t) + " has " + t.size(1) + " heads, expected " + heads);
+                throw new IllegalArgumentException(
+                        fn + ": " + name + " " + shape(t) + " has " + t.size(1) + " heads, expected " + heads);
             return t.size(2);
         }
         if (t.dim() == 2) {
             if (t.size(1) % heads != 0 || t.size(1) == 0)
-                throw new IllegalArgumentException(fn + ": " + name + " " + shape(t) + " width is not a multiple of " + heads + " heads");
+                throw new IllegalArgumentException(
+                        fn + ": " + name + " " + shape(t) + " width is not a multiple of " + heads + " heads");
             return t.size(1) / heads;
         }
         throw new IllegalArgumentException(fn + ": " + name + " must be [T,H,d] or [T,H*d], is " + shape(t));

@@ -1,5 +1,6 @@
 package io.cusprun.eval;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.cusprun.Json;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -9,14 +10,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import com.fasterxml.jackson.databind.JsonNode;
-
 /** Readers for the evaluation inputs; errors are one line naming the file and line. */
 public final class EvalData {
 
-
-    private EvalData() {
-    }
+    private EvalData() {}
 
     /** Pre-tokenised documents: one JSON array of token ids per line (blank lines skipped). */
     public static List<long[]> readIds(Path file, int vocabSize) throws IOException {
@@ -29,7 +26,8 @@ public final class EvalData {
             for (int i = 0; i < ids.length; i++) {
                 JsonNode v = node.get(i);
                 if (!v.isIntegralNumber() || v.asLong() < 0 || v.asLong() >= vocabSize) {
-                    throw new IOException(file + ":" + line + ": token " + v + " is not an id in [0, " + vocabSize + ")");
+                    throw new IOException(
+                            file + ":" + line + ": token " + v + " is not an id in [0, " + vocabSize + ")");
                 }
                 ids[i] = v.asLong();
             }
@@ -45,9 +43,14 @@ public final class EvalData {
             JsonNode ctx = node.get("context");
             JsonNode choices = node.get("choices");
             JsonNode answer = node.get("answer");
-            if (ctx == null || !ctx.isTextual() || choices == null || !choices.isArray() || answer == null
+            if (ctx == null
+                    || !ctx.isTextual()
+                    || choices == null
+                    || !choices.isArray()
+                    || answer == null
                     || !answer.isIntegralNumber()) {
-                throw new IOException(file + ":" + line + ": expected {\"context\": string, \"choices\": [strings], \"answer\": index}");
+                throw new IOException(file + ":" + line
+                        + ": expected {\"context\": string, \"choices\": [strings], \"answer\": index}");
             }
             List<String> cs = new ArrayList<>();
             for (JsonNode c : choices) {
@@ -56,7 +59,8 @@ public final class EvalData {
                 }
                 cs.add(c.asText());
             }
-            String delimiter = node.hasNonNull("delimiter") ? node.get("delimiter").asText() : " ";
+            String delimiter =
+                    node.hasNonNull("delimiter") ? node.get("delimiter").asText() : " ";
             try {
                 items.add(new McItem(ctx.asText(), cs, answer.asInt(), delimiter));
             } catch (IllegalArgumentException e) {
@@ -83,7 +87,8 @@ public final class EvalData {
                 handler.accept(line, Json.parseLine(s, file + ":" + line));
             }
         } catch (java.nio.charset.CharacterCodingException e) {
-            throw new IOException(file + ": not valid UTF-8 at byte " + io.cusprun.corpus.Utf8.firstMalformedByte(file));
+            throw new IOException(
+                    file + ": not valid UTF-8 at byte " + io.cusprun.corpus.Utf8.firstMalformedByte(file));
         }
     }
 }

@@ -14,7 +14,8 @@ public record McItem(String context, List<String> choices, int answer, String de
             throw new IllegalArgumentException("no choices");
         }
         if (answer < 0 || answer >= choices.size()) {
-            throw new IllegalArgumentException("answer " + answer + " is not an index into " + choices.size() + " choices");
+            throw new IllegalArgumentException(
+                    "answer " + answer + " is not an index into " + choices.size() + " choices");
         }
     }
 }

@@ -9,5 +9,4 @@ package io.cusprun.eval;
  * @param accNormBytes the same divided by the choice's UTF-8 byte length (equal for ASCII)
  * @param n            number of items
  */
-public record McResult(double acc, double accNorm, double accNormBytes, int n) {
-}
+public record McResult(double acc, double accNorm, double accNormBytes, int n) {}

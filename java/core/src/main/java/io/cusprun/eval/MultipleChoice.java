@@ -1,13 +1,12 @@
 package io.cusprun.eval;
 
+import io.cusprun.NonFiniteException;
+import io.cusprun.model.LlamaModel;
+import io.cusprun.model.TextTokenizer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-
-import io.cusprun.NonFiniteException;
-import io.cusprun.model.LlamaModel;
-import io.cusprun.model.TextTokenizer;
 
 /**
  * Log-likelihood multiple choice, following lm-evaluation-harness (HFLM loglikelihood and
@@ -48,7 +47,8 @@ public final class MultipleChoice {
             for (int c = 0; c < items.get(i).choices().size(); c++, k++) {
                 if (!Double.isFinite(ll[k])) {
                     throw new NonFiniteException("item " + (i + 1) + ", choice " + c + ": log-likelihood is "
-                            + NonFiniteException.describe(ll[k]) + " (non-finite logits: the model's weights or activations overflow)");
+                            + NonFiniteException.describe(ll[k])
+                            + " (non-finite logits: the model's weights or activations overflow)");
                 }
             }
         }
@@ -77,7 +77,8 @@ public final class MultipleChoice {
             k += n;
         }
         int total = items.size();
-        return new McResult((double) correct / total, (double) correctNorm / total, (double) correctBytes / total, total);
+        return new McResult(
+                (double) correct / total, (double) correctNorm / total, (double) correctBytes / total, total);
     }
 
     /** The scored request for a continuation after a context (lm-eval's _encode_pair and truncation). */

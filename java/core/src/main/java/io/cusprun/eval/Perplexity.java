@@ -1,11 +1,10 @@
 package io.cusprun.eval;
 
+import io.cusprun.NonFiniteException;
+import io.cusprun.model.LlamaModel;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-
-import io.cusprun.NonFiniteException;
-import io.cusprun.model.LlamaModel;
 
 /**
  * Perplexity of token sequences with a sliding window, as in HF's "Perplexity of fixed-length
@@ -17,8 +16,7 @@ import io.cusprun.model.LlamaModel;
 public final class Perplexity {
 
     /** One window [begin, end) of a sequence, scoring positions [firstTarget, end). */
-    public record Window(int begin, int end, int firstTarget) {
-    }
+    public record Window(int begin, int end, int firstTarget) {}
 
     private final TokenScorer scorer;
     private final int maxLength;
@@ -26,8 +24,8 @@ public final class Perplexity {
 
     public Perplexity(LlamaModel model, int maxLength, int stride, int batchTokens) {
         if (maxLength < 2 || stride < 1 || stride > maxLength) {
-            throw new IllegalArgumentException("need maxLength >= 2 and 1 <= stride <= maxLength, got "
-                    + maxLength + " and " + stride);
+            throw new IllegalArgumentException(
+                    "need maxLength >= 2 and 1 <= stride <= maxLength, got " + maxLength + " and " + stride);
         }
         this.scorer = new TokenScorer(model, batchTokens);
         this.maxLength = maxLength;
@@ -71,7 +69,8 @@ public final class Perplexity {
         for (int r = 0; r < ll.length; r++) {
             if (!Double.isFinite(ll[r])) {
                 throw new NonFiniteException("document " + (document.get(r) + 1) + ": log-likelihood is "
-                        + NonFiniteException.describe(ll[r]) + " (non-finite logits: the model's weights or activations overflow)");
+                        + NonFiniteException.describe(ll[r])
+                        + " (non-finite logits: the model's weights or activations overflow)");
             }
             sum += ll[r];
         }

@@ -1,16 +1,14 @@
 package io.cusprun.eval;
 
-import java.util.ArrayList;
-import java.util.List;
-
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
-
 import io.cusprun.model.Batch;
 import io.cusprun.model.LayerHooks;
 import io.cusprun.model.LlamaModel;
 import io.cusprun.model.Tensors;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * Log-likelihoods of {@link ScoreRequest}s: requests are packed as documents into batches of
@@ -40,7 +38,8 @@ public final class TokenScorer {
         while (start < requests.size()) {
             int end = start;
             long tokens = 0;
-            while (end < requests.size() && (end == start || tokens + requests.get(end).ids().length <= batchTokens)) {
+            while (end < requests.size()
+                    && (end == start || tokens + requests.get(end).ids().length <= batchTokens)) {
                 tokens += requests.get(end).ids().length;
                 end++;
             }
@@ -82,7 +81,8 @@ public final class TokenScorer {
     private float[] chunkLogProbs(Tensor hidden, long[] rows, long[] targets, int from, int n) {
         try (PointerScope scope = new PointerScope()) {
             Tensor device = hidden;
-            Tensor rowIdx = Tensors.ofLongs(java.util.Arrays.copyOfRange(rows, from, from + n)).to(device.device(), torch.ScalarType.Long);
+            Tensor rowIdx = Tensors.ofLongs(java.util.Arrays.copyOfRange(rows, from, from + n))
+                    .to(device.device(), torch.ScalarType.Long);
             Tensor tgtIdx = Tensors.ofLongs(java.util.Arrays.copyOfRange(targets, from, from + n), n, 1)
                     .to(device.device(), torch.ScalarType.Long);
             Tensor logits = model.project(hidden.index_select(0, rowIdx)).to(torch.ScalarType.Float);

@@ -10,8 +10,7 @@ import java.nio.ByteBuffer;
  */
 public final class Encodings {
 
-    private Encodings() {
-    }
+    private Encodings() {}
 
     /** IEEE binary16 bits of {@code f}, rounded to nearest even; NaN stays NaN, overflow becomes infinity. */
     public static short floatToHalf(float f) {

@@ -1,16 +1,5 @@
 package io.cusprun.export;
 
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-
 import io.cusprun.OutputPolicy;
 import io.cusprun.Version;
 import io.cusprun.model.Architecture;
@@ -21,6 +10,16 @@ import io.cusprun.model.ModelConfig;
 import io.cusprun.model.RopeScaling;
 import io.cusprun.model.SafetensorsFile;
 import io.cusprun.model.TensorInfo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * Exports a model directory cusprun reads (Llama 2/3, Mistral, Qwen2; unpruned, uniformly or
@@ -48,18 +47,16 @@ public final class GgufExporter {
     public static final String WRITER_KEY = "cusprun.writer";
 
     /** A GGUF output: {@code --force} replaces only a file this exporter wrote. */
-    public static final OutputPolicy.Kind OUTPUT = OutputPolicy.Kind.file("GGUF file",
+    public static final OutputPolicy.Kind OUTPUT = OutputPolicy.Kind.file(
+            "GGUF file",
             f -> Files.isRegularFile(f) && GgufReader.open(f).metadata().get(WRITER_KEY) != null);
 
-
     /** What was written. */
-    public record Result(Path file, long bytes, String architecture, GgufType type, int tensors, List<String> notes) {
-    }
+    public record Result(Path file, long bytes, String architecture, GgufType type, int tensors, List<String> notes) {}
 
     private static final long ROWS_BYTES = 16L << 20; // rows read per step, about this many f32 bytes
 
-    private GgufExporter() {
-    }
+    private GgufExporter() {}
 
     /** Exports {@code modelDir} to {@code out}; every failure is an IOException whose message is one line naming a file. */
     public static Result export(Path modelDir, Path out, GgufType type) throws IOException {
@@ -76,8 +73,7 @@ public final class GgufExporter {
         }
     }
 
-    private record Plan(String arch, GgufMetadata meta, List<GgufWriter.Tensor> tensors, List<String> notes) {
-    }
+    private record Plan(String arch, GgufMetadata meta, List<GgufWriter.Tensor> tensors, List<String> notes) {}
 
     /** The GGUF architecture llama.cpp runs this config as; throws IllegalArgumentException when it cannot. */
     public static String architecture(ModelConfig c) {
@@ -99,8 +95,8 @@ public final class GgufExporter {
             }
         }
         if (c.layer(0).numAttentionHeads() == 0) {
-            throw new IllegalArgumentException("layer 0 has no attention heads; llama.cpp takes the head size"
-                    + " from layer 0's head count");
+            throw new IllegalArgumentException(
+                    "layer 0 has no attention heads; llama.cpp takes the head size" + " from layer 0's head count");
         }
         boolean zero = c.layers().stream().anyMatch(s -> s.numAttentionHeads() == 0 || s.intermediateSize() == 0);
         if (!uniform || zero) {
@@ -123,7 +119,8 @@ public final class GgufExporter {
         int d = c.headDim();
         GgufMetadata meta = new GgufMetadata();
         meta.putString("general.architecture", arch);
-        meta.putString("general.name", dir.toAbsolutePath().normalize().getFileName().toString());
+        meta.putString(
+                "general.name", dir.toAbsolutePath().normalize().getFileName().toString());
         meta.putString(WRITER_KEY, "cusprun " + Version.VERSION);
         meta.putU32("general.alignment", GgufWriter.ALIGNMENT);
         meta.putU32("general.file_type", type.fileType());
@@ -177,8 +174,8 @@ public final class GgufExporter {
         List<GgufWriter.Tensor> ts = new ArrayList<>();
         if (rs.type().equals("llama3")) {
             float[] f = ropeFreqs(c);
-            ts.add(new GgufWriter.Tensor("rope_freqs.weight", new long[] {f.length}, GgufType.F32,
-                    sink -> sink.accept(f, f.length)));
+            ts.add(new GgufWriter.Tensor(
+                    "rope_freqs.weight", new long[] {f.length}, GgufType.F32, sink -> sink.accept(f, f.length)));
         }
         ts.add(tensor(ckpt, "model.embed_tokens.weight", "token_embd.weight", type, 0));
         for (int i = 0; i < c.numHiddenLayers(); i++) {
@@ -303,11 +300,13 @@ public final class GgufExporter {
             throw new IllegalArgumentException(hfName + " has " + shape.length + " dimensions, expected 1 or 2");
         }
         if (info.dtype() != DType.F32 && info.dtype() != DType.F16 && info.dtype() != DType.BF16) {
-            throw new IllegalArgumentException(hfName + " is " + info.dtype() + "; GGUF export reads F32, F16 and BF16");
+            throw new IllegalArgumentException(
+                    hfName + " is " + info.dtype() + "; GGUF export reads F32, F16 and BF16");
         }
         long rows = shape.length == 2 ? shape[0] : 1;
         long cols = shape.length == 2 ? shape[1] : shape[0];
-        GgufType t = shape.length == 1 ? GgufType.F32
+        GgufType t = shape.length == 1
+                ? GgufType.F32
                 : type == GgufType.Q8_0 && cols % GgufType.QK8_0 != 0 ? GgufType.F16 : type;
         long[] ne = shape.length == 2 ? new long[] {cols, rows} : new long[] {cols};
         long start = file.header().dataStart() + info.begin();
@@ -356,7 +355,8 @@ public final class GgufExporter {
         return out;
     }
 
-    private static float[] read(FileChannel ch, Path path, String name, DType dtype, long pos, long n) throws IOException {
+    private static float[] read(FileChannel ch, Path path, String name, DType dtype, long pos, long n)
+            throws IOException {
         long bytes = n * dtype.byteSize();
         ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN);
         while (buf.hasRemaining()) {

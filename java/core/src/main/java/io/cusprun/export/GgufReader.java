@@ -168,7 +168,8 @@ public final class GgufReader {
         TensorInfo t = tensor(name);
         GgufType type = t.type();
         if (type == null) {
-            throw new IOException(file + ": tensor " + name + " has ggml type " + t.ggmlType() + ", not one cusprun reads");
+            throw new IOException(
+                    file + ": tensor " + name + " has ggml type " + t.ggmlType() + ", not one cusprun reads");
         }
         long bytes = type.bytes(t.numel());
         if (t.numel() > Integer.MAX_VALUE || bytes > Integer.MAX_VALUE) {

@@ -1,5 +1,9 @@
 package io.cusprun.export;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cusprun.model.ModelConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,12 +13,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
-
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
-import io.cusprun.model.ModelConfig;
 
 /**
  * A model directory's HF tokenizer (tokenizer.json, tokenizer_config.json, config.json) as GGUF
@@ -39,19 +37,21 @@ public final class GgufTokenizer {
 
     /** llama.cpp's token types (llama.h {@code enum llama_token_type}). */
     public static final int NORMAL = 1;
+
     public static final int UNKNOWN = 2;
     public static final int CONTROL = 3;
     public static final int USER_DEFINED = 4;
     public static final int UNUSED = 5;
     public static final int BYTE = 6;
 
-    static final String LLAMA3_REGEX = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-    static final String QWEN2_REGEX = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    static final String LLAMA3_REGEX =
+            "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    static final String QWEN2_REGEX =
+            "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
     private static final Pattern BYTE_TOKEN = Pattern.compile("<0x[0-9A-Fa-f]{2}>");
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private GgufTokenizer() {
-    }
+    private GgufTokenizer() {}
 
     /** Adds the tokenizer metadata of {@code dir} to {@code meta}; throws IllegalArgumentException with a one-line reason. */
     public static void addTo(GgufMetadata meta, Path dir, ModelConfig config) throws IOException {
@@ -108,7 +108,9 @@ public final class GgufTokenizer {
             } else {
                 int r = 0;
                 for (JsonNode m : model.path("merges")) {
-                    String merged = m.isArray() ? m.get(0).asText() + m.get(1).asText() : m.asText().replace(" ", "");
+                    String merged = m.isArray()
+                            ? m.get(0).asText() + m.get(1).asText()
+                            : m.asText().replace(" ", "");
                     Integer id = ids.get(merged);
                     if (id != null && id < n && scores[id] == 0) {
                         scores[id] = -(r + 1);
@@ -124,8 +126,9 @@ public final class GgufTokenizer {
             for (int b = 0; b < 256; b++) {
                 String bt = String.format("<0x%02X>", b);
                 if (!ids.containsKey(bt)) {
-                    throw new IllegalArgumentException("tokenizer.json: SentencePiece-style vocabulary without the byte"
-                            + " token " + bt + " (llama.cpp aborts on text it cannot spell without all 256 byte tokens)");
+                    throw new IllegalArgumentException(
+                            "tokenizer.json: SentencePiece-style vocabulary without the byte" + " token " + bt
+                                    + " (llama.cpp aborts on text it cannot spell without all 256 byte tokens)");
                 }
             }
         }
@@ -135,7 +138,8 @@ public final class GgufTokenizer {
                 types[i] = UNUSED;
             } else if (added.containsKey(i)) {
                 types[i] = added.get(i) ? CONTROL : USER_DEFINED;
-            } else if (ggmlModel.equals("llama") && BYTE_TOKEN.matcher(tokens[i]).matches()) {
+            } else if (ggmlModel.equals("llama")
+                    && BYTE_TOKEN.matcher(tokens[i]).matches()) {
                 types[i] = BYTE;
             } else {
                 types[i] = NORMAL;
@@ -183,8 +187,8 @@ public final class GgufTokenizer {
         if (unkConfig != null) {
             unk = unkConfig;
         }
-        boolean addBos = tokConfig.has("add_bos_token") ? tokConfig.get("add_bos_token").asBoolean()
-                : templateBos != null;
+        boolean addBos =
+                tokConfig.has("add_bos_token") ? tokConfig.get("add_bos_token").asBoolean() : templateBos != null;
         boolean addEos = tokConfig.path("add_eos_token").asBoolean(false);
         if (addBos && bos == null) {
             throw new IllegalArgumentException("the tokenizer adds BOS but no BOS token id is known");
@@ -221,7 +225,8 @@ public final class GgufTokenizer {
         if (token == null || token.isNull()) {
             return null;
         }
-        String content = token.isTextual() ? token.asText() : token.path("content").asText(null);
+        String content =
+                token.isTextual() ? token.asText() : token.path("content").asText(null);
         return content == null ? null : id(ids, content);
     }
 
@@ -269,7 +274,8 @@ public final class GgufTokenizer {
             if (ps.size() == 1) {
                 return preTokenizer(ps.get(0));
             }
-            if (ps.size() == 2 && ps.get(0).path("type").asText().equals("Split")
+            if (ps.size() == 2
+                    && ps.get(0).path("type").asText().equals("Split")
                     && ps.get(1).path("type").asText().equals("ByteLevel")
                     && !ps.get(1).path("use_regex").asBoolean(true)) {
                 String regex = ps.get(0).path("pattern").path("Regex").asText("");
@@ -289,7 +295,8 @@ public final class GgufTokenizer {
         try {
             return JSON.readTree(file.toFile());
         } catch (JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage().lines().findFirst().orElse(""));
+            throw new IOException(file + ": not valid JSON: "
+                    + e.getOriginalMessage().lines().findFirst().orElse(""));
         }
     }
 

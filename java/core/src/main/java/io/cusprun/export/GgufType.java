@@ -63,7 +63,8 @@ public enum GgufType {
             case "f16" -> F16;
             case "bf16" -> BF16;
             case "q8_0" -> Q8_0;
-            default -> throw new IllegalArgumentException("unknown GGUF dtype '" + s + "' (expected f32, f16, bf16 or q8_0)");
+            default ->
+                throw new IllegalArgumentException("unknown GGUF dtype '" + s + "' (expected f32, f16, bf16 or q8_0)");
         };
     }
 

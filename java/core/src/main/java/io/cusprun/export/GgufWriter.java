@@ -60,8 +60,7 @@ public final class GgufWriter {
         }
     }
 
-    private GgufWriter() {
-    }
+    private GgufWriter() {}
 
     /** Writes {@code file} (via a temporary sibling); returns its size in bytes. */
     public static long write(Path file, GgufMetadata metadata, List<Tensor> tensors) throws IOException {
@@ -77,9 +76,10 @@ public final class GgufWriter {
         }
         Path abs = file.toAbsolutePath();
         Files.createDirectories(abs.getParent());
-        Path tmp = abs.resolveSibling(abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        Path tmp = abs.resolveSibling(
+                abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        try (FileChannel ch = FileChannel.open(
+                tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
             Out out = new Out(ch);
             out.putInt(MAGIC);
             out.putInt(VERSION);
@@ -88,7 +88,11 @@ public final class GgufWriter {
             for (Map.Entry<String, GgufMetadata.Value> e : metadata.values().entrySet()) {
                 out.putString(e.getKey());
                 out.putInt(e.getValue().type());
-                writeValue(out, e.getValue().type(), e.getValue().elementType(), e.getValue().value());
+                writeValue(
+                        out,
+                        e.getValue().type(),
+                        e.getValue().elementType(),
+                        e.getValue().value());
             }
             long offset = 0;
             for (Tensor t : tensors) {
@@ -119,8 +123,8 @@ public final class GgufWriter {
                     throw new IOException(t.name() + ": " + count[0] + " values supplied, " + t.numel() + " declared");
                 }
                 if (out.position() - start != t.bytes()) {
-                    throw new IllegalStateException(t.name() + ": wrote " + (out.position() - start) + " bytes, not "
-                            + t.bytes());
+                    throw new IllegalStateException(
+                            t.name() + ": wrote " + (out.position() - start) + " bytes, not " + t.bytes());
                 }
                 out.pad();
             }

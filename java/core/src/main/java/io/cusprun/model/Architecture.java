@@ -29,12 +29,18 @@ public enum Architecture {
 
     /** The architecture named {@code LlamaForCausalLM} etc., or null. */
     public static Architecture byHfName(String name) {
-        return Arrays.stream(values()).filter(a -> a.hfName.equals(name)).findFirst().orElse(null);
+        return Arrays.stream(values())
+                .filter(a -> a.hfName.equals(name))
+                .findFirst()
+                .orElse(null);
     }
 
     /** The architecture of a {@code model_type}, or null. */
     public static Architecture byModelType(String type) {
-        return Arrays.stream(values()).filter(a -> a.modelType.equals(type)).findFirst().orElse(null);
+        return Arrays.stream(values())
+                .filter(a -> a.modelType.equals(type))
+                .findFirst()
+                .orElse(null);
     }
 
     /** "LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM". */

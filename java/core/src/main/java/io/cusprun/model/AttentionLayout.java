@@ -30,13 +30,21 @@ abstract sealed class AttentionLayout {
 
     static Tensor sdpa(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal) {
         boolean gqa = q.size(1) != k.size(1);
-        return torch.scaled_dot_product_attention(q, k, v, mask == null ? new TensorOptional() : new TensorOptional(mask),
-                0.0, causal, new DoubleOptional(), gqa);
+        return torch.scaled_dot_product_attention(
+                q,
+                k,
+                v,
+                mask == null ? new TensorOptional() : new TensorOptional(mask),
+                0.0,
+                causal,
+                new DoubleOptional(),
+                gqa);
     }
 
     /** Bool [L, L]: j <= i, and i - j < window when window > 0. */
     static Tensor causalMask(long length, int window, Device device) {
-        Tensor idx = torch.arange(new Scalar(length), new TensorOptions(torch.ScalarType.Long)).to(device, torch.ScalarType.Long);
+        Tensor idx = torch.arange(new Scalar(length), new TensorOptions(torch.ScalarType.Long))
+                .to(device, torch.ScalarType.Long);
         Tensor diff = idx.unsqueeze(1).sub(idx.unsqueeze(0)); // i - j
         Tensor mask = torch.ge(diff, new Scalar(0L));
         if (window > 0) {
@@ -70,7 +78,10 @@ abstract sealed class AttentionLayout {
         @Override
         Tensor attend(Tensor q, Tensor k, Tensor v, int window) {
             if (batch.numDocs() == 1) {
-                return attendDoc(q, k, v, 0, batch.length(), window).squeeze(0).transpose(0, 1).contiguous();
+                return attendDoc(q, k, v, 0, batch.length(), window)
+                        .squeeze(0)
+                        .transpose(0, 1)
+                        .contiguous();
             }
             Tensor z = torch.empty_like(q);
             for (int doc = 0; doc < batch.numDocs(); doc++) {

@@ -14,13 +14,13 @@ public record Batch(long[] tokens, long[] docOffsets) {
         tokens = tokens.clone();
         docOffsets = docOffsets.clone();
         if (docOffsets.length < 2 || docOffsets[0] != 0 || docOffsets[docOffsets.length - 1] != tokens.length) {
-            throw new IllegalArgumentException("docOffsets must run from 0 to " + tokens.length + ": "
-                    + Arrays.toString(docOffsets));
+            throw new IllegalArgumentException(
+                    "docOffsets must run from 0 to " + tokens.length + ": " + Arrays.toString(docOffsets));
         }
         for (int i = 1; i < docOffsets.length; i++) {
             if (docOffsets[i] <= docOffsets[i - 1]) {
-                throw new IllegalArgumentException("docOffsets must be strictly ascending (no empty documents): "
-                        + Arrays.toString(docOffsets));
+                throw new IllegalArgumentException(
+                        "docOffsets must be strictly ascending (no empty documents): " + Arrays.toString(docOffsets));
             }
         }
     }

@@ -1,5 +1,10 @@
 package io.cusprun.model;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cusprun.Json;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,12 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
@@ -71,7 +70,8 @@ public final class Checkpoint implements AutoCloseable {
             for (String name : f.header().tensors().keySet()) {
                 SafetensorsFile prev = byTensor.put(name, f);
                 if (prev != null) {
-                    throw new SafetensorsException(p, name, "also in " + prev.path().getFileName());
+                    throw new SafetensorsException(
+                            p, name, "also in " + prev.path().getFileName());
                 }
             }
         }
@@ -129,7 +129,8 @@ public final class Checkpoint implements AutoCloseable {
                     throw new SafetensorsException(index, name, "in shard " + s.getKey() + " but not in weight_map");
                 }
                 if (!where.equals(s.getKey())) {
-                    throw new SafetensorsException(index, name, "in shard " + s.getKey() + " but weight_map says " + where);
+                    throw new SafetensorsException(
+                            index, name, "in shard " + s.getKey() + " but weight_map says " + where);
                 }
             }
         }
@@ -137,7 +138,8 @@ public final class Checkpoint implements AutoCloseable {
         for (Map.Entry<String, String> e : listed.entrySet()) {
             SafetensorsFile f = byShard.get(e.getValue());
             if (f.header().tensor(e.getKey()) == null) {
-                throw new SafetensorsException(index, e.getKey(), "listed in weight_map but missing from " + e.getValue());
+                throw new SafetensorsException(
+                        index, e.getKey(), "listed in weight_map but missing from " + e.getValue());
             }
             byTensor.put(e.getKey(), f);
         }
@@ -147,8 +149,13 @@ public final class Checkpoint implements AutoCloseable {
     /** A weight_map file name as a path: a plain name of an existing regular file whose real path is in {@code realDir}. */
     private static Path shardPath(Path index, Path realDir, String tensor, String shard) throws IOException {
         String problem = null;
-        if (shard.isEmpty() || shard.equals(".") || shard.equals("..") || shard.indexOf('/') >= 0
-                || shard.indexOf('\\') >= 0 || shard.indexOf('\0') >= 0 || shard.chars().anyMatch(Character::isISOControl)) {
+        if (shard.isEmpty()
+                || shard.equals(".")
+                || shard.equals("..")
+                || shard.indexOf('/') >= 0
+                || shard.indexOf('\\') >= 0
+                || shard.indexOf('\0') >= 0
+                || shard.chars().anyMatch(Character::isISOControl)) {
             problem = "is not a plain file name in the model directory";
         }
         if (problem == null) {

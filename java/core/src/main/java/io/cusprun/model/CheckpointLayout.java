@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
 public final class CheckpointLayout {
 
     private static final Pattern LAYER = Pattern.compile("^model\\.layers\\.(\\d+)\\..+$");
-    private static final Pattern INV_FREQ = Pattern.compile("^model\\.layers\\.(\\d+)\\.self_attn\\.rotary_emb\\.inv_freq$");
+    private static final Pattern INV_FREQ =
+            Pattern.compile("^model\\.layers\\.(\\d+)\\.self_attn\\.rotary_emb\\.inv_freq$");
 
     private CheckpointLayout() {}
 
@@ -83,14 +84,19 @@ public final class CheckpointLayout {
         }
         if (config.numHiddenLayers() > layers) {
             String name = "model.layers." + layers + ".input_layernorm.weight";
-            throw new SafetensorsException(checkpoint.location(), name, "missing: config.json has "
-                    + config.numHiddenLayers() + " layers (num_hidden_layers), the checkpoint " + layers);
+            throw new SafetensorsException(
+                    checkpoint.location(),
+                    name,
+                    "missing: config.json has " + config.numHiddenLayers()
+                            + " layers (num_hidden_layers), the checkpoint " + layers);
         }
         Map<String, long[]> expected = expected(config);
         for (Map.Entry<String, long[]> e : expected.entrySet()) {
             String name = e.getKey();
             if (!checkpoint.has(name)) {
-                throw new SafetensorsException(checkpoint.location(), name,
+                throw new SafetensorsException(
+                        checkpoint.location(),
+                        name,
                         "missing, but config.json implies it with shape " + Arrays.toString(e.getValue()));
             }
             checkTensor(checkpoint, name, e.getValue());
@@ -110,11 +116,14 @@ public final class CheckpointLayout {
             }
             Matcher m = LAYER.matcher(name);
             if (m.matches() && layerIndex(m.group(1)) >= config.numHiddenLayers()) {
-                throw new SafetensorsException(file, name, "layer " + m.group(1) + " but config.json has "
-                        + config.numHiddenLayers() + " layers (num_hidden_layers)");
+                throw new SafetensorsException(
+                        file,
+                        name,
+                        "layer " + m.group(1) + " but config.json has " + config.numHiddenLayers()
+                                + " layers (num_hidden_layers)");
             }
-            throw new SafetensorsException(file, name, "not a tensor of this " + config.architecture().hfName()
-                    + " config.json");
+            throw new SafetensorsException(
+                    file, name, "not a tensor of this " + config.architecture().hfName() + " config.json");
         }
     }
 
@@ -122,12 +131,14 @@ public final class CheckpointLayout {
         TensorInfo info = checkpoint.info(name);
         Path file = checkpoint.file(name).path();
         if (!Arrays.equals(info.shape(), shape)) {
-            throw new SafetensorsException(file, name, "shape " + Arrays.toString(info.shape())
-                    + " but config.json implies " + Arrays.toString(shape));
+            throw new SafetensorsException(
+                    file,
+                    name,
+                    "shape " + Arrays.toString(info.shape()) + " but config.json implies " + Arrays.toString(shape));
         }
         if (!info.dtype().isFloatingPoint()) {
-            throw new SafetensorsException(file, name, "dtype " + info.dtype().safetensorsName()
-                    + " is not a floating-point weight type");
+            throw new SafetensorsException(
+                    file, name, "dtype " + info.dtype().safetensorsName() + " is not a floating-point weight type");
         }
     }
 

@@ -2,7 +2,6 @@ package io.cusprun.model;
 
 import java.util.Arrays;
 import java.util.stream.Collectors;
-
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /** The element types a safetensors file may hold, with their on-disk names and sizes. */
@@ -84,7 +83,9 @@ public enum DType {
             case "float16", "half" -> F16;
             case "float32", "float" -> F32;
             case "float64", "double" -> F64;
-            default -> throw new IllegalArgumentException("unknown torch_dtype '" + name + "' (expected one of bfloat16, float16, float32)");
+            default ->
+                throw new IllegalArgumentException(
+                        "unknown torch_dtype '" + name + "' (expected one of bfloat16, float16, float32)");
         };
     }
 

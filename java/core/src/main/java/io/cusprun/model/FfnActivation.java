@@ -31,7 +31,8 @@ public interface FfnActivation {
         return switch (name) {
             case "native" -> NATIVE;
             case "libtorch" -> LIBTORCH;
-            default -> throw new IllegalArgumentException("-D" + PROPERTY + "=" + name + ": expected native or libtorch");
+            default ->
+                throw new IllegalArgumentException("-D" + PROPERTY + "=" + name + ": expected native or libtorch");
         };
     }
 }

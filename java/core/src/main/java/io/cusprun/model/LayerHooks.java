@@ -16,12 +16,10 @@ public interface LayerHooks {
     Tensor ffnActivation(int layer, Tensor gate, Tensor up, Batch batch);
 
     /** Attention output before o_proj, [T, H, d] (contiguous), before any head mask is applied. */
-    default void attentionOutput(int layer, Tensor z, Batch batch) {
-    }
+    default void attentionOutput(int layer, Tensor z, Batch batch) {}
 
     /** q [T, H, d] and k [T, Hkv, d] after RoPE; only called when {@link #wantsQueryKey()}. */
-    default void queryKey(int layer, Tensor q, Tensor k, Batch batch) {
-    }
+    default void queryKey(int layer, Tensor q, Tensor k, Batch batch) {}
 
     default boolean wantsQueryKey() {
         return false;

@@ -11,10 +11,11 @@ public record LayerSize(int intermediateSize, int numAttentionHeads, int numKeyV
 
     public LayerSize {
         if (intermediateSize < 0 || numAttentionHeads < 0 || numKeyValueHeads < 0) {
-            throw new IllegalArgumentException("negative layer size " + intermediateSize + "/" + numAttentionHeads
-                    + "/" + numKeyValueHeads);
+            throw new IllegalArgumentException(
+                    "negative layer size " + intermediateSize + "/" + numAttentionHeads + "/" + numKeyValueHeads);
         }
-        if (numAttentionHeads == 0 ? numKeyValueHeads != 0
+        if (numAttentionHeads == 0
+                ? numKeyValueHeads != 0
                 : numKeyValueHeads == 0 || numAttentionHeads % numKeyValueHeads != 0) {
             throw new IllegalArgumentException("num_attention_heads " + numAttentionHeads
                     + " is not a multiple of num_key_value_heads " + numKeyValueHeads);

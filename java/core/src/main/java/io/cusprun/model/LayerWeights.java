@@ -1,7 +1,6 @@
 package io.cusprun.model;
 
 import java.util.Map;
-
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -11,9 +10,19 @@ import org.bytedeco.pytorch.Tensor;
  * then v) and gate/up into {@code gateUp} ([2F, D]: gate rows, then up). Bias tensors are null
  * when the architecture has none.
  */
-public record LayerWeights(LayerSize size, int headDim, Tensor inputNorm, Tensor qkv, Tensor qkvBias,
-                           Tensor o, Tensor oBias, Tensor postNorm, Tensor gateUp, Tensor gateUpBias,
-                           Tensor down, Tensor downBias) {
+public record LayerWeights(
+        LayerSize size,
+        int headDim,
+        Tensor inputNorm,
+        Tensor qkv,
+        Tensor qkvBias,
+        Tensor o,
+        Tensor oBias,
+        Tensor postNorm,
+        Tensor gateUp,
+        Tensor gateUpBias,
+        Tensor down,
+        Tensor downBias) {
 
     /** q_proj rows as a view of the fused matrix, [H d, D]. */
     public Tensor q() {
@@ -25,7 +34,9 @@ public record LayerWeights(LayerSize size, int headDim, Tensor inputNorm, Tensor
     }
 
     public Tensor v() {
-        return qkv.narrow(0, (long) (size.numAttentionHeads() + size.numKeyValueHeads()) * headDim,
+        return qkv.narrow(
+                0,
+                (long) (size.numAttentionHeads() + size.numKeyValueHeads()) * headDim,
                 (long) size.numKeyValueHeads() * headDim);
     }
 
@@ -41,8 +52,18 @@ public record LayerWeights(LayerSize size, int headDim, Tensor inputNorm, Tensor
 
     /** The same weights converted to {@code type} (new tensors, owned by the caller's PointerScope). */
     LayerWeights to(org.bytedeco.pytorch.global.torch.ScalarType type) {
-        return new LayerWeights(size, headDim, conv(inputNorm, type), conv(qkv, type), conv(qkvBias, type), conv(o, type),
-                conv(oBias, type), conv(postNorm, type), conv(gateUp, type), conv(gateUpBias, type), conv(down, type),
+        return new LayerWeights(
+                size,
+                headDim,
+                conv(inputNorm, type),
+                conv(qkv, type),
+                conv(qkvBias, type),
+                conv(o, type),
+                conv(oBias, type),
+                conv(postNorm, type),
+                conv(gateUp, type),
+                conv(gateUpBias, type),
+                conv(down, type),
                 conv(downBias, type));
     }
 
@@ -110,7 +131,8 @@ public record LayerWeights(LayerSize size, int headDim, Tensor inputNorm, Tensor
     }
 
     void release() {
-        for (Tensor t : new Tensor[] {inputNorm, qkv, qkvBias, o, oBias, postNorm, gateUp, gateUpBias, down, downBias}) {
+        for (Tensor t :
+                new Tensor[] {inputNorm, qkv, qkvBias, o, oBias, postNorm, gateUp, gateUpBias, down, downBias}) {
             Tensors.release(t);
         }
     }

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.Device;
@@ -46,8 +45,14 @@ public final class LlamaModel implements AutoCloseable {
     private final Tensor[] ffnMasks;
     private final Tensor[] headMasks;
 
-    private LlamaModel(ModelConfig config, LoadOptions options, Device device, Tensor embedding, Tensor finalNorm,
-                       Tensor lmHead, List<LayerWeights> layers) {
+    private LlamaModel(
+            ModelConfig config,
+            LoadOptions options,
+            Device device,
+            Tensor embedding,
+            Tensor finalNorm,
+            Tensor lmHead,
+            List<LayerWeights> layers) {
         this.config = config;
         this.options = options;
         this.device = device;
@@ -95,7 +100,8 @@ public final class LlamaModel implements AutoCloseable {
 
     private static LlamaModel build(ModelConfig config, WeightLoader loader, LoadOptions options) throws IOException {
         io.cusprun.engine.CpuThreads.configure();
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+        try (PointerScope scope = new PointerScope();
+                NoGradGuard noGrad = new NoGradGuard()) {
             Tensor embedding = Tensors.keep(loader.embedding());
             Tensor finalNorm = Tensors.keep(loader.finalNorm());
             Tensor lmHead = config.tieWordEmbeddings() ? embedding : Tensors.keep(loader.lmHead());
@@ -156,7 +162,11 @@ public final class LlamaModel implements AutoCloseable {
      * gradients of {@link #parameters()} that require them.
      */
     public Tensor logitsWithGrad(Batch batch) {
-        return run(batch.tokens(), () -> new AttentionLayout.Packed(batch, device), LayerHooks.differentiable(), true,
+        return run(
+                batch.tokens(),
+                () -> new AttentionLayout.Packed(batch, device),
+                LayerHooks.differentiable(),
+                true,
                 true);
     }
 
@@ -181,7 +191,8 @@ public final class LlamaModel implements AutoCloseable {
         ffnMasks[layer] = null;
         if (mask != null) {
             checkLength(mask, layers.get(layer).size().intermediateSize(), "FFN", layer);
-            ffnMasks[layer] = Tensors.keep(Tensors.ofFloats(mask).to(device, options.dtype().scalarType()));
+            ffnMasks[layer] = Tensors.keep(
+                    Tensors.ofFloats(mask).to(device, options.dtype().scalarType()));
         }
     }
 
@@ -205,8 +216,8 @@ public final class LlamaModel implements AutoCloseable {
 
     private static void checkLength(float[] mask, int expected, String what, int layer) {
         if (mask.length != expected) {
-            throw new IllegalArgumentException(what + " mask for layer " + layer + " has " + mask.length
-                    + " entries, the layer has " + expected);
+            throw new IllegalArgumentException(
+                    what + " mask for layer " + layer + " has " + mask.length + " entries, the layer has " + expected);
         }
     }
 
@@ -257,26 +268,34 @@ public final class LlamaModel implements AutoCloseable {
         if (!dtype.isFloatingPoint()) {
             throw new IllegalArgumentException("weights are saved as F32, BF16, F16 or F64, not " + dtype);
         }
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+        try (PointerScope scope = new PointerScope();
+                NoGradGuard noGrad = new NoGradGuard()) {
             Map<String, Tensor> tensors = hfTensors();
             List<TensorSpec> specs = new ArrayList<>();
             tensors.forEach((name, t) -> specs.add(new TensorSpec(name, dtype, Tensors.shape(t))));
-            new SafetensorsWriter(dir).metadata(metadata)
+            new SafetensorsWriter(dir)
+                    .metadata(metadata)
                     .write(specs, spec -> tensors.get(spec.name()).detach().to(dtype.scalarType()));
         }
         config.withTorchDtype(dtype).write(dir);
     }
 
-    private Tensor run(long[] tokens, java.util.function.Supplier<AttentionLayout> layoutFactory, LayerHooks hooks,
-                       boolean logits, boolean grad) {
+    private Tensor run(
+            long[] tokens,
+            java.util.function.Supplier<AttentionLayout> layoutFactory,
+            LayerHooks hooks,
+            boolean logits,
+            boolean grad) {
         for (long id : tokens) {
             if (id < 0 || id >= config.vocabSize()) {
-                throw new TokenIdException("token id " + id + " outside the vocabulary [0, " + config.vocabSize() + ") of the model");
+                throw new TokenIdException(
+                        "token id " + id + " outside the vocabulary [0, " + config.vocabSize() + ") of the model");
             }
         }
         PointerScope outer = PointerScope.getInnerScope();
         Tensor result;
-        try (AutoGradMode gradMode = new AutoGradMode(grad); PointerScope scope = new PointerScope()) {
+        try (AutoGradMode gradMode = new AutoGradMode(grad);
+                PointerScope scope = new PointerScope()) {
             AttentionLayout layout = layoutFactory.get();
             Tensor ids = Tensors.ofLongs(tokens).to(device, torch.ScalarType.Long);
             Tensor x = torch.embedding(embedding, ids);
@@ -340,16 +359,17 @@ public final class LlamaModel implements AutoCloseable {
         return out == x ? x.clone() : out;
     }
 
-    private Tensor attention(int i, LayerWeights w, Tensor h, AttentionLayout layout, Tensor[] cosSin,
-                             LayerHooks hooks, long n) {
+    private Tensor attention(
+            int i, LayerWeights w, Tensor h, AttentionLayout layout, Tensor[] cosSin, LayerHooks hooks, long n) {
         int heads = w.size().numAttentionHeads();
         int kvHeads = w.size().numKeyValueHeads();
         int d = w.headDim();
         Tensor qkv = linear(h, w.qkv(), w.qkvBias()); // [N, (H + 2 Hkv) d]
         Tensor q = Rope.apply(qkv.narrow(1, 0, (long) heads * d).view(n, heads, d), cosSin[0], cosSin[1]);
-        Tensor k = Rope.apply(qkv.narrow(1, (long) heads * d, (long) kvHeads * d).view(n, kvHeads, d),
-                cosSin[0], cosSin[1]);
-        Tensor v = qkv.narrow(1, (long) (heads + kvHeads) * d, (long) kvHeads * d).view(n, kvHeads, d);
+        Tensor k = Rope.apply(
+                qkv.narrow(1, (long) heads * d, (long) kvHeads * d).view(n, kvHeads, d), cosSin[0], cosSin[1]);
+        Tensor v =
+                qkv.narrow(1, (long) (heads + kvHeads) * d, (long) kvHeads * d).view(n, kvHeads, d);
         if (hooks.wantsQueryKey()) {
             hooks.queryKey(i, q, k, layout.batch());
         }
@@ -368,11 +388,12 @@ public final class LlamaModel implements AutoCloseable {
     /** HF LlamaRMSNorm: normalise in fp32, cast back, then scale by the weight. */
     private Tensor rmsNorm(Tensor x, Tensor weight) {
         if (Tensors.isType(x, torch.ScalarType.Float)) {
-            return torch.rms_norm(x, new long[] {x.size(-1)}, new TensorOptional(weight),
-                    new DoubleOptional(config.rmsNormEps()));
+            return torch.rms_norm(
+                    x, new long[] {x.size(-1)}, new TensorOptional(weight), new DoubleOptional(config.rmsNormEps()));
         }
         Tensor xf = x.to(torch.ScalarType.Float);
-        Tensor var = xf.pow(new org.bytedeco.pytorch.Scalar(2.0)).mean(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional());
+        Tensor var = xf.pow(new org.bytedeco.pytorch.Scalar(2.0))
+                .mean(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional());
         Tensor normed = xf.mul(torch.rsqrt(var.add(new org.bytedeco.pytorch.Scalar(config.rmsNormEps()))));
         return weight.mul(normed.to(x.scalar_type()));
     }

@@ -1,17 +1,16 @@
 package io.cusprun.model;
 
-import io.cusprun.Json;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cusprun.AtomicOutput;
+import io.cusprun.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * A Llama-family config.json: {@code LlamaForCausalLM} (Llama 2, 3, 3.1, 3.2), {@code
@@ -26,13 +25,31 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param slidingWindow         attention window in tokens, 0 for none
  * @param slidingWindowFrom     first layer that uses the window (Qwen2's max_window_layers)
  */
-public record ModelConfig(Architecture architecture, String modelType, int vocabSize, int hiddenSize,
-                          int numHiddenLayers, int intermediateSize, int numAttentionHeads,
-                          int numKeyValueHeads, int headDim, double rmsNormEps, double ropeTheta,
-                          RopeScaling ropeScaling, long maxPositionEmbeddings, boolean tieWordEmbeddings,
-                          boolean qkvBias, boolean oBias, boolean mlpBias, DType torchDtype,
-                          Long bosTokenId, List<Long> eosTokenIds, int slidingWindow, int slidingWindowFrom,
-                          List<LayerSize> layers, ObjectNode raw) {
+public record ModelConfig(
+        Architecture architecture,
+        String modelType,
+        int vocabSize,
+        int hiddenSize,
+        int numHiddenLayers,
+        int intermediateSize,
+        int numAttentionHeads,
+        int numKeyValueHeads,
+        int headDim,
+        double rmsNormEps,
+        double ropeTheta,
+        RopeScaling ropeScaling,
+        long maxPositionEmbeddings,
+        boolean tieWordEmbeddings,
+        boolean qkvBias,
+        boolean oBias,
+        boolean mlpBias,
+        DType torchDtype,
+        Long bosTokenId,
+        List<Long> eosTokenIds,
+        int slidingWindow,
+        int slidingWindowFrom,
+        List<LayerSize> layers,
+        ObjectNode raw) {
 
     public static final String FILE_NAME = "config.json";
     public static final String LAYER_SIZES_KEY = "cusprun_layer_sizes";
@@ -99,15 +116,16 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
         int heads = positiveInt(root, "num_attention_heads");
         int kvHeads = root.hasNonNull("num_key_value_heads") ? positiveInt(root, "num_key_value_heads") : heads;
         if (heads % kvHeads != 0) {
-            throw new IllegalArgumentException("num_attention_heads " + heads + " is not a multiple of num_key_value_heads "
-                    + kvHeads);
+            throw new IllegalArgumentException(
+                    "num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
         }
         int headDim = root.hasNonNull("head_dim") ? positiveInt(root, "head_dim") : hidden / heads;
         if (headDim <= 0 || headDim % 2 != 0) {
             throw new IllegalArgumentException("head_dim " + headDim + " must be positive and even");
         }
         if (heads > 0 && !root.hasNonNull("head_dim") && hidden % heads != 0) {
-            throw new IllegalArgumentException("hidden_size " + hidden + " is not a multiple of num_attention_heads " + heads);
+            throw new IllegalArgumentException(
+                    "hidden_size " + hidden + " is not a multiple of num_attention_heads " + heads);
         }
         boolean qkvBias;
         boolean oBias;
@@ -140,10 +158,11 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
             ropeTheta = positiveNumber(ropeParams, "rope_theta", "rope_parameters.");
         }
         double eps = root.hasNonNull("rms_norm_eps") ? positiveNumber(root, "rms_norm_eps", "") : 1e-6;
-        long maxPositions = root.hasNonNull("max_position_embeddings")
-                ? positiveLong(root, "max_position_embeddings", "") : 2048;
+        long maxPositions =
+                root.hasNonNull("max_position_embeddings") ? positiveLong(root, "max_position_embeddings", "") : 2048;
         RopeScaling scaling = ropeScaling(root);
-        DType dtype = root.hasNonNull("torch_dtype") ? DType.fromTorchName(string(root, "torch_dtype"))
+        DType dtype = root.hasNonNull("torch_dtype")
+                ? DType.fromTorchName(string(root, "torch_dtype"))
                 : root.hasNonNull("dtype") ? DType.fromTorchName(string(root, "dtype")) : DType.F32;
         Long bos = root.hasNonNull("bos_token_id") ? tokenId(root.get("bos_token_id"), "bos_token_id", vocab) : null;
         List<Long> eos = new ArrayList<>();
@@ -156,16 +175,40 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
             eos.add(tokenId(eosNode, "eos_token_id", vocab));
         }
         List<LayerSize> sizes = layerSizes(root, layersN, new LayerSize(inter, heads, kvHeads));
-        return new ModelConfig(arch, modelType, vocab, hidden, layersN, inter, heads,
-                kvHeads, headDim, eps, ropeTheta, scaling, maxPositions, bool(root, "tie_word_embeddings"),
-                qkvBias, oBias, mlpBias, dtype, bos, eos, window, windowFrom, sizes, root);
+        return new ModelConfig(
+                arch,
+                modelType,
+                vocab,
+                hidden,
+                layersN,
+                inter,
+                heads,
+                kvHeads,
+                headDim,
+                eps,
+                ropeTheta,
+                scaling,
+                maxPositions,
+                bool(root, "tie_word_embeddings"),
+                qkvBias,
+                oBias,
+                mlpBias,
+                dtype,
+                bos,
+                eos,
+                window,
+                windowFrom,
+                sizes,
+                root);
     }
 
     private static Architecture architecture(ObjectNode root) {
         JsonNode archs = root.get("architectures");
-        String name = archs != null && archs.isArray() && archs.size() > 0 ? archs.get(0).asText() : null;
-        Architecture arch = name != null ? Architecture.byHfName(name)
-                : Architecture.byModelType(text(root, "model_type", ""));
+        String name = archs != null && archs.isArray() && archs.size() > 0
+                ? archs.get(0).asText()
+                : null;
+        Architecture arch =
+                name != null ? Architecture.byHfName(name) : Architecture.byModelType(text(root, "model_type", ""));
         if (arch == null) {
             throw new IllegalArgumentException("unsupported architecture " + (name == null ? "(none given)" : name)
                     + "; supported: " + Architecture.supported());
@@ -185,7 +228,8 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
         if (!s.isObject()) {
             throw new IllegalArgumentException("\"" + key + "\" must be an object or null");
         }
-        String type = s.hasNonNull("rope_type") ? string(s, "rope_type")
+        String type = s.hasNonNull("rope_type")
+                ? string(s, "rope_type")
                 : s.hasNonNull("type") ? string(s, "type") : "default";
         String k = key + ".";
         return switch (type) {
@@ -198,11 +242,16 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
                     throw new IllegalArgumentException("\"" + k + "high_freq_factor\" " + high
                             + " must be greater than \"" + k + "low_freq_factor\" " + low);
                 }
-                yield new RopeScaling("llama3", positiveNumber(s, "factor", k), low, high,
+                yield new RopeScaling(
+                        "llama3",
+                        positiveNumber(s, "factor", k),
+                        low,
+                        high,
                         positiveLong(s, "original_max_position_embeddings", k));
             }
-            default -> throw new IllegalArgumentException("unsupported rope_scaling type '" + type + "'; supported: "
-                    + RopeScaling.SUPPORTED);
+            default ->
+                throw new IllegalArgumentException(
+                        "unsupported rope_scaling type '" + type + "'; supported: " + RopeScaling.SUPPORTED);
         };
     }
 
@@ -216,7 +265,8 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
             return out;
         }
         if (!ext.isArray() || ext.size() != n) {
-            throw new IllegalArgumentException(LAYER_SIZES_KEY + " must be an array of " + n + " entries (num_hidden_layers)");
+            throw new IllegalArgumentException(
+                    LAYER_SIZES_KEY + " must be an array of " + n + " entries (num_hidden_layers)");
         }
         for (int i = 0; i < n; i++) {
             JsonNode e = ext.get(i);
@@ -224,7 +274,8 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
                 throw new IllegalArgumentException(LAYER_SIZES_KEY + "[" + i + "] is not an object");
             }
             try {
-                out.add(new LayerSize(optInt(e, "intermediate_size", global.intermediateSize()),
+                out.add(new LayerSize(
+                        optInt(e, "intermediate_size", global.intermediateSize()),
                         optInt(e, "num_attention_heads", global.numAttentionHeads()),
                         optInt(e, "num_key_value_heads", global.numKeyValueHeads())));
             } catch (IllegalArgumentException ex) {
@@ -240,21 +291,69 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
             throw new IllegalArgumentException("need " + numHiddenLayers + " layer sizes, got " + sizes.size());
         }
         boolean uniform = sizes.stream().allMatch(sizes.get(0)::equals);
-        LayerSize g = uniform ? sizes.get(0) : new LayerSize(
-                sizes.stream().mapToInt(LayerSize::intermediateSize).max().orElse(0),
-                numAttentionHeads, numKeyValueHeads);
-        return new ModelConfig(architecture, modelType, vocabSize, hiddenSize, numHiddenLayers, g.intermediateSize(),
-                g.numAttentionHeads(), g.numKeyValueHeads(), headDim, rmsNormEps, ropeTheta, ropeScaling,
-                maxPositionEmbeddings, tieWordEmbeddings, qkvBias, oBias, mlpBias, torchDtype, bosTokenId, eosTokenIds,
-                slidingWindow, slidingWindowFrom, sizes, raw);
+        LayerSize g = uniform
+                ? sizes.get(0)
+                : new LayerSize(
+                        sizes.stream()
+                                .mapToInt(LayerSize::intermediateSize)
+                                .max()
+                                .orElse(0),
+                        numAttentionHeads,
+                        numKeyValueHeads);
+        return new ModelConfig(
+                architecture,
+                modelType,
+                vocabSize,
+                hiddenSize,
+                numHiddenLayers,
+                g.intermediateSize(),
+                g.numAttentionHeads(),
+                g.numKeyValueHeads(),
+                headDim,
+                rmsNormEps,
+                ropeTheta,
+                ropeScaling,
+                maxPositionEmbeddings,
+                tieWordEmbeddings,
+                qkvBias,
+                oBias,
+                mlpBias,
+                torchDtype,
+                bosTokenId,
+                eosTokenIds,
+                slidingWindow,
+                slidingWindowFrom,
+                sizes,
+                raw);
     }
 
     /** The same config with another torch_dtype. */
     public ModelConfig withTorchDtype(DType dtype) {
-        return new ModelConfig(architecture, modelType, vocabSize, hiddenSize, numHiddenLayers, intermediateSize,
-                numAttentionHeads, numKeyValueHeads, headDim, rmsNormEps, ropeTheta, ropeScaling, maxPositionEmbeddings,
-                tieWordEmbeddings, qkvBias, oBias, mlpBias, dtype, bosTokenId, eosTokenIds, slidingWindow,
-                slidingWindowFrom, layers, raw);
+        return new ModelConfig(
+                architecture,
+                modelType,
+                vocabSize,
+                hiddenSize,
+                numHiddenLayers,
+                intermediateSize,
+                numAttentionHeads,
+                numKeyValueHeads,
+                headDim,
+                rmsNormEps,
+                ropeTheta,
+                ropeScaling,
+                maxPositionEmbeddings,
+                tieWordEmbeddings,
+                qkvBias,
+                oBias,
+                mlpBias,
+                dtype,
+                bosTokenId,
+                eosTokenIds,
+                slidingWindow,
+                slidingWindowFrom,
+                layers,
+                raw);
     }
 
     /**
@@ -275,7 +374,8 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
         } else {
             ArrayNode arr = out.putArray(LAYER_SIZES_KEY);
             for (LayerSize s : layers) {
-                arr.addObject().put("intermediate_size", s.intermediateSize())
+                arr.addObject()
+                        .put("intermediate_size", s.intermediateSize())
                         .put("num_attention_heads", s.numAttentionHeads())
                         .put("num_key_value_heads", s.numKeyValueHeads());
             }
@@ -293,9 +393,21 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
      * Starts a config.json: {@code architectures}, {@code model_type} and the global sizes, in that
      * order; the builder's other methods add their keys in the order they are called.
      */
-    public static Builder builder(Architecture architecture, int vocabSize, int hiddenSize, int intermediateSize,
-                                  int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads) {
-        return new Builder(architecture, vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
+    public static Builder builder(
+            Architecture architecture,
+            int vocabSize,
+            int hiddenSize,
+            int intermediateSize,
+            int numHiddenLayers,
+            int numAttentionHeads,
+            int numKeyValueHeads) {
+        return new Builder(
+                architecture,
+                vocabSize,
+                hiddenSize,
+                intermediateSize,
+                numHiddenLayers,
+                numAttentionHeads,
                 numKeyValueHeads);
     }
 
@@ -303,8 +415,14 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
     public static final class Builder {
         private final ObjectNode c = JSON.createObjectNode();
 
-        private Builder(Architecture architecture, int vocabSize, int hiddenSize, int intermediateSize,
-                        int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads) {
+        private Builder(
+                Architecture architecture,
+                int vocabSize,
+                int hiddenSize,
+                int intermediateSize,
+                int numHiddenLayers,
+                int numAttentionHeads,
+                int numKeyValueHeads) {
             c.putArray("architectures").add(architecture.hfName());
             c.put("model_type", architecture.modelType());
             c.put("vocab_size", vocabSize);
@@ -341,10 +459,13 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
         }
 
         /** {@code rope_scaling} of Llama 3.1: {@code {"rope_type": "llama3", ...}}. */
-        public Builder llama3RopeScaling(double factor, double lowFreqFactor, double highFreqFactor,
-                                         long originalMaxPositionEmbeddings) {
-            c.putObject("rope_scaling").put("rope_type", "llama3").put("factor", factor)
-                    .put("low_freq_factor", lowFreqFactor).put("high_freq_factor", highFreqFactor)
+        public Builder llama3RopeScaling(
+                double factor, double lowFreqFactor, double highFreqFactor, long originalMaxPositionEmbeddings) {
+            c.putObject("rope_scaling")
+                    .put("rope_type", "llama3")
+                    .put("factor", factor)
+                    .put("low_freq_factor", lowFreqFactor)
+                    .put("high_freq_factor", highFreqFactor)
                     .put("original_max_position_embeddings", originalMaxPositionEmbeddings);
             return this;
         }
@@ -414,7 +535,8 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
         public Builder layerSizes(List<LayerSize> sizes) {
             ArrayNode arr = c.putArray(LAYER_SIZES_KEY);
             for (LayerSize s : sizes) {
-                arr.addObject().put("intermediate_size", s.intermediateSize())
+                arr.addObject()
+                        .put("intermediate_size", s.intermediateSize())
                         .put("num_attention_heads", s.numAttentionHeads())
                         .put("num_key_value_heads", s.numKeyValueHeads());
             }
@@ -504,8 +626,8 @@ public record ModelConfig(Architecture architecture, String modelType, int vocab
     /** A token id: an integer in [0, vocab_size). */
     private static long tokenId(JsonNode v, String key, int vocab) {
         if (!v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < 0 || v.asLong() >= vocab) {
-            throw new IllegalArgumentException("\"" + key + "\" must be token ids in [0, " + vocab + ") (vocab_size), not "
-                    + v);
+            throw new IllegalArgumentException(
+                    "\"" + key + "\" must be token ids in [0, " + vocab + ") (vocab_size), not " + v);
         }
         return v.asLong();
     }

@@ -1,8 +1,8 @@
 package io.cusprun.model;
 
+import io.cusprun.engine.RelevanceKernels;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-
 import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.LayoutOptional;
@@ -10,8 +10,6 @@ import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-
-import io.cusprun.engine.RelevanceKernels;
 
 /**
  * act = silu(gate) * up by the native engine's fused kernel ({@code ffn_swiglu} without
@@ -25,8 +23,13 @@ final class NativeFfnActivation implements FfnActivation {
     @Override
     public Tensor apply(int layer, Tensor gate, Tensor up, Batch batch) {
         String device = gate.is_cuda() ? "cuda:" + gate.device().index() : "cpu";
-        Tensor act = torch.empty(new long[] {gate.size(0), gate.size(1)}, new ScalarTypeOptional(gate.scalar_type()),
-                new LayoutOptional(), new DeviceOptional(gate.device()), new BoolOptional(), new MemoryFormatOptional());
+        Tensor act = torch.empty(
+                new long[] {gate.size(0), gate.size(1)},
+                new ScalarTypeOptional(gate.scalar_type()),
+                new LayoutOptional(),
+                new DeviceOptional(gate.device()),
+                new BoolOptional(),
+                new MemoryFormatOptional());
         kernels.computeIfAbsent(device, RelevanceKernels::forDevice).ffnSwiglu(gate, up, act, null, null);
         return act;
     }

@@ -31,7 +31,7 @@ final class Rope {
     /** cos and sin for positions [N] (int64, on the device): two [N, 1, d] tensors in {@code dtype}. */
     Tensor[] cosSin(Tensor positions, torch.ScalarType dtype) {
         Tensor freqs = positions.to(torch.ScalarType.Float).unsqueeze(1).mul(invFreq.unsqueeze(0)); // [N, d/2]
-        Tensor emb = torch.cat(new TensorVector(freqs, freqs), 1).unsqueeze(1);                  // [N, 1, d]
+        Tensor emb = torch.cat(new TensorVector(freqs, freqs), 1).unsqueeze(1); // [N, 1, d]
         return new Tensor[] {emb.cos().to(dtype), emb.sin().to(dtype)};
     }
 

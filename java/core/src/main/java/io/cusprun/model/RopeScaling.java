@@ -6,8 +6,8 @@ package io.cusprun.model;
  * {@code llama3} (Llama 3.1: low frequencies divided by factor, high ones kept, a smooth ramp
  * between). Unused fields are 0.
  */
-public record RopeScaling(String type, double factor, double lowFreqFactor, double highFreqFactor,
-                          long originalMaxPositionEmbeddings) {
+public record RopeScaling(
+        String type, double factor, double lowFreqFactor, double highFreqFactor, long originalMaxPositionEmbeddings) {
 
     public static final String SUPPORTED = "default, linear, llama3";
 
@@ -26,8 +26,7 @@ public record RopeScaling(String type, double factor, double lowFreqFactor, doub
     public double[] apply(double[] invFreq) {
         double[] out = invFreq.clone();
         switch (type) {
-            case "default" -> {
-            }
+            case "default" -> {}
             case "linear" -> {
                 for (int i = 0; i < out.length; i++) {
                     out[i] = invFreq[i] / factor;

@@ -6,7 +6,6 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-
 import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -56,8 +55,11 @@ public final class SafetensorsFile implements AutoCloseable {
     public synchronized Tensor tensor(String name) throws SafetensorsException {
         TensorInfo info = info(name);
         if (mapping == null) {
-            mapping = Tensors.keep(torch.from_file(header.file().toString(), new BoolOptional(false),
-                    new LongOptional(header.fileSize()), new TensorOptions(torch.ScalarType.Byte)));
+            mapping = Tensors.keep(torch.from_file(
+                    header.file().toString(),
+                    new BoolOptional(false),
+                    new LongOptional(header.fileSize()),
+                    new TensorOptions(torch.ScalarType.Byte)));
         }
         Tensor bytes = mapping.narrow(0, header.dataStart() + info.begin(), info.byteSize());
         if ((header.dataStart() + info.begin()) % info.dtype().byteSize() != 0) {

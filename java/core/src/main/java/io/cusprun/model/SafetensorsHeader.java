@@ -1,5 +1,9 @@
 package io.cusprun.model;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cusprun.Json;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -19,11 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 /**
  * The parsed and validated header of one safetensors file.
  *
@@ -41,14 +40,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * @param dataStart absolute file offset of the data region (8 + N)
  * @param tensors   the tensors in header order
  */
-public record SafetensorsHeader(Path file, long fileSize, long dataStart,
-                                Map<String, TensorInfo> tensors, Map<String, String> metadata) {
+public record SafetensorsHeader(
+        Path file, long fileSize, long dataStart, Map<String, TensorInfo> tensors, Map<String, String> metadata) {
 
     /** The spec limits the header to 100 MB; larger is treated as corruption. */
     public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     public SafetensorsHeader {
         tensors = Collections.unmodifiableMap(new LinkedHashMap<>(tensors));
@@ -68,23 +66,29 @@ public record SafetensorsHeader(Path file, long fileSize, long dataStart,
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long fileSize = ch.size();
             if (fileSize < 8) {
-                throw new SafetensorsException(file, "truncated: " + fileSize
-                        + " bytes, shorter than the 8-byte header length");
+                throw new SafetensorsException(
+                        file, "truncated: " + fileSize + " bytes, shorter than the 8-byte header length");
             }
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(ch, lenBuf, 0);
             long headerLen = lenBuf.getLong(0);
             if (headerLen < 2 || headerLen > MAX_HEADER_BYTES || headerLen > fileSize - 8) {
-                throw new SafetensorsException(file, "header length " + Long.toUnsignedString(headerLen)
-                        + " does not fit the file (" + fileSize + " bytes; at most "
-                        + Math.min(MAX_HEADER_BYTES, fileSize - 8) + " possible)");
+                throw new SafetensorsException(
+                        file,
+                        "header length " + Long.toUnsignedString(headerLen)
+                                + " does not fit the file (" + fileSize + " bytes; at most "
+                                + Math.min(MAX_HEADER_BYTES, fileSize - 8) + " possible)");
             }
             ByteBuffer json = ByteBuffer.allocate((int) headerLen);
             readFully(ch, json, 8);
             String text;
             try {
-                text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT).decode(json.flip()).toString();
+                text = StandardCharsets.UTF_8
+                        .newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)
+                        .decode(json.flip())
+                        .toString();
             } catch (CharacterCodingException e) {
                 throw new SafetensorsException(file, "header is not valid UTF-8");
             }
@@ -120,8 +124,10 @@ public record SafetensorsHeader(Path file, long fileSize, long dataStart,
         }
         for (int i = consumed; i < json.length(); i++) {
             if (json.charAt(i) != ' ') {
-                throw new SafetensorsException(file, "bytes after the header's JSON object at header offset " + i
-                        + " (only space padding may follow it)");
+                throw new SafetensorsException(
+                        file,
+                        "bytes after the header's JSON object at header offset " + i
+                                + " (only space padding may follow it)");
             }
         }
         long dataSize = fileSize - dataStart;
@@ -152,15 +158,18 @@ public record SafetensorsHeader(Path file, long fileSize, long dataStart,
         }
     }
 
-    private static TensorInfo readTensor(Path file, String name, JsonNode node, long dataSize) throws SafetensorsException {
+    private static TensorInfo readTensor(Path file, String name, JsonNode node, long dataSize)
+            throws SafetensorsException {
         if (!node.isObject()) {
             throw new SafetensorsException(file, name, "entry is not an object");
         }
         for (Iterator<String> keys = node.fieldNames(); keys.hasNext(); ) {
             String key = keys.next();
             if (!key.equals("dtype") && !key.equals("shape") && !key.equals("data_offsets")) {
-                throw new SafetensorsException(file, name, "unexpected key '" + key
-                        + "' (an entry has exactly dtype, shape and data_offsets)");
+                throw new SafetensorsException(
+                        file,
+                        name,
+                        "unexpected key '" + key + "' (an entry has exactly dtype, shape and data_offsets)");
             }
         }
         JsonNode dtypeNode = node.get("dtype");
@@ -169,8 +178,8 @@ public record SafetensorsHeader(Path file, long fileSize, long dataStart,
         }
         DType dtype = DType.fromSafetensors(dtypeNode.asText());
         if (dtype == null) {
-            throw new SafetensorsException(file, name, "unknown dtype '" + dtypeNode.asText()
-                    + "' (known: " + DType.knownNames() + ")");
+            throw new SafetensorsException(
+                    file, name, "unknown dtype '" + dtypeNode.asText() + "' (known: " + DType.knownNames() + ")");
         }
         JsonNode shapeNode = node.get("shape");
         if (shapeNode == null || !shapeNode.isArray()) {
@@ -185,8 +194,13 @@ public record SafetensorsHeader(Path file, long fileSize, long dataStart,
             shape[i] = s.asLong();
         }
         JsonNode off = node.get("data_offsets");
-        if (off == null || !off.isArray() || off.size() != 2 || !off.get(0).isIntegralNumber()
-                || !off.get(1).isIntegralNumber() || !off.get(0).canConvertToLong() || !off.get(1).canConvertToLong()) {
+        if (off == null
+                || !off.isArray()
+                || off.size() != 2
+                || !off.get(0).isIntegralNumber()
+                || !off.get(1).isIntegralNumber()
+                || !off.get(0).canConvertToLong()
+                || !off.get(1).canConvertToLong()) {
             throw new SafetensorsException(file, name, "data_offsets must be [begin, end]");
         }
         long begin = off.get(0).asLong();
@@ -195,8 +209,11 @@ public record SafetensorsHeader(Path file, long fileSize, long dataStart,
             throw new SafetensorsException(file, name, "bad data_offsets [" + begin + ", " + end + "]");
         }
         if (end > dataSize) {
-            throw new SafetensorsException(file, name, "data_offsets [" + begin + ", " + end
-                    + "] go past the end of the data region (" + dataSize + " bytes)");
+            throw new SafetensorsException(
+                    file,
+                    name,
+                    "data_offsets [" + begin + ", " + end + "] go past the end of the data region (" + dataSize
+                            + " bytes)");
         }
         long expected;
         try {
@@ -205,14 +222,18 @@ public record SafetensorsHeader(Path file, long fileSize, long dataStart,
             throw new SafetensorsException(file, name, "shape " + Arrays.toString(shape) + " overflows");
         }
         if (expected != end - begin) {
-            throw new SafetensorsException(file, name, "size mismatch: shape " + Arrays.toString(shape) + " x "
-                    + dtype.safetensorsName() + " needs " + expected + " bytes but data_offsets span " + (end - begin));
+            throw new SafetensorsException(
+                    file,
+                    name,
+                    "size mismatch: shape " + Arrays.toString(shape) + " x " + dtype.safetensorsName() + " needs "
+                            + expected + " bytes but data_offsets span " + (end - begin));
         }
         return new TensorInfo(name, dtype, shape, begin, end);
     }
 
     /** The tensors, in offset order, must tile [0, dataSize) exactly: no gap, no overlap, no trailing bytes. */
-    private static void checkLayout(Path file, Iterable<TensorInfo> tensors, long dataSize) throws SafetensorsException {
+    private static void checkLayout(Path file, Iterable<TensorInfo> tensors, long dataSize)
+            throws SafetensorsException {
         List<TensorInfo> sorted = new ArrayList<>();
         tensors.forEach(sorted::add);
         sorted.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
@@ -220,20 +241,30 @@ public record SafetensorsHeader(Path file, long fileSize, long dataStart,
         TensorInfo prev = null;
         for (TensorInfo cur : sorted) {
             if (cur.begin() < pos) {
-                throw new SafetensorsException(file, cur.name(), "data [" + cur.begin() + ", " + cur.end()
-                        + ") overlaps tensor '" + prev.name() + "' [" + prev.begin() + ", " + prev.end() + ")");
+                throw new SafetensorsException(
+                        file,
+                        cur.name(),
+                        "data [" + cur.begin() + ", " + cur.end() + ") overlaps tensor '" + prev.name() + "' ["
+                                + prev.begin() + ", " + prev.end() + ")");
             }
             if (cur.begin() > pos) {
-                throw new SafetensorsException(file, cur.name(), "data starts at " + cur.begin() + " but "
-                        + (prev == null ? "the data region starts at 0" : "tensor '" + prev.name() + "' ends at " + pos)
-                        + " (a " + (cur.begin() - pos) + "-byte hole)");
+                throw new SafetensorsException(
+                        file,
+                        cur.name(),
+                        "data starts at " + cur.begin() + " but "
+                                + (prev == null
+                                        ? "the data region starts at 0"
+                                        : "tensor '" + prev.name() + "' ends at " + pos)
+                                + " (a " + (cur.begin() - pos) + "-byte hole)");
             }
             pos = cur.end();
             prev = cur;
         }
         if (pos != dataSize) {
-            throw new SafetensorsException(file, (dataSize - pos) + " bytes after the last tensor's data (the data region is "
-                    + dataSize + " bytes, the tensors cover " + pos + "): header length or data_offsets are wrong");
+            throw new SafetensorsException(
+                    file,
+                    (dataSize - pos) + " bytes after the last tensor's data (the data region is " + dataSize
+                            + " bytes, the tensors cover " + pos + "): header length or data_offsets are wrong");
         }
     }
 }

@@ -2,6 +2,9 @@ package io.cusprun.model;
 
 import static io.cusprun.AtomicOutput.writeAll;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cusprun.AtomicOutput;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -17,10 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -120,7 +119,8 @@ public final class SafetensorsWriter {
     }
 
     /** Writes one file holding the given tensors (no sharding). */
-    public static void writeFile(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+    public static void writeFile(Path file, Map<String, Tensor> tensors, Map<String, String> metadata)
+            throws IOException {
         List<TensorSpec> specs = new ArrayList<>();
         tensors.forEach((name, t) -> specs.add(new TensorSpec(name, DType.of(t.scalar_type()), Tensors.shape(t))));
         checkUnique(specs);
@@ -157,7 +157,8 @@ public final class SafetensorsWriter {
     private void writeFile(Path file, List<TensorSpec> specs, ByteSource source) throws IOException {
         byte[] header = header(specs);
         AtomicOutput.writeFile(file, ch -> {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+            ByteBuffer len =
+                    ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
             writeAll(ch, len);
             writeAll(ch, ByteBuffer.wrap(header));
             for (TensorSpec spec : specs) {
@@ -168,8 +169,10 @@ public final class SafetensorsWriter {
                     throw new SafetensorsException(file, spec.name(), e.getMessage());
                 }
                 if (ch.position() - start != spec.byteSize()) {
-                    throw new SafetensorsException(file, spec.name(), (ch.position() - start) + " bytes supplied, "
-                            + spec.byteSize() + " declared");
+                    throw new SafetensorsException(
+                            file,
+                            spec.name(),
+                            (ch.position() - start) + " bytes supplied, " + spec.byteSize() + " declared");
                 }
             }
         });

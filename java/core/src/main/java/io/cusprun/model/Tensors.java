@@ -1,7 +1,6 @@
 package io.cusprun.model;
 
 import java.util.Arrays;
-
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.PointerScope;
@@ -15,8 +14,7 @@ import org.bytedeco.pytorch.global.torch;
 /** Small LibTorch helpers: lifetime across PointerScopes and copies to and from Java arrays. */
 public final class Tensors {
 
-    private Tensors() {
-    }
+    private Tensors() {}
 
     /**
      * Keeps a tensor alive past the PointerScope it was made in (model weights, mappings):
@@ -147,7 +145,9 @@ public final class Tensors {
     /** True for fp16, bf16, fp32 and fp64 tensors. */
     public static boolean isFloating(Tensor t) {
         torch.ScalarType st = t.scalar_type().intern();
-        return st == torch.ScalarType.Float || st == torch.ScalarType.Double || st == torch.ScalarType.Half
+        return st == torch.ScalarType.Float
+                || st == torch.ScalarType.Double
+                || st == torch.ScalarType.Half
                 || st == torch.ScalarType.BFloat16;
     }
 
@@ -169,7 +169,8 @@ public final class Tensors {
             if (ok.all().item_bool()) {
                 return null;
             }
-            long index = torch.logical_not(ok).flatten().nonzero().flatten().get(0).item_long();
+            long index =
+                    torch.logical_not(ok).flatten().nonzero().flatten().get(0).item_long();
             double v = t.flatten().get(index).item_double();
             return (Double.isNaN(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf") + " at element " + index + " of "
                     + shapeString(t);

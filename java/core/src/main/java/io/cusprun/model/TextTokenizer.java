@@ -1,19 +1,18 @@
 package io.cusprun.model;
 
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cusprun.Json;
+import io.cusprun.corpus.TokenEncoder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import io.cusprun.corpus.TokenEncoder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * A model directory's tokenizer.json through DJL's HuggingFace tokenizers (offline), with the
@@ -38,6 +37,7 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
             System.setProperty("slf4j.internal.verbosity", "ERROR");
         }
     }
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final HuggingFaceTokenizer tokenizer;
@@ -50,8 +50,8 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
     /** Tokens encoded beyond the requested ones, so that cutting the text cannot change those. */
     static final int SAFETY_TOKENS = 16;
 
-    private TextTokenizer(HuggingFaceTokenizer tokenizer, boolean addBos, Long bosId, List<Long> eosIds,
-                          int longestToken) {
+    private TextTokenizer(
+            HuggingFaceTokenizer tokenizer, boolean addBos, Long bosId, List<Long> eosIds, int longestToken) {
         this.longestToken = longestToken;
         this.tokenizer = tokenizer;
         this.addBos = addBos;
@@ -72,8 +72,8 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
         Map<String, Long> specials = specialTokenIds(tokJson);
         Long templateBos = templateFirstSpecial(tokJson.path("post_processor"), specials);
 
-        boolean addBos = tokConfig.has("add_bos_token") ? tokConfig.get("add_bos_token").asBoolean()
-                : templateBos != null;
+        boolean addBos =
+                tokConfig.has("add_bos_token") ? tokConfig.get("add_bos_token").asBoolean() : templateBos != null;
         Long bos = tokenId(tokConfig.get("bos_token"), specials);
         if (bos == null) {
             bos = templateBos;
@@ -99,8 +99,12 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
                 }
             }
         }
-        HuggingFaceTokenizer tok = HuggingFaceTokenizer.builder().optTokenizerPath(file)
-                .optAddSpecialTokens(false).optTruncation(false).optPadding(false).build();
+        HuggingFaceTokenizer tok = HuggingFaceTokenizer.builder()
+                .optTokenizerPath(file)
+                .optAddSpecialTokens(false)
+                .optTruncation(false)
+                .optPadding(false)
+                .build();
         return new TextTokenizer(tok, addBos, bos, eos, longestToken(tokJson));
     }
 
@@ -236,7 +240,9 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
                 while (ws > from + pieceChars / 2 && !Character.isWhitespace(text.charAt(ws))) {
                     ws--;
                 }
-                while (ws > from + 1 && Character.isWhitespace(text.charAt(ws)) && Character.isWhitespace(text.charAt(ws - 1))) {
+                while (ws > from + 1
+                        && Character.isWhitespace(text.charAt(ws))
+                        && Character.isWhitespace(text.charAt(ws - 1))) {
                     ws--; // the start of the whitespace run: runs are tokens of their own
                 }
                 if (Character.isWhitespace(text.charAt(ws)) && ws > from) {
@@ -288,7 +294,8 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
         Map<String, Long> out = new HashMap<>();
         JsonNode vocab = tok.path("model").path("vocab");
         if (vocab.isObject()) {
-            vocab.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asLong()));
+            vocab.fields()
+                    .forEachRemaining(e -> out.put(e.getKey(), e.getValue().asLong()));
         }
         for (JsonNode t : tok.path("added_tokens")) {
             out.put(t.path("content").asText(), t.path("id").asLong());
@@ -333,7 +340,8 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
         if (token == null || token.isNull()) {
             return null;
         }
-        String content = token.isTextual() ? token.asText() : token.path("content").asText(null);
+        String content =
+                token.isTextual() ? token.asText() : token.path("content").asText(null);
         return content == null ? null : specials.get(content);
     }
 

@@ -2,7 +2,6 @@ package io.cusprun.model;
 
 import java.io.IOException;
 import java.util.Arrays;
-
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -82,10 +81,13 @@ final class WeightLoader {
         String m = p + "mlp.";
         long qRows = (long) s.numAttentionHeads() * d;
         long kvRows = (long) s.numKeyValueHeads() * d;
-        Tensor qkv = fuse(load(a + "q_proj.weight", qRows, hidden), load(a + "k_proj.weight", kvRows, hidden),
+        Tensor qkv = fuse(
+                load(a + "q_proj.weight", qRows, hidden),
+                load(a + "k_proj.weight", kvRows, hidden),
                 load(a + "v_proj.weight", kvRows, hidden));
-        Tensor qkvBias = config.qkvBias() ? fuse(load(a + "q_proj.bias", qRows), load(a + "k_proj.bias", kvRows),
-                load(a + "v_proj.bias", kvRows)) : null;
+        Tensor qkvBias = config.qkvBias()
+                ? fuse(load(a + "q_proj.bias", qRows), load(a + "k_proj.bias", kvRows), load(a + "v_proj.bias", kvRows))
+                : null;
         Tensor o = load(a + "o_proj.weight", hidden, qRows);
         Tensor oBias = config.oBias() ? load(a + "o_proj.bias", hidden) : null;
         int f = s.intermediateSize();
@@ -93,9 +95,19 @@ final class WeightLoader {
         Tensor gateUpBias = config.mlpBias() ? fuse(load(m + "gate_proj.bias", f), load(m + "up_proj.bias", f)) : null;
         Tensor down = load(m + "down_proj.weight", hidden, f);
         Tensor downBias = config.mlpBias() ? load(m + "down_proj.bias", hidden) : null;
-        return new LayerWeights(s, d, keep(load(p + "input_layernorm.weight", hidden)), keep(qkv), keep(qkvBias),
-                keep(o), keep(oBias), keep(load(p + "post_attention_layernorm.weight", hidden)), keep(gateUp),
-                keep(gateUpBias), keep(down), keep(downBias));
+        return new LayerWeights(
+                s,
+                d,
+                keep(load(p + "input_layernorm.weight", hidden)),
+                keep(qkv),
+                keep(qkvBias),
+                keep(o),
+                keep(oBias),
+                keep(load(p + "post_attention_layernorm.weight", hidden)),
+                keep(gateUp),
+                keep(gateUpBias),
+                keep(down),
+                keep(downBias));
     }
 
     private static Tensor keep(Tensor t) {
@@ -116,12 +128,17 @@ final class WeightLoader {
         return (name, expected) -> {
             TensorInfo info = checkpoint.info(name);
             if (!Arrays.equals(info.shape(), expected)) {
-                throw new SafetensorsException(checkpoint.file(name).path(), name, "shape "
-                        + Arrays.toString(info.shape()) + " but config.json implies " + Arrays.toString(expected));
+                throw new SafetensorsException(
+                        checkpoint.file(name).path(),
+                        name,
+                        "shape " + Arrays.toString(info.shape()) + " but config.json implies "
+                                + Arrays.toString(expected));
             }
             if (!info.dtype().isFloatingPoint()) {
-                throw new SafetensorsException(checkpoint.file(name).path(), name, "dtype " + info.dtype()
-                        + " is not a floating-point weight type");
+                throw new SafetensorsException(
+                        checkpoint.file(name).path(),
+                        name,
+                        "dtype " + info.dtype() + " is not a floating-point weight type");
             }
             return checkpoint.tensor(name);
         };

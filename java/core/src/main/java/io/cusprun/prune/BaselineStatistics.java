@@ -1,16 +1,15 @@
 package io.cusprun.prune;
 
 import io.cusprun.model.Checkpoint;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.ScalarTypeOptional;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * Statistics of the baselines (docs/method.md, "Baselines"), fed to the same planner and writer as cusprun.
@@ -45,11 +44,14 @@ public final class BaselineStatistics {
             try (PointerScope scope = new PointerScope()) {
                 String p = ModelShape.layerPrefix(l);
                 ModelShape.Layer s = shape.layer(l);
-                double[] ffn = add(add(rowSq(cp, p + "mlp.gate_proj.weight"), rowSq(cp, p + "mlp.up_proj.weight")),
+                double[] ffn = add(
+                        add(rowSq(cp, p + "mlp.gate_proj.weight"), rowSq(cp, p + "mlp.up_proj.weight")),
                         colSq(cp, p + "mlp.down_proj.weight"));
-                double[] heads = add(perHead(rowSq(cp, p + "self_attn.q_proj.weight"), d),
+                double[] heads = add(
+                        perHead(rowSq(cp, p + "self_attn.q_proj.weight"), d),
                         perHead(colSq(cp, p + "self_attn.o_proj.weight"), d));
-                double[] kv = add(perHead(rowSq(cp, p + "self_attn.k_proj.weight"), d),
+                double[] kv = add(
+                        perHead(rowSq(cp, p + "self_attn.k_proj.weight"), d),
                         perHead(rowSq(cp, p + "self_attn.v_proj.weight"), d));
                 double[] groups = add(kv, perGroup(heads, s.groupSize()));
                 layers.add(layer(sqrt(ffn), sqrt(heads), sqrt(groups)));
@@ -67,24 +69,27 @@ public final class BaselineStatistics {
     }
 
     /** Scores from the input channels of down_proj (FFN neurons) and o_proj (heads). */
-    private static UnitScores fromColumns(Method method, Checkpoint cp, ModelShape shape, CalibrationHooks cal,
-                                          boolean fluctuation) throws IOException {
+    private static UnitScores fromColumns(
+            Method method, Checkpoint cp, ModelShape shape, CalibrationHooks cal, boolean fluctuation)
+            throws IOException {
         List<UnitScores.Layer> layers = new ArrayList<>();
         double n = Math.max(1, cal.tokens);
         for (int l = 0; l < shape.numLayers(); l++) {
             try (PointerScope scope = new PointerScope()) {
                 String p = ModelShape.layerPrefix(l);
-                double[] ffn = channelScores(cp, p + "mlp.down_proj.weight", cal.actSum[l], cal.actSq[l], n, fluctuation);
-                double[] heads = perHead(channelScores(cp, p + "self_attn.o_proj.weight", cal.zSum[l], cal.zSq[l], n,
-                        fluctuation), shape.headDim());
+                double[] ffn =
+                        channelScores(cp, p + "mlp.down_proj.weight", cal.actSum[l], cal.actSq[l], n, fluctuation);
+                double[] heads = perHead(
+                        channelScores(cp, p + "self_attn.o_proj.weight", cal.zSum[l], cal.zSq[l], n, fluctuation),
+                        shape.headDim());
                 layers.add(layer(ffn, heads, perGroup(heads, shape.layer(l).groupSize())));
             }
         }
         return new UnitScores(method, layers);
     }
 
-    private static double[] channelScores(Checkpoint cp, String weight, double[] sum, double[] sq, double n,
-                                          boolean fluctuation) throws IOException {
+    private static double[] channelScores(
+            Checkpoint cp, String weight, double[] sum, double[] sq, double n, boolean fluctuation) throws IOException {
         if (sum == null) throw new IllegalStateException("no calibration activations for " + weight);
         double[] w = fluctuation ? colSq(cp, weight) : colAbsSum(cp, weight);
         double[] out = new double[w.length];

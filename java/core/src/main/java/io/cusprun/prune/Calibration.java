@@ -5,16 +5,15 @@ import io.cusprun.corpus.DocumentBatch;
 import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.model.Batch;
 import io.cusprun.model.LlamaModel;
-import org.bytedeco.javacpp.PointerScope;
-
 import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
 
 /** Runs calibration corpora through the model and collects the baselines' activation statistics. */
 public final class Calibration {
     private Calibration() {}
 
-    public static CalibrationHooks collect(LlamaModel model, List<TokenizedCorpus> corpora, int batchTokens,
-                                           boolean blockInfluence) {
+    public static CalibrationHooks collect(
+            LlamaModel model, List<TokenizedCorpus> corpora, int batchTokens, boolean blockInfluence) {
         if (corpora.isEmpty()) throw new IllegalArgumentException("this method needs a calibration corpus");
         CalibrationHooks hooks = new CalibrationHooks(model, blockInfluence);
         BatchPacker packer = new BatchPacker(batchTokens, 64);

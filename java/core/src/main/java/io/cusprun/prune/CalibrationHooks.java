@@ -63,7 +63,8 @@ public final class CalibrationHooks implements LayerHooks {
             LayerWeights w = model.layer(layer);
             Tensor mlp = linear(a, w.down(), w.downBias());
             Tensor before = residual;
-            Tensor after = attnOut == null ? before.add(mlp) : before.add(attnOut).add(mlp);
+            Tensor after =
+                    attnOut == null ? before.add(mlp) : before.add(attnOut).add(mlp);
             Tensor cos = torch.cosine_similarity(before, after, 1, 1e-12);
             influence[layer] += Tensors.toFloats(cos.neg().add(new Scalar(1.0)).sum())[0];
             Tensors.release(attnOut);
@@ -88,7 +89,9 @@ public final class CalibrationHooks implements LayerHooks {
 
     private static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
         Tensor w = weight.to(torch.ScalarType.Double);
-        return bias == null ? torch.linear(x, w) : torch.linear(x, w, new TensorOptional(bias.to(torch.ScalarType.Double)));
+        return bias == null
+                ? torch.linear(x, w)
+                : torch.linear(x, w, new TensorOptional(bias.to(torch.ScalarType.Double)));
     }
 
     private static double[] add(double[] acc, Tensor t) {

@@ -1,10 +1,10 @@
 package io.cusprun.prune;
 
-import io.cusprun.AtomicOutput;
-import io.cusprun.OutputPolicy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.AtomicOutput;
+import io.cusprun.OutputPolicy;
 import io.cusprun.Version;
 import io.cusprun.model.Checkpoint;
 import io.cusprun.model.CheckpointLayout;
@@ -14,7 +14,6 @@ import io.cusprun.model.SafetensorsFile;
 import io.cusprun.model.SafetensorsWriter;
 import io.cusprun.model.TensorInfo;
 import io.cusprun.model.TensorSpec;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,8 +52,8 @@ public final class CheckpointPruner {
     }
 
     /** A pruned model directory: cusprun wrote it when it holds {@value #MANIFEST}. */
-    public static final OutputPolicy.Kind OUTPUT = OutputPolicy.Kind.directory("pruned model",
-            dir -> Files.isRegularFile(dir.resolve(MANIFEST)));
+    public static final OutputPolicy.Kind OUTPUT =
+            OutputPolicy.Kind.directory("pruned model", dir -> Files.isRegularFile(dir.resolve(MANIFEST)));
 
     /**
      * Writes {@code plan} applied to the checkpoint in {@code sourceDir} to {@code outDir}.
@@ -92,7 +91,8 @@ public final class CheckpointPruner {
         for (LayerPlan l : plan.layers()) newIndex[l.layer()] = l.dropped() ? -1 : next++;
         List<Planned> planned = new ArrayList<>();
         long maxFile = 0;
-        for (SafetensorsFile f : source.files()) maxFile = Math.max(maxFile, f.header().dataSize());
+        for (SafetensorsFile f : source.files())
+            maxFile = Math.max(maxFile, f.header().dataSize());
         for (String name : source.tensorNames()) {
             TensorInfo info = source.info(name);
             Matcher m = LAYER.matcher(name);
@@ -147,7 +147,8 @@ public final class CheckpointPruner {
             if (json.has(ModelConfig.LAYER_SIZES_KEY)) {
                 ArrayNode arr = json.putArray(ModelConfig.LAYER_SIZES_KEY);
                 for (LayerSize s : kept) {
-                    arr.addObject().put("intermediate_size", s.intermediateSize())
+                    arr.addObject()
+                            .put("intermediate_size", s.intermediateSize())
                             .put("num_attention_heads", s.numAttentionHeads())
                             .put("num_key_value_heads", s.numKeyValueHeads());
                 }
@@ -158,16 +159,22 @@ public final class CheckpointPruner {
                 for (LayerPlan l : plan.layers()) if (!l.dropped()) types.add(old.get(l.layer()));
             }
         }
-        Files.writeString(dir.resolve(ModelConfig.FILE_NAME), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
+        Files.writeString(
+                dir.resolve(ModelConfig.FILE_NAME),
+                JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
     }
 
     private static void copyTokenizer(Path source, Path dir) throws IOException {
         try (Stream<Path> files = Files.list(source)) {
             for (Path f : files.sorted(Comparator.naturalOrder()).toList()) {
                 String n = f.getFileName().toString();
-                boolean wanted = n.startsWith("tokenizer") || n.equals("special_tokens_map.json")
-                        || n.equals("generation_config.json") || n.equals("vocab.json") || n.equals("merges.txt")
-                        || n.endsWith(".tiktoken") || n.equals("chat_template.jinja");
+                boolean wanted = n.startsWith("tokenizer")
+                        || n.equals("special_tokens_map.json")
+                        || n.equals("generation_config.json")
+                        || n.equals("vocab.json")
+                        || n.equals("merges.txt")
+                        || n.endsWith(".tiktoken")
+                        || n.equals("chat_template.jinja");
                 if (wanted && Files.isRegularFile(f)) Files.copy(f, dir.resolve(n));
             }
         }
@@ -195,7 +202,11 @@ public final class CheckpointPruner {
         st.put("seed", s.seed());
         ArrayNode corpora = root.putArray("corpora");
         for (Provenance.CorpusRef c : prov.corpora()) {
-            corpora.addObject().put("kind", c.kind()).put("name", c.name()).put("documents", c.documents()).put("tokens", c.tokens());
+            corpora.addObject()
+                    .put("kind", c.kind())
+                    .put("name", c.name())
+                    .put("documents", c.documents())
+                    .put("tokens", c.tokens());
         }
         ArrayNode files = root.putArray("score_files");
         prov.scoreFiles().forEach(files::add);

@@ -3,7 +3,6 @@ package io.cusprun.prune;
 import io.cusprun.score.CorpusScores;
 import io.cusprun.score.ModuleKind;
 import io.cusprun.score.RankAccumulator;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -19,9 +18,12 @@ public final class CusprunStatistics {
         if (corpora.isEmpty()) throw new IllegalArgumentException("no corpora to select with");
         List<UnitScores.Layer> layers = new ArrayList<>();
         for (int l = 0; l < numLayers; l++) {
-            layers.add(new UnitScores.Layer(ranked(corpora, l, ModuleKind.MLP, quantile),
-                    ranked(corpora, l, ModuleKind.HEAD, quantile), ranked(corpora, l, ModuleKind.GROUP, quantile),
-                    ranked(corpora, l, ModuleKind.QK, quantile), ranked(corpora, l, ModuleKind.VO, quantile)));
+            layers.add(new UnitScores.Layer(
+                    ranked(corpora, l, ModuleKind.MLP, quantile),
+                    ranked(corpora, l, ModuleKind.HEAD, quantile),
+                    ranked(corpora, l, ModuleKind.GROUP, quantile),
+                    ranked(corpora, l, ModuleKind.QK, quantile),
+                    ranked(corpora, l, ModuleKind.VO, quantile)));
         }
         return new UnitScores(method, layers);
     }

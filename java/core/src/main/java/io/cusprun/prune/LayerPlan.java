@@ -11,8 +11,14 @@ package io.cusprun.prune;
  * @param removedQk   query/key RoPE pairs zeroed, index h*(d/2)+j (neuron granularity, masked only)
  * @param removedVo   value/output neurons zeroed, index h*d+j (neuron granularity, masked only)
  */
-public record LayerPlan(int layer, boolean dropped, int[] keptFfn, int[] keptHeads, int[] keptKvHeads,
-                        int[] removedQk, int[] removedVo) {
+public record LayerPlan(
+        int layer,
+        boolean dropped,
+        int[] keptFfn,
+        int[] keptHeads,
+        int[] keptKvHeads,
+        int[] removedQk,
+        int[] removedVo) {
 
     /** Parameters this layer loses. */
     public long removedParams(ModelShape.Layer s) {
@@ -26,7 +32,8 @@ public record LayerPlan(int layer, boolean dropped, int[] keptFfn, int[] keptHea
 
     /** Nothing removed. */
     public static LayerPlan keepAll(int layer, ModelShape.Layer s) {
-        return new LayerPlan(layer, false, range(s.ffn()), range(s.heads()), range(s.kvHeads()), new int[0], new int[0]);
+        return new LayerPlan(
+                layer, false, range(s.ffn()), range(s.heads()), range(s.kvHeads()), new int[0], new int[0]);
     }
 
     static int[] range(int n) {

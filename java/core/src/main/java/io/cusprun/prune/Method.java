@@ -6,8 +6,13 @@ import java.util.stream.Collectors;
 
 /** Where the per-unit statistics come from (docs/method.md, "Baselines"); all share selection, slicing and writing. */
 public enum Method {
-    CUSPRUN("cusprun"), RANDOM("random"), MAGNITUDE("magnitude"), WANDA_SP("wanda-sp"), FLAP("flap"),
-    SHORTGPT("shortgpt"), CUSPRUN_GENERAL("cusprun-general");
+    CUSPRUN("cusprun"),
+    RANDOM("random"),
+    MAGNITUDE("magnitude"),
+    WANDA_SP("wanda-sp"),
+    FLAP("flap"),
+    SHORTGPT("shortgpt"),
+    CUSPRUN_GENERAL("cusprun-general");
 
     private final String label;
 

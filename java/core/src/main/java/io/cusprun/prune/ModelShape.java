@@ -28,8 +28,16 @@ public record ModelShape(int headDim, int hidden, List<Layer> layers, long total
      * @param qkPair       parameters a query/key RoPE pair zeroes (two q rows and their bias entries)
      * @param voNeuron     parameters a value/output neuron zeroes (one o_proj column)
      */
-    public record Layer(int ffn, int heads, int kvHeads, long params, long ffnNeuron, long queryHead, long kvHead,
-                        long qkPair, long voNeuron) {
+    public record Layer(
+            int ffn,
+            int heads,
+            int kvHeads,
+            long params,
+            long ffnNeuron,
+            long queryHead,
+            long kvHead,
+            long qkPair,
+            long voNeuron) {
         public int groupSize() {
             return heads / kvHeads;
         }
@@ -69,26 +77,31 @@ public record ModelShape(int headDim, int hidden, List<Layer> layers, long total
             long[] k = require(shapes, p + "self_attn.k_proj.weight");
             require(shapes, p + "self_attn.o_proj.weight");
             if (q[0] % headDim != 0 || k[0] % headDim != 0) {
-                throw new IllegalArgumentException("layer " + i + ": q/k rows are not a multiple of head_dim " + headDim);
+                throw new IllegalArgumentException(
+                        "layer " + i + ": q/k rows are not a multiple of head_dim " + headDim);
             }
             int heads = (int) (q[0] / headDim);
             int kvHeads = (int) (k[0] / headDim);
             if (kvHeads == 0 || heads % kvHeads != 0) {
-                throw new IllegalArgumentException("layer " + i + ": " + heads + " query heads do not split into " + kvHeads + " groups");
+                throw new IllegalArgumentException(
+                        "layer " + i + ": " + heads + " query heads do not split into " + kvHeads + " groups");
             }
             long params = 0;
             for (Map.Entry<String, long[]> e : shapes.entrySet()) {
                 if (e.getKey().startsWith(p)) params += numel(e.getValue());
             }
-            long ffnNeuron = 3L * hidden + (has(shapes, p + "mlp.gate_proj.bias") ? 1 : 0)
+            long ffnNeuron = 3L * hidden
+                    + (has(shapes, p + "mlp.gate_proj.bias") ? 1 : 0)
                     + (has(shapes, p + "mlp.up_proj.bias") ? 1 : 0);
             long queryHead = 2L * headDim * hidden + (has(shapes, p + "self_attn.q_proj.bias") ? headDim : 0);
-            long kvHead = 2L * headDim * hidden + (has(shapes, p + "self_attn.k_proj.bias") ? headDim : 0)
+            long kvHead = 2L * headDim * hidden
+                    + (has(shapes, p + "self_attn.k_proj.bias") ? headDim : 0)
                     + (has(shapes, p + "self_attn.v_proj.bias") ? headDim : 0);
             long qkPair = 2L * hidden + (has(shapes, p + "self_attn.q_proj.bias") ? 2 : 0);
             layers.add(new Layer((int) gate[0], heads, kvHeads, params, ffnNeuron, queryHead, kvHead, qkPair, hidden));
         }
-        if (layers.isEmpty()) throw new IllegalArgumentException("no decoder layers (model.layers.0.mlp.gate_proj.weight) found");
+        if (layers.isEmpty())
+            throw new IllegalArgumentException("no decoder layers (model.layers.0.mlp.gate_proj.weight) found");
         return new ModelShape(headDim, hidden, layers, total);
     }
 

@@ -11,7 +11,8 @@ import java.util.List;
  * @param sigma    the rank threshold the selection ended at (NaN for layer dropping)
  * @param layers   one plan per source layer
  */
-public record PrunePlan(ModelShape source, PruneSettings settings, Method method, double sigma, List<LayerPlan> layers) {
+public record PrunePlan(
+        ModelShape source, PruneSettings settings, Method method, double sigma, List<LayerPlan> layers) {
 
     public PrunePlan {
         layers = List.copyOf(layers);
@@ -44,8 +45,9 @@ public record PrunePlan(ModelShape source, PruneSettings settings, Method method
     public boolean uniformSizes() {
         List<LayerPlan> kept = keptLayers();
         LayerPlan first = kept.get(0);
-        return kept.stream().allMatch(l -> l.keptFfn().length == first.keptFfn().length
-                && l.keptHeads().length == first.keptHeads().length
-                && l.keptKvHeads().length == first.keptKvHeads().length);
+        return kept.stream()
+                .allMatch(l -> l.keptFfn().length == first.keptFfn().length
+                        && l.keptHeads().length == first.keptHeads().length
+                        && l.keptKvHeads().length == first.keptKvHeads().length);
     }
 }

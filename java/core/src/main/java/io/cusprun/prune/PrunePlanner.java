@@ -24,7 +24,13 @@ import java.util.Map;
 public final class PrunePlanner {
 
     /** Kinds of removable units, in tie-break order. */
-    enum Kind { FFN, GROUP, SLOT, QK, VO }
+    enum Kind {
+        FFN,
+        GROUP,
+        SLOT,
+        QK,
+        VO
+    }
 
     /**
      * Units of one kind in one layer, already in removal order.
@@ -50,7 +56,8 @@ public final class PrunePlanner {
 
     public static PrunePlan plan(ModelShape shape, PruneStatistics statistics, PruneSettings settings) {
         if (statistics.numLayers() != shape.numLayers()) {
-            throw new IllegalArgumentException("scores have " + statistics.numLayers() + " layers, the model " + shape.numLayers());
+            throw new IllegalArgumentException(
+                    "scores have " + statistics.numLayers() + " layers, the model " + shape.numLayers());
         }
         long target = Math.round(settings.ratio() * shape.blockParams());
         return statistics instanceof LayerScores layers
@@ -60,7 +67,8 @@ public final class PrunePlanner {
 
     private static PrunePlan selectUnits(ModelShape shape, UnitScores scores, PruneSettings settings, long target) {
         List<List<Family>> families = new ArrayList<>();
-        for (int l = 0; l < shape.numLayers(); l++) families.add(families(l, shape.layer(l), scores.layers().get(l), settings));
+        for (int l = 0; l < shape.numLayers(); l++)
+            families.add(families(l, shape.layer(l), scores.layers().get(l), settings));
         int[][] counts = new int[shape.numLayers()][Kind.values().length];
         double sigma = settings.mode() == PruneMode.UNIFORM
                 ? uniform(families, counts, target)
@@ -79,7 +87,7 @@ public final class PrunePlanner {
         int ffnFloor = Math.max(1, (int) Math.ceil(st.minFfnFraction() * s.ffn()));
         f.add(family(Kind.FFN, l, need(sc.ffn(), "FFN", l), s.ffnNeuron(), s.ffn() - ffnFloor));
         switch (st.granularity()) {
-            case FFN -> { }
+            case FFN -> {}
             case FFN_HEADS -> {
                 if (useGroups(s, st)) {
                     UnitScores.Ranked groups = s.groupSize() == 1 ? firstNonNull(sc.groups(), sc.heads()) : sc.groups();
@@ -89,8 +97,18 @@ public final class PrunePlanner {
                 }
             }
             case NEURONS -> {
-                f.add(family(Kind.QK, l, need(sc.qk(), "query/key", l), s.qkPair(), sc.qk().size() - 1));
-                f.add(family(Kind.VO, l, need(sc.vo(), "value/output", l), s.voNeuron(), sc.vo().size() - 1));
+                f.add(family(
+                        Kind.QK,
+                        l,
+                        need(sc.qk(), "query/key", l),
+                        s.qkPair(),
+                        sc.qk().size() - 1));
+                f.add(family(
+                        Kind.VO,
+                        l,
+                        need(sc.vo(), "value/output", l),
+                        s.voNeuron(),
+                        sc.vo().size() - 1));
             }
         }
         return f;
@@ -144,8 +162,12 @@ public final class PrunePlanner {
 
     private static double uniform(List<List<Family>> families, int[][] counts, long target) {
         int nLayers = families.size();
-        double[] candidates = families.stream().flatMap(List::stream)
-                .flatMapToDouble(f -> Arrays.stream(f.stat())).distinct().sorted().toArray();
+        double[] candidates = families.stream()
+                .flatMap(List::stream)
+                .flatMapToDouble(f -> Arrays.stream(f.stat()))
+                .distinct()
+                .sorted()
+                .toArray();
         // index -1 = sigma below everything = remove nothing
         int lo = -1, hi = candidates.length - 1;
         while (lo < hi) {
@@ -208,8 +230,13 @@ public final class PrunePlanner {
     // ------------------------------------------------------------------ per layer
 
     private record Unit(Family family, int position) {
-        double stat() { return family.stat()[position]; }
-        double tie() { return family.tie()[position]; }
+        double stat() {
+            return family.stat()[position];
+        }
+
+        double tie() {
+            return family.tie()[position];
+        }
     }
 
     private static double perLayer(List<List<Family>> families, int[][] counts, long target) {
@@ -250,7 +277,8 @@ public final class PrunePlanner {
         if (n[Kind.GROUP.ordinal()] > 0) {
             UnitScores.Ranked groups = g == 1 ? firstNonNull(sc.groups(), sc.heads()) : sc.groups();
             kvGone = firstN(groups, n[Kind.GROUP.ordinal()]);
-            for (int grp = kvGone.nextSetBit(0); grp >= 0; grp = kvGone.nextSetBit(grp + 1)) headGone.set(grp * g, grp * g + g);
+            for (int grp = kvGone.nextSetBit(0); grp >= 0; grp = kvGone.nextSetBit(grp + 1))
+                headGone.set(grp * g, grp * g + g);
         }
         for (int grp = 0; grp < s.kvHeads() && n[Kind.SLOT.ordinal()] > 0; grp++) {
             int[] order = groupOrder(sc.heads(), grp, g);
@@ -258,8 +286,14 @@ public final class PrunePlanner {
         }
         int[] qk = n[Kind.QK.ordinal()] > 0 ? toArray(firstN(sc.qk(), n[Kind.QK.ordinal()])) : new int[0];
         int[] vo = n[Kind.VO.ordinal()] > 0 ? toArray(firstN(sc.vo(), n[Kind.VO.ordinal()])) : new int[0];
-        return new LayerPlan(l, false, complement(ffnGone, s.ffn()), complement(headGone, s.heads()),
-                complement(kvGone, s.kvHeads()), qk, vo);
+        return new LayerPlan(
+                l,
+                false,
+                complement(ffnGone, s.ffn()),
+                complement(headGone, s.heads()),
+                complement(kvGone, s.kvHeads()),
+                qk,
+                vo);
     }
 
     private static PrunePlan dropLayers(ModelShape shape, LayerScores scores, PruneSettings settings, long target) {
@@ -282,8 +316,17 @@ public final class PrunePlanner {
         List<LayerPlan> layers = new ArrayList<>();
         for (int l = 0; l < shape.numLayers(); l++) {
             LayerPlan all = LayerPlan.keepAll(l, shape.layer(l));
-            layers.add(dropped.get(l) ? new LayerPlan(l, true, all.keptFfn(), all.keptHeads(), all.keptKvHeads(),
-                    all.removedQk(), all.removedVo()) : all);
+            layers.add(
+                    dropped.get(l)
+                            ? new LayerPlan(
+                                    l,
+                                    true,
+                                    all.keptFfn(),
+                                    all.keptHeads(),
+                                    all.keptKvHeads(),
+                                    all.removedQk(),
+                                    all.removedVo())
+                            : all);
         }
         return new PrunePlan(shape, settings, scores.method(), sigma, layers);
     }
@@ -309,8 +352,9 @@ public final class PrunePlanner {
     }
 
     private static UnitScores.Ranked need(UnitScores.Ranked r, String what, int layer) {
-        if (r == null) throw new IllegalArgumentException("no " + what + " statistics for layer " + layer
-                + " (score with the granularity's units, e.g. neurons for neuron granularity)");
+        if (r == null)
+            throw new IllegalArgumentException("no " + what + " statistics for layer " + layer
+                    + " (score with the granularity's units, e.g. neurons for neuron granularity)");
         return r;
     }
 

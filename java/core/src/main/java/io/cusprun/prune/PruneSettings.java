@@ -14,8 +14,15 @@ import io.cusprun.SettingException;
  * @param masked         write a full-size checkpoint with removed weights zeroed
  * @param seed           seed of the random baseline
  */
-public record PruneSettings(double ratio, PruneMode mode, Granularity granularity, HeadUnit headUnit,
-                            double docQuantile, double minFfnFraction, boolean masked, long seed) {
+public record PruneSettings(
+        double ratio,
+        PruneMode mode,
+        Granularity granularity,
+        HeadUnit headUnit,
+        double docQuantile,
+        double minFfnFraction,
+        boolean masked,
+        long seed) {
 
     /** Nothing removed yet (ratio 0), uniform, FFN neurons and heads: callers set at least the ratio. */
     public static final PruneSettings DEFAULTS =

@@ -14,12 +14,14 @@ record SliceRule(int dim, long[] kept, long[] extraZero) {
     static SliceRule of(String suffix, LayerPlan p, ModelShape.Layer s, int headDim) {
         return switch (suffix) {
             case "mlp.gate_proj.weight", "mlp.gate_proj.bias", "mlp.up_proj.weight", "mlp.up_proj.bias" ->
-                    new SliceRule(0, toLong(p.keptFfn()), new long[0]);
+                new SliceRule(0, toLong(p.keptFfn()), new long[0]);
             case "mlp.down_proj.weight" -> new SliceRule(1, toLong(p.keptFfn()), new long[0]);
             case "self_attn.q_proj.weight", "self_attn.q_proj.bias" ->
-                    new SliceRule(0, headRows(p.keptHeads(), headDim), qkRows(p.removedQk(), headDim));
-            case "self_attn.k_proj.weight", "self_attn.k_proj.bias", "self_attn.v_proj.weight", "self_attn.v_proj.bias" ->
-                    new SliceRule(0, headRows(p.keptKvHeads(), headDim), new long[0]);
+                new SliceRule(0, headRows(p.keptHeads(), headDim), qkRows(p.removedQk(), headDim));
+            case "self_attn.k_proj.weight",
+                    "self_attn.k_proj.bias",
+                    "self_attn.v_proj.weight",
+                    "self_attn.v_proj.bias" -> new SliceRule(0, headRows(p.keptKvHeads(), headDim), new long[0]);
             case "self_attn.o_proj.weight" -> new SliceRule(1, headRows(p.keptHeads(), headDim), toLong(p.removedVo()));
             default -> null;
         };

@@ -110,8 +110,9 @@ final class TensorSlicer implements AutoCloseable {
      * of whole rows read with pread into one buffer (no page faults on a mapping), gathered into
      * the output buffer.
      */
-    private void writeColumns(FileChannel in, long begin, long outer, long rowBytes, long unit, long[] from,
-                              FileChannel out) throws IOException {
+    private void writeColumns(
+            FileChannel in, long begin, long outer, long rowBytes, long unit, long[] from, FileChannel out)
+            throws IOException {
         if (rowBytes > BUFFER || unit * from.length > BUFFER) {
             throw new SourceProblem("a row of " + rowBytes + " bytes is too long to slice");
         }
@@ -166,9 +167,15 @@ final class TensorSlicer implements AutoCloseable {
     private void gatherRow(ByteBuffer src, int row, int[] offsets, int unit) {
         ByteBuffer b = buffer;
         switch (unit) {
-            case 4 -> { for (int o : offsets) b.putInt(o < 0 ? 0 : src.getInt(row + o)); }
-            case 1 -> { for (int o : offsets) b.put(o < 0 ? 0 : src.get(row + o)); }
-            case 8 -> { for (int o : offsets) b.putLong(o < 0 ? 0 : src.getLong(row + o)); }
+            case 4 -> {
+                for (int o : offsets) b.putInt(o < 0 ? 0 : src.getInt(row + o));
+            }
+            case 1 -> {
+                for (int o : offsets) b.put(o < 0 ? 0 : src.get(row + o));
+            }
+            case 8 -> {
+                for (int o : offsets) b.putLong(o < 0 ? 0 : src.getLong(row + o));
+            }
             default -> {
                 for (int o : offsets) {
                     if (o < 0) {

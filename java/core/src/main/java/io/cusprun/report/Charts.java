@@ -42,7 +42,14 @@ final class Charts {
             data.addSeries(s);
         }
         JFreeChart chart = org.jfree.chart.ChartFactory.createXYLineChart(
-                "Kept fraction per layer", "layer", "kept fraction", data, PlotOrientation.VERTICAL, true, false, false);
+                "Kept fraction per layer",
+                "layer",
+                "kept fraction",
+                data,
+                PlotOrientation.VERTICAL,
+                true,
+                false,
+                false);
         XYPlot plot = chart.getXYPlot();
         plot.setRenderer(new XYLineAndShapeRenderer(true, true));
         ((NumberAxis) plot.getRangeAxis()).setRange(0.0, 1.05);
@@ -94,8 +101,14 @@ final class Charts {
     }
 
     /** One line per method: a metric against the requested ratio. */
-    static void qualityVsRatio(String title, String yLabel, List<ComparisonRow> rows, ComparisonRow baseline,
-            ToDoubleFunction<ComparisonRow> metric, Path png) throws IOException {
+    static void qualityVsRatio(
+            String title,
+            String yLabel,
+            List<ComparisonRow> rows,
+            ComparisonRow baseline,
+            ToDoubleFunction<ComparisonRow> metric,
+            Path png)
+            throws IOException {
         Map<String, XYSeries> byMethod = new LinkedHashMap<>();
         for (ComparisonRow r : rows) {
             double y = metric.applyAsDouble(r);
@@ -110,7 +123,14 @@ final class Charts {
         XYSeriesCollection data = new XYSeriesCollection();
         byMethod.values().forEach(data::addSeries);
         JFreeChart chart = org.jfree.chart.ChartFactory.createXYLineChart(
-                title, "pruned fraction of block parameters", yLabel, data, PlotOrientation.VERTICAL, true, false, false);
+                title,
+                "pruned fraction of block parameters",
+                yLabel,
+                data,
+                PlotOrientation.VERTICAL,
+                true,
+                false,
+                false);
         XYPlot plot = chart.getXYPlot();
         plot.setRenderer(new XYLineAndShapeRenderer(true, true));
         ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);

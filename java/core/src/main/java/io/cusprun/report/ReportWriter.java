@@ -42,33 +42,55 @@ public final class ReportWriter {
         System.setProperty("java.awt.headless", "true");
         AtomicOutput.writeDirectory(dir, tmp -> {
             StringBuilder html = new StringBuilder();
-            html.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n").append(GENERATOR).append("\n<title>")
-                    .append(esc(data.title())).append("</title>\n<style>")
+            html.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n")
+                    .append(GENERATOR)
+                    .append("\n<title>")
+                    .append(esc(data.title()))
+                    .append("</title>\n<style>")
                     .append("body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}")
                     .append("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;")
                     .append("text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}")
                     .append("img{max-width:100%;border:1px solid #eee;margin:0.5em 0}</style></head><body>\n")
-                    .append("<h1>").append(esc(data.title())).append("</h1>\n");
+                    .append("<h1>")
+                    .append(esc(data.title()))
+                    .append("</h1>\n");
             if (data.summary() != null && !data.summary().isBlank()) {
                 html.append("<p>").append(esc(data.summary())).append("</p>\n");
             }
             if (!data.rows().isEmpty()) {
                 html.append("<h2>Expert and general quality</h2>\n").append(table(data));
-                Charts.qualityVsRatio("Expert perplexity (lower is better)", "perplexity", data.rows(), data.baseline(),
-                        ComparisonRow::expertPerplexity, tmp.resolve("expert_perplexity.png"));
-                Charts.qualityVsRatio("General perplexity (lower is better)", "perplexity", data.rows(), data.baseline(),
-                        ComparisonRow::generalPerplexity, tmp.resolve("general_perplexity.png"));
+                Charts.qualityVsRatio(
+                        "Expert perplexity (lower is better)",
+                        "perplexity",
+                        data.rows(),
+                        data.baseline(),
+                        ComparisonRow::expertPerplexity,
+                        tmp.resolve("expert_perplexity.png"));
+                Charts.qualityVsRatio(
+                        "General perplexity (lower is better)",
+                        "perplexity",
+                        data.rows(),
+                        data.baseline(),
+                        ComparisonRow::generalPerplexity,
+                        tmp.resolve("general_perplexity.png"));
                 html.append("<img src=\"expert_perplexity.png\" alt=\"expert perplexity against ratio\">\n");
                 html.append("<img src=\"general_perplexity.png\" alt=\"general perplexity against ratio\">\n");
                 if (data.rows().stream().anyMatch(r -> Double.isFinite(r.expertAccuracy()))) {
-                    Charts.qualityVsRatio("Expert multiple-choice accuracy", "acc", data.rows(), data.baseline(),
-                            ComparisonRow::expertAccuracy, tmp.resolve("expert_accuracy.png"));
+                    Charts.qualityVsRatio(
+                            "Expert multiple-choice accuracy",
+                            "acc",
+                            data.rows(),
+                            data.baseline(),
+                            ComparisonRow::expertAccuracy,
+                            tmp.resolve("expert_accuracy.png"));
                     html.append("<img src=\"expert_accuracy.png\" alt=\"expert accuracy against ratio\">\n");
                 }
             }
-            if (data.keptFractionPerLayer() != null && !data.keptFractionPerLayer().isEmpty()) {
+            if (data.keptFractionPerLayer() != null
+                    && !data.keptFractionPerLayer().isEmpty()) {
                 Charts.keptFraction(data.keptFractionPerLayer(), tmp.resolve("kept_per_layer.png"));
-                html.append("<h2>What was kept</h2>\n<img src=\"kept_per_layer.png\" alt=\"kept fraction per layer\">\n");
+                html.append(
+                        "<h2>What was kept</h2>\n<img src=\"kept_per_layer.png\" alt=\"kept fraction per layer\">\n");
             }
             if (data.overlapLabels() != null && data.overlapLabels().size() > 1) {
                 Charts.overlapHeatmap(data.overlapLabels(), data.overlap(), tmp.resolve("overlap.png"));
@@ -90,16 +112,24 @@ public final class ReportWriter {
             t.append(row(data.baseline()));
         }
         data.rows().stream()
-                .sorted(Comparator.comparingDouble(ComparisonRow::requestedRatio).thenComparing(ComparisonRow::method))
+                .sorted(Comparator.comparingDouble(ComparisonRow::requestedRatio)
+                        .thenComparing(ComparisonRow::method))
                 .forEach(r -> t.append(row(r)));
         return t.append("</table>\n").toString();
     }
 
     private static String row(ComparisonRow r) {
-        return String.format(Locale.ROOT,
+        return String.format(
+                Locale.ROOT,
                 "<tr><td>%s</td><td>%.2f</td><td>%.3f</td><td>%.3f</td><td>%,d</td><td>%s</td><td>%s</td><td>%s</td></tr>%n",
-                esc(r.method()), r.requestedRatio(), r.achievedBlockRatio(), r.achievedTotalRatio(), r.parameters(),
-                num(r.expertPerplexity()), num(r.generalPerplexity()), num(r.expertAccuracy()));
+                esc(r.method()),
+                r.requestedRatio(),
+                r.achievedBlockRatio(),
+                r.achievedTotalRatio(),
+                r.parameters(),
+                num(r.expertPerplexity()),
+                num(r.generalPerplexity()),
+                num(r.expertAccuracy()));
     }
 
     private static String num(double v) {

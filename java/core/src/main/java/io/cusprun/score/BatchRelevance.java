@@ -20,12 +20,24 @@ public final class BatchRelevance {
     }
 
     public synchronized void put(int layer, ModuleKind kind, double[] relevance) {
-        if (relevance.length % numDocs != 0) throw new IllegalArgumentException("relevance not a multiple of the documents");
+        if (relevance.length % numDocs != 0)
+            throw new IllegalArgumentException("relevance not a multiple of the documents");
         modules.put(new ModuleKey(layer, kind), relevance);
     }
 
-    public int batchIndex() { return batchIndex; }
-    public int numDocs() { return numDocs; }
-    public long tokens() { return tokens; }
-    public Map<ModuleKey, double[]> modules() { return modules; }
+    public int batchIndex() {
+        return batchIndex;
+    }
+
+    public int numDocs() {
+        return numDocs;
+    }
+
+    public long tokens() {
+        return tokens;
+    }
+
+    public Map<ModuleKey, double[]> modules() {
+        return modules;
+    }
 }

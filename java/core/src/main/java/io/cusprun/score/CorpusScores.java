@@ -1,7 +1,6 @@
 package io.cusprun.score;
 
 import io.cusprun.corpus.CorpusKind;
-
 import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
@@ -15,8 +14,8 @@ import java.util.TreeMap;
  * @param tokens    tokens scored
  * @param modules   accumulators by module
  */
-public record CorpusScores(CorpusKind kind, String name, long documents, long tokens,
-                           Map<ModuleKey, RankAccumulator> modules) {
+public record CorpusScores(
+        CorpusKind kind, String name, long documents, long tokens, Map<ModuleKey, RankAccumulator> modules) {
 
     public CorpusScores {
         modules = Collections.unmodifiableMap(new TreeMap<>(modules));
@@ -24,7 +23,8 @@ public record CorpusScores(CorpusKind kind, String name, long documents, long to
 
     public RankAccumulator module(int layer, ModuleKind kind) {
         RankAccumulator a = modules.get(new ModuleKey(layer, kind));
-        if (a == null) throw new IllegalArgumentException("corpus " + name + " has no scores for " + kind + " of layer " + layer);
+        if (a == null)
+            throw new IllegalArgumentException("corpus " + name + " has no scores for " + kind + " of layer " + layer);
         return a;
     }
 
@@ -52,7 +52,10 @@ public record CorpusScores(CorpusKind kind, String name, long documents, long to
     }
 
     public boolean sameAs(CorpusScores o) {
-        if (!o.name.equals(name) || o.kind != kind || o.documents != documents || o.tokens != tokens
+        if (!o.name.equals(name)
+                || o.kind != kind
+                || o.documents != documents
+                || o.tokens != tokens
                 || !o.modules.keySet().equals(modules.keySet())) return false;
         return modules.entrySet().stream().allMatch(e -> e.getValue().sameAs(o.modules.get(e.getKey())));
     }

@@ -33,7 +33,9 @@ public final class ModelFingerprint {
         sha.update(Files.readAllBytes(config));
         List<Path> files;
         try (Stream<Path> s = Files.list(modelDir)) {
-            files = s.filter(p -> p.getFileName().toString().endsWith(".safetensors")).sorted().toList();
+            files = s.filter(p -> p.getFileName().toString().endsWith(".safetensors"))
+                    .sorted()
+                    .toList();
         }
         if (files.isEmpty()) throw new IOException("no .safetensors files in " + modelDir);
         for (Path f : files) {
@@ -49,7 +51,8 @@ public final class ModelFingerprint {
             ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             while (len.hasRemaining()) if (ch.read(len) < 0) throw new IOException(file + ": truncated safetensors");
             long n = len.getLong(0);
-            if (n <= 0 || n > Math.min(100L << 20, ch.size() - 8)) throw new IOException(file + ": bad safetensors header");
+            if (n <= 0 || n > Math.min(100L << 20, ch.size() - 8))
+                throw new IOException(file + ": bad safetensors header");
             ByteBuffer h = ByteBuffer.allocate((int) n);
             while (h.hasRemaining()) if (ch.read(h) < 0) throw new IOException(file + ": truncated safetensors");
             return h.array();
@@ -65,7 +68,7 @@ public final class ModelFingerprint {
             for (int i = 0; i < SAMPLES && size > 0; i++) {
                 long pos = start + (size - buf.capacity()) * i / Math.max(1, SAMPLES - 1);
                 buf.clear();
-                while (buf.hasRemaining() && ch.read(buf, pos + buf.position()) > 0) { }
+                while (buf.hasRemaining() && ch.read(buf, pos + buf.position()) > 0) {}
                 sha.update(buf.array(), 0, buf.position());
             }
         }

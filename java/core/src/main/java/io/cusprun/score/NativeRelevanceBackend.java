@@ -28,8 +28,10 @@ final class NativeRelevanceBackend implements RelevanceBackend {
 
     @Override
     public Tensor ffnSwiglu(Tensor gate, Tensor up, Tensor docOffsets, Tensor acc) {
-        Tensor act = torch.empty(new long[] {gate.size(0), gate.size(1)}, new TensorOptions(gate.scalar_type())
-                .device(new org.bytedeco.pytorch.DeviceOptional(gate.device())), new MemoryFormatOptional());
+        Tensor act = torch.empty(
+                new long[] {gate.size(0), gate.size(1)},
+                new TensorOptions(gate.scalar_type()).device(new org.bytedeco.pytorch.DeviceOptional(gate.device())),
+                new MemoryFormatOptional());
         kernels.ffnSwiglu(gate, up, act, docOffsets, acc);
         return act;
     }

@@ -53,7 +53,8 @@ public final class RankAccumulator {
     }
 
     public void merge(RankAccumulator other) {
-        if (other.size != size || other.bins != bins) throw new IllegalArgumentException("cannot merge different shapes");
+        if (other.size != size || other.bins != bins)
+            throw new IllegalArgumentException("cannot merge different shapes");
         for (int k = 0; k < size; k++) rankMax[k] = Math.max(rankMax[k], other.rankMax[k]);
         for (int i = 0; i < rankHist.length; i++) rankHist[i] = Math.addExact(rankHist[i], other.rankHist[i]);
         relevanceSum.addAll(other.relevanceSum);
@@ -64,13 +65,33 @@ public final class RankAccumulator {
         return of(rankMax, rankHist, relevanceSum, documents);
     }
 
-    public int size() { return size; }
-    public int bins() { return bins; }
-    public long documents() { return documents; }
-    public float[] rankMax() { return rankMax.clone(); }
-    public int[] rankHist() { return rankHist.clone(); }
-    public ExactSum exactSum() { return ExactSum.of(relevanceSum.hi(), relevanceSum.lo()); }
-    public double[] relevanceSum() { return relevanceSum.toDoubles(); }
+    public int size() {
+        return size;
+    }
+
+    public int bins() {
+        return bins;
+    }
+
+    public long documents() {
+        return documents;
+    }
+
+    public float[] rankMax() {
+        return rankMax.clone();
+    }
+
+    public int[] rankHist() {
+        return rankHist.clone();
+    }
+
+    public ExactSum exactSum() {
+        return ExactSum.of(relevanceSum.hi(), relevanceSum.lo());
+    }
+
+    public double[] relevanceSum() {
+        return relevanceSum.toDoubles();
+    }
 
     /** Max rank of unit k (q = 1) or the upper edge of the bin holding its q-quantile over documents. */
     public double rankStatistic(int k, double quantile) {
@@ -87,8 +108,11 @@ public final class RankAccumulator {
 
     /** Bitwise equality of every statistic (the exactness tests use it). */
     public boolean sameAs(RankAccumulator o) {
-        return size == o.size && bins == o.bins && documents == o.documents
-                && Arrays.equals(rankMax, o.rankMax) && Arrays.equals(rankHist, o.rankHist)
+        return size == o.size
+                && bins == o.bins
+                && documents == o.documents
+                && Arrays.equals(rankMax, o.rankMax)
+                && Arrays.equals(rankHist, o.rankHist)
                 && Arrays.equals(relevanceSum.hi(), o.relevanceSum.hi())
                 && Arrays.equals(relevanceSum.lo(), o.relevanceSum.lo());
     }

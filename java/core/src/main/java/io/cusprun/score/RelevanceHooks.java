@@ -52,8 +52,11 @@ public final class RelevanceHooks implements LayerHooks {
         backend.headGram(z, heads, g, docOffsets, gram);
         // group: I^2 = trace(G_g S_g) = sum(G_g o S_g) (both symmetric)
         Tensor prod = gram.mul(gg.unsqueeze(0));
-        out.put(layer, ModuleKind.GROUP, Tensors.toDoubles(sqrtClamped(prod.sum(new long[] {2, 3}, false,
-                new org.bytedeco.pytorch.ScalarTypeOptional()))));
+        out.put(
+                layer,
+                ModuleKind.GROUP,
+                Tensors.toDoubles(sqrtClamped(
+                        prod.sum(new long[] {2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional()))));
         // head: the diagonal d x d blocks of the same product
         Tensor blocks = prod.reshape(n, groups, g, d, g, d).diagonal(0, 2, 4); // [n, G, d, d, g]
         Tensor head = blocks.sum(new long[] {2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional()); // [n, G, g]

@@ -43,7 +43,8 @@ public final class RelevanceWeights implements AutoCloseable {
                 Tensor w = model.layer(layer).o().to(torch.ScalarType.Double); // [D, H*d]
                 long dModel = w.size(0), width = w.size(1) / groups;
                 Tensor blocks = w.reshape(dModel, groups, width).permute(1, 0, 2); // [G, D, gd]
-                groupGram[layer] = Tensors.keep(torch.bmm(blocks.transpose(1, 2), blocks).contiguous());
+                groupGram[layer] =
+                        Tensors.keep(torch.bmm(blocks.transpose(1, 2), blocks).contiguous());
             }
         }
         return groupGram[layer];
@@ -62,7 +63,9 @@ public final class RelevanceWeights implements AutoCloseable {
     /** fp64 Euclidean norm of each column of a weight [out, in]. */
     private static Tensor columnNorms(Tensor weight) {
         Tensor w = weight.to(torch.ScalarType.Double);
-        return w.mul(w).sum(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).sqrt_();
+        return w.mul(w)
+                .sum(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional())
+                .sqrt_();
     }
 
     @Override

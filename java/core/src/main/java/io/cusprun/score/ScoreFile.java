@@ -13,9 +13,6 @@ import io.cusprun.model.SafetensorsHeader;
 import io.cusprun.model.SafetensorsWriter;
 import io.cusprun.model.TensorInfo;
 import io.cusprun.model.Tensors;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Tensor;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +21,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
 
 /**
  * Reads and writes score files (safetensors; layout in docs/scores.md). Each corpus' tensors
@@ -47,7 +46,8 @@ public final class ScoreFile {
 
     /** Whether {@code file} is a safetensors file whose metadata names this format. */
     public static boolean isScoreFile(Path file) throws IOException {
-        return Files.isRegularFile(file) && FORMAT.equals(SafetensorsHeader.read(file).metadata().get("format"));
+        return Files.isRegularFile(file)
+                && FORMAT.equals(SafetensorsHeader.read(file).metadata().get("format"));
     }
 
     public static void write(ScoreSet set, Path file) throws IOException {
@@ -62,7 +62,8 @@ public final class ScoreFile {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             for (CorpusScores c : set.corpora()) {
                 for (Map.Entry<ModuleKey, RankAccumulator> e : c.modules().entrySet()) {
-                    String base = c.name() + "/" + e.getKey().kind().tensorName(e.getKey().layer(), "");
+                    String base = c.name() + "/"
+                            + e.getKey().kind().tensorName(e.getKey().layer(), "");
                     RankAccumulator a = e.getValue();
                     int n = a.size();
                     tensors.put(base + RANK_MAX, Tensors.ofFloats(a.rankMax()));
@@ -131,22 +132,31 @@ public final class ScoreFile {
             for (JsonNode c : list) {
                 String name = c.path("name").isTextual() ? c.get("name").asText() : null;
                 if (name == null || name.isEmpty() || !c.path("kind").isTextual() || !names.add(name)) {
-                    throw new IOException(file + ": damaged score file (a corpus entry without a unique name and kind)");
+                    throw new IOException(
+                            file + ": damaged score file (a corpus entry without a unique name and kind)");
                 }
                 long documents = count(file, name, c, "documents");
                 long tokens = count(file, name, c, "tokens");
-                corpora.add(readCorpus(f, header, settings.bins(), CorpusKind.parse(c.get("kind").asText()), name,
-                        documents, tokens));
+                corpora.add(readCorpus(
+                        f,
+                        header,
+                        settings.bins(),
+                        CorpusKind.parse(c.get("kind").asText()),
+                        name,
+                        documents,
+                        tokens));
             }
             checkTensorsKnown(file, header, names);
             checkSameModules(file, corpora);
-            return new ScoreSet(meta.get("model_fingerprint"), settings, ShardSpec.parseStored(meta.get("shard")), corpora);
+            return new ScoreSet(
+                    meta.get("model_fingerprint"), settings, ShardSpec.parseStored(meta.get("shard")), corpora);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IOException(file + ": damaged score file (metadata " + io.cusprun.Json.invalid(e) + ")");
         } catch (IOException e) {
             // names from the file (corpora, tensors) may hold control characters: keep the message one line
             throw e.getMessage() != null && e.getMessage().chars().anyMatch(Character::isISOControl)
-                    ? new IOException(io.cusprun.model.SafetensorsException.printable(e.getMessage()), e) : e;
+                    ? new IOException(io.cusprun.model.SafetensorsException.printable(e.getMessage()), e)
+                    : e;
         } catch (RuntimeException e) {
             throw new IOException(file + ": damaged score file (" + io.cusprun.Errors.firstLine(e) + ")");
         }
@@ -155,7 +165,8 @@ public final class ScoreFile {
     private static long count(Path file, String corpus, JsonNode c, String key) throws IOException {
         JsonNode v = c.get(key);
         if (v == null || !v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < 0) {
-            throw new IOException(file + ": corpus " + corpus + ": " + key + " must be a non-negative integer, not " + v);
+            throw new IOException(
+                    file + ": corpus " + corpus + ": " + key + " must be a non-negative integer, not " + v);
         }
         return v.asLong();
     }
@@ -195,20 +206,30 @@ public final class ScoreFile {
                 continue;
             }
             if (!first.modules().keySet().equals(c.modules().keySet())) {
-                throw new IOException(file + ": corpus " + c.name() + " scores other modules than corpus " + first.name());
+                throw new IOException(
+                        file + ": corpus " + c.name() + " scores other modules than corpus " + first.name());
             }
             for (Map.Entry<ModuleKey, RankAccumulator> e : c.modules().entrySet()) {
                 if (e.getValue().size() != first.modules().get(e.getKey()).size()) {
                     throw new IOException(file + ": corpus " + c.name() + " module "
-                            + e.getKey().kind().tensorName(e.getKey().layer(), "") + " has " + e.getValue().size()
-                            + " units, corpus " + first.name() + " " + first.modules().get(e.getKey()).size());
+                            + e.getKey().kind().tensorName(e.getKey().layer(), "") + " has "
+                            + e.getValue().size()
+                            + " units, corpus " + first.name() + " "
+                            + first.modules().get(e.getKey()).size());
                 }
             }
         }
     }
 
-    private static CorpusScores readCorpus(SafetensorsFile f, SafetensorsHeader header, int bins, CorpusKind kind,
-                                           String name, long documents, long tokens) throws IOException {
+    private static CorpusScores readCorpus(
+            SafetensorsFile f,
+            SafetensorsHeader header,
+            int bins,
+            CorpusKind kind,
+            String name,
+            long documents,
+            long tokens)
+            throws IOException {
         Map<ModuleKey, RankAccumulator> modules = new TreeMap<>();
         String prefix = name + "/";
         for (String tensor : header.tensors().keySet()) {
@@ -218,11 +239,14 @@ public final class ScoreFile {
             try {
                 key = parseKey(base.substring(prefix.length()));
             } catch (RuntimeException e) {
-                throw new IOException(header.file() + ": tensor '" + tensor + "' is not a statistic of a scored module");
+                throw new IOException(
+                        header.file() + ": tensor '" + tensor + "' is not a statistic of a scored module");
             }
             String where = header.file() + ": corpus " + name + ", module " + base.substring(prefix.length()) + ": ";
             TensorInfo maxInfo = f.info(base + RANK_MAX);
-            if (maxInfo.rank() != 1 || maxInfo.dim(0) < 1 || maxInfo.dim(0) > Integer.MAX_VALUE / Math.max(1, 2 * bins)) {
+            if (maxInfo.rank() != 1
+                    || maxInfo.dim(0) < 1
+                    || maxInfo.dim(0) > Integer.MAX_VALUE / Math.max(1, 2 * bins)) {
                 throw new IOException(where + RANK_MAX + " has shape " + java.util.Arrays.toString(maxInfo.shape()));
             }
             int n = (int) maxInfo.dim(0);
@@ -249,13 +273,14 @@ public final class ScoreFile {
                 for (int b = 0; b < bins; b++) {
                     int v = h[k * bins + b];
                     if (v < 0) {
-                        throw new IOException(where + RANK_HIST + "[" + k + ", " + b + "] is " + v + ", a negative count");
+                        throw new IOException(
+                                where + RANK_HIST + "[" + k + ", " + b + "] is " + v + ", a negative count");
                     }
                     row += v;
                 }
                 if (row != documents) {
-                    throw new IOException(where + RANK_HIST + " row " + k + " counts " + row + " documents, but the corpus has "
-                            + documents);
+                    throw new IOException(where + RANK_HIST + " row " + k + " counts " + row
+                            + " documents, but the corpus has " + documents);
                 }
             }
             long[] hi = new long[n], lo = new long[n];
@@ -265,18 +290,21 @@ public final class ScoreFile {
             }
             modules.put(key, RankAccumulator.of(max, h, ExactSum.of(hi, lo), documents));
         }
-        if (modules.isEmpty() && documents > 0) throw new IOException(header.file() + ": no tensors for corpus " + name);
+        if (modules.isEmpty() && documents > 0)
+            throw new IOException(header.file() + ": no tensors for corpus " + name);
         return new CorpusScores(kind, name, documents, tokens, modules);
     }
 
-    private static void expect(String where, SafetensorsHeader header, String tensor, io.cusprun.model.DType dtype,
-                               long... shape) throws IOException {
+    private static void expect(
+            String where, SafetensorsHeader header, String tensor, io.cusprun.model.DType dtype, long... shape)
+            throws IOException {
         TensorInfo info = header.tensor(tensor);
         if (info == null) throw new IOException(where + "missing tensor " + tensor);
         if (info.dtype() != dtype || !java.util.Arrays.equals(info.shape(), shape)) {
-            throw new IOException(where + "tensor " + tensor + " is " + info.dtype().safetensorsName()
-                    + java.util.Arrays.toString(info.shape()) + ", expected " + dtype.safetensorsName()
-                    + java.util.Arrays.toString(shape));
+            throw new IOException(
+                    where + "tensor " + tensor + " is " + info.dtype().safetensorsName()
+                            + java.util.Arrays.toString(info.shape()) + ", expected " + dtype.safetensorsName()
+                            + java.util.Arrays.toString(shape));
         }
     }
 

@@ -18,7 +18,9 @@ public record ScoreSet(String modelFingerprint, ScoreSettings settings, ShardSpe
     }
 
     public CorpusScores corpus(String name) {
-        return corpora.stream().filter(c -> c.name().equals(name)).findFirst()
+        return corpora.stream()
+                .filter(c -> c.name().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no corpus " + name + " in scores"));
     }
 
@@ -29,7 +31,8 @@ public record ScoreSet(String modelFingerprint, ScoreSettings settings, ShardSpe
                     + " and " + shortFp(other.modelFingerprint) + ")");
         }
         if (!other.settings.equals(settings)) {
-            throw new IllegalArgumentException("scores with different settings: " + settings.toMap() + " and " + other.settings.toMap());
+            throw new IllegalArgumentException(
+                    "scores with different settings: " + settings.toMap() + " and " + other.settings.toMap());
         }
         List<String> names = corpora.stream().map(CorpusScores::name).toList();
         List<String> otherNames = other.corpora.stream().map(CorpusScores::name).toList();
@@ -43,7 +46,9 @@ public record ScoreSet(String modelFingerprint, ScoreSettings settings, ShardSpe
     }
 
     public boolean sameAs(ScoreSet o) {
-        if (!o.modelFingerprint.equals(modelFingerprint) || !o.settings.equals(settings) || !o.shard.equals(shard)
+        if (!o.modelFingerprint.equals(modelFingerprint)
+                || !o.settings.equals(settings)
+                || !o.shard.equals(shard)
                 || o.corpora.size() != corpora.size()) return false;
         for (int i = 0; i < corpora.size(); i++) if (!corpora.get(i).sameAs(o.corpora.get(i))) return false;
         return true;

@@ -68,8 +68,12 @@ public record ScoreSettings(int maxTokens, int maxDocs, int bins, int batchToken
     }
 
     public static ScoreSettings fromMap(Map<String, String> m) {
-        return new ScoreSettings(Integer.parseInt(m.get("max_tokens")), Integer.parseInt(m.get("max_docs")),
-                Integer.parseInt(m.get("bins")), Integer.parseInt(m.get("batch_tokens")),
-                Integer.parseInt(m.get("batch_docs")), Boolean.parseBoolean(m.get("neurons")));
+        return new ScoreSettings(
+                Integer.parseInt(m.get("max_tokens")),
+                Integer.parseInt(m.get("max_docs")),
+                Integer.parseInt(m.get("bins")),
+                Integer.parseInt(m.get("batch_tokens")),
+                Integer.parseInt(m.get("batch_docs")),
+                Boolean.parseBoolean(m.get("neurons")));
     }
 }

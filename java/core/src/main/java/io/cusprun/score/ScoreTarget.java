@@ -7,7 +7,6 @@ import io.cusprun.model.LayerHooks;
 import io.cusprun.model.LlamaModel;
 import io.cusprun.model.LoadOptions;
 import io.cusprun.model.ModelConfig;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -28,7 +27,8 @@ public final class ScoreTarget implements AutoCloseable {
     private final Map<String, LlamaModel> models = new HashMap<>();
     private final Map<String, RelevanceWeights> weights = new HashMap<>();
 
-    private ScoreTarget(Path modelDir, ModelConfig config, String fingerprint, Function<String, RelevanceBackend> backends) {
+    private ScoreTarget(
+            Path modelDir, ModelConfig config, String fingerprint, Function<String, RelevanceBackend> backends) {
         this.modelDir = modelDir;
         this.config = config;
         this.fingerprint = fingerprint;
@@ -68,7 +68,8 @@ public final class ScoreTarget implements AutoCloseable {
     public synchronized LlamaModel model(String device) {
         return models.computeIfAbsent(device, d -> {
             try {
-                LoadOptions opts = d.equals("cpu") ? LoadOptions.DEFAULTS.withStorage(storedHalfType(modelDir))
+                LoadOptions opts = d.equals("cpu")
+                        ? LoadOptions.DEFAULTS.withStorage(storedHalfType(modelDir))
                         : LoadOptions.DEFAULTS.withDevice(d).withDtype(DType.BF16);
                 return LlamaModel.load(modelDir, opts);
             } catch (IOException e) {

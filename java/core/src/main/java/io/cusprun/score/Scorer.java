@@ -4,21 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.cusprun.NonFiniteException;
 import io.cusprun.Json;
+import io.cusprun.NonFiniteException;
 import io.cusprun.corpus.BatchPacker;
 import io.cusprun.corpus.DocumentBatch;
 import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.model.Batch;
 import io.cusprun.model.SafetensorsHeader;
 import io.cusprun.model.Tensors;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Tensor;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -32,6 +25,12 @@ import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
 
 /**
  * Runs the scoring pass (docs/pipeline.md, "Scoring runs"): the corpora's canonical batches (those of this shard,
@@ -56,8 +55,14 @@ public final class Scorer {
      * @param stopAfterBatches stop (checkpointing first) after this many batches; 0 = run to the end
      * @param progress         where the progress bar is drawn (a terminal's stream); null = no progress bar
      */
-    public record Options(List<String> devices, ShardSpec shard, Path partialFile, boolean resume,
-                          Duration checkpointEvery, int stopAfterBatches, PrintStream progress) {
+    public record Options(
+            List<String> devices,
+            ShardSpec shard,
+            Path partialFile,
+            boolean resume,
+            Duration checkpointEvery,
+            int stopAfterBatches,
+            PrintStream progress) {
         /** One CPU worker, the whole run, no checkpoints, no progress bar. */
         public static final Options DEFAULTS =
                 new Options(List.of("cpu"), ShardSpec.ALL, null, false, Duration.ofMinutes(1), 0, null);
@@ -132,7 +137,8 @@ public final class Scorer {
             }
         }
         int nJobs = jobs.size();
-        BlockingQueue<Done> results = new LinkedBlockingQueue<>(4 * options.devices().size());
+        BlockingQueue<Done> results =
+                new LinkedBlockingQueue<>(4 * options.devices().size());
         AtomicBoolean stop = new AtomicBoolean();
         List<Thread> workers = startWorkers(target, settings, options.devices(), jobs, results, stop);
         long docsDone = 0, tokensDone = 0;
@@ -144,7 +150,11 @@ public final class Scorer {
                 Done d = take(results);
                 if (d.error() != null) throw failure(d.error());
                 checkFinite(corpora.get(d.corpus()).spec().name(), d.documents(), d.relevance());
-                accumulate(states.get(d.corpus()), d.relevance(), settings.bins(), target.backend("cpu").ranks());
+                accumulate(
+                        states.get(d.corpus()),
+                        d.relevance(),
+                        settings.bins(),
+                        target.backend("cpu").ranks());
                 batchesDone++;
                 docsDone += d.relevance().numDocs();
                 tokensDone += d.relevance().tokens();
@@ -153,10 +163,13 @@ public final class Scorer {
                     bar.stepBy(d.relevance().numDocs());
                     bar.setExtraMessage(String.format(" %.0f tok/s", tokensDone / Math.max(secs, 1e-9)));
                 }
-                boolean stopping = options.stopAfterBatches() > 0 && batchesDone >= options.stopAfterBatches()
+                boolean stopping = options.stopAfterBatches() > 0
+                        && batchesDone >= options.stopAfterBatches()
                         && batchesDone < nJobs;
-                if (options.partialFile() != null && (stopping
-                        || System.nanoTime() - lastCheckpoint > options.checkpointEvery().toNanos())) {
+                if (options.partialFile() != null
+                        && (stopping
+                                || System.nanoTime() - lastCheckpoint
+                                        > options.checkpointEvery().toNanos())) {
                     writePartial(options.partialFile(), target, corpora, settings, options.shard(), states);
                     lastCheckpoint = System.nanoTime();
                 }
@@ -179,15 +192,21 @@ public final class Scorer {
 
     // ------------------------------------------------------------------ workers
 
-    private static List<Thread> startWorkers(ScoreTarget target, ScoreSettings settings, List<String> devices,
-                                             BlockingQueue<Job> jobs, BlockingQueue<Done> results, AtomicBoolean stop) {
+    private static List<Thread> startWorkers(
+            ScoreTarget target,
+            ScoreSettings settings,
+            List<String> devices,
+            BlockingQueue<Job> jobs,
+            BlockingQueue<Done> results,
+            AtomicBoolean stop) {
         List<Thread> threads = new ArrayList<>();
         for (int w = 0; w < devices.size(); w++) {
             String device = devices.get(w);
             // CPU workers share one read-only replica; each GPU gets its own
             ScoringModel model = target.replica(device);
-            RelevanceHooks hooks = new RelevanceHooks(target.backend(device), target.weights(device),
-                    settings.neurons()).kvHeads(target.kvHeads());
+            RelevanceHooks hooks = new RelevanceHooks(
+                            target.backend(device), target.weights(device), settings.neurons())
+                    .kvHeads(target.kvHeads());
             Thread t = new Thread(() -> work(model, hooks, jobs, results, stop), "cusprun-score-" + w + "-" + device);
             t.setDaemon(true);
             t.start();
@@ -196,8 +215,12 @@ public final class Scorer {
         return threads;
     }
 
-    private static void work(ScoringModel model, RelevanceHooks hooks, BlockingQueue<Job> jobs,
-                             BlockingQueue<Done> results, AtomicBoolean stop) {
+    private static void work(
+            ScoringModel model,
+            RelevanceHooks hooks,
+            BlockingQueue<Job> jobs,
+            BlockingQueue<Done> results,
+            AtomicBoolean stop) {
         try (NoGradGuard noGrad = new NoGradGuard()) {
             Job job;
             while (!stop.get() && (job = jobs.poll()) != null) {
@@ -205,8 +228,10 @@ public final class Scorer {
                 BatchRelevance rel = new BatchRelevance(b.index(), b.numDocs(), b.numTokens());
                 try (PointerScope scope = new PointerScope()) {
                     Batch batch = new Batch(b.ids(), b.docOffsets());
-                    Tensor offsets = Tensors.ofLongs(b.docOffsets()).to(new org.bytedeco.pytorch.Device(model.device()),
-                            org.bytedeco.pytorch.global.torch.ScalarType.Long);
+                    Tensor offsets = Tensors.ofLongs(b.docOffsets())
+                            .to(
+                                    new org.bytedeco.pytorch.Device(model.device()),
+                                    org.bytedeco.pytorch.global.torch.ScalarType.Long);
                     hooks.begin(batch, offsets, rel);
                     model.forward(batch, hooks);
                 }
@@ -255,10 +280,11 @@ public final class Scorer {
                 if (!Double.isFinite(v[i])) {
                     ModuleKey key = e.getKey();
                     int doc = i / Math.max(1, units);
-                    throw new NonFiniteException("corpus " + corpus + ", document " + (documents[doc] + 1) + ": relevance "
-                            + NonFiniteException.describe(v[i]) + " in layer " + key.layer() + " module "
-                            + key.kind().tensorName(key.layer(), "") + " unit " + (i % Math.max(1, units))
-                            + " (the model's activations overflow)");
+                    throw new NonFiniteException(
+                            "corpus " + corpus + ", document " + (documents[doc] + 1) + ": relevance "
+                                    + NonFiniteException.describe(v[i]) + " in layer " + key.layer() + " module "
+                                    + key.kind().tensorName(key.layer(), "") + " unit " + (i % Math.max(1, units))
+                                    + " (the model's activations overflow)");
                 }
             }
         }
@@ -266,30 +292,42 @@ public final class Scorer {
 
     private static void accumulate(CorpusState state, BatchRelevance rel, int bins, RankUpdater ranks) {
         int n = rel.numDocs();
-        rel.modules().forEach((key, values) -> state.modules
-                .computeIfAbsent(key, k -> new RankAccumulator(values.length / n, bins))
-                .update(values, n, ranks));
+        rel.modules()
+                .forEach((key, values) -> state.modules
+                        .computeIfAbsent(key, k -> new RankAccumulator(values.length / n, bins))
+                        .update(values, n, ranks));
         state.documents += n;
         state.tokens += rel.tokens();
         state.done.set(rel.batchIndex());
     }
 
-    private static ScoreSet build(ScoreTarget target, List<TokenizedCorpus> corpora, ScoreSettings settings,
-                                  ShardSpec shard, List<CorpusState> states) {
+    private static ScoreSet build(
+            ScoreTarget target,
+            List<TokenizedCorpus> corpora,
+            ScoreSettings settings,
+            ShardSpec shard,
+            List<CorpusState> states) {
         List<CorpusScores> out = new ArrayList<>();
         for (int c = 0; c < corpora.size(); c++) {
             CorpusState s = states.get(c);
             Map<ModuleKey, RankAccumulator> copy = new TreeMap<>();
             s.modules.forEach((k, a) -> copy.put(k, a.copy()));
-            out.add(new CorpusScores(corpora.get(c).spec().kind(), corpora.get(c).spec().name(), s.documents, s.tokens, copy));
+            out.add(new CorpusScores(
+                    corpora.get(c).spec().kind(), corpora.get(c).spec().name(), s.documents, s.tokens, copy));
         }
         return new ScoreSet(target.fingerprint(), settings, shard, out);
     }
 
     // ------------------------------------------------------------------ checkpoints
 
-    private static void writePartial(Path file, ScoreTarget target, List<TokenizedCorpus> corpora, ScoreSettings settings,
-                                     ShardSpec shard, List<CorpusState> states) throws IOException {
+    private static void writePartial(
+            Path file,
+            ScoreTarget target,
+            List<TokenizedCorpus> corpora,
+            ScoreSettings settings,
+            ShardSpec shard,
+            List<CorpusState> states)
+            throws IOException {
         ObjectNode done = JSON.createObjectNode();
         for (int c = 0; c < corpora.size(); c++) {
             done.set(corpora.get(c).spec().name(), doneBatches(states.get(c).done));
@@ -299,12 +337,20 @@ public final class Scorer {
         ScoreFile.write(set, file, Map.of(DONE_KEY, JSON.writeValueAsString(done)));
     }
 
-    private static void restore(Path file, ScoreTarget target, List<TokenizedCorpus> corpora, ScoreSettings settings,
-                                ShardSpec shard, List<CorpusState> states) throws IOException {
+    private static void restore(
+            Path file,
+            ScoreTarget target,
+            List<TokenizedCorpus> corpora,
+            ScoreSettings settings,
+            ShardSpec shard,
+            List<CorpusState> states)
+            throws IOException {
         ScoreSet partial = ScoreFile.read(file);
-        if (!partial.modelFingerprint().equals(target.fingerprint()) || !partial.settings().equals(settings)
+        if (!partial.modelFingerprint().equals(target.fingerprint())
+                || !partial.settings().equals(settings)
                 || !partial.shard().equals(shard)) {
-            throw new IOException(file + " was written for another model, settings or shard; delete it or do not resume");
+            throw new IOException(
+                    file + " was written for another model, settings or shard; delete it or do not resume");
         }
         String doneJson = SafetensorsHeader.read(file).metadata().get(DONE_KEY);
         if (doneJson == null) throw new IOException(file + ": no " + DONE_KEY + "; delete it or drop --resume");
@@ -359,11 +405,15 @@ public final class Scorer {
 
     private static ProgressBar progressBar(PrintStream stream, long total, long already) {
         if (stream == null) return null;
-        ProgressBar bar = new ProgressBarBuilder().setTaskName("score").setInitialMax(total)
-                .setUnit(" docs", 1).showSpeed().setStyle(ProgressBarStyle.ASCII)
-                .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(stream)).build();
+        ProgressBar bar = new ProgressBarBuilder()
+                .setTaskName("score")
+                .setInitialMax(total)
+                .setUnit(" docs", 1)
+                .showSpeed()
+                .setStyle(ProgressBarStyle.ASCII)
+                .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(stream))
+                .build();
         bar.stepTo(already);
         return bar;
     }
-
 }

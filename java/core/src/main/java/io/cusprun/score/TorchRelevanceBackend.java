@@ -49,20 +49,29 @@ public final class TorchRelevanceBackend implements RelevanceBackend {
         long[] off = Tensors.toLongs(docOffsets);
         for (int i = 0; i + 1 < off.length; i++) {
             long len = off[i + 1] - off[i];
-            Tensor mask = torch.ones(new long[] {len, len}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Bool))
-                    .triu(1).to(q.device(), torch.ScalarType.Bool);
+            Tensor mask = torch.ones(
+                            new long[] {len, len}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Bool))
+                    .triu(1)
+                    .to(q.device(), torch.ScalarType.Bool);
             for (int h = 0; h < numHeads; h++) {
                 Tensor qh = q.narrow(0, off[i], len).select(1, h).to(torch.ScalarType.Double);
                 Tensor kh = k.narrow(0, off[i], len).select(1, h / g).to(torch.ScalarType.Double);
                 Tensor a = torch.matmul(qh, kh.t()).mul_(new org.bytedeco.pytorch.Scalar(scale));
-                Tensor p = torch.softmax(a.masked_fill(mask, new org.bytedeco.pytorch.Scalar(Double.NEGATIVE_INFINITY)), 1);
+                Tensor p = torch.softmax(
+                        a.masked_fill(mask, new org.bytedeco.pytorch.Scalar(Double.NEGATIVE_INFINITY)), 1);
                 for (long j = 0; j < half; j++) {
-                    Tensor qj = torch.stack(new org.bytedeco.pytorch.TensorVector(qh.select(1, j), qh.select(1, j + half)), 1);
-                    Tensor kj = torch.stack(new org.bytedeco.pytorch.TensorVector(kh.select(1, j), kh.select(1, j + half)), 1);
+                    Tensor qj = torch.stack(
+                            new org.bytedeco.pytorch.TensorVector(qh.select(1, j), qh.select(1, j + half)), 1);
+                    Tensor kj = torch.stack(
+                            new org.bytedeco.pytorch.TensorVector(kh.select(1, j), kh.select(1, j + half)), 1);
                     Tensor dj = torch.matmul(qj, kj.t()).mul_(new org.bytedeco.pytorch.Scalar(scale));
-                    Tensor pj = torch.softmax(a.sub(dj).masked_fill(mask, new org.bytedeco.pytorch.Scalar(Double.NEGATIVE_INFINITY)), 1);
+                    Tensor pj = torch.softmax(
+                            a.sub(dj).masked_fill(mask, new org.bytedeco.pytorch.Scalar(Double.NEGATIVE_INFINITY)), 1);
                     Tensor diff = p.sub(pj);
-                    acc.select(0, i).select(0, h).select(0, j).add_(diff.mul(diff).sum());
+                    acc.select(0, i)
+                            .select(0, h)
+                            .select(0, j)
+                            .add_(diff.mul(diff).sum());
                 }
             }
         }
@@ -72,5 +81,4 @@ public final class TorchRelevanceBackend implements RelevanceBackend {
     public RankUpdater ranks() {
         return RankUpdater.JAVA;
     }
-
 }

@@ -28,14 +28,17 @@ import org.junit.jupiter.api.io.TempDir;
 class ExpertPrunerJavadocTest {
     private static final String SOURCE = "java/core/src/main/java/io/cusprun/api/ExpertPruner.java";
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void classJavadocExampleCompiles() throws Exception {
-        String example = classJavadocExample(Files.readString(Fixtures.repositoryRoot().resolve(SOURCE)));
+        String example =
+                classJavadocExample(Files.readString(Fixtures.repositoryRoot().resolve(SOURCE)));
         assertTrue(example.contains("ExpertPruner.open("), "the example opens a model:\n" + example);
 
-        String wrapped = String.join("\n",
+        String wrapped = String.join(
+                "\n",
                 "import io.cusprun.api.*;",
                 "import io.cusprun.corpus.*;",
                 "import io.cusprun.prune.*;",
@@ -56,16 +59,19 @@ class ExpertPrunerJavadocTest {
         assertNotNull(javac, "no system Java compiler (the tests need a JDK)");
         DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
         boolean ok;
-        try (StandardJavaFileManager files = javac.getStandardFileManager(diagnostics, Locale.ROOT, StandardCharsets.UTF_8)) {
+        try (StandardJavaFileManager files =
+                javac.getStandardFileManager(diagnostics, Locale.ROOT, StandardCharsets.UTF_8)) {
             List<String> options = List.of("-classpath", testClassPath(), "-d", classes.toString(), "-proc:none");
-            ok = javac.getTask(null, files, diagnostics, options, null, files.getJavaFileObjects(src.toFile())).call();
+            ok = javac.getTask(null, files, diagnostics, options, null, files.getJavaFileObjects(src.toFile()))
+                    .call();
         }
         String errors = diagnostics.getDiagnostics().stream()
                 .filter(d -> d.getKind() == Diagnostic.Kind.ERROR)
                 .map(d -> "line " + d.getLineNumber() + ": " + d.getMessage(Locale.ROOT))
                 .collect(Collectors.joining("\n"));
-        assertTrue(ok && errors.isEmpty(), "ExpertPruner's Javadoc example does not compile:\n" + errors
-                + "\n--- as compiled:\n" + wrapped);
+        assertTrue(
+                ok && errors.isEmpty(),
+                "ExpertPruner's Javadoc example does not compile:\n" + errors + "\n--- as compiled:\n" + wrapped);
     }
 
     /** The text between the first {@code <pre>{@code} and its {@code }</pre>} of the class Javadoc, without the leading " * ". */
@@ -75,9 +81,7 @@ class ExpertPrunerJavadocTest {
         int end = source.indexOf("}</pre>", begin);
         assertTrue(classDecl > 0 && begin > 0 && end > begin, "no <pre>{@code ...}</pre> example in the class Javadoc");
         String body = source.substring(source.indexOf('\n', begin) + 1, end);
-        return body.lines()
-                .map(l -> l.replaceFirst("^\\s*\\* ?", ""))
-                .collect(Collectors.joining("\n"));
+        return body.lines().map(l -> l.replaceFirst("^\\s*\\* ?", "")).collect(Collectors.joining("\n"));
     }
 
     /** Surefire runs tests from a manifest-only jar; it publishes the real class path in this property. */

@@ -52,8 +52,12 @@ class BoundedReadingTest {
         TokenizedCorpus c = TokenizedCorpus.load(new CorpusSpec(CorpusKind.DOMAIN, "h", f), enc, 64, 2);
         assertEquals(2, c.size(), "--docs 2: two documents, the third is never read");
         assertEquals(64, c.documents().get(0).length);
-        assertEquals("abcdefghij".repeat(7).substring(0, 64),
-                new String(c.documents().get(0).length == 64 ? toChars(c.documents().get(0)) : new char[0]));
+        assertEquals(
+                "abcdefghij".repeat(7).substring(0, 64),
+                new String(
+                        c.documents().get(0).length == 64
+                                ? toChars(c.documents().get(0))
+                                : new char[0]));
         assertTrue(enc.lengths.stream().allMatch(n -> n <= 64), "tokenization sees a bounded prefix: " + enc.lengths);
         List<String> docs = DocumentReader.read(f, 0, 128);
         assertEquals(List.of("abcdefghij".repeat(13).substring(0, 128), "second document", "third"), docs);
@@ -93,14 +97,19 @@ class BoundedReadingTest {
         bytes[good.length + 1] = (byte) 0xC3; // a lead byte followed by a non-continuation byte
         bytes[good.length + 2] = '\n';
         for (String name : new String[] {"bad.txt", "bad.jsonl"}) {
-            Path f = Files.write(dir.resolve(name), name.endsWith(".jsonl")
-                    ? concat("{\"text\": \"ok\"}\n".getBytes(StandardCharsets.UTF_8), bytes) : bytes);
+            Path f = Files.write(
+                    dir.resolve(name),
+                    name.endsWith(".jsonl")
+                            ? concat("{\"text\": \"ok\"}\n".getBytes(StandardCharsets.UTF_8), bytes)
+                            : bytes);
             IOException e = assertThrows(IOException.class, () -> DocumentReader.read(f, 0));
             long offset = f.getFileName().toString().endsWith(".jsonl") ? good.length + 1 + 15 : good.length + 1;
             assertEquals(f + ": not valid UTF-8 at byte " + offset, e.getMessage());
         }
         assertEquals(-1, Utf8.firstMalformedByte(Files.write(dir.resolve("ok.txt"), good)));
-        assertEquals(3, Utf8.firstMalformedByte(Files.write(dir.resolve("cut.txt"), new byte[] {'a', 'b', 'c', (byte) 0xE2, (byte) 0x82})));
+        assertEquals(3, Utf8.firstMalformedByte(Files.write(dir.resolve("cut.txt"), new byte[] {
+            'a', 'b', 'c', (byte) 0xE2, (byte) 0x82
+        })));
     }
 
     private static byte[] concat(byte[] a, byte[] b) {

@@ -1,17 +1,16 @@
 package io.cusprun.corpus;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class CorpusTest {
     @TempDir
@@ -46,8 +45,11 @@ class CorpusTest {
     @Test
     void packsWholeDocumentsByBudgetAndTruncates() throws IOException {
         Path f = Files.writeString(dir.resolve("t.txt"), "a a a\n\nb b\n\nc c c c c c\n\nd\n");
-        TokenizedCorpus c = TokenizedCorpus.load(new CorpusSpec(CorpusKind.TASK, "t", f),
-                text -> text.chars().filter(ch -> ch != ' ').mapToLong(ch -> ch).toArray(), 4, 0);
+        TokenizedCorpus c = TokenizedCorpus.load(
+                new CorpusSpec(CorpusKind.TASK, "t", f),
+                text -> text.chars().filter(ch -> ch != ' ').mapToLong(ch -> ch).toArray(),
+                4,
+                0);
         assertEquals(4, c.documents().get(2).length); // truncated to max-tokens
         List<DocumentBatch> batches = new BatchPacker(5, 8).pack(c);
         assertEquals(2, batches.size());

@@ -51,7 +51,8 @@ class CpuLinearTest {
 
     @Test
     void autogradAndOtherDtypesUseLibTorch() {
-        try (PointerScope scope = new PointerScope(); AutoGradMode grad = new AutoGradMode(true)) {
+        try (PointerScope scope = new PointerScope();
+                AutoGradMode grad = new AutoGradMode(true)) {
             torch.manual_seed(8);
             Tensor x = randn(16, 32);
             Tensor w = randn(24, 32).requires_grad_(true);
@@ -60,9 +61,12 @@ class CpuLinearTest {
             assertTrue(y.requires_grad(), "a weight that requires grad must keep the graph");
             y.sum().backward();
             assertTrue(w.grad().defined());
-            Tensor xb = randn(16, 32).to(ScalarType.BFloat16), wb = randn(24, 32).to(ScalarType.BFloat16);
+            Tensor xb = randn(16, 32).to(ScalarType.BFloat16),
+                    wb = randn(24, 32).to(ScalarType.BFloat16);
             assertFalse(CpuLinear.applies(xb, wb), "bf16 goes to LibTorch");
-            assertSame(ScalarType.BFloat16, CpuLinear.linear(xb, wb, null).scalar_type().intern());
+            assertSame(
+                    ScalarType.BFloat16,
+                    CpuLinear.linear(xb, wb, null).scalar_type().intern());
             assertFalse(CpuLinear.applies(x.t(), randn(24, 16)), "a transposed x goes to LibTorch");
         }
     }

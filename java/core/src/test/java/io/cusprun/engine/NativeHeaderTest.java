@@ -25,9 +25,11 @@ class NativeHeaderTest {
     static Map<String, Integer> headerConstants() throws IOException {
         String h = Files.readString(Fixtures.repositoryRoot().resolve("native/include/cusprun.h"));
         Map<String, Integer> out = new LinkedHashMap<>();
-        Matcher define = Pattern.compile("#define\\s+(CUSPRUN_[A-Z0-9_]+)\\s+\\(?(-?\\d+)\\)?").matcher(h);
+        Matcher define = Pattern.compile("#define\\s+(CUSPRUN_[A-Z0-9_]+)\\s+\\(?(-?\\d+)\\)?")
+                .matcher(h);
         while (define.find()) out.put(define.group(1), Integer.parseInt(define.group(2)));
-        Matcher enumerator = Pattern.compile("\\b(CUSPRUN_[A-Z0-9_]+)\\s*=\\s*(-?\\d+)").matcher(h);
+        Matcher enumerator =
+                Pattern.compile("\\b(CUSPRUN_[A-Z0-9_]+)\\s*=\\s*(-?\\d+)").matcher(h);
         while (enumerator.find()) out.put(enumerator.group(1), Integer.parseInt(enumerator.group(2)));
         return out;
     }
@@ -37,7 +39,9 @@ class NativeHeaderTest {
         Map<String, Integer> header = headerConstants();
         int checked = 0;
         for (Field f : CusprunNative.class.getFields()) {
-            if (!Modifier.isStatic(f.getModifiers()) || f.getType() != int.class || !f.getName().startsWith("CUSPRUN_")) continue;
+            if (!Modifier.isStatic(f.getModifiers())
+                    || f.getType() != int.class
+                    || !f.getName().startsWith("CUSPRUN_")) continue;
             assertTrue(header.containsKey(f.getName()), f.getName() + " is not in cusprun.h");
             assertEquals(header.get(f.getName()), f.getInt(null), f.getName());
             checked++;
@@ -54,8 +58,11 @@ class NativeHeaderTest {
         assertEquals(CusprunNative.CUSPRUN_API_VERSION, CusprunNative.cusprun_api_version());
         assertEquals(null, CusprunNative.apiMismatch("x", CusprunNative.CUSPRUN_API_VERSION));
         String m = CusprunNative.apiMismatch("/lib/libcusprun.so", CusprunNative.CUSPRUN_API_VERSION + 1);
-        assertTrue(m.contains("API version " + (CusprunNative.CUSPRUN_API_VERSION + 1))
-                && m.contains("expects " + CusprunNative.CUSPRUN_API_VERSION) && !m.contains("\n"), m);
+        assertTrue(
+                m.contains("API version " + (CusprunNative.CUSPRUN_API_VERSION + 1))
+                        && m.contains("expects " + CusprunNative.CUSPRUN_API_VERSION)
+                        && !m.contains("\n"),
+                m);
     }
 
     @Test

@@ -1,9 +1,9 @@
 package io.cusprun.engine;
 
-import io.cusprun.model.Tensors;
 import static io.cusprun.engine.TestTensors.*;
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.cusprun.model.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -63,14 +63,21 @@ class RelevanceExactnessTest {
             torch.manual_seed(22);
             int T = 21, D = 48, H = 6, Hkv = 2, d = 8, gs = H / Hkv, n = gs * d;
             Tensor x = randn(T, D);
-            Tensor wq = randn(H * d, D).div(new Scalar(7.0)), wk = randn(Hkv * d, D).div(new Scalar(7.0));
-            Tensor wv = randn(Hkv * d, D).div(new Scalar(7.0)), wo = randn(D, H * d).div(new Scalar(7.0));
+            Tensor wq = randn(H * d, D).div(new Scalar(7.0)),
+                    wk = randn(Hkv * d, D).div(new Scalar(7.0));
+            Tensor wv = randn(Hkv * d, D).div(new Scalar(7.0)),
+                    wo = randn(D, H * d).div(new Scalar(7.0));
             Tensor q = x.mm(wq.t()).reshape(T, H, d), k = x.mm(wk.t()).reshape(T, Hkv, d);
             Tensor v = x.mm(wv.t()).reshape(T, Hkv, d);
             Tensor mask = causalMask(T, ScalarType.Float);
             Tensor z = zeros(ScalarType.Float, T, H, d); // causal GQA attention, head by head
             for (int h = 0; h < H; h++) {
-                Tensor p = torch.softmax(q.select(1, h).mm(k.select(1, h / gs).t()).div(new Scalar(Math.sqrt(d))).add(mask), 1);
+                Tensor p = torch.softmax(
+                        q.select(1, h)
+                                .mm(k.select(1, h / gs).t())
+                                .div(new Scalar(Math.sqrt(d)))
+                                .add(mask),
+                        1);
                 z.select(1, h).copy_(p.mm(v.select(1, h / gs)));
             }
             Tensor out = z.reshape(T, H * d).mm(wo.t()); // o_proj
@@ -82,7 +89,10 @@ class RelevanceExactnessTest {
                 cut.select(1, h).zero_();
                 double change = norm(out.sub(cut.reshape(T, H * d).mm(wo.t())));
                 Tensor woh = wo.narrow(1, (long) h * d, d).to(ScalarType.Double);
-                Tensor s = gram.select(0, 0).select(0, h / gs).narrow(0, (long) (h % gs) * d, d).narrow(1, (long) (h % gs) * d, d);
+                Tensor s = gram.select(0, 0)
+                        .select(0, h / gs)
+                        .narrow(0, (long) (h % gs) * d, d)
+                        .narrow(1, (long) (h % gs) * d, d);
                 double rel = Math.sqrt(torch.trace(woh.t().mm(woh).mm(s)).item_double());
                 assertRel(change, rel, "head " + h);
             }
@@ -91,7 +101,9 @@ class RelevanceExactnessTest {
                 cut.narrow(1, (long) g * gs, gs).zero_();
                 double change = norm(out.sub(cut.reshape(T, H * d).mm(wo.t())));
                 Tensor wog = wo.narrow(1, (long) g * n, n).to(ScalarType.Double);
-                double rel = Math.sqrt(torch.trace(wog.t().mm(wog).mm(gram.select(0, 0).select(0, g))).item_double());
+                double rel = Math.sqrt(
+                        torch.trace(wog.t().mm(wog).mm(gram.select(0, 0).select(0, g)))
+                                .item_double());
                 assertRel(change, rel, "group " + g);
             }
         }
@@ -114,10 +126,17 @@ class RelevanceExactnessTest {
                     for (int h = 0; h < H; h++) {
                         long L = offs[doc + 1] - offs[doc];
                         // fp32 attention probabilities with and without the unit's q.k part
-                        double[] r = qkReference(q.narrow(0, offs[doc], L).select(1, h).contiguous(),
-                                k.narrow(0, offs[doc], L).select(1, 0).contiguous(), scale, pairs, ScalarType.Float);
+                        double[] r = qkReference(
+                                q.narrow(0, offs[doc], L).select(1, h).contiguous(),
+                                k.narrow(0, offs[doc], L).select(1, 0).contiguous(),
+                                scale,
+                                pairs,
+                                ScalarType.Float);
                         for (int u = 0; u < units; u++)
-                            assertEquals(Math.sqrt(r[u]), Math.sqrt(a[(doc * H + h) * units + u]), 2e-4 * Math.sqrt(r[u]) + 1e-6,
+                            assertEquals(
+                                    Math.sqrt(r[u]),
+                                    Math.sqrt(a[(doc * H + h) * units + u]),
+                                    2e-4 * Math.sqrt(r[u]) + 1e-6,
                                     "qk unit " + u + " head " + h + " doc " + doc + " pairs " + pairs);
                     }
             }

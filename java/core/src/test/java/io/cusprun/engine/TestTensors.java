@@ -33,8 +33,7 @@ final class TestTensors {
     /** Additive causal mask [L,L]: 0 on and below the diagonal, -inf above. */
     static Tensor causalMask(int L, ScalarType dt) {
         float[] m = new float[L * L];
-        for (int s = 0; s < L; s++)
-            for (int t = s + 1; t < L; t++) m[s * L + t] = Float.NEGATIVE_INFINITY;
+        for (int s = 0; s < L; s++) for (int t = s + 1; t < L; t++) m[s * L + t] = Float.NEGATIVE_INFINITY;
         return Tensors.ofFloats(m, L, L).to(dt);
     }
 

@@ -5,15 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-
-import org.bytedeco.javacpp.PointerScope;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import io.cusprun.model.Batch;
 import io.cusprun.model.DType;
 import io.cusprun.model.LlamaModel;
@@ -21,6 +12,13 @@ import io.cusprun.model.Tensors;
 import io.cusprun.model.TextTokenizer;
 import io.cusprun.testing.Fixtures;
 import io.cusprun.testing.Golden;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class EvalTest {
 
@@ -48,9 +46,18 @@ class EvalTest {
 
     @Test
     void windowsFollowTheHfGuide() {
-        assertEquals(List.of(new Perplexity.Window(0, 4, 1), new Perplexity.Window(2, 6, 4), new Perplexity.Window(4, 8, 6),
-                new Perplexity.Window(6, 10, 8)), Perplexity.windows(10, 4, 2));
-        assertEquals(List.of(new Perplexity.Window(0, 4, 1), new Perplexity.Window(4, 8, 5), new Perplexity.Window(8, 10, 9)),
+        assertEquals(
+                List.of(
+                        new Perplexity.Window(0, 4, 1),
+                        new Perplexity.Window(2, 6, 4),
+                        new Perplexity.Window(4, 8, 6),
+                        new Perplexity.Window(6, 10, 8)),
+                Perplexity.windows(10, 4, 2));
+        assertEquals(
+                List.of(
+                        new Perplexity.Window(0, 4, 1),
+                        new Perplexity.Window(4, 8, 5),
+                        new Perplexity.Window(8, 10, 9)),
                 Perplexity.windows(10, 4, 4));
         assertEquals(List.of(new Perplexity.Window(0, 3, 1)), Perplexity.windows(3, 8, 4));
         assertEquals(List.of(), Perplexity.windows(1, 8, 4));
@@ -59,7 +66,8 @@ class EvalTest {
     @Test
     void perplexityMatchesAHandComputation() throws IOException {
         long[] doc = {1, 5, 9, 3, 17, 22, 8, 40, 11};
-        try (LlamaModel m = LlamaModel.load(llama2()); PointerScope scope = new PointerScope()) {
+        try (LlamaModel m = LlamaModel.load(llama2());
+                PointerScope scope = new PointerScope()) {
             // one window: every token after the first, each given all before it
             float[] logits = Tensors.toFloats(m.logits(Batch.of(doc)));
             double sum = 0;
@@ -92,16 +100,19 @@ class EvalTest {
     @Test
     void accAndAccNormAsLmEvalDefinesThem() {
         List<McItem> items = List.of(
-                new McItem("q1", List.of("a", "bbbb"), 1, " "),    // acc picks 0, acc_norm (-4/4 > -2/1) picks 1
-                new McItem("q2", List.of("xx", "y"), 0, " "),      // both pick 0
-                new McItem("q3", List.of("ü", "ab"), 1, " "));    // chars: -1/1 < -1.5/2 -> 1; bytes: -1/2 > -1.5/2 -> 0
+                new McItem("q1", List.of("a", "bbbb"), 1, " "), // acc picks 0, acc_norm (-4/4 > -2/1) picks 1
+                new McItem("q2", List.of("xx", "y"), 0, " "), // both pick 0
+                new McItem("q3", List.of("ü", "ab"), 1, " ")); // chars: -1/1 < -1.5/2 -> 1; bytes: -1/2 > -1.5/2 -> 0
         double[] ll = {-2, -4, -1, -3, -1, -1.5};
         McResult r = MultipleChoice.metrics(items, ll);
         assertEquals(3, r.n());
         assertEquals(1.0 / 3, r.acc(), 1e-12);
         assertEquals(1.0, r.accNorm(), 1e-12);
         assertEquals(2.0 / 3, r.accNormBytes(), 1e-12);
-        assertEquals(0.0, MultipleChoice.metrics(List.of(new McItem("t", List.of("a", "b"), 1, " ")), new double[] {-1, -1}).acc(),
+        assertEquals(
+                0.0,
+                MultipleChoice.metrics(List.of(new McItem("t", List.of("a", "b"), 1, " ")), new double[] {-1, -1})
+                        .acc(),
                 "ties go to the first choice, as numpy's argmax");
     }
 
@@ -115,8 +126,9 @@ class EvalTest {
                 """);
         List<McItem> items = EvalData.readMultipleChoice(file);
         assertEquals(2, items.size());
-        try (LlamaModel m = LlamaModel.load(llama2()); TextTokenizer tok = TextTokenizer.load(llama2());
-             PointerScope scope = new PointerScope()) {
+        try (LlamaModel m = LlamaModel.load(llama2());
+                TextTokenizer tok = TextTokenizer.load(llama2());
+                PointerScope scope = new PointerScope()) {
             MultipleChoice mc = new MultipleChoice(m, tok, 64, 16);
             double[] ll = mc.logLikelihoods(items);
             int k = 0;

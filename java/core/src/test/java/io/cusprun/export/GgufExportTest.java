@@ -7,6 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.model.DType;
+import io.cusprun.model.LayerSize;
+import io.cusprun.model.ModelConfig;
+import io.cusprun.model.Tensors;
+import io.cusprun.testing.Fixtures;
+import io.cusprun.testing.Fixtures.Family;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -17,10 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -29,13 +34,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-
-import io.cusprun.model.DType;
-import io.cusprun.model.LayerSize;
-import io.cusprun.model.ModelConfig;
-import io.cusprun.model.Tensors;
-import io.cusprun.testing.Fixtures;
-import io.cusprun.testing.Fixtures.Family;
 
 class GgufExportTest {
 
@@ -119,10 +117,16 @@ class GgufExportTest {
         }
         try (PointerScope scope = new PointerScope()) {
             // LlamaModel.permute: reshape(n_head, 2, d/2, in).swapaxes(1, 2).reshape(shape)
-            Tensor ref = Tensors.ofFloats(w, heads * d, in).reshape(heads, 2, d / 2, in).transpose(1, 2).contiguous();
+            Tensor ref = Tensors.ofFloats(w, heads * d, in)
+                    .reshape(heads, 2, d / 2, in)
+                    .transpose(1, 2)
+                    .contiguous();
             assertArrayEquals(Tensors.toFloats(ref), GgufExporter.permute(w, in, d));
             float[] bias = java.util.Arrays.copyOf(w, heads * d);
-            Tensor refBias = Tensors.ofFloats(bias, heads * d).reshape(heads, 2, d / 2).transpose(1, 2).contiguous();
+            Tensor refBias = Tensors.ofFloats(bias, heads * d)
+                    .reshape(heads, 2, d / 2)
+                    .transpose(1, 2)
+                    .contiguous();
             assertArrayEquals(Tensors.toFloats(refBias), GgufExporter.permute(bias, 1, d));
         }
     }
@@ -167,19 +171,28 @@ class GgufExportTest {
         assertEquals(spec.numLayers(), m.get(arch + ".block_count").asLong());
         assertEquals(spec.headDim(), m.get(arch + ".rope.dimension_count").asLong());
         assertEquals((float) config.ropeTheta(), m.get(arch + ".rope.freq_base").value());
-        assertEquals((float) config.rmsNormEps(), m.get(arch + ".attention.layer_norm_rms_epsilon").value());
-        assertEquals(family == Family.MISTRAL ? 6 : 256, m.get(arch + ".context_length").asLong());
+        assertEquals(
+                (float) config.rmsNormEps(),
+                m.get(arch + ".attention.layer_norm_rms_epsilon").value());
+        assertEquals(
+                family == Family.MISTRAL ? 6 : 256,
+                m.get(arch + ".context_length").asLong());
         if (family == Family.LLAMA_PRUNED) {
             assertEquals(List.of(40L, 24L), m.get(arch + ".feed_forward_length").list());
             assertEquals(List.of(4L, 2L), m.get(arch + ".attention.head_count").list());
-            assertEquals(List.of(2L, 1L), m.get(arch + ".attention.head_count_kv").list());
-            assertEquals(GgufMetadata.INT32, m.get(arch + ".attention.head_count").elementType());
+            assertEquals(
+                    List.of(2L, 1L), m.get(arch + ".attention.head_count_kv").list());
+            assertEquals(
+                    GgufMetadata.INT32, m.get(arch + ".attention.head_count").elementType());
             assertEquals("linear", m.get(arch + ".rope.scaling.type").asString());
             assertEquals(2f, m.get(arch + ".rope.scaling.factor").value());
         } else {
-            assertEquals(spec.intermediateSize(), m.get(arch + ".feed_forward_length").asLong());
+            assertEquals(
+                    spec.intermediateSize(),
+                    m.get(arch + ".feed_forward_length").asLong());
             assertEquals(spec.numHeads(), m.get(arch + ".attention.head_count").asLong());
-            assertEquals(spec.numKvHeads(), m.get(arch + ".attention.head_count_kv").asLong());
+            assertEquals(
+                    spec.numKvHeads(), m.get(arch + ".attention.head_count_kv").asLong());
         }
         boolean explicitHead = family == Family.LLAMA_PRUNED || spec.headDim() * spec.numHeads() != spec.hiddenSize();
         assertEquals(explicitHead, m.get(arch + ".attention.key_length") != null);
@@ -205,7 +218,8 @@ class GgufExportTest {
             GgufReader.TensorInfo info = g.tensor(name);
             assertArrayEquals(e.getValue(), info.shape(), name);
             long[] shape = e.getValue();
-            GgufType expected = shape.length == 1 ? GgufType.F32
+            GgufType expected = shape.length == 1
+                    ? GgufType.F32
                     : type == GgufType.Q8_0 && shape[1] % 32 != 0 ? GgufType.F16 : type;
             assertEquals(expected, info.type(), name + " type");
             float[] want = values(spec, hf, shape);
@@ -220,11 +234,12 @@ class GgufExportTest {
                     case F32 -> 0;
                     case F16 -> Math.abs(want[i]) * 0x1p-11 + 0x1p-25;
                     case BF16 -> Math.abs(want[i]) * 0x1p-8;
-                    case Q8_0 -> blockMax(want, i) / 127 * (0.5 + 127 * 0x1p-11) * 1.001 + 1e-7; // rounding plus the fp16 scale
+                    case Q8_0 ->
+                        blockMax(want, i) / 127 * (0.5 + 127 * 0x1p-11) * 1.001 + 1e-7; // rounding plus the fp16 scale
                 };
                 if (Math.abs(got[i] - want[i]) > tol) {
-                    throw new AssertionError(name + "[" + (i / cols) + "," + (i % cols) + "]: " + got[i] + " vs " + want[i]
-                            + " (" + info.type() + ")");
+                    throw new AssertionError(name + "[" + (i / cols) + "," + (i % cols) + "]: " + got[i] + " vs "
+                            + want[i] + " (" + info.type() + ")");
                 }
             }
         }
@@ -296,8 +311,21 @@ class GgufExportTest {
      */
     static Fixtures.Spec spec(Family f) {
         Fixtures.Spec s = Fixtures.spec(f, f == Family.LLAMA3 || f == Family.QWEN2 ? DType.BF16 : DType.F32);
-        return byteLevel(f) ? s : new Fixtures.Spec(f, s.dtype(), 320, s.hiddenSize(), s.numLayers(), s.intermediateSize(),
-                s.numHeads(), s.numKvHeads(), s.headDim(), s.tied(), s.seed(), s.layerSizes());
+        return byteLevel(f)
+                ? s
+                : new Fixtures.Spec(
+                        f,
+                        s.dtype(),
+                        320,
+                        s.hiddenSize(),
+                        s.numLayers(),
+                        s.intermediateSize(),
+                        s.numHeads(),
+                        s.numKvHeads(),
+                        s.headDim(),
+                        s.tied(),
+                        s.seed(),
+                        s.layerSizes());
     }
 
     static boolean byteLevel(Family f) {
@@ -319,7 +347,9 @@ class GgufExportTest {
         assertEquals("[PAD" + (vocab - 1) + "]", tokens.get(vocab - 1));
         assertEquals((long) GgufTokenizer.UNUSED, types.get(vocab - 1));
         if (byteLevel) {
-            assertEquals(family == Family.LLAMA3 ? "llama-bpe" : "qwen2", m.get("tokenizer.ggml.pre").asString());
+            assertEquals(
+                    family == Family.LLAMA3 ? "llama-bpe" : "qwen2",
+                    m.get("tokenizer.ggml.pre").asString());
             assertEquals("a b", m.get("tokenizer.ggml.merges").list().get(0));
             assertNull(m.get("tokenizer.ggml.scores"));
         } else {
@@ -329,9 +359,12 @@ class GgufExportTest {
             assertEquals((long) GgufTokenizer.BYTE, types.get(tokens.indexOf("<0x0A>")));
             assertNull(m.get("tokenizer.ggml.merges"));
         }
-        assertEquals(family == Family.QWEN2 ? 2L : 1L, m.get("tokenizer.ggml.bos_token_id").asLong());
+        assertEquals(
+                family == Family.QWEN2 ? 2L : 1L,
+                m.get("tokenizer.ggml.bos_token_id").asLong());
         assertEquals(2L, m.get("tokenizer.ggml.eos_token_id").asLong());
-        assertEquals(family != Family.QWEN2, m.get("tokenizer.ggml.add_bos_token").value());
+        assertEquals(
+                family != Family.QWEN2, m.get("tokenizer.ggml.add_bos_token").value());
         assertEquals(false, m.get("tokenizer.ggml.add_eos_token").value());
     }
 
@@ -381,10 +414,13 @@ class GgufExportTest {
             ArrayNode ps = pre.putArray("pretokenizers");
             ObjectNode split = ps.addObject();
             split.put("type", "Split");
-            split.putObject("pattern").put("Regex", family == Family.LLAMA3 ? GgufTokenizer.LLAMA3_REGEX
-                    : GgufTokenizer.QWEN2_REGEX);
+            split.putObject("pattern")
+                    .put("Regex", family == Family.LLAMA3 ? GgufTokenizer.LLAMA3_REGEX : GgufTokenizer.QWEN2_REGEX);
             split.put("behavior", "Isolated").put("invert", false);
-            ps.addObject().put("type", "ByteLevel").put("add_prefix_space", false).put("trim_offsets", true)
+            ps.addObject()
+                    .put("type", "ByteLevel")
+                    .put("add_prefix_space", false)
+                    .put("trim_offsets", true)
                     .put("use_regex", false);
         } else {
             t.putNull("pre_tokenizer");
@@ -411,7 +447,8 @@ class GgufExportTest {
         Fixtures.Spec spec = spec(Family.LLAMA2);
         Path dir = Fixtures.write(tmp, spec);
         writeTokenizer(dir, Family.LLAMA2, spec.vocabSize());
-        ObjectNode tok = (ObjectNode) JSON.readTree(dir.resolve("tokenizer.json").toFile());
+        ObjectNode tok =
+                (ObjectNode) JSON.readTree(dir.resolve("tokenizer.json").toFile());
         ((ObjectNode) tok.path("model").path("vocab")).remove("<0x41>");
         Fixtures.writeJson(dir.resolve("tokenizer.json"), tok);
         Path out = tmp.resolve("z.gguf");
@@ -423,8 +460,19 @@ class GgufExportTest {
     @Test
     void layersLlamaCppCannotRunAreRefused() throws IOException {
         Fixtures.Spec base = Fixtures.spec(Family.LLAMA_PRUNED, DType.F32);
-        Fixtures.Spec attnOnly = new Fixtures.Spec(Family.LLAMA_PRUNED, DType.F32, 320, 32, 2, 48, 4, 2, 8,
-                false, 15, List.of(new LayerSize(40, 4, 2), new LayerSize(0, 2, 1)));
+        Fixtures.Spec attnOnly = new Fixtures.Spec(
+                Family.LLAMA_PRUNED,
+                DType.F32,
+                320,
+                32,
+                2,
+                48,
+                4,
+                2,
+                8,
+                false,
+                15,
+                List.of(new LayerSize(40, 4, 2), new LayerSize(0, 2, 1)));
         Path dir = Fixtures.write(tmp.resolve("a"), attnOnly);
         writeTokenizer(dir, Family.LLAMA_PRUNED, 320);
         Path out = tmp.resolve("y.gguf");

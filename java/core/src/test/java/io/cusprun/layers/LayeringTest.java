@@ -37,7 +37,8 @@ class LayeringTest {
                 List<String> lines = Files.readAllLines(f);
                 for (int i = 0; i < lines.size(); i++) {
                     if (forbidden.matcher(lines.get(i)).find()) {
-                        found.add(CORE_SOURCES.relativize(f) + ":" + (i + 1) + ": " + lines.get(i).strip());
+                        found.add(CORE_SOURCES.relativize(f) + ":" + (i + 1) + ": "
+                                + lines.get(i).strip());
                     }
                 }
             }

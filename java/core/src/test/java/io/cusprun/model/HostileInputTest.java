@@ -5,6 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.NonFiniteException;
+import io.cusprun.eval.Perplexity;
+import io.cusprun.prune.BaselineStatistics;
+import io.cusprun.prune.CheckpointPruner;
+import io.cusprun.testing.Fixtures;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -15,17 +22,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import io.cusprun.NonFiniteException;
-import io.cusprun.eval.Perplexity;
-import io.cusprun.prune.BaselineStatistics;
-import io.cusprun.prune.CheckpointPruner;
-import io.cusprun.testing.Fixtures;
 
 /** Hostile inputs on the reading side: every one is a one-line error naming the file, never a wrong number. */
 class HostileInputTest {
@@ -39,8 +37,8 @@ class HostileInputTest {
         return Fixtures.write(tmp, Fixtures.spec(family, DType.F32));
     }
 
-    private static <T extends Throwable> T oneLine(Class<T> type, Path file, org.junit.jupiter.api.function.Executable run,
-                                                    String... fragments) {
+    private static <T extends Throwable> T oneLine(
+            Class<T> type, Path file, org.junit.jupiter.api.function.Executable run, String... fragments) {
         T e = assertThrows(type, run);
         String msg = e.getMessage();
         assertFalse(msg.contains("\n"), "one line: " + msg);
@@ -97,23 +95,46 @@ class HostileInputTest {
     @Test
     void junkAfterTheHeaderIsRefusedSpacesAreNot() throws IOException {
         String entry = "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}";
-        oneLine(SafetensorsException.class, null, () -> SafetensorsHeader.read(raw("junk", entry + "xy", 2)),
+        oneLine(
+                SafetensorsException.class,
+                null,
+                () -> SafetensorsHeader.read(raw("junk", entry + "xy", 2)),
                 "after the header's JSON object");
-        oneLine(SafetensorsException.class, null, () -> SafetensorsHeader.read(raw("two", entry + entry, 2)),
+        oneLine(
+                SafetensorsException.class,
+                null,
+                () -> SafetensorsHeader.read(raw("two", entry + entry, 2)),
                 "after the header's JSON object");
-        assertEquals(2, SafetensorsHeader.read(raw("pad", entry + "      ", 2)).tensor("a").byteSize());
+        assertEquals(
+                2,
+                SafetensorsHeader.read(raw("pad", entry + "      ", 2))
+                        .tensor("a")
+                        .byteSize());
         oneLine(SafetensorsException.class, null, () -> SafetensorsHeader.read(raw("arr", "[1, 2]", 0)), "JSON object");
-        oneLine(SafetensorsException.class, null,
-                () -> SafetensorsHeader.read(raw("key", "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2],\"x\":1}}", 2)),
+        oneLine(
+                SafetensorsException.class,
+                null,
+                () -> SafetensorsHeader.read(
+                        raw("key", "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2],\"x\":1}}", 2)),
                 "unexpected key 'x'");
-        oneLine(SafetensorsException.class, null,
-                () -> SafetensorsHeader.read(raw("neg", "{\"a\":{\"dtype\":\"U8\",\"shape\":[-2],\"data_offsets\":[0,2]}}", 2)),
+        oneLine(
+                SafetensorsException.class,
+                null,
+                () -> SafetensorsHeader.read(
+                        raw("neg", "{\"a\":{\"dtype\":\"U8\",\"shape\":[-2],\"data_offsets\":[0,2]}}", 2)),
                 "bad shape");
-        oneLine(SafetensorsException.class, null,
-                () -> SafetensorsHeader.read(raw("nl", "{\"a\\nb\\r\":{\"dtype\":\"U8\",\"shape\":[3],\"data_offsets\":[0,2]}}", 2)),
-                "a\\u000ab\\u000d", "size mismatch");
-        oneLine(SafetensorsException.class, null,
-                () -> SafetensorsHeader.read(raw("start", "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[1,3]}}", 3)),
+        oneLine(
+                SafetensorsException.class,
+                null,
+                () -> SafetensorsHeader.read(
+                        raw("nl", "{\"a\\nb\\r\":{\"dtype\":\"U8\",\"shape\":[3],\"data_offsets\":[0,2]}}", 2)),
+                "a\\u000ab\\u000d",
+                "size mismatch");
+        oneLine(
+                SafetensorsException.class,
+                null,
+                () -> SafetensorsHeader.read(
+                        raw("start", "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[1,3]}}", 3)),
                 "hole");
     }
 
@@ -127,15 +148,26 @@ class HostileInputTest {
             }
         }
         Path p = tmp.resolve("utf8.safetensors");
-        Files.write(p, ByteBuffer.allocate(8 + h.length + 2).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).put(h).array());
+        Files.write(
+                p,
+                ByteBuffer.allocate(8 + h.length + 2)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(h.length)
+                        .put(h)
+                        .array());
         oneLine(SafetensorsException.class, p, () -> SafetensorsHeader.read(p), "UTF-8");
     }
 
     private Path raw(String name, String header, int dataBytes) throws IOException {
         byte[] h = header.getBytes(StandardCharsets.UTF_8);
         Path p = tmp.resolve(name + ".safetensors");
-        Files.write(p, ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).put(h)
-                .array());
+        Files.write(
+                p,
+                ByteBuffer.allocate(8 + h.length + dataBytes)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(h.length)
+                        .put(h)
+                        .array());
         return p;
     }
 
@@ -160,7 +192,10 @@ class HostileInputTest {
         for (String bad : List.of("../../../../etc/passwd", "/etc/passwd", "sub/model.safetensors", "..", ".", "")) {
             Files.writeString(dir.resolve(Checkpoint.INDEX_FILE), json);
             editIndex(dir, "\"model.norm.weight\" : \"[^\"]+\"", "\"model.norm.weight\" : \"" + bad + "\"");
-            IOException e = oneLine(IOException.class, dir.resolve(Checkpoint.INDEX_FILE), () -> Checkpoint.open(dir),
+            IOException e = oneLine(
+                    IOException.class,
+                    dir.resolve(Checkpoint.INDEX_FILE),
+                    () -> Checkpoint.open(dir),
                     "model.norm.weight");
             assertFalse(e.getMessage().contains("header length"), "nothing of the file is read: " + e.getMessage());
         }
@@ -173,7 +208,11 @@ class HostileInputTest {
                 .resolve("model.safetensors");
         Files.createSymbolicLink(dir.resolve("link.safetensors"), outside);
         editIndex(dir, "\"model.norm.weight\" : \"[^\"]+\"", "\"model.norm.weight\" : \"link.safetensors\"");
-        oneLine(IOException.class, dir.resolve(Checkpoint.INDEX_FILE), () -> Checkpoint.open(dir), "outside the model directory");
+        oneLine(
+                IOException.class,
+                dir.resolve(Checkpoint.INDEX_FILE),
+                () -> Checkpoint.open(dir),
+                "outside the model directory");
     }
 
     @Test
@@ -186,7 +225,11 @@ class HostileInputTest {
         ObjectNode index = (ObjectNode) JSON.readTree(json);
         ((ObjectNode) index.get("weight_map")).remove("model.norm.weight");
         Files.writeString(dir.resolve(Checkpoint.INDEX_FILE), index.toString());
-        oneLine(IOException.class, dir.resolve(Checkpoint.INDEX_FILE), () -> Checkpoint.open(dir), "model.norm.weight",
+        oneLine(
+                IOException.class,
+                dir.resolve(Checkpoint.INDEX_FILE),
+                () -> Checkpoint.open(dir),
+                "model.norm.weight",
                 "not in weight_map");
         Files.writeString(dir.resolve(Checkpoint.INDEX_FILE), json);
         try (Checkpoint cp = Checkpoint.open(dir)) {
@@ -197,15 +240,29 @@ class HostileInputTest {
     // ------------------------------------------------------------------ config.json
 
     private static final List<Object[]> BAD_CONFIG = List.of(
-            new Object[] {"hidden_size", 0}, new Object[] {"intermediate_size", -1}, new Object[] {"num_attention_heads", 0},
-            new Object[] {"num_key_value_heads", 3}, new Object[] {"num_key_value_heads", 0},
-            new Object[] {"num_hidden_layers", 0}, new Object[] {"vocab_size", 0}, new Object[] {"head_dim", 7},
-            new Object[] {"head_dim", 0}, new Object[] {"rope_theta", 0}, new Object[] {"rope_theta", -1.5},
-            new Object[] {"rope_theta", "big"}, new Object[] {"rms_norm_eps", 0}, new Object[] {"rms_norm_eps", -1e-6},
-            new Object[] {"rms_norm_eps", "1e-6"}, new Object[] {"max_position_embeddings", 0},
-            new Object[] {"max_position_embeddings", 1.5}, new Object[] {"tie_word_embeddings", "yes"},
-            new Object[] {"bos_token_id", 64}, new Object[] {"eos_token_id", -1}, new Object[] {"torch_dtype", 3},
-            new Object[] {"hidden_size", 1e40}, new Object[] {"rope_scaling", "linear"});
+            new Object[] {"hidden_size", 0},
+            new Object[] {"intermediate_size", -1},
+            new Object[] {"num_attention_heads", 0},
+            new Object[] {"num_key_value_heads", 3},
+            new Object[] {"num_key_value_heads", 0},
+            new Object[] {"num_hidden_layers", 0},
+            new Object[] {"vocab_size", 0},
+            new Object[] {"head_dim", 7},
+            new Object[] {"head_dim", 0},
+            new Object[] {"rope_theta", 0},
+            new Object[] {"rope_theta", -1.5},
+            new Object[] {"rope_theta", "big"},
+            new Object[] {"rms_norm_eps", 0},
+            new Object[] {"rms_norm_eps", -1e-6},
+            new Object[] {"rms_norm_eps", "1e-6"},
+            new Object[] {"max_position_embeddings", 0},
+            new Object[] {"max_position_embeddings", 1.5},
+            new Object[] {"tie_word_embeddings", "yes"},
+            new Object[] {"bos_token_id", 64},
+            new Object[] {"eos_token_id", -1},
+            new Object[] {"torch_dtype", 3},
+            new Object[] {"hidden_size", 1e40},
+            new Object[] {"rope_scaling", "linear"});
 
     @Test
     void configValuesOutOfRangeNameTheFileAndKey() throws IOException {
@@ -226,8 +283,12 @@ class HostileInputTest {
         Path dir = Fixtures.write(tmp, Fixtures.spec(Fixtures.Family.LLAMA3, DType.F32));
         Path cfg = dir.resolve("config.json");
         ObjectNode good = (ObjectNode) JSON.readTree(cfg.toFile());
-        for (Object[] bad : List.of(new Object[] {"factor", 0}, new Object[] {"factor", -8}, new Object[] {"low_freq_factor", 0},
-                new Object[] {"high_freq_factor", 0.5}, new Object[] {"original_max_position_embeddings", 0},
+        for (Object[] bad : List.of(
+                new Object[] {"factor", 0},
+                new Object[] {"factor", -8},
+                new Object[] {"low_freq_factor", 0},
+                new Object[] {"high_freq_factor", 0.5},
+                new Object[] {"original_max_position_embeddings", 0},
                 new Object[] {"factor", "x"})) {
             ObjectNode c = good.deepCopy();
             ((ObjectNode) c.get("rope_scaling")).set((String) bad[0], JSON.valueToTree(bad[1]));
@@ -249,7 +310,11 @@ class HostileInputTest {
         ObjectNode c = (ObjectNode) JSON.readTree(cfg.toFile());
         c.put("num_hidden_layers", 1);
         Files.writeString(cfg, c.toString());
-        oneLine(IOException.class, dir.resolve("model.safetensors"), () -> LlamaModel.load(dir), "model.layers.1.",
+        oneLine(
+                IOException.class,
+                dir.resolve("model.safetensors"),
+                () -> LlamaModel.load(dir),
+                "model.layers.1.",
                 "config.json has 1 layers");
         c.put("num_hidden_layers", 3);
         Files.writeString(cfg, c.toString());
@@ -281,11 +346,18 @@ class HostileInputTest {
         for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
             Path dir = Fixtures.write(tmp.resolve("nan" + bad), Fixtures.spec(Fixtures.Family.LLAMA2, DType.F32));
             fill(dir.resolve("model.safetensors"), "model.layers.1.mlp.down_proj.weight", bad);
-            oneLine(SafetensorsException.class, dir.resolve("model.safetensors"), () -> LlamaModel.load(dir),
-                    "model.layers.1.mlp.down_proj.weight", "non-finite");
+            oneLine(
+                    SafetensorsException.class,
+                    dir.resolve("model.safetensors"),
+                    () -> LlamaModel.load(dir),
+                    "model.layers.1.mlp.down_proj.weight",
+                    "non-finite");
             try (Checkpoint cp = Checkpoint.open(dir)) {
                 var shape = CheckpointPruner.shapeOf(dir);
-                oneLine(IOException.class, dir.resolve("model.safetensors"), () -> BaselineStatistics.magnitude(cp, shape),
+                oneLine(
+                        IOException.class,
+                        dir.resolve("model.safetensors"),
+                        () -> BaselineStatistics.magnitude(cp, shape),
                         "model.layers.1.mlp.down_proj.weight");
             }
         }
@@ -294,9 +366,13 @@ class HostileInputTest {
     @Test
     void overflowingActivationsStopEvalNamingTheDocument() throws IOException {
         Path dir = model(Fixtures.Family.LLAMA2);
-        fill(dir.resolve("model.safetensors"), "model.layers.0.mlp.down_proj.weight", 3e38f); // the MLP output overflows
+        fill(
+                dir.resolve("model.safetensors"),
+                "model.layers.0.mlp.down_proj.weight",
+                3e38f); // the MLP output overflows
         try (LlamaModel m = LlamaModel.load(dir)) {
-            NonFiniteException e = assertThrows(NonFiniteException.class,
+            NonFiniteException e = assertThrows(
+                    NonFiniteException.class,
                     () -> new Perplexity(m, 16, 16, 64).evaluate(Fixtures.randomDocs(1, 10, 12)));
             assertTrue(e.getMessage().startsWith("document 1: "), e.getMessage());
         }

@@ -6,22 +6,20 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.cusprun.testing.Fixtures;
+import io.cusprun.testing.Fixtures.Family;
+import io.cusprun.testing.Golden;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import io.cusprun.testing.Fixtures;
-import io.cusprun.testing.Fixtures.Family;
-import io.cusprun.testing.Golden;
 
 class LlamaModelTest {
 
@@ -40,13 +38,15 @@ class LlamaModelTest {
     @Test
     void packedDocumentsEqualEachDocumentAlone() throws IOException {
         for (Family f : List.of(Family.MISTRAL, Family.LLAMA3, Family.QWEN2)) {
-            try (LlamaModel m = LlamaModel.load(fixture(f)); PointerScope scope = new PointerScope()) {
+            try (LlamaModel m = LlamaModel.load(fixture(f));
+                    PointerScope scope = new PointerScope()) {
                 List<long[]> docs = Fixtures.randomDocs(7, 9, 1, 14, 4);
                 Batch packed = Batch.pack(docs);
                 float[] all = Tensors.toFloats(m.logits(packed));
                 for (int i = 0; i < docs.size(); i++) {
                     float[] alone = Tensors.toFloats(m.logits(Batch.of(docs.get(i))));
-                    double err = Golden.relativeError(rows(all, packed.docStart(i), packed.docLength(i), Fixtures.VOCAB), alone);
+                    double err = Golden.relativeError(
+                            rows(all, packed.docStart(i), packed.docLength(i), Fixtures.VOCAB), alone);
                     assertTrue(err < 1e-5, f + " doc " + i + ": " + err);
                 }
             }
@@ -57,21 +57,25 @@ class LlamaModelTest {
     void weightsStoredInBf16GiveTheSameFloatsAsWeightsConvertedAtLoad() throws IOException {
         for (Family f : List.of(Family.LLAMA3, Family.QWEN2)) { // bf16 fixtures; Qwen2 has biases, Llama 3 is tied
             try (LlamaModel full = LlamaModel.load(fixture(f));
-                 LlamaModel compact = LlamaModel.load(fixture(f), LoadOptions.DEFAULTS.withStorage(DType.BF16));
-                 PointerScope scope = new PointerScope()) {
+                    LlamaModel compact = LlamaModel.load(fixture(f), LoadOptions.DEFAULTS.withStorage(DType.BF16));
+                    PointerScope scope = new PointerScope()) {
                 assertTrue(compact.options().convertsPerLayer());
                 assertTrue(Tensors.isType(compact.layer(0).down(), torch.ScalarType.BFloat16));
                 Batch packed = Batch.pack(Fixtures.randomDocs(5, 7, 11));
-                assertArrayEquals(Tensors.toFloats(full.logits(packed)), Tensors.toFloats(compact.logits(packed)), f.name());
-                assertArrayEquals(Tensors.toFloats(full.hiddenStates(packed, LayerHooks.inference())),
-                        Tensors.toFloats(compact.hiddenStates(packed, LayerHooks.inference())), f.name());
+                assertArrayEquals(
+                        Tensors.toFloats(full.logits(packed)), Tensors.toFloats(compact.logits(packed)), f.name());
+                assertArrayEquals(
+                        Tensors.toFloats(full.hiddenStates(packed, LayerHooks.inference())),
+                        Tensors.toFloats(compact.hiddenStates(packed, LayerHooks.inference())),
+                        f.name());
             }
         }
     }
 
     @Test
     void hooksSeeTheActivationsAndTheirResultIsUsed() throws IOException {
-        try (LlamaModel m = LlamaModel.load(fixture(Family.LLAMA_PRUNED)); PointerScope scope = new PointerScope()) {
+        try (LlamaModel m = LlamaModel.load(fixture(Family.LLAMA_PRUNED));
+                PointerScope scope = new PointerScope()) {
             Batch batch = Batch.pack(Fixtures.randomDocs(5, 4, 6));
             List<String> seen = new ArrayList<>();
             LayerHooks recording = new LayerHooks() {
@@ -101,10 +105,20 @@ class LlamaModelTest {
                 }
             };
             float[] hooked = Tensors.toFloats(m.logits(batch, recording));
-            assertEquals(List.of("qk0[10, 4, 8][10, 2, 8]", "z0[10, 4, 8]", "ffn0[10, 40][10, 40]",
-                    "qk1[10, 2, 8][10, 1, 8]", "z1[10, 2, 8]", "ffn1[10, 24][10, 24]"), seen);
-            assertTrue(Golden.relativeError(Tensors.toFloats(m.logits(batch)), hooked) < 1e-6, "default vs LibTorch activation");
-            LayerHooks doubled = (layer, gate, up, b) -> torch.silu(gate).mul(up).mul(new org.bytedeco.pytorch.Scalar(2.0));
+            assertEquals(
+                    List.of(
+                            "qk0[10, 4, 8][10, 2, 8]",
+                            "z0[10, 4, 8]",
+                            "ffn0[10, 40][10, 40]",
+                            "qk1[10, 2, 8][10, 1, 8]",
+                            "z1[10, 2, 8]",
+                            "ffn1[10, 24][10, 24]"),
+                    seen);
+            assertTrue(
+                    Golden.relativeError(Tensors.toFloats(m.logits(batch)), hooked) < 1e-6,
+                    "default vs LibTorch activation");
+            LayerHooks doubled =
+                    (layer, gate, up, b) -> torch.silu(gate).mul(up).mul(new org.bytedeco.pytorch.Scalar(2.0));
             assertTrue(Golden.relativeError(Tensors.toFloats(m.logits(batch, doubled)), hooked) > 1e-3);
             float[] viaHidden = Tensors.toFloats(m.project(m.hiddenStates(batch, LayerHooks.inference())));
             assertTrue(Golden.relativeError(viaHidden, hooked) < 1e-6);
@@ -113,7 +127,8 @@ class LlamaModelTest {
 
     @Test
     void nativeAndLibTorchActivationsAgree() throws IOException {
-        try (LlamaModel m = LlamaModel.load(fixture(Family.QWEN2)); PointerScope scope = new PointerScope()) {
+        try (LlamaModel m = LlamaModel.load(fixture(Family.QWEN2));
+                PointerScope scope = new PointerScope()) {
             Tensor gateUp = torch.randn(7, 2 * 48);
             Tensor gate = gateUp.narrow(1, 0, 48);
             Tensor up = gateUp.narrow(1, 48, 48);
@@ -167,14 +182,16 @@ class LlamaModelTest {
                 return t;
             });
         }
-        config.withLayerSizes(List.of(new LayerSize(keepFfn.length, 4, 2), new LayerSize(48, 2, 1))).write(sliced);
+        config.withLayerSizes(List.of(new LayerSize(keepFfn.length, 4, 2), new LayerSize(48, 2, 1)))
+                .write(sliced);
         float[] ffnMask = new float[48];
         for (long k : keepFfn) {
             ffnMask[(int) k] = 1;
         }
         Batch batch = Batch.pack(Fixtures.randomDocs(11, 8, 13));
-        try (LlamaModel full = LlamaModel.load(src); LlamaModel small = LlamaModel.load(sliced);
-             PointerScope scope = new PointerScope()) {
+        try (LlamaModel full = LlamaModel.load(src);
+                LlamaModel small = LlamaModel.load(sliced);
+                PointerScope scope = new PointerScope()) {
             float[] unmasked = Tensors.toFloats(full.logits(batch));
             full.setFfnMask(0, ffnMask);
             full.setHeadMask(1, new float[] {1, 1, 0, 0});
@@ -193,7 +210,8 @@ class LlamaModelTest {
     @Test
     void badTokenIdsAreRejected() throws IOException {
         try (LlamaModel m = LlamaModel.load(fixture(Family.LLAMA2))) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.logits(Batch.of(new long[] {1, 64})));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> m.logits(Batch.of(new long[] {1, 64})));
             assertTrue(e.getMessage().contains("token id 64"), e.getMessage());
         }
     }

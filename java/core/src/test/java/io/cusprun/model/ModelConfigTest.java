@@ -6,19 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.testing.Fixtures;
+import io.cusprun.testing.Fixtures.Family;
+import io.cusprun.testing.Golden;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import io.cusprun.testing.Fixtures;
-import io.cusprun.testing.Golden;
-import io.cusprun.testing.Fixtures.Family;
 
 class ModelConfigTest {
 
@@ -38,7 +36,9 @@ class ModelConfigTest {
             b.write(file);
             assertEquals(Architecture.LLAMA, ModelConfig.read(file).architecture());
             Fixtures.writeJson(file, Fixtures.config(spec));
-            assertEquals(Files.readString(Golden.fixtureDir(spec).resolve(ModelConfig.FILE_NAME)), Files.readString(file),
+            assertEquals(
+                    Files.readString(Golden.fixtureDir(spec).resolve(ModelConfig.FILE_NAME)),
+                    Files.readString(file),
                     spec.name());
         }
     }
@@ -77,8 +77,8 @@ class ModelConfigTest {
             inv[i] = Math.pow(500000.0, -i / 8.0);
         }
         double[] out = s.apply(inv);
-        assertEquals(inv[0], out[0]);                  // wavelength 6: high frequency, kept
-        assertEquals(inv[7] / 8, out[7], 1e-18);       // wavelength > 1024: divided by the factor
+        assertEquals(inv[0], out[0]); // wavelength 6: high frequency, kept
+        assertEquals(inv[7] / 8, out[7], 1e-18); // wavelength > 1024: divided by the factor
         assertTrue(out[3] < inv[3] && out[3] > inv[3] / 8, "wavelength 870 is smoothed");
     }
 
@@ -91,7 +91,9 @@ class ModelConfigTest {
         assertTrue(q.qkvBias());
         assertFalse(q.oBias());
         assertEquals(0, q.slidingWindow(1), "use_sliding_window false");
-        assertNull(ModelConfig.parse(Fixtures.config(Fixtures.spec(Family.QWEN2, DType.F32))).raw().get("nothing"));
+        assertNull(ModelConfig.parse(Fixtures.config(Fixtures.spec(Family.QWEN2, DType.F32)))
+                .raw()
+                .get("nothing"));
     }
 
     @Test
@@ -136,8 +138,10 @@ class ModelConfigTest {
         Path file = tmp.resolve("config.json");
         Fixtures.writeJson(file, c);
         IOException e = assertThrows(IOException.class, () -> ModelConfig.read(file));
-        assertEquals(file + ": unsupported architecture GPTNeoXForCausalLM; supported: LlamaForCausalLM, "
-                + "MistralForCausalLM, Qwen2ForCausalLM", e.getMessage());
+        assertEquals(
+                file + ": unsupported architecture GPTNeoXForCausalLM; supported: LlamaForCausalLM, "
+                        + "MistralForCausalLM, Qwen2ForCausalLM",
+                e.getMessage());
     }
 
     @Test

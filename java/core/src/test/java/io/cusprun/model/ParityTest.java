@@ -3,21 +3,19 @@ package io.cusprun.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.cusprun.testing.Fixtures;
+import io.cusprun.testing.Golden;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
-
 import org.bytedeco.javacpp.PointerScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-
-import io.cusprun.testing.Fixtures;
-import io.cusprun.testing.Golden;
 
 /**
  * Logits of every family against the independent PyTorch reference (golden files made by
@@ -36,7 +34,8 @@ class ParityTest {
     void packedDocumentsMatchReference(Fixtures.Spec spec) throws IOException {
         Path dir = Golden.fixtureDir(spec);
         List<Golden.Doc> docs = Golden.docs(dir);
-        try (LlamaModel model = LlamaModel.load(dir); PointerScope scope = new PointerScope()) {
+        try (LlamaModel model = LlamaModel.load(dir);
+                PointerScope scope = new PointerScope()) {
             List<long[]> ids = new ArrayList<>();
             docs.forEach(d -> ids.add(d.ids()));
             Batch batch = Batch.pack(ids);
@@ -44,7 +43,8 @@ class ParityTest {
             int vocab = spec.vocabSize();
             double worst = 0;
             for (int i = 0; i < docs.size(); i++) {
-                float[] mine = Arrays.copyOfRange(all, batch.docStart(i) * vocab, (batch.docStart(i) + batch.docLength(i)) * vocab);
+                float[] mine = Arrays.copyOfRange(
+                        all, batch.docStart(i) * vocab, (batch.docStart(i) + batch.docLength(i)) * vocab);
                 worst = Math.max(worst, Golden.relativeError(mine, docs.get(i).logits()));
             }
             System.out.printf("parity %-18s packed, max relative error %.2e%n", spec.name(), worst);
@@ -56,7 +56,8 @@ class ParityTest {
     @MethodSource("committed")
     void eachDocumentAloneMatchesReference(Fixtures.Spec spec) throws IOException {
         Path dir = Golden.fixtureDir(spec);
-        try (LlamaModel model = LlamaModel.load(dir); PointerScope scope = new PointerScope()) {
+        try (LlamaModel model = LlamaModel.load(dir);
+                PointerScope scope = new PointerScope()) {
             for (Golden.Doc doc : Golden.docs(dir)) {
                 float[] mine = Tensors.toFloats(model.logits(Batch.of(doc.ids())));
                 double err = Golden.relativeError(mine, doc.logits());
@@ -72,8 +73,10 @@ class ParityTest {
         Path fresh = Fixtures.write(tmp, spec);
         Path committed = Golden.fixtureDir(spec);
         for (String f : List.of("model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json")) {
-            assertArrayEquals(java.nio.file.Files.readAllBytes(committed.resolve(f)),
-                    java.nio.file.Files.readAllBytes(fresh.resolve(f)), spec.name() + "/" + f);
+            assertArrayEquals(
+                    java.nio.file.Files.readAllBytes(committed.resolve(f)),
+                    java.nio.file.Files.readAllBytes(fresh.resolve(f)),
+                    spec.name() + "/" + f);
         }
     }
 
@@ -84,9 +87,10 @@ class ParityTest {
         Fixtures.Spec f16 = Fixtures.spec(Fixtures.Family.QWEN2, DType.F16);
         long[] ids = {3, 9, 17, 4, 22, 40};
         try (LlamaModel a = LlamaModel.load(Fixtures.write(tmp, f32));
-             LlamaModel b = LlamaModel.load(Fixtures.write(tmp, f16));
-             PointerScope scope = new PointerScope()) {
-            double err = Golden.relativeError(Tensors.toFloats(b.logits(Batch.of(ids))), Tensors.toFloats(a.logits(Batch.of(ids))));
+                LlamaModel b = LlamaModel.load(Fixtures.write(tmp, f16));
+                PointerScope scope = new PointerScope()) {
+            double err = Golden.relativeError(
+                    Tensors.toFloats(b.logits(Batch.of(ids))), Tensors.toFloats(a.logits(Batch.of(ids))));
             assertTrue(err < 1e-2, "fp16 vs fp32 relative error " + err);
         }
     }

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cusprun.testing.Fixtures;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -17,16 +20,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import io.cusprun.testing.Fixtures;
 
 class SafetensorsTest {
 
@@ -61,7 +59,9 @@ class SafetensorsTest {
             SafetensorsWriter.writeFile(file, in, Map.of("format", "pt", "note", "ü ✓"));
             try (SafetensorsFile f = SafetensorsFile.open(file)) {
                 assertEquals(Map.of("format", "pt", "note", "ü ✓"), f.header().metadata());
-                assertEquals(new ArrayList<>(in.keySet()), new ArrayList<>(f.header().tensors().keySet()));
+                assertEquals(
+                        new ArrayList<>(in.keySet()),
+                        new ArrayList<>(f.header().tensors().keySet()));
                 assertEquals(0, f.header().dataStart() % 8, "header padded to 8 bytes");
                 for (var e : in.entrySet()) {
                     Tensor back = f.tensor(e.getKey());
@@ -98,7 +98,9 @@ class SafetensorsTest {
             }
             new SafetensorsWriter(dst).metadata(ck.metadata()).write(specs, s -> ck.tensor(s.name()));
         }
-        assertArrayEquals(Files.readAllBytes(src.resolve("model.safetensors")), Files.readAllBytes(dst.resolve("model.safetensors")));
+        assertArrayEquals(
+                Files.readAllBytes(src.resolve("model.safetensors")),
+                Files.readAllBytes(dst.resolve("model.safetensors")));
         try (Checkpoint ck = Checkpoint.open(dst)) {
             ByteBuffer a = ck.file("model.norm.weight").mapBytes("model.norm.weight");
             assertEquals(32 * 2, a.remaining());
@@ -111,19 +113,24 @@ class SafetensorsTest {
         Path single = Fixtures.write(tmp.resolve("single"), spec, Long.MAX_VALUE);
         Path sharded = Fixtures.write(tmp.resolve("sharded"), spec, 20_000);
         try (Stream<Path> files = Files.list(sharded)) {
-            long shards = files.filter(p -> p.getFileName().toString().matches("model-\\d{5}-of-\\d{5}\\.safetensors")).count();
+            long shards = files.filter(p -> p.getFileName().toString().matches("model-\\d{5}-of-\\d{5}\\.safetensors"))
+                    .count();
             assertTrue(shards >= 3, "shards: " + shards);
         }
         assertFalse(Files.exists(sharded.resolve("model.safetensors")));
-        JsonNode index = new ObjectMapper().readTree(sharded.resolve(Checkpoint.INDEX_FILE).toFile());
-        try (Checkpoint a = Checkpoint.open(single); Checkpoint b = Checkpoint.open(sharded);
-             PointerScope scope = new PointerScope()) {
+        JsonNode index = new ObjectMapper()
+                .readTree(sharded.resolve(Checkpoint.INDEX_FILE).toFile());
+        try (Checkpoint a = Checkpoint.open(single);
+                Checkpoint b = Checkpoint.open(sharded);
+                PointerScope scope = new PointerScope()) {
             assertEquals(a.tensorNames(), b.tensorNames());
             assertEquals(a.tensorNames().size(), index.get("weight_map").size());
             long total = 0;
             for (String name : a.tensorNames()) {
                 assertArrayEquals(Tensors.toFloats(a.tensor(name)), Tensors.toFloats(b.tensor(name)), name);
-                assertEquals(index.get("weight_map").get(name).asText(), b.file(name).path().getFileName().toString());
+                assertEquals(
+                        index.get("weight_map").get(name).asText(),
+                        b.file(name).path().getFileName().toString());
                 total += a.info(name).byteSize();
             }
             assertEquals(total, index.get("metadata").get("total_size").asLong());
@@ -131,8 +138,9 @@ class SafetensorsTest {
             b.files().forEach(f -> assertEquals("pt", f.header().metadata().get("format")));
             assertEquals(Map.of("format", "pt"), b.metadata());
         }
-        try (LlamaModel m1 = LlamaModel.load(single); LlamaModel m2 = LlamaModel.load(sharded);
-             PointerScope scope = new PointerScope()) {
+        try (LlamaModel m1 = LlamaModel.load(single);
+                LlamaModel m2 = LlamaModel.load(sharded);
+                PointerScope scope = new PointerScope()) {
             Batch batch = Batch.of(new long[] {5, 6, 7, 8});
             assertArrayEquals(Tensors.toFloats(m1.logits(batch)), Tensors.toFloats(m2.logits(batch)));
         }
@@ -141,11 +149,16 @@ class SafetensorsTest {
     @Test
     void failedWriteLeavesNothingBehind() throws IOException {
         Path dir = tmp.resolve("out");
-        List<TensorSpec> specs = List.of(new TensorSpec("a", DType.F32, new long[] {2}), new TensorSpec("b", DType.F32, new long[] {3}));
-        IOException e = assertThrows(IOException.class, () -> new SafetensorsWriter(dir).write(specs,
-                s -> Tensors.ofFloats(new float[] {1, 2})));
-        assertTrue(e.getMessage().contains("model.safetensors") && e.getMessage().contains("tensor 'b'")
-                && e.getMessage().contains("declared F32[3]"), e.getMessage());
+        List<TensorSpec> specs =
+                List.of(new TensorSpec("a", DType.F32, new long[] {2}), new TensorSpec("b", DType.F32, new long[] {3}));
+        IOException e = assertThrows(
+                IOException.class,
+                () -> new SafetensorsWriter(dir).write(specs, s -> Tensors.ofFloats(new float[] {1, 2})));
+        assertTrue(
+                e.getMessage().contains("model.safetensors")
+                        && e.getMessage().contains("tensor 'b'")
+                        && e.getMessage().contains("declared F32[3]"),
+                e.getMessage());
         try (Stream<Path> files = Files.list(dir)) {
             assertEquals(List.of(), files.toList());
         }
@@ -156,7 +169,8 @@ class SafetensorsTest {
     private Path raw(String name, String headerJson, int dataBytes, Long headerLengthOverride) throws IOException {
         byte[] h = headerJson.getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
-        b.putLong(headerLengthOverride == null ? h.length : headerLengthOverride).put(h);
+        b.putLong(headerLengthOverride == null ? h.length : headerLengthOverride)
+                .put(h);
         Path p = tmp.resolve(name);
         Files.write(p, b.array());
         return p;
@@ -191,40 +205,69 @@ class SafetensorsTest {
 
     @Test
     void unknownDtype() throws IOException {
-        assertRejected(raw("dtype.safetensors", "{\"w\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2, null),
-                "tensor 'w'", "unknown dtype 'Q4'");
+        assertRejected(
+                raw("dtype.safetensors", "{\"w\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2, null),
+                "tensor 'w'",
+                "unknown dtype 'Q4'");
     }
 
     @Test
     void sizeMismatch() throws IOException {
-        assertRejected(raw("size.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,12]}}", 16, null),
-                "tensor 'w'", "size mismatch", "needs 16 bytes", "span 12");
+        assertRejected(
+                raw(
+                        "size.safetensors",
+                        "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,12]}}",
+                        16,
+                        null),
+                "tensor 'w'",
+                "size mismatch",
+                "needs 16 bytes",
+                "span 12");
     }
 
     @Test
     void offsetOutOfRange() throws IOException {
-        assertRejected(raw("range.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[8,24]}}", 16, null),
-                "tensor 'w'", "past the end of the data region");
+        assertRejected(
+                raw("range.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[8,24]}}", 16, null),
+                "tensor 'w'",
+                "past the end of the data region");
     }
 
     @Test
     void overlappingTensors() throws IOException {
-        assertRejected(raw("overlap.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", 16, null), "tensor 'b'", "overlaps tensor 'a'");
+        assertRejected(
+                raw(
+                        "overlap.safetensors",
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
+                        16,
+                        null),
+                "tensor 'b'",
+                "overlaps tensor 'a'");
     }
 
     @Test
     void duplicateKeysAndBadMetadata() throws IOException {
-        assertRejected(raw("dup.safetensors", "{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
-                + "\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1, null), "not valid JSON", "Duplicate");
+        assertRejected(
+                raw(
+                        "dup.safetensors",
+                        "{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
+                                + "\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+                        1,
+                        null),
+                "not valid JSON",
+                "Duplicate");
         assertRejected(raw("meta.safetensors", "{\"__metadata__\":{\"k\":1}}", 0, null), "__metadata__");
     }
 
     @Test
     void holesAndTrailingBytesAreRefused() throws IOException {
-        assertRejected(raw("gap.safetensors", "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[4,6]}}", 6, null),
-                "tensor 'a'", "4-byte hole");
-        assertRejected(raw("tail.safetensors", "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}", 8, null),
+        assertRejected(
+                raw("gap.safetensors", "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[4,6]}}", 6, null),
+                "tensor 'a'",
+                "4-byte hole");
+        assertRejected(
+                raw("tail.safetensors", "{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}", 8, null),
                 "6 bytes after the last tensor");
     }
 
@@ -233,22 +276,34 @@ class SafetensorsTest {
         Path dir = Fixtures.write(tmp.resolve("m"), Fixtures.spec(Fixtures.Family.LLAMA2, DType.F32), 20_000);
         Path index = dir.resolve(Checkpoint.INDEX_FILE);
         String json = Files.readString(index);
-        Files.writeString(index, json.replaceFirst("\"model.norm.weight\" : \"[^\"]+\"", "\"model.norm.weight\" : \"model-00009-of-00009.safetensors\""));
+        Files.writeString(
+                index,
+                json.replaceFirst(
+                        "\"model.norm.weight\" : \"[^\"]+\"",
+                        "\"model.norm.weight\" : \"model-00009-of-00009.safetensors\""));
         IOException e = assertThrows(IOException.class, () -> Checkpoint.open(dir));
-        assertTrue(e.getMessage().contains(Checkpoint.INDEX_FILE) && e.getMessage().contains("model.norm.weight")
-                && e.getMessage().contains("does not exist"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains(Checkpoint.INDEX_FILE)
+                        && e.getMessage().contains("model.norm.weight")
+                        && e.getMessage().contains("does not exist"),
+                e.getMessage());
         Files.writeString(index, json.replaceFirst("\"model.norm.weight\"", "\"model.nope.weight\""));
         e = assertThrows(IOException.class, () -> Checkpoint.open(dir));
-        assertTrue(e.getMessage().contains("model.norm.weight") && e.getMessage().contains("not in weight_map"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("model.norm.weight") && e.getMessage().contains("not in weight_map"),
+                e.getMessage());
     }
 
     @Test
     void missingTensorAndWrongShapeNameFileAndTensor() throws IOException {
         Path dir = Fixtures.write(tmp, Fixtures.spec(Fixtures.Family.LLAMA2, DType.F32));
         Path cfg = dir.resolve("config.json");
-        Files.writeString(cfg, Files.readString(cfg).replace("\"intermediate_size\" : 48", "\"intermediate_size\" : 50"));
+        Files.writeString(
+                cfg, Files.readString(cfg).replace("\"intermediate_size\" : 48", "\"intermediate_size\" : 50"));
         IOException e = assertThrows(IOException.class, () -> LlamaModel.load(dir));
-        assertTrue(e.getMessage().contains("model.safetensors: tensor 'model.layers.0.mlp.gate_proj.weight': shape [48, 32]"),
+        assertTrue(
+                e.getMessage()
+                        .contains("model.safetensors: tensor 'model.layers.0.mlp.gate_proj.weight': shape [48, 32]"),
                 e.getMessage());
     }
 }

@@ -21,7 +21,8 @@ class TextTokenizerPrefixTest {
 
     @Test
     void thePrefixGivesTheSameFirstTokensAsTheWholeText() throws Exception {
-        List<String> real = DocumentReader.read(Fixtures.repositoryRoot().resolve("data/corpora/language/de/score.jsonl"), 50);
+        List<String> real =
+                DocumentReader.read(Fixtures.repositoryRoot().resolve("data/corpora/language/de/score.jsonl"), 50);
         String pool = String.join(" ", real) + " \u00e4\u00f6\u00fc\u00df \ud83d\ude00 \u4e2d\u6587 \t\n  --==##";
         Random rnd = new Random(7);
         try (TextTokenizer tok = TextTokenizer.load(DEMO)) {
@@ -43,13 +44,15 @@ class TextTokenizerPrefixTest {
     void longTextsEncodedInPiecesGiveTheSameIdsForTheByteLevelTokenizer() throws Exception {
         // words shorter than half a piece (real text: pieces are a million characters)
         Random rnd = new Random(11);
-        List<String> real = DocumentReader.read(Fixtures.repositoryRoot().resolve("data/corpora/language/de/score.jsonl"), 50);
+        List<String> real =
+                DocumentReader.read(Fixtures.repositoryRoot().resolve("data/corpora/language/de/score.jsonl"), 50);
         String pool = String.join(" ", real) + "  \n\n\t x";
         try (TextTokenizer tok = TextTokenizer.load(DEMO)) {
             for (int i = 0; i < 100; i++) {
                 String text = randomDocument(rnd, pool, false);
                 int piece = 50 + rnd.nextInt(400);
-                assertArrayEquals(tok.encode(text, true), tok.encodeAll(text, true, piece), () -> "piece " + piece + ": " + text);
+                assertArrayEquals(
+                        tok.encode(text, true), tok.encodeAll(text, true, piece), () -> "piece " + piece + ": " + text);
             }
         }
     }
@@ -71,7 +74,9 @@ class TextTokenizerPrefixTest {
                         if (!Character.isSurrogate(c)) b.append(c);
                     }
                 }
-                case 2 -> b.append(String.valueOf((char) ('a' + rnd.nextInt(26))).repeat(rnd.nextInt(3000))); // no whitespace at all
+                case 2 ->
+                    b.append(String.valueOf((char) ('a' + rnd.nextInt(26)))
+                            .repeat(rnd.nextInt(3000))); // no whitespace at all
                 default -> b.append(" ".repeat(rnd.nextInt(50))).append("\n".repeat(rnd.nextInt(3)));
             }
         }

@@ -1,16 +1,15 @@
 package io.cusprun.prune;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** Selection on a synthetic shape (no weights needed): ratios, uniformity, floors, GQA consistency. */
 class PrunePlannerTest {
@@ -71,10 +70,14 @@ class PrunePlannerTest {
         ModelShape shape = shape();
         for (double ratio : new double[] {0.0, 0.1, 0.33, 0.6}) {
             for (HeadUnit unit : HeadUnit.values()) {
-                PrunePlan p = PrunePlanner.plan(shape, scores(1), PruneSettings.DEFAULTS.withRatio(ratio).withHeadUnit(unit));
+                PrunePlan p = PrunePlanner.plan(
+                        shape,
+                        scores(1),
+                        PruneSettings.DEFAULTS.withRatio(ratio).withHeadUnit(unit));
                 assertTrue(p.uniformSizes());
                 // within one FFN neuron per layer of the target
-                assertEquals(ratio, p.blockRatio(), LAYERS * 3.0 * D / shape.blockParams() / 2 + 1e-12, "ratio " + ratio);
+                assertEquals(
+                        ratio, p.blockRatio(), LAYERS * 3.0 * D / shape.blockParams() / 2 + 1e-12, "ratio " + ratio);
                 for (LayerPlan l : p.layers()) consistentGroups(l);
             }
         }
@@ -83,7 +86,10 @@ class PrunePlannerTest {
     @Test
     void perLayerFollowsScoresAndKeepsFloors() {
         ModelShape shape = shape();
-        PruneSettings s = PruneSettings.DEFAULTS.withRatio(0.7).withMode(PruneMode.PER_LAYER).withHeadUnit(HeadUnit.GROUP);
+        PruneSettings s = PruneSettings.DEFAULTS
+                .withRatio(0.7)
+                .withMode(PruneMode.PER_LAYER)
+                .withHeadUnit(HeadUnit.GROUP);
         PrunePlan p = PrunePlanner.plan(shape, scores(2), s);
         assertEquals(0.7, p.blockRatio(), 0.02);
         for (LayerPlan l : p.layers()) {
@@ -91,13 +97,15 @@ class PrunePlannerTest {
             assertTrue(l.keptKvHeads().length >= 1, "one KV group stays");
             consistentGroups(l);
         }
-        int first = p.layers().get(0).keptFfn().length, last = p.layers().get(LAYERS - 1).keptFfn().length;
+        int first = p.layers().get(0).keptFfn().length,
+                last = p.layers().get(LAYERS - 1).keptFfn().length;
         assertTrue(last < first, "less relevant layers lose more: " + first + " vs " + last);
     }
 
     @Test
     void neuronGranularityNeedsMaskedOutputAndScores() {
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> PruneSettings.DEFAULTS.withRatio(0.2).withGranularity(Granularity.NEURONS));
         PruneSettings s = PruneSettings.DEFAULTS.withRatio(0.2).withMasked(true).withGranularity(Granularity.NEURONS);
         assertThrows(IllegalArgumentException.class, () -> PrunePlanner.plan(shape(), scores(3), s));

@@ -35,12 +35,14 @@ class TensorSlicerTest {
         if (masked) {
             out = t.clone();
             long[] gone = LongStream.range(0, t.size(rule.dim()))
-                    .filter(i -> Arrays.binarySearch(rule.kept(), i) < 0).toArray();
+                    .filter(i -> Arrays.binarySearch(rule.kept(), i) < 0)
+                    .toArray();
             if (gone.length > 0) out.index_fill_(rule.dim(), Tensors.ofLongs(gone), new Scalar(0.0));
         } else {
             out = t.index_select(rule.dim(), Tensors.ofLongs(rule.kept()));
         }
-        if (rule.extraZero().length > 0) out.index_fill_(rule.dim(), Tensors.ofLongs(rule.extraZero()), new Scalar(0.0));
+        if (rule.extraZero().length > 0)
+            out.index_fill_(rule.dim(), Tensors.ofLongs(rule.extraZero()), new Scalar(0.0));
         return out;
     }
 
@@ -65,7 +67,10 @@ class TensorSlicerTest {
                         long[] kept = subset(r, shape[dim], 0.6);
                         long[] extra = r.nextBoolean() ? new long[0] : subset(r, kept.length, 0.2);
                         String name = dt + "_" + Arrays.toString(shape) + "_" + dim;
-                        Tensor src = torch.randn(shape).mul(new Scalar(3.0)).add(new Scalar(0.5)).to(dt.scalarType());
+                        Tensor src = torch.randn(shape)
+                                .mul(new Scalar(3.0))
+                                .add(new Scalar(0.5))
+                                .to(dt.scalarType());
                         sources.put(name, src);
                         rules.put(name, new SliceRule(dim, kept, extra));
                     }
@@ -83,8 +88,12 @@ class TensorSlicerTest {
                     want.put(e.getKey(), ref);
                     specs.add(new TensorSpec(e.getKey(), DType.of(ref.scalar_type()), Tensors.shape(ref)));
                 }
-                specs.add(new TensorSpec("whole", DType.BF16, Tensors.shape(sources.values().iterator().next())));
-                try (Checkpoint cp = Checkpoint.open(srcDir); TensorSlicer slicer = new TensorSlicer(cp)) {
+                specs.add(new TensorSpec(
+                        "whole",
+                        DType.BF16,
+                        Tensors.shape(sources.values().iterator().next())));
+                try (Checkpoint cp = Checkpoint.open(srcDir);
+                        TensorSlicer slicer = new TensorSlicer(cp)) {
                     new SafetensorsWriter(outDir).writeBytes(specs, (spec, out) -> {
                         if (spec.name().equals("whole")) {
                             slicer.write(sources.keySet().iterator().next(), null, masked, out);
@@ -98,7 +107,11 @@ class TensorSlicerTest {
                         Tensor got = back.tensor(e.getKey());
                         assertTrue(torch.equal(got, e.getValue()), e.getKey() + " masked=" + masked);
                     }
-                    assertTrue(torch.equal(back.tensor("whole"), sources.values().iterator().next()), "uncut tensor");
+                    assertTrue(
+                            torch.equal(
+                                    back.tensor("whole"),
+                                    sources.values().iterator().next()),
+                            "uncut tensor");
                 }
             }
         }
@@ -108,17 +121,29 @@ class TensorSlicerTest {
     void aSourceOfTheWrongLengthNamesTheFileAndTensor(@TempDir Path tmp) throws Exception {
         try (PointerScope scope = new PointerScope()) {
             Path srcDir = java.nio.file.Files.createDirectories(tmp.resolve("src"));
-            SafetensorsWriter.writeFile(srcDir.resolve(Checkpoint.SINGLE_FILE),
-                    Map.of("w", torch.randn(new long[] {8, 4}).to(DType.BF16.scalarType())), Map.of());
+            SafetensorsWriter.writeFile(
+                    srcDir.resolve(Checkpoint.SINGLE_FILE),
+                    Map.of("w", torch.randn(new long[] {8, 4}).to(DType.BF16.scalarType())),
+                    Map.of());
             List<TensorSpec> specs = List.of(new TensorSpec("w", DType.BF16, new long[] {8, 4}));
-            try (Checkpoint cp = Checkpoint.open(srcDir); TensorSlicer slicer = new TensorSlicer(cp)) {
-                java.io.IOException e = assertThrows(java.io.IOException.class, () -> new SafetensorsWriter(tmp.resolve("o"))
-                        .writeBytes(specs, (spec, out) -> slicer.write("w", new SliceRule(0, new long[] {0, 1}, new long[0]),
-                                false, out)));
-                assertTrue(e.getMessage().contains("model.safetensors") && e.getMessage().contains("'w'")
-                        && e.getMessage().contains("16 bytes supplied, 64 declared"), e.getMessage());
+            try (Checkpoint cp = Checkpoint.open(srcDir);
+                    TensorSlicer slicer = new TensorSlicer(cp)) {
+                java.io.IOException e = assertThrows(
+                        java.io.IOException.class,
+                        () -> new SafetensorsWriter(tmp.resolve("o"))
+                                .writeBytes(
+                                        specs,
+                                        (spec, out) -> slicer.write(
+                                                "w", new SliceRule(0, new long[] {0, 1}, new long[0]), false, out)));
+                assertTrue(
+                        e.getMessage().contains("model.safetensors")
+                                && e.getMessage().contains("'w'")
+                                && e.getMessage().contains("16 bytes supplied, 64 declared"),
+                        e.getMessage());
             }
-            assertFalse(java.nio.file.Files.exists(tmp.resolve("o").resolve(Checkpoint.SINGLE_FILE)), "no half-written file");
+            assertFalse(
+                    java.nio.file.Files.exists(tmp.resolve("o").resolve(Checkpoint.SINGLE_FILE)),
+                    "no half-written file");
         }
     }
 
@@ -127,16 +152,21 @@ class TensorSlicerTest {
         try (PointerScope scope = new PointerScope()) {
             Path srcDir = java.nio.file.Files.createDirectories(tmp.resolve("src"));
             Path file = srcDir.resolve(Checkpoint.SINGLE_FILE);
-            SafetensorsWriter.writeFile(file, Map.of("w", torch.randn(new long[] {64, 32}).to(DType.BF16.scalarType())),
-                    Map.of());
+            SafetensorsWriter.writeFile(
+                    file, Map.of("w", torch.randn(new long[] {64, 32}).to(DType.BF16.scalarType())), Map.of());
             List<TensorSpec> specs = List.of(new TensorSpec("w", DType.BF16, new long[] {64, 32}));
-            try (Checkpoint cp = Checkpoint.open(srcDir); TensorSlicer slicer = new TensorSlicer(cp)) {
+            try (Checkpoint cp = Checkpoint.open(srcDir);
+                    TensorSlicer slicer = new TensorSlicer(cp)) {
                 try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
                     ch.truncate(ch.size() - 1000); // shortened after the header was validated
                 }
-                for (SliceRule rule : new SliceRule[] {null, new SliceRule(1, LongStream.range(0, 32).toArray(), new long[0])}) {
-                    java.io.IOException e = assertThrows(java.io.IOException.class, () -> new SafetensorsWriter(tmp.resolve("o"))
-                            .writeBytes(specs, (spec, out) -> slicer.write("w", rule, false, out)));
+                for (SliceRule rule : new SliceRule[] {
+                    null, new SliceRule(1, LongStream.range(0, 32).toArray(), new long[0])
+                }) {
+                    java.io.IOException e = assertThrows(
+                            java.io.IOException.class,
+                            () -> new SafetensorsWriter(tmp.resolve("o"))
+                                    .writeBytes(specs, (spec, out) -> slicer.write("w", rule, false, out)));
                     assertTrue(e.getMessage().startsWith(file + ": tensor 'w': source ended early"), e.getMessage());
                     assertFalse(e.getMessage().contains("\n"), "one line");
                     try (var left = java.nio.file.Files.list(tmp.resolve("o"))) {

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ReportWriterTest {
-    @TempDir Path tmp;
+    @TempDir
+    Path tmp;
 
     private static ReportData sample(Random rnd) {
         Map<String, double[]> kept = new LinkedHashMap<>();
@@ -37,8 +38,15 @@ class ReportWriterTest {
         List<ComparisonRow> rows = new ArrayList<>();
         for (String m : List.of("cusprun", "random", "magnitude")) {
             for (double r : new double[] {0.25, 0.35}) {
-                rows.add(new ComparisonRow(m, r, r + 0.001, r * 0.8, 1_000_000L + rnd.nextInt(1000),
-                        10 + rnd.nextDouble() * 5, 20 + rnd.nextDouble(), rnd.nextDouble()));
+                rows.add(new ComparisonRow(
+                        m,
+                        r,
+                        r + 0.001,
+                        r * 0.8,
+                        1_000_000L + rnd.nextInt(1000),
+                        10 + rnd.nextDouble() * 5,
+                        20 + rnd.nextDouble(),
+                        rnd.nextDouble()));
             }
         }
         ComparisonRow base = new ComparisonRow("unpruned", 0, 0, 0, 2_000_000L, 9.5, 18.0, 0.6);
@@ -52,8 +60,12 @@ class ReportWriterTest {
         String html = Files.readString(index);
         assertTrue(html.contains("Demo &lt;expert&gt;"), "title is escaped");
         assertTrue(html.contains("<td>magnitude</td><td>0.35</td>"), "every row is in the table");
-        for (String png : List.of("expert_perplexity.png", "general_perplexity.png", "expert_accuracy.png",
-                "kept_per_layer.png", "overlap.png")) {
+        for (String png : List.of(
+                "expert_perplexity.png",
+                "general_perplexity.png",
+                "expert_accuracy.png",
+                "kept_per_layer.png",
+                "overlap.png")) {
             assertTrue(html.contains("src=\"" + png + "\""), png + " linked");
             BufferedImage img = ImageIO.read(dir.resolve(png).toFile());
             assertNotNull(img, png + " is a PNG");
@@ -68,8 +80,14 @@ class ReportWriterTest {
     @Test
     void failedWriteLeavesNothingBehind() throws IOException {
         ReportData bad = sample(new Random(3));
-        bad = new ReportData(bad.title(), bad.summary(), bad.keptFractionPerLayer(), bad.overlapLabels(),
-                new double[1][1], bad.rows(), bad.baseline()); // overlap matrix too small for 3 labels
+        bad = new ReportData(
+                bad.title(),
+                bad.summary(),
+                bad.keptFractionPerLayer(),
+                bad.overlapLabels(),
+                new double[1][1],
+                bad.rows(),
+                bad.baseline()); // overlap matrix too small for 3 labels
         Path dir = tmp.resolve("report");
         ReportData finalBad = bad;
         assertThrows(RuntimeException.class, () -> ReportWriter.write(finalBad, dir));

@@ -1,14 +1,13 @@
 package io.cusprun.score;
 
-import org.junit.jupiter.api.Test;
-
-import java.util.Random;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
 
 class AccumulatorTest {
 
@@ -17,7 +16,10 @@ class AccumulatorTest {
         Random rnd = new Random(1);
         double[] v = new double[2000];
         for (int i = 0; i < v.length; i++) v[i] = Math.scalb(rnd.nextDouble(), rnd.nextInt(60) - 40); // 1e-12 .. 1e6
-        ExactSum forward = new ExactSum(1), backward = new ExactSum(1), halves = new ExactSum(1), other = new ExactSum(1);
+        ExactSum forward = new ExactSum(1),
+                backward = new ExactSum(1),
+                halves = new ExactSum(1),
+                other = new ExactSum(1);
         double plainF = 0, plainB = 0;
         for (int i = 0; i < v.length; i++) {
             forward.add(0, v[i]);
@@ -52,7 +54,8 @@ class AccumulatorTest {
     void quantileComesFromTheHistogram() {
         RankAccumulator a = new RankAccumulator(2, 10);
         // unit 0 is lowest in 9 of 10 documents, highest in one
-        for (int doc = 0; doc < 10; doc++) a.update(doc == 0 ? new double[] {2, 1} : new double[] {1, 2}, 1, RankUpdater.JAVA);
+        for (int doc = 0; doc < 10; doc++)
+            a.update(doc == 0 ? new double[] {2, 1} : new double[] {1, 2}, 1, RankUpdater.JAVA);
         assertEquals(1.0, a.rankStatistic(0, 1.0));
         assertEquals(0.1, a.rankStatistic(0, 0.9), 1e-12); // bin [0, 0.1) holds the 90% quantile
         assertEquals(1.0, a.rankStatistic(1, 0.9));

@@ -1,45 +1,53 @@
 package io.cusprun.score;
 
-import io.cusprun.corpus.CorpusKind;
-import io.cusprun.corpus.CorpusSpec;
-import io.cusprun.corpus.TokenizedCorpus;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.cusprun.model.SafetensorsHeader;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.BitSet;
-import java.util.List;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.corpus.CorpusKind;
+import io.cusprun.corpus.CorpusSpec;
+import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.model.SafetensorsHeader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
 /** Shards, workers and restarts give bit-identical statistics (and files). */
 class ExactnessTest {
     @TempDir
     static Path dir;
+
     static ScoreTarget target;
     static List<TokenizedCorpus> corpora;
-    static final ScoreSettings SETTINGS = ScoreSettings.DEFAULTS.withMaxTokens(40).withBins(16).withBatchTokens(48).withBatchDocs(3).withNeurons(true);
+    static final ScoreSettings SETTINGS = ScoreSettings.DEFAULTS
+            .withMaxTokens(40)
+            .withBins(16)
+            .withBatchTokens(48)
+            .withBatchDocs(3)
+            .withNeurons(true);
     static ScoreSet reference;
     static final ObjectMapper JSON = new ObjectMapper();
 
     @BeforeAll
     static void setUp() throws Exception {
-        target = ScoreTarget.open(PlantedModel.write(dir.resolve("model"), 5, true), RelevanceBackends.byName("native"));
+        target =
+                ScoreTarget.open(PlantedModel.write(dir.resolve("model"), 5, true), RelevanceBackends.byName("native"));
         corpora = List.of(
-                new TokenizedCorpus(new CorpusSpec(CorpusKind.LANGUAGE, "a", dir), PlantedModel.documents('a', 14, 3, 40, 8)),
-                new TokenizedCorpus(new CorpusSpec(CorpusKind.TASK, "b", dir), PlantedModel.documents('b', 9, 3, 40, 9)));
+                new TokenizedCorpus(
+                        new CorpusSpec(CorpusKind.LANGUAGE, "a", dir), PlantedModel.documents('a', 14, 3, 40, 8)),
+                new TokenizedCorpus(
+                        new CorpusSpec(CorpusKind.TASK, "b", dir), PlantedModel.documents('b', 9, 3, 40, 9)));
         reference = Scorer.score(target, corpora, SETTINGS);
     }
 
@@ -52,7 +60,9 @@ class ExactnessTest {
     void mergedShardsEqualOneRun() throws Exception {
         ScoreSet merged = null;
         for (int i : new int[] {2, 0, 1}) { // any order
-            ScoreSet shard = Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withShard(ShardSpec.parse(i + "/3"))).scores();
+            ScoreSet shard = Scorer.run(
+                            target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withShard(ShardSpec.parse(i + "/3")))
+                    .scores();
             Path f = dir.resolve("shard" + i + ".safetensors");
             ScoreFile.write(shard, f);
             ScoreSet read = ScoreFile.read(f);
@@ -67,14 +77,25 @@ class ExactnessTest {
         StringBuilder sb = new StringBuilder();
         if (!a.modelFingerprint().equals(b.modelFingerprint())) sb.append("fingerprint ");
         if (!a.settings().equals(b.settings())) sb.append("settings ");
-        if (!a.shard().equals(b.shard())) sb.append("shard ").append(a.shard()).append(" vs ").append(b.shard());
+        if (!a.shard().equals(b.shard()))
+            sb.append("shard ").append(a.shard()).append(" vs ").append(b.shard());
         for (int i = 0; i < a.corpora().size(); i++) {
             CorpusScores x = a.corpora().get(i), y = b.corpora().get(i);
-            if (x.documents() != y.documents() || x.tokens() != y.tokens()) sb.append(" counts ").append(x.name());
-            if (!x.modules().keySet().equals(y.modules().keySet())) sb.append(" keys ").append(x.modules().keySet()).append(y.modules().keySet());
+            if (x.documents() != y.documents() || x.tokens() != y.tokens())
+                sb.append(" counts ").append(x.name());
+            if (!x.modules().keySet().equals(y.modules().keySet()))
+                sb.append(" keys ")
+                        .append(x.modules().keySet())
+                        .append(y.modules().keySet());
             x.modules().forEach((k, v) -> {
                 RankAccumulator w = y.modules().get(k);
-                if (w != null && !v.sameAs(w)) sb.append(" module ").append(k).append(" docs ").append(v.documents()).append("/").append(w.documents());
+                if (w != null && !v.sameAs(w))
+                    sb.append(" module ")
+                            .append(k)
+                            .append(" docs ")
+                            .append(v.documents())
+                            .append("/")
+                            .append(w.documents());
             });
         }
         return sb.toString();
@@ -82,18 +103,21 @@ class ExactnessTest {
 
     @Test
     void twoCpuWorkersEqualOne() throws Exception {
-        ScoreSet two = Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withDevices(List.of("cpu", "cpu"))).scores();
+        ScoreSet two = Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withDevices(List.of("cpu", "cpu")))
+                .scores();
         assertTrue(two.sameAs(reference));
     }
 
     @Test
     void resumedRunEqualsUninterruptedRun() throws Exception {
         Path partial = dir.resolve("scores.safetensors.partial");
-        Scorer.Result first = Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 3));
+        Scorer.Result first =
+                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 3));
         assertFalse(first.complete());
         assertNull(first.scores());
         assertTrue(Files.exists(partial));
-        Scorer.Result second = Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 0));
+        Scorer.Result second =
+                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 0));
         assertTrue(second.complete());
         assertTrue(second.documents() < 23, "the restart skipped the batches done");
         assertTrue(second.scores().sameAs(reference));
@@ -102,7 +126,8 @@ class ExactnessTest {
     @Test
     void partialFilesListTheBatchesDoneAsAnArrayAndTheOldStringFormStillResumes() throws Exception {
         Path partial = dir.resolve("array.safetensors.partial");
-        assertFalse(Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 3)).complete());
+        assertFalse(Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 3))
+                .complete());
         JsonNode done = JSON.readTree(SafetensorsHeader.read(partial).metadata().get(Scorer.DONE_KEY));
         ObjectNode old = JSON.createObjectNode();
         done.fields().forEachRemaining(e -> {
@@ -112,7 +137,8 @@ class ExactnessTest {
         assertTrue(old.toString().contains("\"{0, 1"), old.toString());
         Path legacy = dir.resolve("legacy.safetensors.partial");
         ScoreFile.write(ScoreFile.read(partial), legacy, Map.of(Scorer.DONE_KEY, JSON.writeValueAsString(old)));
-        Scorer.Result resumed = Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(legacy, true, 0));
+        Scorer.Result resumed =
+                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(legacy, true, 0));
         assertTrue(resumed.complete());
         assertTrue(resumed.documents() < 23, "the restart skipped the batches done");
         assertTrue(resumed.scores().sameAs(reference));
@@ -134,12 +160,19 @@ class ExactnessTest {
 
     @Test
     void mergeRefusesOtherSettingsOrOverlap() throws Exception {
-        ScoreSet s0 = Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withShard(ShardSpec.parse("0/2"))).scores();
+        ScoreSet s0 = Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withShard(ShardSpec.parse("0/2")))
+                .scores();
         assertThrows(IllegalArgumentException.class, () -> s0.merge(s0));
         ScoreSet other = new ScoreSet("other", SETTINGS, ShardSpec.parse("1/2"), s0.corpora());
         assertThrows(IllegalArgumentException.class, () -> s0.merge(other));
-        ScoreSettings bins = ScoreSettings.DEFAULTS.withMaxTokens(40).withBins(8).withBatchTokens(48).withBatchDocs(3).withNeurons(true);
-        assertThrows(IllegalArgumentException.class,
+        ScoreSettings bins = ScoreSettings.DEFAULTS
+                .withMaxTokens(40)
+                .withBins(8)
+                .withBatchTokens(48)
+                .withBatchDocs(3)
+                .withNeurons(true);
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> s0.merge(new ScoreSet(s0.modelFingerprint(), bins, ShardSpec.parse("1/2"), s0.corpora())));
     }
 }

@@ -1,18 +1,17 @@
 package io.cusprun.score;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.cusprun.corpus.CorpusKind;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The native kernels agree with the LibTorch/Java reference of the same contract. */
 class NativeBackendTest {
@@ -36,9 +35,14 @@ class NativeBackendTest {
     @Test
     void nativeScoringMatchesTheReference() throws Exception {
         Path model = PlantedModel.write(dir.resolve("m"), 21, true);
-        List<TokenizedCorpus> corpora = List.of(new TokenizedCorpus(new CorpusSpec(CorpusKind.DOMAIN, "a", dir),
-                PlantedModel.documents('a', 6, 4, 30, 2)));
-        ScoreSettings settings = ScoreSettings.DEFAULTS.withMaxTokens(64).withBins(10).withBatchTokens(64).withBatchDocs(4).withNeurons(true);
+        List<TokenizedCorpus> corpora = List.of(new TokenizedCorpus(
+                new CorpusSpec(CorpusKind.DOMAIN, "a", dir), PlantedModel.documents('a', 6, 4, 30, 2)));
+        ScoreSettings settings = ScoreSettings.DEFAULTS
+                .withMaxTokens(64)
+                .withBins(10)
+                .withBatchTokens(64)
+                .withBatchDocs(4)
+                .withNeurons(true);
         ScoreSet ref, nat;
         try (ScoreTarget t = ScoreTarget.open(model, d -> TorchRelevanceBackend.INSTANCE)) {
             ref = Scorer.score(t, corpora, settings);

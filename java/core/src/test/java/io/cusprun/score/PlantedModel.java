@@ -4,7 +4,6 @@ import io.cusprun.model.DType;
 import io.cusprun.model.SafetensorsWriter;
 import io.cusprun.model.TensorSpec;
 import io.cusprun.model.Tensors;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -117,7 +116,8 @@ public final class PlantedModel {
     public static String text(List<long[]> docs) {
         StringBuilder sb = new StringBuilder();
         for (long[] d : docs) {
-            for (int t = 0; t < d.length; t++) sb.append(t == 0 ? "" : " ").append(d[t] < 16 ? "a" + d[t] : "b" + (d[t] - 16));
+            for (int t = 0; t < d.length; t++)
+                sb.append(t == 0 ? "" : " ").append(d[t] < 16 ? "a" + d[t] : "b" + (d[t] - 16));
             sb.append("\n\n");
         }
         return sb.toString();
@@ -138,7 +138,11 @@ public final class PlantedModel {
     private static String tokenizer() {
         StringBuilder vocab = new StringBuilder();
         for (int t = 0; t < VOCAB; t++) {
-            vocab.append(t == 0 ? "" : ", ").append('"').append(t < 16 ? "a" + t : "b" + (t - 16)).append("\": ").append(t);
+            vocab.append(t == 0 ? "" : ", ")
+                    .append('"')
+                    .append(t < 16 ? "a" + t : "b" + (t - 16))
+                    .append("\": ")
+                    .append(t);
         }
         vocab.append(", \"[UNK]\": ").append(VOCAB);
         return "{\"version\": \"1.0\", \"truncation\": null, \"padding\": null, \"added_tokens\": [],"
@@ -147,7 +151,8 @@ public final class PlantedModel {
                 + " \"unk_token\": \"[UNK]\"}}";
     }
 
-    private static void put(Map<String, float[]> data, Map<String, long[]> shapes, String name, float[] v, long... shape) {
+    private static void put(
+            Map<String, float[]> data, Map<String, long[]> shapes, String name, float[] v, long... shape) {
         data.put(name, v);
         shapes.put(name, shape);
     }

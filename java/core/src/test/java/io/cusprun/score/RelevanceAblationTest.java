@@ -1,23 +1,22 @@
 package io.cusprun.score;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.cusprun.model.Batch;
 import io.cusprun.model.LayerHooks;
 import io.cusprun.model.LayerWeights;
 import io.cusprun.model.Tensors;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Relevance is the actual effect of removal: for random FFN neurons, heads, KV groups and
@@ -55,8 +54,10 @@ class RelevanceAblationTest {
     void relevanceEqualsTheChangeOfTheBlockOutput() throws Exception {
         Path model = PlantedModel.write(dir.resolve("m"), 4, true);
         Random rnd = new Random(9);
-        try (ScoreTarget t = ScoreTarget.open(model, RelevanceBackends.byName("native")); PointerScope scope = new PointerScope()) {
-            long[] doc = PlantedModel.documents(rnd.nextBoolean() ? 'a' : 'b', 1, 20, 20, 4).get(0);
+        try (ScoreTarget t = ScoreTarget.open(model, RelevanceBackends.byName("native"));
+                PointerScope scope = new PointerScope()) {
+            long[] doc = PlantedModel.documents(rnd.nextBoolean() ? 'a' : 'b', 1, 20, 20, 4)
+                    .get(0);
             for (int i = 0; i < 6; i++) doc[i] = rnd.nextInt(PlantedModel.VOCAB); // mixed text: every unit active
             Batch batch = Batch.of(doc);
             BatchRelevance rel = new BatchRelevance(0, 1, doc.length);
@@ -75,12 +76,20 @@ class RelevanceAblationTest {
                     double measured = change(a, w.down(), w.downBias(), k, 1);
                     assertClose(measured, rel.modules().get(new ModuleKey(l, ModuleKind.MLP))[k], "FFN " + l + "/" + k);
                     int h = rnd.nextInt(PlantedModel.HEADS);
-                    assertClose(change(z, w.o(), w.oBias(), h * d, d), rel.modules().get(new ModuleKey(l, ModuleKind.HEAD))[h], "head " + h);
+                    assertClose(
+                            change(z, w.o(), w.oBias(), h * d, d),
+                            rel.modules().get(new ModuleKey(l, ModuleKind.HEAD))[h],
+                            "head " + h);
                     int grp = rnd.nextInt(PlantedModel.KV_HEADS);
-                    assertClose(change(z, w.o(), w.oBias(), grp * g * d, g * d),
-                            rel.modules().get(new ModuleKey(l, ModuleKind.GROUP))[grp], "group " + grp);
+                    assertClose(
+                            change(z, w.o(), w.oBias(), grp * g * d, g * d),
+                            rel.modules().get(new ModuleKey(l, ModuleKind.GROUP))[grp],
+                            "group " + grp);
                     int c = rnd.nextInt(PlantedModel.HEADS * d);
-                    assertClose(change(z, w.o(), w.oBias(), c, 1), rel.modules().get(new ModuleKey(l, ModuleKind.VO))[c], "vo " + c);
+                    assertClose(
+                            change(z, w.o(), w.oBias(), c, 1),
+                            rel.modules().get(new ModuleKey(l, ModuleKind.VO))[c],
+                            "vo " + c);
                     checked += 4;
                 }
             }
@@ -95,8 +104,12 @@ class RelevanceAblationTest {
         Tensor wd = weight.to(torch.ScalarType.Double);
         Tensor ablated = x.clone();
         ablated.narrow(1, from, count).zero_();
-        Tensor full = bias == null ? torch.linear(x, wd) : torch.linear(x, wd, new TensorOptional(bias.to(torch.ScalarType.Double)));
-        Tensor cut = bias == null ? torch.linear(ablated, wd) : torch.linear(ablated, wd, new TensorOptional(bias.to(torch.ScalarType.Double)));
+        Tensor full = bias == null
+                ? torch.linear(x, wd)
+                : torch.linear(x, wd, new TensorOptional(bias.to(torch.ScalarType.Double)));
+        Tensor cut = bias == null
+                ? torch.linear(ablated, wd)
+                : torch.linear(ablated, wd, new TensorOptional(bias.to(torch.ScalarType.Double)));
         Tensor diff = full.sub(cut);
         return Math.sqrt(Tensors.toFloats(diff.mul(diff).sum().to(torch.ScalarType.Float))[0]);
     }
@@ -105,5 +118,4 @@ class RelevanceAblationTest {
         assertTrue(measured >= 0);
         assertEquals(measured, relevance, 1e-4 * Math.max(1, measured), what);
     }
-
 }

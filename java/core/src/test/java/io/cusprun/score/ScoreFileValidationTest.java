@@ -5,6 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.cusprun.NonFiniteException;
+import io.cusprun.corpus.CorpusKind;
+import io.cusprun.corpus.CorpusSpec;
+import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.model.SafetensorsFile;
+import io.cusprun.model.SafetensorsHeader;
+import io.cusprun.model.SafetensorsWriter;
+import io.cusprun.model.TensorInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -16,38 +24,32 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
-
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.cusprun.NonFiniteException;
-import io.cusprun.corpus.CorpusKind;
-import io.cusprun.corpus.CorpusSpec;
-import io.cusprun.corpus.TokenizedCorpus;
-import io.cusprun.model.SafetensorsFile;
-import io.cusprun.model.SafetensorsHeader;
-import io.cusprun.model.SafetensorsWriter;
-import io.cusprun.model.TensorInfo;
-
 /** Score files are checked on read; scoring stops at a non-finite relevance naming where it is. */
 class ScoreFileValidationTest {
 
     @TempDir
     static Path dir;
+
     static Path model;
     static Path good;
-    static final ScoreSettings SETTINGS = ScoreSettings.DEFAULTS.withMaxTokens(64).withBins(20).withBatchTokens(64)
+    static final ScoreSettings SETTINGS = ScoreSettings.DEFAULTS
+            .withMaxTokens(64)
+            .withBins(20)
+            .withBatchTokens(64)
             .withBatchDocs(4);
 
     @BeforeAll
     static void setUp() throws Exception {
         model = PlantedModel.write(dir.resolve("model"), 7);
         try (ScoreTarget target = ScoreTarget.open(model, d -> TorchRelevanceBackend.INSTANCE)) {
-            TokenizedCorpus a = new TokenizedCorpus(new CorpusSpec(CorpusKind.LANGUAGE, "a", dir),
-                    PlantedModel.documents('a', 6, 5, 20, 1));
+            TokenizedCorpus a = new TokenizedCorpus(
+                    new CorpusSpec(CorpusKind.LANGUAGE, "a", dir), PlantedModel.documents('a', 6, 5, 20, 1));
             good = dir.resolve("good.scores");
             ScoreFile.write(Scorer.score(target, List.of(a), SETTINGS), good);
         }
@@ -64,7 +66,9 @@ class ScoreFileValidationTest {
         SafetensorsHeader h = SafetensorsHeader.read(p);
         TensorInfo t = h.tensor(tensor);
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
-            ch.write(value.flip(), h.dataStart() + t.begin() + element * t.dtype().byteSize());
+            ch.write(
+                    value.flip(),
+                    h.dataStart() + t.begin() + element * t.dtype().byteSize());
         }
         return p;
     }
@@ -76,7 +80,8 @@ class ScoreFileValidationTest {
     /** A copy of the good file with its metadata edited. */
     private static Path withMetadata(String name, Consumer<Map<String, String>> edit) throws IOException {
         Path p = dir.resolve(name);
-        try (SafetensorsFile f = SafetensorsFile.open(good); PointerScope scope = new PointerScope()) {
+        try (SafetensorsFile f = SafetensorsFile.open(good);
+                PointerScope scope = new PointerScope()) {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             for (String t : f.header().tensors().keySet()) {
                 tensors.put(t, f.tensor(t).clone());
@@ -115,14 +120,26 @@ class ScoreFileValidationTest {
 
     @Test
     void badCountsAndMetadataAreRefused() throws IOException {
-        refused(withMetadata("neg-docs", m -> m.put("corpora", m.get("corpora").replace("\"documents\":6", "\"documents\":-6"))),
+        refused(
+                withMetadata(
+                        "neg-docs",
+                        m -> m.put("corpora", m.get("corpora").replace("\"documents\":6", "\"documents\":-6"))),
                 "documents");
-        refused(withMetadata("str-docs", m -> m.put("corpora", m.get("corpora").replace("\"documents\":6", "\"documents\":\"6\""))),
+        refused(
+                withMetadata(
+                        "str-docs",
+                        m -> m.put("corpora", m.get("corpora").replace("\"documents\":6", "\"documents\":\"6\""))),
                 "documents");
-        refused(withMetadata("more-docs", m -> m.put("corpora", m.get("corpora").replace("\"documents\":6", "\"documents\":7"))),
+        refused(
+                withMetadata(
+                        "more-docs",
+                        m -> m.put("corpora", m.get("corpora").replace("\"documents\":6", "\"documents\":7"))),
                 "rank_hist");
         refused(withMetadata("no-settings", m -> m.remove("settings")), "settings");
-        refused(withMetadata("bins", m -> m.put("settings", m.get("settings").replace("\"bins\":\"20\"", "\"bins\":\"10\""))),
+        refused(
+                withMetadata(
+                        "bins",
+                        m -> m.put("settings", m.get("settings").replace("\"bins\":\"20\"", "\"bins\":\"10\""))),
                 "rank_hist");
     }
 
@@ -182,10 +199,14 @@ class ScoreFileValidationTest {
             ch.write(b.flip(), h.dataStart() + t.begin());
         }
         try (ScoreTarget target = ScoreTarget.open(bad, d -> TorchRelevanceBackend.INSTANCE)) {
-            TokenizedCorpus a = new TokenizedCorpus(new CorpusSpec(CorpusKind.LANGUAGE, "a", dir),
-                    PlantedModel.documents('a', 6, 5, 20, 1));
-            NonFiniteException e = assertThrows(NonFiniteException.class, () -> Scorer.score(target, List.of(a), SETTINGS));
-            assertTrue(e.getMessage().contains("corpus a, document ") && e.getMessage().contains("layer "), e.getMessage());
+            TokenizedCorpus a = new TokenizedCorpus(
+                    new CorpusSpec(CorpusKind.LANGUAGE, "a", dir), PlantedModel.documents('a', 6, 5, 20, 1));
+            NonFiniteException e =
+                    assertThrows(NonFiniteException.class, () -> Scorer.score(target, List.of(a), SETTINGS));
+            assertTrue(
+                    e.getMessage().contains("corpus a, document ")
+                            && e.getMessage().contains("layer "),
+                    e.getMessage());
         }
     }
 }

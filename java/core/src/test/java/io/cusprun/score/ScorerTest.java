@@ -1,33 +1,39 @@
 package io.cusprun.score;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.cusprun.corpus.CorpusKind;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
+import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
-import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 class ScorerTest {
     @TempDir
     static Path dir;
+
     static ScoreTarget target;
     static TokenizedCorpus corpusA, corpusB;
-    static final ScoreSettings SETTINGS = ScoreSettings.DEFAULTS.withMaxTokens(64).withBins(20).withBatchTokens(64).withBatchDocs(4);
+    static final ScoreSettings SETTINGS = ScoreSettings.DEFAULTS
+            .withMaxTokens(64)
+            .withBins(20)
+            .withBatchTokens(64)
+            .withBatchDocs(4);
 
     @BeforeAll
     static void setUp() throws Exception {
         Path model = PlantedModel.write(dir.resolve("model"), 7);
         target = ScoreTarget.open(model, d -> TorchRelevanceBackend.INSTANCE);
-        corpusA = new TokenizedCorpus(new CorpusSpec(CorpusKind.LANGUAGE, "a", dir), PlantedModel.documents('a', 12, 5, 30, 1));
-        corpusB = new TokenizedCorpus(new CorpusSpec(CorpusKind.LANGUAGE, "b", dir), PlantedModel.documents('b', 12, 5, 30, 2));
+        corpusA = new TokenizedCorpus(
+                new CorpusSpec(CorpusKind.LANGUAGE, "a", dir), PlantedModel.documents('a', 12, 5, 30, 1));
+        corpusB = new TokenizedCorpus(
+                new CorpusSpec(CorpusKind.LANGUAGE, "b", dir), PlantedModel.documents('b', 12, 5, 30, 2));
     }
 
     @AfterAll
@@ -46,7 +52,8 @@ class ScorerTest {
             float lowestTie = 1.5f / (PlantedModel.FFN - 1); // four planted neurons tied at relevance 0
             for (int k : PlantedModel.FFN_B) assertEquals(lowestTie, maxOnA[k], 1e-6, "B neuron " + k + " on A text");
             for (int k : PlantedModel.FFN_A) assertEquals(lowestTie, maxOnB[k], 1e-6, "A neuron " + k + " on B text");
-            for (int k : PlantedModel.FFN_A) assertTrue(maxOnA[k] > 2 * lowestTie, "A neuron " + k + " matters on A text");
+            for (int k : PlantedModel.FFN_A)
+                assertTrue(maxOnA[k] > 2 * lowestTie, "A neuron " + k + " matters on A text");
             float[] groupsOnA = a.module(l, ModuleKind.GROUP).rankMax();
             assertEquals(0f, groupsOnA[1]);
             assertEquals(1f, groupsOnA[0]);

@@ -1,5 +1,17 @@
 package io.cusprun.testing;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.model.Checkpoint;
+import io.cusprun.model.CheckpointLayout;
+import io.cusprun.model.DType;
+import io.cusprun.model.LlamaModel;
+import io.cusprun.model.ModelConfig;
+import io.cusprun.model.SafetensorsFile;
+import io.cusprun.model.TensorInfo;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -17,20 +29,6 @@ import java.util.Random;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import io.cusprun.model.Checkpoint;
-import io.cusprun.model.CheckpointLayout;
-import io.cusprun.model.DType;
-import io.cusprun.model.LlamaModel;
-import io.cusprun.model.ModelConfig;
-import io.cusprun.model.SafetensorsFile;
-import io.cusprun.model.TensorInfo;
-
 /**
  * Seeded mutations of small model directories (the {@link Fixtures} families, single-file and
  * sharded): bit flips, truncations, appended bytes, header-length changes, header JSON edits
@@ -42,7 +40,11 @@ import io.cusprun.model.TensorInfo;
  */
 public final class CheckpointFuzzer {
 
-    public enum Outcome { REFUSED, UNCHANGED, CHANGED }
+    public enum Outcome {
+        REFUSED,
+        UNCHANGED,
+        CHANGED
+    }
 
     /**
      * One mutated model.
@@ -65,12 +67,29 @@ public final class CheckpointFuzzer {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String JSON_CHARS = "{}[]\",:0123456789-+.eE \\tnulfasrF";
-    private static final List<String> DTYPES = List.of("F32", "F16", "BF16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL",
-            "F8_E4M3", "f32", "", "X");
-    private static final List<String> CONFIG_KEYS = List.of("hidden_size", "intermediate_size", "num_hidden_layers",
-            "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size", "rope_theta", "rms_norm_eps",
-            "max_position_embeddings", "tie_word_embeddings", "rope_scaling", "torch_dtype", "bos_token_id", "eos_token_id",
-            "architectures", "cusprun_layer_sizes", "attention_bias", "mlp_bias", "sliding_window");
+    private static final List<String> DTYPES =
+            List.of("F32", "F16", "BF16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL", "F8_E4M3", "f32", "", "X");
+    private static final List<String> CONFIG_KEYS = List.of(
+            "hidden_size",
+            "intermediate_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "num_key_value_heads",
+            "head_dim",
+            "vocab_size",
+            "rope_theta",
+            "rms_norm_eps",
+            "max_position_embeddings",
+            "tie_word_embeddings",
+            "rope_scaling",
+            "torch_dtype",
+            "bos_token_id",
+            "eos_token_id",
+            "architectures",
+            "cusprun_layer_sizes",
+            "attention_bias",
+            "mlp_bias",
+            "sliding_window");
 
     private final List<Base> bases = new ArrayList<>();
     private final Random rnd;
@@ -123,7 +142,6 @@ public final class CheckpointFuzzer {
         try (Stream<Path> s = Files.list(base.dir())) {
             for (Path p : s.toList()) {
                 Files.createLink(dir.resolve(p.getFileName()), p); // a mutated file is replaced, never written through
-
             }
         }
         int pick = rnd.nextInt(100);
@@ -261,8 +279,15 @@ public final class CheckpointFuzzer {
                     shape.add(1);
                 } else {
                     int i = rnd.nextInt(shape.size());
-                    long[] vals = {shape.get(i).asLong() + 1, shape.get(i).asLong() - 1, shape.get(i).asLong() * 2, 0, -1,
-                            1L << 40, Long.MAX_VALUE};
+                    long[] vals = {
+                        shape.get(i).asLong() + 1,
+                        shape.get(i).asLong() - 1,
+                        shape.get(i).asLong() * 2,
+                        0,
+                        -1,
+                        1L << 40,
+                        Long.MAX_VALUE
+                    };
                     shape.set(i, vals[rnd.nextInt(vals.length)]);
                 }
                 what[0] = t + " shape -> " + shape;
@@ -288,12 +313,16 @@ public final class CheckpointFuzzer {
             }
             case 7 -> {
                 String other = names.get(rnd.nextInt(names.size()));
-                text = root.toString().replaceFirst("\"" + java.util.regex.Pattern.quote(t) + "\"",
-                        java.util.regex.Matcher.quoteReplacement("\"" + other + "\""));
+                text = root.toString()
+                        .replaceFirst(
+                                "\"" + java.util.regex.Pattern.quote(t) + "\"",
+                                java.util.regex.Matcher.quoteReplacement("\"" + other + "\""));
                 what[0] = t + " renamed to " + other;
             }
             case 8 -> {
-                ObjectNode m = root.has("__metadata__") ? (ObjectNode) root.get("__metadata__") : root.putObject("__metadata__");
+                ObjectNode m = root.has("__metadata__")
+                        ? (ObjectNode) root.get("__metadata__")
+                        : root.putObject("__metadata__");
                 switch (rnd.nextInt(4)) {
                     case 0 -> m.put("format", 7);
                     case 1 -> m.putArray("format");
@@ -306,7 +335,8 @@ public final class CheckpointFuzzer {
                 String other = names.get(rnd.nextInt(names.size()));
                 ObjectNode o = (ObjectNode) root.get(other);
                 long size = end - begin;
-                long osize = o.get("data_offsets").get(1).asLong() - o.get("data_offsets").get(0).asLong();
+                long osize = o.get("data_offsets").get(1).asLong()
+                        - o.get("data_offsets").get(0).asLong();
                 JsonNode tmp = e.get("data_offsets");
                 e.set("data_offsets", o.get("data_offsets"));
                 o.set("data_offsets", tmp);
@@ -356,7 +386,8 @@ public final class CheckpointFuzzer {
                 what[0] = "junk " + JSON.writeValueAsString(j) + " after the JSON";
             }
             case 15 -> {
-                text = "{\"" + t + "\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}," + root.toString().substring(1);
+                text = "{\"" + t + "\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]},"
+                        + root.toString().substring(1);
                 what[0] = t + " given twice";
             }
             default -> {
@@ -385,9 +416,20 @@ public final class CheckpointFuzzer {
         String out = null;
         switch (rnd.nextInt(9)) {
             case 0 -> {
-                String[] bad = {"../../../../etc/passwd", "/etc/passwd", "../" + dir.getFileName() + "/" + map.get(t).asText(),
-                        "sub/x.safetensors", "..", ".", "", "nope.safetensors", Checkpoint.INDEX_FILE, "config.json",
-                        dir.resolve(map.get(t).asText()).toString(), "a\u0000b"};
+                String[] bad = {
+                    "../../../../etc/passwd",
+                    "/etc/passwd",
+                    "../" + dir.getFileName() + "/" + map.get(t).asText(),
+                    "sub/x.safetensors",
+                    "..",
+                    ".",
+                    "",
+                    "nope.safetensors",
+                    Checkpoint.INDEX_FILE,
+                    "config.json",
+                    dir.resolve(map.get(t).asText()).toString(),
+                    "a\u0000b"
+                };
                 String s = bad[rnd.nextInt(bad.length)];
                 map.put(t, s);
                 what[0] = "index: " + t + " -> " + JSON.writeValueAsString(s);
@@ -413,8 +455,10 @@ public final class CheckpointFuzzer {
                 what[0] = "index: entry for a tensor no shard has";
             }
             case 4 -> {
-                out = text.replaceFirst("\"weight_map\"\\s*:\\s*\\{", "\"weight_map\" : { \"" + java.util.regex.Matcher
-                        .quoteReplacement(t) + "\" : \"x.safetensors\",");
+                out = text.replaceFirst(
+                        "\"weight_map\"\\s*:\\s*\\{",
+                        "\"weight_map\" : { \"" + java.util.regex.Matcher.quoteReplacement(t)
+                                + "\" : \"x.safetensors\",");
                 what[0] = "index: " + t + " listed twice";
             }
             case 5 -> {
@@ -448,8 +492,27 @@ public final class CheckpointFuzzer {
         Path cfg = dir.resolve(ModelConfig.FILE_NAME);
         ObjectNode c = (ObjectNode) JSON.readTree(cfg.toFile());
         String key = CONFIG_KEYS.get(rnd.nextInt(CONFIG_KEYS.size()));
-        Object[] values = {0, -1, 1, 3, 7, 64, 1e308, -0.0, 1.5, "x", null, true, Integer.MAX_VALUE, Long.MAX_VALUE,
-                new java.math.BigInteger("99999999999999999999"), List.of(), Map.of(), Double.NaN, "Infinity"};
+        Object[] values = {
+            0,
+            -1,
+            1,
+            3,
+            7,
+            64,
+            1e308,
+            -0.0,
+            1.5,
+            "x",
+            null,
+            true,
+            Integer.MAX_VALUE,
+            Long.MAX_VALUE,
+            new java.math.BigInteger("99999999999999999999"),
+            List.of(),
+            Map.of(),
+            Double.NaN,
+            "Infinity"
+        };
         Object v = values[rnd.nextInt(values.length)];
         if (v instanceof Double d && d.isNaN()) {
             String text = c.toString().replaceFirst("^\\{", "{\"" + key + "\":NaN,");
@@ -481,7 +544,10 @@ public final class CheckpointFuzzer {
      * the model. Returns whether the tensors equal the original's; any exception propagates.
      */
     public Outcome check(Case c, boolean fullLoad) throws IOException {
-        Base base = bases.stream().filter(b -> b.name().equals(c.base())).findFirst().orElseThrow();
+        Base base = bases.stream()
+                .filter(b -> b.name().equals(c.base()))
+                .findFirst()
+                .orElseThrow();
         ModelConfig config = ModelConfig.read(c.dir());
         boolean same = true;
         try (Checkpoint cp = Checkpoint.open(c.dir())) {
@@ -493,7 +559,9 @@ public final class CheckpointFuzzer {
                 cp.checkFinite(t);
                 Original o = base.tensors().get(t);
                 TensorInfo info = cp.info(t);
-                if (o == null || o.dtype() != info.dtype() || !Arrays.equals(o.shape(), info.shape())
+                if (o == null
+                        || o.dtype() != info.dtype()
+                        || !Arrays.equals(o.shape(), info.shape())
                         || !Arrays.equals(o.bytes(), bytes(cp.file(t), t))) {
                     same = false;
                 }

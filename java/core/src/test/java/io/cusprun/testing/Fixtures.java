@@ -1,5 +1,15 @@
 package io.cusprun.testing;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.model.Architecture;
+import io.cusprun.model.DType;
+import io.cusprun.model.LayerSize;
+import io.cusprun.model.ModelConfig;
+import io.cusprun.model.SafetensorsWriter;
+import io.cusprun.model.TensorSpec;
+import io.cusprun.model.Tensors;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,19 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.pytorch.Tensor;
-
-import io.cusprun.model.Architecture;
-import io.cusprun.model.DType;
-import io.cusprun.model.LayerSize;
-import io.cusprun.model.ModelConfig;
-import io.cusprun.model.SafetensorsWriter;
-import io.cusprun.model.TensorSpec;
-import io.cusprun.model.Tensors;
 
 /**
  * Small random Llama-family checkpoints for tests: config.json, model.safetensors (or shards),
@@ -49,8 +47,19 @@ public final class Fixtures {
     /**
      * @param layerSizes per-layer sizes, or null for the global ones
      */
-    public record Spec(Family family, DType dtype, int vocabSize, int hiddenSize, int numLayers, int intermediateSize,
-                       int numHeads, int numKvHeads, int headDim, boolean tied, long seed, List<LayerSize> layerSizes) {
+    public record Spec(
+            Family family,
+            DType dtype,
+            int vocabSize,
+            int hiddenSize,
+            int numLayers,
+            int intermediateSize,
+            int numHeads,
+            int numKvHeads,
+            int headDim,
+            boolean tied,
+            long seed,
+            List<LayerSize> layerSizes) {
 
         public LayerSize layer(int i) {
             return layerSizes == null ? new LayerSize(intermediateSize, numHeads, numKvHeads) : layerSizes.get(i);
@@ -58,15 +67,15 @@ public final class Fixtures {
 
         /** The directory name used for committed fixtures, e.g. "llama3-bf16". */
         public String name() {
-            return family.name().toLowerCase().replace('_', '-') + "-" + dtype.name().toLowerCase();
+            return family.name().toLowerCase().replace('_', '-') + "-"
+                    + dtype.name().toLowerCase();
         }
     }
 
     public static final int VOCAB = 64;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private Fixtures() {
-    }
+    private Fixtures() {}
 
     /** The repository's root (the folder holding data/ and native/), whatever module's tests are running. */
     public static Path repositoryRoot() {
@@ -75,7 +84,8 @@ public final class Fixtures {
                 return p;
             }
         }
-        throw new IllegalStateException("no repository root above " + Path.of("").toAbsolutePath());
+        throw new IllegalStateException(
+                "no repository root above " + Path.of("").toAbsolutePath());
     }
 
     /** The default small spec of a family. */
@@ -85,15 +95,31 @@ public final class Fixtures {
             case LLAMA3 -> new Spec(family, dtype, VOCAB, 32, 2, 48, 4, 2, 16, true, 12, null);
             case MISTRAL -> new Spec(family, dtype, VOCAB, 32, 2, 48, 4, 2, 8, false, 13, null);
             case QWEN2 -> new Spec(family, dtype, VOCAB, 32, 2, 48, 4, 2, 8, false, 14, null);
-            case LLAMA_PRUNED -> new Spec(family, dtype, VOCAB, 32, 2, 48, 4, 2, 8, false, 15,
-                    List.of(new LayerSize(40, 4, 2), new LayerSize(24, 2, 1)));
+            case LLAMA_PRUNED ->
+                new Spec(
+                        family,
+                        dtype,
+                        VOCAB,
+                        32,
+                        2,
+                        48,
+                        4,
+                        2,
+                        8,
+                        false,
+                        15,
+                        List.of(new LayerSize(40, 4, 2), new LayerSize(24, 2, 1)));
         };
     }
 
     /** The fixtures committed under src/test/resources/fixtures (with golden logits). */
     public static List<Spec> committed() {
-        return List.of(spec(Family.LLAMA2, DType.F32), spec(Family.LLAMA3, DType.BF16), spec(Family.MISTRAL, DType.F32),
-                spec(Family.QWEN2, DType.BF16), spec(Family.LLAMA_PRUNED, DType.F32));
+        return List.of(
+                spec(Family.LLAMA2, DType.F32),
+                spec(Family.LLAMA3, DType.BF16),
+                spec(Family.MISTRAL, DType.F32),
+                spec(Family.QWEN2, DType.BF16),
+                spec(Family.LLAMA_PRUNED, DType.F32));
     }
 
     /** Writes a complete model directory {@code parent/spec.name()}; returns it. */
@@ -124,7 +150,9 @@ public final class Fixtures {
         Map<String, long[]> shapes = shapes(spec);
         List<TensorSpec> specs = new ArrayList<>();
         shapes.forEach((name, shape) -> specs.add(new TensorSpec(name, spec.dtype(), shape)));
-        new SafetensorsWriter(dir).maxShardBytes(maxShardBytes).metadata(Map.of("format", "pt"))
+        new SafetensorsWriter(dir)
+                .maxShardBytes(maxShardBytes)
+                .metadata(Map.of("format", "pt"))
                 .write(specs, t -> weight(spec, t.name(), t.shape()));
         return dir;
     }
@@ -183,7 +211,8 @@ public final class Fixtures {
         float[] v = new float[n];
         boolean norm = name.endsWith("norm.weight");
         boolean bias = name.endsWith(".bias");
-        double std = name.equals("model.embed_tokens.weight") ? 1.0
+        double std = name.equals("model.embed_tokens.weight")
+                ? 1.0
                 : shape.length == 2 && shape[1] > 0 ? 1.0 / Math.sqrt(shape[1]) : 0.1;
         for (int i = 0; i < n; i++) {
             double g = r.nextGaussian();
@@ -194,7 +223,8 @@ public final class Fixtures {
 
     /** The tensor as the spec's dtype (converted from the fp32 values by LibTorch, round to nearest even). */
     public static Tensor weight(Spec spec, String name, long[] shape) {
-        return Tensors.ofFloats(values(spec, name, shape), shape).to(spec.dtype().scalarType());
+        return Tensors.ofFloats(values(spec, name, shape), shape)
+                .to(spec.dtype().scalarType());
     }
 
     public static ObjectNode config(Spec s) {
@@ -203,30 +233,52 @@ public final class Fixtures {
             case MISTRAL -> Architecture.MISTRAL;
             case QWEN2 -> Architecture.QWEN2;
         };
-        ModelConfig.Builder c = ModelConfig.builder(arch, s.vocabSize(), s.hiddenSize(), s.intermediateSize(),
-                s.numLayers(), s.numHeads(), s.numKvHeads());
+        ModelConfig.Builder c = ModelConfig.builder(
+                arch, s.vocabSize(), s.hiddenSize(), s.intermediateSize(), s.numLayers(), s.numHeads(), s.numKvHeads());
         if (s.headDim() * s.numHeads() != s.hiddenSize() || s.family() == Family.LLAMA3) {
             c.headDim(s.headDim());
         }
-        c.hiddenAct("silu").maxPositionEmbeddings(256).rmsNormEps(s.family() == Family.LLAMA2 ? 1e-5 : 1e-6)
-                .tieWordEmbeddings(s.tied()).torchDtype(s.dtype())
+        c.hiddenAct("silu")
+                .maxPositionEmbeddings(256)
+                .rmsNormEps(s.family() == Family.LLAMA2 ? 1e-5 : 1e-6)
+                .tieWordEmbeddings(s.tied())
+                .torchDtype(s.dtype())
                 .extra("initializer_range", 0.02); // an unknown field, kept on rewrite
         switch (s.family()) {
             case LLAMA2 -> c.ropeTheta(10000.0).bosTokenId(1).eosTokenIds(2).attentionBias(false);
-            case LLAMA3 -> c.ropeTheta(500000.0).bosTokenId(1).eosTokenIds(2, 3).llama3RopeScaling(8.0, 1.0, 4.0, 1024)
-                    .attentionBias(false).mlpBias(false);
+            case LLAMA3 ->
+                c.ropeTheta(500000.0)
+                        .bosTokenId(1)
+                        .eosTokenIds(2, 3)
+                        .llama3RopeScaling(8.0, 1.0, 4.0, 1024)
+                        .attentionBias(false)
+                        .mlpBias(false);
             case MISTRAL -> c.ropeTheta(10000.0).slidingWindow(6).bosTokenId(1).eosTokenIds(2);
-            case QWEN2 -> c.ropeTheta(1000000.0).qwen2SlidingWindow(false, 32, 2).bosTokenId(2).eosTokenIds(2);
-            case LLAMA_PRUNED -> c.ropeTheta(10000.0).linearRopeScaling(2.0).attentionBias(true).mlpBias(true)
-                    .bosTokenId(1).eosTokenIds(2).layerSizes(java.util.stream.IntStream.range(0, s.numLayers()).mapToObj(s::layer).toList());
+            case QWEN2 ->
+                c.ropeTheta(1000000.0)
+                        .qwen2SlidingWindow(false, 32, 2)
+                        .bosTokenId(2)
+                        .eosTokenIds(2);
+            case LLAMA_PRUNED ->
+                c.ropeTheta(10000.0)
+                        .linearRopeScaling(2.0)
+                        .attentionBias(true)
+                        .mlpBias(true)
+                        .bosTokenId(1)
+                        .eosTokenIds(2)
+                        .layerSizes(java.util.stream.IntStream.range(0, s.numLayers())
+                                .mapToObj(s::layer)
+                                .toList());
         }
         return c.toJson();
     }
 
     /** The 61 ordinary words of the fixture vocabulary (ids 3..63). */
-    public static final List<String> WORDS = List.of(("the a of and to in is was it for on with as at by this that from be are "
-            + "or an not but we you he she they cat dog sat mat ran house tree red blue green big small one two three "
-            + "four five water fire earth sky sun moon star day night good bad yes no . ,").split(" "));
+    public static final List<String> WORDS =
+            List.of(("the a of and to in is was it for on with as at by this that from be are "
+                            + "or an not but we you he she they cat dog sat mat ran house tree red blue green big small one two three "
+                            + "four five water fire earth sky sun moon star day night good bad yes no . ,")
+                    .split(" "));
 
     static {
         if (WORDS.size() + 3 != VOCAB) {
@@ -252,8 +304,14 @@ public final class Fixtures {
         t.putNull("padding");
         ArrayNode added = t.putArray("added_tokens");
         for (int i = 0; i < specials.size(); i++) {
-            added.addObject().put("id", i).put("content", specials.get(i)).put("single_word", false).put("lstrip", false)
-                    .put("rstrip", false).put("normalized", false).put("special", true);
+            added.addObject()
+                    .put("id", i)
+                    .put("content", specials.get(i))
+                    .put("single_word", false)
+                    .put("lstrip", false)
+                    .put("rstrip", false)
+                    .put("normalized", false)
+                    .put("special", true);
         }
         t.putObject("normalizer").put("type", "Lowercase");
         t.putObject("pre_tokenizer").put("type", "Whitespace");
@@ -309,7 +367,9 @@ public final class Fixtures {
     }
 
     public static void writeJson(Path file, Object json) throws IOException {
-        Files.write(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json).getBytes(StandardCharsets.UTF_8));
+        Files.write(
+                file,
+                JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json).getBytes(StandardCharsets.UTF_8));
     }
 
     /** Regenerates the committed fixtures: {@code java ... io.cusprun.testing.Fixtures DIR}. */

@@ -1,15 +1,13 @@
 package io.cusprun.testing;
 
+import io.cusprun.model.Checkpoint;
+import io.cusprun.model.Tensors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
 import org.bytedeco.javacpp.PointerScope;
-
-import io.cusprun.model.Checkpoint;
-import io.cusprun.model.Tensors;
 
 /**
  * The committed fixtures and their golden logits (from java/core/src/test/python/reference_llama.py):
@@ -18,15 +16,15 @@ import io.cusprun.model.Tensors;
 public final class Golden {
 
     /** One reference document: its ids and logits (row-major [T, V]). */
-    public record Doc(long[] ids, float[] logits) {
-    }
+    public record Doc(long[] ids, float[] logits) {}
 
-    private Golden() {
-    }
+    private Golden() {}
 
     /** The committed fixture directory of a spec, read in place so that every module's tests can use it. */
     public static Path fixtureDir(Fixtures.Spec spec) {
-        Path dir = Fixtures.repositoryRoot().resolve("java/core/src/test/resources/fixtures").resolve(spec.name());
+        Path dir = Fixtures.repositoryRoot()
+                .resolve("java/core/src/test/resources/fixtures")
+                .resolve(spec.name());
         if (!Files.isDirectory(dir)) {
             throw new IllegalStateException("fixture " + spec.name() + " is not committed under " + dir);
         }
@@ -36,9 +34,10 @@ public final class Golden {
     public static List<Doc> docs(Path fixtureDir) throws IOException {
         List<Doc> out = new ArrayList<>();
         try (Checkpoint g = Checkpoint.open(fixtureDir.resolve("golden.safetensors"));
-             PointerScope scope = new PointerScope()) {
+                PointerScope scope = new PointerScope()) {
             for (int i = 0; g.has("input_ids." + i); i++) {
-                out.add(new Doc(Tensors.toLongs(g.tensor("input_ids." + i)), Tensors.toFloats(g.tensor("logits." + i))));
+                out.add(new Doc(
+                        Tensors.toLongs(g.tensor("input_ids." + i)), Tensors.toFloats(g.tensor("logits." + i))));
             }
         }
         return out;

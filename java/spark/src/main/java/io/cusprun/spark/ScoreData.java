@@ -9,7 +9,6 @@ import io.cusprun.score.RankAccumulator;
 import io.cusprun.score.ScoreSet;
 import io.cusprun.score.ScoreSettings;
 import io.cusprun.score.ShardSpec;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.ObjectOutputStream;
@@ -62,12 +61,22 @@ public final class ScoreData implements Serializable {
             for (Map.Entry<ModuleKey, RankAccumulator> e : c.modules().entrySet()) {
                 RankAccumulator a = e.getValue();
                 ExactSum s = a.exactSum();
-                modules.add(new Module(e.getKey().layer(), e.getKey().kind().name(), a.rankMax(), a.rankHist(),
-                        s.hi(), s.lo(), a.documents()));
+                modules.add(new Module(
+                        e.getKey().layer(),
+                        e.getKey().kind().name(),
+                        a.rankMax(),
+                        a.rankHist(),
+                        s.hi(),
+                        s.lo(),
+                        a.documents()));
             }
             corpora.add(new Corpus(c.kind().label(), c.name(), c.documents(), c.tokens(), modules));
         }
-        return new ScoreData(set.modelFingerprint(), new TreeMap<>(set.settings().toMap()), set.shard().toString(), corpora);
+        return new ScoreData(
+                set.modelFingerprint(),
+                new TreeMap<>(set.settings().toMap()),
+                set.shard().toString(),
+                corpora);
     }
 
     public ScoreSet toScoreSet() {
@@ -75,7 +84,8 @@ public final class ScoreData implements Serializable {
         for (Corpus c : corpora) {
             Map<ModuleKey, RankAccumulator> modules = new TreeMap<>();
             for (Module m : c.modules()) {
-                modules.put(new ModuleKey(m.layer(), ModuleKind.valueOf(m.kind())),
+                modules.put(
+                        new ModuleKey(m.layer(), ModuleKind.valueOf(m.kind())),
                         RankAccumulator.of(m.rankMax(), m.rankHist(), ExactSum.of(m.hi(), m.lo()), m.documents()));
             }
             out.add(new CorpusScores(CorpusKind.parse(c.kind()), c.name(), c.documents(), c.tokens(), modules));

@@ -10,14 +10,6 @@ import io.cusprun.score.ScoreSettings;
 import io.cusprun.score.ScoreTarget;
 import io.cusprun.score.Scorer;
 import io.cusprun.score.ShardSpec;
-import org.apache.spark.SparkEnv;
-import org.apache.spark.TaskContext;
-import org.apache.spark.api.java.function.Function;
-import org.apache.spark.resource.ResourceInformation;
-import org.apache.spark.util.LongAccumulator;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -27,6 +19,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.Function;
+import org.apache.spark.resource.ResourceInformation;
+import org.apache.spark.util.LongAccumulator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One Spark task: scores the canonical batches of shard {@code i/N} with the CLI's scorer
@@ -51,10 +50,18 @@ final class ShardTask implements Function<Integer, ScoreData> {
     private final LongAccumulator tokens;
     private final LongAccumulator retried;
 
-    ShardTask(Path model, List<CorpusSpec> corpora, ScoreSettings settings, String kernels, int tasks,
-              LongAccumulator documents, LongAccumulator tokens, LongAccumulator retried) {
+    ShardTask(
+            Path model,
+            List<CorpusSpec> corpora,
+            ScoreSettings settings,
+            String kernels,
+            int tasks,
+            LongAccumulator documents,
+            LongAccumulator tokens,
+            LongAccumulator retried) {
         this.model = model.toString();
-        this.corpora = new ArrayList<>(corpora.stream().map(CorpusSpec::toString).toList());
+        this.corpora =
+                new ArrayList<>(corpora.stream().map(CorpusSpec::toString).toList());
         this.settings = new TreeMap<>(settings.toMap());
         this.kernels = kernels;
         this.tasks = tasks;
@@ -87,7 +94,10 @@ final class ShardTask implements Function<Integer, ScoreData> {
                 tokenized = Corpora.load(specs, tok::encode, scoreSettings.maxTokens(), scoreSettings.maxDocs());
             }
             try (ScoreTarget target = ScoreTarget.open(modelDir, RelevanceBackends.byName(kernels))) {
-                r = Scorer.run(target, tokenized, scoreSettings,
+                r = Scorer.run(
+                        target,
+                        tokenized,
+                        scoreSettings,
                         Scorer.Options.DEFAULTS.withDevices(List.of(device)).withShard(shard));
             }
         } catch (IOException | RuntimeException e) {
@@ -96,10 +106,19 @@ final class ShardTask implements Function<Integer, ScoreData> {
         }
         ScoreData data = ScoreData.of(r.scores());
         double seconds = (System.nanoTime() - start) / 1e9;
-        LOG.info(String.format(Locale.ROOT,
+        LOG.info(String.format(
+                Locale.ROOT,
                 "cusprun shard %d/%d (attempt %d) on %s, %s: %d documents, %d tokens, %.0f tokens/s scoring, %.1f s with"
                         + " tokenizing and loading; %d bytes of scores to the driver",
-                index, tasks, attempt, host, device, r.documents(), r.tokens(), r.tokensPerSecond(), seconds,
+                index,
+                tasks,
+                attempt,
+                host,
+                device,
+                r.documents(),
+                r.tokens(),
+                r.tokensPerSecond(),
+                seconds,
                 data.serializedSize()));
         documents.add(r.documents());
         tokens.add(r.tokens());
@@ -118,8 +137,9 @@ final class ShardTask implements Function<Integer, ScoreData> {
     static void checkReadable(Path path, String what, String host) throws IOException {
         if (!Files.isReadable(path)) {
             throw new IOException("cannot read " + what + " " + path + " on host " + host
-                    + (Files.exists(path) ? " (permission denied)" : " (not found: models and corpora must be on a"
-                    + " filesystem every executor sees)"));
+                    + (Files.exists(path)
+                            ? " (permission denied)"
+                            : " (not found: models and corpora must be on a" + " filesystem every executor sees)"));
         }
     }
 

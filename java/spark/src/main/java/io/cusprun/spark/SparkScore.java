@@ -8,16 +8,6 @@ import io.cusprun.cli.UsageException;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.score.ScoreFile;
 import io.cusprun.score.ScoreSet;
-import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Option;
-import org.apache.commons.cli.Options;
-import org.apache.spark.SparkConf;
-import org.apache.spark.SparkException;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.util.LongAccumulator;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -30,6 +20,15 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkException;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.util.LongAccumulator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code cusprun score} as one Apache Spark job: the driver plans N shards {@code i/N} of the
@@ -49,11 +48,14 @@ public final class SparkScore implements Command {
     static final String NAME = "spark-score";
     /** Set in the JVM this class starts for itself when the JVM lacks the flags Spark needs. */
     static final String RELAUNCHED = "CUSPRUN_SPARK_RELAUNCHED";
+
     private static final Logger LOG = LoggerFactory.getLogger(SparkScore.class);
     /** Options of {@code cusprun score} that Spark decides. */
     static final List<String> REFUSED = List.of("shard", "devices", "resume", "checkpoint-seconds");
-    static final String WHY_REFUSED = "Spark plans the shards (--tasks), assigns devices (spark.task.resource.gpu.amount)"
-            + " and re-runs failed tasks";
+
+    static final String WHY_REFUSED =
+            "Spark plans the shards (--tasks), assigns devices (spark.task.resource.gpu.amount)"
+                    + " and re-runs failed tasks";
 
     @Override
     public String name() {
@@ -91,10 +93,19 @@ public final class SparkScore implements Command {
                 o.addOption(opt);
             }
         }
-        o.addOption(Option.builder().longOpt("master").hasArg().argName("URL")
-                .desc("Spark master, e.g. local[2] or spark://host:7077 (default: spark.master, as spark-submit sets it)").build());
-        o.addOption(Option.builder().longOpt("tasks").hasArg().argName("N")
-                .desc("number of shards, one Spark task each (default: Spark's default parallelism)").build());
+        o.addOption(Option.builder()
+                .longOpt("master")
+                .hasArg()
+                .argName("URL")
+                .desc(
+                        "Spark master, e.g. local[2] or spark://host:7077 (default: spark.master, as spark-submit sets it)")
+                .build());
+        o.addOption(Option.builder()
+                .longOpt("tasks")
+                .hasArg()
+                .argName("N")
+                .desc("number of shards, one Spark task each (default: Spark's default parallelism)")
+                .build());
         return o;
     }
 
@@ -102,7 +113,8 @@ public final class SparkScore implements Command {
     public int execute(CommandLine cl, Console console) throws Exception {
         ScoreCommand.Request q = ScoreCommand.request(cl);
         for (String refused : REFUSED) {
-            if (cl.hasOption(refused)) throw new UsageException("--" + refused + " is not for the Spark job: " + WHY_REFUSED);
+            if (cl.hasOption(refused))
+                throw new UsageException("--" + refused + " is not for the Spark job: " + WHY_REFUSED);
         }
         int tasks = Cli.intOption(cl, "tasks", 0, 1, 1_000_000);
         String master = cl.getOptionValue("master");
@@ -115,14 +127,15 @@ public final class SparkScore implements Command {
         if (!Files.isRegularFile(q.model().resolve("config.json"))) {
             throw new IOException("model directory has no config.json: " + q.model());
         }
-        Path out = Cli.output(cl, "out", null, ScoreFile.OUTPUT, Cli.inputs(q.model(), "--model", q.corpora(), "--corpus"),
-                console);
+        Path out = Cli.output(
+                cl, "out", null, ScoreFile.OUTPUT, Cli.inputs(q.model(), "--model", q.corpora(), "--corpus"), console);
         SparkConf conf = new SparkConf().setAppName("cusprun score " + out.getFileName());
         if (master != null) conf.setMaster(master);
         if (conf.get("spark.master").startsWith("local") && conf.contains("spark.task.resource.gpu.amount")) {
             // local mode offers no custom resources: such tasks would wait forever
-            throw new UsageException("spark.task.resource.gpu.amount needs a cluster manager (standalone, Kubernetes, YARN);"
-                    + " local mode schedules no GPUs and scores on the CPU without it");
+            throw new UsageException(
+                    "spark.task.resource.gpu.amount needs a cluster manager (standalone, Kubernetes, YARN);"
+                            + " local mode schedules no GPUs and scores on the CPU without it");
         }
 
         long start = System.nanoTime();
@@ -132,16 +145,27 @@ public final class SparkScore implements Command {
             LongAccumulator documents = sc.sc().longAccumulator("cusprun documents");
             LongAccumulator tokens = sc.sc().longAccumulator("cusprun tokens");
             LongAccumulator retried = sc.sc().longAccumulator("cusprun failed attempts re-run");
-            sc.setJobDescription(String.format(Locale.ROOT, "cusprun score: %d shards of %s on %s", n,
-                    q.corpora().stream().map(CorpusSpec::name).toList(), q.model().getFileName()));
+            sc.setJobDescription(String.format(
+                    Locale.ROOT,
+                    "cusprun score: %d shards of %s on %s",
+                    n,
+                    q.corpora().stream().map(CorpusSpec::name).toList(),
+                    q.model().getFileName()));
             scala.Option<String> ui = sc.sc().uiWebUrl();
-            LOG.info(String.format(Locale.ROOT, "cusprun score: %d shards on %s (Spark start-up %.1f s)%s", n, sc.master(),
-                    startup, ui.isDefined() ? ", Spark UI at " + ui.get() : ""));
-            ShardTask task = new ShardTask(q.model(), q.corpora(), q.settings(), q.kernels(), n, documents, tokens, retried);
+            LOG.info(String.format(
+                    Locale.ROOT,
+                    "cusprun score: %d shards on %s (Spark start-up %.1f s)%s",
+                    n,
+                    sc.master(),
+                    startup,
+                    ui.isDefined() ? ", Spark UI at " + ui.get() : ""));
+            ShardTask task =
+                    new ShardTask(q.model(), q.corpora(), q.settings(), q.kernels(), n, documents, tokens, retried);
             long jobStart = System.nanoTime();
             ScoreData merged;
             try {
-                merged = sc.parallelize(IntStream.range(0, n).boxed().toList(), n).map(task)
+                merged = sc.parallelize(IntStream.range(0, n).boxed().toList(), n)
+                        .map(task)
                         .treeReduce(ScoreData::merge);
             } catch (Exception e) {
                 if (e instanceof SparkException) throw new IOException(taskFailure(e), e);
@@ -155,10 +179,19 @@ public final class SparkScore implements Command {
             ScoreFile.write(set, out); // temporary file, then rename: no file unless the job succeeded
             long docs = set.corpora().stream().mapToLong(c -> c.documents()).sum();
             long toks = set.corpora().stream().mapToLong(c -> c.tokens()).sum();
-            String summary = String.format(Locale.ROOT,
+            String summary = String.format(
+                    Locale.ROOT,
                     "scored %d documents, %d tokens in %.1f s (%.0f tokens/s) with %d Spark tasks on %s"
                             + " (start-up %.1f s, %d failed attempts re-run) -> %s",
-                    docs, toks, seconds, toks / Math.max(seconds, 1e-9), n, sc.master(), startup, retried.value(), out);
+                    docs,
+                    toks,
+                    seconds,
+                    toks / Math.max(seconds, 1e-9),
+                    n,
+                    sc.master(),
+                    startup,
+                    retried.value(),
+                    out);
             console.err().println(summary); // the driver's stderr: its log on a cluster
         }
         return Cli.OK;
@@ -172,12 +205,15 @@ public final class SparkScore implements Command {
         for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
             if (!(t instanceof SparkException) && t.getMessage() != null) return io.cusprun.Errors.firstLine(t);
         }
-        String first = e.getMessage() == null ? "Spark job failed" : e.getMessage().lines().findFirst().orElse("");
+        String first = e.getMessage() == null
+                ? "Spark job failed"
+                : e.getMessage().lines().findFirst().orElse("");
         Matcher m = LOST_TASK.matcher(first);
         return m.find() ? m.group(1) : first;
     }
 
-    private static final Pattern LOST_TASK = Pattern.compile("Lost task .*?\\): (?:[\\w.$]+(?:Exception|Error)[\\w$]*: )?(.*)");
+    private static final Pattern LOST_TASK =
+            Pattern.compile("Lost task .*?\\): (?:[\\w.$]+(?:Exception|Error)[\\w$]*: )?(.*)");
 
     /** Runs the job on the given streams; the exit code of {@code cusprun score} (0, 1 failure, 2 usage). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
@@ -202,7 +238,9 @@ public final class SparkScore implements Command {
     static boolean hasModuleFlags() {
         Module base = Object.class.getModule();
         Module self = SparkScore.class.getModule();
-        return base.isOpen("sun.nio.ch", self) && base.isOpen("java.nio", self) && base.isOpen("java.lang.invoke", self);
+        return base.isOpen("sun.nio.ch", self)
+                && base.isOpen("java.nio", self)
+                && base.isOpen("java.lang.invoke", self);
     }
 
     /** The JVM options Spark's launcher gives every JVM it starts (JavaModuleOptions). */

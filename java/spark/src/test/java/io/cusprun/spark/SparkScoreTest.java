@@ -1,18 +1,16 @@
 package io.cusprun.spark;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.cusprun.cli.Main;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.score.PlantedModel;
 import io.cusprun.score.ScoreFile;
 import io.cusprun.score.ScoreSettings;
-import org.apache.spark.resource.ResourceInformation;
-import org.apache.spark.util.LongAccumulator;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -22,17 +20,19 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.apache.spark.resource.ResourceInformation;
+import org.apache.spark.util.LongAccumulator;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The Spark job in local mode against {@code cusprun score}: same bytes, retries, one-line errors, atomic output. */
 class SparkScoreTest {
     @TempDir
     static Path dir;
+
     static Path model, textA, textB, reference;
     static String[] corpora;
 
@@ -45,15 +45,34 @@ class SparkScoreTest {
 
     static Run spark(String... args) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = SparkScore.run(args, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+        int code = SparkScore.run(
+                args,
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         return new Run(code, err.toString(StandardCharsets.UTF_8));
     }
 
     static String[] line(String master, int tasks, Path out, String... more) {
-        return Stream.concat(Stream.of("--master", master, "--tasks", Integer.toString(tasks), "--model", model.toString(),
-                "--corpus", corpora[0], "--corpus", corpora[1], "--batch-tokens", "40", "--bins", "16",
-                "--out", out.toString()), Stream.of(more)).toArray(String[]::new);
+        return Stream.concat(
+                        Stream.of(
+                                "--master",
+                                master,
+                                "--tasks",
+                                Integer.toString(tasks),
+                                "--model",
+                                model.toString(),
+                                "--corpus",
+                                corpora[0],
+                                "--corpus",
+                                corpora[1],
+                                "--batch-tokens",
+                                "40",
+                                "--bins",
+                                "16",
+                                "--out",
+                                out.toString()),
+                        Stream.of(more))
+                .toArray(String[]::new);
     }
 
     @BeforeAll
@@ -65,9 +84,25 @@ class SparkScoreTest {
         corpora = new String[] {"language:a=" + textA, "domain:b=" + textB};
         reference = dir.resolve("cli.safetensors");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(new String[] {"score", "--model", model.toString(), "--corpus", corpora[0], "--corpus", corpora[1],
-                        "--batch-tokens", "40", "--bins", "16", "--out", reference.toString(), "--no-progress"},
-                new PrintStream(new ByteArrayOutputStream()), new PrintStream(err));
+        int code = Main.run(
+                new String[] {
+                    "score",
+                    "--model",
+                    model.toString(),
+                    "--corpus",
+                    corpora[0],
+                    "--corpus",
+                    corpora[1],
+                    "--batch-tokens",
+                    "40",
+                    "--bins",
+                    "16",
+                    "--out",
+                    reference.toString(),
+                    "--no-progress"
+                },
+                new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(err));
         assertEquals(0, code, err.toString());
     }
 
@@ -112,8 +147,10 @@ class SparkScoreTest {
         }
         assertEquals(1, r.code(), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
-        assertEquals("cusprun spark-score: shard 1/2 on host " + ShardTask.host() + ": attempt 0 fails as "
-                + ShardTask.FAIL_FIRST_ATTEMPT + " asks", r.lastLine());
+        assertEquals(
+                "cusprun spark-score: shard 1/2 on host " + ShardTask.host() + ": attempt 0 fails as "
+                        + ShardTask.FAIL_FIRST_ATTEMPT + " asks",
+                r.lastLine());
         assertFalse(Files.exists(out));
         if (Files.isDirectory(out.getParent())) {
             try (Stream<Path> left = Files.list(out.getParent())) {
@@ -127,11 +164,19 @@ class SparkScoreTest {
         Path missing = dir.resolve("nope.txt");
         Path out = dir.resolve("missing.safetensors");
         long start = System.nanoTime();
-        Run r = spark("--master", "local[2]", "--model", model.toString(), "--corpus", "language:x=" + missing,
-                "--out", out.toString());
+        Run r = spark(
+                "--master",
+                "local[2]",
+                "--model",
+                model.toString(),
+                "--corpus",
+                "language:x=" + missing,
+                "--out",
+                out.toString());
         assertEquals(1, r.code(), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
-        assertTrue(r.lastLine().startsWith("cusprun spark-score: ") && r.lastLine().contains(missing.toString()), r.err());
+        assertTrue(
+                r.lastLine().startsWith("cusprun spark-score: ") && r.lastLine().contains(missing.toString()), r.err());
         assertTrue((System.nanoTime() - start) / 1e9 < 2, "checked before Spark starts");
         assertFalse(Files.exists(out));
     }
@@ -139,11 +184,20 @@ class SparkScoreTest {
     @Test
     void anExecutorThatCannotReadAPathNamesThePathAndItsHost() {
         Path missing = dir.resolve("not-on-this-host.txt");
-        ShardTask task = new ShardTask(model, Corpora.parse(new String[] {"language:x=" + missing}), ScoreSettings.DEFAULTS,
-                "native", 2, new LongAccumulator(), new LongAccumulator(), new LongAccumulator());
+        ShardTask task = new ShardTask(
+                model,
+                Corpora.parse(new String[] {"language:x=" + missing}),
+                ScoreSettings.DEFAULTS,
+                "native",
+                2,
+                new LongAccumulator(),
+                new LongAccumulator(),
+                new LongAccumulator());
         IOException e = assertThrows(IOException.class, () -> task.call(0));
-        assertEquals("cannot read corpus x " + missing + " on host " + ShardTask.host()
-                + " (not found: models and corpora must be on a filesystem every executor sees)", e.getMessage());
+        assertEquals(
+                "cannot read corpus x " + missing + " on host " + ShardTask.host()
+                        + " (not found: models and corpora must be on a filesystem every executor sees)",
+                e.getMessage());
     }
 
     @Test
@@ -151,10 +205,13 @@ class SparkScoreTest {
         Path out = dir.resolve("usage.safetensors");
         Run devices = spark(line("local[2]", 2, out, "--devices", "cpu,cpu"));
         assertEquals(2, devices.code(), devices.err());
-        assertTrue(devices.lastLine().startsWith("cusprun spark-score: --devices is not for the Spark job"), devices.err());
+        assertTrue(
+                devices.lastLine().startsWith("cusprun spark-score: --devices is not for the Spark job"),
+                devices.err());
         Run noMaster = spark("--model", model.toString(), "--corpus", corpora[0], "--out", out.toString());
         assertEquals(2, noMaster.code(), noMaster.err());
-        assertEquals("cusprun spark-score: --master is required outside spark-submit (e.g. --master 'local[2]')",
+        assertEquals(
+                "cusprun spark-score: --master is required outside spark-submit (e.g. --master 'local[2]')",
                 noMaster.lastLine());
         Run tasks = spark(line("local[2]", 0, out));
         assertEquals(2, tasks.code(), tasks.err());
@@ -167,7 +224,9 @@ class SparkScoreTest {
         try {
             Run r = spark(line("local[2]", 1, dir.resolve("gpu.safetensors")));
             assertEquals(2, r.code(), r.err());
-            assertTrue(r.lastLine().startsWith("cusprun spark-score: spark.task.resource.gpu.amount needs a cluster manager"),
+            assertTrue(
+                    r.lastLine()
+                            .startsWith("cusprun spark-score: spark.task.resource.gpu.amount needs a cluster manager"),
                     r.err());
         } finally {
             System.clearProperty("spark.task.resource.gpu.amount");
@@ -177,10 +236,12 @@ class SparkScoreTest {
     @Test
     void aRemoteTasksFailureIsReadFromSparksMessage() {
         // on a cluster the executor's exception may reach the driver as text only
-        String spark = "Job aborted due to stage failure: Task 1 in stage 0.0 failed 4 times, most recent failure: Lost task"
-                + " 1.3 in stage 0.0 (TID 7) (10.0.0.7 executor 2): java.io.IOException: cannot read corpus de /data/de.jsonl"
-                + " on host node7 (not found)\n\tat io.cusprun.spark.ShardTask.checkReadable(ShardTask.java:1)\n";
-        assertEquals("cannot read corpus de /data/de.jsonl on host node7 (not found)",
+        String spark =
+                "Job aborted due to stage failure: Task 1 in stage 0.0 failed 4 times, most recent failure: Lost task"
+                        + " 1.3 in stage 0.0 (TID 7) (10.0.0.7 executor 2): java.io.IOException: cannot read corpus de /data/de.jsonl"
+                        + " on host node7 (not found)\n\tat io.cusprun.spark.ShardTask.checkReadable(ShardTask.java:1)\n";
+        assertEquals(
+                "cannot read corpus de /data/de.jsonl on host node7 (not found)",
                 SparkScore.taskFailure(new org.apache.spark.SparkException(spark)));
     }
 

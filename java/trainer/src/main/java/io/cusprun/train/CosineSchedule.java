@@ -7,7 +7,11 @@ package io.cusprun.train;
 public record CosineSchedule(double peak, int warmupSteps, int totalSteps, double finalFraction) {
 
     public CosineSchedule {
-        if (peak <= 0 || warmupSteps < 0 || totalSteps <= 0 || warmupSteps > totalSteps || finalFraction < 0
+        if (peak <= 0
+                || warmupSteps < 0
+                || totalSteps <= 0
+                || warmupSteps > totalSteps
+                || finalFraction < 0
                 || finalFraction > 1) {
             throw new IllegalArgumentException("bad schedule: peak " + peak + ", warm-up " + warmupSteps + " of "
                     + totalSteps + " steps, final fraction " + finalFraction);

@@ -1,7 +1,17 @@
 package io.cusprun.train;
 
-import io.cusprun.Json;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cusprun.AtomicOutput;
+import io.cusprun.Json;
+import io.cusprun.model.Architecture;
+import io.cusprun.model.DType;
+import io.cusprun.model.LlamaModel;
+import io.cusprun.model.LoadOptions;
+import io.cusprun.model.ModelConfig;
+import io.cusprun.model.Tensors;
+import io.cusprun.model.TextTokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -14,10 +24,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.HelpFormatter;
@@ -26,14 +32,6 @@ import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
-
-import io.cusprun.model.Architecture;
-import io.cusprun.model.DType;
-import io.cusprun.model.LlamaModel;
-import io.cusprun.model.LoadOptions;
-import io.cusprun.model.ModelConfig;
-import io.cusprun.model.Tensors;
-import io.cusprun.model.TextTokenizer;
 
 /**
  * Trains the bundled demo model: a small {@code LlamaForCausalLM} learnt from scratch on {@code
@@ -58,137 +56,531 @@ public final class DemoModelTrainer {
     public static final int DEFAULT_THREADS = 1;
 
     /** Everything a run depends on. */
-    public record Settings(Path out, Path trainFile, Path tokenizerDir, Path corpora, int hidden, int layers, int heads,
-                           int kvHeads, int intermediate, int maxPositions, int context, int batchRows, int steps,
-                           int warmupSteps, double lr, double finalLrFraction, Trainer.Hyper hyper, long seed,
-                           int threads, int logEvery) {
+    public record Settings(
+            Path out,
+            Path trainFile,
+            Path tokenizerDir,
+            Path corpora,
+            int hidden,
+            int layers,
+            int heads,
+            int kvHeads,
+            int intermediate,
+            int maxPositions,
+            int context,
+            int batchRows,
+            int steps,
+            int warmupSteps,
+            double lr,
+            double finalLrFraction,
+            Trainer.Hyper hyper,
+            long seed,
+            int threads,
+            int logEvery) {
         /**
          * The committed data/demo-model's run, paths relative to the checkout; no output set.
          * Warm-up is a twentieth of the steps (the CLI recomputes it when --steps changes).
          */
-        public static final Settings DEFAULTS = new Settings(null, Path.of("data/corpora/train/train.jsonl"),
-                Path.of("data/demo-tokenizer"), Path.of("data/corpora"), 256, 6, 8, 4, 768, 1024, 256, 16,
-                DEFAULT_STEPS, warmupFor(DEFAULT_STEPS), 2e-3, 0.1, Trainer.Hyper.DEFAULTS,
-                1234, DEFAULT_THREADS, 10);
+        public static final Settings DEFAULTS = new Settings(
+                null,
+                Path.of("data/corpora/train/train.jsonl"),
+                Path.of("data/demo-tokenizer"),
+                Path.of("data/corpora"),
+                256,
+                6,
+                8,
+                4,
+                768,
+                1024,
+                256,
+                16,
+                DEFAULT_STEPS,
+                warmupFor(DEFAULT_STEPS),
+                2e-3,
+                0.1,
+                Trainer.Hyper.DEFAULTS,
+                1234,
+                DEFAULT_THREADS,
+                10);
 
         public Settings withOut(Path v) {
             return new Settings(
-                    v, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
-                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+                    v,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withTrainFile(Path v) {
             return new Settings(
-                    out, v, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
-                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+                    out,
+                    v,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withTokenizerDir(Path v) {
             return new Settings(
-                    out, trainFile, v, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions, context,
-                    batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+                    out,
+                    trainFile,
+                    v,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withCorpora(Path v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, v, hidden, layers, heads, kvHeads, intermediate, maxPositions,
-                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    v,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withHidden(int v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, v, layers, heads, kvHeads, intermediate, maxPositions,
-                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    v,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withLayers(int v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, hidden, v, heads, kvHeads, intermediate, maxPositions,
-                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    v,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withHeads(int v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, hidden, layers, v, kvHeads, intermediate, maxPositions,
-                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    v,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withKvHeads(int v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, v, intermediate, maxPositions,
-                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    v,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withIntermediate(int v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, v, maxPositions, context,
-                    batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    v,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withMaxPositions(int v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, v, context,
-                    batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    v,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withContext(int v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
-                    v, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    v,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withBatchRows(int v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
-                    context, v, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    v,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withSteps(int v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
-                    context, batchRows, v, warmupSteps, lr, finalLrFraction, hyper, seed, threads, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    v,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withWarmupSteps(int v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
-                    context, batchRows, steps, v, lr, finalLrFraction, hyper, seed, threads, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    v,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withLr(double v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
-                    context, batchRows, steps, warmupSteps, v, finalLrFraction, hyper, seed, threads, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    v,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withFinalLrFraction(double v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
-                    context, batchRows, steps, warmupSteps, lr, v, hyper, seed, threads, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    v,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withHyper(Trainer.Hyper v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
-                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, v, seed, threads, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    v,
+                    seed,
+                    threads,
+                    logEvery);
         }
 
         public Settings withSeed(long v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
-                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, v, threads, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    v,
+                    threads,
+                    logEvery);
         }
 
         public Settings withThreads(int v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
-                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, v, logEvery);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    v,
+                    logEvery);
         }
 
         public Settings withLogEvery(int v) {
             return new Settings(
-                    out, trainFile, tokenizerDir, corpora, hidden, layers, heads, kvHeads, intermediate, maxPositions,
-                    context, batchRows, steps, warmupSteps, lr, finalLrFraction, hyper, seed, threads, v);
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    v);
         }
     }
 
@@ -197,7 +589,8 @@ public final class DemoModelTrainer {
         return Math.max(1, steps / 20);
     }
 
-    static final String USAGE = "java -cp java/target/cusprun.jar io.cusprun.train.DemoModelTrainer --out DIR [options]";
+    static final String USAGE =
+            "java -cp java/target/cusprun.jar io.cusprun.train.DemoModelTrainer --out DIR [options]";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PRODUCER = DemoModelTrainer.class.getName();
 
@@ -220,12 +613,22 @@ public final class DemoModelTrainer {
         try {
             CommandLine cl = new DefaultParser().parse(options(), args);
             if (cl.hasOption("help")) {
-                new HelpFormatter().printHelp(new java.io.PrintWriter(out, true), 100, USAGE,
-                        "Trains the demo model (defaults: the committed data/demo-model).", options(), 2, 2, null, false);
+                new HelpFormatter()
+                        .printHelp(
+                                new java.io.PrintWriter(out, true),
+                                100,
+                                USAGE,
+                                "Trains the demo model (defaults: the committed data/demo-model).",
+                                options(),
+                                2,
+                                2,
+                                null,
+                                false);
                 return 0;
             }
             if (!cl.getArgList().isEmpty()) {
-                throw new ParseException("unexpected argument " + cl.getArgList().get(0));
+                throw new ParseException(
+                        "unexpected argument " + cl.getArgList().get(0));
             }
             s = settings(cl);
         } catch (ParseException | IllegalArgumentException e) {
@@ -242,7 +645,9 @@ public final class DemoModelTrainer {
             err.println("train: " + io.cusprun.Errors.describe(e));
             return 1;
         } catch (RuntimeException e) {
-            String m = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+            String m = e.getMessage() == null
+                    ? e.toString()
+                    : e.getMessage().lines().findFirst().orElse("");
             err.println("train: " + m);
             return 1;
         }
@@ -251,18 +656,37 @@ public final class DemoModelTrainer {
     static Options options() {
         Options o = new Options();
         o.addOption(opt("out", "DIR", "output model directory (required)"));
-        o.addOption(opt("train", "FILE", "training corpus, JSONL with \"text\" (default " + Settings.DEFAULTS.trainFile() + ")"));
+        o.addOption(opt(
+                "train",
+                "FILE",
+                "training corpus, JSONL with \"text\" (default " + Settings.DEFAULTS.trainFile() + ")"));
         o.addOption(opt("tokenizer", "DIR", "tokenizer directory (default " + Settings.DEFAULTS.tokenizerDir() + ")"));
-        o.addOption(opt("corpora", "DIR", "corpora directory for the held-out evaluation (default " + Settings.DEFAULTS.corpora() + ")"));
-        o.addOption(Option.builder().longOpt("no-eval").desc("skip the held-out evaluation").build());
+        o.addOption(opt(
+                "corpora",
+                "DIR",
+                "corpora directory for the held-out evaluation (default " + Settings.DEFAULTS.corpora() + ")"));
+        o.addOption(Option.builder()
+                .longOpt("no-eval")
+                .desc("skip the held-out evaluation")
+                .build());
         o.addOption(opt("steps", "N", "optimisation steps (default " + Settings.DEFAULTS.steps() + ")"));
         o.addOption(opt("batch", "N", "rows per step (default " + Settings.DEFAULTS.batchRows() + ")"));
         o.addOption(opt("context", "N", "tokens per row (default " + Settings.DEFAULTS.context() + ")"));
         o.addOption(opt("lr", "X", "peak learning rate (default " + Settings.DEFAULTS.lr() + ")"));
         o.addOption(opt("warmup", "N", "warm-up steps (default steps / 20)"));
-        o.addOption(opt("final-lr", "X", "final learning rate as a fraction of the peak (default " + Settings.DEFAULTS.finalLrFraction() + ")"));
-        o.addOption(opt("weight-decay", "X", "AdamW weight decay of matrices (default " + Settings.DEFAULTS.hyper().weightDecay() + ")"));
-        o.addOption(opt("clip", "X", "gradient norm clipping (default " + Settings.DEFAULTS.hyper().gradClip() + ")"));
+        o.addOption(opt(
+                "final-lr",
+                "X",
+                "final learning rate as a fraction of the peak (default " + Settings.DEFAULTS.finalLrFraction() + ")"));
+        o.addOption(opt(
+                "weight-decay",
+                "X",
+                "AdamW weight decay of matrices (default "
+                        + Settings.DEFAULTS.hyper().weightDecay() + ")"));
+        o.addOption(opt(
+                "clip",
+                "X",
+                "gradient norm clipping (default " + Settings.DEFAULTS.hyper().gradClip() + ")"));
         o.addOption(opt("seed", "N", "random seed (default " + Settings.DEFAULTS.seed() + ")"));
         o.addOption(opt("threads", "N", "LibTorch threads (default " + Settings.DEFAULTS.threads() + ")"));
         o.addOption(opt("log-every", "N", "steps between log lines (default " + Settings.DEFAULTS.logEvery() + ")"));
@@ -270,8 +694,10 @@ public final class DemoModelTrainer {
         o.addOption(opt("layers", "N", "decoder layers (default " + Settings.DEFAULTS.layers() + ")"));
         o.addOption(opt("heads", "N", "attention heads (default " + Settings.DEFAULTS.heads() + ")"));
         o.addOption(opt("kv-heads", "N", "key/value heads (default " + Settings.DEFAULTS.kvHeads() + ")"));
-        o.addOption(opt("intermediate", "N", "MLP intermediate size (default " + Settings.DEFAULTS.intermediate() + ")"));
-        o.addOption(opt("max-positions", "N", "max_position_embeddings (default " + Settings.DEFAULTS.maxPositions() + ")"));
+        o.addOption(
+                opt("intermediate", "N", "MLP intermediate size (default " + Settings.DEFAULTS.intermediate() + ")"));
+        o.addOption(opt(
+                "max-positions", "N", "max_position_embeddings (default " + Settings.DEFAULTS.maxPositions() + ")"));
         o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
         return o;
     }
@@ -286,22 +712,33 @@ public final class DemoModelTrainer {
         }
         Settings d = Settings.DEFAULTS;
         int steps = intOpt(cl, "steps", d.steps());
-        Trainer.Hyper hyper = d.hyper().withWeightDecay(doubleOpt(cl, "weight-decay", d.hyper().weightDecay()))
+        Trainer.Hyper hyper = d.hyper()
+                .withWeightDecay(doubleOpt(cl, "weight-decay", d.hyper().weightDecay()))
                 .withGradClip(doubleOpt(cl, "clip", d.hyper().gradClip()));
         return d.withOut(Path.of(cl.getOptionValue("out")))
                 .withTrainFile(cl.hasOption("train") ? Path.of(cl.getOptionValue("train")) : d.trainFile())
-                .withTokenizerDir(cl.hasOption("tokenizer") ? Path.of(cl.getOptionValue("tokenizer")) : d.tokenizerDir())
-                .withCorpora(cl.hasOption("no-eval") ? null
-                        : cl.hasOption("corpora") ? Path.of(cl.getOptionValue("corpora")) : d.corpora())
-                .withHidden(intOpt(cl, "hidden", d.hidden())).withLayers(intOpt(cl, "layers", d.layers()))
-                .withHeads(intOpt(cl, "heads", d.heads())).withKvHeads(intOpt(cl, "kv-heads", d.kvHeads()))
+                .withTokenizerDir(
+                        cl.hasOption("tokenizer") ? Path.of(cl.getOptionValue("tokenizer")) : d.tokenizerDir())
+                .withCorpora(
+                        cl.hasOption("no-eval")
+                                ? null
+                                : cl.hasOption("corpora") ? Path.of(cl.getOptionValue("corpora")) : d.corpora())
+                .withHidden(intOpt(cl, "hidden", d.hidden()))
+                .withLayers(intOpt(cl, "layers", d.layers()))
+                .withHeads(intOpt(cl, "heads", d.heads()))
+                .withKvHeads(intOpt(cl, "kv-heads", d.kvHeads()))
                 .withIntermediate(intOpt(cl, "intermediate", d.intermediate()))
                 .withMaxPositions(intOpt(cl, "max-positions", d.maxPositions()))
-                .withContext(intOpt(cl, "context", d.context())).withBatchRows(intOpt(cl, "batch", d.batchRows()))
-                .withSteps(steps).withWarmupSteps(cl.hasOption("warmup") ? intOpt(cl, "warmup", 0) : warmupFor(steps))
-                .withLr(doubleOpt(cl, "lr", d.lr())).withFinalLrFraction(doubleOpt(cl, "final-lr", d.finalLrFraction()))
-                .withHyper(hyper).withSeed(intOpt(cl, "seed", (int) d.seed()))
-                .withThreads(intOpt(cl, "threads", d.threads())).withLogEvery(intOpt(cl, "log-every", d.logEvery()));
+                .withContext(intOpt(cl, "context", d.context()))
+                .withBatchRows(intOpt(cl, "batch", d.batchRows()))
+                .withSteps(steps)
+                .withWarmupSteps(cl.hasOption("warmup") ? intOpt(cl, "warmup", 0) : warmupFor(steps))
+                .withLr(doubleOpt(cl, "lr", d.lr()))
+                .withFinalLrFraction(doubleOpt(cl, "final-lr", d.finalLrFraction()))
+                .withHyper(hyper)
+                .withSeed(intOpt(cl, "seed", (int) d.seed()))
+                .withThreads(intOpt(cl, "threads", d.threads()))
+                .withLogEvery(intOpt(cl, "log-every", d.logEvery()));
     }
 
     private static int intOpt(CommandLine cl, String name, int def) throws ParseException {
@@ -341,11 +778,19 @@ public final class DemoModelTrainer {
         if (s.heads() == 0 || s.hidden() % s.heads() != 0) {
             throw new IllegalArgumentException("--hidden " + s.hidden() + " is not a multiple of --heads " + s.heads());
         }
-        ModelConfig.Builder c = ModelConfig.builder(Architecture.LLAMA, vocabSize, s.hidden(), s.intermediate(),
-                        s.layers(), s.heads(), s.kvHeads())
-                .headDim(s.hidden() / s.heads()).hiddenAct("silu").maxPositionEmbeddings(s.maxPositions())
-                .rmsNormEps(1e-5).ropeTheta(10000.0).attentionBias(false).extra("attention_dropout", 0.0)
-                .mlpBias(false).extra("initializer_range", 0.02).tieWordEmbeddings(true).bosTokenId(bos)
+        ModelConfig.Builder c = ModelConfig.builder(
+                        Architecture.LLAMA, vocabSize, s.hidden(), s.intermediate(), s.layers(), s.heads(), s.kvHeads())
+                .headDim(s.hidden() / s.heads())
+                .hiddenAct("silu")
+                .maxPositionEmbeddings(s.maxPositions())
+                .rmsNormEps(1e-5)
+                .ropeTheta(10000.0)
+                .attentionBias(false)
+                .extra("attention_dropout", 0.0)
+                .mlpBias(false)
+                .extra("initializer_range", 0.02)
+                .tieWordEmbeddings(true)
+                .bosTokenId(bos)
                 .eosTokenIds(eos);
         if (pad != null) {
             c.padTokenId(pad);
@@ -365,8 +810,9 @@ public final class DemoModelTrainer {
             long eos = tokenizer.eosIds().get(0);
             List<String> texts = TextCorpus.read(s.trainFile());
             PackedSequences data = new PackedSequences(TextCorpus.tokenize(texts, tokenizer, eos), s.context());
-            log("corpus %s: %d documents, %d tokens, %d rows of %d", s.trainFile(), data.numDocs(), data.numTokens(),
-                    data.numRows(), s.context());
+            log(
+                    "corpus %s: %d documents, %d tokens, %d rows of %d",
+                    s.trainFile(), data.numDocs(), data.numTokens(), data.numRows(), s.context());
             ModelConfig config = config(s, vocab.size(), bos, eos, vocab.pad());
             CosineSchedule schedule = new CosineSchedule(s.lr(), s.warmupSteps(), s.steps(), s.finalLrFraction());
             Path out = s.out().toAbsolutePath().normalize();
@@ -378,7 +824,8 @@ public final class DemoModelTrainer {
                     Path general = s.corpora() == null ? null : s.corpora().resolve("general/heldout.jsonl");
                     if (general != null && Files.isRegularFile(general)) {
                         fp32General = new HeldOutEvaluation(model, tokenizer, s.context(), s.context() / 2)
-                                .perplexity(general).perplexity();
+                                .perplexity(general)
+                                .perplexity();
                     }
                     model.save(tmp, DType.BF16, metadata(s));
                 }
@@ -386,22 +833,42 @@ public final class DemoModelTrainer {
                 copyTokenizer(s.tokenizerDir(), tmp);
                 HeldOutEvaluation.Results results = null;
                 ModelCard.Content card;
-                try (LlamaModel saved = LlamaModel.load(tmp); TextTokenizer savedTokenizer = TextTokenizer.load(tmp);
-                     PointerScope scope = new PointerScope()) {
+                try (LlamaModel saved = LlamaModel.load(tmp);
+                        TextTokenizer savedTokenizer = TextTokenizer.load(tmp);
+                        PointerScope scope = new PointerScope()) {
                     if (s.corpora() != null) {
-                        log("held-out evaluation of the bf16 checkpoint (windows of %d, stride %d):", s.context(),
-                                s.context() / 2);
+                        log(
+                                "held-out evaluation of the bf16 checkpoint (windows of %d, stride %d):",
+                                s.context(), s.context() / 2);
                         results = new HeldOutEvaluation(saved, savedTokenizer, s.context(), s.context() / 2)
                                 .run(s.corpora(), line -> log("  %s", line));
                     }
                     Map<String, long[]> shapes = new LinkedHashMap<>();
                     saved.hfTensors().forEach((name, t) -> shapes.put(name, Tensors.shape(t)));
-                    card = new ModelCard.Content(saved.config(), ModelCard.Parameters.of(shapes),
-                            Files.size(tmp.resolve("model.safetensors")), s.trainFile(), data.numDocs(), data.numTokens(),
-                            data.numRows(), s.context(), s.batchRows(), s.steps(), schedule, s.hyper(), s.seed(),
-                            s.threads(), run.seconds(), run.tokensPerSecond(), run.firstMinuteTokensPerSecond(),
-                            run.curve(), run.finalLoss(),
-                            run.finalLossSteps(), fp32General, results, command);
+                    card = new ModelCard.Content(
+                            saved.config(),
+                            ModelCard.Parameters.of(shapes),
+                            Files.size(tmp.resolve("model.safetensors")),
+                            s.trainFile(),
+                            data.numDocs(),
+                            data.numTokens(),
+                            data.numRows(),
+                            s.context(),
+                            s.batchRows(),
+                            s.steps(),
+                            schedule,
+                            s.hyper(),
+                            s.seed(),
+                            s.threads(),
+                            run.seconds(),
+                            run.tokensPerSecond(),
+                            run.firstMinuteTokensPerSecond(),
+                            run.curve(),
+                            run.finalLoss(),
+                            run.finalLossSteps(),
+                            fp32General,
+                            results,
+                            command);
                 }
                 ModelCard.write(tmp.resolve("MODEL_CARD.md"), card);
             });
@@ -420,9 +887,13 @@ public final class DemoModelTrainer {
     }
 
     /** What the optimisation loop reports. */
-    record Run(double seconds, double tokensPerSecond, double firstMinuteTokensPerSecond,
-               List<ModelCard.LossPoint> curve, double finalLoss, int finalLossSteps) {
-    }
+    record Run(
+            double seconds,
+            double tokensPerSecond,
+            double firstMinuteTokensPerSecond,
+            List<ModelCard.LossPoint> curve,
+            double finalLoss,
+            int finalLossSteps) {}
 
     private Run optimise(LlamaModel model, PackedSequences data, CosineSchedule schedule, Settings s) {
         Random random = new Random(s.seed());
@@ -435,8 +906,15 @@ public final class DemoModelTrainer {
         long start = System.nanoTime();
         double firstMinuteRate = 0;
         try (Trainer trainer = new Trainer(model, s.hyper())) {
-            log("model: %d parameters; %d steps of %d rows x %d tokens, peak lr %s, warm-up %d, %d threads",
-                    trainer.numParameters(), s.steps(), s.batchRows(), s.context(), s.lr(), s.warmupSteps(), s.threads());
+            log(
+                    "model: %d parameters; %d steps of %d rows x %d tokens, peak lr %s, warm-up %d, %d threads",
+                    trainer.numParameters(),
+                    s.steps(),
+                    s.batchRows(),
+                    s.context(),
+                    s.lr(),
+                    s.warmupSteps(),
+                    s.threads());
             for (int step = 0; step < s.steps(); step++) {
                 int[] rows = new int[s.batchRows()];
                 for (int i = 0; i < rows.length; i++) {
@@ -456,12 +934,20 @@ public final class DemoModelTrainer {
                 double rate = tokensPerStep * done / elapsed;
                 if (firstMinuteRate == 0 && (elapsed >= 60 || done == s.steps())) {
                     firstMinuteRate = rate;
-                    log("measured %.0f tokens/s over the first %d steps (%.1f s): %d steps take about %s", rate, done,
-                            elapsed, s.steps(), ModelCard.duration(elapsed / done * s.steps()));
+                    log(
+                            "measured %.0f tokens/s over the first %d steps (%.1f s): %d steps take about %s",
+                            rate, done, elapsed, s.steps(), ModelCard.duration(elapsed / done * s.steps()));
                 }
                 if (done % s.logEvery() == 0 || done == s.steps() || done == 1) {
-                    log("step %5d/%d  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  elapsed %s  ETA %s", done, s.steps(),
-                            r.loss(), r.lr(), r.gradNorm(), rate, ModelCard.duration(elapsed),
+                    log(
+                            "step %5d/%d  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  elapsed %s  ETA %s",
+                            done,
+                            s.steps(),
+                            r.loss(),
+                            r.lr(),
+                            r.gradNorm(),
+                            rate,
+                            ModelCard.duration(elapsed),
                             ModelCard.duration(elapsed / done * (s.steps() - done)));
                 }
                 if (done % curveEvery == 0 || done == s.steps()) {
@@ -473,8 +959,9 @@ public final class DemoModelTrainer {
         double seconds = (System.nanoTime() - start) / 1e9;
         int last = Math.max(1, Math.min(50, s.steps() / 10));
         double finalLoss = mean(losses, s.steps() - last, s.steps());
-        log("trained %d steps in %s; final training loss %.4f (mean of the last %d steps)", s.steps(),
-                ModelCard.duration(seconds), finalLoss, last);
+        log(
+                "trained %d steps in %s; final training loss %.4f (mean of the last %d steps)",
+                s.steps(), ModelCard.duration(seconds), finalLoss, last);
         return new Run(seconds, tokensPerStep * s.steps() / seconds, firstMinuteRate, curve, finalLoss, last);
     }
 
@@ -540,7 +1027,8 @@ public final class DemoModelTrainer {
         if (pad != null) {
             g.put("pad_token_id", pad);
         }
-        Files.writeString(dir.resolve("generation_config.json"),
+        Files.writeString(
+                dir.resolve("generation_config.json"),
                 JSON.writerWithDefaultPrettyPrinter().writeValueAsString(g) + "\n");
     }
 

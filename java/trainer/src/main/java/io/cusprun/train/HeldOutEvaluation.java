@@ -1,16 +1,6 @@
 package io.cusprun.train;
 
 import io.cusprun.Json;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.function.Consumer;
-import java.util.stream.Stream;
-
-
 import io.cusprun.eval.EvalData;
 import io.cusprun.eval.McItem;
 import io.cusprun.eval.McResult;
@@ -19,6 +9,14 @@ import io.cusprun.eval.Perplexity;
 import io.cusprun.eval.PerplexityResult;
 import io.cusprun.model.LlamaModel;
 import io.cusprun.model.TextTokenizer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
 
 /**
  * Perplexity of a model on every held-out split of the corpora directory ({@code
@@ -41,11 +39,9 @@ public final class HeldOutEvaluation {
         }
     }
 
-    public record ChoiceRow(String name, Path file, McResult result) {
-    }
+    public record ChoiceRow(String name, Path file, McResult result) {}
 
-    public record Results(int maxLength, int stride, List<PerplexityRow> perplexity, List<ChoiceRow> choices) {
-    }
+    public record Results(int maxLength, int stride, List<PerplexityRow> perplexity, List<ChoiceRow> choices) {}
 
     private static final int BATCH_TOKENS = 4096;
 
@@ -77,7 +73,8 @@ public final class HeldOutEvaluation {
                 McResult r = new MultipleChoice(model, tokenizer, maxLength, BATCH_TOKENS).evaluate(items);
                 String name = name(corpora, file);
                 mc.add(new ChoiceRow(name, file, r));
-                log.accept(String.format("%-28s acc %.4f  acc_norm %.4f  (%d items)", name, r.acc(), r.accNorm(), r.n()));
+                log.accept(
+                        String.format("%-28s acc %.4f  acc_norm %.4f  (%d items)", name, r.acc(), r.accNorm(), r.n()));
             } else {
                 addPerplexity(ppl, corpora, file, log);
             }
@@ -103,16 +100,19 @@ public final class HeldOutEvaluation {
         List<long[]> docs = TextCorpus.tokenize(texts, tokenizer, null);
         PerplexityResult r = new Perplexity(model, maxLength, stride, BATCH_TOKENS).evaluate(docs);
         String name = name(corpora, file);
-        long chars = texts.stream().mapToLong(t -> t.codePointCount(0, t.length())).sum();
+        long chars =
+                texts.stream().mapToLong(t -> t.codePointCount(0, t.length())).sum();
         PerplexityRow row = new PerplexityRow(name, file, texts.size(), chars, r);
         rows.add(row);
-        log.accept(String.format("%-28s perplexity %8.3f  nll %.4f  bits/char %.3f  (%d documents, %d tokens)", name,
-                r.perplexity(), r.nll(), row.bitsPerCharacter(), texts.size(), r.tokens()));
+        log.accept(String.format(
+                "%-28s perplexity %8.3f  nll %.4f  bits/char %.3f  (%d documents, %d tokens)",
+                name, r.perplexity(), r.nll(), row.bitsPerCharacter(), texts.size(), r.tokens()));
     }
 
     private static String name(Path corpora, Path file) {
         String rel = corpora.relativize(file).toString().replace('\\', '/');
-        return rel.endsWith("/heldout.jsonl") ? rel.substring(0, rel.length() - "/heldout.jsonl".length())
+        return rel.endsWith("/heldout.jsonl")
+                ? rel.substring(0, rel.length() - "/heldout.jsonl".length())
                 : rel.replaceFirst("\\.jsonl$", "");
     }
 
@@ -141,7 +141,9 @@ public final class HeldOutEvaluation {
             return List.of();
         }
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> p.getFileName().toString().endsWith(".jsonl")).sorted().toList();
+            return s.filter(p -> p.getFileName().toString().endsWith(".jsonl"))
+                    .sorted()
+                    .toList();
         }
     }
 }

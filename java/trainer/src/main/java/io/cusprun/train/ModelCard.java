@@ -1,5 +1,6 @@
 package io.cusprun.train;
 
+import io.cusprun.model.ModelConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -9,8 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
-
-import io.cusprun.model.ModelConfig;
 
 /** MODEL_CARD.md of a model made by {@link DemoModelTrainer}: what it is, how it was made, how well it does. */
 public final class ModelCard {
@@ -51,19 +50,35 @@ public final class ModelCard {
     }
 
     /** One point of the training curve: mean loss of the steps (from, to]. */
-    public record LossPoint(int step, double loss, double lr) {
-    }
+    public record LossPoint(int step, double loss, double lr) {}
 
     /** Everything the card reports. */
-    public record Content(ModelConfig config, Parameters parameters, long checkpointBytes, Path trainFile,
-                          int documents, long tokens, int rows, int context, int batchRows, int steps,
-                          CosineSchedule schedule, Trainer.Hyper hyper, long seed, int threads, double seconds,
-                          double tokensPerSecond, double firstMinuteTokensPerSecond, List<LossPoint> curve, double finalLoss, int finalLossSteps,
-                          Double fp32GeneralPerplexity, HeldOutEvaluation.Results evaluation, String command) {
-    }
+    public record Content(
+            ModelConfig config,
+            Parameters parameters,
+            long checkpointBytes,
+            Path trainFile,
+            int documents,
+            long tokens,
+            int rows,
+            int context,
+            int batchRows,
+            int steps,
+            CosineSchedule schedule,
+            Trainer.Hyper hyper,
+            long seed,
+            int threads,
+            double seconds,
+            double tokensPerSecond,
+            double firstMinuteTokensPerSecond,
+            List<LossPoint> curve,
+            double finalLoss,
+            int finalLossSteps,
+            Double fp32GeneralPerplexity,
+            HeldOutEvaluation.Results evaluation,
+            String command) {}
 
-    private ModelCard() {
-    }
+    private ModelCard() {}
 
     public static void write(Path file, Content c) throws IOException {
         Files.writeString(file, markdown(c), StandardCharsets.UTF_8);
@@ -75,7 +90,9 @@ public final class ModelCard {
         StringBuilder b = new StringBuilder();
         line(b, "# cusprun demo model");
         line(b, "");
-        line(b, "A small Llama-architecture model (%s parameters) trained from scratch by cusprun's own trainer",
+        line(
+                b,
+                "A small Llama-architecture model (%s parameters) trained from scratch by cusprun's own trainer",
                 millions(p.total()));
         line(b, "(`io.cusprun.train.DemoModelTrainer`, Java + LibTorch through JavaCPP, on the CPU) on the bundled");
         line(b, "demo corpora: man pages and fortunes in six languages. It exists so that cusprun has a real,");
@@ -86,35 +103,70 @@ public final class ModelCard {
         line(b, "");
         line(b, "| | |");
         line(b, "|---|---|");
-        line(b, "| architecture | `%s`, a stock HF checkpoint (no cusprun extensions) |", m.architecture().hfName());
-        line(b, "| vocabulary | %d (byte-level BPE, `tokenizer.json`; BOS id %d, EOS id %d) |", m.vocabSize(),
-                m.bosTokenId(), m.eosTokenIds().get(0));
+        line(
+                b,
+                "| architecture | `%s`, a stock HF checkpoint (no cusprun extensions) |",
+                m.architecture().hfName());
+        line(
+                b,
+                "| vocabulary | %d (byte-level BPE, `tokenizer.json`; BOS id %d, EOS id %d) |",
+                m.vocabSize(),
+                m.bosTokenId(),
+                m.eosTokenIds().get(0));
         line(b, "| hidden size | %d |", m.hiddenSize());
         line(b, "| layers | %d |", m.numHiddenLayers());
-        line(b, "| attention | %d query heads, %d key/value heads (GQA), head size %d |", m.numAttentionHeads(),
-                m.numKeyValueHeads(), m.headDim());
+        line(
+                b,
+                "| attention | %d query heads, %d key/value heads (GQA), head size %d |",
+                m.numAttentionHeads(),
+                m.numKeyValueHeads(),
+                m.headDim());
         line(b, "| MLP | SwiGLU, intermediate size %d |", m.intermediateSize());
-        line(b, "| positions | RoPE, theta %s; max_position_embeddings %d; **trained on %d-token windows** |",
-                plain(m.ropeTheta()), m.maxPositionEmbeddings(), c.context());
+        line(
+                b,
+                "| positions | RoPE, theta %s; max_position_embeddings %d; **trained on %d-token windows** |",
+                plain(m.ropeTheta()),
+                m.maxPositionEmbeddings(),
+                c.context());
         line(b, "| norm | RMSNorm, eps %s |", plain(m.rmsNormEps()));
         line(b, "| embeddings | tied (lm_head = embed_tokens): %b |", m.tieWordEmbeddings());
-        line(b, "| weights | `model.safetensors`, %s, %s bytes |", m.torchDtype().torchName(), group(c.checkpointBytes()));
+        line(
+                b,
+                "| weights | `model.safetensors`, %s, %s bytes |",
+                m.torchDtype().torchName(),
+                group(c.checkpointBytes()));
         line(b, "");
-        line(b, "Parameters: %s in total = embedding %s (shared with lm_head) + attention %s + MLP %s + norms %s%s;",
-                group(p.total()), group(p.embedding()), group(p.attention()), group(p.mlp()), group(p.norms()),
+        line(
+                b,
+                "Parameters: %s in total = embedding %s (shared with lm_head) + attention %s + MLP %s + norms %s%s;",
+                group(p.total()),
+                group(p.embedding()),
+                group(p.attention()),
+                group(p.mlp()),
+                group(p.norms()),
                 p.lmHead() > 0 ? " + lm_head " + group(p.lmHead()) : "");
-        line(b, "%s in the decoder blocks (per layer: attention %s, MLP %s).", group(p.attention() + p.mlp() + p.norms()),
-                group(p.attention() / m.numHiddenLayers()), group(p.mlp() / m.numHiddenLayers()));
+        line(
+                b,
+                "%s in the decoder blocks (per layer: attention %s, MLP %s).",
+                group(p.attention() + p.mlp() + p.norms()),
+                group(p.attention() / m.numHiddenLayers()),
+                group(p.mlp() / m.numHiddenLayers()));
         line(b, "");
         line(b, "## Data");
         line(b, "");
         boolean bundled = c.trainFile().normalize().endsWith(Path.of("corpora", "train", "train.jsonl"));
-        line(b, "Trained on `%s` only: %s documents%s, each encoded as `<|bos|>` + text + `<|eos|>`: %s tokens. The",
-                c.trainFile(), group(c.documents()), bundled
-                        ? " (the union of the corpora's `score` splits, see `data/corpora/train/README.md`)" : "",
+        line(
+                b,
+                "Trained on `%s` only: %s documents%s, each encoded as `<|bos|>` + text + `<|eos|>`: %s tokens. The",
+                c.trainFile(),
+                group(c.documents()),
+                bundled ? " (the union of the corpora's `score` splits, see `data/corpora/train/README.md`)" : "",
                 group(c.tokens()));
-        line(b, "documents are laid end to end and cut into %s rows of %d tokens; inside a row each document (or",
-                group(c.rows()), c.context());
+        line(
+                b,
+                "documents are laid end to end and cut into %s rows of %d tokens; inside a row each document (or",
+                group(c.rows()),
+                c.context());
         line(b, "piece of one) attends only to itself and its positions start at 0, as when a document is scored");
         line(b, "alone; the next document's `<|bos|>` is not a target. No `heldout.jsonl` split and nothing in");
         line(b, "`data/corpora/eval/` was read during training: they are used below for evaluation only.");
@@ -124,24 +176,55 @@ public final class ModelCard {
         long perStep = (long) c.batchRows() * c.context();
         line(b, "| | |");
         line(b, "|---|---|");
-        line(b, "| steps | %d, %d rows x %d tokens = %s tokens per step |", c.steps(), c.batchRows(), c.context(),
+        line(
+                b,
+                "| steps | %d, %d rows x %d tokens = %s tokens per step |",
+                c.steps(),
+                c.batchRows(),
+                c.context(),
                 group(perStep));
-        line(b, "| tokens seen | %s (%.2f epochs) |", group(perStep * c.steps()),
+        line(
+                b,
+                "| tokens seen | %s (%.2f epochs) |",
+                group(perStep * c.steps()),
                 (double) c.batchRows() * c.steps() / c.rows());
-        line(b, "| optimiser | LibTorch AdamW, betas (%s, %s), eps %s, weight decay %s on matrices (embedding included), none on norms |",
-                plain(c.hyper().beta1()), plain(c.hyper().beta2()), plain(c.hyper().eps()), plain(c.hyper().weightDecay()));
-        line(b, "| learning rate | peak %s, linear warm-up over %d steps, cosine decay to %s |",
-                plain(c.schedule().peak()), c.schedule().warmupSteps(), plain(c.schedule().peak() * c.schedule().finalFraction()));
+        line(
+                b,
+                "| optimiser | LibTorch AdamW, betas (%s, %s), eps %s, weight decay %s on matrices (embedding included), none on norms |",
+                plain(c.hyper().beta1()),
+                plain(c.hyper().beta2()),
+                plain(c.hyper().eps()),
+                plain(c.hyper().weightDecay()));
+        line(
+                b,
+                "| learning rate | peak %s, linear warm-up over %d steps, cosine decay to %s |",
+                plain(c.schedule().peak()),
+                c.schedule().warmupSteps(),
+                plain(c.schedule().peak() * c.schedule().finalFraction()));
         line(b, "| gradient clipping | global L2 norm %s |", plain(c.hyper().gradClip()));
         line(b, "| precision | fp32 training; weights rounded to bf16 (nearest even) when written |");
-        line(b, "| initialisation | HF Llama: N(0, 0.02^2) matrices and embedding, RMSNorm weights 1; seed %d |", c.seed());
-        line(b, "| hardware | CPU (%s, %d cores), %d LibTorch thread(s) |", cpuName(),
-                Runtime.getRuntime().availableProcessors(), c.threads());
-        line(b, "| time | %s wall, %s tokens/s on average (%s tokens/s over the first minute) |",
-                duration(c.seconds()), group(Math.round(c.tokensPerSecond())),
+        line(
+                b,
+                "| initialisation | HF Llama: N(0, 0.02^2) matrices and embedding, RMSNorm weights 1; seed %d |",
+                c.seed());
+        line(
+                b,
+                "| hardware | CPU (%s, %d cores), %d LibTorch thread(s) |",
+                cpuName(),
+                Runtime.getRuntime().availableProcessors(),
+                c.threads());
+        line(
+                b,
+                "| time | %s wall, %s tokens/s on average (%s tokens/s over the first minute) |",
+                duration(c.seconds()),
+                group(Math.round(c.tokensPerSecond())),
                 group(Math.round(c.firstMinuteTokensPerSecond())));
-        line(b, "| final training loss | %.4f (mean over the last %d steps; perplexity %.2f) |", c.finalLoss(),
-                c.finalLossSteps(), Math.exp(c.finalLoss()));
+        line(
+                b,
+                "| final training loss | %.4f (mean over the last %d steps; perplexity %.2f) |",
+                c.finalLoss(),
+                c.finalLossSteps(),
+                Math.exp(c.finalLoss()));
         line(b, "");
         line(b, "Training loss (mean over the steps since the previous row):");
         line(b, "");
@@ -156,33 +239,58 @@ public final class ModelCard {
             line(b, "## Held-out evaluation");
             line(b, "");
             line(b, "Measured on the bf16 checkpoint as committed, loaded with `LlamaModel.load` (fp32 compute), with");
-            line(b, "`io.cusprun.eval.Perplexity`: each document encoded with `<|bos|>` (no `<|eos|>`), windows of %d",
+            line(
+                    b,
+                    "`io.cusprun.eval.Perplexity`: each document encoded with `<|bos|>` (no `<|eos|>`), windows of %d",
                     e.maxLength());
-            line(b, "tokens every %d tokens (every token scored once, the first of a document never). nll and perplexity",
+            line(
+                    b,
+                    "tokens every %d tokens (every token scored once, the first of a document never). nll and perplexity",
                     e.stride());
-            line(b, "are per token of this tokenizer; bits per character (the summed nll over the documents' characters,");
+            line(
+                    b,
+                    "are per token of this tokenizer; bits per character (the summed nll over the documents' characters,");
             line(b, "in bits) does not depend on the tokenizer and compares languages.");
             line(b, "");
-            line(b, "| set | documents | tokens scored | characters per token | nll | perplexity | bits per character |");
+            line(
+                    b,
+                    "| set | documents | tokens scored | characters per token | nll | perplexity | bits per character |");
             line(b, "|---|---:|---:|---:|---:|---:|---:|");
             for (HeldOutEvaluation.PerplexityRow r : e.perplexity()) {
-                line(b, "| %s | %d | %s | %.2f | %.4f | %.2f | %.3f |", r.name(), r.documents(), group(r.result().tokens()),
-                        (double) r.characters() / r.result().tokens(), r.result().nll(), r.result().perplexity(),
+                line(
+                        b,
+                        "| %s | %d | %s | %.2f | %.4f | %.2f | %.3f |",
+                        r.name(),
+                        r.documents(),
+                        group(r.result().tokens()),
+                        (double) r.characters() / r.result().tokens(),
+                        r.result().nll(),
+                        r.result().perplexity(),
                         r.bitsPerCharacter());
             }
             line(b, "");
             if (c.fp32GeneralPerplexity() != null) {
-                line(b, "The same `general` set with the fp32 weights before rounding to bf16: perplexity %.2f.",
+                line(
+                        b,
+                        "The same `general` set with the fp32 weights before rounding to bf16: perplexity %.2f.",
                         c.fp32GeneralPerplexity());
                 line(b, "");
             }
             if (!e.choices().isEmpty()) {
-                line(b, "Multiple choice (lm-evaluation-harness rules, `io.cusprun.eval.MultipleChoice`; chance is 1 / choices):");
+                line(
+                        b,
+                        "Multiple choice (lm-evaluation-harness rules, `io.cusprun.eval.MultipleChoice`; chance is 1 / choices):");
                 line(b, "");
                 line(b, "| set | items | acc | acc_norm |");
                 line(b, "|---|---:|---:|---:|");
                 for (HeldOutEvaluation.ChoiceRow r : e.choices()) {
-                    line(b, "| %s | %d | %.4f | %.4f |", r.name(), r.result().n(), r.result().acc(), r.result().accNorm());
+                    line(
+                            b,
+                            "| %s | %d | %.4f | %.4f |",
+                            r.name(),
+                            r.result().n(),
+                            r.result().acc(),
+                            r.result().accNorm());
                 }
                 line(b, "");
             }
@@ -198,12 +306,19 @@ public final class ModelCard {
         line(b, "");
         line(b, "## Limitations");
         line(b, "");
-        line(b, "- Trained on %s tokens (%s documents, seen %.1f times) in %s: far from converged; it models the",
-                group(c.tokens()), group(c.documents()), (double) c.batchRows() * c.steps() / c.rows(),
+        line(
+                b,
+                "- Trained on %s tokens (%s documents, seen %.1f times) in %s: far from converged; it models the",
+                group(c.tokens()),
+                group(c.documents()),
+                (double) c.batchRows() * c.steps() / c.rows(),
                 duration(c.seconds()));
         line(b, "  corpora's surface (languages, man-page layout, `Question:`/`Answer:` patterns), not facts.");
-        line(b, "- Positions beyond %d tokens were never trained; `max_position_embeddings` says %d, but evaluate and",
-                c.context(), m.maxPositionEmbeddings());
+        line(
+                b,
+                "- Positions beyond %d tokens were never trained; `max_position_embeddings` says %d, but evaluate and",
+                c.context(),
+                m.maxPositionEmbeddings());
         line(b, "  score with windows of at most %d tokens (`--max-length %d`).", c.context(), c.context());
         line(b, "- Not for any use beyond exercising cusprun.");
         return b.toString();
@@ -232,15 +347,18 @@ public final class ModelCard {
 
     static String duration(double seconds) {
         long s = Math.round(seconds);
-        return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s / 60 % 60)
+        return s >= 3600
+                ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s / 60 % 60)
                 : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
     }
 
     /** The processor's model name as the kernel reports it, or "unknown". */
     static String cpuName() {
         try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
-            return lines.filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).strip())
-                    .findFirst().orElse("unknown");
+            return lines.filter(l -> l.startsWith("model name"))
+                    .map(l -> l.substring(l.indexOf(':') + 1).strip())
+                    .findFirst()
+                    .orElse("unknown");
         } catch (IOException | UncheckedIOException e) {
             return "unknown";
         }

@@ -1,10 +1,9 @@
 package io.cusprun.train;
 
+import io.cusprun.model.Batch;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-
-import io.cusprun.model.Batch;
 
 /**
  * Training rows cut from the documents laid end to end: row r reads tokens [r C, r C + C) of the
@@ -20,8 +19,7 @@ public final class PackedSequences {
     public static final long IGNORE = -100;
 
     /** Input rows packed as one Batch, and the target of every input token ([rows x C]). */
-    public record Rows(Batch batch, long[] targets) {
-    }
+    public record Rows(Batch batch, long[] targets) {}
 
     private final long[] stream;
     private final boolean[] docStart;
@@ -47,8 +45,8 @@ public final class PackedSequences {
         this.context = context;
         this.numDocs = docs.size();
         if (numRows() == 0) {
-            throw new IllegalArgumentException("the documents hold " + total + " tokens, fewer than one row of "
-                    + (context + 1));
+            throw new IllegalArgumentException(
+                    "the documents hold " + total + " tokens, fewer than one row of " + (context + 1));
         }
     }
 

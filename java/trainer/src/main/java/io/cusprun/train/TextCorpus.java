@@ -1,20 +1,17 @@
 package io.cusprun.train;
 
+import io.cusprun.corpus.DocumentReader;
+import io.cusprun.model.TextTokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-
-import io.cusprun.corpus.DocumentReader;
-import io.cusprun.model.TextTokenizer;
-
 /** The documents of a JSONL corpus: one object per line with a string field {@code text}. */
 public final class TextCorpus {
 
-    private TextCorpus() {
-    }
+    private TextCorpus() {}
 
     /** The documents of a corpus file (read by the scorer's {@link DocumentReader}); none is an error. */
     public static List<String> read(Path file) throws IOException {

@@ -1,9 +1,10 @@
 package io.cusprun.train;
 
+import io.cusprun.model.LlamaModel;
+import io.cusprun.model.Tensors;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
@@ -13,9 +14,6 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
-
-import io.cusprun.model.LlamaModel;
-import io.cusprun.model.Tensors;
 
 /**
  * Next-token training of a {@link LlamaModel} with LibTorch's AdamW: matrices (embeddings
@@ -53,8 +51,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** One step's outcome: the loss before the update, the gradient norm before clipping, the rate used. */
-    public record StepResult(double loss, double gradNorm, double lr, long targets) {
-    }
+    public record StepResult(double loss, double gradNorm, double lr, long targets) {}
 
     private static final long REDUCTION_MEAN = 1; // at::Reduction::Mean
 
@@ -138,7 +135,8 @@ public final class Trainer implements AutoCloseable {
             optimizer.zero_grad(true);
             Tensor loss = crossEntropy(model.logitsWithGrad(rows.batch()), rows.targets());
             loss.backward();
-            double norm = hyper.gradClip() > 0 ? torch.clip_grad_norm_(params, hyper.gradClip())
+            double norm = hyper.gradClip() > 0
+                    ? torch.clip_grad_norm_(params, hyper.gradClip())
                     : torch.clip_grad_norm_(params, Double.MAX_VALUE);
             optimizer.step();
             long counted = 0;

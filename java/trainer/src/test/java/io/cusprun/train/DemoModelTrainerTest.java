@@ -1,10 +1,14 @@
 package io.cusprun.train;
 
-import io.cusprun.testing.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.cusprun.model.Checkpoint;
+import io.cusprun.model.DType;
+import io.cusprun.model.LlamaModel;
+import io.cusprun.model.ModelConfig;
+import io.cusprun.testing.Fixtures;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -14,21 +18,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.cusprun.model.Checkpoint;
-import io.cusprun.model.DType;
-import io.cusprun.model.LlamaModel;
-import io.cusprun.model.ModelConfig;
-
 /** The trainer's command end to end on a tiny model and corpus, with the demo tokenizer. */
 class DemoModelTrainerTest {
 
-    private static final Path TOKENIZER = Fixtures.repositoryRoot().resolve("data").resolve("demo-tokenizer");
+    private static final Path TOKENIZER =
+            Fixtures.repositoryRoot().resolve("data").resolve("demo-tokenizer");
 
     @TempDir
     Path tmp;
@@ -40,7 +39,11 @@ class DemoModelTrainerTest {
     void corpus() throws IOException {
         Assumptions.assumeTrue(Files.isRegularFile(TOKENIZER.resolve("tokenizer.json")), "demo tokenizer present");
         List<String> lines = new ArrayList<>();
-        String[] texts = {"The cat sat on the mat.", "Der Hund lief über die Straße.", "Question: what does ls do?\nAnswer: it lists files."};
+        String[] texts = {
+            "The cat sat on the mat.",
+            "Der Hund lief über die Straße.",
+            "Question: what does ls do?\nAnswer: it lists files."
+        };
         for (int i = 0; i < 12; i++) {
             lines.add("{\"text\": \"" + texts[i % texts.length].replace("\n", "\\n") + " " + i + "\"}");
         }
@@ -49,8 +52,9 @@ class DemoModelTrainerTest {
         Files.createDirectories(corpora.resolve("language/en"));
         Files.write(corpora.resolve("language/en/heldout.jsonl"), List.of("{\"text\": \"The dog sat on the mat.\"}"));
         Files.createDirectories(corpora.resolve("eval"));
-        Files.write(corpora.resolve("eval/mc.jsonl"), List.of(
-                "{\"context\": \"The cat\", \"choices\": [\"sat\", \"flew\"], \"answer\": 0}"));
+        Files.write(
+                corpora.resolve("eval/mc.jsonl"),
+                List.of("{\"context\": \"The cat\", \"choices\": [\"sat\", \"flew\"], \"answer\": 0}"));
     }
 
     private int run(ByteArrayOutputStream err, String... args) {
@@ -59,10 +63,33 @@ class DemoModelTrainerTest {
     }
 
     private String[] tiny(Path out, String... more) {
-        List<String> a = new ArrayList<>(List.of("--out", out.toString(), "--train", train.toString(), "--tokenizer",
-                TOKENIZER.toString(), "--corpora", corpora.toString(), "--steps", "3", "--batch", "2", "--context", "16",
-                "--hidden", "32", "--layers", "1", "--heads", "2", "--kv-heads", "1", "--intermediate", "32",
-                "--max-positions", "64"));
+        List<String> a = new ArrayList<>(List.of(
+                "--out",
+                out.toString(),
+                "--train",
+                train.toString(),
+                "--tokenizer",
+                TOKENIZER.toString(),
+                "--corpora",
+                corpora.toString(),
+                "--steps",
+                "3",
+                "--batch",
+                "2",
+                "--context",
+                "16",
+                "--hidden",
+                "32",
+                "--layers",
+                "1",
+                "--heads",
+                "2",
+                "--kv-heads",
+                "1",
+                "--intermediate",
+                "32",
+                "--max-positions",
+                "64"));
         a.addAll(List.of(more));
         return a.toArray(new String[0]);
     }
@@ -72,8 +99,14 @@ class DemoModelTrainerTest {
         Path out = tmp.resolve("models/demo");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         assertEquals(0, run(err, tiny(out)), err.toString(StandardCharsets.UTF_8));
-        for (String f : List.of("config.json", "model.safetensors", "generation_config.json", "tokenizer.json",
-                "tokenizer_config.json", "special_tokens_map.json", "MODEL_CARD.md")) {
+        for (String f : List.of(
+                "config.json",
+                "model.safetensors",
+                "generation_config.json",
+                "tokenizer.json",
+                "tokenizer_config.json",
+                "special_tokens_map.json",
+                "MODEL_CARD.md")) {
             assertTrue(Files.isRegularFile(out.resolve(f)), f);
         }
         ModelConfig config = ModelConfig.read(out);
@@ -82,7 +115,8 @@ class DemoModelTrainerTest {
         assertEquals(0L, config.bosTokenId());
         assertEquals(List.of(1L), config.eosTokenIds());
         try (Checkpoint ck = Checkpoint.open(out)) {
-            assertEquals(DType.BF16, ck.info("model.layers.0.mlp.up_proj.weight").dtype());
+            assertEquals(
+                    DType.BF16, ck.info("model.layers.0.mlp.up_proj.weight").dtype());
             assertEquals(DemoModelTrainer.class.getName(), ck.metadata().get("producer"));
             assertEquals("3", ck.metadata().get("step"));
         }

@@ -5,18 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.List;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.bytedeco.pytorch.AdamWOptions;
-import org.junit.jupiter.api.Test;
-
 import io.cusprun.model.Batch;
 import io.cusprun.model.LlamaModel;
 import io.cusprun.model.LoadOptions;
 import io.cusprun.model.ModelConfig;
 import io.cusprun.testing.Fixtures;
+import java.util.List;
+import org.bytedeco.pytorch.AdamWOptions;
+import org.junit.jupiter.api.Test;
 
 class TrainerTest {
 
@@ -26,8 +24,13 @@ class TrainerTest {
     static ModelConfig tinyConfig() {
         ObjectNode c = new ObjectMapper().createObjectNode();
         c.putArray("architectures").add("LlamaForCausalLM");
-        c.put("vocab_size", VOCAB).put("hidden_size", 32).put("intermediate_size", 64).put("num_hidden_layers", 2)
-                .put("num_attention_heads", 4).put("num_key_value_heads", 2).put("rms_norm_eps", 1e-5)
+        c.put("vocab_size", VOCAB)
+                .put("hidden_size", 32)
+                .put("intermediate_size", 64)
+                .put("num_hidden_layers", 2)
+                .put("num_attention_heads", 4)
+                .put("num_key_value_heads", 2)
+                .put("rms_norm_eps", 1e-5)
                 .put("tie_word_embeddings", true);
         return ModelConfig.parse(c);
     }
@@ -37,7 +40,7 @@ class TrainerTest {
         PackedSequences data = new PackedSequences(Fixtures.randomDocs(1, 40, 25, 70, 33), 32);
         PackedSequences.Rows rows = data.rows(0, 1, 2);
         try (LlamaModel model = LlamaModel.initialize(tinyConfig(), LoadOptions.DEFAULTS, 42);
-             Trainer trainer = new Trainer(model, HYPER)) {
+                Trainer trainer = new Trainer(model, HYPER)) {
             double before = trainer.loss(rows);
             assertEquals(Math.log(VOCAB), before, 0.3, "a fresh model is near uniform");
             double first = trainer.step(rows, 1e-2).loss();
@@ -55,7 +58,7 @@ class TrainerTest {
     @Test
     void optimiserGroupsDecayMatricesOnly() {
         try (LlamaModel model = LlamaModel.initialize(tinyConfig(), LoadOptions.DEFAULTS, 1);
-             Trainer trainer = new Trainer(model, HYPER)) {
+                Trainer trainer = new Trainer(model, HYPER)) {
             AdamWOptions decay = trainer.groupOptions(0);
             AdamWOptions noDecay = trainer.groupOptions(1);
             assertEquals(0.1, decay.weight_decay().get());
@@ -66,15 +69,20 @@ class TrainerTest {
                 assertArrayEquals(new double[] {0.9, 0.95}, betas);
                 assertEquals(1e-8, o.eps().get());
             }
-            long matrices = model.parameters().values().stream().filter(p -> p.dim() >= 2).mapToLong(p -> p.numel()).sum();
-            assertEquals(matrices, VOCAB * 32 + 2 * (32 * (32 + 2 * 16) + 32 * 32 + 3 * 32 * 64), "tied: embedding once");
+            long matrices = model.parameters().values().stream()
+                    .filter(p -> p.dim() >= 2)
+                    .mapToLong(p -> p.numel())
+                    .sum();
+            assertEquals(
+                    matrices, VOCAB * 32 + 2 * (32 * (32 + 2 * 16) + 32 * 32 + 3 * 32 * 64), "tied: embedding once");
             assertEquals(matrices + 32 * 5, trainer.numParameters());
         }
     }
 
     @Test
     void rowsKeepDocumentsApart() {
-        List<long[]> docs = List.of(new long[] {10, 11, 12, 13, 14}, new long[] {20, 21, 22}, new long[] {30, 31, 32, 33});
+        List<long[]> docs =
+                List.of(new long[] {10, 11, 12, 13, 14}, new long[] {20, 21, 22}, new long[] {30, 31, 32, 33});
         PackedSequences data = new PackedSequences(docs, 4);
         assertEquals(12, data.numTokens());
         assertEquals(2, data.numRows(), "(12 - 1) / 4 complete rows");

@@ -21,10 +21,11 @@ public final class GgufExports {
         }
         for (int i = 2; i < args.length; i++) {
             GgufType t = GgufType.parse(args[i]);
-            GgufExporter.Result r = GgufExporter.export(Path.of(args[0]), Path.of(args[1] + "-" + t.optionName() + ".gguf"), t);
-            System.err.printf("exported %s -> %s (%s, architecture %s, %d tensors, %.1f MB)%n", args[0], r.file(),
-                    t.optionName(), r.architecture(), r.tensors(), r.bytes() / 1e6);
+            GgufExporter.Result r =
+                    GgufExporter.export(Path.of(args[0]), Path.of(args[1] + "-" + t.optionName() + ".gguf"), t);
+            System.err.printf(
+                    "exported %s -> %s (%s, architecture %s, %d tensors, %.1f MB)%n",
+                    args[0], r.file(), t.optionName(), r.architecture(), r.tensors(), r.bytes() / 1e6);
         }
     }
-
 }

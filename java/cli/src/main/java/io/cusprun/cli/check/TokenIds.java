@@ -1,17 +1,15 @@
 package io.cusprun.cli.check;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.model.TextTokenizer;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import io.cusprun.model.TextTokenizer;
 
 /**
  * The llama.cpp check's cusprun side of tokenization (benchmarks/llamacpp/check.sh):
@@ -22,8 +20,7 @@ import io.cusprun.model.TextTokenizer;
  */
 public final class TokenIds {
 
-    private TokenIds() {
-    }
+    private TokenIds() {}
 
     public static void main(String[] args) throws IOException {
         if (args.length != 5) {
@@ -39,7 +36,7 @@ public final class TokenIds {
         ObjectMapper json = new ObjectMapper();
         ArrayNode docs = json.createArrayNode();
         try (TextTokenizer tok = TextTokenizer.load(model);
-             BufferedWriter ids = Files.newBufferedWriter(out.resolve("ids.jsonl"), StandardCharsets.UTF_8)) {
+                BufferedWriter ids = Files.newBufferedWriter(out.resolve("ids.jsonl"), StandardCharsets.UTF_8)) {
             for (String line : lines.subList(0, Math.min(n, lines.size()))) {
                 String text = json.readTree(line).path("text").asText();
                 long[] plain = tok.encode(text);

@@ -32,17 +32,23 @@ public final class CusprunNative {
 
     /** The one-line error for a library of another API version, or null when it matches this binding. */
     public static String apiMismatch(String library, int libraryVersion) {
-        return libraryVersion == CUSPRUN_API_VERSION ? null
-                : "libcusprun.so (" + library + ") has API version " + libraryVersion
-                        + ", the Java binding expects " + CUSPRUN_API_VERSION + ": rebuild both from one checkout";
+        return libraryVersion == CUSPRUN_API_VERSION
+                ? null
+                : "libcusprun.so (" + library + ") has API version " + libraryVersion + ", the Java binding expects "
+                        + CUSPRUN_API_VERSION + ": rebuild both from one checkout";
     }
+
     public static final int CUSPRUN_DEFAULT_VARIANT = -1;
 
     // cusprun_dtype
     public static final int CUSPRUN_F32 = 0, CUSPRUN_BF16 = 1, CUSPRUN_F16 = 2, CUSPRUN_F64 = 3;
     // cusprun_status
-    public static final int CUSPRUN_OK = 0, CUSPRUN_ERR_ARGUMENT = 1, CUSPRUN_ERR_UNSUPPORTED = 2,
-            CUSPRUN_ERR_NO_CUDA = 3, CUSPRUN_ERR_CUDA = 4, CUSPRUN_ERR_MEMORY = 5;
+    public static final int CUSPRUN_OK = 0,
+            CUSPRUN_ERR_ARGUMENT = 1,
+            CUSPRUN_ERR_UNSUPPORTED = 2,
+            CUSPRUN_ERR_NO_CUDA = 3,
+            CUSPRUN_ERR_CUDA = 4,
+            CUSPRUN_ERR_MEMORY = 5;
     // cusprun_backend
     public static final int CUSPRUN_BACKEND_CPU = 0, CUSPRUN_BACKEND_CUDA = 1;
 
@@ -68,26 +74,68 @@ public final class CusprunNative {
 
     public static native int cusprun_set_blas_threads(int threads);
 
-    public static native int cusprun_linear_f32(@Const FloatPointer x, long ldx, @Const FloatPointer w, FloatPointer y,
-            long ldy, long n, long k, long m);
+    public static native int cusprun_linear_f32(
+            @Const FloatPointer x, long ldx, @Const FloatPointer w, FloatPointer y, long ldy, long n, long k, long m);
 
-    public static native int cusprun_ffn_swiglu(int device, int variant, @Cast("void*") Pointer stream,
-            @Cast("cusprun_dtype") int act_dtype, @Const Pointer gate, @Const Pointer up, long in_stride,
-            Pointer act_out, long T, long F, @Cast("const int64_t*") LongPointer doc_offsets, long n_docs,
-            @Cast("cusprun_dtype") int acc_dtype, Pointer acc);
+    public static native int cusprun_ffn_swiglu(
+            int device,
+            int variant,
+            @Cast("void*") Pointer stream,
+            @Cast("cusprun_dtype") int act_dtype,
+            @Const Pointer gate,
+            @Const Pointer up,
+            long in_stride,
+            Pointer act_out,
+            long T,
+            long F,
+            @Cast("const int64_t*") LongPointer doc_offsets,
+            long n_docs,
+            @Cast("cusprun_dtype") int acc_dtype,
+            Pointer acc);
 
-    public static native int cusprun_head_gram(int device, int variant, @Cast("void*") Pointer stream,
-            @Cast("cusprun_dtype") int act_dtype, @Const Pointer z, long T, long H, long d, long group_size,
-            @Cast("const int64_t*") LongPointer doc_offsets, long n_docs, @Cast("cusprun_dtype") int acc_dtype,
+    public static native int cusprun_head_gram(
+            int device,
+            int variant,
+            @Cast("void*") Pointer stream,
+            @Cast("cusprun_dtype") int act_dtype,
+            @Const Pointer z,
+            long T,
+            long H,
+            long d,
+            long group_size,
+            @Cast("const int64_t*") LongPointer doc_offsets,
+            long n_docs,
+            @Cast("cusprun_dtype") int acc_dtype,
             Pointer gram);
 
-    public static native int cusprun_qk_neuron(int device, int variant, @Cast("void*") Pointer stream,
-            @Cast("cusprun_dtype") int act_dtype, @Const Pointer q, @Const Pointer k, long T, long H, long Hkv,
-            long d, float scale, int rope_pairs, @Cast("const int64_t*") LongPointer doc_offsets, long n_docs,
-            @Cast("cusprun_dtype") int acc_dtype, Pointer acc);
+    public static native int cusprun_qk_neuron(
+            int device,
+            int variant,
+            @Cast("void*") Pointer stream,
+            @Cast("cusprun_dtype") int act_dtype,
+            @Const Pointer q,
+            @Const Pointer k,
+            long T,
+            long H,
+            long Hkv,
+            long d,
+            float scale,
+            int rope_pairs,
+            @Cast("const int64_t*") LongPointer doc_offsets,
+            long n_docs,
+            @Cast("cusprun_dtype") int acc_dtype,
+            Pointer acc);
 
-    public static native int cusprun_rank_update(int device, int variant, @Cast("void*") Pointer stream,
-            @Cast("cusprun_dtype") int rel_dtype, @Const Pointer relevance, long n_docs, long N,
-            FloatPointer rank_max, @Cast("int32_t*") IntPointer rank_hist, long n_bins,
+    public static native int cusprun_rank_update(
+            int device,
+            int variant,
+            @Cast("void*") Pointer stream,
+            @Cast("cusprun_dtype") int rel_dtype,
+            @Const Pointer relevance,
+            long n_docs,
+            long N,
+            FloatPointer rank_max,
+            @Cast("int32_t*") IntPointer rank_hist,
+            long n_bins,
             DoublePointer relevance_sum);
 }
