@@ -1,6 +1,8 @@
 package io.cusprun.api;
 
 // README:begin
+import io.cusprun.api.ExpertPruner;
+import io.cusprun.api.ModelEvaluator;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.PrunePlan;
@@ -19,9 +21,9 @@ public class ReadmeExample {
         ExpertPruner pruner = ExpertPruner.open(model);
 
         // 1. relevance of every FFN neuron, head and KV group on each dimension's corpus
-        ScoreSet scores = pruner.score(
-                List.of(CorpusSpec.parse("language:de=" + args[1]), CorpusSpec.parse("domain:technical=" + args[2])),
-                ScoreSettings.DEFAULTS);
+        ScoreSet scores = pruner.score(List.of(
+                CorpusSpec.parse("language:de=" + args[1]),
+                CorpusSpec.parse("domain:technical=" + args[2])), ScoreSettings.DEFAULTS);
 
         // 2. irrelevant in every document of every dimension -> removed first
         PruneStatistics stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), List.of(), 0, 1.0);
