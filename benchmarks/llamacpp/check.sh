@@ -64,7 +64,7 @@ for m in demo uniform35 perlayer35; do
     echo "$sep\"$m\": $r" >> "$WORK/cusprun.json"
     sep=","
     # f32 through the command, the other types in one JVM (same exporter, saves JVM starts)
-    cusprun export --model "${MODELS[$m]}" --out "$WORK/gguf/$m-f32.gguf" --dtype f32 2>&1 | sed 's/^/  /' >&2
+    cusprun export --model "${MODELS[$m]}" --out "$WORK/gguf/$m-f32.gguf" --dtype f32 --force 2>&1 | sed 's/^/  /' >&2
     java -cp "$JAR" io.cusprun.cli.check.GgufExports "${MODELS[$m]}" "$WORK/gguf/$m" f16 bf16 q8_0 2>&1 | sed 's/^/  /' >&2
     for t in f32 f16 bf16 q8_0; do
         ggufs+=("$WORK/gguf/$m-$t.gguf")
@@ -88,7 +88,7 @@ for dir in "$WORK"/families/*/; do
     r=$(cusprun eval --model "$dir" --ids "$dir/ids.jsonl" --max-length 64 --stride 64 --json)
     echo "$sep\"$name\": $r" >> "$WORK/cusprun-families.json"
     sep=","
-    cusprun export --model "$dir" --out "$WORK/gguf/$name-f32.gguf" --dtype f32 2>&1 | sed 's/^/  /' >&2
+    cusprun export --model "$dir" --out "$WORK/gguf/$name-f32.gguf" --dtype f32 --force 2>&1 | sed 's/^/  /' >&2
     node "$CACHE/check.mjs" "$dir/docs.json" 64 "" "$WORK/gguf/$name-f32.gguf" >> "$WORK/llamacpp-families.jsonl"
 done
 echo "}" >> "$WORK/cusprun-families.json"
