@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
 /**
@@ -46,40 +45,14 @@ public final class BenchCommand implements Command {
     @Override
     public Options options() {
         Options o = new Options();
-        o.addOption(Option.builder()
-                .longOpt("filter")
-                .hasArg()
-                .argName("REGEX")
-                .desc("benchmarks to run (JMH regular expression; default all)")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("quick")
-                .desc("1 fork, 1 warm-up and 3 measured iterations of 1 s")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("threads")
-                .hasArg()
-                .argName("N")
-                .desc("native threads (OMP_NUM_THREADS; default all cores)")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("jar")
-                .hasArg()
-                .argName("FILE")
-                .desc("the benchmarks jar (default: " + JAR + " of this checkout)")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("json")
-                .hasArg()
-                .argName("FILE")
-                .desc("also keep JMH's JSON results in FILE")
-                .build());
+        o.addOption(Cli.option("filter", "REGEX", "benchmarks to run (JMH regular expression; default all)"));
+        o.addOption(Cli.flag("quick", "1 fork, 1 warm-up and 3 measured iterations of 1 s"));
+        o.addOption(Cli.option("threads", "N", "native threads (OMP_NUM_THREADS; default all cores)"));
+        o.addOption(Cli.option("jar", "FILE", "the benchmarks jar (default: " + JAR + " of this checkout)"));
+        o.addOption(Cli.option("json", "FILE", "also keep JMH's JSON results in FILE"));
         o.addOption(Cli.forceOption());
-        o.addOption(Option.builder()
-                .longOpt("list")
-                .desc("list the benchmarks and exit")
-                .build());
-        o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
+        o.addOption(Cli.flag("list", "list the benchmarks and exit"));
+        o.addOption(Cli.helpOption());
         return o;
     }
 

@@ -171,7 +171,27 @@ public final class Cli {
     }
 
     /** The {@code --force} flag of commands that write: replace an existing output cusprun wrote. */
-    static Option forceOption() {
+    /** An option with one value, e.g. {@code --model DIR}. */
+    public static Option option(String name, String argName, String description) {
+        return Option.builder()
+                .longOpt(name)
+                .hasArg()
+                .argName(argName)
+                .desc(description)
+                .build();
+    }
+
+    /** An option without a value, e.g. {@code --json}. */
+    public static Option flag(String name, String description) {
+        return Option.builder().longOpt(name).desc(description).build();
+    }
+
+    /** {@code -h}/{@code --help}, on every command. */
+    public static Option helpOption() {
+        return Option.builder("h").longOpt("help").desc("show this help").build();
+    }
+
+    public static Option forceOption() {
         return Option.builder()
                 .longOpt(FORCE)
                 .desc("replace an existing output (only one cusprun wrote, or an empty directory)")

@@ -61,24 +61,14 @@ public final class CompareCommand implements Command {
     public Options options() {
         ComparisonSpec d = ComparisonSpec.DEFAULTS;
         Options o = new Options();
-        o.addOption(Option.builder()
-                .longOpt("model")
-                .hasArg()
-                .argName("DIR")
-                .desc("source model directory")
-                .build());
+        o.addOption(Cli.option("model", "DIR", "source model directory"));
         o.addOption(Option.builder()
                 .longOpt("corpus")
                 .hasArgs()
                 .argName("KIND:NAME=PATH")
                 .desc("the expert's corpora (language, domain, task); repeatable")
                 .build());
-        o.addOption(Option.builder()
-                .longOpt("general-corpus")
-                .hasArg()
-                .argName("PATH")
-                .desc("general corpus for cusprun-general")
-                .build());
+        o.addOption(Cli.option("general-corpus", "PATH", "general corpus for cusprun-general"));
         o.addOption(Option.builder()
                 .longOpt("overlap-corpus")
                 .hasArgs()
@@ -91,84 +81,28 @@ public final class CompareCommand implements Command {
                 .argName("R[,R...]")
                 .desc("ratios (default " + ratioList(d.ratios()) + ")")
                 .build());
-        o.addOption(Option.builder()
-                .longOpt("method")
-                .hasArg()
-                .argName("LIST")
-                .desc("methods (default " + ALL_METHODS + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("eval-expert")
-                .hasArg()
-                .argName("FILE")
-                .desc("held-out expert documents (.jsonl/.txt)")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("eval-general")
-                .hasArg()
-                .argName("FILE")
-                .desc("held-out general documents")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("eval-mc")
-                .hasArg()
-                .argName("FILE")
-                .desc("held-out multiple-choice items (JSONL)")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("eval-docs")
-                .hasArg()
-                .argName("N")
-                .desc("at most N documents per eval file (default all)")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("max-length")
-                .hasArg()
-                .argName("N")
-                .desc("evaluation window (default " + d.maxLength() + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("mode")
-                .hasArg()
-                .argName("uniform|per-layer")
-                .desc("default " + d.prune().mode().label())
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("granularity")
-                .hasArg()
-                .argName("ffn+heads|ffn")
-                .desc("default " + d.prune().granularity().label())
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("max-tokens")
-                .hasArg()
-                .argName("N")
-                .desc("scoring: truncate documents (default " + d.scoring().maxTokens() + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("docs")
-                .hasArg()
-                .argName("N")
-                .desc("scoring: documents per corpus (default all)")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("keep")
-                .hasArg()
-                .argName("DIR")
-                .desc("keep the pruned models in DIR/<method>-<ratio>")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("report")
-                .hasArg()
-                .argName("DIR")
-                .desc("HTML report directory (default " + DEFAULT_REPORT + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("json")
-                .desc("print the results as JSON instead of the table")
-                .build());
+        o.addOption(Cli.option("method", "LIST", "methods (default " + ALL_METHODS + ")"));
+        o.addOption(Cli.option("eval-expert", "FILE", "held-out expert documents (.jsonl/.txt)"));
+        o.addOption(Cli.option("eval-general", "FILE", "held-out general documents"));
+        o.addOption(Cli.option("eval-mc", "FILE", "held-out multiple-choice items (JSONL)"));
+        o.addOption(Cli.option("eval-docs", "N", "at most N documents per eval file (default all)"));
+        o.addOption(Cli.option("max-length", "N", "evaluation window (default " + d.maxLength() + ")"));
+        o.addOption(Cli.option(
+                "mode", "uniform|per-layer", "default " + d.prune().mode().label()));
+        o.addOption(Cli.option(
+                "granularity",
+                "ffn+heads|ffn",
+                "default " + d.prune().granularity().label()));
+        o.addOption(Cli.option(
+                "max-tokens",
+                "N",
+                "scoring: truncate documents (default " + d.scoring().maxTokens() + ")"));
+        o.addOption(Cli.option("docs", "N", "scoring: documents per corpus (default all)"));
+        o.addOption(Cli.option("keep", "DIR", "keep the pruned models in DIR/<method>-<ratio>"));
+        o.addOption(Cli.option("report", "DIR", "HTML report directory (default " + DEFAULT_REPORT + ")"));
+        o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
         o.addOption(Cli.forceOption());
-        o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
+        o.addOption(Cli.helpOption());
         return o;
     }
 

@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
 /**
@@ -79,48 +78,19 @@ public final class DemoCommand implements Command {
     @Override
     public Options options() {
         Options o = new Options();
-        o.addOption(Option.builder()
-                .longOpt("data")
-                .hasArg()
-                .argName("DIR")
-                .desc("the bundled data folder (default: ./data, else the one of the checkout the jar was built in)")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("out")
-                .hasArg()
-                .argName("DIR")
-                .desc("output folder (default " + DEFAULT_OUT + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("ratio")
-                .hasArg()
-                .argName("R[,R...]")
-                .desc("default " + CompareCommand.ratioList(ComparisonSpec.DEFAULTS.ratios()))
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("method")
-                .hasArg()
-                .argName("LIST")
-                .desc("default " + CompareCommand.ALL_METHODS)
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("docs")
-                .hasArg()
-                .argName("N")
-                .desc("documents scored per corpus (default " + SCORING.maxDocs() + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("eval-docs")
-                .hasArg()
-                .argName("N")
-                .desc("held-out documents per eval file (default " + EVAL_DOCS + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("json")
-                .desc("print the results as JSON instead of the table")
-                .build());
+        o.addOption(Cli.option(
+                "data",
+                "DIR",
+                "the bundled data folder (default: ./data, else the one of the checkout the jar was built in)"));
+        o.addOption(Cli.option("out", "DIR", "output folder (default " + DEFAULT_OUT + ")"));
+        o.addOption(Cli.option(
+                "ratio", "R[,R...]", "default " + CompareCommand.ratioList(ComparisonSpec.DEFAULTS.ratios())));
+        o.addOption(Cli.option("method", "LIST", "default " + CompareCommand.ALL_METHODS));
+        o.addOption(Cli.option("docs", "N", "documents scored per corpus (default " + SCORING.maxDocs() + ")"));
+        o.addOption(Cli.option("eval-docs", "N", "held-out documents per eval file (default " + EVAL_DOCS + ")"));
+        o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
         o.addOption(Cli.forceOption());
-        o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
+        o.addOption(Cli.helpOption());
         return o;
     }
 

@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Option;
 import org.apache.commons.cli.OptionGroup;
 import org.apache.commons.cli.Options;
 
@@ -52,65 +51,24 @@ public final class EvalCommand implements Command {
     @Override
     public Options options() {
         Options o = new Options();
-        o.addOption(Option.builder()
-                .longOpt("model")
-                .hasArg()
-                .argName("DIR")
-                .desc("model directory: config.json, *.safetensors, tokenizer.json")
-                .build());
+        o.addOption(Cli.option("model", "DIR", "model directory: config.json, *.safetensors, tokenizer.json"));
         OptionGroup input = new OptionGroup();
-        input.addOption(Option.builder()
-                .longOpt("text")
-                .hasArg()
-                .argName("FILE")
-                .desc("perplexity of a UTF-8 text file")
-                .build());
-        input.addOption(Option.builder()
-                .longOpt("ids")
-                .hasArg()
-                .argName("FILE")
-                .desc("perplexity of pre-tokenised documents: JSONL, one array of token ids per line")
-                .build());
-        input.addOption(Option.builder()
-                .longOpt("mc")
-                .hasArg()
-                .argName("FILE")
-                .desc("multiple choice: JSONL {\"context\", \"choices\": [...], \"answer\": i}")
-                .build());
+        input.addOption(Cli.option("text", "FILE", "perplexity of a UTF-8 text file"));
+        input.addOption(Cli.option(
+                "ids", "FILE", "perplexity of pre-tokenised documents: JSONL, one array of token ids per line"));
+        input.addOption(
+                Cli.option("mc", "FILE", "multiple choice: JSONL {\"context\", \"choices\": [...], \"answer\": i}"));
         o.addOptionGroup(input);
-        o.addOption(
-                Option.builder().longOpt("json").desc("print one JSON object").build());
-        o.addOption(Option.builder()
-                .longOpt("max-length")
-                .hasArg()
-                .argName("N")
-                .desc("tokens per window (default min(max_position_embeddings, " + DEFAULT_MAX_LENGTH + "))")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("stride")
-                .hasArg()
-                .argName("N")
-                .desc("window stride (default max-length / 2)")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("batch-tokens")
-                .hasArg()
-                .argName("N")
-                .desc("tokens per forward pass (default " + DEFAULT_BATCH_TOKENS + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("device")
-                .hasArg()
-                .argName("D")
-                .desc("cpu (default), cuda, cuda:N")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("dtype")
-                .hasArg()
-                .argName("T")
-                .desc("compute dtype: f32 (default), bf16, f16")
-                .build());
-        o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
+        o.addOption(Cli.flag("json", "print one JSON object"));
+        o.addOption(Cli.option(
+                "max-length",
+                "N",
+                "tokens per window (default min(max_position_embeddings, " + DEFAULT_MAX_LENGTH + "))"));
+        o.addOption(Cli.option("stride", "N", "window stride (default max-length / 2)"));
+        o.addOption(Cli.option("batch-tokens", "N", "tokens per forward pass (default " + DEFAULT_BATCH_TOKENS + ")"));
+        o.addOption(Cli.option("device", "D", "cpu (default), cuda, cuda:N"));
+        o.addOption(Cli.option("dtype", "T", "compute dtype: f32 (default), bf16, f16"));
+        o.addOption(Cli.helpOption());
         return o;
     }
 

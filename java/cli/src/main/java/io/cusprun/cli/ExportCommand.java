@@ -4,7 +4,6 @@ import io.cusprun.export.GgufExporter;
 import io.cusprun.export.GgufType;
 import java.nio.file.Path;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
 /** {@code cusprun export}: writes a model directory as one GGUF file for llama.cpp (see io.cusprun.export). */
@@ -34,26 +33,12 @@ public final class ExportCommand implements Command {
     @Override
     public Options options() {
         Options o = new Options();
-        o.addOption(Option.builder()
-                .longOpt("model")
-                .hasArg()
-                .argName("DIR")
-                .desc("model directory (pruned or not)")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("out")
-                .hasArg()
-                .argName("FILE")
-                .desc("the GGUF file to write")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("dtype")
-                .hasArg()
-                .argName("T")
-                .desc("weight type: f32, f16, bf16 or q8_0 (default f16); norms and biases stay f32")
-                .build());
+        o.addOption(Cli.option("model", "DIR", "model directory (pruned or not)"));
+        o.addOption(Cli.option("out", "FILE", "the GGUF file to write"));
+        o.addOption(Cli.option(
+                "dtype", "T", "weight type: f32, f16, bf16 or q8_0 (default f16); norms and biases stay f32"));
         o.addOption(Cli.forceOption());
-        o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
+        o.addOption(Cli.helpOption());
         return o;
     }
 

@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
 /**
@@ -43,15 +42,9 @@ public final class InspectCommand implements Command {
     @Override
     public Options options() {
         Options o = new Options();
-        o.addOption(Option.builder()
-                .longOpt("model")
-                .hasArg()
-                .argName("DIR")
-                .desc("model directory: config.json and *.safetensors")
-                .build());
-        o.addOption(
-                Option.builder().longOpt("json").desc("print one JSON object").build());
-        o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
+        o.addOption(Cli.option("model", "DIR", "model directory: config.json and *.safetensors"));
+        o.addOption(Cli.flag("json", "print one JSON object"));
+        o.addOption(Cli.helpOption());
         return o;
     }
 

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
 /** {@code cusprun merge}: combines score shards exactly (max, histogram and exact-sum addition). */
@@ -41,14 +40,9 @@ public final class MergeCommand implements Command {
     @Override
     public Options options() {
         Options o = new Options();
-        o.addOption(Option.builder()
-                .longOpt("out")
-                .hasArg()
-                .argName("FILE")
-                .desc("merged score file")
-                .build());
+        o.addOption(Cli.option("out", "FILE", "merged score file"));
         o.addOption(Cli.forceOption());
-        o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
+        o.addOption(Cli.helpOption());
         return o;
     }
 

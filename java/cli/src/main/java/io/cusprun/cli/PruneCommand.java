@@ -53,101 +53,51 @@ public final class PruneCommand implements Command {
     public Options options() {
         PruneSettings d = PruneSettings.DEFAULTS;
         Options o = new Options();
-        o.addOption(Option.builder()
-                .longOpt("model")
-                .hasArg()
-                .argName("DIR")
-                .desc("source model directory")
-                .build());
+        o.addOption(Cli.option("model", "DIR", "source model directory"));
         o.addOption(Option.builder()
                 .longOpt("scores")
                 .hasArgs()
                 .argName("FILE")
                 .desc("score files (from 'score'/'merge'); their corpora are the expert's dimensions")
                 .build());
-        o.addOption(Option.builder()
-                .longOpt("ratio")
-                .hasArg()
-                .argName("R")
-                .desc("fraction of decoder-block parameters to remove, e.g. 0.3")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("out")
-                .hasArg()
-                .argName("DIR")
-                .desc("output model directory")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("mode")
-                .hasArg()
-                .argName("uniform|per-layer")
-                .desc("default " + d.mode().label())
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("granularity")
-                .hasArg()
-                .argName("ffn+heads|ffn|neurons")
-                .desc("default " + d.granularity().label())
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("head-unit")
-                .hasArg()
-                .argName("query|group")
-                .desc("GQA: same number of query heads per group or whole KV groups (default "
-                        + d.headUnit().label() + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("doc-quantile")
-                .hasArg()
-                .argName("Q")
-                .desc("1.0 = max rank over documents; below: that quantile (default " + d.docQuantile() + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("min-ffn")
-                .hasArg()
-                .argName("F")
-                .desc("per-layer floor: keep at least this FFN fraction (default " + d.minFfnFraction() + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("masked")
-                .desc("write a full-size checkpoint with pruned weights zeroed")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("dry-run")
-                .desc("print shapes and parameter counts, write nothing")
-                .build());
+        o.addOption(Cli.option("ratio", "R", "fraction of decoder-block parameters to remove, e.g. 0.3"));
+        o.addOption(Cli.option("out", "DIR", "output model directory"));
+        o.addOption(
+                Cli.option("mode", "uniform|per-layer", "default " + d.mode().label()));
+        o.addOption(Cli.option(
+                "granularity",
+                "ffn+heads|ffn|neurons",
+                "default " + d.granularity().label()));
+        o.addOption(Cli.option(
+                "head-unit",
+                "query|group",
+                "GQA: same number of query heads per group or whole KV groups (default "
+                        + d.headUnit().label() + ")"));
+        o.addOption(Cli.option(
+                "doc-quantile",
+                "Q",
+                "1.0 = max rank over documents; below: that quantile (default " + d.docQuantile() + ")"));
+        o.addOption(Cli.option(
+                "min-ffn",
+                "F",
+                "per-layer floor: keep at least this FFN fraction (default " + d.minFfnFraction() + ")"));
+        o.addOption(Cli.flag("masked", "write a full-size checkpoint with pruned weights zeroed"));
+        o.addOption(Cli.flag("dry-run", "print shapes and parameter counts, write nothing"));
         o.addOption(Cli.forceOption());
-        o.addOption(Option.builder()
-                .longOpt("method")
-                .hasArg()
-                .argName("M")
-                .desc(Method.labels(", ") + " (default " + Method.CUSPRUN.label() + ")")
-                .build());
+        o.addOption(Cli.option("method", "M", Method.labels(", ") + " (default " + Method.CUSPRUN.label() + ")"));
         o.addOption(Option.builder()
                 .longOpt("corpus")
                 .hasArgs()
                 .argName("KIND:NAME=PATH")
                 .desc("score these corpora first (one shot), or calibration data for wanda-sp/flap/shortgpt")
                 .build());
-        o.addOption(Option.builder()
-                .longOpt("max-tokens")
-                .hasArg()
-                .argName("N")
-                .desc("with --corpus: truncate documents (default " + ScoreSettings.DEFAULTS.maxTokens() + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("docs")
-                .hasArg()
-                .argName("N")
-                .desc("with --corpus: documents per corpus (default all)")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("seed")
-                .hasArg()
-                .argName("S")
-                .desc("seed of the random baseline (default " + d.seed() + ")")
-                .build());
-        o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
+        o.addOption(Cli.option(
+                "max-tokens",
+                "N",
+                "with --corpus: truncate documents (default " + ScoreSettings.DEFAULTS.maxTokens() + ")"));
+        o.addOption(Cli.option("docs", "N", "with --corpus: documents per corpus (default all)"));
+        o.addOption(Cli.option("seed", "S", "seed of the random baseline (default " + d.seed() + ")"));
+        o.addOption(Cli.helpOption());
         return o;
     }
 

@@ -51,12 +51,7 @@ public final class ScoreCommand implements Command {
     public Options options() {
         ScoreSettings d = ScoreSettings.DEFAULTS;
         Options o = new Options();
-        o.addOption(Option.builder()
-                .longOpt("model")
-                .hasArg()
-                .argName("DIR")
-                .desc("model directory (config.json, *.safetensors, tokenizer.json)")
-                .build());
+        o.addOption(Cli.option("model", "DIR", "model directory (config.json, *.safetensors, tokenizer.json)"));
         o.addOption(Option.builder()
                 .longOpt("corpus")
                 .hasArgs()
@@ -64,72 +59,22 @@ public final class ScoreCommand implements Command {
                 .desc(
                         "corpus: KIND language|domain|task; PATH .txt (blank-line separated), .jsonl (field text) or a folder; repeatable")
                 .build());
-        o.addOption(Option.builder()
-                .longOpt("out")
-                .hasArg()
-                .argName("FILE")
-                .desc("score file to write (safetensors)")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("max-tokens")
-                .hasArg()
-                .argName("N")
-                .desc("truncate documents to N tokens (default " + d.maxTokens() + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("docs")
-                .hasArg()
-                .argName("N")
-                .desc("use at most N documents per corpus (default all)")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("devices")
-                .hasArg()
-                .argName("LIST")
-                .desc("workers: cpu (default), cpu,cpu, cuda:0,cuda:1")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("shard")
-                .hasArg()
-                .argName("I/N")
-                .desc("score every N-th packed batch from I (merge shards with 'merge')")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("resume")
-                .desc("continue from FILE.partial if present")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("bins")
-                .hasArg()
-                .argName("B")
-                .desc("rank histogram bins (default " + d.bins() + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("batch-tokens")
-                .hasArg()
-                .argName("N")
-                .desc("token budget of a packed batch (default " + d.batchTokens() + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("neurons")
-                .desc("also score query/key pairs and value/output neurons")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("kernels")
-                .hasArg()
-                .argName("native|torch")
-                .desc("relevance kernels (default " + DEFAULT_KERNELS + ")")
-                .build());
-        o.addOption(Option.builder()
-                .longOpt("checkpoint-seconds")
-                .hasArg()
-                .argName("S")
-                .desc("checkpoint interval (default " + DEFAULT_CHECKPOINT.toSeconds() + ")")
-                .build());
+        o.addOption(Cli.option("out", "FILE", "score file to write (safetensors)"));
+        o.addOption(Cli.option("max-tokens", "N", "truncate documents to N tokens (default " + d.maxTokens() + ")"));
+        o.addOption(Cli.option("docs", "N", "use at most N documents per corpus (default all)"));
+        o.addOption(Cli.option("devices", "LIST", "workers: cpu (default), cpu,cpu, cuda:0,cuda:1"));
+        o.addOption(Cli.option("shard", "I/N", "score every N-th packed batch from I (merge shards with 'merge')"));
+        o.addOption(Cli.flag("resume", "continue from FILE.partial if present"));
+        o.addOption(Cli.option("bins", "B", "rank histogram bins (default " + d.bins() + ")"));
         o.addOption(
-                Option.builder().longOpt("no-progress").desc("no progress bar").build());
+                Cli.option("batch-tokens", "N", "token budget of a packed batch (default " + d.batchTokens() + ")"));
+        o.addOption(Cli.flag("neurons", "also score query/key pairs and value/output neurons"));
+        o.addOption(Cli.option("kernels", "native|torch", "relevance kernels (default " + DEFAULT_KERNELS + ")"));
+        o.addOption(Cli.option(
+                "checkpoint-seconds", "S", "checkpoint interval (default " + DEFAULT_CHECKPOINT.toSeconds() + ")"));
+        o.addOption(Cli.flag("no-progress", "no progress bar"));
         o.addOption(Cli.forceOption());
-        o.addOption(Option.builder("h").longOpt("help").desc("show this help").build());
+        o.addOption(Cli.helpOption());
         return o;
     }
 

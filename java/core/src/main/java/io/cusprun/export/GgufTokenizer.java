@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cusprun.model.ModelConfig;
+import io.cusprun.model.TextTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -230,29 +231,14 @@ public final class GgufTokenizer {
         return content == null ? null : id(ids, content);
     }
 
+    /** The id of the special token the post-processor's template starts with (its own ids first), or null. */
     private static Long templateFirstSpecial(JsonNode pp, Map<String, Integer> ids) {
-        if ("Sequence".equals(pp.path("type").asText())) {
-            for (JsonNode p : pp.path("processors")) {
-                Long id = templateFirstSpecial(p, ids);
-                if (id != null) {
-                    return id;
-                }
-            }
+        Map.Entry<String, JsonNode> t = TextTokenizer.templateFirstSpecial(pp);
+        if (t == null) {
             return null;
         }
-        if (!"TemplateProcessing".equals(pp.path("type").asText())) {
-            return null;
-        }
-        JsonNode first = pp.path("single").path(0).path("SpecialToken");
-        if (first.isMissingNode()) {
-            return null;
-        }
-        String name = first.path("id").asText();
-        JsonNode idsNode = pp.path("special_tokens").path(name).path("ids");
-        if (idsNode.isArray() && idsNode.size() == 1) {
-            return idsNode.get(0).asLong();
-        }
-        return id(ids, name);
+        JsonNode idsNode = t.getValue().path("special_tokens").path(t.getKey()).path("ids");
+        return idsNode.isArray() && idsNode.size() == 1 ? idsNode.get(0).asLong() : id(ids, t.getKey());
     }
 
     /**

@@ -70,7 +70,8 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
         JsonNode genConfig = readOptional(dir.resolve("generation_config.json"));
         JsonNode modelConfig = readOptional(dir.resolve(ModelConfig.FILE_NAME));
         Map<String, Long> specials = specialTokenIds(tokJson);
-        Long templateBos = templateFirstSpecial(tokJson.path("post_processor"), specials);
+        Map.Entry<String, JsonNode> template = templateFirstSpecial(tokJson.path("post_processor"));
+        Long templateBos = template == null ? null : specials.get(template.getKey());
 
         boolean addBos =
                 tokConfig.has("add_bos_token") ? tokConfig.get("add_bos_token").asBoolean() : templateBos != null;
@@ -317,13 +318,16 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
         });
     }
 
-    /** The id of the special token a TemplateProcessing "single" template starts with, or null. */
-    private static Long templateFirstSpecial(JsonNode pp, Map<String, Long> specials) {
+    /**
+     * The name of the special token a TemplateProcessing "single" template starts with, with the
+     * processor that names it (a Sequence is searched in order); null when there is none.
+     */
+    public static Map.Entry<String, JsonNode> templateFirstSpecial(JsonNode pp) {
         if ("Sequence".equals(pp.path("type").asText())) {
             for (JsonNode p : pp.path("processors")) {
-                Long id = templateFirstSpecial(p, specials);
-                if (id != null) {
-                    return id;
+                Map.Entry<String, JsonNode> found = templateFirstSpecial(p);
+                if (found != null) {
+                    return found;
                 }
             }
             return null;
@@ -332,7 +336,7 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
             return null;
         }
         JsonNode first = pp.path("single").path(0).path("SpecialToken");
-        return first.isMissingNode() ? null : specials.get(first.path("id").asText());
+        return first.isMissingNode() ? null : Map.entry(first.path("id").asText(), pp);
     }
 
     /** A token given as a string or {"content": ...} in tokenizer_config.json, as an id. */
