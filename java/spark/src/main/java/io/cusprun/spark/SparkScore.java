@@ -78,7 +78,7 @@ public final class SparkScore implements Command {
         return "  java -cp 'java/spark/target/cusprun-spark.jar:java/spark/target/lib/*' io.cusprun.spark.SparkScore \\\n"
                 + "      --master 'local[2]' --model llama --corpus language:de=de.txt --out scores.safetensors\n"
                 + "  spark-submit --class io.cusprun.spark.SparkScore [spark options] cusprun-spark.jar \\\n"
-                + "      --model /shared/llama --corpus language:de=/shared/de.txt --tasks 64 --out /shared/s.safetensors\n"
+                + "      --model /mnt/cluster/llama --corpus language:de=/mnt/cluster/de.txt --tasks 64 --out /mnt/cluster/s.safetensors\n"
                 + "  (docs/spark.md: JVM flags, jars to ship, Kubernetes with GPUs)\n";
     }
 
