@@ -4,6 +4,7 @@ import io.cusprun.OutputPolicy;
 import io.cusprun.Version;
 import io.cusprun.model.Architecture;
 import io.cusprun.model.Checkpoint;
+import io.cusprun.model.CheckpointLayout;
 import io.cusprun.model.DType;
 import io.cusprun.model.LayerSize;
 import io.cusprun.model.ModelConfig;
@@ -62,6 +63,8 @@ public final class GgufExporter {
     public static Result export(Path modelDir, Path out, GgufType type) throws IOException {
         ModelConfig config = ModelConfig.read(modelDir);
         try (Checkpoint ckpt = Checkpoint.open(modelDir)) {
+            // the exporter reads the weights' bytes itself: refuse what loading would refuse
+            CheckpointLayout.checkWithValues(config, ckpt);
             Plan plan;
             try {
                 plan = plan(modelDir, config, ckpt, type);

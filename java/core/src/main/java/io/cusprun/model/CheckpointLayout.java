@@ -71,6 +71,17 @@ public final class CheckpointLayout {
     }
 
     /**
+     * {@link #check} plus every weight finite: what a writer that copies the weights (prune,
+     * export) checks before it writes anything, so that it never passes on a NaN.
+     */
+    public static void checkWithValues(ModelConfig config, Checkpoint checkpoint) throws SafetensorsException {
+        check(config, checkpoint);
+        for (String name : checkpoint.tensorNames()) {
+            checkpoint.checkFinite(name);
+        }
+    }
+
+    /**
      * Throws a one-line {@link SafetensorsException} naming the file and the tensor when the
      * checkpoint and the config disagree (see the class comment).
      */

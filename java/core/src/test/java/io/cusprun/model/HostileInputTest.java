@@ -9,6 +9,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cusprun.NonFiniteException;
 import io.cusprun.eval.Perplexity;
+import io.cusprun.export.GgufExporter;
+import io.cusprun.export.GgufType;
 import io.cusprun.prune.BaselineStatistics;
 import io.cusprun.prune.CheckpointPruner;
 import io.cusprun.testing.Fixtures;
@@ -352,6 +354,14 @@ class HostileInputTest {
                     () -> LlamaModel.load(dir),
                     "model.layers.1.mlp.down_proj.weight",
                     "non-finite");
+            Path gguf = tmp.resolve("nan" + bad + ".gguf");
+            oneLine(
+                    SafetensorsException.class,
+                    dir.resolve("model.safetensors"),
+                    () -> GgufExporter.export(dir, gguf, GgufType.F16),
+                    "model.layers.1.mlp.down_proj.weight",
+                    "non-finite");
+            assertFalse(Files.exists(gguf), "no GGUF written");
             try (Checkpoint cp = Checkpoint.open(dir)) {
                 var shape = CheckpointPruner.shapeOf(dir);
                 oneLine(
