@@ -49,10 +49,7 @@ public final class ExportCommand implements Command {
         GgufType type = GgufType.parse(cl.getOptionValue("dtype", "f16"));
         GgufExporter.Result r = GgufExporter.export(model, out, type);
         r.notes().forEach(n -> console.err().println("export: note: " + n));
-        console.err()
-                .printf(
-                        "exported %s -> %s (%s, architecture %s, %d tensors, %.1f MB)%n",
-                        model, out, type.optionName(), r.architecture(), r.tensors(), r.bytes() / 1e6);
+        console.err().println(r.describe(model));
         return Cli.OK;
     }
 }

@@ -53,7 +53,20 @@ public final class GgufExporter {
             f -> Files.isRegularFile(f) && GgufReader.open(f).metadata().get(WRITER_KEY) != null);
 
     /** What was written. */
-    public record Result(Path file, long bytes, String architecture, GgufType type, int tensors, List<String> notes) {}
+    public record Result(Path file, long bytes, String architecture, GgufType type, int tensors, List<String> notes) {
+        /** One line for the user: what was written where. */
+        public String describe(Path model) {
+            return String.format(
+                    java.util.Locale.ROOT,
+                    "exported %s -> %s (%s, architecture %s, %d tensors, %.1f MB)",
+                    model,
+                    file,
+                    type.optionName(),
+                    architecture,
+                    tensors,
+                    bytes / 1e6);
+        }
+    }
 
     private static final long ROWS_BYTES = 16L << 20; // rows read per step, about this many f32 bytes
 

@@ -23,9 +23,7 @@ public final class GgufExports {
             GgufType t = GgufType.parse(args[i]);
             GgufExporter.Result r =
                     GgufExporter.export(Path.of(args[0]), Path.of(args[1] + "-" + t.optionName() + ".gguf"), t);
-            System.err.printf(
-                    "exported %s -> %s (%s, architecture %s, %d tensors, %.1f MB)%n",
-                    args[0], r.file(), t.optionName(), r.architecture(), r.tensors(), r.bytes() / 1e6);
+            System.err.println(r.describe(Path.of(args[0])));
         }
     }
 }

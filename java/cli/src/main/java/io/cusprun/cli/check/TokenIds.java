@@ -3,6 +3,7 @@ package io.cusprun.cli.check;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.corpus.DocumentReader;
 import io.cusprun.model.TextTokenizer;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -28,8 +29,8 @@ public final class TokenIds {
             System.exit(2);
         }
         Path model = Path.of(args[0]);
-        List<String> lines = Files.readAllLines(Path.of(args[1]), StandardCharsets.UTF_8);
         int n = Integer.parseInt(args[2]);
+        List<String> texts = DocumentReader.read(Path.of(args[1]), n); // the same reader as eval and score
         int max = Integer.parseInt(args[3]);
         Path out = Path.of(args[4]);
         Files.createDirectories(out);
@@ -37,8 +38,7 @@ public final class TokenIds {
         ArrayNode docs = json.createArrayNode();
         try (TextTokenizer tok = TextTokenizer.load(model);
                 BufferedWriter ids = Files.newBufferedWriter(out.resolve("ids.jsonl"), StandardCharsets.UTF_8)) {
-            for (String line : lines.subList(0, Math.min(n, lines.size()))) {
-                String text = json.readTree(line).path("text").asText();
+            for (String text : texts) {
                 long[] plain = tok.encode(text);
                 long[] withBos = tok.encode(text, true);
                 ObjectNode d = docs.addObject();
