@@ -8,6 +8,7 @@ import io.cusprun.api.Comparison;
 import io.cusprun.api.ComparisonSpec;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
+import io.cusprun.model.MemorySettings;
 import io.cusprun.prune.Granularity;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.PruneMode;
@@ -102,6 +103,7 @@ public final class CompareCommand implements Command {
         o.addOption(Cli.option("report", "DIR", "HTML report directory (default " + DEFAULT_REPORT + ")"));
         o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
         o.addOption(Cli.forceOption());
+        Cli.addMemoryOptions(o);
         o.addOption(Cli.helpOption());
         return o;
     }
@@ -134,7 +136,7 @@ public final class CompareCommand implements Command {
             inputs.put(report, "--report"); // neither may hold the other
             spec = spec.withKeepDir(Cli.output(cl, "keep", null, Comparison.MODELS_OUTPUT, inputs, console));
         }
-        return execute(spec, report, cl.hasOption("json"), console);
+        return execute(spec, Cli.memory(cl), report, cl.hasOption("json"), console);
     }
 
     /** What a comparison reads: the model, every corpus and the eval files. */
@@ -157,10 +159,11 @@ public final class CompareCommand implements Command {
     }
 
     /** Runs the comparison, prints the table (or JSON), writes results.json and the report. */
-    static int execute(ComparisonSpec spec, Path reportDir, boolean json, Console console) throws IOException {
+    static int execute(ComparisonSpec spec, MemorySettings memory, Path reportDir, boolean json, Console console)
+            throws IOException {
         PrintStream log = console.err();
         PrintStream out = console.out();
-        Comparison.Result result = new Comparison(spec, log).run();
+        Comparison.Result result = new Comparison(spec, log).withMemory(memory).run();
         ObjectNode results = toJson(spec, result);
         if (json) {
             out.println(results.toPrettyString());

@@ -90,6 +90,7 @@ public final class DemoCommand implements Command {
         o.addOption(Cli.option("eval-docs", "N", "held-out documents per eval file (default " + EVAL_DOCS + ")"));
         o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
         o.addOption(Cli.forceOption());
+        Cli.addMemoryOptions(o);
         o.addOption(Cli.helpOption());
         return o;
     }
@@ -108,7 +109,7 @@ public final class DemoCommand implements Command {
                 Cli.intOption(cl, "docs", SCORING.maxDocs(), 0, Integer.MAX_VALUE),
                 Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE));
         console.err().println("demo: model " + spec.model() + ", output " + out);
-        return CompareCommand.execute(spec, out.resolve("report"), cl.hasOption("json"), console);
+        return CompareCommand.execute(spec, Cli.memory(cl), out.resolve("report"), cl.hasOption("json"), console);
     }
 
     /** The demo's comparison over the bundled data folder. */

@@ -97,6 +97,7 @@ public final class PruneCommand implements Command {
                 "with --corpus: truncate documents (default " + ScoreSettings.DEFAULTS.maxTokens() + ")"));
         o.addOption(Cli.option("docs", "N", "with --corpus: documents per corpus (default all)"));
         o.addOption(Cli.option("seed", "S", "seed of the random baseline (default " + d.seed() + ")"));
+        Cli.addMemoryOptions(o);
         o.addOption(Cli.helpOption());
         return o;
     }
@@ -140,7 +141,8 @@ public final class PruneCommand implements Command {
                     Cli.inputs(model, "--model", scorePaths, "--scores", corpusSpecs, "--corpus"),
                     console);
         }
-        ExpertPruner pruner = ExpertPruner.open(model).withProgress(console.err());
+        ExpertPruner pruner =
+                ExpertPruner.open(model).withProgress(console.err()).withMemory(Cli.memory(cl));
         ScoreSettings scoreSettings = ScoreCommand.settings(cl, ScoreSettings.DEFAULTS);
 
         List<Path> files = new ArrayList<>();

@@ -8,6 +8,7 @@ import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.eval.McItem;
 import io.cusprun.eval.McResult;
 import io.cusprun.eval.PerplexityResult;
+import io.cusprun.model.MemorySettings;
 import io.cusprun.prune.CheckpointPruner;
 import io.cusprun.prune.Granularity;
 import io.cusprun.prune.LayerPlan;
@@ -45,10 +46,17 @@ public final class Comparison {
     private List<String> expertDocs;
     private List<String> generalDocs;
     private List<McItem> choiceItems;
+    private MemorySettings memory = MemorySettings.DEFAULTS;
 
     public Comparison(ComparisonSpec spec, PrintStream log) {
         this.spec = spec.check();
         this.log = log;
+    }
+
+    /** In memory or layer-streamed, and the budget, for every pass that runs a model. */
+    public Comparison withMemory(MemorySettings settings) {
+        this.memory = settings;
+        return this;
     }
 
     public Result run() throws IOException {
@@ -59,7 +67,7 @@ public final class Comparison {
                 ? List.of()
                 : ModelEvaluator.readMultipleChoice(spec.evalChoice(), spec.evalDocs());
 
-        ExpertPruner pruner = ExpertPruner.open(spec.model()).withProgress(log);
+        ExpertPruner pruner = ExpertPruner.open(spec.model()).withProgress(log).withMemory(memory);
         log.printf("scoring %d expert corpora%n", spec.expertCorpora().size());
         // tokenised once: scored by cusprun, and the calibration data of wanda-sp, flap and shortgpt
         List<TokenizedCorpus> expertTokens = pruner.tokenize(spec.expertCorpora(), spec.scoring());
@@ -169,7 +177,7 @@ public final class Comparison {
 
     private ComparisonRow evaluate(String method, double ratio, double block, double total, long params, Path model)
             throws IOException {
-        try (ModelEvaluator ev = ModelEvaluator.open(model, spec.maxLength())) {
+        try (ModelEvaluator ev = ModelEvaluator.open(model, spec.maxLength(), memory)) {
             PerplexityResult e = ev.perplexity(expertDocs);
             PerplexityResult g = ev.perplexity(generalDocs);
             double acc = Double.NaN;

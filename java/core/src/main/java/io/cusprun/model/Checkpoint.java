@@ -239,6 +239,35 @@ public final class Checkpoint implements AutoCloseable {
         return t;
     }
 
+    /**
+     * Reads the stored tensor into {@code dst} (a contiguous CPU tensor of its dtype and size)
+     * without mapping the file; checked for NaN and infinity the first time, as {@link #tensor}.
+     */
+    public void readInto(String name, Tensor dst) throws IOException {
+        SafetensorsFile f = file(name);
+        f.readInto(name, dst);
+        if (!finiteChecked.contains(name)) {
+            Tensors.checkFinite(dst, f.path(), name);
+            finiteChecked.add(name);
+        }
+    }
+
+    /** The stored tensor as a new CPU tensor read from the file (not a view of a mapping). */
+    public Tensor read(String name) throws IOException {
+        TensorInfo info = info(name);
+        Tensor out = Tensors.emptyCpu(info.dtype().scalarType(), info.shape());
+        readInto(name, out);
+        return out;
+    }
+
+    /** Rows of a 2-D stored tensor (see {@link SafetensorsFile#readRows}), each checked for NaN and infinity. */
+    public Tensor readRows(String name, long[] rows) throws IOException {
+        SafetensorsFile f = file(name);
+        Tensor out = f.readRows(name, rows);
+        Tensors.checkFinite(out, f.path(), name);
+        return out;
+    }
+
     /** Checks that a floating-point tensor holds no NaN or infinity (once per tensor). */
     public void checkFinite(String name) throws SafetensorsException {
         if (!finiteChecked.contains(name)) {

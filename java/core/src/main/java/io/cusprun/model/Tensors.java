@@ -75,6 +75,11 @@ public final class Tensors {
         return torch.empty(dims, new TensorOptions(type), new MemoryFormatOptional());
     }
 
+    /** A new uninitialised CPU tensor of {@code type} (a buffer to read into). */
+    public static Tensor emptyCpu(torch.ScalarType type, long... shape) {
+        return torch.empty(shape, new TensorOptions(type), new MemoryFormatOptional());
+    }
+
     /** A new fp64 tensor of zeros on {@code device} (accumulators). */
     public static Tensor doubleZeros(Device device, long... shape) {
         return torch.zeros(shape, new TensorOptions(torch.ScalarType.Double).device(new DeviceOptional(device)));
