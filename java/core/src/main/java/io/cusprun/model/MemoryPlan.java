@@ -28,7 +28,7 @@ public record MemoryPlan(
         boolean gpu) {
 
     /** The process itself (JVM, LibTorch, OpenBLAS, the tokenizer), measured on a tiny model. */
-    public static final long PROCESS_BYTES = 300L << 20;
+    public static final long PROCESS_BYTES = 256L << 20;
 
     /** The CUDA context and LibTorch's CUDA kernels on the host, and the context on the device. */
     static final long CUDA_HOST_BYTES = 1L << 30;
@@ -90,7 +90,13 @@ public record MemoryPlan(
         long d = config.hiddenSize();
         long vocab = config.vocabSize();
 
-        long maxLayerParams = 0, maxFused = 0, layerParams = 0, perDocUnits = 0, units = 0, batchWork = 0;
+        long maxLayerParams = 0,
+                maxFused = 0,
+                fusedParams = 0,
+                layerParams = 0,
+                perDocUnits = 0,
+                units = 0,
+                batchWork = 0;
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             LayerSize ls = config.layer(i);
             long hd = (long) ls.numAttentionHeads() * config.headDim();
@@ -100,6 +106,7 @@ public record MemoryPlan(
             layerParams += p;
             maxLayerParams = Math.max(maxLayerParams, p);
             maxFused = Math.max(maxFused, Math.max(2 * f * d, (hd + 2 * kv) * d));
+            fusedParams += 2 * f * d + (hd + 2 * kv) * d;
             long layerUnits = f + ls.numAttentionHeads() + ls.numKeyValueHeads();
             if (work.neurons()) layerUnits += hd + hd / 2;
             perDocUnits += layerUnits;
@@ -108,22 +115,28 @@ public record MemoryPlan(
         }
         long embedding = vocab * d;
         long lmHead = config.tieWordEmbeddings() ? 0 : vocab * d;
-        long accumulators = work.pass() == Pass.SCORE ? 2L * work.corpora() * units * (4L + 4L * work.bins() + 16) : 0;
+        long accumulators =
+                work.pass() == Pass.SCORE ? (long) work.corpora() * units * (4L + 4L * work.bins() + 16) : 0;
         long evalHead = work.pass() == Pass.EVAL ? (long) EVAL_ROWS * vocab * 4 * 3 : 0;
 
         long perToken = d * c + (work.pass() == Pass.CALIBRATE_BLOCKS ? d * 8 : 0);
         long perDoc = work.pass() == Pass.SCORE ? perDocUnits * 8 : 0;
         long batchState = (long) work.batchTokens() * perToken + (long) work.batchDocs() * perDoc;
 
-        // in memory: the model resident (CPU: in the stored dtype when that is half, converted per layer)
+        // in memory: the model is loaded from the file mapping, whose pages all count as resident once
+        // read; on the CPU the tensors kept in the stored dtype stay views of it, the fused q/k/v and
+        // gate/up (and everything, when converted) are copies; per-layer conversion adds one layer
+        long allParams = layerParams + embedding + lmHead;
+        long mapped = allParams * s;
         int residentBytes = load.storage().byteSize();
-        long inMemoryDevice = (layerParams + embedding + lmHead) * residentBytes
+        long copies = gpu ? 0 : load.storage() == stored ? fusedParams * residentBytes : allParams * residentBytes;
+        long inMemoryDevice = (gpu ? allParams * c : copies)
                 + (residentBytes != c ? maxLayerParams * c : 0)
                 + work.workers() * (batchWork + batchState)
                 + evalHead;
         long hostExtra = PROCESS_BYTES + accumulators + (gpu ? CUDA_HOST_BYTES : 0);
         long inMemoryPeakDevice = inMemoryDevice + (gpu ? CUDA_DEVICE_BYTES : 0);
-        long inMemoryHost = gpu ? hostExtra + maxFused * s : inMemoryDevice + hostExtra;
+        long inMemoryHost = gpu ? hostExtra + mapped : inMemoryDevice + mapped + hostExtra;
         long inMemoryOnDevice = gpu ? inMemoryPeakDevice : inMemoryHost;
         if (!settings.stream() && inMemoryOnDevice <= budget) {
             return new MemoryPlan(
@@ -146,7 +159,9 @@ public record MemoryPlan(
         long fixedDevice = w * (layer + headWeights + batchWork + evalHead) + d * c + (gpu ? CUDA_DEVICE_BYTES : 0);
         long fixedHostOnly = hostExtra + w * maxFused * s; // read buffer of the largest fused tensor
         long minimum = (gpu ? fixedDevice : fixedDevice + fixedHostOnly) + w * batchState;
-        boolean prefetch = minimum + w * (layer + batchState) <= budget; // room for the next layer besides a batch
+        // a GPU copies the next layer while it computes; a CPU would only take cores from its own
+        // GEMMs for a read it does in a fraction of a layer's compute, so it reads in line
+        boolean prefetch = gpu && minimum + w * (layer + batchState) <= budget;
         long fixed = (gpu ? fixedDevice : fixedDevice + fixedHostOnly) + (prefetch ? w * layer : 0);
         if (minimum > budget) {
             throw new IllegalArgumentException("memory budget " + MemorySettings.format(budget)

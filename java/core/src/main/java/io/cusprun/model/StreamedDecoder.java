@@ -135,6 +135,8 @@ public final class StreamedDecoder implements Decoder {
                         torch_cuda.getCurrentCUDAStream(deviceIndex()).synchronize();
                     }
                     w.release();
+                    org.bytedeco.javacpp.Pointer
+                            .trimMemory(); // freed layers go back to the system, not to malloc's arenas
                 }
             }
             for (int b = 0; b < n; b++) {

@@ -418,10 +418,10 @@ public final class Scorer {
         List<CorpusScores> out = new ArrayList<>();
         for (int c = 0; c < corpora.size(); c++) {
             CorpusState s = states.get(c);
-            Map<ModuleKey, RankAccumulator> copy = new TreeMap<>();
-            s.modules.forEach((k, a) -> copy.put(k, a.copy()));
+            // no copies: accumulators change only on this thread, after the set is written or returned
+            Map<ModuleKey, RankAccumulator> modules = new TreeMap<>(s.modules);
             out.add(new CorpusScores(
-                    corpora.get(c).spec().kind(), corpora.get(c).spec().name(), s.documents, s.tokens, copy));
+                    corpora.get(c).spec().kind(), corpora.get(c).spec().name(), s.documents, s.tokens, modules));
         }
         return new ScoreSet(target.fingerprint(), settings, shard, out);
     }
