@@ -45,6 +45,7 @@ public final class Comparison {
     private List<String> expertDocs;
     private List<String> generalDocs;
     private List<McItem> choiceItems;
+    private long unprunedParams;
 
     public Comparison(ComparisonSpec spec, PrintStream log) {
         this.spec = spec.check();
@@ -81,7 +82,8 @@ public final class Comparison {
             overlapOnly = pruner.score(extra, spec.scoring()).corpora();
         }
 
-        ComparisonRow baseline = evaluate("unpruned", 0, 0, 0, pruner.shape().totalParams(), spec.model());
+        unprunedParams = pruner.shape().totalParams();
+        ComparisonRow baseline = evaluate("unpruned", 0, null, spec.model());
         log.println(format(baseline));
         List<ComparisonRow> rows = new ArrayList<>();
         PrunePlan shownPlan = null;
@@ -116,8 +118,7 @@ public final class Comparison {
                                 pruner.provenance(
                                         scored, method.needsCalibration() ? expertTokens : List.of(), List.of()),
                                 true);
-                        ComparisonRow row = evaluate(
-                                method.label(), ratio, plan.blockRatio(), plan.totalRatio(), plan.keptParams(), out);
+                        ComparisonRow row = evaluate(method.label(), ratio, plan, out);
                         rows.add(row);
                         log.println(format(row));
                     } finally {
@@ -167,8 +168,8 @@ public final class Comparison {
         return true;
     }
 
-    private ComparisonRow evaluate(String method, double ratio, double block, double total, long params, Path model)
-            throws IOException {
+    /** Evaluates {@code model}, pruned by {@code plan} (null: the unpruned source). */
+    private ComparisonRow evaluate(String method, double ratio, PrunePlan plan, Path model) throws IOException {
         try (ModelEvaluator ev = ModelEvaluator.open(model, spec.maxLength())) {
             PerplexityResult e = ev.perplexity(expertDocs);
             PerplexityResult g = ev.perplexity(generalDocs);
@@ -177,7 +178,20 @@ public final class Comparison {
                 McResult mc = ev.multipleChoice(choiceItems);
                 acc = mc.acc();
             }
-            return new ComparisonRow(method, ratio, block, total, params, e.perplexity(), g.perplexity(), acc);
+            if (plan == null) {
+                return new ComparisonRow(method, 0, 0, 0, unprunedParams, e.perplexity(), g.perplexity(), acc);
+            }
+            return new ComparisonRow(
+                    method,
+                    ratio,
+                    plan.blockRatio(),
+                    plan.totalRatio(),
+                    plan.keptParams(),
+                    e.perplexity(),
+                    g.perplexity(),
+                    acc,
+                    plan.removedUnits(),
+                    plan.removedUnitsPerLayer());
         }
     }
 
@@ -269,7 +283,7 @@ public final class Comparison {
     public static String format(ComparisonRow r) {
         return String.format(
                 Locale.ROOT,
-                "%-16s %5.2f %9.3f %9.3f %,13d %11s %11s %9s",
+                "%-16s %5.2f %9.3f %9.3f %,13d %11s %11s %9s %,11d %13d %10d",
                 r.method(),
                 r.requestedRatio(),
                 r.achievedBlockRatio(),
@@ -277,13 +291,16 @@ public final class Comparison {
                 r.parameters(),
                 num(r.expertPerplexity()),
                 num(r.generalPerplexity()),
-                num(r.expertAccuracy()));
+                num(r.expertAccuracy()),
+                r.removed().ffnNeurons(),
+                r.removed().queryHeads(),
+                r.removed().kvGroups());
     }
 
     public static String header() {
         return String.format(
                 Locale.ROOT,
-                "%-16s %5s %9s %9s %13s %11s %11s %9s",
+                "%-16s %5s %9s %9s %13s %11s %11s %9s %11s %13s %10s",
                 "method",
                 "ratio",
                 "blocks",
@@ -291,7 +308,15 @@ public final class Comparison {
                 "parameters",
                 "expert ppl",
                 "general ppl",
-                "expert acc");
+                "expert acc",
+                "FFN removed",
+                "heads removed",
+                "KV removed");
+    }
+
+    /** The line naming the pruned models that removed no head, or null (see {@link ComparisonRow#noHeadsNote}). */
+    public static String noHeadsNote(List<ComparisonRow> rows) {
+        return ComparisonRow.noHeadsNote(rows);
     }
 
     private static String num(double v) {
