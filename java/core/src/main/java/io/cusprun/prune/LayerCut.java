@@ -1,6 +1,7 @@
 package io.cusprun.prune;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -10,8 +11,9 @@ import java.util.Map;
 /**
  * The actual cut in one layer, per module the selection ranked: the statistic of the last unit
  * removed and of the first unit kept. Module names are those of the manifest: {@code ffn_neurons},
- * {@code query_heads} (same number of query heads per GQA group), {@code kv_groups} (whole
- * key/value groups), {@code qk_pairs}, {@code vo_neurons}, and {@code layer} for layer dropping.
+ * {@code query_heads} and {@code query_head_slots} (same number of query heads per GQA group;
+ * slot j is the j-th least relevant head of every group, its statistic the maximum over groups),
+ * {@code kv_groups} (whole key/value groups), {@code qk_pairs}, {@code vo_neurons}, and {@code layer} for layer dropping.
  *
  * @param layer        index in the source model
  * @param modules      module name to its cut, in the order above
@@ -46,11 +48,18 @@ public record LayerCut(int layer, Map<String, ModuleCut> modules, List<ModuleCut
                         BitSet gone = removed(p.keptHeads(), s.heads());
                         m.put("query_heads", ModuleCut.of(sc.heads().stat(), gone));
                         int g = s.groupSize();
+                        double[] slots = new double[g];
+                        Arrays.fill(slots, Double.NEGATIVE_INFINITY);
                         for (int grp = 0; grp < s.kvHeads(); grp++) {
-                            double[] st1 =
-                                    java.util.Arrays.copyOfRange(sc.heads().stat(), grp * g, grp * g + g);
-                            byGroup.add(ModuleCut.of(st1, gone.get(grp * g, grp * g + g)));
+                            double[] inGroup = Arrays.copyOfRange(sc.heads().stat(), grp * g, grp * g + g);
+                            byGroup.add(ModuleCut.of(inGroup, gone.get(grp * g, grp * g + g)));
+                            Arrays.sort(inGroup);
+                            for (int j = 0; j < g; j++) slots[j] = Math.max(slots[j], inGroup[j]);
                         }
+                        // slot j: the j-th least relevant head of every group, statistic the max over groups
+                        BitSet slotsGone = new BitSet();
+                        slotsGone.set(0, (s.heads() - p.keptHeads().length) / s.kvHeads());
+                        m.put("query_head_slots", ModuleCut.of(slots, slotsGone));
                     }
                 }
                 case NEURONS -> {

@@ -100,32 +100,46 @@ public final class PruneReport {
         Granularity g = plan.settings().granularity();
         if (g == Granularity.FFN) return "no heads removed: granularity ffn prunes FFN neurons only";
         if (g == Granularity.NEURONS)
-            return "no attention neurons removed: every query/key pair and value/output neuron ranks above the cut;"
+            return "no attention neurons removed: no query/key pair or value/output neuron ranks low enough;"
                     + " only FFN neurons were removed";
-        double lowest = Double.NaN, ffnCut = Double.NaN;
-        String module = null;
+        // the statistic the rule ranks heads by: query-head slots or whole KV groups
+        String unit = null;
+        double lowest = Double.POSITIVE_INFINITY;
+        int lowestLayer = -1, atOrBelow = 0;
         for (LayerCut c : plan.cuts()) {
-            for (Map.Entry<String, ModuleCut> e : c.modules().entrySet()) {
-                ModuleCut m = e.getValue();
-                if (e.getKey().equals("ffn_neurons")) {
-                    if (m.removed() > 0 && !(m.lastRemoved() <= ffnCut)) ffnCut = m.lastRemoved();
-                } else if (m.kept() > 0 && !(m.firstKept() >= lowest)) {
+            for (String module : List.of("query_head_slots", "kv_groups")) {
+                ModuleCut m = c.modules().get(module);
+                if (m == null || m.kept() == 0) continue;
+                unit = module.equals("kv_groups") ? "KV group" : "query-head slot";
+                if (m.firstKept() <= plan.sigma()) atOrBelow++;
+                if (m.firstKept() < lowest) {
                     lowest = m.firstKept();
-                    module = e.getKey().equals("kv_groups") ? "KV group" : "query head";
+                    lowestLayer = c.layer();
                 }
             }
         }
-        if (module == null) return "no heads removed: only FFN neurons were removed";
-        // in uniform mode the per-group slot statistic (the max over groups) decides, which is
-        // at least the lowest single head's
+        if (unit == null) return "no heads removed: only FFN neurons were removed";
+        if (plan.sigmaNominal() && atOrBelow > 0) {
+            return String.format(
+                    Locale.ROOT,
+                    "no heads removed: a %s is at or below sigma %.4f in %d of %d layers (lowest %.4f, layer %d), and"
+                            + " uniform mode removes in every layer the rounded layer mean of such units (0);"
+                            + " only FFN neurons were removed",
+                    unit,
+                    plan.sigma(),
+                    atOrBelow,
+                    plan.cuts().size(),
+                    lowest,
+                    lowestLayer);
+        }
         return String.format(
                 Locale.ROOT,
-                "no heads removed: no %s ranks low enough (lowest %s statistic %.4f, highest removed FFN neuron %s);"
+                "no heads removed: the lowest %s statistic, %.4f (layer %d), is above sigma %.4f;"
                         + " only FFN neurons were removed",
-                module,
-                module,
+                unit,
                 lowest,
-                Double.isNaN(ffnCut) ? "none" : String.format(Locale.ROOT, "%.4f", ffnCut));
+                lowestLayer,
+                plan.sigma());
     }
 
     /** {@code , cut ffn 0.61|0.62 heads -|0.98}: last removed | first kept per module. */
@@ -146,6 +160,7 @@ public final class PruneReport {
         return switch (module) {
             case "ffn_neurons" -> "ffn";
             case "query_heads" -> "heads";
+            case "query_head_slots" -> "slots";
             case "kv_groups" -> "kv";
             case "qk_pairs" -> "qk";
             case "vo_neurons" -> "vo";

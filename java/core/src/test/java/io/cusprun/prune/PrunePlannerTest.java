@@ -157,6 +157,10 @@ class PrunePlannerTest {
                                     reference(ul.heads().stat(), l.keptHeads()),
                                     cut.modules().get("query_heads"),
                                     what);
+                            ModuleCut slots = cut.modules().get("query_head_slots");
+                            assertTrue(slots.ordered(), what + " " + slots);
+                            assertEquals(c.queryHeads() / KV, slots.removed(), what);
+                            if (slots.removed() > 0) highestRemoved = Math.max(highestRemoved, slots.lastRemoved());
                             assertEquals(KV, cut.headsByGroup().size());
                             for (ModuleCut g : cut.headsByGroup()) {
                                 assertTrue(g.ordered(), what + " " + g);
@@ -168,7 +172,7 @@ class PrunePlannerTest {
                     }
                     assertEquals(p.removedParams(), params, what);
                     assertEquals(UnitCounts.sum(p.removedUnitsPerLayer()), p.removedUnits());
-                    if (mode == PruneMode.PER_LAYER && unit == HeadUnit.GROUP && params > 0)
+                    if (mode == PruneMode.PER_LAYER && params > 0)
                         assertEquals(p.sigma(), highestRemoved, what); // the last unit removed overall
                 }
             }
