@@ -76,9 +76,10 @@ public record ComparisonRow(
         }
         boolean every = none.size() == perMethod.size()
                 && none.entrySet().stream().allMatch(e -> e.getValue().size() == perMethod.get(e.getKey()));
+        boolean wholeMethods = parts.stream().noneMatch(p -> p.contains(" at "));
         return (every
                         ? "no heads removed by any method at any ratio"
-                        : "no heads removed by " + String.join("; ", parts))
+                        : "no heads removed by " + String.join(wholeMethods ? ", " : "; ", parts))
                 + ": only FFN neurons were pruned there";
     }
 }
