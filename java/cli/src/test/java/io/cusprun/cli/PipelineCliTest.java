@@ -267,6 +267,24 @@ class PipelineCliTest {
         assertEquals(method, manifest.get("method").asText());
         if (method.equals("shortgpt"))
             assertEquals(1, cfg.numHiddenLayers()); // one of two layers is 40%+ of the blocks
+        // every method's manifest counts what went: whole layers for shortgpt, units for the others
+        JsonNode removed = manifest.get("removed");
+        assertEquals(
+                PlantedModel.LAYERS - cfg.numHiddenLayers(),
+                removed.get("layers").asInt());
+        int ffn = 0;
+        for (JsonNode layer : manifest.get("layers")) {
+            ffn += layer.get("removed").get("ffn_neurons").asInt();
+            JsonNode cut = layer.get("cuts").get(method.equals("shortgpt") ? "layer" : "ffn_neurons");
+            assertEquals(
+                    layer.get("removed")
+                            .get(method.equals("shortgpt") ? "layers" : "ffn_neurons")
+                            .asInt(),
+                    cut.get("removed").asInt(),
+                    layer.toString());
+        }
+        assertEquals(ffn, removed.get("ffn_neurons").asInt());
+        assertTrue(ffn > 0, manifest.toString());
         try (LlamaModel m = LlamaModel.load(out)) {
             assertEquals(cfg.numHiddenLayers(), m.numLayers());
         }
