@@ -45,7 +45,6 @@ public final class Comparison {
     private List<String> expertDocs;
     private List<String> generalDocs;
     private List<McItem> choiceItems;
-    private long unprunedParams;
 
     public Comparison(ComparisonSpec spec, PrintStream log) {
         this.spec = spec.check();
@@ -82,8 +81,7 @@ public final class Comparison {
             overlapOnly = pruner.score(extra, spec.scoring()).corpora();
         }
 
-        unprunedParams = pruner.shape().totalParams();
-        ComparisonRow baseline = evaluate("unpruned", 0, null, spec.model());
+        ComparisonRow baseline = evaluate("unpruned", 0, 0, 0, pruner.shape().totalParams(), spec.model());
         log.println(format(baseline));
         List<ComparisonRow> rows = new ArrayList<>();
         PrunePlan shownPlan = null;
@@ -118,7 +116,14 @@ public final class Comparison {
                                 pruner.provenance(
                                         scored, method.needsCalibration() ? expertTokens : List.of(), List.of()),
                                 true);
-                        ComparisonRow row = evaluate(method.label(), ratio, plan, out);
+                        ComparisonRow row = evaluate(
+                                        method.label(),
+                                        ratio,
+                                        plan.blockRatio(),
+                                        plan.totalRatio(),
+                                        plan.keptParams(),
+                                        out)
+                                .withRemoved(plan.removedUnits(), plan.removedUnitsPerLayer());
                         rows.add(row);
                         log.println(format(row));
                     } finally {
@@ -168,8 +173,8 @@ public final class Comparison {
         return true;
     }
 
-    /** Evaluates {@code model}, pruned by {@code plan} (null: the unpruned source). */
-    private ComparisonRow evaluate(String method, double ratio, PrunePlan plan, Path model) throws IOException {
+    private ComparisonRow evaluate(String method, double ratio, double block, double total, long params, Path model)
+            throws IOException {
         try (ModelEvaluator ev = ModelEvaluator.open(model, spec.maxLength())) {
             PerplexityResult e = ev.perplexity(expertDocs);
             PerplexityResult g = ev.perplexity(generalDocs);
@@ -178,20 +183,7 @@ public final class Comparison {
                 McResult mc = ev.multipleChoice(choiceItems);
                 acc = mc.acc();
             }
-            if (plan == null) {
-                return new ComparisonRow(method, 0, 0, 0, unprunedParams, e.perplexity(), g.perplexity(), acc);
-            }
-            return new ComparisonRow(
-                    method,
-                    ratio,
-                    plan.blockRatio(),
-                    plan.totalRatio(),
-                    plan.keptParams(),
-                    e.perplexity(),
-                    g.perplexity(),
-                    acc,
-                    plan.removedUnits(),
-                    plan.removedUnitsPerLayer());
+            return new ComparisonRow(method, ratio, block, total, params, e.perplexity(), g.perplexity(), acc);
         }
     }
 

@@ -54,6 +54,21 @@ public record ComparisonRow(
                 List.of());
     }
 
+    /** This row with the units its model removed, in total and per source layer. */
+    public ComparisonRow withRemoved(UnitCounts total, List<UnitCounts> perLayer) {
+        return new ComparisonRow(
+                method,
+                requestedRatio,
+                achievedBlockRatio,
+                achievedTotalRatio,
+                parameters,
+                expertPerplexity,
+                generalPerplexity,
+                expertAccuracy,
+                total,
+                perLayer);
+    }
+
     /**
      * One line naming the pruned models that removed no attention unit (no query head, KV group,
      * query/key pair or value/output neuron), or null when every pruned model removed some.
