@@ -12,6 +12,7 @@ import io.cusprun.model.MemorySettings;
 import io.cusprun.prune.Granularity;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.PruneMode;
+import io.cusprun.prune.PruneReport;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.report.ComparisonRow;
 import io.cusprun.report.ReportWriter;
@@ -171,6 +172,8 @@ public final class CompareCommand implements Command {
             out.println(Comparison.header());
             out.println(Comparison.format(result.baseline()));
             result.rows().forEach(r -> out.println(Comparison.format(r)));
+            String none = Comparison.noHeadsNote(result.rows());
+            if (none != null) out.println(none);
         }
         Path index = ReportWriter.write(result.report(), reportDir);
         Path jsonFile = reportDir.resolve("results.json");
@@ -190,6 +193,8 @@ public final class CompareCommand implements Command {
         root.set("unpruned", row(mapper, result.baseline()));
         ArrayNode rows = root.putArray("rows");
         result.rows().forEach(r -> rows.add(row(mapper, r)));
+        String none = Comparison.noHeadsNote(result.rows());
+        if (none != null) root.put("note", none);
         return root;
     }
 
@@ -203,6 +208,8 @@ public final class CompareCommand implements Command {
         putFinite(o, "expert_perplexity", r.expertPerplexity());
         putFinite(o, "general_perplexity", r.generalPerplexity());
         putFinite(o, "expert_acc", r.expertAccuracy());
+        o.set("removed", PruneReport.counts(r.removed()));
+        o.set("removed_per_layer", PruneReport.counts(r.removedPerLayer()));
         return o;
     }
 

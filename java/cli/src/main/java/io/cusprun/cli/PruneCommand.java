@@ -83,6 +83,8 @@ public final class PruneCommand implements Command {
                 "per-layer floor: keep at least this FFN fraction (default " + d.minFfnFraction() + ")"));
         o.addOption(Cli.flag("masked", "write a full-size checkpoint with pruned weights zeroed"));
         o.addOption(Cli.flag("dry-run", "print shapes and parameter counts, write nothing"));
+        o.addOption(Cli.flag(
+                "json", "print the plan as one JSON object (removed units and cuts per layer) instead of the summary"));
         o.addOption(Cli.forceOption());
         o.addOption(Cli.option("method", "M", Method.labels(", ") + " (default " + Method.CUSPRUN.label() + ")"));
         o.addOption(Option.builder()
@@ -164,7 +166,8 @@ public final class PruneCommand implements Command {
         PruneStatistics unitScores =
                 pruner.statistics(method, scored, calibration, settings.seed(), settings.docQuantile());
         PrunePlan plan = pruner.plan(unitScores, settings);
-        console.out().print(PruneReport.describe(plan));
+        if (cl.hasOption("json")) console.out().println(PruneReport.toJson(plan).toPrettyString());
+        else console.out().print(PruneReport.describe(plan));
         if (dryRun) return Cli.OK;
         pruner.write(plan, out, pruner.provenance(scored, calibration, files), cl.hasOption("force"));
         console.err().println("wrote " + out);

@@ -125,7 +125,13 @@ public final class Comparison {
                                         scored, method.needsCalibration() ? expertTokens : List.of(), List.of()),
                                 true);
                         ComparisonRow row = evaluate(
-                                method.label(), ratio, plan.blockRatio(), plan.totalRatio(), plan.keptParams(), out);
+                                        method.label(),
+                                        ratio,
+                                        plan.blockRatio(),
+                                        plan.totalRatio(),
+                                        plan.keptParams(),
+                                        out)
+                                .withRemoved(plan.removedUnits(), plan.removedUnitsPerLayer());
                         rows.add(row);
                         log.println(format(row));
                     } finally {
@@ -277,7 +283,7 @@ public final class Comparison {
     public static String format(ComparisonRow r) {
         return String.format(
                 Locale.ROOT,
-                "%-16s %5.2f %9.3f %9.3f %,13d %11s %11s %9s",
+                "%-16s %5.2f %9.3f %9.3f %,13d %11s %11s %9s %,11d %13d %10d",
                 r.method(),
                 r.requestedRatio(),
                 r.achievedBlockRatio(),
@@ -285,13 +291,16 @@ public final class Comparison {
                 r.parameters(),
                 num(r.expertPerplexity()),
                 num(r.generalPerplexity()),
-                num(r.expertAccuracy()));
+                num(r.expertAccuracy()),
+                r.removed().ffnNeurons(),
+                r.removed().queryHeads(),
+                r.removed().kvGroups());
     }
 
     public static String header() {
         return String.format(
                 Locale.ROOT,
-                "%-16s %5s %9s %9s %13s %11s %11s %9s",
+                "%-16s %5s %9s %9s %13s %11s %11s %9s %11s %13s %10s",
                 "method",
                 "ratio",
                 "blocks",
@@ -299,7 +308,15 @@ public final class Comparison {
                 "parameters",
                 "expert ppl",
                 "general ppl",
-                "expert acc");
+                "expert acc",
+                "FFN removed",
+                "heads removed",
+                "KV removed");
+    }
+
+    /** The line naming the pruned models that removed no head, or null (see {@link ComparisonRow#noHeadsNote}). */
+    public static String noHeadsNote(List<ComparisonRow> rows) {
+        return ComparisonRow.noHeadsNote(rows);
     }
 
     private static String num(double v) {
