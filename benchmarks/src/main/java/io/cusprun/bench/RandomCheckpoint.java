@@ -62,6 +62,8 @@ public final class RandomCheckpoint {
     /** Tiny (hidden 64, 2 layers): the process's own memory, to subtract from the others' peaks. */
     public static final Shape TINY = new Shape("tiny", 32000, 64, 2, 4, 2, 16, 128, false, true, DType.F32);
 
+    private static final long BLOCK = 1L << 24;
+
     private RandomCheckpoint() {}
 
     public static Shape preset(String name) {
@@ -134,7 +136,16 @@ public final class RandomCheckpoint {
 
     static Tensor weight(String name, long[] shape) {
         torch.manual_seed(name.hashCode() & 0xffffffffL);
-        Tensor g = torch.randn(shape, new TensorOptions(torch.ScalarType.Float));
+        long n = 1;
+        for (long x : shape) n *= x;
+        // large tensors repeat a random block of 2^24 values: the same statistics, far less
+        // generation work for the 8B shape (its values matter to no measurement)
+        Tensor g = n <= BLOCK
+                ? torch.randn(shape, new TensorOptions(torch.ScalarType.Float))
+                : torch.randn(new long[] {BLOCK}, new TensorOptions(torch.ScalarType.Float))
+                        .repeat((n + BLOCK - 1) / BLOCK)
+                        .narrow(0, 0, n)
+                        .view(shape);
         if (name.endsWith("norm.weight")) {
             g.mul_(new Scalar(0.01)).add_(new Scalar(1.0));
         } else if (!name.equals("model.embed_tokens.weight")) {

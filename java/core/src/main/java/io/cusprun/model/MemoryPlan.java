@@ -169,7 +169,9 @@ public record MemoryPlan(
                     + MemorySettings.format(minimum) + " (--memory-budget "
                     + (long) Math.ceil(minimum / (double) (1L << 20)) + "M)");
         }
-        long chunk = (budget - fixed) / w;
+        // a chunk needs no more room than one layer's weights: by then reading the layer costs far less
+        // than running the chunk through it, and a larger chunk would only hold memory
+        long chunk = Math.min((budget - fixed) / w, Math.max(layer, batchState));
         long state = Math.min(chunk, Math.max(batchState, perToken * work.totalTokens() + perDoc * work.totalDocs()));
         long peakDevice = fixed + w * state;
         return new MemoryPlan(

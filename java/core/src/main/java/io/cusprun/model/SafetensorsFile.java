@@ -87,6 +87,28 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /**
+     * Reads the bytes of the tensor from {@code byteOffset} on into {@code dst} (a contiguous CPU
+     * tensor; as many bytes as it holds).
+     */
+    public void readRange(String name, long byteOffset, Tensor dst) throws IOException {
+        TensorInfo info = info(name);
+        long bytes = dst.numel() * dst.element_size();
+        if (!dst.is_contiguous() || byteOffset < 0 || byteOffset + bytes > info.byteSize()) {
+            throw new IllegalArgumentException(name + ": bytes [" + byteOffset + ", " + (byteOffset + bytes)
+                    + ") outside the tensor's " + info.byteSize());
+        }
+        try (FileChannel ch = FileChannel.open(header.file(), StandardOpenOption.READ)) {
+            readFully(
+                    ch,
+                    header.dataStart() + info.begin() + byteOffset,
+                    new BytePointer(dst.data_ptr()),
+                    0,
+                    bytes,
+                    name);
+        }
+    }
+
+    /**
      * Rows {@code rows} of a 2-D tensor as a new CPU tensor [rows.length, columns] of the stored
      * dtype, each row read on its own (an embedding lookup without reading the table).
      */
