@@ -41,6 +41,7 @@ public final class StreamedDecoder implements Decoder {
     private final ExecutorService prefetcher;
     private final MemoryPlan plan;
     private Tensor lmHead;
+    private java.util.function.IntConsumer layerListener = i -> {};
 
     private StreamedDecoder(ModelConfig config, Checkpoint checkpoint, LoadOptions options, MemoryPlan plan)
             throws IOException {
@@ -102,22 +103,24 @@ public final class StreamedDecoder implements Decoder {
     }
 
     private void runChunk(List<Batch> batches, IntFunction<LayerHooks> hooks, HiddenSink sink) {
+        int n = batches.size();
+        Tensor[] x = new Tensor[n];
+        Future<LayerWeights> next = null;
         try (NoGradGuard noGrad = new NoGradGuard();
                 PointerScope scope = new PointerScope()) {
-            int n = batches.size();
             AttentionLayout[] layouts = new AttentionLayout[n];
             Tensor[][] cosSin = new Tensor[n][];
-            Tensor[] x = new Tensor[n];
             for (int b = 0; b < n; b++) {
                 Batch batch = batches.get(b);
                 layouts[b] = new AttentionLayout.Packed(batch, device);
                 cosSin[b] = rope.cosSin(layouts[b].positions(), options.dtype().scalarType());
                 x[b] = Tensors.keep(embed(batch));
             }
-            Future<LayerWeights> next = prefetcher == null ? null : prefetcher.submit(() -> readLayer(0));
+            next = prefetcher == null ? null : prefetcher.submit(() -> readLayer(0));
             for (int i = 0; i < config.numHiddenLayers(); i++) {
                 LayerWeights w = next == null ? readLayer(i) : take(next);
                 next = prefetcher != null && i + 1 < config.numHiddenLayers() ? submit(i + 1) : null;
+                layerListener.accept(i);
                 try {
                     for (int b = 0; b < n; b++) {
                         try (PointerScope layerScope = new PointerScope()) {
@@ -150,8 +153,23 @@ public final class StreamedDecoder implements Decoder {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
+            // after an error: the chunk's hidden states and a layer still being read
+            for (Tensor t : x) Tensors.release(t);
+            if (next != null) {
+                try {
+                    take(next).release();
+                } catch (IOException | RuntimeException ignored) {
+                    // the error that stopped the chunk is the one to report
+                }
+            }
             releaseHead();
         }
+    }
+
+    /** Called with each layer's index as a chunk starts it (progress for long streamed runs). */
+    public StreamedDecoder onLayer(java.util.function.IntConsumer listener) {
+        this.layerListener = listener;
+        return this;
     }
 
     private Future<LayerWeights> submit(int layer) {

@@ -13,6 +13,7 @@ import io.cusprun.model.Batch;
 import io.cusprun.model.Decoder;
 import io.cusprun.model.MemoryPlan;
 import io.cusprun.model.MemorySettings;
+import io.cusprun.model.StreamedDecoder;
 import io.cusprun.model.SafetensorsHeader;
 import io.cusprun.model.Tensors;
 import java.io.IOException;
@@ -27,7 +28,9 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -150,14 +153,16 @@ public final class Scorer {
         BlockingQueue<Done> results =
                 new LinkedBlockingQueue<>(4 * options.devices().size());
         AtomicBoolean stop = new AtomicBoolean();
-        List<Thread> workers = startWorkers(target, settings, options.devices(), plans, jobs, results, stop);
+        AtomicReference<String> layerStatus = new AtomicReference<>("");
+        List<Thread> workers =
+                startWorkers(target, settings, options.devices(), plans, jobs, results, stop, layerStatus);
         long docsDone = 0, tokensDone = 0;
         int batchesDone = 0;
         long lastCheckpoint = System.nanoTime();
         boolean complete = true;
         try (ProgressBar bar = progressBar(options.progress(), docsTotal, docsTotal - docsTodo)) {
             while (batchesDone < nJobs) {
-                Done d = take(results);
+                Done d = take(results, bar, layerStatus);
                 if (d.error() != null) throw failure(d.error());
                 checkFinite(corpora.get(d.corpus()).spec().name(), d.documents(), d.relevance());
                 accumulate(
@@ -260,13 +265,14 @@ public final class Scorer {
             Map<String, MemoryPlan> plans,
             BlockingQueue<Job> jobs,
             BlockingQueue<Done> results,
-            AtomicBoolean stop) {
+            AtomicBoolean stop,
+            AtomicReference<String> layerStatus) {
         List<Thread> threads = new ArrayList<>();
         for (int w = 0; w < devices.size(); w++) {
             String device = devices.get(w);
             MemoryPlan plan = plans.get(device);
             Thread t = new Thread(
-                    () -> work(target, device, plan, settings, jobs, results, stop),
+                    () -> work(target, device, plan, settings, jobs, results, stop, layerStatus),
                     "cusprun-score-" + w + "-" + device);
             t.setDaemon(true);
             t.start();
@@ -286,11 +292,16 @@ public final class Scorer {
             ScoreSettings settings,
             BlockingQueue<Job> jobs,
             BlockingQueue<Done> results,
-            AtomicBoolean stop) {
+            AtomicBoolean stop,
+            AtomicReference<String> layerStatus) {
         Decoder decoder = null;
         RelevanceWeights ownWeights = null;
         try (NoGradGuard noGrad = new NoGradGuard()) {
             decoder = target.decoder(device, plan);
+            if (decoder instanceof StreamedDecoder streamed) {
+                int layers = target.config().numHiddenLayers();
+                streamed.onLayer(i -> layerStatus.set(" " + device + " layer " + (i + 1) + "/" + layers));
+            }
             // CPU workers share one read-only replica and its factors; a streamed worker has its own layers
             RelevanceWeights weights = plan.streamed()
                     ? (ownWeights = new RelevanceWeights(target.config().numHiddenLayers(), true))
@@ -352,9 +363,18 @@ public final class Scorer {
         return chunk;
     }
 
-    private static Done take(BlockingQueue<Done> results) throws IOException {
+    /**
+     * The next result; while waiting, the progress bar shows which layer a streamed worker is in
+     * (a chunk's batches all finish at its last layer, which for a large model is minutes away).
+     */
+    private static Done take(BlockingQueue<Done> results, ProgressBar bar, AtomicReference<String> layerStatus)
+            throws IOException {
         try {
-            return results.take();
+            Done d;
+            while ((d = results.poll(1, TimeUnit.SECONDS)) == null) {
+                if (bar != null && !layerStatus.get().isEmpty()) bar.setExtraMessage(layerStatus.get());
+            }
+            return d;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("scoring interrupted");
