@@ -1,0 +1,63 @@
+#!/bin/sh
+# The head study of docs/heads.md: the demo's expert (German + technical + QA, the bundled model
+# and corpora, scored and evaluated as `cusprun demo` does) pruned by cusprun at 25/35/45 % under
+# each head rule and document quantile; expert/general perplexity, MC accuracy and the units each
+# rule removed. Run from the repo root after `mvn -B -DskipTests package`.
+#   benchmarks/scripts/heads_study.sh [OUT]      (default OUT: heads-study; replaced)
+# Writes OUT/<config>/ (compare's results.json, report and pruned models) and OUT/heads.md (the table).
+set -e
+OUT=${1:-heads-study}
+JAR=${JAR:-java/target/cusprun.jar}
+C=data/corpora
+RATIOS=${RATIOS:-0.25,0.35,0.45}
+mkdir -p "$OUT"
+# config name | compare options
+CONFIGS="all-docs|--head-rule all-docs
+q0.90|--head-rule all-docs --doc-quantile 0.9
+q0.75|--head-rule all-docs --doc-quantile 0.75
+q0.50|--head-rule all-docs --doc-quantile 0.5
+mean|--head-rule mean
+pooled|--head-rule pooled"
+echo "$CONFIGS" | while IFS='|' read -r name opts; do
+    echo "== $name: $opts" >&2
+    # shellcheck disable=SC2086
+    java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -jar "$JAR" compare --model data/demo-model \
+        --corpus "language:de=$C/language/de/score.jsonl" \
+        --corpus "domain:technical=$C/domain/technical/score.jsonl" \
+        --corpus "task:qa=$C/task/qa/score.jsonl" \
+        --eval-expert "$C/eval/expert_de_technical_qa.jsonl" --eval-general "$C/eval/general.jsonl" \
+        --eval-mc "$C/eval/mc_de_commands.jsonl" --eval-docs 40 \
+        --docs 64 --max-tokens 256 --max-length 256 \
+        --method cusprun --ratio "$RATIOS" $opts \
+        --keep "$OUT/$name/models" --report "$OUT/$name/report" --force --json > "$OUT/$name.json"
+done
+python3 - "$OUT" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+names = ["all-docs", "q0.90", "q0.75", "q0.50", "mean", "pooled"]
+rows, base = [], None
+for n in names:
+    r = json.load(open(os.path.join(out, n + ".json")))
+    base = base or r["unpruned"]
+    for row in r["rows"]:
+        model = os.path.join(out, n, "models", "cusprun-%02d" % round(row["ratio"] * 100))
+        cfg = json.load(open(os.path.join(model, "config.json")))
+        man = json.load(open(os.path.join(model, "cusprun-manifest.json")))
+        rows.append((row["ratio"], n, r["head_rule"], r["doc_quantile"], row, cfg, man))
+src = json.load(open("data/demo-model/config.json"))
+def rel(x, b): return "%+.1f%%" % (100 * (x / b - 1))
+lines = ["| ratio | rule | head rule | doc quantile | achieved (blocks) | parameters | query heads / layer | KV heads / layer | FFN / layer | sigma | expert ppl | general ppl | expert MC acc |",
+         "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+         "| 0.00 | unpruned | | | 0.000 | {:,} | {} | {} | {} | | {:.3f} | {:.3f} | {:.3f} |".format(
+             base["parameters"], src["num_attention_heads"], src["num_key_value_heads"], src["intermediate_size"],
+             base["expert_perplexity"], base["general_perplexity"], base["expert_acc"])]
+for ratio, n, rule, q, row, cfg, man in sorted(rows, key=lambda t: (t[0], names.index(t[1]))):
+    lines.append("| {:.2f} | {} | {} | {} | {:.3f} | {:,} | {} | {} | {} | {:.3f} | {:.3f} ({}) | {:.3f} ({}) | {:.3f} |".format(
+        ratio, n, rule, q, row["achieved_block_ratio"], row["parameters"], cfg["num_attention_heads"],
+        cfg["num_key_value_heads"], cfg["intermediate_size"], man.get("sigma", float("nan")),
+        row["expert_perplexity"], rel(row["expert_perplexity"], base["expert_perplexity"]),
+        row["general_perplexity"], rel(row["general_perplexity"], base["general_perplexity"]), row["expert_acc"]))
+text = "\n".join(lines) + "\n"
+open(os.path.join(out, "heads.md"), "w").write(text)
+print(text, end="")
+PY
