@@ -4,7 +4,9 @@
 # each head rule and document quantile; expert/general perplexity, MC accuracy and the units each
 # rule removed. Run from the repo root after `mvn -B -DskipTests package`.
 #   benchmarks/scripts/heads_study.sh [OUT]      (default OUT: heads-study; replaced)
-# Writes OUT/<config>/ (compare's results.json, report and pruned models) and OUT/heads.md (the table).
+# Writes OUT/<config>/ (compare's results.json, report and pruned models), OUT/heads.md (the
+# table) and OUT/ablation.md (the head-only control, HeadAblation.java beside this script).
+# About 25 min for the table and 8 for the control on 2 shared cores.
 set -e
 OUT=${1:-heads-study}
 JAR=${JAR:-java/target/cusprun.jar}
@@ -17,8 +19,13 @@ q0.90|--head-rule all-docs --doc-quantile 0.9
 q0.75|--head-rule all-docs --doc-quantile 0.75
 q0.50|--head-rule all-docs --doc-quantile 0.5
 mean|--head-rule mean
-pooled|--head-rule pooled"
+pooled|--head-rule pooled
+all-docs per-layer|--head-rule all-docs --mode per-layer
+mean per-layer|--head-rule mean --mode per-layer
+pooled per-layer|--head-rule pooled --mode per-layer"
 echo "$CONFIGS" | while IFS='|' read -r name opts; do
+    name=$(echo "$name" | tr ' ' '-')
+    if [ -n "$REUSE" ] && [ -s "$OUT/$name.json" ]; then continue; fi # REUSE=1: keep finished configs
     echo "== $name: $opts" >&2
     # shellcheck disable=SC2086
     java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -jar "$JAR" compare --model data/demo-model \
@@ -34,30 +41,37 @@ done
 python3 - "$OUT" <<'PY'
 import json, os, sys
 out = sys.argv[1]
-names = ["all-docs", "q0.90", "q0.75", "q0.50", "mean", "pooled"]
+names = ["all-docs", "q0.90", "q0.75", "q0.50", "mean", "pooled",
+         "all-docs-per-layer", "mean-per-layer", "pooled-per-layer"]
 rows, base = [], None
 for n in names:
     r = json.load(open(os.path.join(out, n + ".json")))
     base = base or r["unpruned"]
     for row in r["rows"]:
         model = os.path.join(out, n, "models", "cusprun-%02d" % round(row["ratio"] * 100))
-        cfg = json.load(open(os.path.join(model, "config.json")))
         man = json.load(open(os.path.join(model, "cusprun-manifest.json")))
-        rows.append((row["ratio"], n, r["head_rule"], r["doc_quantile"], row, cfg, man))
+        rows.append((row["ratio"], n, r, row, man))
 src = json.load(open("data/demo-model/config.json"))
 def rel(x, b): return "%+.1f%%" % (100 * (x / b - 1))
-lines = ["| ratio | rule | head rule | doc quantile | achieved (blocks) | parameters | query heads / layer | KV heads / layer | FFN / layer | sigma | expert ppl | general ppl | expert MC acc |",
-         "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-         "| 0.00 | unpruned | | | 0.000 | {:,} | {} | {} | {} | | {:.3f} | {:.3f} | {:.3f} |".format(
-             base["parameters"], src["num_attention_heads"], src["num_key_value_heads"], src["intermediate_size"],
+def per_layer(values):  # "8" when every layer has the same, else "8,8,4,..."
+    return str(values[0]) if len(set(values)) == 1 else ",".join(map(str, values))
+lines = ["| ratio | rule | mode | head rule | doc quantile | achieved (blocks) | parameters | query heads per layer | FFN per layer | sigma | expert ppl | general ppl | expert MC acc |",
+         "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+         "| 0.00 | unpruned | | | | 0.000 | {:,} | {} | {} | | {:.3f} | {:.3f} | {:.3f} |".format(
+             base["parameters"], src["num_attention_heads"], src["intermediate_size"],
              base["expert_perplexity"], base["general_perplexity"], base["expert_acc"])]
-for ratio, n, rule, q, row, cfg, man in sorted(rows, key=lambda t: (t[0], names.index(t[1]))):
-    lines.append("| {:.2f} | {} | {} | {} | {:.3f} | {:,} | {} | {} | {} | {:.3f} | {:.3f} ({}) | {:.3f} ({}) | {:.3f} |".format(
-        ratio, n, rule, q, row["achieved_block_ratio"], row["parameters"], cfg["num_attention_heads"],
-        cfg["num_key_value_heads"], cfg["intermediate_size"], man.get("sigma", float("nan")),
+for ratio, n, r, row, man in sorted(rows, key=lambda t: (t[0], names.index(t[1]))):
+    heads = [len(l["heads_kept"]) for l in man["layers"]]
+    ffn = [len(l["ffn_kept"]) for l in man["layers"]]
+    lines.append("| {:.2f} | {} | {} | {} | {} | {:.3f} | {:,} | {} | {} | {:.3f} | {:.3f} ({}) | {:.3f} ({}) | {:.3f} |".format(
+        ratio, n, r["mode"], r["head_rule"], r["doc_quantile"], row["achieved_block_ratio"], row["parameters"],
+        per_layer(heads), per_layer(ffn), man.get("sigma", float("nan")),
         row["expert_perplexity"], rel(row["expert_perplexity"], base["expert_perplexity"]),
         row["general_perplexity"], rel(row["general_perplexity"], base["general_perplexity"]), row["expert_acc"]))
 text = "\n".join(lines) + "\n"
 open(os.path.join(out, "heads.md"), "w").write(text)
 print(text, end="")
 PY
+echo "== head-only control" >&2
+java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$JAR:$(dirname "$JAR")/lib/*" \
+    "$(dirname "$0")/HeadAblation.java" data "$OUT/ablation" | tee "$OUT/ablation.md"
