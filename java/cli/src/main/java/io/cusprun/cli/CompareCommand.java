@@ -93,6 +93,7 @@ public final class CompareCommand implements Command {
                 "granularity",
                 "ffn+heads|ffn",
                 "default " + d.prune().granularity().label()));
+        o.addOption(PruneCommand.headUnitOption());
         o.addOption(PruneCommand.docQuantileOption());
         o.addOption(PruneCommand.headRuleOption());
         o.addOption(Cli.option(
@@ -186,6 +187,7 @@ public final class CompareCommand implements Command {
         spec.expertCorpora().forEach(c -> corpora.add(c.kind().label() + ":" + c.name()));
         root.put("mode", spec.prune().mode().label());
         root.put("granularity", spec.prune().granularity().label());
+        root.put("head_unit", spec.prune().headUnit().label());
         root.put("doc_quantile", spec.prune().docQuantile());
         root.put("head_rule", spec.prune().headRule().label());
         root.set("unpruned", row(mapper, result.baseline()));

@@ -69,11 +69,7 @@ public final class PruneCommand implements Command {
                 "granularity",
                 "ffn+heads|ffn|neurons",
                 "default " + d.granularity().label()));
-        o.addOption(Cli.option(
-                "head-unit",
-                "query|group",
-                "GQA: same number of query heads per group or whole KV groups (default "
-                        + d.headUnit().label() + ")"));
+        o.addOption(headUnitOption());
         o.addOption(docQuantileOption());
         o.addOption(headRuleOption());
         o.addOption(Cli.option(
@@ -100,6 +96,14 @@ public final class PruneCommand implements Command {
         return o;
     }
 
+    static Option headUnitOption() {
+        return Cli.option(
+                "head-unit",
+                "query|group",
+                "GQA: same number of query heads per group or whole KV groups (default "
+                        + PruneSettings.DEFAULTS.headUnit().label() + ")");
+    }
+
     static Option docQuantileOption() {
         return Cli.option(
                 "doc-quantile",
@@ -116,8 +120,9 @@ public final class PruneCommand implements Command {
                         + PruneSettings.DEFAULTS.headRule().label() + ")");
     }
 
-    /** --doc-quantile and --head-rule over {@code s} (prune and compare share them). */
+    /** --head-unit, --doc-quantile and --head-rule over {@code s} (prune and compare share them). */
     static PruneSettings withHeadSelection(PruneSettings s, CommandLine cl) {
+        if (cl.hasOption("head-unit")) s = s.withHeadUnit(HeadUnit.parse(cl.getOptionValue("head-unit")));
         if (cl.hasOption("doc-quantile"))
             s = s.withDocQuantile(Cli.number("doc-quantile", cl.getOptionValue("doc-quantile")));
         if (cl.hasOption("head-rule")) s = s.withHeadRule(HeadRule.parse(cl.getOptionValue("head-rule")));
@@ -129,7 +134,6 @@ public final class PruneCommand implements Command {
         PruneSettings d = PruneSettings.DEFAULTS;
         PruneSettings s = d.withRatio(Cli.number("ratio", Cli.required(cl, "ratio")))
                 .withMode(cl.hasOption("mode") ? PruneMode.parse(cl.getOptionValue("mode")) : d.mode())
-                .withHeadUnit(cl.hasOption("head-unit") ? HeadUnit.parse(cl.getOptionValue("head-unit")) : d.headUnit())
                 .withMasked(cl.hasOption("masked"))
                 .withSeed(Cli.intOption(cl, "seed", (int) d.seed(), 0, Integer.MAX_VALUE));
         s = withHeadSelection(s, cl);

@@ -68,6 +68,10 @@ class CliTest {
                 2,
                 "cusprun compare: --head-rule must be one of " + HeadRule.labels(", ") + ", not 'median'");
         assertOneLine(
+                run("compare", "--model", "m", "--corpus", "language:a=a.txt", "--head-unit", "slot"),
+                2,
+                "cusprun compare: --head-unit must be group or query, not 'slot'");
+        assertOneLine(
                 run("prune", "--model", "m", "--out", "o", "--ratio", "x"),
                 2,
                 "cusprun prune: --ratio must be a number, not 'x'");
