@@ -50,6 +50,7 @@ public final class Cli {
             Map.entry("granularity", "granularity"),
             Map.entry("headUnit", "head-unit"),
             Map.entry("docQuantile", "doc-quantile"),
+            Map.entry("headRule", "head-rule"),
             Map.entry("minFfnFraction", "min-ffn"),
             Map.entry("masked", "masked"),
             Map.entry("seed", "seed"),

@@ -95,6 +95,9 @@ public final class CompareCommand implements Command {
                 "granularity",
                 "ffn+heads|ffn",
                 "default " + d.prune().granularity().label()));
+        o.addOption(PruneCommand.headUnitOption());
+        o.addOption(PruneCommand.docQuantileOption());
+        o.addOption(PruneCommand.headRuleOption());
         o.addOption(Cli.option(
                 "max-tokens",
                 "N",
@@ -190,6 +193,9 @@ public final class CompareCommand implements Command {
         spec.expertCorpora().forEach(c -> corpora.add(c.kind().label() + ":" + c.name()));
         root.put("mode", spec.prune().mode().label());
         root.put("granularity", spec.prune().granularity().label());
+        root.put("head_unit", spec.prune().headUnit().label());
+        root.put("doc_quantile", spec.prune().docQuantile());
+        root.put("head_rule", spec.prune().headRule().label());
         root.set("unpruned", row(mapper, result.baseline()));
         ArrayNode rows = root.putArray("rows");
         result.rows().forEach(r -> rows.add(row(mapper, r)));
@@ -222,10 +228,11 @@ public final class CompareCommand implements Command {
         }
     }
 
-    /** Mode and granularity over the default selection settings; the ratio is set per run. */
+    /** Mode, granularity, document quantile and head rule over the default selection settings; the ratio is set per run. */
     static PruneSettings settings(CommandLine cl) {
         PruneSettings d = ComparisonSpec.DEFAULTS.prune();
-        return d.withMode(cl.hasOption("mode") ? PruneMode.parse(cl.getOptionValue("mode")) : d.mode())
+        return PruneCommand.withHeadSelection(d, cl)
+                .withMode(cl.hasOption("mode") ? PruneMode.parse(cl.getOptionValue("mode")) : d.mode())
                 .withGranularity(
                         cl.hasOption("granularity")
                                 ? Granularity.parse(cl.getOptionValue("granularity"))

@@ -103,12 +103,7 @@ public final class Comparison {
         try {
             for (Method method : spec.methods()) {
                 List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
-                PruneStatistics stats = pruner.statistics(
-                        method,
-                        scored,
-                        expertTokens,
-                        spec.prune().seed(),
-                        spec.prune().docQuantile());
+                PruneStatistics stats = pruner.statistics(method, scored, expertTokens, spec.prune());
                 for (double ratio : spec.ratios()) {
                     PruneSettings settings = spec.prune().withRatio(ratio);
                     PrunePlan plan = pruner.plan(stats, settings);

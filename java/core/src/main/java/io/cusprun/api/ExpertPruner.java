@@ -162,14 +162,29 @@ public final class ExpertPruner {
     public PruneStatistics statistics(
             Method method, List<CorpusScores> scored, List<TokenizedCorpus> calibration, long seed, double docQuantile)
             throws IOException {
+        return statistics(
+                method,
+                scored,
+                calibration,
+                PruneSettings.DEFAULTS.withSeed(seed).withDocQuantile(docQuantile));
+    }
+
+    /**
+     * As above, with the seed, the document quantile and the head rule ({@link io.cusprun.prune.HeadRule}) taken
+     * from {@code settings}; its ratio is not used.
+     */
+    public PruneStatistics statistics(
+            Method method, List<CorpusScores> scored, List<TokenizedCorpus> calibration, PruneSettings settings)
+            throws IOException {
         return switch (method) {
             case CUSPRUN, CUSPRUN_GENERAL -> {
                 if (scored.isEmpty()) {
                     throw new IllegalArgumentException(method.label() + " needs scored corpora");
                 }
-                yield CusprunStatistics.from(method, scored, shape.numLayers(), docQuantile);
+                yield CusprunStatistics.from(
+                        method, scored, shape.numLayers(), settings.docQuantile(), settings.headRule());
             }
-            case RANDOM -> BaselineStatistics.random(shape, seed);
+            case RANDOM -> BaselineStatistics.random(shape, settings.seed());
             case MAGNITUDE -> {
                 try (Checkpoint cp = Checkpoint.open(modelDir)) {
                     yield BaselineStatistics.magnitude(cp, shape);

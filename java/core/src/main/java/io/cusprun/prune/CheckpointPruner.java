@@ -194,6 +194,7 @@ public final class CheckpointPruner {
         st.put("granularity", s.granularity().label());
         st.put("head_unit", s.headUnit().label());
         st.put("doc_quantile", s.docQuantile());
+        st.put("head_rule", s.headRule().label());
         st.put("min_ffn_fraction", s.minFfnFraction());
         st.put("masked", s.masked());
         st.put("seed", s.seed());
