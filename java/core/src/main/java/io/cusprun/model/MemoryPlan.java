@@ -194,8 +194,10 @@ public record MemoryPlan(
         long kv = (long) ls.numKeyValueHeads() * config.headDim();
         long f = ls.intermediateSize();
         long d = config.hiddenSize();
-        long activations = t * c * ((hd + 2 * kv) + 2 * hd + 2 * f + f + 4 * d);
-        long attention = (long) ls.numAttentionHeads() * work.maxDocTokens() * work.maxDocTokens() * 4;
+        // q/k/v, RoPE's temporaries of q and k, z, gate|up, the activation, residual adds and norms
+        long activations = t * c * ((hd + 2 * kv) + 2 * (hd + kv) + 2 * hd + 2 * f + f + 4 * d);
+        // attention of the longest document: scores and their softmax, per head
+        long attention = 2L * ls.numAttentionHeads() * work.maxDocTokens() * work.maxDocTokens() * 4;
         long pass = 0;
         if (work.pass() == Pass.SCORE && ls.numKeyValueHeads() > 0) {
             long gd = (long) ls.groupSize() * config.headDim();

@@ -1,0 +1,55 @@
+package io.cusprun.bench;
+
+import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.model.MemorySettings;
+import io.cusprun.score.RelevanceBackends;
+import io.cusprun.score.ScoreSettings;
+import io.cusprun.score.ScoreTarget;
+import io.cusprun.score.Scorer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Streamed against in-memory scoring speed in one JVM, alternating, on the same batches: one
+ * untimed in-memory run first (it loads the resident model, which later in-memory runs reuse:
+ * the comparison is against the in-memory mode's steady state, the harder baseline), then
+ * {@code rounds} pairs; prints each pair's ratio streamed ÷ in-memory tokens/s and the median.
+ *
+ * <p>Args: preset docs rounds [modelDir].
+ */
+public final class StreamSpeed {
+    public static void main(String[] args) throws Exception {
+        String preset = args[0];
+        int docs = Integer.parseInt(args[1]);
+        int rounds = Integer.parseInt(args[2]);
+        RandomCheckpoint.Shape shape = RandomCheckpoint.preset(preset);
+        Path dir = args.length > 3 ? RandomCheckpoint.ensure(shape, Path.of(args[3])) : E2E.modelDir(preset);
+        TokenizedCorpus corpus = E2E.corpus(Math.min(shape.vocab(), 32000), docs, 512, 42);
+        ScoreSettings settings = E2E.settings(false);
+        Scorer.Options memory = Scorer.Options.DEFAULTS.withMemory(new MemorySettings(false, 0));
+        Scorer.Options stream = Scorer.Options.DEFAULTS.withMemory(new MemorySettings(true, 0));
+        double[] ratios = new double[rounds];
+        try (ScoreTarget target = ScoreTarget.open(dir, RelevanceBackends.byName("native"))) {
+            Scorer.run(target, List.of(corpus), settings, memory); // loads the resident model
+            for (int r = 0; r < rounds; r++) {
+                double m = Scorer.run(target, List.of(corpus), settings, memory).tokensPerSecond();
+                double s = Scorer.run(target, List.of(corpus), settings, stream).tokensPerSecond();
+                ratios[r] = s / m;
+                System.out.printf(
+                        Locale.ROOT,
+                        "round %d: in memory %.1f tok/s, streamed %.1f tok/s, ratio %.3f%n",
+                        r + 1,
+                        m,
+                        s,
+                        ratios[r]);
+            }
+        }
+        System.out.printf(
+                Locale.ROOT,
+                "RESULT %s speed: streamed / in memory, median of %d rounds %.3f%n",
+                preset,
+                rounds,
+                E2E.median(ratios));
+    }
+}
