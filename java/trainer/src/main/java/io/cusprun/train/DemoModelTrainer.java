@@ -50,10 +50,10 @@ public final class DemoModelTrainer {
 
     /**
      * Steps of the committed model's second stage (it continues the first, see its card), sized from a
-     * measured 230 tokens/s (one core shared with other jobs) to take about an hour; its card has the
-     * run's time.
+     * measured 210 tokens/s (2 cores shared with four other jobs) to take about 45 minutes; its card has
+     * the run's time.
      */
-    public static final int DEFAULT_STEPS = 440;
+    public static final int DEFAULT_STEPS = 280;
 
     /**
      * LibTorch intra-op threads by default. One, not two: on a shared 2-core machine two were slower
@@ -643,8 +643,7 @@ public final class DemoModelTrainer {
         return Math.max(1, steps / 20);
     }
 
-    static final String USAGE =
-            "java -cp java/target/cusprun.jar io.cusprun.train.DemoModelTrainer --out DIR [options]";
+    static final String USAGE = "java -jar java/trainer/target/cusprun-trainer.jar --out DIR [options]";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PRODUCER = DemoModelTrainer.class.getName();
 

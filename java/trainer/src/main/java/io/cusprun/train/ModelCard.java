@@ -93,8 +93,9 @@ public final class ModelCard {
         line(b, "");
         line(
                 b,
-                "A small Llama-architecture model (%s parameters) trained from scratch by cusprun's own trainer",
-                millions(p.total()));
+                "A small Llama-architecture model (%s parameters) trained %s by cusprun's own trainer",
+                millions(p.total()),
+                c.init() == null ? "from scratch" : "further from an earlier checkpoint (`INIT_MODEL_CARD.md`)");
         line(b, "(`io.cusprun.train.DemoModelTrainer`, Java + LibTorch through JavaCPP, on the CPU) on the bundled");
         line(b, "demo corpora: man pages and fortunes in six languages. It exists so that cusprun has a real,");
         line(b, "multilingual checkpoint to score, prune and evaluate in tests and demos, with a known origin. It is");
@@ -323,11 +324,12 @@ public final class ModelCard {
         line(b, "");
         line(
                 b,
-                "- Trained on %s tokens (%s documents, seen %.1f times) in %s: far from converged; it models the",
+                "- Trained on %s tokens (%s documents, seen %.1f times) in %s%s: far from converged; it models the",
                 group(c.tokens()),
                 group(c.documents()),
                 (double) c.batchRows() * c.steps() / c.rows(),
-                duration(c.seconds()));
+                duration(c.seconds()),
+                c.init() == null ? "" : ", after the training of `INIT_MODEL_CARD.md`");
         line(b, "  corpora's surface (languages, man-page layout, `Question:`/`Answer:` patterns), not facts.");
         line(
                 b,

@@ -138,7 +138,7 @@ class DemoModelTrainerTest {
         String card = Files.readString(out.resolve("MODEL_CARD.md"));
         assertTrue(card.contains("| language/en | 1 |"), card);
         assertTrue(card.contains("| eval/mc | 1 |"), card);
-        assertTrue(card.contains("io.cusprun.train.DemoModelTrainer --out " + out), card);
+        assertTrue(card.contains("java -jar java/trainer/target/cusprun-trainer.jar --out " + out), card);
         try (Stream<Path> siblings = Files.list(out.getParent())) {
             assertEquals(List.of(out), siblings.toList(), "no temporary directory left");
         }
