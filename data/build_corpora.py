@@ -575,6 +575,32 @@ def main():
                 f.write(json.dumps(item, ensure_ascii=False) + "\n")
         ev.append({"name": name, "kind": "multiple_choice", "path": f"eval/{name}.jsonl",
                    "documents": len(items), "what": what})
+    for name, langs, what in (
+            ("mc_de_recall", ["de"], "German manual pages: which word comes next? The right one, the page's "
+             "name, occurred earlier in the passage; 3 others are names of other held-out pages, absent from it"),
+            ("mc_general_recall", LANGS, "every language x domain cell: which word comes next? The right one "
+             "occurred earlier in the passage; 3 others are words of other held-out documents of the cell")):
+        items = []
+        for lang in langs:
+            limit = 150 if len(langs) == 1 else 16
+            items += build_recall_mc(f"{name}:{lang}:man", man[lang]["heldout"], limit)
+            if len(langs) > 1 and lang in FORTUNE_PACKAGES:
+                items += build_recall_mc(f"{name}:{lang}:fortune", literary[lang]["heldout"], limit)
+        with open(os.path.join(out, f"eval/{name}.jsonl"), "w", encoding="utf-8", newline="\n") as f:
+            for item in items:
+                f.write(json.dumps(item, ensure_ascii=False) + "\n")
+        ev.append({"name": name, "kind": "multiple_choice", "path": f"eval/{name}.jsonl",
+                   "documents": len(items), "what": what})
+    items = build_language_mc("mc_language_continuation:man", [(l, man[l]["heldout"]) for l in LANGS], 25)
+    items += build_language_mc("mc_language_continuation:fortune",
+                               [(l, literary[l]["heldout"]) for l in LANGS if l in FORTUNE_PACKAGES], 25)
+    with open(os.path.join(out, "eval/mc_language_continuation.jsonl"), "w", encoding="utf-8", newline="\n") as f:
+        for item in items:
+            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+    ev.append({"name": "mc_language_continuation", "kind": "multiple_choice",
+               "path": "eval/mc_language_continuation.jsonl", "documents": len(items),
+               "what": "every language x domain cell: which text continues this passage? 4 choices, the true next "
+                       "words and the words at the same place of documents in 3 other languages of the domain"})
     index["eval"] = ev
 
     # ---- training corpus for the demo model: the score splits, plus the other documents of
@@ -662,6 +688,90 @@ def build_continuation_mc(name, docs, limit):
         choices = distractors[:answer] + [cont] + distractors[answer:]
         if len(set(choices)) == MC_CHOICES:
             out.append({"context": context, "choices": choices, "answer": answer, "source": d["source"]})
+    return out
+
+
+def continuation_pieces(docs):
+    """(doc, context, continuation) of the documents long enough for a continuation item."""
+    usable = []
+    for d in sorted(docs, key=lambda d: d["source"]):
+        text = d["text"]
+        if len(text) < MC_CONTEXT_CHARS + MC_CONTINUATION_CHARS + 20:
+            continue
+        context = cut_at_space(text, 0, MC_CONTEXT_CHARS)
+        cont = cut_at_space(text, len(context), MC_CONTINUATION_CHARS + 1)
+        if cont.startswith(" ") and len(cont.strip()) >= 20:
+            usable.append((d, context, cont))
+    return usable
+
+
+def build_language_mc(name, cells, limit):
+    """Continuation across languages: for each (language, held-out documents) cell, up to limit
+    items whose context is the start of a document, the right choice its next words and the 3
+    others the words at the same place of documents in 3 other languages of the same domain."""
+    pieces = {lang: continuation_pieces(docs) for lang, docs in cells}
+    out = []
+    for lang, _ in cells:
+        others = [l for l, _ in cells if l != lang and pieces[l]]
+        if len(others) < MC_CHOICES - 1:
+            continue
+        rng = rng_for("eval", name, lang)
+        usable = list(pieces[lang])
+        rng.shuffle(usable)
+        for d, context, cont in usable[:limit]:
+            distractors = [rng.choice(pieces[l])[2] for l in rng.sample(others, MC_CHOICES - 1)]
+            answer = rng.randrange(MC_CHOICES)
+            choices = distractors[:answer] + [cont] + distractors[answer:]
+            if len(set(choices)) == MC_CHOICES:
+                out.append({"context": context, "choices": choices, "answer": answer, "source": d["source"]})
+    return out
+
+
+RECALL_WORD = re.compile(r"[^\W\d_][\w-]*[^\W_]", re.UNICODE)
+RECALL_MIN_LETTERS, RECALL_MIN_START, RECALL_MAX_START = 8, 80, 1200
+
+
+def recall_target(text, name=None):
+    """(context, word): the first occurrence, starting after a space between RECALL_MIN_START and
+    RECALL_MAX_START, of a word that already occurs earlier in the text, the context being the text
+    before that space. The word is the page's name for a manual page (rare in general text, so only
+    its earlier occurrence makes it likely), otherwise any word of RECALL_MIN_LETTERS+ characters."""
+    for m in RECALL_WORD.finditer(text):
+        w, i = m.group(0), m.start()
+        if i > RECALL_MAX_START:
+            break
+        if i < RECALL_MIN_START or text[i - 1] != " " or (w != name if name else len(w) < RECALL_MIN_LETTERS):
+            continue
+        if i + len(w) < len(text) and (text[i + len(w)].isalnum() or text[i + len(w)] in "-_"):
+            continue
+        if re.search(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", text[:i - 1]):
+            return text[:i - 1], w
+    return None
+
+
+def build_recall_mc(name, docs, limit):
+    """Recall over held-out documents of one cell: the context is a document up to a word that
+    already occurred in it (for manual pages, the page's name), the right choice that word, the 3
+    others the words of other documents of the cell that do not occur in this context. Up to limit
+    items."""
+    usable = []
+    for d in sorted(docs, key=lambda d: d["source"]):
+        page = re.fullmatch(r"manpages[^:]*:\d/([^#]+)#\d+", d["source"])
+        t = recall_target(d["text"], page.group(1) if page else None)
+        if t:
+            usable.append((d, t[0], t[1]))
+    rng = rng_for("eval", name)
+    rng.shuffle(usable)
+    out = []
+    for d, context, word in usable[:limit]:
+        others = sorted({w for o, _, w in usable if o is not d and w != word and w not in context})
+        if len(others) < MC_CHOICES - 1:
+            continue
+        distractors = rng.sample(others, MC_CHOICES - 1)
+        answer = rng.randrange(MC_CHOICES)
+        choices = distractors[:answer] + [word] + distractors[answer:]
+        out.append({"context": context, "choices": [" " + c for c in choices], "answer": answer,
+                    "source": d["source"]})
     return out
 
 
