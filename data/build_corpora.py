@@ -95,6 +95,9 @@ SIZES = {
     "general": (400, 100),
 }
 EVAL_GENERAL_PER_CELL = 12
+# The training corpus also takes up to this many technical documents of every score page
+# (the corpora above take at most two per page).
+TRAIN_CHUNKS_PER_PAGE = 4
 MC_CHOICES = 4
 
 
@@ -421,6 +424,7 @@ def main():
     qa = {lang: {"score": [], "heldout": []} for lang in LANGS}
     names = {lang: {"score": [], "heldout": []} for lang in LANGS}
     page_counts = {lang: 0 for lang in LANGS}
+    train_extra = []  # further technical documents of score pages, for the training corpus only
     parsed = []
     for page, text in zip(pages, rendered):
         sections = parse_page(text, page["lang"])
@@ -456,6 +460,11 @@ def main():
                 picked.append(rng_for("page", lang, key).randrange(1, len(tech)))
             for i in picked:
                 man[lang][split].append({"text": tech[i], "source": f"{src}#{i}"})
+            if split == "score":
+                rest = [i for i in range(len(tech)) if i not in picked]
+                rng_for("train", lang, key).shuffle(rest)
+                for i in sorted(rest[:max(0, TRAIN_CHUNKS_PER_PAGE - len(picked))]):
+                    train_extra.append({"text": tech[i], "source": f"{src}#{i}"})
         if prose_docs:
             i = rng_for("prose", lang, key).randrange(len(prose_docs))
             prose[(lang, "man")][split].append({"text": prose_docs[i], "source": f"{src}#p{i}"})
@@ -550,11 +559,59 @@ def main():
     ev.append({"name": "mc_de_commands", "kind": "multiple_choice", "path": "eval/mc_de_commands.jsonl",
                "documents": len(mc),
                "what": "German: which description belongs to this manual page? 4 choices, from held-out NAME lines"})
+    for name, langs, what in (
+            ("mc_de_continuation", ["de"], "German manual pages: which text continues this passage? 4 choices, "
+             "the true next words and the words at the same place of 3 other held-out pages"),
+            ("mc_general_continuation", LANGS, "every language x domain cell: which text continues this passage? "
+             "4 choices, the true next words and those of 3 other held-out documents of the same cell")):
+        items = []
+        for lang in langs:
+            limit = 150 if len(langs) == 1 else 16
+            items += build_continuation_mc(f"{name}:{lang}:man", man[lang]["heldout"], limit)
+            if len(langs) > 1 and lang in FORTUNE_PACKAGES:
+                items += build_continuation_mc(f"{name}:{lang}:fortune", literary[lang]["heldout"], limit)
+        with open(os.path.join(out, f"eval/{name}.jsonl"), "w", encoding="utf-8", newline="\n") as f:
+            for item in items:
+                f.write(json.dumps(item, ensure_ascii=False) + "\n")
+        ev.append({"name": name, "kind": "multiple_choice", "path": f"eval/{name}.jsonl",
+                   "documents": len(items), "what": what})
+    for name, langs, what in (
+            ("mc_de_recall", ["de"], "German manual pages: which word comes next? The right one, the page's "
+             "name, occurred earlier in the passage; 3 others are names of other held-out pages, absent from it"),
+            ("mc_general_recall", LANGS, "every language x domain cell: which word comes next? The right one "
+             "occurred earlier in the passage; 3 others are words of other held-out documents of the cell")):
+        items = []
+        for lang in langs:
+            limit = 150 if len(langs) == 1 else 16
+            items += build_recall_mc(f"{name}:{lang}:man", man[lang]["heldout"], limit)
+            if len(langs) > 1 and lang in FORTUNE_PACKAGES:
+                items += build_recall_mc(f"{name}:{lang}:fortune", literary[lang]["heldout"], limit)
+        with open(os.path.join(out, f"eval/{name}.jsonl"), "w", encoding="utf-8", newline="\n") as f:
+            for item in items:
+                f.write(json.dumps(item, ensure_ascii=False) + "\n")
+        ev.append({"name": name, "kind": "multiple_choice", "path": f"eval/{name}.jsonl",
+                   "documents": len(items), "what": what})
+    items = build_language_mc("mc_language_continuation:man", [(l, man[l]["heldout"]) for l in LANGS], 25)
+    items += build_language_mc("mc_language_continuation:fortune",
+                               [(l, literary[l]["heldout"]) for l in LANGS if l in FORTUNE_PACKAGES], 25)
+    with open(os.path.join(out, "eval/mc_language_continuation.jsonl"), "w", encoding="utf-8", newline="\n") as f:
+        for item in items:
+            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+    ev.append({"name": "mc_language_continuation", "kind": "multiple_choice",
+               "path": "eval/mc_language_continuation.jsonl", "documents": len(items),
+               "what": "every language x domain cell: which text continues this passage? 4 choices, the true next "
+                       "words and the words at the same place of documents in 3 other languages of the domain"})
     index["eval"] = ev
 
-    # ---- training corpus for the demo model: union of score splits only
+    # ---- training corpus for the demo model: the score splits, plus the other documents of
+    # score manual pages (every score page's QA document and up to TRAIN_CHUNKS_PER_PAGE
+    # technical documents); nothing held out. Fortunes beyond the score splits are left out
+    # so that technical text is not outweighed by fortunes (there are many more of those).
+    score_side = [d for l in LANGS for d in man[l]["score"] + qa[l]["score"]] + train_extra
+    for d in sorted(score_side, key=lambda d: d["source"]):
+        train.setdefault(d["text"], d)
     tr = sorted(train.values(), key=lambda d: sha(d["text"]))
-    write_jsonl(os.path.join(out, "train/train.jsonl"), tr, fields=("text",))
+    write_jsonl(os.path.join(out, "train/train.jsonl"), tr)
     with open(os.path.join(out, "train/README.md"), "w", encoding="utf-8", newline="\n") as f:
         f.write(TRAIN_README)
     index["train"] = {"path": "train/train.jsonl", "documents": len(tr),
@@ -596,14 +653,142 @@ def build_mc(items):
     return out
 
 
+MC_CONTEXT_CHARS, MC_CONTINUATION_CHARS = 300, 80
+
+
+def cut_at_space(text, start, limit):
+    """text[start:start+limit] cut back to its last space (at least half of limit kept)."""
+    piece = text[start:start + limit]
+    i = piece.rfind(" ")
+    return piece[:i] if i >= limit // 2 else piece
+
+
+def build_continuation_mc(name, docs, limit):
+    """Continuation choice over held-out documents of one cell: the context is the start of
+    a document (cut at a space), the right choice its next words, the 3 others the words at
+    the same place of other documents of the cell. Up to limit items."""
+    usable = []
+    for d in sorted(docs, key=lambda d: d["source"]):
+        text = d["text"]
+        if len(text) < MC_CONTEXT_CHARS + MC_CONTINUATION_CHARS + 20:
+            continue
+        context = cut_at_space(text, 0, MC_CONTEXT_CHARS)
+        cont = cut_at_space(text, len(context), MC_CONTINUATION_CHARS + 1)
+        if cont.startswith(" ") and len(cont.strip()) >= 20:
+            usable.append((d, context, cont))
+    rng = rng_for("eval", name)
+    rng.shuffle(usable)
+    out = []
+    for d, context, cont in usable[:limit]:
+        others = [c for o, _, c in usable if o is not d and c != cont]
+        if len(others) < MC_CHOICES - 1:
+            break
+        distractors = rng.sample(others, MC_CHOICES - 1)
+        answer = rng.randrange(MC_CHOICES)
+        choices = distractors[:answer] + [cont] + distractors[answer:]
+        if len(set(choices)) == MC_CHOICES:
+            out.append({"context": context, "choices": choices, "answer": answer, "source": d["source"]})
+    return out
+
+
+def continuation_pieces(docs):
+    """(doc, context, continuation) of the documents long enough for a continuation item."""
+    usable = []
+    for d in sorted(docs, key=lambda d: d["source"]):
+        text = d["text"]
+        if len(text) < MC_CONTEXT_CHARS + MC_CONTINUATION_CHARS + 20:
+            continue
+        context = cut_at_space(text, 0, MC_CONTEXT_CHARS)
+        cont = cut_at_space(text, len(context), MC_CONTINUATION_CHARS + 1)
+        if cont.startswith(" ") and len(cont.strip()) >= 20:
+            usable.append((d, context, cont))
+    return usable
+
+
+def build_language_mc(name, cells, limit):
+    """Continuation across languages: for each (language, held-out documents) cell, up to limit
+    items whose context is the start of a document, the right choice its next words and the 3
+    others the words at the same place of documents in 3 other languages of the same domain."""
+    pieces = {lang: continuation_pieces(docs) for lang, docs in cells}
+    out = []
+    for lang, _ in cells:
+        others = [l for l, _ in cells if l != lang and pieces[l]]
+        if len(others) < MC_CHOICES - 1:
+            continue
+        rng = rng_for("eval", name, lang)
+        usable = list(pieces[lang])
+        rng.shuffle(usable)
+        for d, context, cont in usable[:limit]:
+            distractors = [rng.choice(pieces[l])[2] for l in rng.sample(others, MC_CHOICES - 1)]
+            answer = rng.randrange(MC_CHOICES)
+            choices = distractors[:answer] + [cont] + distractors[answer:]
+            if len(set(choices)) == MC_CHOICES:
+                out.append({"context": context, "choices": choices, "answer": answer, "source": d["source"]})
+    return out
+
+
+RECALL_WORD = re.compile(r"[^\W\d_][\w-]*[^\W_]", re.UNICODE)
+RECALL_MIN_LETTERS, RECALL_MIN_START, RECALL_MAX_START = 8, 80, 1200
+
+
+def recall_target(text, name=None):
+    """(context, word): the first occurrence, starting after a space between RECALL_MIN_START and
+    RECALL_MAX_START, of a word that already occurs earlier in the text, the context being the text
+    before that space. The word is the page's name for a manual page (rare in general text, so only
+    its earlier occurrence makes it likely), otherwise any word of RECALL_MIN_LETTERS+ characters."""
+    for m in RECALL_WORD.finditer(text):
+        w, i = m.group(0), m.start()
+        if i > RECALL_MAX_START:
+            break
+        if i < RECALL_MIN_START or text[i - 1] != " " or (w != name if name else len(w) < RECALL_MIN_LETTERS):
+            continue
+        if i + len(w) < len(text) and (text[i + len(w)].isalnum() or text[i + len(w)] in "-_"):
+            continue
+        if re.search(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", text[:i - 1]):
+            return text[:i - 1], w
+    return None
+
+
+def build_recall_mc(name, docs, limit):
+    """Recall over held-out documents of one cell: the context is a document up to a word that
+    already occurred in it (for manual pages, the page's name), the right choice that word, the 3
+    others the words of other documents of the cell that do not occur in this context. Up to limit
+    items."""
+    usable = []
+    for d in sorted(docs, key=lambda d: d["source"]):
+        page = re.fullmatch(r"manpages[^:]*:\d/([^#]+)#\d+", d["source"])
+        t = recall_target(d["text"], page.group(1) if page else None)
+        if t:
+            usable.append((d, t[0], t[1]))
+    rng = rng_for("eval", name)
+    rng.shuffle(usable)
+    out = []
+    for d, context, word in usable[:limit]:
+        others = sorted({w for o, _, w in usable if o is not d and w != word and w not in context})
+        if len(others) < MC_CHOICES - 1:
+            continue
+        distractors = rng.sample(others, MC_CHOICES - 1)
+        answer = rng.randrange(MC_CHOICES)
+        choices = distractors[:answer] + [word] + distractors[answer:]
+        out.append({"context": context, "choices": [" " + c for c in choices], "answer": answer,
+                    "source": d["source"]})
+    return out
+
+
 TRAIN_README = """# Training corpus of the demo model
 
-`train.jsonl` (one JSON object per line, field `text`) is the union of the **score**
-splits of every corpus in this directory (language, domain, task and general), with
-duplicates removed and lines ordered by the SHA-256 of their text.
+`train.jsonl` (one JSON object per line, fields `text` and `source`) holds, with duplicates
+removed and lines ordered by the SHA-256 of their text:
+- the union of the **score** splits of every corpus in this directory (language, domain,
+  task and general);
+- the other documents of the score-side manual pages, which the corpora leave out (they
+  take at most two documents per page): every score page's question/answer document and
+  up to four technical documents per page. Fortunes beyond the score splits are not added,
+  so that technical text is not outweighed by them.
 
 What the demo model may see:
-- everything in `train.jsonl`, i.e. any `*/score.jsonl` document;
+- everything in `train.jsonl`, i.e. any `*/score.jsonl` document and more text of the
+  same score pages;
 - nothing from a `heldout.jsonl` split or from `eval/`: those come from manual pages
   (keyed by section/name, in every language at once) and fortunes (keyed by their
   text) that are held out as a whole, so no held-out page or fortune, nor a
@@ -701,7 +886,8 @@ def write_sources(out, index):
     size = os.path.getsize(os.path.join(out, t["path"]))
     w("## Training corpus\n")
     w(f"`{t['path']}`: {t['documents']} documents, {t['chars']} characters, {size} bytes: "
-      f"the union of all score splits (see `train/README.md`).\n")
+      f"the union of all score splits and the other documents of the score manual pages "
+      f"(see `train/README.md`).\n")
     with open(os.path.join(out, "SOURCES.md"), "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(L))
 

@@ -7,7 +7,8 @@
 - held-out and evaluation documents come from source units (a manual page in any
   language, a fortune file's entries) that no score split uses, and none of their
   texts is in the training corpus;
-- the training corpus is exactly the union of the score splits;
+- the training corpus holds every score split and otherwise only score-side documents
+  (its `source` names a score page or a fortune file; no held-out text or paragraph);
 - multiple-choice items are well formed.
 """
 import glob
@@ -62,9 +63,18 @@ if score_units & heldout_units:
     errors.append(f"pages in both score and held-out/eval: {sorted(score_units & heldout_units)[:5]}")
 if score_texts & heldout_texts:
     errors.append(f"{len(score_texts & heldout_texts)} texts in both score and held-out/eval")
-train = {d["text"] for d in load(index["train"]["path"])}
-if train != score_texts:
-    errors.append("train.jsonl is not the union of the score splits")
+train_docs = load(index["train"]["path"])
+train = {d["text"] for d in train_docs}
+if len(train) != len(train_docs):
+    errors.append("train.jsonl: duplicate documents")
+if not score_texts <= train:
+    errors.append(f"{len(score_texts - train)} score-split documents missing from train.jsonl")
+for d in train_docs:
+    if not MIN_CHARS <= len(d["text"]) <= MAX_CHARS:
+        errors.append(f"train.jsonl: {d['source']} has {len(d['text'])} chars")
+train_units = {u for d in train_docs for u in [unit(d["source"])] if u}
+if train_units & heldout_units:
+    errors.append(f"held-out pages in train.jsonl: {sorted(train_units & heldout_units)[:5]}")
 if train & heldout_texts:
     errors.append("held-out text in train.jsonl")
 # fortunes: no held-out fortune entry may occur inside a training document
@@ -73,10 +83,13 @@ train_entries = {e for t in train for e in t.split("\n\n") if len(e) > 40}
 if held_entries & train_entries:
     errors.append(f"{len(held_entries & train_entries)} held-out paragraphs also in train.jsonl")
 
-for item in load("eval/mc_de_commands.jsonl"):
-    ch = item["choices"]
-    if len(ch) != 4 or len(set(ch)) != 4 or not 0 <= item["answer"] < 4 or not item["context"]:
-        errors.append(f"bad multiple-choice item {item.get('source')}")
+for e in index["eval"]:
+    if e["kind"] != "multiple_choice":
+        continue
+    for item in load(e["path"]):
+        ch = item["choices"]
+        if len(ch) != 4 or len(set(ch)) != 4 or not 0 <= item["answer"] < 4 or not item["context"]:
+            errors.append(f"{e['path']}: bad multiple-choice item {item.get('source')}")
 
 stray = [p for p in glob.glob(os.path.join(HERE, "**", "*"), recursive=True)
          if os.path.isfile(p) and not p.endswith((".jsonl", ".json", ".md"))]

@@ -5,12 +5,16 @@
 
 Needs HuggingFace's `tokenizers` Python package (pip install tokenizers; tested with 0.23.2).
 A byte-level BPE (GPT-2 style: ByteLevel pre-tokenizer, decoder and post-processor) trained on
-the training corpus data/corpora/train/train.jsonl only (never on held-out splits). Special
+the score splits of data/corpora/ (their union, ordered by the SHA-256 of the text: what
+train/train.jsonl held before it was extended with more of the score pages) or on --corpus;
+never on held-out splits. Special
 tokens come first: <|bos|> = 0, <|eos|> = 1, <|pad|> = 2. tokenizer_config.json asks loaders to
 prepend <|bos|> (add_bos_token), as Llama tokenizers do. Training is deterministic for the same
 corpus and library version.
 """
 import argparse
+import glob
+import hashlib
 import json
 import os
 
@@ -19,6 +23,14 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, 
 SPECIAL_TOKENS = ["<|bos|>", "<|eos|>", "<|pad|>"]
 MODEL_MAX_LENGTH = 2048
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def score_documents(corpora):
+    """Union of the corpora's score splits, ordered by the SHA-256 of the text."""
+    texts = set()
+    for path in glob.glob(os.path.join(corpora, "**", "score.jsonl"), recursive=True):
+        texts.update(documents(path))
+    return sorted(texts, key=lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest())
 
 
 def documents(path):
@@ -36,7 +48,8 @@ def train(corpus, vocab_size):
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIAL_TOKENS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    tok.train_from_iterator(documents(corpus), trainer=trainer)
+    texts = documents(corpus) if corpus else score_documents(os.path.join(HERE, "corpora"))
+    tok.train_from_iterator(texts, trainer=trainer)
     return tok
 
 
@@ -67,7 +80,7 @@ def write_json(path, obj):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--corpus", default=os.path.join(HERE, "corpora", "train", "train.jsonl"))
+    ap.add_argument("--corpus", help="JSONL with \"text\" (default: the score splits of data/corpora)")
     ap.add_argument("--vocab-size", type=int, default=4096)
     ap.add_argument("--out", default=os.path.join(HERE, "demo-tokenizer"))
     args = ap.parse_args()

@@ -34,20 +34,26 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * Trains the bundled demo model: a small {@code LlamaForCausalLM} learnt from scratch on {@code
- * data/corpora/train/train.jsonl} with the demo tokenizer, written as bf16 safetensors with its
- * config, generation config, tokenizer and a MODEL_CARD.md holding the held-out evaluation. The
- * defaults make the committed {@code data/demo-model}:
+ * Trains the bundled demo model: a small {@code LlamaForCausalLM} learnt from scratch (or, with
+ * {@code --init}, continued from an earlier checkpoint) on {@code data/corpora/train/train.jsonl}
+ * with the demo tokenizer, written as bf16 safetensors with its config, generation config, tokenizer
+ * and a MODEL_CARD.md holding the held-out evaluation. The committed {@code data/demo-model} is the
+ * defaults continued from the previous demo model (its card, {@code INIT_MODEL_CARD.md}, says how
+ * that one was made):
  * <pre>
- * mvn -B -q -DskipTests package &amp;&amp; java -jar java/trainer/target/cusprun-trainer.jar --out data/demo-model
+ * mvn -B -q -DskipTests package &amp;&amp; java -jar java/trainer/target/cusprun-trainer.jar --out data/demo-model --init DIR
  * </pre>
  * The output directory is assembled under a temporary name beside it and renamed into place when
  * complete. Exit codes: 0, 1 (failure, one line naming the file), 2 (bad usage).
  */
 public final class DemoModelTrainer {
 
-    /** Steps of the committed model, sized to train in well under an hour on 2 cores (its card has the run's time). */
-    public static final int DEFAULT_STEPS = 450;
+    /**
+     * Steps of the committed model's second stage (it continues the first, see its card), sized from a
+     * measured 210 tokens/s (2 cores shared with four other jobs) to take about 45 minutes; its card has
+     * the run's time.
+     */
+    public static final int DEFAULT_STEPS = 280;
 
     /**
      * LibTorch intra-op threads by default. One, not two: on a shared 2-core machine two were slower
@@ -76,9 +82,10 @@ public final class DemoModelTrainer {
             Trainer.Hyper hyper,
             long seed,
             int threads,
-            int logEvery) {
+            int logEvery,
+            Path init) {
         /**
-         * The committed data/demo-model's run, paths relative to the checkout; no output set.
+         * The committed data/demo-model's run (less its --init), paths relative to the checkout; no output set.
          * Warm-up is a twentieth of the steps (the CLI recomputes it when --steps changes).
          */
         public static final Settings DEFAULTS = new Settings(
@@ -93,7 +100,7 @@ public final class DemoModelTrainer {
                 768,
                 1024,
                 256,
-                16,
+                8,
                 DEFAULT_STEPS,
                 warmupFor(DEFAULT_STEPS),
                 2e-3,
@@ -101,7 +108,34 @@ public final class DemoModelTrainer {
                 Trainer.Hyper.DEFAULTS,
                 1234,
                 DEFAULT_THREADS,
-                10);
+                10,
+                null);
+
+        /** Start from this checkpoint's weights (same sizes) instead of a fresh initialisation; null: fresh. */
+        public Settings withInit(Path v) {
+            return new Settings(
+                    out,
+                    trainFile,
+                    tokenizerDir,
+                    corpora,
+                    hidden,
+                    layers,
+                    heads,
+                    kvHeads,
+                    intermediate,
+                    maxPositions,
+                    context,
+                    batchRows,
+                    steps,
+                    warmupSteps,
+                    lr,
+                    finalLrFraction,
+                    hyper,
+                    seed,
+                    threads,
+                    logEvery,
+                    v);
+        }
 
         public Settings withOut(Path v) {
             return new Settings(
@@ -124,7 +158,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withTrainFile(Path v) {
@@ -148,7 +183,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withTokenizerDir(Path v) {
@@ -172,7 +208,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withCorpora(Path v) {
@@ -196,7 +233,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withHidden(int v) {
@@ -220,7 +258,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withLayers(int v) {
@@ -244,7 +283,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withHeads(int v) {
@@ -268,7 +308,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withKvHeads(int v) {
@@ -292,7 +333,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withIntermediate(int v) {
@@ -316,7 +358,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withMaxPositions(int v) {
@@ -340,7 +383,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withContext(int v) {
@@ -364,7 +408,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withBatchRows(int v) {
@@ -388,7 +433,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withSteps(int v) {
@@ -412,7 +458,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withWarmupSteps(int v) {
@@ -436,7 +483,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withLr(double v) {
@@ -460,7 +508,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withFinalLrFraction(double v) {
@@ -484,7 +533,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withHyper(Trainer.Hyper v) {
@@ -508,7 +558,8 @@ public final class DemoModelTrainer {
                     v,
                     seed,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withSeed(long v) {
@@ -532,7 +583,8 @@ public final class DemoModelTrainer {
                     hyper,
                     v,
                     threads,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withThreads(int v) {
@@ -556,7 +608,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     v,
-                    logEvery);
+                    logEvery,
+                    init);
         }
 
         public Settings withLogEvery(int v) {
@@ -580,7 +633,8 @@ public final class DemoModelTrainer {
                     hyper,
                     seed,
                     threads,
-                    v);
+                    v,
+                    init);
         }
     }
 
@@ -589,8 +643,7 @@ public final class DemoModelTrainer {
         return Math.max(1, steps / 20);
     }
 
-    static final String USAGE =
-            "java -cp java/target/cusprun.jar io.cusprun.train.DemoModelTrainer --out DIR [options]";
+    static final String USAGE = "java -jar java/trainer/target/cusprun-trainer.jar --out DIR [options]";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PRODUCER = DemoModelTrainer.class.getName();
 
@@ -669,6 +722,11 @@ public final class DemoModelTrainer {
                 .longOpt("no-eval")
                 .desc("skip the held-out evaluation")
                 .build());
+        o.addOption(opt(
+                "init",
+                "DIR",
+                "start from this model directory's weights (a checkpoint of this trainer with the same sizes) instead"
+                        + " of a fresh initialisation; its MODEL_CARD.md is kept as INIT_MODEL_CARD.md"));
         o.addOption(opt("steps", "N", "optimisation steps (default " + Settings.DEFAULTS.steps() + ")"));
         o.addOption(opt("batch", "N", "rows per step (default " + Settings.DEFAULTS.batchRows() + ")"));
         o.addOption(opt("context", "N", "tokens per row (default " + Settings.DEFAULTS.context() + ")"));
@@ -738,7 +796,8 @@ public final class DemoModelTrainer {
                 .withHyper(hyper)
                 .withSeed(intOpt(cl, "seed", (int) d.seed()))
                 .withThreads(intOpt(cl, "threads", d.threads()))
-                .withLogEvery(intOpt(cl, "log-every", d.logEvery()));
+                .withLogEvery(intOpt(cl, "log-every", d.logEvery()))
+                .withInit(cl.hasOption("init") ? Path.of(cl.getOptionValue("init")) : null);
     }
 
     private static int intOpt(CommandLine cl, String name, int def) throws ParseException {
@@ -819,7 +878,9 @@ public final class DemoModelTrainer {
             AtomicOutput.writeDirectory(out, tmp -> {
                 Run run;
                 Double fp32General = null;
-                try (LlamaModel model = LlamaModel.initialize(config, LoadOptions.DEFAULTS, s.seed())) {
+                try (LlamaModel model = s.init() == null
+                        ? LlamaModel.initialize(config, LoadOptions.DEFAULTS, s.seed())
+                        : startFrom(s.init(), config)) {
                     run = optimise(model, data, schedule, s);
                     Path general = s.corpora() == null ? null : s.corpora().resolve("general/heldout.jsonl");
                     if (general != null && Files.isRegularFile(general)) {
@@ -828,6 +889,9 @@ public final class DemoModelTrainer {
                                 .perplexity();
                     }
                     model.save(tmp, DType.BF16, metadata(s));
+                }
+                if (s.init() != null && Files.isRegularFile(s.init().resolve("MODEL_CARD.md"))) {
+                    Files.copy(s.init().resolve("MODEL_CARD.md"), tmp.resolve("INIT_MODEL_CARD.md"));
                 }
                 writeGenerationConfig(tmp, bos, eos, vocab.pad());
                 copyTokenizer(s.tokenizerDir(), tmp);
@@ -868,12 +932,39 @@ public final class DemoModelTrainer {
                             run.finalLossSteps(),
                             fp32General,
                             results,
-                            command);
+                            command,
+                            s.init());
                 }
                 ModelCard.write(tmp.resolve("MODEL_CARD.md"), card);
             });
             log("wrote %s", out);
         }
+    }
+
+    /**
+     * The weights of {@code dir}, fp32, for further training: its config must have the sizes this run
+     * would initialise (vocabulary, hidden, layers, heads, MLP, positions).
+     */
+    private LlamaModel startFrom(Path dir, ModelConfig expected) throws IOException {
+        ModelConfig c = ModelConfig.read(dir);
+        String[][] pairs = {
+            {"vocab_size", c.vocabSize() + "", expected.vocabSize() + ""},
+            {"hidden_size", c.hiddenSize() + "", expected.hiddenSize() + ""},
+            {"intermediate_size", c.intermediateSize() + "", expected.intermediateSize() + ""},
+            {"num_hidden_layers", c.numHiddenLayers() + "", expected.numHiddenLayers() + ""},
+            {"num_attention_heads", c.numAttentionHeads() + "", expected.numAttentionHeads() + ""},
+            {"num_key_value_heads", c.numKeyValueHeads() + "", expected.numKeyValueHeads() + ""},
+            {"max_position_embeddings", c.maxPositionEmbeddings() + "", expected.maxPositionEmbeddings() + ""},
+            {"tie_word_embeddings", c.tieWordEmbeddings() + "", expected.tieWordEmbeddings() + ""}
+        };
+        for (String[] p : pairs) {
+            if (!p[1].equals(p[2])) {
+                throw new IOException(
+                        dir.resolve("config.json") + ": --init needs " + p[0] + " " + p[2] + ", not " + p[1]);
+            }
+        }
+        log("starting from the weights of %s", dir);
+        return LlamaModel.load(dir);
     }
 
     private static Map<String, String> metadata(Settings s) {
@@ -883,6 +974,9 @@ public final class DemoModelTrainer {
         meta.put("step", Integer.toString(s.steps()));
         meta.put("seed", Long.toString(s.seed()));
         meta.put("train_file", s.trainFile().toString());
+        if (s.init() != null) {
+            meta.put("init", s.init().toString());
+        }
         return meta;
     }
 

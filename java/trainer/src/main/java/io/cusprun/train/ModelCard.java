@@ -76,7 +76,8 @@ public final class ModelCard {
             int finalLossSteps,
             Double fp32GeneralPerplexity,
             HeldOutEvaluation.Results evaluation,
-            String command) {}
+            String command,
+            Path init) {}
 
     private ModelCard() {}
 
@@ -92,8 +93,9 @@ public final class ModelCard {
         line(b, "");
         line(
                 b,
-                "A small Llama-architecture model (%s parameters) trained from scratch by cusprun's own trainer",
-                millions(p.total()));
+                "A small Llama-architecture model (%s parameters) trained %s by cusprun's own trainer",
+                millions(p.total()),
+                c.init() == null ? "from scratch" : "further from an earlier checkpoint (`INIT_MODEL_CARD.md`)");
         line(b, "(`io.cusprun.train.DemoModelTrainer`, Java + LibTorch through JavaCPP, on the CPU) on the bundled");
         line(b, "demo corpora: man pages and fortunes in six languages. It exists so that cusprun has a real,");
         line(b, "multilingual checkpoint to score, prune and evaluate in tests and demos, with a known origin. It is");
@@ -160,7 +162,10 @@ public final class ModelCard {
                 "Trained on `%s` only: %s documents%s, each encoded as `<|bos|>` + text + `<|eos|>`: %s tokens. The",
                 c.trainFile(),
                 group(c.documents()),
-                bundled ? " (the union of the corpora's `score` splits, see `data/corpora/train/README.md`)" : "",
+                bundled
+                        ? " (every `score` split of the corpora and the other documents of their score manual pages,"
+                                + " see `data/corpora/train/README.md`)"
+                        : "",
                 group(c.tokens()));
         line(
                 b,
@@ -203,10 +208,18 @@ public final class ModelCard {
                 plain(c.schedule().peak() * c.schedule().finalFraction()));
         line(b, "| gradient clipping | global L2 norm %s |", plain(c.hyper().gradClip()));
         line(b, "| precision | fp32 training; weights rounded to bf16 (nearest even) when written |");
-        line(
-                b,
-                "| initialisation | HF Llama: N(0, 0.02^2) matrices and embedding, RMSNorm weights 1; seed %d |",
-                c.seed());
+        if (c.init() == null) {
+            line(
+                    b,
+                    "| initialisation | HF Llama: N(0, 0.02^2) matrices and embedding, RMSNorm weights 1; seed %d |",
+                    c.seed());
+        } else {
+            line(
+                    b,
+                    "| initialisation | the weights of `%s` (`--init`; its card is `INIT_MODEL_CARD.md` here); data order seed %d |",
+                    c.init(),
+                    c.seed());
+        }
         line(
                 b,
                 "| hardware | CPU (%s, %d cores), %d LibTorch thread(s) |",
@@ -298,7 +311,10 @@ public final class ModelCard {
         line(b, "## Reproduce");
         line(b, "");
         line(b, "From the repository root (deterministic for the same seed, thread count and LibTorch build; the");
-        line(b, "directory is written to a temporary name and renamed when complete):");
+        line(
+                b,
+                "directory is written to a temporary name and renamed when complete)%s:",
+                c.init() == null ? "" : ", after making the `--init` checkpoint as `INIT_MODEL_CARD.md` says");
         line(b, "");
         line(b, "```");
         line(b, "%s", c.command());
@@ -308,11 +324,12 @@ public final class ModelCard {
         line(b, "");
         line(
                 b,
-                "- Trained on %s tokens (%s documents, seen %.1f times) in %s: far from converged; it models the",
+                "- Trained on %s tokens (%s documents, seen %.1f times) in %s%s: far from converged; it models the",
                 group(c.tokens()),
                 group(c.documents()),
                 (double) c.batchRows() * c.steps() / c.rows(),
-                duration(c.seconds()));
+                duration(c.seconds()),
+                c.init() == null ? "" : ", after the training of `INIT_MODEL_CARD.md`");
         line(b, "  corpora's surface (languages, man-page layout, `Question:`/`Answer:` patterns), not facts.");
         line(
                 b,

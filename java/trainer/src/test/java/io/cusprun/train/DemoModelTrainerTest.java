@@ -1,5 +1,6 @@
 package io.cusprun.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,6 +9,7 @@ import io.cusprun.model.Checkpoint;
 import io.cusprun.model.DType;
 import io.cusprun.model.LlamaModel;
 import io.cusprun.model.ModelConfig;
+import io.cusprun.model.Tensors;
 import io.cusprun.testing.Fixtures;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -16,8 +18,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
+import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -94,6 +99,13 @@ class DemoModelTrainerTest {
         return a.toArray(new String[0]);
     }
 
+    /** args with the value of option {@code name} replaced (commons-cli takes an option's first value). */
+    private static String[] set(String[] args, String name, String value) {
+        String[] a = args.clone();
+        a[List.of(a).indexOf(name) + 1] = value;
+        return a;
+    }
+
     @Test
     void writesALoadableBf16ModelWithItsCard() throws IOException {
         Path out = tmp.resolve("models/demo");
@@ -126,13 +138,55 @@ class DemoModelTrainerTest {
         String card = Files.readString(out.resolve("MODEL_CARD.md"));
         assertTrue(card.contains("| language/en | 1 |"), card);
         assertTrue(card.contains("| eval/mc | 1 |"), card);
-        assertTrue(card.contains("io.cusprun.train.DemoModelTrainer --out " + out), card);
+        assertTrue(card.contains("java -jar java/trainer/target/cusprun-trainer.jar --out " + out), card);
         try (Stream<Path> siblings = Files.list(out.getParent())) {
             assertEquals(List.of(out), siblings.toList(), "no temporary directory left");
         }
         // a second run replaces the directory
         assertEquals(0, run(err, tiny(out, "--no-eval", "--seed", "5")));
         assertFalse(Files.readString(out.resolve("MODEL_CARD.md")).contains("Held-out evaluation"));
+    }
+
+    @Test
+    void initStartsFromTheGivenWeights() throws IOException {
+        Path first = tmp.resolve("first");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        assertEquals(0, run(err, tiny(first, "--no-eval")), err.toString(StandardCharsets.UTF_8));
+        // one more step at a negligible rate: every bf16 weight comes back as it was, which a fresh
+        // initialisation (or any other start) would not give
+        Path second = tmp.resolve("second");
+        assertEquals(
+                0,
+                run(err, set(tiny(second, "--no-eval", "--init", first.toString(), "--lr", "1e-12"), "--steps", "1")),
+                err.toString(StandardCharsets.UTF_8));
+        Path fresh = tmp.resolve("fresh");
+        assertEquals(0, run(err, set(tiny(fresh, "--no-eval", "--lr", "1e-12"), "--steps", "1")));
+        try (LlamaModel a = LlamaModel.load(first);
+                LlamaModel b = LlamaModel.load(second);
+                LlamaModel c = LlamaModel.load(fresh)) {
+            Map<String, Tensor> ta = a.hfTensors();
+            Map<String, Tensor> tb = b.hfTensors();
+            Map<String, Tensor> tc = c.hfTensors();
+            assertEquals(ta.keySet(), tb.keySet());
+            boolean freshDiffers = false;
+            for (String name : ta.keySet()) {
+                float[] wa = Tensors.toFloats(ta.get(name));
+                assertArrayEquals(wa, Tensors.toFloats(tb.get(name)), name);
+                freshDiffers |= !Arrays.equals(wa, Tensors.toFloats(tc.get(name)));
+            }
+            assertTrue(freshDiffers, "a fresh start gives other weights");
+        }
+        assertEquals(
+                Files.readString(first.resolve("MODEL_CARD.md")),
+                Files.readString(second.resolve("INIT_MODEL_CARD.md")));
+        assertTrue(Files.readString(second.resolve("MODEL_CARD.md")).contains("the weights of `" + first + "`"));
+
+        // sizes that differ from the checkpoint's: one line naming its config.json
+        err.reset();
+        assertEquals(1, run(err, set(tiny(tmp.resolve("wider"), "--init", first.toString()), "--hidden", "64")));
+        String message = err.toString(StandardCharsets.UTF_8);
+        assertEquals(1, message.lines().count(), message);
+        assertTrue(message.contains(first.resolve("config.json") + ": --init needs hidden_size 64, not 32"), message);
     }
 
     @Test
