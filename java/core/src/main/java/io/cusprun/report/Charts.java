@@ -1,24 +1,32 @@
 package io.cusprun.report;
 
+import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.ToDoubleFunction;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.CategoryAxis;
+import org.jfree.chart.axis.CategoryLabelPositions;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.axis.SymbolAxis;
+import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.LookupPaintScale;
+import org.jfree.chart.renderer.category.StatisticalBarRenderer;
 import org.jfree.chart.renderer.xy.XYBlockRenderer;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.title.PaintScaleLegend;
 import org.jfree.chart.ui.RectangleEdge;
+import org.jfree.data.statistics.DefaultStatisticalCategoryDataset;
 import org.jfree.data.xy.DefaultXYZDataset;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
@@ -136,6 +144,73 @@ final class Charts {
         ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
         style(chart);
         ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT);
+    }
+
+    /**
+     * The dimension study: expert and general perplexity of each subset's expert (bars, with
+     * ± one standard deviation over the repeats), the unpruned model's values as dashed lines.
+     */
+    static void dimensionStudy(List<RepeatedRow> cells, ComparisonRow baseline, Path png) throws IOException {
+        DefaultStatisticalCategoryDataset data = new DefaultStatisticalCategoryDataset();
+        for (RepeatedRow c : cells) {
+            data.add(
+                    c.mean(ComparisonRow::expertPerplexity),
+                    c.sd(ComparisonRow::expertPerplexity),
+                    "expert held-out",
+                    c.label());
+            data.add(
+                    c.mean(ComparisonRow::generalPerplexity),
+                    c.sd(ComparisonRow::generalPerplexity),
+                    "general held-out",
+                    c.label());
+        }
+        CategoryAxis x = new CategoryAxis("dimensions scored");
+        x.setCategoryLabelPositions(CategoryLabelPositions.UP_45);
+        NumberAxis y = new NumberAxis("perplexity (lower is better)");
+        y.setAutoRangeIncludesZero(false);
+        StatisticalBarRenderer bars = new StatisticalBarRenderer();
+        bars.setErrorIndicatorPaint(Color.BLACK);
+        bars.setDrawBarOutline(false);
+        bars.setShadowVisible(false);
+        bars.setBarPainter(new org.jfree.chart.renderer.category.StandardBarPainter());
+        CategoryPlot plot = new CategoryPlot(data, x, y, bars);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setRangeGridlinePaint(new Color(220, 220, 220));
+        if (baseline != null) {
+            for (double v : new double[] {baseline.expertPerplexity(), baseline.generalPerplexity()}) {
+                if (Double.isFinite(v)) {
+                    ValueMarker m = new ValueMarker(v);
+                    m.setPaint(Color.GRAY);
+                    m.setStroke(new BasicStroke(
+                            1.0f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1.0f, new float[] {5f, 4f}, 0f));
+                    plot.addRangeMarker(m);
+                }
+            }
+        }
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = Double.NEGATIVE_INFINITY;
+        for (RepeatedRow c : cells) {
+            for (ToDoubleFunction<ComparisonRow> f : List.<ToDoubleFunction<ComparisonRow>>of(
+                    ComparisonRow::expertPerplexity, ComparisonRow::generalPerplexity)) {
+                lo = Math.min(lo, c.mean(f) - c.sd(f));
+                hi = Math.max(hi, c.mean(f) + c.sd(f));
+            }
+        }
+        if (baseline != null) {
+            lo = Math.min(lo, Math.min(baseline.expertPerplexity(), baseline.generalPerplexity()));
+        }
+        if (Double.isFinite(lo) && Double.isFinite(hi) && hi > lo) {
+            double pad = 0.08 * (hi - lo);
+            y.setRange(lo - pad, hi + pad);
+        }
+        JFreeChart chart = new JFreeChart(
+                String.format(
+                        Locale.ROOT, "Dimension study at %.0f%%", cells.get(0).requestedRatio() * 100),
+                JFreeChart.DEFAULT_TITLE_FONT,
+                plot,
+                true);
+        style(chart);
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT + 80);
     }
 
     private static void style(JFreeChart chart) {

@@ -21,6 +21,9 @@ public final class ReportWriter {
     /** A report directory: cusprun wrote it when its index.html is a cusprun report. */
     public static final OutputPolicy.Kind OUTPUT = OutputPolicy.Kind.directory("report", ReportWriter::isReport);
 
+    /** The Markdown table of the comparison (and of the dimension study) in every report: the README's table. */
+    public static final String TABLE = "table.md";
+
     private ReportWriter() {}
 
     /** Whether {@code dir} holds a cusprun report (index.html with the generator tag or a cusprun title). */
@@ -58,7 +61,15 @@ public final class ReportWriter {
                 html.append("<p>").append(esc(data.summary())).append("</p>\n");
             }
             if (!data.rows().isEmpty()) {
-                html.append("<h2>Expert and general quality</h2>\n").append(table(data));
+                html.append("<h2>Expert and general quality</h2>\n");
+                if (data.repeats() > 1) {
+                    html.append("<p>")
+                            .append(esc(RepeatedTable.markNote(data.repeats())))
+                            .append("</p>\n")
+                            .append(repeatedTable(data));
+                } else {
+                    html.append(table(data));
+                }
                 Charts.qualityVsRatio(
                         "Expert perplexity (lower is better)",
                         "perplexity",
@@ -98,8 +109,21 @@ public final class ReportWriter {
                         .append("corpus alone would prune at the same ratio: languages and domains that share little ")
                         .append("need different experts.</p>\n<img src=\"overlap.png\" alt=\"overlap heatmap\">\n");
             }
+            if (!data.dimensionStudy().isEmpty()) {
+                html.append(dimensionStudy(data));
+                Charts.dimensionStudy(data.dimensionStudy(), data.baseline(), tmp.resolve("dimension_study.png"));
+                html.append("<img src=\"dimension_study.png\" alt=\"dimension study\">\n");
+            }
             html.append("</body></html>\n");
             Files.writeString(tmp.resolve("index.html"), html.toString(), StandardCharsets.UTF_8);
+            StringBuilder md = new StringBuilder(RepeatedTable.markdown(data));
+            if (data.repeats() > 1) {
+                md.append('\n').append(RepeatedTable.markNote(data.repeats())).append('\n');
+            }
+            if (!data.dimensionStudy().isEmpty()) {
+                md.append('\n').append(RepeatedTable.dimensionMarkdown(data));
+            }
+            Files.writeString(tmp.resolve(TABLE), md.toString(), StandardCharsets.UTF_8);
         });
         return dir.resolve("index.html");
     }
@@ -115,6 +139,85 @@ public final class ReportWriter {
                 .sorted(Comparator.comparingDouble(ComparisonRow::requestedRatio)
                         .thenComparing(ComparisonRow::method))
                 .forEach(r -> t.append(row(r)));
+        return t.append("</table>\n").toString();
+    }
+
+    /** Means ± standard deviations over the repeats, the cells that differ from cusprun marked. */
+    private static String repeatedTable(ReportData data) {
+        StringBuilder t = new StringBuilder("<table>\n<tr><th>method</th><th>ratio</th><th>achieved (blocks)</th>")
+                .append("<th>achieved (total)</th><th>parameters</th><th>expert ppl</th><th>general ppl</th>")
+                .append("<th>expert acc</th></tr>\n");
+        if (data.baseline() != null) {
+            t.append(row(data.baseline()));
+        }
+        data.repeated().stream()
+                .sorted(Comparator.comparingDouble(RepeatedRow::requestedRatio).thenComparing(RepeatedRow::label))
+                .forEach(c -> {
+                    ComparisonRow m = c.meanRow();
+                    t.append(String.format(
+                            Locale.ROOT,
+                            "<tr><td>%s</td><td>%.2f</td><td>%.3f</td><td>%.3f</td><td>%,d</td>",
+                            esc(c.label()),
+                            c.requestedRatio(),
+                            m.achievedBlockRatio(),
+                            m.achievedTotalRatio(),
+                            m.parameters()));
+                    for (RepeatedTable.Metric metric : RepeatedTable.Metric.values()) {
+                        String v = esc(RepeatedTable.value(c, metric, "–"));
+                        RepeatedRow.Difference d = RepeatedTable.difference(c, data.repeated(), metric);
+                        if (d != null && d.exceedsTwoSe()) {
+                            t.append(String.format(
+                                    Locale.ROOT,
+                                    "<td title=\"difference to cusprun %+.3f, SE %.3f\"><b>%s %s</b></td>",
+                                    d.mean(),
+                                    d.se(),
+                                    v,
+                                    RepeatedTable.MARK));
+                        } else if (d != null) {
+                            t.append(String.format(
+                                    Locale.ROOT,
+                                    "<td title=\"difference to cusprun %+.3f, SE %.3f\">%s</td>",
+                                    d.mean(),
+                                    d.se(),
+                                    v));
+                        } else {
+                            t.append("<td>").append(v).append("</td>");
+                        }
+                    }
+                    t.append("</tr>\n");
+                });
+        return t.append("</table>\n").toString();
+    }
+
+    /** The dimension study's section: what each subset of the expert's dimensions keeps. */
+    private static String dimensionStudy(ReportData data) {
+        RepeatedRow first = data.dimensionStudy().get(0);
+        StringBuilder t = new StringBuilder("<h2>Dimension study</h2>\n<p>")
+                .append(esc(String.format(
+                        Locale.ROOT,
+                        "cusprun at %.0f%% with the statistics of each single dimension, each pair and all of them "
+                                + "(a unit is removed when it is irrelevant to every dimension in the set), evaluated "
+                                + "on the same held-out sets%s.",
+                        first.requestedRatio() * 100,
+                        first.repeats() > 1
+                                ? "; mean ± standard deviation over " + first.repeats() + " resamples"
+                                : "")))
+                .append("</p>\n<table>\n<tr><th>dimensions</th><th>ratio</th><th>parameters</th>")
+                .append("<th>expert ppl</th><th>general ppl</th><th>expert acc</th></tr>\n");
+        for (RepeatedRow c : data.dimensionStudy()) {
+            t.append(String.format(
+                    Locale.ROOT,
+                    "<tr><td>%s</td><td>%.2f</td><td>%,d</td>",
+                    esc(c.label()),
+                    c.requestedRatio(),
+                    c.meanRow().parameters()));
+            for (RepeatedTable.Metric metric : RepeatedTable.Metric.values()) {
+                t.append("<td>")
+                        .append(esc(RepeatedTable.value(c, metric, "–")))
+                        .append("</td>");
+            }
+            t.append("</tr>\n");
+        }
         return t.append("</table>\n").toString();
     }
 
