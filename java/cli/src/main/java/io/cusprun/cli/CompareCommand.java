@@ -121,7 +121,8 @@ public final class CompareCommand implements Command {
         o.addOption(Cli.option(
                 "seed",
                 "S",
-                "seed of the random baseline; repeat k draws with seed S+k (default "
+                "seed of the random baseline; repeats 2, 3, ... draw the documents and the random baseline with "
+                        + "seeds S+1, S+2, ... (default "
                         + ComparisonSpec.DEFAULTS.prune().seed() + ")"));
         o.addOption(
                 Cli.flag(
@@ -208,9 +209,13 @@ public final class CompareCommand implements Command {
             out.println();
             out.println("dimension study: cusprun at the middle ratio, scored on each subset of the expert corpora");
             out.println(spec.repeats() > 1 ? Comparison.repeatedHeader() : Comparison.header());
+            RepeatedRow all = RepeatedTable.allDimensions(result.dimensionStudy());
             result.dimensionStudy()
                     .forEach(c -> out.println(
-                            spec.repeats() > 1 ? Comparison.format(c, List.of()) : Comparison.format(c.meanRow())));
+                            spec.repeats() > 1 ? Comparison.format(c, all) : Comparison.format(c.meanRow())));
+            if (spec.repeats() > 1) {
+                out.println(RepeatedTable.dimensionMarkNote());
+            }
         }
         Path index = ReportWriter.write(result.report(), reportDir);
         Path jsonFile = reportDir.resolve("results.json");
@@ -244,7 +249,9 @@ public final class CompareCommand implements Command {
             study.put("ratio", result.dimensionStudy().get(0).requestedRatio());
             ArrayNode studyRows = study.putArray("rows");
             for (RepeatedRow c : result.dimensionStudy()) {
-                ObjectNode o = spec.repeats() > 1 ? repeatedRow(mapper, c, List.of()) : row(mapper, c.meanRow());
+                ObjectNode o = spec.repeats() > 1
+                        ? repeatedRow(mapper, c, RepeatedTable.allDimensions(result.dimensionStudy()), "vs_all")
+                        : row(mapper, c.meanRow());
                 o.remove("method");
                 ArrayNode dims = mapper.createArrayNode();
                 Arrays.stream(c.label().split(" \\+ ")).forEach(dims::add);
@@ -260,13 +267,18 @@ public final class CompareCommand implements Command {
      * the paired difference to cusprun at the same ratio ({@code vs_cusprun}) and every repeat's row.
      */
     private static ObjectNode repeatedRow(ObjectMapper mapper, RepeatedRow c, List<RepeatedRow> all) {
+        return repeatedRow(mapper, c, RepeatedTable.reference(c, all), "vs_cusprun");
+    }
+
+    /** A repeated cell with its paired differences to {@code reference} under {@code vsKey}. */
+    private static ObjectNode repeatedRow(ObjectMapper mapper, RepeatedRow c, RepeatedRow reference, String vsKey) {
         ObjectNode o = row(mapper, c.meanRow());
         for (RepeatedTable.Metric m : RepeatedTable.Metric.values()) {
             putFinite(o, m.key + "_sd", c.sd(m.value));
         }
         ObjectNode vs = mapper.createObjectNode();
         for (RepeatedTable.Metric m : RepeatedTable.Metric.values()) {
-            RepeatedRow.Difference d = RepeatedTable.difference(c, all, m);
+            RepeatedRow.Difference d = RepeatedTable.differenceTo(c, reference, m);
             if (d != null && Double.isFinite(d.mean())) {
                 ObjectNode dn = vs.putObject(m.key);
                 dn.put("difference", d.mean());
@@ -275,7 +287,7 @@ public final class CompareCommand implements Command {
             }
         }
         if (!vs.isEmpty()) {
-            o.set("vs_cusprun", vs);
+            o.set(vsKey, vs);
         }
         ArrayNode runs = o.putArray("runs");
         c.runs().forEach(r -> runs.add(row(mapper, r)));

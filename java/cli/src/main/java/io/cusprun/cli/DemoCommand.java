@@ -72,7 +72,8 @@ public final class DemoCommand implements Command {
 
     @Override
     public String examples() {
-        return "  cusprun demo\n  cusprun demo --method cusprun,random --ratio 0.35 --out /tmp/demo\n";
+        return "  cusprun demo\n  cusprun demo --method cusprun,random --ratio 0.35 --out /tmp/demo\n"
+                + "  cusprun demo --repeats 3 --dimension-study     # the README's tables\n";
     }
 
     @Override

@@ -217,6 +217,16 @@ class CompareCommandTest {
         assertEquals(7, repeated.get("dimension_study").get("rows").size());
         JsonNode allThree = repeated.get("dimension_study").get("rows").get(6);
         assertEquals(rows.get(0).get("expert_perplexity_sd"), allThree.get("expert_perplexity_sd"));
+        assertFalse(allThree.has("vs_all"), "the reference of the study has no difference to itself");
+        // each subset against all three dimensions, paired over the repeats
+        JsonNode pairAb = repeated.get("dimension_study").get("rows").get(3);
+        double e0 = pairAb.get("runs").get(0).get("general_perplexity").asDouble()
+                - allThree.get("runs").get(0).get("general_perplexity").asDouble();
+        double e1 = pairAb.get("runs").get(1).get("general_perplexity").asDouble()
+                - allThree.get("runs").get(1).get("general_perplexity").asDouble();
+        JsonNode vsAll = pairAb.get("vs_all").get("general_perplexity");
+        assertEquals((e0 + e1) / 2, vsAll.get("difference").asDouble(), 1e-9);
+        assertEquals(Math.abs(e0 - e1) / 2, vsAll.get("se").asDouble(), 1e-9);
         String html = Files.readString(report.resolve("index.html"));
         assertTrue(html.contains("Dimension study") && html.contains("±"));
         assertTrue(Files.isRegularFile(report.resolve("dimension_study.png")));

@@ -36,8 +36,10 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Runs a {@link ComparisonSpec}: scores once, then for every method and ratio plans, writes,
- * reloads and evaluates the pruned model, and gathers the table and the report's data.
+ * Runs a {@link ComparisonSpec}: for each repeat, draws and scores the documents, then for every
+ * method and ratio (and, with the dimension study, every subset of the expert corpora) plans,
+ * writes, reloads and evaluates the pruned model; gathers the table (mean ± sd per cell over the
+ * repeats) and the report's data. One repeat is the single run: the first documents of each corpus.
  */
 public final class Comparison {
     /**
@@ -419,6 +421,11 @@ public final class Comparison {
      * all}) exceeds twice its standard error.
      */
     public static String format(RepeatedRow c, List<RepeatedRow> all) {
+        return format(c, RepeatedTable.reference(c, all));
+    }
+
+    /** A cell of a repeated comparison, marked against {@code reference} (null: no marks). */
+    public static String format(RepeatedRow c, RepeatedRow reference) {
         ComparisonRow m = c.meanRow();
         StringBuilder s = new StringBuilder(String.format(
                 Locale.ROOT,
@@ -430,7 +437,7 @@ public final class Comparison {
                 m.parameters()));
         for (RepeatedTable.Metric metric : RepeatedTable.Metric.values()) {
             String v = RepeatedTable.value(c, metric, "-")
-                    + (RepeatedTable.marked(c, all, metric) ? RepeatedTable.MARK : " ");
+                    + (RepeatedTable.markedAgainst(c, reference, metric) ? RepeatedTable.MARK : " ");
             s.append(String.format(Locale.ROOT, " %18s", v));
         }
         return s.toString();

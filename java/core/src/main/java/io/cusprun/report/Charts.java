@@ -1,6 +1,5 @@
 package io.cusprun.report;
 
-import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.io.IOException;
@@ -18,7 +17,6 @@ import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.axis.SymbolAxis;
 import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
-import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.LookupPaintScale;
 import org.jfree.chart.renderer.category.StatisticalBarRenderer;
@@ -147,27 +145,34 @@ final class Charts {
     }
 
     /**
-     * The dimension study: expert and general perplexity of each subset's expert (bars, with
-     * ± one standard deviation over the repeats), the unpruned model's values as dashed lines.
+     * The dimension study: how much each subset's expert raises the expert and the general
+     * perplexity over the unpruned model, in percent (bars, ± one standard deviation over the
+     * repeats); the raw perplexities when there is no unpruned row.
      */
     static void dimensionStudy(List<RepeatedRow> cells, ComparisonRow baseline, Path png) throws IOException {
         DefaultStatisticalCategoryDataset data = new DefaultStatisticalCategoryDataset();
+        boolean relative = baseline != null
+                && Double.isFinite(baseline.expertPerplexity())
+                && Double.isFinite(baseline.generalPerplexity());
         for (RepeatedRow c : cells) {
-            data.add(
-                    c.mean(ComparisonRow::expertPerplexity),
-                    c.sd(ComparisonRow::expertPerplexity),
-                    "expert held-out",
-                    c.label());
-            data.add(
-                    c.mean(ComparisonRow::generalPerplexity),
-                    c.sd(ComparisonRow::generalPerplexity),
-                    "general held-out",
-                    c.label());
+            add(
+                    data,
+                    c,
+                    ComparisonRow::expertPerplexity,
+                    relative ? baseline.expertPerplexity() : 0,
+                    "expert held-out");
+            add(
+                    data,
+                    c,
+                    ComparisonRow::generalPerplexity,
+                    relative ? baseline.generalPerplexity() : 0,
+                    "general held-out");
         }
         CategoryAxis x = new CategoryAxis("dimensions scored");
         x.setCategoryLabelPositions(CategoryLabelPositions.UP_45);
-        NumberAxis y = new NumberAxis("perplexity (lower is better)");
-        y.setAutoRangeIncludesZero(false);
+        NumberAxis y = new NumberAxis(
+                relative ? "perplexity increase over the unpruned model (%)" : "perplexity (lower is better)");
+        y.setAutoRangeIncludesZero(relative);
         StatisticalBarRenderer bars = new StatisticalBarRenderer();
         bars.setErrorIndicatorPaint(Color.BLACK);
         bars.setDrawBarOutline(false);
@@ -176,41 +181,32 @@ final class Charts {
         CategoryPlot plot = new CategoryPlot(data, x, y, bars);
         plot.setBackgroundPaint(Color.WHITE);
         plot.setRangeGridlinePaint(new Color(220, 220, 220));
-        if (baseline != null) {
-            for (double v : new double[] {baseline.expertPerplexity(), baseline.generalPerplexity()}) {
-                if (Double.isFinite(v)) {
-                    ValueMarker m = new ValueMarker(v);
-                    m.setPaint(Color.GRAY);
-                    m.setStroke(new BasicStroke(
-                            1.0f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1.0f, new float[] {5f, 4f}, 0f));
-                    plot.addRangeMarker(m);
-                }
-            }
-        }
-        double lo = Double.POSITIVE_INFINITY;
-        double hi = Double.NEGATIVE_INFINITY;
-        for (RepeatedRow c : cells) {
-            for (ToDoubleFunction<ComparisonRow> f : List.<ToDoubleFunction<ComparisonRow>>of(
-                    ComparisonRow::expertPerplexity, ComparisonRow::generalPerplexity)) {
-                lo = Math.min(lo, c.mean(f) - c.sd(f));
-                hi = Math.max(hi, c.mean(f) + c.sd(f));
-            }
-        }
-        if (baseline != null) {
-            lo = Math.min(lo, Math.min(baseline.expertPerplexity(), baseline.generalPerplexity()));
-        }
-        if (Double.isFinite(lo) && Double.isFinite(hi) && hi > lo) {
-            double pad = 0.08 * (hi - lo);
-            y.setRange(lo - pad, hi + pad);
-        }
         JFreeChart chart = new JFreeChart(
                 String.format(
-                        Locale.ROOT, "Dimension study at %.0f%%", cells.get(0).requestedRatio() * 100),
+                        Locale.ROOT,
+                        "Dimension study at %.0f%% (lower is better)",
+                        cells.get(0).requestedRatio() * 100),
                 JFreeChart.DEFAULT_TITLE_FONT,
                 plot,
                 true);
         style(chart);
         ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT + 80);
+    }
+
+    /** A cell's mean and sd; relative to {@code base} in percent when base is not 0. */
+    private static void add(
+            DefaultStatisticalCategoryDataset data,
+            RepeatedRow c,
+            ToDoubleFunction<ComparisonRow> metric,
+            double base,
+            String series) {
+        double mean = c.mean(metric);
+        double sd = c.sd(metric);
+        if (base != 0) {
+            data.add(100 * (mean / base - 1), 100 * sd / base, series, c.label());
+        } else {
+            data.add(mean, sd, series, c.label());
+        }
     }
 
     private static void style(JFreeChart chart) {

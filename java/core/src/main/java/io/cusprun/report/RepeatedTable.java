@@ -59,14 +59,36 @@ public final class RepeatedTable {
 
     /** The paired difference of the row to cusprun at its ratio, or null when there is none to compare. */
     public static RepeatedRow.Difference difference(RepeatedRow row, List<RepeatedRow> all, Metric metric) {
-        RepeatedRow ref = reference(row, all);
-        return ref == null || ref.repeats() != row.repeats() ? null : row.differenceTo(ref, metric.value);
+        return differenceTo(row, reference(row, all), metric);
+    }
+
+    /** The paired difference of the row to {@code reference}; null when the reference is null or the row itself. */
+    public static RepeatedRow.Difference differenceTo(RepeatedRow row, RepeatedRow reference, Metric metric) {
+        return reference == null || reference == row || reference.repeats() != row.repeats()
+                ? null
+                : row.differenceTo(reference, metric.value);
     }
 
     /** Whether the cell is marked: its difference to cusprun at the same ratio exceeds twice its standard error. */
     public static boolean marked(RepeatedRow row, List<RepeatedRow> all, Metric metric) {
-        RepeatedRow.Difference d = difference(row, all, metric);
+        return markedAgainst(row, reference(row, all), metric);
+    }
+
+    /** Whether the cell's paired difference to {@code reference} exceeds twice its standard error. */
+    public static boolean markedAgainst(RepeatedRow row, RepeatedRow reference, Metric metric) {
+        RepeatedRow.Difference d = differenceTo(row, reference, metric);
         return d != null && d.exceedsTwoSe();
+    }
+
+    /** The dimension study's reference: the expert scored on all dimensions (its last cell). */
+    public static RepeatedRow allDimensions(List<RepeatedRow> study) {
+        return study.isEmpty() ? null : study.get(study.size() - 1);
+    }
+
+    /** How the dimension study's cells are marked. */
+    public static String dimensionMarkNote() {
+        return MARK + " marks a cell whose paired difference to the expert scored on all dimensions (the last row) "
+                + "exceeds twice its standard error.";
     }
 
     /** One sentence on how the marks are computed, for the report and the README. */
@@ -127,6 +149,7 @@ public final class RepeatedTable {
         StringBuilder t =
                 new StringBuilder("| dimensions | ratio | parameters | expert ppl | general ppl | expert MC acc |\n"
                         + "|---|---:|---:|---:|---:|---:|\n");
+        RepeatedRow all = allDimensions(data.dimensionStudy());
         for (RepeatedRow c : data.dimensionStudy()) {
             t.append(String.format(
                     Locale.ROOT,
@@ -135,9 +158,16 @@ public final class RepeatedTable {
                     c.requestedRatio(),
                     c.meanRow().parameters()));
             for (Metric metric : Metric.values()) {
-                t.append(' ').append(value(c, metric, "–")).append(" |");
+                t.append(' ').append(value(c, metric, "–"));
+                if (markedAgainst(c, all, metric)) {
+                    t.append(' ').append(MARK);
+                }
+                t.append(" |");
             }
             t.append('\n');
+        }
+        if (all != null && all.repeats() > 1) {
+            t.append('\n').append(dimensionMarkNote()).append('\n');
         }
         return t.toString();
     }

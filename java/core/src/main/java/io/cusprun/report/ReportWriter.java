@@ -163,30 +163,23 @@ public final class ReportWriter {
                             m.achievedTotalRatio(),
                             m.parameters()));
                     for (RepeatedTable.Metric metric : RepeatedTable.Metric.values()) {
-                        String v = esc(RepeatedTable.value(c, metric, "–"));
-                        RepeatedRow.Difference d = RepeatedTable.difference(c, data.repeated(), metric);
-                        if (d != null && d.exceedsTwoSe()) {
-                            t.append(String.format(
-                                    Locale.ROOT,
-                                    "<td title=\"difference to cusprun %+.3f, SE %.3f\"><b>%s %s</b></td>",
-                                    d.mean(),
-                                    d.se(),
-                                    v,
-                                    RepeatedTable.MARK));
-                        } else if (d != null) {
-                            t.append(String.format(
-                                    Locale.ROOT,
-                                    "<td title=\"difference to cusprun %+.3f, SE %.3f\">%s</td>",
-                                    d.mean(),
-                                    d.se(),
-                                    v));
-                        } else {
-                            t.append("<td>").append(v).append("</td>");
-                        }
+                        t.append(cell(c, RepeatedTable.difference(c, data.repeated(), metric), metric));
                     }
                     t.append("</tr>\n");
                 });
         return t.append("</table>\n").toString();
+    }
+
+    /** A {@code mean ± sd} cell: bold and marked when its difference to the reference exceeds 2 SE, which its title gives. */
+    private static String cell(RepeatedRow c, RepeatedRow.Difference d, RepeatedTable.Metric metric) {
+        String v = esc(RepeatedTable.value(c, metric, "–"));
+        if (d == null || !Double.isFinite(d.mean())) {
+            return "<td>" + v + "</td>";
+        }
+        String title = String.format(Locale.ROOT, "difference to the reference %+.3f, SE %.3f", d.mean(), d.se());
+        return d.exceedsTwoSe()
+                ? "<td title=\"" + title + "\"><b>" + v + " " + RepeatedTable.MARK + "</b></td>"
+                : "<td title=\"" + title + "\">" + v + "</td>";
     }
 
     /** The dimension study's section: what each subset of the expert's dimensions keeps. */
@@ -204,6 +197,7 @@ public final class ReportWriter {
                                 : "")))
                 .append("</p>\n<table>\n<tr><th>dimensions</th><th>ratio</th><th>parameters</th>")
                 .append("<th>expert ppl</th><th>general ppl</th><th>expert acc</th></tr>\n");
+        RepeatedRow all = RepeatedTable.allDimensions(data.dimensionStudy());
         for (RepeatedRow c : data.dimensionStudy()) {
             t.append(String.format(
                     Locale.ROOT,
@@ -212,13 +206,15 @@ public final class ReportWriter {
                     c.requestedRatio(),
                     c.meanRow().parameters()));
             for (RepeatedTable.Metric metric : RepeatedTable.Metric.values()) {
-                t.append("<td>")
-                        .append(esc(RepeatedTable.value(c, metric, "–")))
-                        .append("</td>");
+                t.append(cell(c, RepeatedTable.differenceTo(c, all, metric), metric));
             }
             t.append("</tr>\n");
         }
-        return t.append("</table>\n").toString();
+        t.append("</table>\n");
+        if (first.repeats() > 1) {
+            t.append("<p>").append(esc(RepeatedTable.dimensionMarkNote())).append("</p>\n");
+        }
+        return t.toString();
     }
 
     private static String row(ComparisonRow r) {
