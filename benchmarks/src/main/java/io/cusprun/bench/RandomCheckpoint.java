@@ -43,16 +43,26 @@ public final class RandomCheckpoint {
             int kvHeads,
             int headDim,
             int ffn,
-            boolean llama3Rope) {
+            boolean llama3Rope,
+            boolean tied,
+            DType dtype) {
         long params() {
             long layer =
                     2L * heads * headDim * hidden + 2L * kvHeads * headDim * hidden + 3L * ffn * hidden + 2L * hidden;
-            return (long) vocab * hidden + layers * layer + hidden;
+            return (long) vocab * hidden * (tied ? 1 : 2) + layers * layer + hidden;
         }
     }
 
-    public static final Shape SMALL = new Shape("small", 32000, 1024, 4, 16, 4, 64, 4096, false);
-    public static final Shape ONE_B = new Shape("1b", 128256, 2048, 16, 32, 8, 64, 8192, true);
+    public static final Shape SMALL = new Shape("small", 32000, 1024, 4, 16, 4, 64, 4096, false, true, DType.BF16);
+    public static final Shape ONE_B = new Shape("1b", 128256, 2048, 16, 32, 8, 64, 8192, true, true, DType.BF16);
+    /** Llama-3-8B's shape (untied, no RoPE scaling), bf16: 8.03 G parameters, 16.1 GB. */
+    public static final Shape EIGHT_B = new Shape("8b", 128256, 4096, 32, 32, 8, 128, 14336, false, false, DType.BF16);
+    /** Deep and narrow, fp32: 32 layers of hidden 1024, FFN 4096, 16 / 4 heads of 64, vocab 32000: 2.08 GB. */
+    public static final Shape DEEP32 = new Shape("deep32", 32000, 1024, 32, 16, 4, 64, 4096, false, true, DType.F32);
+    /** Tiny (hidden 64, 2 layers): the process's own memory, to subtract from the others' peaks. */
+    public static final Shape TINY = new Shape("tiny", 32000, 64, 2, 4, 2, 16, 128, false, true, DType.F32);
+
+    private static final long BLOCK = 1L << 24;
 
     private RandomCheckpoint() {}
 
@@ -60,13 +70,16 @@ public final class RandomCheckpoint {
         return switch (name) {
             case "small" -> SMALL;
             case "1b" -> ONE_B;
-            default -> throw new IllegalArgumentException("unknown preset " + name + " (small, 1b)");
+            case "8b" -> EIGHT_B;
+            case "deep32" -> DEEP32;
+            case "tiny" -> TINY;
+            default -> throw new IllegalArgumentException("unknown preset " + name + " (small, 1b, 8b, deep32, tiny)");
         };
     }
 
     public static void main(String[] args) throws IOException {
         if (args.length != 2) {
-            System.err.println("usage: RandomCheckpoint small|1b DIR");
+            System.err.println("usage: RandomCheckpoint small|1b|8b|deep32|tiny DIR");
             System.exit(2);
         }
         Path dir = Path.of(args[1]);
@@ -82,10 +95,12 @@ public final class RandomCheckpoint {
         Files.createDirectories(dir);
         Map<String, long[]> shapes = shapes(s);
         List<TensorSpec> specs = new ArrayList<>();
-        shapes.forEach((n, shape) -> specs.add(new TensorSpec(n, DType.BF16, shape)));
+        shapes.forEach((n, shape) -> specs.add(new TensorSpec(n, s.dtype(), shape)));
         new SafetensorsWriter(dir)
                 .metadata(Map.of("format", "pt"))
-                .write(specs, spec -> weight(spec.name(), spec.shape()));
+                .write(
+                        specs,
+                        spec -> weight(spec.name(), spec.shape()).to(s.dtype().scalarType()));
         // config last: its presence marks a complete checkpoint
         config(s).write(dir.resolve(ModelConfig.FILE_NAME));
         return dir;
@@ -115,18 +130,28 @@ public final class RandomCheckpoint {
             m.put(p + "mlp.down_proj.weight", new long[] {d, s.ffn()});
         }
         m.put("model.norm.weight", new long[] {d});
+        if (!s.tied()) m.put("lm_head.weight", new long[] {s.vocab(), d});
         return m;
     }
 
     static Tensor weight(String name, long[] shape) {
         torch.manual_seed(name.hashCode() & 0xffffffffL);
-        Tensor g = torch.randn(shape, new TensorOptions(torch.ScalarType.Float));
+        long n = 1;
+        for (long x : shape) n *= x;
+        // large tensors repeat a random block of 2^24 values: the same statistics, far less
+        // generation work for the 8B shape (its values matter to no measurement)
+        Tensor g = n <= BLOCK
+                ? torch.randn(shape, new TensorOptions(torch.ScalarType.Float))
+                : torch.randn(new long[] {BLOCK}, new TensorOptions(torch.ScalarType.Float))
+                        .repeat((n + BLOCK - 1) / BLOCK)
+                        .narrow(0, 0, n)
+                        .view(shape);
         if (name.endsWith("norm.weight")) {
             g.mul_(new Scalar(0.01)).add_(new Scalar(1.0));
         } else if (!name.equals("model.embed_tokens.weight")) {
             g.mul_(new Scalar(1.0 / Math.sqrt(shape[1])));
         }
-        return g.to(torch.ScalarType.BFloat16);
+        return g;
     }
 
     static ModelConfig.Builder config(Shape s) {
@@ -140,10 +165,10 @@ public final class RandomCheckpoint {
         if (s.llama3Rope()) {
             c.llama3RopeScaling(32.0, 1.0, 4.0, 8192);
         }
-        return c.tieWordEmbeddings(true)
+        return c.tieWordEmbeddings(s.tied())
                 .attentionBias(false)
                 .mlpBias(false)
-                .torchDtype(DType.BF16)
+                .torchDtype(s.dtype())
                 .bosTokenId(1)
                 .eosTokenIds(2);
     }

@@ -6,6 +6,7 @@ import io.cusprun.OutputPolicy;
 import io.cusprun.SettingException;
 import io.cusprun.model.DType;
 import io.cusprun.model.LoadOptions;
+import io.cusprun.model.MemorySettings;
 import io.cusprun.model.TokenIdException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -28,6 +29,7 @@ import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.MissingArgumentException;
 import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
 import org.apache.commons.cli.UnrecognizedOptionException;
 
@@ -48,6 +50,7 @@ public final class Cli {
             Map.entry("granularity", "granularity"),
             Map.entry("headUnit", "head-unit"),
             Map.entry("docQuantile", "doc-quantile"),
+            Map.entry("headRule", "head-rule"),
             Map.entry("minFfnFraction", "min-ffn"),
             Map.entry("masked", "masked"),
             Map.entry("seed", "seed"),
@@ -201,6 +204,32 @@ public final class Cli {
     }
 
     static final String FORCE = "force";
+
+    /** {@code --stream}, {@code --memory-budget} and {@code --dry-run}: on every command that runs the model. */
+    public static void addMemoryOptions(Options o) {
+        o.addOption(flag("stream", "run layer by layer: one decoder layer's weights in memory at a time"));
+        o.addOption(
+                option(
+                        "memory-budget",
+                        "SIZE",
+                        "memory the run may use, e.g. 6G, 512M (default: 90% of what is available); streams when the model does not fit"));
+        if (!o.hasLongOption("dry-run")) {
+            o.addOption(flag("dry-run", "print the plan (and memory estimate) without running"));
+        }
+    }
+
+    /** The memory options' values. */
+    public static MemorySettings memory(CommandLine cl) {
+        MemorySettings m = MemorySettings.DEFAULTS.withStream(cl.hasOption("stream"));
+        if (cl.hasOption("memory-budget")) {
+            try {
+                m = m.withBudget(MemorySettings.parseSize(cl.getOptionValue("memory-budget")));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--memory-budget: " + e.getMessage());
+            }
+        }
+        return m;
+    }
 
     /**
      * The output named by {@code --option} (or {@code def} when absent; required when {@code def}

@@ -8,9 +8,11 @@ import io.cusprun.api.Comparison;
 import io.cusprun.api.ComparisonSpec;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
+import io.cusprun.model.MemorySettings;
 import io.cusprun.prune.Granularity;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.PruneMode;
+import io.cusprun.prune.PruneReport;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.report.ComparisonRow;
 import io.cusprun.report.RepeatedRow;
@@ -95,6 +97,9 @@ public final class CompareCommand implements Command {
                 "granularity",
                 "ffn+heads|ffn",
                 "default " + d.prune().granularity().label()));
+        o.addOption(PruneCommand.headUnitOption());
+        o.addOption(PruneCommand.docQuantileOption());
+        o.addOption(PruneCommand.headRuleOption());
         o.addOption(Cli.option(
                 "max-tokens",
                 "N",
@@ -105,6 +110,7 @@ public final class CompareCommand implements Command {
         o.addOption(Cli.option("report", "DIR", "HTML report directory (default " + DEFAULT_REPORT + ")"));
         o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
         o.addOption(Cli.forceOption());
+        Cli.addMemoryOptions(o);
         o.addOption(Cli.helpOption());
         return o;
     }
@@ -165,7 +171,7 @@ public final class CompareCommand implements Command {
             inputs.put(report, "--report"); // neither may hold the other
             spec = spec.withKeepDir(Cli.output(cl, "keep", null, Comparison.MODELS_OUTPUT, inputs, console));
         }
-        return execute(spec, report, cl.hasOption("json"), console);
+        return execute(spec, Cli.memory(cl), report, cl.hasOption("json"), console);
     }
 
     /** What a comparison reads: the model, every corpus and the eval files. */
@@ -188,10 +194,11 @@ public final class CompareCommand implements Command {
     }
 
     /** Runs the comparison, prints the table (or JSON), writes results.json and the report. */
-    static int execute(ComparisonSpec spec, Path reportDir, boolean json, Console console) throws IOException {
+    static int execute(ComparisonSpec spec, MemorySettings memory, Path reportDir, boolean json, Console console)
+            throws IOException {
         PrintStream log = console.err();
         PrintStream out = console.out();
-        Comparison.Result result = new Comparison(spec, log).run();
+        Comparison.Result result = new Comparison(spec, log).withMemory(memory).run();
         ObjectNode results = toJson(spec, result);
         if (json) {
             out.println(results.toPrettyString());
@@ -205,6 +212,8 @@ public final class CompareCommand implements Command {
             out.println(Comparison.format(result.baseline()));
             result.rows().forEach(r -> out.println(Comparison.format(r)));
         }
+        String none = Comparison.noHeadsNote(result.rows());
+        if (!json && none != null) out.println(none);
         if (!json && !result.dimensionStudy().isEmpty()) {
             out.println();
             out.println("dimension study: cusprun at the middle ratio, scored on each subset of the expert corpora");
@@ -232,6 +241,9 @@ public final class CompareCommand implements Command {
         spec.expertCorpora().forEach(c -> corpora.add(c.kind().label() + ":" + c.name()));
         root.put("mode", spec.prune().mode().label());
         root.put("granularity", spec.prune().granularity().label());
+        root.put("head_unit", spec.prune().headUnit().label());
+        root.put("doc_quantile", spec.prune().docQuantile());
+        root.put("head_rule", spec.prune().headRule().label());
         root.set("unpruned", row(mapper, result.baseline()));
         if (spec.repeats() > 1) {
             root.put("repeats", spec.repeats());
@@ -259,6 +271,8 @@ public final class CompareCommand implements Command {
                 studyRows.add(o);
             }
         }
+        String none = Comparison.noHeadsNote(result.rows());
+        if (none != null) root.put("note", none);
         return root;
     }
 
@@ -304,6 +318,8 @@ public final class CompareCommand implements Command {
         putFinite(o, "expert_perplexity", r.expertPerplexity());
         putFinite(o, "general_perplexity", r.generalPerplexity());
         putFinite(o, "expert_acc", r.expertAccuracy());
+        o.set("removed", PruneReport.counts(r.removed()));
+        o.set("removed_per_layer", PruneReport.counts(r.removedPerLayer()));
         return o;
     }
 
@@ -316,10 +332,11 @@ public final class CompareCommand implements Command {
         }
     }
 
-    /** Mode and granularity over the default selection settings; the ratio is set per run. */
+    /** Mode, granularity, document quantile and head rule over the default selection settings; the ratio is set per run. */
     static PruneSettings settings(CommandLine cl) {
         PruneSettings d = ComparisonSpec.DEFAULTS.prune();
-        return d.withMode(cl.hasOption("mode") ? PruneMode.parse(cl.getOptionValue("mode")) : d.mode())
+        return PruneCommand.withHeadSelection(d, cl)
+                .withMode(cl.hasOption("mode") ? PruneMode.parse(cl.getOptionValue("mode")) : d.mode())
                 .withGranularity(
                         cl.hasOption("granularity")
                                 ? Granularity.parse(cl.getOptionValue("granularity"))

@@ -92,6 +92,7 @@ public final class DemoCommand implements Command {
         CompareCommand.addRepeatOptions(o);
         o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
         o.addOption(Cli.forceOption());
+        Cli.addMemoryOptions(o);
         o.addOption(Cli.helpOption());
         return o;
     }
@@ -111,7 +112,7 @@ public final class DemoCommand implements Command {
                 Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE));
         spec = CompareCommand.withRepeatOptions(spec, cl);
         console.err().println("demo: model " + spec.model() + ", output " + out);
-        return CompareCommand.execute(spec, out.resolve("report"), cl.hasOption("json"), console);
+        return CompareCommand.execute(spec, Cli.memory(cl), out.resolve("report"), cl.hasOption("json"), console);
     }
 
     /** The demo's comparison over the bundled data folder. */

@@ -8,8 +8,12 @@ import io.cusprun.eval.McResult;
 import io.cusprun.eval.MultipleChoice;
 import io.cusprun.eval.Perplexity;
 import io.cusprun.eval.PerplexityResult;
-import io.cusprun.model.LlamaModel;
+import io.cusprun.model.Decoder;
+import io.cusprun.model.Decoders;
 import io.cusprun.model.LoadOptions;
+import io.cusprun.model.MemoryPlan;
+import io.cusprun.model.MemorySettings;
+import io.cusprun.model.ModelConfig;
 import io.cusprun.model.TextTokenizer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -68,6 +72,7 @@ public final class EvalCommand implements Command {
         o.addOption(Cli.option("batch-tokens", "N", "tokens per forward pass (default " + DEFAULT_BATCH_TOKENS + ")"));
         o.addOption(Cli.option("device", "D", "cpu (default), cuda, cuda:N"));
         o.addOption(Cli.option("dtype", "T", "compute dtype: f32 (default), bf16, f16"));
+        Cli.addMemoryOptions(o);
         o.addOption(Cli.helpOption());
         return o;
     }
@@ -82,22 +87,45 @@ public final class EvalCommand implements Command {
         int stride = Cli.intOption(cl, "stride", -1, 1, Cli.MAX_COUNT); // -1: half the window
         int batchTokens = Cli.intOption(cl, "batch-tokens", DEFAULT_BATCH_TOKENS, 1, Cli.MAX_COUNT);
         LoadOptions load = Cli.loadOptions(cl.getOptionValue("device"), cl.getOptionValue("dtype"));
-        try (LlamaModel model = LlamaModel.load(modelDir, load)) {
-            if (maxLength < 0) {
-                maxLength = (int) Math.min(model.config().maxPositionEmbeddings(), DEFAULT_MAX_LENGTH);
+        MemorySettings memory = Cli.memory(cl);
+        ModelConfig config = ModelConfig.read(modelDir);
+        if (maxLength < 0) {
+            maxLength = (int) Math.min(config.maxPositionEmbeddings(), DEFAULT_MAX_LENGTH);
+        }
+        int s = stride > 0 ? stride : Math.max(1, maxLength / 2);
+        if (maxLength < 2 || s > maxLength) {
+            throw new UsageException("need --max-length >= 2 and --stride <= --max-length");
+        }
+        ObjectNode result = new ObjectMapper().createObjectNode();
+        result.put("model", modelDir.toString());
+        boolean mc = cl.hasOption("mc");
+        Path file = Path.of(
+                mc
+                        ? cl.getOptionValue("mc")
+                        : cl.hasOption("text") ? cl.getOptionValue("text") : cl.getOptionValue("ids"));
+        // the data first (it sizes the memory plan), then the model
+        List<McItem> items = List.of();
+        List<long[]> docs = List.of();
+        long tokens;
+        if (mc) {
+            items = EvalData.readMultipleChoice(file);
+            if (items.isEmpty()) {
+                throw new IOException(file + ": no items");
             }
-            int s = stride > 0 ? stride : Math.max(1, maxLength / 2);
-            if (maxLength < 2 || s > maxLength) {
-                throw new UsageException("need --max-length >= 2 and --stride <= --max-length");
-            }
-            ObjectNode result = new ObjectMapper().createObjectNode();
-            result.put("model", modelDir.toString());
-            if (cl.hasOption("mc")) {
-                Path file = Path.of(cl.getOptionValue("mc"));
-                List<McItem> items = EvalData.readMultipleChoice(file);
-                if (items.isEmpty()) {
-                    throw new IOException(file + ": no items");
-                }
+            tokens = (long) items.size() * maxLength; // at most: each choice's window is cut to max-length
+        } else {
+            docs = cl.hasOption("text") ? readText(file, modelDir) : EvalData.readIds(file, config.vocabSize());
+            tokens = docs.stream().mapToLong(d -> d.length).sum();
+        }
+        MemoryPlan.Work work = new MemoryPlan.Work(
+                MemoryPlan.Pass.EVAL, batchTokens, batchTokens, maxLength, 0, 0, false, 1, tokens, docs.size());
+        MemoryPlan plan = Decoders.plan(modelDir, load, memory, work);
+        if (cl.hasOption("dry-run")) {
+            console.out().println(plan.describe(Math.max(1, Math.min(maxLength, tokens / Math.max(1, docs.size())))));
+            return Cli.OK;
+        }
+        try (Decoder model = Decoders.open(modelDir, load, plan)) {
+            if (mc) {
                 try (TextTokenizer tok = TextTokenizer.load(modelDir)) {
                     McResult r = new MultipleChoice(model, tok, maxLength, batchTokens).evaluate(items);
                     result.put("task", "multiple_choice")
@@ -113,22 +141,6 @@ public final class EvalCommand implements Command {
                             String.format("acc %.4f  acc_norm %.4f  n %d", r.acc(), r.accNorm(), r.n()));
                 }
             } else {
-                Path file = Path.of(cl.hasOption("text") ? cl.getOptionValue("text") : cl.getOptionValue("ids"));
-                List<long[]> docs;
-                if (cl.hasOption("text")) {
-                    String text;
-                    try {
-                        text = Files.readString(file, StandardCharsets.UTF_8);
-                    } catch (java.nio.charset.CharacterCodingException e) {
-                        throw new IOException(
-                                file + ": not valid UTF-8 at byte " + io.cusprun.corpus.Utf8.firstMalformedByte(file));
-                    }
-                    try (TextTokenizer tok = TextTokenizer.load(modelDir)) {
-                        docs = List.of(tok.encodeAll(text, true)); // in bounded pieces: any file size
-                    }
-                } else {
-                    docs = EvalData.readIds(file, model.config().vocabSize());
-                }
                 PerplexityResult r = new Perplexity(model, maxLength, s, batchTokens).evaluate(docs);
                 if (r.tokens() == 0) {
                     throw new IOException(file + ": no tokens to score (documents need at least 2 tokens)");
@@ -148,6 +160,20 @@ public final class EvalCommand implements Command {
                         String.format("perplexity %.4f  nll %.6f  tokens %d", r.perplexity(), r.nll(), r.tokens()));
             }
             return Cli.OK;
+        }
+    }
+
+    /** A UTF-8 text file as one document of token ids, encoded in bounded pieces (any file size). */
+    private static List<long[]> readText(Path file, Path modelDir) throws IOException {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IOException(
+                    file + ": not valid UTF-8 at byte " + io.cusprun.corpus.Utf8.firstMalformedByte(file));
+        }
+        try (TextTokenizer tok = TextTokenizer.load(modelDir)) {
+            return List.of(tok.encodeAll(text, true));
         }
     }
 

@@ -6,6 +6,7 @@ import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.prune.CheckpointPruner;
 import io.cusprun.prune.Granularity;
+import io.cusprun.prune.HeadRule;
 import io.cusprun.prune.HeadUnit;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.PruneMode;
@@ -68,21 +69,17 @@ public final class PruneCommand implements Command {
                 "granularity",
                 "ffn+heads|ffn|neurons",
                 "default " + d.granularity().label()));
-        o.addOption(Cli.option(
-                "head-unit",
-                "query|group",
-                "GQA: same number of query heads per group or whole KV groups (default "
-                        + d.headUnit().label() + ")"));
-        o.addOption(Cli.option(
-                "doc-quantile",
-                "Q",
-                "1.0 = max rank over documents; below: that quantile (default " + d.docQuantile() + ")"));
+        o.addOption(headUnitOption());
+        o.addOption(docQuantileOption());
+        o.addOption(headRuleOption());
         o.addOption(Cli.option(
                 "min-ffn",
                 "F",
                 "per-layer floor: keep at least this FFN fraction (default " + d.minFfnFraction() + ")"));
         o.addOption(Cli.flag("masked", "write a full-size checkpoint with pruned weights zeroed"));
         o.addOption(Cli.flag("dry-run", "print shapes and parameter counts, write nothing"));
+        o.addOption(Cli.flag(
+                "json", "print the plan as one JSON object (removed units and cuts per layer) instead of the summary"));
         o.addOption(Cli.forceOption());
         o.addOption(Cli.option("method", "M", Method.labels(", ") + " (default " + Method.CUSPRUN.label() + ")"));
         o.addOption(Option.builder()
@@ -97,8 +94,42 @@ public final class PruneCommand implements Command {
                 "with --corpus: truncate documents (default " + ScoreSettings.DEFAULTS.maxTokens() + ")"));
         o.addOption(Cli.option("docs", "N", "with --corpus: documents per corpus (default all)"));
         o.addOption(Cli.option("seed", "S", "seed of the random baseline (default " + d.seed() + ")"));
+        Cli.addMemoryOptions(o);
         o.addOption(Cli.helpOption());
         return o;
+    }
+
+    static Option headUnitOption() {
+        return Cli.option(
+                "head-unit",
+                "query|group",
+                "GQA: same number of query heads per group or whole KV groups (default "
+                        + PruneSettings.DEFAULTS.headUnit().label() + ")");
+    }
+
+    static Option docQuantileOption() {
+        return Cli.option(
+                "doc-quantile",
+                "Q",
+                "1.0 = max rank over documents; below: that quantile (default " + PruneSettings.DEFAULTS.docQuantile()
+                        + ")");
+    }
+
+    static Option headRuleOption() {
+        return Cli.option(
+                "head-rule",
+                HeadRule.labels("|"),
+                "how heads and KV groups aggregate their ranks over documents, see docs/heads.md (default "
+                        + PruneSettings.DEFAULTS.headRule().label() + ")");
+    }
+
+    /** --head-unit, --doc-quantile and --head-rule over {@code s} (prune and compare share them). */
+    static PruneSettings withHeadSelection(PruneSettings s, CommandLine cl) {
+        if (cl.hasOption("head-unit")) s = s.withHeadUnit(HeadUnit.parse(cl.getOptionValue("head-unit")));
+        if (cl.hasOption("doc-quantile"))
+            s = s.withDocQuantile(Cli.number("doc-quantile", cl.getOptionValue("doc-quantile")));
+        if (cl.hasOption("head-rule")) s = s.withHeadRule(HeadRule.parse(cl.getOptionValue("head-rule")));
+        return s;
     }
 
     /** The selection settings the options ask for; a bad value comes back from the library as a setting error. */
@@ -106,11 +137,9 @@ public final class PruneCommand implements Command {
         PruneSettings d = PruneSettings.DEFAULTS;
         PruneSettings s = d.withRatio(Cli.number("ratio", Cli.required(cl, "ratio")))
                 .withMode(cl.hasOption("mode") ? PruneMode.parse(cl.getOptionValue("mode")) : d.mode())
-                .withHeadUnit(cl.hasOption("head-unit") ? HeadUnit.parse(cl.getOptionValue("head-unit")) : d.headUnit())
                 .withMasked(cl.hasOption("masked"))
                 .withSeed(Cli.intOption(cl, "seed", (int) d.seed(), 0, Integer.MAX_VALUE));
-        if (cl.hasOption("doc-quantile"))
-            s = s.withDocQuantile(Cli.number("doc-quantile", cl.getOptionValue("doc-quantile")));
+        s = withHeadSelection(s, cl);
         if (cl.hasOption("min-ffn")) s = s.withMinFfnFraction(Cli.number("min-ffn", cl.getOptionValue("min-ffn")));
         // last: neuron granularity is valid only once --masked is in
         return cl.hasOption("granularity") ? s.withGranularity(Granularity.parse(cl.getOptionValue("granularity"))) : s;
@@ -140,7 +169,8 @@ public final class PruneCommand implements Command {
                     Cli.inputs(model, "--model", scorePaths, "--scores", corpusSpecs, "--corpus"),
                     console);
         }
-        ExpertPruner pruner = ExpertPruner.open(model).withProgress(console.err());
+        ExpertPruner pruner =
+                ExpertPruner.open(model).withProgress(console.err()).withMemory(Cli.memory(cl));
         ScoreSettings scoreSettings = ScoreCommand.settings(cl, ScoreSettings.DEFAULTS);
 
         List<Path> files = new ArrayList<>();
@@ -159,10 +189,10 @@ public final class PruneCommand implements Command {
                 throw new UsageException(method.label() + " needs a calibration corpus (--corpus)");
             calibration = pruner.tokenize(corpusSpecs, scoreSettings);
         }
-        PruneStatistics unitScores =
-                pruner.statistics(method, scored, calibration, settings.seed(), settings.docQuantile());
+        PruneStatistics unitScores = pruner.statistics(method, scored, calibration, settings);
         PrunePlan plan = pruner.plan(unitScores, settings);
-        console.out().print(PruneReport.describe(plan));
+        if (cl.hasOption("json")) console.out().println(PruneReport.toJson(plan).toPrettyString());
+        else console.out().print(PruneReport.describe(plan));
         if (dryRun) return Cli.OK;
         pruner.write(plan, out, pruner.provenance(scored, calibration, files), cl.hasOption("force"));
         console.err().println("wrote " + out);

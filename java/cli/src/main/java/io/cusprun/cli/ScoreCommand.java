@@ -3,6 +3,7 @@ package io.cusprun.cli;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.model.MemorySettings;
 import io.cusprun.model.TextTokenizer;
 import io.cusprun.score.RelevanceBackends;
 import io.cusprun.score.ScoreFile;
@@ -73,6 +74,7 @@ public final class ScoreCommand implements Command {
         o.addOption(Cli.option(
                 "checkpoint-seconds", "S", "checkpoint interval (default " + DEFAULT_CHECKPOINT.toSeconds() + ")"));
         o.addOption(Cli.flag("no-progress", "no progress bar"));
+        Cli.addMemoryOptions(o);
         o.addOption(Cli.forceOption());
         o.addOption(Cli.helpOption());
         return o;
@@ -102,7 +104,8 @@ public final class ScoreCommand implements Command {
             String kernels,
             boolean resume,
             Duration checkpointEvery,
-            boolean progress) {
+            boolean progress,
+            MemorySettings memory) {
         public Request {
             corpora = List.copyOf(corpora);
             devices = List.copyOf(devices);
@@ -146,7 +149,8 @@ public final class ScoreCommand implements Command {
                 kernels,
                 cl.hasOption("resume"),
                 Duration.ofSeconds(checkpointSeconds),
-                !cl.hasOption("no-progress"));
+                !cl.hasOption("no-progress"),
+                Cli.memory(cl));
     }
 
     @Override
@@ -154,8 +158,11 @@ public final class ScoreCommand implements Command {
         Request q = request(cl);
         Path model = q.model();
         List<CorpusSpec> specs = q.corpora();
-        Path out =
-                Cli.output(cl, "out", null, ScoreFile.OUTPUT, Cli.inputs(model, "--model", specs, "--corpus"), console);
+        boolean dryRun = cl.hasOption("dry-run");
+        Path out = dryRun
+                ? q.out()
+                : Cli.output(
+                        cl, "out", null, ScoreFile.OUTPUT, Cli.inputs(model, "--model", specs, "--corpus"), console);
         ScoreSettings settings = q.settings();
         String kernels = q.kernels();
         Path partial = out.resolveSibling(out.getFileName() + ".partial");
@@ -164,7 +171,8 @@ public final class ScoreCommand implements Command {
                 .withShard(q.shard())
                 .withPartial(partial, q.resume(), 0)
                 .withCheckpointEvery(q.checkpointEvery())
-                .withProgress(q.progress() ? console.err() : null);
+                .withProgress(q.progress() ? console.err() : null)
+                .withMemory(q.memory());
         // arguments first, then the files they name
         for (CorpusSpec s : specs) s.checkExists();
         if (!Files.isDirectory(model)) throw new IOException("model directory not found: " + model);
@@ -173,6 +181,16 @@ public final class ScoreCommand implements Command {
             corpora = Corpora.load(specs, tok, settings.maxTokens(), settings.maxDocs());
         }
         try (ScoreTarget target = ScoreTarget.open(model, RelevanceBackends.byName(kernels))) {
+            if (dryRun) {
+                long docs = corpora.stream().mapToLong(TokenizedCorpus::size).sum();
+                long tokens =
+                        corpora.stream().mapToLong(TokenizedCorpus::tokens).sum();
+                console.out().printf(Locale.ROOT, "%d documents, %d tokens%n", docs, tokens);
+                for (var e : Scorer.plans(target, corpora, settings, options).entrySet()) {
+                    console.out().println(e.getKey() + ": " + e.getValue().describe(tokens / Math.max(1, docs)));
+                }
+                return Cli.OK;
+            }
             Scorer.Result r = Scorer.run(target, corpora, settings, options);
             ScoreFile.write(r.scores(), out);
             Files.deleteIfExists(partial);

@@ -3,6 +3,7 @@ package io.cusprun.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.cusprun.prune.HeadRule;
 import io.cusprun.prune.Method;
 import io.cusprun.testing.Fixtures;
 import java.nio.file.Path;
@@ -58,6 +59,18 @@ class CliTest {
                 run("prune", "--model", "m", "--out", "o", "--ratio", "0.3", "--method", "lottery"),
                 2,
                 "cusprun prune: --method must be one of " + Method.labels(", ") + ", not 'lottery'");
+        assertOneLine(
+                run("prune", "--model", "m", "--out", "o", "--ratio", "0.3", "--head-rule", "median"),
+                2,
+                "cusprun prune: --head-rule must be one of " + HeadRule.labels(", ") + ", not 'median'");
+        assertOneLine(
+                run("compare", "--model", "m", "--corpus", "language:a=a.txt", "--head-rule", "median"),
+                2,
+                "cusprun compare: --head-rule must be one of " + HeadRule.labels(", ") + ", not 'median'");
+        assertOneLine(
+                run("compare", "--model", "m", "--corpus", "language:a=a.txt", "--head-unit", "slot"),
+                2,
+                "cusprun compare: --head-unit must be group or query, not 'slot'");
         assertOneLine(
                 run("prune", "--model", "m", "--out", "o", "--ratio", "x"),
                 2,

@@ -110,6 +110,29 @@ class CompareCommandTest {
         JsonNode manifest = new ObjectMapper()
                 .readTree(dir.resolve("kept/wanda-sp-40/cusprun-manifest.json").toFile());
         assertTrue(manifest.toString().contains("wanda-sp"), manifest.toString());
+        // every row counts the units its kept model lost, per layer and in total, as its manifest does
+        boolean someWithoutHeads = false;
+        for (JsonNode row : rows) {
+            JsonNode m = new ObjectMapper()
+                    .readTree(dir.resolve(String.format(
+                                    "kept/%s-%02d/cusprun-manifest.json",
+                                    row.get("method").asText(),
+                                    Math.round(row.get("ratio").asDouble() * 100)))
+                            .toFile());
+            assertEquals(m.get("removed"), row.get("removed"), row.toString());
+            int ffn = 0;
+            for (int l = 0; l < PlantedModel.LAYERS; l++) {
+                JsonNode layer = m.get("layers").get(l);
+                assertEquals(layer.get("removed"), row.get("removed_per_layer").get(l));
+                ffn += PlantedModel.FFN - layer.get("ffn_kept").size();
+            }
+            assertEquals(ffn, row.get("removed").get("ffn_neurons").asInt());
+            someWithoutHeads |= row.get("removed").get("query_heads").asInt() == 0
+                    && row.get("removed").get("kv_groups").asInt() == 0;
+        }
+        assertEquals(someWithoutHeads, json.has("note"), json.toString());
+        String html = Files.readString(report.resolve("index.html"));
+        assertTrue(html.contains("<th>heads removed</th>") && html.contains("Removed per layer"));
     }
 
     /** compare on three corpora with the dimension study; more options appended. */

@@ -83,7 +83,7 @@ class OptionsTest {
                                 });
             }
         }
-        for (String opt : new String[] {"ratio", "eval-docs", "max-length", "max-tokens", "docs"}) {
+        for (String opt : new String[] {"ratio", "eval-docs", "max-length", "max-tokens", "docs", "doc-quantile"}) {
             if (opt.equals(option))
                 out.add(new String[] {
                     "compare",

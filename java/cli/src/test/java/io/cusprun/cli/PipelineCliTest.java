@@ -180,6 +180,68 @@ class PipelineCliTest {
         assertOneLine(exists.err, "--force");
     }
 
+    /**
+     * prune's summary and --json count FFN neurons, query heads and KV groups per layer and in
+     * total, and say in one line when no head goes.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"0.05,query", "0.45,group"})
+    void pruneAccountsForEveryModuleAndSaysWhenNoHeadGoes(String ratioAndUnit) throws Exception {
+        String ratio = ratioAndUnit.split(",")[0], unit = ratioAndUnit.split(",")[1];
+        String[] line = {
+            "prune",
+            "--model",
+            model.toString(),
+            "--scores",
+            scoresA.toString(),
+            "--ratio",
+            ratio,
+            "--head-unit",
+            unit,
+            "--dry-run"
+        };
+        CompareCommandTest.Run text = CompareCommandTest.run(line);
+        String[] withJson = java.util.Arrays.copyOf(line, line.length + 1);
+        withJson[line.length] = "--json";
+        CompareCommandTest.Run json = CompareCommandTest.run(withJson);
+        assertEquals(0, text.code(), text.err());
+        assertEquals(0, json.code(), json.err());
+        JsonNode plan = new ObjectMapper().readTree(json.out());
+        int ffn = 0, heads = 0, kv = 0;
+        for (JsonNode layer : plan.get("layers")) {
+            JsonNode r = layer.get("removed");
+            ffn += r.get("ffn_neurons").asInt();
+            heads += r.get("query_heads").asInt();
+            kv += r.get("kv_groups").asInt();
+            assertTrue(layer.get("cuts").get("ffn_neurons").has("last_removed"), layer.toString());
+        }
+        JsonNode total = plan.get("removed");
+        assertEquals(ffn, total.get("ffn_neurons").asInt());
+        assertEquals(heads, total.get("query_heads").asInt());
+        assertEquals(kv, total.get("kv_groups").asInt());
+        assertEquals(
+                PlantedModel.LAYERS * PlantedModel.HEADS,
+                plan.get("source_units").get("query_heads").asInt());
+        assertTrue(
+                text.out()
+                        .contains(String.format(
+                                "removed units: FFN neurons %d of %d, query heads %d of %d, KV groups %d of %d",
+                                ffn,
+                                PlantedModel.LAYERS * PlantedModel.FFN,
+                                heads,
+                                PlantedModel.LAYERS * PlantedModel.HEADS,
+                                kv,
+                                PlantedModel.LAYERS * PlantedModel.KV_HEADS)),
+                text.out());
+        boolean noHeads = heads == 0 && kv == 0;
+        // 5% of the blocks is less than one head; 45% takes group 1, silent on the scored text
+        assertEquals(ratio.equals("0.05"), noHeads, plan.toString());
+        long lines =
+                text.out().lines().filter(l -> l.startsWith("no heads removed")).count();
+        assertEquals(noHeads ? 1 : 0, lines, text.out());
+        assertEquals(noHeads, plan.has("note"), plan.toString());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"random", "magnitude", "wanda-sp", "flap", "shortgpt", "cusprun-general"})
     void baselinesGoThroughTheSameWriter(String method) throws Exception {
@@ -205,6 +267,24 @@ class PipelineCliTest {
         assertEquals(method, manifest.get("method").asText());
         if (method.equals("shortgpt"))
             assertEquals(1, cfg.numHiddenLayers()); // one of two layers is 40%+ of the blocks
+        // every method's manifest counts what went: whole layers for shortgpt, units for the others
+        JsonNode removed = manifest.get("removed");
+        assertEquals(
+                PlantedModel.LAYERS - cfg.numHiddenLayers(),
+                removed.get("layers").asInt());
+        int ffn = 0;
+        for (JsonNode layer : manifest.get("layers")) {
+            ffn += layer.get("removed").get("ffn_neurons").asInt();
+            JsonNode cut = layer.get("cuts").get(method.equals("shortgpt") ? "layer" : "ffn_neurons");
+            assertEquals(
+                    layer.get("removed")
+                            .get(method.equals("shortgpt") ? "layers" : "ffn_neurons")
+                            .asInt(),
+                    cut.get("removed").asInt(),
+                    layer.toString());
+        }
+        assertEquals(ffn, removed.get("ffn_neurons").asInt());
+        assertTrue(ffn > 0, manifest.toString());
         try (LlamaModel m = LlamaModel.load(out)) {
             assertEquals(cfg.numHiddenLayers(), m.numLayers());
         }

@@ -8,6 +8,7 @@ import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.eval.McItem;
 import io.cusprun.eval.McResult;
 import io.cusprun.eval.PerplexityResult;
+import io.cusprun.model.MemorySettings;
 import io.cusprun.prune.CheckpointPruner;
 import io.cusprun.prune.Granularity;
 import io.cusprun.prune.LayerPlan;
@@ -59,10 +60,17 @@ public final class Comparison {
     private List<String> expertDocs;
     private List<String> generalDocs;
     private List<McItem> choiceItems;
+    private MemorySettings memory = MemorySettings.DEFAULTS;
 
     public Comparison(ComparisonSpec spec, PrintStream log) {
         this.spec = spec.check();
         this.log = log;
+    }
+
+    /** In memory or layer-streamed, and the budget, for every pass that runs a model. */
+    public Comparison withMemory(MemorySettings settings) {
+        this.memory = settings;
+        return this;
     }
 
     /** What one repeat produced: its scores of the expert corpora, its rows, its dimension study, the plan shown. */
@@ -77,7 +85,7 @@ public final class Comparison {
                 ? List.of()
                 : ModelEvaluator.readMultipleChoice(spec.evalChoice(), spec.evalDocs());
 
-        ExpertPruner pruner = ExpertPruner.open(spec.model()).withProgress(log);
+        ExpertPruner pruner = ExpertPruner.open(spec.model()).withProgress(log).withMemory(memory);
         double middle = spec.ratios().get(spec.ratios().size() / 2);
         ComparisonRow baseline = evaluate("unpruned", 0, 0, 0, pruner.shape().totalParams(), spec.model());
         log.println(format(baseline));
@@ -162,8 +170,9 @@ public final class Comparison {
         PrunePlan shownPlan = null;
         for (Method method : spec.methods()) {
             List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
-            PruneStatistics stats = pruner.statistics(
-                    method, scored, expertTokens, seed, spec.prune().docQuantile());
+            // the repeat's seed; head rule, head unit and document quantile as asked
+            PruneStatistics stats =
+                    pruner.statistics(method, scored, expertTokens, spec.prune().withSeed(seed));
             for (double ratio : spec.ratios()) {
                 PruneSettings settings = spec.prune().withRatio(ratio);
                 PrunePlan plan = pruner.plan(stats, settings);
@@ -189,7 +198,7 @@ public final class Comparison {
             for (List<CorpusScores> subset : subsets(expert)) {
                 String label = subset.stream().map(CorpusScores::name).collect(Collectors.joining(" + "));
                 PruneStatistics stats = pruner.statistics(
-                        Method.CUSPRUN, subset, List.of(), seed, spec.prune().docQuantile());
+                        Method.CUSPRUN, subset, List.of(), spec.prune().withSeed(seed));
                 PrunePlan plan = pruner.plan(stats, settings);
                 ComparisonRow row = writeAndEvaluate(
                         pruner,
@@ -224,7 +233,8 @@ public final class Comparison {
             throws IOException {
         try {
             pruner.write(plan, out, provenance, true);
-            return evaluate(label, ratio, plan.blockRatio(), plan.totalRatio(), plan.keptParams(), out);
+            return evaluate(label, ratio, plan.blockRatio(), plan.totalRatio(), plan.keptParams(), out)
+                    .withRemoved(plan.removedUnits(), plan.removedUnitsPerLayer());
         } finally {
             if (!keep) {
                 FileTrees.delete(out); // one pruned model on disk at a time
@@ -290,7 +300,7 @@ public final class Comparison {
 
     private ComparisonRow evaluate(String method, double ratio, double block, double total, long params, Path model)
             throws IOException {
-        try (ModelEvaluator ev = ModelEvaluator.open(model, spec.maxLength())) {
+        try (ModelEvaluator ev = ModelEvaluator.open(model, spec.maxLength(), memory)) {
             PerplexityResult e = ev.perplexity(expertDocs);
             PerplexityResult g = ev.perplexity(generalDocs);
             double acc = Double.NaN;
@@ -390,7 +400,7 @@ public final class Comparison {
     public static String format(ComparisonRow r) {
         return String.format(
                 Locale.ROOT,
-                "%-16s %5.2f %9.3f %9.3f %,13d %11s %11s %9s",
+                "%-16s %5.2f %9.3f %9.3f %,13d %11s %11s %9s %,11d %13d %10d",
                 r.method(),
                 r.requestedRatio(),
                 r.achievedBlockRatio(),
@@ -398,13 +408,16 @@ public final class Comparison {
                 r.parameters(),
                 num(r.expertPerplexity()),
                 num(r.generalPerplexity()),
-                num(r.expertAccuracy()));
+                num(r.expertAccuracy()),
+                r.removed().ffnNeurons(),
+                r.removed().queryHeads(),
+                r.removed().kvGroups());
     }
 
     public static String header() {
         return String.format(
                 Locale.ROOT,
-                "%-16s %5s %9s %9s %13s %11s %11s %9s",
+                "%-16s %5s %9s %9s %13s %11s %11s %9s %11s %13s %10s",
                 "method",
                 "ratio",
                 "blocks",
@@ -412,13 +425,22 @@ public final class Comparison {
                 "parameters",
                 "expert ppl",
                 "general ppl",
-                "expert acc");
+                "expert acc",
+                "FFN removed",
+                "heads removed",
+                "KV removed");
+    }
+
+    /** The line naming the pruned models that removed no head, or null (see {@link ComparisonRow#noHeadsNote}). */
+    public static String noHeadsNote(List<ComparisonRow> rows) {
+        return ComparisonRow.noHeadsNote(rows);
     }
 
     /**
      * A cell of a repeated comparison: means of the structure columns, {@code mean ± sd} of the
      * metrics, each marked when its paired difference to cusprun at the same ratio (in {@code
-     * all}) exceeds twice its standard error.
+     * all}) exceeds twice its standard error, then the units removed (the first repeat's, see
+     * {@link RepeatedRow#meanRow}).
      */
     public static String format(RepeatedRow c, List<RepeatedRow> all) {
         return format(c, RepeatedTable.reference(c, all));
@@ -440,6 +462,12 @@ public final class Comparison {
                     + (RepeatedTable.markedAgainst(c, reference, metric) ? RepeatedTable.MARK : " ");
             s.append(String.format(Locale.ROOT, " %18s", v));
         }
+        s.append(String.format(
+                Locale.ROOT,
+                " %,11d %13d %10d",
+                m.removed().ffnNeurons(),
+                m.removed().queryHeads(),
+                m.removed().kvGroups()));
         return s.toString();
     }
 
@@ -447,7 +475,7 @@ public final class Comparison {
     public static String repeatedHeader() {
         return String.format(
                 Locale.ROOT,
-                "%-16s %5s %9s %9s %13s %18s %18s %18s",
+                "%-16s %5s %9s %9s %13s %18s %18s %18s %11s %13s %10s",
                 "method",
                 "ratio",
                 "blocks",
@@ -455,7 +483,10 @@ public final class Comparison {
                 "parameters",
                 "expert ppl ",
                 "general ppl ",
-                "expert acc ");
+                "expert acc ",
+                "FFN removed",
+                "heads removed",
+                "KV removed");
     }
 
     private static String num(double v) {

@@ -5,7 +5,11 @@ import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.model.Checkpoint;
-import io.cusprun.model.LlamaModel;
+import io.cusprun.model.Decoder;
+import io.cusprun.model.Decoders;
+import io.cusprun.model.LoadOptions;
+import io.cusprun.model.MemoryPlan;
+import io.cusprun.model.MemorySettings;
 import io.cusprun.model.TextTokenizer;
 import io.cusprun.prune.BaselineStatistics;
 import io.cusprun.prune.Calibration;
@@ -61,6 +65,7 @@ public final class ExpertPruner {
     private final String fingerprint;
     private final ModelShape shape;
     private PrintStream progress;
+    private MemorySettings memory = MemorySettings.DEFAULTS;
 
     private ExpertPruner(Path modelDir, String fingerprint, ModelShape shape) {
         this.modelDir = modelDir;
@@ -79,6 +84,12 @@ public final class ExpertPruner {
     /** Draws a progress bar on {@code stream} while scoring; null (the default) for none. */
     public ExpertPruner withProgress(PrintStream stream) {
         this.progress = stream;
+        return this;
+    }
+
+    /** In memory or layer-streamed, and the memory budget, for scoring and calibration passes. */
+    public ExpertPruner withMemory(MemorySettings settings) {
+        this.memory = settings;
         return this;
     }
 
@@ -125,7 +136,7 @@ public final class ExpertPruner {
 
     /** Scores corpora already tokenised by {@link #tokenize} with the same settings. */
     public ScoreSet scoreTokenized(List<TokenizedCorpus> corpora, ScoreSettings settings) throws IOException {
-        Scorer.Options options = Scorer.Options.DEFAULTS.withProgress(progress);
+        Scorer.Options options = Scorer.Options.DEFAULTS.withProgress(progress).withMemory(memory);
         try (ScoreTarget target = ScoreTarget.open(modelDir, RelevanceBackends.byName("native"))) {
             return Scorer.run(target, corpora, settings, options).scores();
         }
@@ -165,14 +176,29 @@ public final class ExpertPruner {
     public PruneStatistics statistics(
             Method method, List<CorpusScores> scored, List<TokenizedCorpus> calibration, long seed, double docQuantile)
             throws IOException {
+        return statistics(
+                method,
+                scored,
+                calibration,
+                PruneSettings.DEFAULTS.withSeed(seed).withDocQuantile(docQuantile));
+    }
+
+    /**
+     * As above, with the seed, the document quantile and the head rule ({@link io.cusprun.prune.HeadRule}) taken
+     * from {@code settings}; its ratio is not used.
+     */
+    public PruneStatistics statistics(
+            Method method, List<CorpusScores> scored, List<TokenizedCorpus> calibration, PruneSettings settings)
+            throws IOException {
         return switch (method) {
             case CUSPRUN, CUSPRUN_GENERAL -> {
                 if (scored.isEmpty()) {
                     throw new IllegalArgumentException(method.label() + " needs scored corpora");
                 }
-                yield CusprunStatistics.from(method, scored, shape.numLayers(), docQuantile);
+                yield CusprunStatistics.from(
+                        method, scored, shape.numLayers(), settings.docQuantile(), settings.headRule());
             }
-            case RANDOM -> BaselineStatistics.random(shape, seed);
+            case RANDOM -> BaselineStatistics.random(shape, settings.seed());
             case MAGNITUDE -> {
                 try (Checkpoint cp = Checkpoint.open(modelDir)) {
                     yield BaselineStatistics.magnitude(cp, shape);
@@ -188,7 +214,19 @@ public final class ExpertPruner {
                         .max()
                         .orElse(0);
                 int batchTokens = Math.max(2048, longest); // every document fits in one packed batch
-                try (LlamaModel m = LlamaModel.load(modelDir);
+                MemoryPlan.Work work = new MemoryPlan.Work(
+                        method == Method.SHORTGPT ? MemoryPlan.Pass.CALIBRATE_BLOCKS : MemoryPlan.Pass.CALIBRATE,
+                        batchTokens,
+                        64,
+                        longest,
+                        0,
+                        0,
+                        false,
+                        1,
+                        calibration.stream().mapToLong(TokenizedCorpus::tokens).sum(),
+                        calibration.stream().mapToLong(TokenizedCorpus::size).sum());
+                MemoryPlan memoryPlan = Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, work);
+                try (Decoder m = Decoders.open(modelDir, LoadOptions.DEFAULTS, memoryPlan);
                         Checkpoint cp = Checkpoint.open(modelDir)) {
                     CalibrationHooks cal = Calibration.collect(m, calibration, batchTokens, method == Method.SHORTGPT);
                     yield switch (method) {

@@ -7,7 +7,11 @@ import io.cusprun.eval.McResult;
 import io.cusprun.eval.MultipleChoice;
 import io.cusprun.eval.Perplexity;
 import io.cusprun.eval.PerplexityResult;
-import io.cusprun.model.LlamaModel;
+import io.cusprun.model.Decoder;
+import io.cusprun.model.Decoders;
+import io.cusprun.model.LoadOptions;
+import io.cusprun.model.MemoryPlan;
+import io.cusprun.model.MemorySettings;
 import io.cusprun.model.TextTokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -23,11 +27,11 @@ public final class ModelEvaluator implements AutoCloseable {
     /** Tokens per forward pass while evaluating. */
     static final int BATCH_TOKENS = 4096;
 
-    private final LlamaModel model;
+    private final Decoder model;
     private final TextTokenizer tokenizer;
     private final int maxLength;
 
-    private ModelEvaluator(LlamaModel model, TextTokenizer tokenizer, int maxLength) {
+    private ModelEvaluator(Decoder model, TextTokenizer tokenizer, int maxLength) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.maxLength = maxLength;
@@ -35,7 +39,16 @@ public final class ModelEvaluator implements AutoCloseable {
 
     /** Loads a checkpoint for evaluation on the CPU; windows of at most {@code maxLength} tokens. */
     public static ModelEvaluator open(Path modelDir, int maxLength) throws IOException {
-        LlamaModel model = LlamaModel.load(modelDir);
+        return open(modelDir, maxLength, MemorySettings.DEFAULTS);
+    }
+
+    /**
+     * The same, in memory or layer-streamed as {@code memory} and the model's size decide (fp32
+     * on the CPU either way: the results agree to rounding).
+     */
+    public static ModelEvaluator open(Path modelDir, int maxLength, MemorySettings memory) throws IOException {
+        MemoryPlan plan = plan(modelDir, maxLength, memory, Long.MAX_VALUE / 4);
+        Decoder model = Decoders.open(modelDir, LoadOptions.DEFAULTS, plan);
         try {
             TextTokenizer tokenizer = TextTokenizer.load(modelDir);
             int length = (int) Math.min(maxLength, model.config().maxPositionEmbeddings());
@@ -44,6 +57,13 @@ public final class ModelEvaluator implements AutoCloseable {
             model.close();
             throw e;
         }
+    }
+
+    /** The memory plan of evaluating {@code tokens} tokens in windows of {@code maxLength}. */
+    public static MemoryPlan plan(Path modelDir, int maxLength, MemorySettings memory, long tokens) throws IOException {
+        MemoryPlan.Work work = new MemoryPlan.Work(
+                MemoryPlan.Pass.EVAL, BATCH_TOKENS, BATCH_TOKENS, maxLength, 0, 0, false, 1, tokens, tokens);
+        return Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, work);
     }
 
     /** Documents of a held-out file: {@code .jsonl} (field text), {@code .txt} (blank-line separated) or a folder. */
@@ -56,7 +76,7 @@ public final class ModelEvaluator implements AutoCloseable {
         return limit > 0 && items.size() > limit ? items.subList(0, limit) : items;
     }
 
-    public LlamaModel model() {
+    public Decoder model() {
         return model;
     }
 

@@ -1,7 +1,7 @@
 package io.cusprun.eval;
 
 import io.cusprun.NonFiniteException;
-import io.cusprun.model.LlamaModel;
+import io.cusprun.model.Decoder;
 import io.cusprun.model.TextTokenizer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -23,7 +23,7 @@ public final class MultipleChoice {
     private final TokenScorer scorer;
     private final int maxLength;
 
-    public MultipleChoice(LlamaModel model, TextTokenizer tokenizer, int maxLength, int batchTokens) {
+    public MultipleChoice(Decoder model, TextTokenizer tokenizer, int maxLength, int batchTokens) {
         this.tokenizer = tokenizer;
         this.scorer = new TokenScorer(model, batchTokens);
         this.maxLength = maxLength;

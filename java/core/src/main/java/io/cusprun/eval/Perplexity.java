@@ -1,7 +1,7 @@
 package io.cusprun.eval;
 
 import io.cusprun.NonFiniteException;
-import io.cusprun.model.LlamaModel;
+import io.cusprun.model.Decoder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -22,7 +22,7 @@ public final class Perplexity {
     private final int maxLength;
     private final int stride;
 
-    public Perplexity(LlamaModel model, int maxLength, int stride, int batchTokens) {
+    public Perplexity(Decoder model, int maxLength, int stride, int batchTokens) {
         if (maxLength < 2 || stride < 1 || stride > maxLength) {
             throw new IllegalArgumentException(
                     "need maxLength >= 2 and 1 <= stride <= maxLength, got " + maxLength + " and " + stride);

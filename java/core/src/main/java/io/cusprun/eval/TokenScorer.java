@@ -1,8 +1,8 @@
 package io.cusprun.eval;
 
 import io.cusprun.model.Batch;
+import io.cusprun.model.Decoder;
 import io.cusprun.model.LayerHooks;
-import io.cusprun.model.LlamaModel;
 import io.cusprun.model.Tensors;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,7 +12,7 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * Log-likelihoods of {@link ScoreRequest}s: requests are packed as documents into batches of
- * about {@code batchTokens} tokens, run once, and only the rows that predict a scored token go
+ * about {@code batchTokens} tokens, run once through the decoder (in memory or streamed), and only the rows that predict a scored token go
  * through lm_head and log_softmax (in fp32, in chunks), so the [T, V] logits of a whole batch
  * never exist at once.
  */
@@ -20,10 +20,10 @@ public final class TokenScorer {
 
     private static final int ROW_CHUNK = 512;
 
-    private final LlamaModel model;
+    private final Decoder model;
     private final int batchTokens;
 
-    public TokenScorer(LlamaModel model, int batchTokens) {
+    public TokenScorer(Decoder model, int batchTokens) {
         if (batchTokens < 1) {
             throw new IllegalArgumentException("batchTokens must be positive");
         }
@@ -34,6 +34,7 @@ public final class TokenScorer {
     /** Per request: the sum of the log-probabilities of its target tokens (natural log). */
     public double[] logLikelihoods(List<ScoreRequest> requests) {
         double[] out = new double[requests.size()];
+        List<Packed> packed = new ArrayList<>();
         int start = 0;
         while (start < requests.size()) {
             int end = start;
@@ -43,33 +44,52 @@ public final class TokenScorer {
                 tokens += requests.get(end).ids().length;
                 end++;
             }
-            scoreBatch(requests.subList(start, end), out, start);
+            packed.add(new Packed(requests.subList(start, end), start));
             start = end;
         }
+        List<Batch> batches = packed.stream().map(Packed::batch).toList();
+        model.run(
+                batches,
+                b -> LayerHooks.inference(),
+                (b, hidden) -> packed.get(b).score(hidden, out));
         return out;
     }
 
-    private void scoreBatch(List<ScoreRequest> requests, double[] out, int outOffset) {
-        List<long[]> docs = new ArrayList<>();
-        requests.forEach(r -> docs.add(r.ids()));
-        Batch batch = Batch.pack(docs);
-        int total = requests.stream().mapToInt(ScoreRequest::targets).sum();
-        long[] rows = new long[total];
-        long[] targets = new long[total];
-        int[] owner = new int[total];
-        int k = 0;
-        for (int r = 0; r < requests.size(); r++) {
-            ScoreRequest req = requests.get(r);
-            for (int t = req.firstTarget(); t < req.ids().length; t++, k++) {
-                rows[k] = batch.docStart(r) + t - 1;
-                targets[k] = req.ids()[t];
-                owner[k] = r;
+    /** Requests packed into one batch, with the rows that predict their targets. */
+    private final class Packed {
+        final Batch batch;
+        final int outOffset;
+        final long[] rows;
+        final long[] targets;
+        final int[] owner;
+
+        Packed(List<ScoreRequest> requests, int outOffset) {
+            List<long[]> docs = new ArrayList<>();
+            requests.forEach(r -> docs.add(r.ids()));
+            this.batch = Batch.pack(docs);
+            this.outOffset = outOffset;
+            int total = requests.stream().mapToInt(ScoreRequest::targets).sum();
+            rows = new long[total];
+            targets = new long[total];
+            owner = new int[total];
+            int k = 0;
+            for (int r = 0; r < requests.size(); r++) {
+                ScoreRequest req = requests.get(r);
+                for (int t = req.firstTarget(); t < req.ids().length; t++, k++) {
+                    rows[k] = batch.docStart(r) + t - 1;
+                    targets[k] = req.ids()[t];
+                    owner[k] = r;
+                }
             }
         }
-        try (PointerScope scope = new PointerScope()) {
-            Tensor hidden = model.hiddenStates(batch, LayerHooks.inference());
-            for (int from = 0; from < total; from += ROW_CHUNK) {
-                int n = Math.min(ROW_CHUNK, total - from);
+
+        Batch batch() {
+            return batch;
+        }
+
+        void score(Tensor hidden, double[] out) {
+            for (int from = 0; from < rows.length; from += ROW_CHUNK) {
+                int n = Math.min(ROW_CHUNK, rows.length - from);
                 float[] logp = chunkLogProbs(hidden, rows, targets, from, n);
                 for (int i = 0; i < n; i++) {
                     out[outOffset + owner[from + i]] += logp[i];

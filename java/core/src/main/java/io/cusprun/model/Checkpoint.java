@@ -239,13 +239,69 @@ public final class Checkpoint implements AutoCloseable {
         return t;
     }
 
-    /** Checks that a floating-point tensor holds no NaN or infinity (once per tensor). */
-    public void checkFinite(String name) throws SafetensorsException {
+    /**
+     * Reads the stored tensor into {@code dst} (a contiguous CPU tensor of its dtype and size)
+     * without mapping the file; checked for NaN and infinity the first time, as {@link #tensor}.
+     */
+    public void readInto(String name, Tensor dst) throws IOException {
+        SafetensorsFile f = file(name);
+        f.readInto(name, dst);
         if (!finiteChecked.contains(name)) {
+            Tensors.checkFinite(dst, f.path(), name);
+            finiteChecked.add(name);
+        }
+    }
+
+    /** The stored tensor as a new CPU tensor read from the file (not a view of a mapping). */
+    public Tensor read(String name) throws IOException {
+        TensorInfo info = info(name);
+        Tensor out = Tensors.emptyCpu(info.dtype().scalarType(), info.shape());
+        readInto(name, out);
+        return out;
+    }
+
+    /** Rows of a 2-D stored tensor (see {@link SafetensorsFile#readRows}), each checked for NaN and infinity. */
+    public Tensor readRows(String name, long[] rows) throws IOException {
+        SafetensorsFile f = file(name);
+        Tensor out = f.readRows(name, rows);
+        Tensors.checkFinite(out, f.path(), name);
+        return out;
+    }
+
+    /**
+     * Checks that a floating-point tensor holds no NaN or infinity (once per tensor), reading it
+     * in pieces of 16 MB with positional reads: checking a whole checkpoint (prune, export) keeps
+     * no file pages resident and needs one piece of memory, whatever the model's size.
+     */
+    public void checkFinite(String name) throws IOException {
+        if (finiteChecked.contains(name)) return;
+        TensorInfo info = info(name);
+        if (info.dtype().isFloatingPoint() && info.byteSize() > 0) {
+            int size = info.dtype().byteSize();
+            long total = info.byteSize() / size;
+            long piece = Math.min(total, (16L << 20) / size);
+            SafetensorsFile f = file(name);
             try (PointerScope scope = new PointerScope()) {
-                tensor(name);
+                Tensor buffer = Tensors.emptyCpu(info.dtype().scalarType(), piece);
+                for (long at = 0; at < total; at += piece) {
+                    long n = Math.min(piece, total - at);
+                    Tensor part = buffer.narrow(0, 0, n);
+                    f.readRange(name, at * size, part);
+                    long bad = Tensors.firstNonFiniteIndex(part);
+                    if (bad >= 0) {
+                        throw new SafetensorsException(
+                                f.path(),
+                                name,
+                                "non-finite value: "
+                                        + Tensors.describeNonFinite(
+                                                part.get(bad).item_double(),
+                                                at + bad,
+                                                java.util.Arrays.toString(info.shape())));
+                    }
+                }
             }
         }
+        finiteChecked.add(name);
     }
 
     /** The __metadata__ of all files merged (first file wins). */

@@ -74,7 +74,7 @@ public final class CheckpointLayout {
      * {@link #check} plus every weight finite: what a writer that copies the weights (prune,
      * export) checks before it writes anything, so that it never passes on a NaN.
      */
-    public static void checkWithValues(ModelConfig config, Checkpoint checkpoint) throws SafetensorsException {
+    public static void checkWithValues(ModelConfig config, Checkpoint checkpoint) throws java.io.IOException {
         check(config, checkpoint);
         for (String name : checkpoint.tensorNames()) {
             checkpoint.checkFinite(name);

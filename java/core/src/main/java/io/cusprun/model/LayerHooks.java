@@ -10,6 +10,13 @@ import org.bytedeco.pytorch.Tensor;
 public interface LayerHooks {
 
     /**
+     * Layer {@code layer} is about to run on the current batch with these weights (as resident:
+     * the in-memory model's stored tensors, or the streamed decoder's layer just read); hooks
+     * that need weight-side factors take them here.
+     */
+    default void beginLayer(int layer, LayerWeights weights) {}
+
+    /**
      * Returns act = silu(gate) * up ([T, F]); the scorer's version also accumulates per-document
      * sums. gate and up are views of one [T, 2F] tensor (row stride 2F).
      */

@@ -1,6 +1,5 @@
 package io.cusprun.model;
 
-import io.cusprun.engine.CpuLinear;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,10 +9,8 @@ import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -32,7 +29,7 @@ import org.bytedeco.pytorch.global.torch;
  * gives the tensors to optimise, {@link #logitsWithGrad} is the same forward pass with autograd
  * on, and {@link #save} writes the weights back under their HF names (q/k/v and gate/up split).
  */
-public final class LlamaModel implements AutoCloseable {
+public final class LlamaModel implements Decoder {
 
     private final ModelConfig config;
     private final LoadOptions options;
@@ -286,22 +283,13 @@ public final class LlamaModel implements AutoCloseable {
             LayerHooks hooks,
             boolean logits,
             boolean grad) {
-        for (long id : tokens) {
-            if (id < 0 || id >= config.vocabSize()) {
-                throw new TokenIdException(
-                        "token id " + id + " outside the vocabulary [0, " + config.vocabSize() + ") of the model");
-            }
-        }
+        checkTokens(tokens, config);
         PointerScope outer = PointerScope.getInnerScope();
         Tensor result;
         try (AutoGradMode gradMode = new AutoGradMode(grad);
                 PointerScope scope = new PointerScope()) {
             AttentionLayout layout = layoutFactory.get();
-            Tensor ids = Tensors.ofLongs(tokens).to(device, torch.ScalarType.Long);
-            Tensor x = torch.embedding(embedding, ids);
-            if (options.convertsPerLayer()) {
-                x = x.to(options.dtype().scalarType());
-            }
+            Tensor x = embedTokens(tokens);
             Tensor[] cosSin = rope.cosSin(layout.positions(), options.dtype().scalarType());
             Tensor owned = null;
             for (int i = 0; i < layers.size(); i++) {
@@ -333,69 +321,58 @@ public final class LlamaModel implements AutoCloseable {
 
     private Tensor layer(int i, Tensor x, AttentionLayout layout, Tensor[] cosSin, LayerHooks hooks) {
         LayerWeights w = layers.get(i);
+        hooks.beginLayer(i, w);
         if (options.convertsPerLayer()) {
             w = w.to(options.dtype().scalarType()); // freed with this layer's PointerScope
         }
-        LayerSize s = w.size();
-        long n = x.size(0);
-        Tensor out = x;
-        if (s.numAttentionHeads() > 0) {
-            out = out.add(attention(i, w, rmsNorm(x, w.inputNorm()), layout, cosSin, hooks, n));
-        } else if (w.oBias() != null) {
-            out = out.add(w.oBias());
-        }
-        Tensor h = rmsNorm(out, w.postNorm());
-        int f = s.intermediateSize();
-        if (f > 0) {
-            Tensor gateUp = linear(h, w.gateUp(), w.gateUpBias()); // [N, 2F]
-            Tensor act = hooks.ffnActivation(i, gateUp.narrow(1, 0, f), gateUp.narrow(1, f, f), layout.batch());
-            if (ffnMasks[i] != null) {
-                act = act.mul(ffnMasks[i]);
-            }
-            out = out.add(linear(act, w.down(), w.downBias()));
-        } else if (w.downBias() != null) {
-            out = out.add(w.downBias());
-        }
-        return out == x ? x.clone() : out;
-    }
-
-    private Tensor attention(
-            int i, LayerWeights w, Tensor h, AttentionLayout layout, Tensor[] cosSin, LayerHooks hooks, long n) {
-        int heads = w.size().numAttentionHeads();
-        int kvHeads = w.size().numKeyValueHeads();
-        int d = w.headDim();
-        Tensor qkv = linear(h, w.qkv(), w.qkvBias()); // [N, (H + 2 Hkv) d]
-        Tensor q = Rope.apply(qkv.narrow(1, 0, (long) heads * d).view(n, heads, d), cosSin[0], cosSin[1]);
-        Tensor k = Rope.apply(
-                qkv.narrow(1, (long) heads * d, (long) kvHeads * d).view(n, kvHeads, d), cosSin[0], cosSin[1]);
-        Tensor v =
-                qkv.narrow(1, (long) (heads + kvHeads) * d, (long) kvHeads * d).view(n, kvHeads, d);
-        if (hooks.wantsQueryKey()) {
-            hooks.queryKey(i, q, k, layout.batch());
-        }
-        Tensor z = layout.attend(q, k, v, config.slidingWindow(i)); // [N, H, d]
-        hooks.attentionOutput(i, z, layout.batch());
-        if (headMasks[i] != null) {
-            z = z.mul(headMasks[i]);
-        }
-        return linear(z.view(n, (long) heads * d), w.o(), w.oBias());
+        return DecoderStep.layer(config, i, w, ffnMasks[i], headMasks[i], x, layout, cosSin, hooks);
     }
 
     private static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
-        return CpuLinear.linear(x, weight, bias);
+        return DecoderStep.linear(x, weight, bias);
     }
 
-    /** HF LlamaRMSNorm: normalise in fp32, cast back, then scale by the weight. */
     private Tensor rmsNorm(Tensor x, Tensor weight) {
-        if (Tensors.isType(x, torch.ScalarType.Float)) {
-            return torch.rms_norm(
-                    x, new long[] {x.size(-1)}, new TensorOptional(weight), new DoubleOptional(config.rmsNormEps()));
+        return DecoderStep.rmsNorm(x, weight, config.rmsNormEps());
+    }
+
+    /** Refuses a token id outside the vocabulary (before it reaches LibTorch's gather). */
+    static void checkTokens(long[] tokens, ModelConfig config) {
+        for (long id : tokens) {
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new TokenIdException(
+                        "token id " + id + " outside the vocabulary [0, " + config.vocabSize() + ") of the model");
+            }
         }
-        Tensor xf = x.to(torch.ScalarType.Float);
-        Tensor var = xf.pow(new org.bytedeco.pytorch.Scalar(2.0))
-                .mean(new long[] {-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional());
-        Tensor normed = xf.mul(torch.rsqrt(var.add(new org.bytedeco.pytorch.Scalar(config.rmsNormEps()))));
-        return weight.mul(normed.to(x.scalar_type()));
+    }
+
+    @Override
+    public Tensor embed(Batch batch) {
+        checkTokens(batch.tokens(), config);
+        return embedTokens(batch.tokens());
+    }
+
+    private Tensor embedTokens(long[] tokens) {
+        Tensor ids = Tensors.ofLongs(tokens).to(device, torch.ScalarType.Long);
+        Tensor x = torch.embedding(embedding, ids);
+        return options.convertsPerLayer() ? x.to(options.dtype().scalarType()) : x;
+    }
+
+    @Override
+    public String device() {
+        return options.device();
+    }
+
+    /** Batch by batch, the whole model resident. */
+    @Override
+    public void run(List<Batch> batches, java.util.function.IntFunction<LayerHooks> hooks, HiddenSink sink) {
+        for (int b = 0; b < batches.size(); b++) {
+            try (PointerScope scope = new PointerScope();
+                    NoGradGuard noGrad = new NoGradGuard()) {
+                Tensor h = hiddenStates(batches.get(b), hooks.apply(b));
+                if (sink != null) sink.accept(b, h);
+            }
+        }
     }
 
     @Override

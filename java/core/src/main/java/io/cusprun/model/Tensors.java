@@ -75,6 +75,11 @@ public final class Tensors {
         return torch.empty(dims, new TensorOptions(type), new MemoryFormatOptional());
     }
 
+    /** A new uninitialised CPU tensor of {@code type} (a buffer to read into). */
+    public static Tensor emptyCpu(torch.ScalarType type, long... shape) {
+        return torch.empty(shape, new TensorOptions(type), new MemoryFormatOptional());
+    }
+
     /** A new fp64 tensor of zeros on {@code device} (accumulators). */
     public static Tensor doubleZeros(Device device, long... shape) {
         return torch.zeros(shape, new TensorOptions(torch.ScalarType.Double).device(new DeviceOptional(device)));
@@ -156,25 +161,37 @@ public final class Tensors {
      * a description of the first NaN or infinity: {@code "NaN at element 12 of [4, 8]"}. One pass.
      */
     public static String firstNonFinite(Tensor t) {
-        if (!isFloating(t) || t.numel() == 0) {
+        long index = firstNonFiniteIndex(t);
+        if (index < 0) {
             return null;
+        }
+        try (PointerScope scope = new PointerScope()) {
+            return describeNonFinite(t.flatten().get(index).item_double(), index, shapeString(t));
+        }
+    }
+
+    /** The flat index of the first NaN or infinity of a floating tensor, or -1. One pass. */
+    public static long firstNonFiniteIndex(Tensor t) {
+        if (!isFloating(t) || t.numel() == 0) {
+            return -1;
         }
         try (PointerScope scope = new PointerScope()) {
             // fast path: one reduction; NaN and infinities propagate into the sum (a finite sum
             // that overflows only sends it to the exact check below)
             if (Double.isFinite(t.sum().item_double())) {
-                return null;
+                return -1;
             }
             Tensor ok = torch.isfinite(t);
             if (ok.all().item_bool()) {
-                return null;
+                return -1;
             }
-            long index =
-                    torch.logical_not(ok).flatten().nonzero().flatten().get(0).item_long();
-            double v = t.flatten().get(index).item_double();
-            return (Double.isNaN(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf") + " at element " + index + " of "
-                    + shapeString(t);
+            return torch.logical_not(ok).flatten().nonzero().flatten().get(0).item_long();
         }
+    }
+
+    /** "NaN at element 12 of [4, 8]". */
+    public static String describeNonFinite(double value, long index, String shape) {
+        return (Double.isNaN(value) ? "NaN" : value > 0 ? "+Inf" : "-Inf") + " at element " + index + " of " + shape;
     }
 
     /** Throws when a weight holds a NaN or infinity, naming the file, the tensor and the first bad element. */

@@ -22,19 +22,36 @@ final class WeightLoader {
     }
 
     private final Source source;
+    private final Checkpoint reader;
     private final ModelConfig config;
     private final Device device;
     private final torch.ScalarType dtype;
 
+    /** Tensors as views of the checkpoint's mapping (converted where the dtype or device differs). */
     WeightLoader(Checkpoint checkpoint, ModelConfig config, LoadOptions options) {
-        this(checked(checkpoint), config, options);
+        this(checked(checkpoint, false), null, config, options);
     }
 
     WeightLoader(Source source, ModelConfig config, LoadOptions options) {
+        this(source, null, config, options);
+    }
+
+    private WeightLoader(Source source, Checkpoint reader, ModelConfig config, LoadOptions options) {
         this.source = source;
+        this.reader = reader;
         this.config = config;
         this.device = new Device(options.device());
         this.dtype = options.storage().scalarType(); // compute dtype when they agree
+    }
+
+    /**
+     * Tensors read from the files with positional reads instead of mapped (a streamed run: the
+     * process holds only what it allocated); fused q/k/v and gate/up are read straight into one
+     * buffer of the stored dtype and converted once, so a layer's load peaks at its converted
+     * size plus its largest fused tensor in the stored dtype.
+     */
+    static WeightLoader reading(Checkpoint checkpoint, ModelConfig config, LoadOptions options) {
+        return new WeightLoader(checked(checkpoint, true), checkpoint, config, options);
     }
 
     /**
@@ -81,18 +98,22 @@ final class WeightLoader {
         String m = p + "mlp.";
         long qRows = (long) s.numAttentionHeads() * d;
         long kvRows = (long) s.numKeyValueHeads() * d;
-        Tensor qkv = fuse(
-                load(a + "q_proj.weight", qRows, hidden),
-                load(a + "k_proj.weight", kvRows, hidden),
-                load(a + "v_proj.weight", kvRows, hidden));
+        Tensor qkv = fused(
+                new String[] {a + "q_proj.weight", a + "k_proj.weight", a + "v_proj.weight"},
+                new long[] {qRows, kvRows, kvRows},
+                hidden);
         Tensor qkvBias = config.qkvBias()
-                ? fuse(load(a + "q_proj.bias", qRows), load(a + "k_proj.bias", kvRows), load(a + "v_proj.bias", kvRows))
+                ? fused(
+                        new String[] {a + "q_proj.bias", a + "k_proj.bias", a + "v_proj.bias"},
+                        new long[] {qRows, kvRows, kvRows})
                 : null;
         Tensor o = load(a + "o_proj.weight", hidden, qRows);
         Tensor oBias = config.oBias() ? load(a + "o_proj.bias", hidden) : null;
         int f = s.intermediateSize();
-        Tensor gateUp = fuse(load(m + "gate_proj.weight", f, hidden), load(m + "up_proj.weight", f, hidden));
-        Tensor gateUpBias = config.mlpBias() ? fuse(load(m + "gate_proj.bias", f), load(m + "up_proj.bias", f)) : null;
+        Tensor gateUp = fused(new String[] {m + "gate_proj.weight", m + "up_proj.weight"}, new long[] {f, f}, hidden);
+        Tensor gateUpBias = config.mlpBias()
+                ? fused(new String[] {m + "gate_proj.bias", m + "up_proj.bias"}, new long[] {f, f})
+                : null;
         Tensor down = load(m + "down_proj.weight", hidden, f);
         Tensor downBias = config.mlpBias() ? load(m + "down_proj.bias", hidden) : null;
         return new LayerWeights(
@@ -114,8 +135,43 @@ final class WeightLoader {
         return Tensors.keep(t);
     }
 
-    private static Tensor fuse(Tensor... parts) {
+    /**
+     * The named tensors (rows[i] rows each, and {@code columns} columns when given) joined
+     * row-wise, in storage dtype on the device: read into one buffer when reading, else each
+     * loaded and concatenated. Both give the same values.
+     */
+    private Tensor fused(String[] names, long[] rows, long... columns) throws IOException {
+        if (reader == null) {
+            Tensor[] parts = new Tensor[names.length];
+            for (int i = 0; i < names.length; i++) parts[i] = load(names[i], shape(rows[i], columns));
+            return torch.cat(new TensorVector(parts), 0);
+        }
+        long total = 0;
+        for (long r : rows) total += r;
+        DType stored = null;
+        for (int i = 0; i < names.length; i++) {
+            DType t = check(reader, names[i], shape(rows[i], columns)).dtype();
+            if (stored == null) stored = t;
+            else if (stored != t)
+                return convertedCat(names, rows, columns); // mixed dtypes: rare, join after converting
+        }
+        Tensor buffer = Tensors.emptyCpu(stored.scalarType(), shape(total, columns));
+        long at = 0;
+        for (int i = 0; i < names.length; i++) {
+            reader.readInto(names[i], buffer.narrow(0, at, rows[i]));
+            at += rows[i];
+        }
+        return buffer.to(device, dtype);
+    }
+
+    private Tensor convertedCat(String[] names, long[] rows, long[] columns) throws IOException {
+        Tensor[] parts = new Tensor[names.length];
+        for (int i = 0; i < names.length; i++) parts[i] = load(names[i], shape(rows[i], columns));
         return torch.cat(new TensorVector(parts), 0);
+    }
+
+    private static long[] shape(long rows, long[] columns) {
+        return columns.length == 0 ? new long[] {rows} : new long[] {rows, columns[0]};
     }
 
     /** The named tensor, shape-checked, in storage dtype on the device (a view of the mapping when that is the stored dtype on the CPU). */
@@ -123,24 +179,29 @@ final class WeightLoader {
         return source.tensor(name, expected).to(device, dtype);
     }
 
-    /** A checkpoint's tensors, shape- and dtype-checked (CPU views of the mapping). */
-    private static Source checked(Checkpoint checkpoint) {
+    /** A checkpoint's tensors, shape- and dtype-checked: CPU views of the mapping, or read from the file. */
+    private static Source checked(Checkpoint checkpoint, boolean read) {
         return (name, expected) -> {
-            TensorInfo info = checkpoint.info(name);
-            if (!Arrays.equals(info.shape(), expected)) {
-                throw new SafetensorsException(
-                        checkpoint.file(name).path(),
-                        name,
-                        "shape " + Arrays.toString(info.shape()) + " but config.json implies "
-                                + Arrays.toString(expected));
-            }
-            if (!info.dtype().isFloatingPoint()) {
-                throw new SafetensorsException(
-                        checkpoint.file(name).path(),
-                        name,
-                        "dtype " + info.dtype() + " is not a floating-point weight type");
-            }
-            return checkpoint.tensor(name);
+            check(checkpoint, name, expected);
+            return read ? checkpoint.read(name) : checkpoint.tensor(name);
         };
+    }
+
+    /** The tensor's entry, after checking that it has the shape config.json implies and a floating-point dtype. */
+    private static TensorInfo check(Checkpoint checkpoint, String name, long[] expected) throws IOException {
+        TensorInfo info = checkpoint.info(name);
+        if (!Arrays.equals(info.shape(), expected)) {
+            throw new SafetensorsException(
+                    checkpoint.file(name).path(),
+                    name,
+                    "shape " + Arrays.toString(info.shape()) + " but config.json implies " + Arrays.toString(expected));
+        }
+        if (!info.dtype().isFloatingPoint()) {
+            throw new SafetensorsException(
+                    checkpoint.file(name).path(),
+                    name,
+                    "dtype " + info.dtype() + " is not a floating-point weight type");
+        }
+        return info;
     }
 }

@@ -3,7 +3,6 @@ package io.cusprun.prune;
 import io.cusprun.model.Batch;
 import io.cusprun.model.LayerHooks;
 import io.cusprun.model.LayerWeights;
-import io.cusprun.model.LlamaModel;
 import io.cusprun.model.Tensors;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
@@ -18,19 +17,17 @@ import org.bytedeco.pytorch.global.torch;
  * The residual stream x_l is rebuilt from the hooks: x_0 is the embedding, and each layer adds
  * o_proj(z) and down_proj(act).
  */
-public final class CalibrationHooks implements LayerHooks {
-    private final LlamaModel model;
+public final class CalibrationHooks {
     private final boolean blockInfluence;
+    private final LayerWeights[] weights;
     final double[][] actSum, actSq, zSum, zSq;
     final double[] influence;
     long tokens;
-    private Tensor residual;
-    private Tensor attnOut;
 
-    public CalibrationHooks(LlamaModel model, boolean blockInfluence) {
-        this.model = model;
+    public CalibrationHooks(int numLayers, boolean blockInfluence) {
         this.blockInfluence = blockInfluence;
-        int n = model.numLayers();
+        int n = numLayers;
+        weights = new LayerWeights[n];
         actSum = new double[n][];
         actSq = new double[n][];
         zSum = new double[n][];
@@ -38,52 +35,72 @@ public final class CalibrationHooks implements LayerHooks {
         influence = new double[n];
     }
 
-    /** Call before each batch's forward pass. */
-    public void begin(Batch batch) {
+    /**
+     * The hooks of one batch, with its own residual stream (x_0 = {@code embedding}, the batch's
+     * token embeddings) when block influence is collected; close it after the batch's last layer.
+     * Per-layer sums are added batch after batch in the order batches are given, whichever the
+     * order of layers, so in-memory and streamed runs sum identically.
+     */
+    public BatchHooks forBatch(Batch batch, Tensor embedding) {
         tokens += batch.length();
-        if (blockInfluence) {
-            Tensor ids = Tensors.ofLongs(batch.tokens()).to(model.embedding().device(), torch.ScalarType.Long);
-            residual = Tensors.keep(torch.embedding(model.embedding(), ids).to(torch.ScalarType.Double));
+        return new BatchHooks(blockInfluence ? Tensors.keep(embedding.to(torch.ScalarType.Double)) : null);
+    }
+
+    /** One batch's view: accumulates into the shared sums, keeps the batch's residual stream. */
+    public final class BatchHooks implements LayerHooks, AutoCloseable {
+        private Tensor residual;
+        private Tensor attnOut;
+
+        private BatchHooks(Tensor residual) {
+            this.residual = residual;
         }
-    }
 
-    /** Call after each batch's forward pass. */
-    public void end() {
-        Tensors.release(residual);
-        residual = null;
-    }
+        @Override
+        public void beginLayer(int layer, LayerWeights w) {
+            weights[layer] = w;
+        }
 
-    @Override
-    public Tensor ffnActivation(int layer, Tensor gate, Tensor up, Batch batch) {
-        Tensor act = torch.silu(gate).mul_(up);
-        Tensor a = act.to(torch.ScalarType.Double);
-        actSum[layer] = add(actSum[layer], a.sum(new long[] {0}, false, new ScalarTypeOptional()));
-        actSq[layer] = add(actSq[layer], a.mul(a).sum(new long[] {0}, false, new ScalarTypeOptional()));
-        if (blockInfluence) {
-            LayerWeights w = model.layer(layer);
-            Tensor mlp = linear(a, w.down(), w.downBias());
-            Tensor before = residual;
-            Tensor after =
-                    attnOut == null ? before.add(mlp) : before.add(attnOut).add(mlp);
-            Tensor cos = torch.cosine_similarity(before, after, 1, 1e-12);
-            influence[layer] += Tensors.toFloats(cos.neg().add(new Scalar(1.0)).sum())[0];
-            Tensors.release(attnOut);
-            attnOut = null;
-            Tensors.keep(after);
+        @Override
+        public Tensor ffnActivation(int layer, Tensor gate, Tensor up, Batch batch) {
+            Tensor act = torch.silu(gate).mul_(up);
+            Tensor a = act.to(torch.ScalarType.Double);
+            actSum[layer] = add(actSum[layer], a.sum(new long[] {0}, false, new ScalarTypeOptional()));
+            actSq[layer] = add(actSq[layer], a.mul(a).sum(new long[] {0}, false, new ScalarTypeOptional()));
+            if (residual != null) {
+                LayerWeights w = weights[layer];
+                Tensor mlp = linear(a, w.down(), w.downBias());
+                Tensor before = residual;
+                Tensor after =
+                        attnOut == null ? before.add(mlp) : before.add(attnOut).add(mlp);
+                Tensor cos = torch.cosine_similarity(before, after, 1, 1e-12);
+                influence[layer] +=
+                        Tensors.toFloats(cos.neg().add(new Scalar(1.0)).sum())[0];
+                Tensors.release(attnOut);
+                attnOut = null;
+                Tensors.keep(after);
+                Tensors.release(residual);
+                residual = after;
+            }
+            return act;
+        }
+
+        @Override
+        public void attentionOutput(int layer, Tensor z, Batch batch) {
+            Tensor flat = z.reshape(z.size(0), z.size(1) * z.size(2)).to(torch.ScalarType.Double);
+            zSum[layer] = add(zSum[layer], flat.sum(new long[] {0}, false, new ScalarTypeOptional()));
+            zSq[layer] = add(zSq[layer], flat.mul(flat).sum(new long[] {0}, false, new ScalarTypeOptional()));
+            if (residual != null) {
+                LayerWeights w = weights[layer];
+                attnOut = Tensors.keep(linear(flat, w.o(), w.oBias()));
+            }
+        }
+
+        @Override
+        public void close() {
             Tensors.release(residual);
-            residual = after;
-        }
-        return act;
-    }
-
-    @Override
-    public void attentionOutput(int layer, Tensor z, Batch batch) {
-        Tensor flat = z.reshape(z.size(0), z.size(1) * z.size(2)).to(torch.ScalarType.Double);
-        zSum[layer] = add(zSum[layer], flat.sum(new long[] {0}, false, new ScalarTypeOptional()));
-        zSq[layer] = add(zSq[layer], flat.mul(flat).sum(new long[] {0}, false, new ScalarTypeOptional()));
-        if (blockInfluence) {
-            LayerWeights w = model.layer(layer);
-            attnOut = Tensors.keep(linear(flat, w.o(), w.oBias()));
+            Tensors.release(attnOut);
+            residual = null;
+            attnOut = null;
         }
     }
 

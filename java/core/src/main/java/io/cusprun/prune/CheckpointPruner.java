@@ -194,6 +194,7 @@ public final class CheckpointPruner {
         st.put("granularity", s.granularity().label());
         st.put("head_unit", s.headUnit().label());
         st.put("doc_quantile", s.docQuantile());
+        st.put("head_rule", s.headRule().label());
         st.put("min_ffn_fraction", s.minFfnFraction());
         st.put("masked", s.masked());
         st.put("seed", s.seed());
@@ -207,7 +208,7 @@ public final class CheckpointPruner {
         }
         ArrayNode files = root.putArray("score_files");
         prov.scoreFiles().forEach(files::add);
-        if (Double.isFinite(plan.sigma())) root.put("sigma", plan.sigma());
+        PruneReport.putAccounting(root, plan);
         ObjectNode achieved = root.putObject("achieved");
         achieved.put("removed_params", plan.removedParams());
         achieved.put("kept_params", plan.keptParams());
@@ -219,6 +220,7 @@ public final class CheckpointPruner {
             ObjectNode o = layers.addObject();
             o.put("source_layer", l.layer());
             o.put("dropped", l.dropped());
+            PruneReport.putLayerAccounting(o, plan, l.layer());
             if (l.dropped()) continue;
             ints(o.putArray("ffn_kept"), l.keptFfn());
             ints(o.putArray("heads_kept"), l.keptHeads());

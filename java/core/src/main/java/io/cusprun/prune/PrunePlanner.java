@@ -77,7 +77,8 @@ public final class PrunePlanner {
         for (int l = 0; l < shape.numLayers(); l++) {
             layers.add(layerPlan(l, shape, scores.layers().get(l), settings, counts[l]));
         }
-        return new PrunePlan(shape, settings, scores.method(), sigma, layers);
+        return new PrunePlan(
+                shape, settings, scores.method(), sigma, layers, LayerCut.of(shape, layers, scores, settings));
     }
 
     // ------------------------------------------------------------------ families
@@ -328,7 +329,7 @@ public final class PrunePlanner {
                                     all.removedVo())
                             : all);
         }
-        return new PrunePlan(shape, settings, scores.method(), sigma, layers);
+        return new PrunePlan(shape, settings, scores.method(), sigma, layers, LayerCut.of(layers, scores));
     }
 
     // ------------------------------------------------------------------ helpers

@@ -10,6 +10,7 @@ import io.cusprun.SettingException;
  * @param granularity    which units may go
  * @param headUnit       whole KV groups or query heads per group (only matters when groups hold several heads)
  * @param docQuantile    1.0: a unit's statistic is its max rank over documents; below: that quantile (histogram)
+ * @param headRule       how heads and KV groups aggregate their ranks over documents (FFN neurons: always docQuantile)
  * @param minFfnFraction per-layer floor: every layer keeps at least this fraction of its FFN neurons
  * @param masked         write a full-size checkpoint with removed weights zeroed
  * @param seed           seed of the random baseline
@@ -20,19 +21,21 @@ public record PruneSettings(
         Granularity granularity,
         HeadUnit headUnit,
         double docQuantile,
+        HeadRule headRule,
         double minFfnFraction,
         boolean masked,
         long seed) {
 
     /** Nothing removed yet (ratio 0), uniform, FFN neurons and heads: callers set at least the ratio. */
-    public static final PruneSettings DEFAULTS =
-            new PruneSettings(0.0, PruneMode.UNIFORM, Granularity.FFN_HEADS, HeadUnit.QUERY, 1.0, 0.1, false, 0);
+    public static final PruneSettings DEFAULTS = new PruneSettings(
+            0.0, PruneMode.UNIFORM, Granularity.FFN_HEADS, HeadUnit.QUERY, 1.0, HeadRule.ALL_DOCS, 0.1, false, 0);
 
     public PruneSettings {
         if (!(ratio >= 0 && ratio < 1)) throw new SettingException("ratio", "must be in [0, 1), not " + ratio);
         if (!(docQuantile > 0 && docQuantile <= 1)) {
             throw new SettingException("docQuantile", "must be in (0, 1], not " + docQuantile);
         }
+        if (headRule == null) throw new SettingException("headRule", "must be set");
         if (!(minFfnFraction >= 0 && minFfnFraction < 1)) {
             throw new SettingException("minFfnFraction", "must be in [0, 1), not " + minFfnFraction);
         }
@@ -43,34 +46,38 @@ public record PruneSettings(
     }
 
     public PruneSettings withRatio(double r) {
-        return new PruneSettings(r, mode, granularity, headUnit, docQuantile, minFfnFraction, masked, seed);
+        return new PruneSettings(r, mode, granularity, headUnit, docQuantile, headRule, minFfnFraction, masked, seed);
     }
 
     public PruneSettings withMode(PruneMode m) {
-        return new PruneSettings(ratio, m, granularity, headUnit, docQuantile, minFfnFraction, masked, seed);
+        return new PruneSettings(ratio, m, granularity, headUnit, docQuantile, headRule, minFfnFraction, masked, seed);
     }
 
     public PruneSettings withGranularity(Granularity g) {
-        return new PruneSettings(ratio, mode, g, headUnit, docQuantile, minFfnFraction, masked, seed);
+        return new PruneSettings(ratio, mode, g, headUnit, docQuantile, headRule, minFfnFraction, masked, seed);
     }
 
     public PruneSettings withHeadUnit(HeadUnit h) {
-        return new PruneSettings(ratio, mode, granularity, h, docQuantile, minFfnFraction, masked, seed);
+        return new PruneSettings(ratio, mode, granularity, h, docQuantile, headRule, minFfnFraction, masked, seed);
     }
 
     public PruneSettings withDocQuantile(double q) {
-        return new PruneSettings(ratio, mode, granularity, headUnit, q, minFfnFraction, masked, seed);
+        return new PruneSettings(ratio, mode, granularity, headUnit, q, headRule, minFfnFraction, masked, seed);
+    }
+
+    public PruneSettings withHeadRule(HeadRule r) {
+        return new PruneSettings(ratio, mode, granularity, headUnit, docQuantile, r, minFfnFraction, masked, seed);
     }
 
     public PruneSettings withMinFfnFraction(double f) {
-        return new PruneSettings(ratio, mode, granularity, headUnit, docQuantile, f, masked, seed);
+        return new PruneSettings(ratio, mode, granularity, headUnit, docQuantile, headRule, f, masked, seed);
     }
 
     public PruneSettings withMasked(boolean m) {
-        return new PruneSettings(ratio, mode, granularity, headUnit, docQuantile, minFfnFraction, m, seed);
+        return new PruneSettings(ratio, mode, granularity, headUnit, docQuantile, headRule, minFfnFraction, m, seed);
     }
 
     public PruneSettings withSeed(long s) {
-        return new PruneSettings(ratio, mode, granularity, headUnit, docQuantile, minFfnFraction, masked, s);
+        return new PruneSettings(ratio, mode, granularity, headUnit, docQuantile, headRule, minFfnFraction, masked, s);
     }
 }

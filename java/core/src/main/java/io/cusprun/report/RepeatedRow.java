@@ -31,20 +31,28 @@ public record RepeatedRow(String label, double requestedRatio, List<ComparisonRo
         return sd(runs.stream().mapToDouble(metric).toArray());
     }
 
-    /** The row of means: what a single-run table shows for this cell (parameters rounded). */
+    /**
+     * The row of means: what a single-run table shows for this cell (parameters rounded). The
+     * removed-unit counts (total and per layer) are the first repeat's, not a mean: they stay
+     * whole numbers that add up over the layers, and they describe the plan of the single run's
+     * documents (whose models {@code --keep} keeps). Under uniform pruning every repeat removes
+     * the same numbers; every repeat's own counts are in {@link #runs}.
+     */
     public ComparisonRow meanRow() {
         if (runs.size() == 1) {
             return runs.get(0);
         }
+        ComparisonRow first = runs.get(0);
         return new ComparisonRow(
-                label,
-                requestedRatio,
-                mean(ComparisonRow::achievedBlockRatio),
-                mean(ComparisonRow::achievedTotalRatio),
-                Math.round(mean(r -> r.parameters())),
-                mean(ComparisonRow::expertPerplexity),
-                mean(ComparisonRow::generalPerplexity),
-                mean(ComparisonRow::expertAccuracy));
+                        label,
+                        requestedRatio,
+                        mean(ComparisonRow::achievedBlockRatio),
+                        mean(ComparisonRow::achievedTotalRatio),
+                        Math.round(mean(r -> r.parameters())),
+                        mean(ComparisonRow::expertPerplexity),
+                        mean(ComparisonRow::generalPerplexity),
+                        mean(ComparisonRow::expertAccuracy))
+                .withRemoved(first.removed(), first.removedPerLayer());
     }
 
     /**

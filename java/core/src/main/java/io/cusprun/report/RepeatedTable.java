@@ -106,12 +106,14 @@ public final class RepeatedTable {
 
     /**
      * The comparison as a Markdown table: the unpruned row, then every cell in the order of the
-     * report's rows; with repeats, {@code mean ± sd} and the marks.
+     * report's rows; with repeats, {@code mean ± sd} and the marks; last the units removed
+     * (FFN neurons, query heads, KV groups; with repeats, the first repeat's, see {@link RepeatedRow#meanRow}).
      */
     public static String markdown(ReportData data) {
         StringBuilder t = new StringBuilder(
-                "| method | ratio | achieved (blocks) | achieved (total) | parameters | expert ppl | general ppl | expert MC acc |\n"
-                        + "|---|---:|---:|---:|---:|---:|---:|---:|\n");
+                "| method | ratio | achieved (blocks) | achieved (total) | parameters | expert ppl | general ppl "
+                        + "| expert MC acc | FFN removed | heads removed | KV groups removed |\n"
+                        + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         List<RepeatedRow> cells = data.repeated().isEmpty()
                 ? data.rows().stream()
                         .map(r -> new RepeatedRow(r.method(), r.requestedRatio(), List.of(r)))
@@ -141,6 +143,12 @@ public final class RepeatedTable {
             }
             s.append(" |");
         }
+        s.append(String.format(
+                Locale.ROOT,
+                " %,d | %d | %d |",
+                m.removed().ffnNeurons(),
+                m.removed().queryHeads(),
+                m.removed().kvGroups()));
         return s.append('\n').toString();
     }
 

@@ -2,6 +2,7 @@ package io.cusprun.report;
 
 import io.cusprun.AtomicOutput;
 import io.cusprun.OutputPolicy;
+import io.cusprun.prune.UnitCounts;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -70,6 +71,8 @@ public final class ReportWriter {
                 } else {
                     html.append(table(data));
                 }
+                String none = ComparisonRow.noHeadsNote(data.rows());
+                if (none != null) html.append("<p><strong>").append(esc(none)).append(".</strong></p>\n");
                 Charts.qualityVsRatio(
                         "Expert perplexity (lower is better)",
                         "perplexity",
@@ -103,6 +106,11 @@ public final class ReportWriter {
                 html.append(
                         "<h2>What was kept</h2>\n<img src=\"kept_per_layer.png\" alt=\"kept fraction per layer\">\n");
             }
+            if (data.rows().stream().anyMatch(r -> !r.removedPerLayer().isEmpty())) {
+                html.append("<h2>Removed per layer</h2>\n<p>FFN neurons / query heads / key-value groups removed ")
+                        .append("in each source layer (a dropped layer loses all of them).</p>\n")
+                        .append(perLayerTable(data));
+            }
             if (data.overlapLabels() != null && data.overlapLabels().size() > 1) {
                 Charts.overlapHeatmap(data.overlapLabels(), data.overlap(), tmp.resolve("overlap.png"));
                 html.append("<h2>Which neurons are irrelevant where</h2>\n<p>Jaccard overlap of the neurons each ")
@@ -131,14 +139,12 @@ public final class ReportWriter {
     private static String table(ReportData data) {
         StringBuilder t = new StringBuilder("<table>\n<tr><th>method</th><th>ratio</th><th>achieved (blocks)</th>")
                 .append("<th>achieved (total)</th><th>parameters</th><th>expert ppl</th><th>general ppl</th>")
-                .append("<th>expert acc</th></tr>\n");
+                .append(
+                        "<th>expert acc</th><th>FFN removed</th><th>heads removed</th><th>KV groups removed</th></tr>\n");
         if (data.baseline() != null) {
             t.append(row(data.baseline()));
         }
-        data.rows().stream()
-                .sorted(Comparator.comparingDouble(ComparisonRow::requestedRatio)
-                        .thenComparing(ComparisonRow::method))
-                .forEach(r -> t.append(row(r)));
+        sorted(data).forEach(r -> t.append(row(r)));
         return t.append("</table>\n").toString();
     }
 
@@ -146,7 +152,8 @@ public final class ReportWriter {
     private static String repeatedTable(ReportData data) {
         StringBuilder t = new StringBuilder("<table>\n<tr><th>method</th><th>ratio</th><th>achieved (blocks)</th>")
                 .append("<th>achieved (total)</th><th>parameters</th><th>expert ppl</th><th>general ppl</th>")
-                .append("<th>expert acc</th></tr>\n");
+                .append(
+                        "<th>expert acc</th><th>FFN removed</th><th>heads removed</th><th>KV groups removed</th></tr>\n");
         if (data.baseline() != null) {
             t.append(row(data.baseline()));
         }
@@ -165,7 +172,7 @@ public final class ReportWriter {
                     for (RepeatedTable.Metric metric : RepeatedTable.Metric.values()) {
                         t.append(cell(c, RepeatedTable.difference(c, data.repeated(), metric), metric));
                     }
-                    t.append("</tr>\n");
+                    t.append(removedCells(m.removed())).append("</tr>\n");
                 });
         return t.append("</table>\n").toString();
     }
@@ -217,10 +224,17 @@ public final class ReportWriter {
         return t.toString();
     }
 
+    /** The FFN neurons, query heads and KV groups removed, as three cells. */
+    private static String removedCells(UnitCounts c) {
+        return String.format(
+                Locale.ROOT, "<td>%,d</td><td>%d</td><td>%d</td>", c.ffnNeurons(), c.queryHeads(), c.kvGroups());
+    }
+
     private static String row(ComparisonRow r) {
         return String.format(
                 Locale.ROOT,
-                "<tr><td>%s</td><td>%.2f</td><td>%.3f</td><td>%.3f</td><td>%,d</td><td>%s</td><td>%s</td><td>%s</td></tr>%n",
+                "<tr><td>%s</td><td>%.2f</td><td>%.3f</td><td>%.3f</td><td>%,d</td><td>%s</td><td>%s</td><td>%s</td>"
+                        + "<td>%,d</td><td>%d</td><td>%d</td></tr>%n",
                 esc(r.method()),
                 r.requestedRatio(),
                 r.achievedBlockRatio(),
@@ -228,7 +242,35 @@ public final class ReportWriter {
                 r.parameters(),
                 num(r.expertPerplexity()),
                 num(r.generalPerplexity()),
-                num(r.expertAccuracy()));
+                num(r.expertAccuracy()),
+                r.removed().ffnNeurons(),
+                r.removed().queryHeads(),
+                r.removed().kvGroups());
+    }
+
+    private static String perLayerTable(ReportData data) {
+        int layers = data.rows().stream()
+                .mapToInt(r -> r.removedPerLayer().size())
+                .max()
+                .orElse(0);
+        StringBuilder t = new StringBuilder("<table>\n<tr><th>method</th><th>ratio</th>");
+        for (int l = 0; l < layers; l++) t.append("<th>layer ").append(l).append("</th>");
+        t.append("</tr>\n");
+        sorted(data).filter(r -> !r.removedPerLayer().isEmpty()).forEach(r -> {
+            t.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%.2f</td>", esc(r.method()), r.requestedRatio()));
+            for (UnitCounts c : r.removedPerLayer()) {
+                t.append(String.format(
+                        Locale.ROOT, "<td>%d / %d / %d</td>", c.ffnNeurons(), c.queryHeads(), c.kvGroups()));
+            }
+            t.append("</tr>\n");
+        });
+        return t.append("</table>\n").toString();
+    }
+
+    private static java.util.stream.Stream<ComparisonRow> sorted(ReportData data) {
+        return data.rows().stream()
+                .sorted(Comparator.comparingDouble(ComparisonRow::requestedRatio)
+                        .thenComparing(ComparisonRow::method));
     }
 
     private static String num(double v) {

@@ -2,6 +2,7 @@ package io.cusprun.score;
 
 import io.cusprun.model.Batch;
 import io.cusprun.model.LayerHooks;
+import io.cusprun.model.LayerWeights;
 import io.cusprun.model.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
@@ -29,6 +30,11 @@ public final class RelevanceHooks implements LayerHooks {
     public void begin(Batch batch, Tensor docOffsetsOnDevice, BatchRelevance sink) {
         this.out = sink;
         this.docOffsets = docOffsetsOnDevice;
+    }
+
+    @Override
+    public void beginLayer(int layer, LayerWeights w) {
+        weights.use(layer, w);
     }
 
     @Override

@@ -1,12 +1,14 @@
 package io.cusprun.score;
 
-import io.cusprun.model.Batch;
 import io.cusprun.model.Checkpoint;
 import io.cusprun.model.DType;
-import io.cusprun.model.LayerHooks;
+import io.cusprun.model.Decoder;
 import io.cusprun.model.LlamaModel;
 import io.cusprun.model.LoadOptions;
+import io.cusprun.model.MemoryPlan;
+import io.cusprun.model.MemorySettings;
 import io.cusprun.model.ModelConfig;
+import io.cusprun.model.StreamedDecoder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -92,28 +94,37 @@ public final class ScoreTarget implements AutoCloseable {
         return common == DType.BF16 || common == DType.F16 ? common : DType.F32;
     }
 
+    /** The weight-side factors for the in-memory replica on a device (shared by its workers). */
     public synchronized RelevanceWeights weights(String device) {
-        return weights.computeIfAbsent(device, d -> new RelevanceWeights(model(d)));
+        return weights.computeIfAbsent(device, d -> new RelevanceWeights(config.numHiddenLayers(), false));
     }
 
-    public ScoringModel replica(String device) {
-        LlamaModel m = model(device);
-        return new ScoringModel() {
-            @Override
-            public void forward(Batch batch, LayerHooks hooks) {
-                m.hiddenStates(batch, hooks); // no lm_head: scoring needs only the layers
-            }
+    /** Compute options on a device: fp32 on the CPU, bf16 on a GPU. */
+    static LoadOptions loadOptions(String device) {
+        return device.equals("cpu")
+                ? LoadOptions.DEFAULTS
+                : LoadOptions.DEFAULTS.withDevice(device).withDtype(DType.BF16);
+    }
 
-            @Override
-            public String device() {
-                return device;
-            }
+    /** The memory plan of {@code work} on {@code device} (see {@link MemoryPlan}); in memory, as {@link #model} loads. */
+    public MemoryPlan plan(String device, MemorySettings memory, MemoryPlan.Work work) throws IOException {
+        DType stored = storedHalfType(modelDir);
+        LoadOptions resident = device.equals("cpu") ? LoadOptions.DEFAULTS.withStorage(stored) : loadOptions(device);
+        return MemoryPlan.of(config, stored, resident, memory, work);
+    }
 
-            @Override
-            public void close() {
-                // owned by the target
-            }
-        };
+    /**
+     * A decoder for one worker on {@code device}: the device's shared in-memory replica, or, when
+     * the plan streams, a streamed decoder of the worker's own (which the worker closes; see
+     * {@link #ownedBy}).
+     */
+    public Decoder decoder(String device, MemoryPlan plan) throws IOException {
+        return plan.streamed() ? StreamedDecoder.open(modelDir, loadOptions(device), plan) : model(device);
+    }
+
+    /** Whether the worker that asked for {@code d} must close it (the target owns its replicas). */
+    public synchronized boolean ownedBy(Decoder d) {
+        return !models.containsValue(d);
     }
 
     @Override

@@ -10,7 +10,11 @@ import io.cusprun.corpus.BatchPacker;
 import io.cusprun.corpus.DocumentBatch;
 import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.model.Batch;
+import io.cusprun.model.Decoder;
+import io.cusprun.model.MemoryPlan;
+import io.cusprun.model.MemorySettings;
 import io.cusprun.model.SafetensorsHeader;
+import io.cusprun.model.StreamedDecoder;
 import io.cusprun.model.Tensors;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -24,7 +28,9 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -62,30 +68,36 @@ public final class Scorer {
             boolean resume,
             Duration checkpointEvery,
             int stopAfterBatches,
-            PrintStream progress) {
-        /** One CPU worker, the whole run, no checkpoints, no progress bar. */
-        public static final Options DEFAULTS =
-                new Options(List.of("cpu"), ShardSpec.ALL, null, false, Duration.ofMinutes(1), 0, null);
+            PrintStream progress,
+            MemorySettings memory) {
+        /** One CPU worker, the whole run, no checkpoints, no progress bar, memory from the machine. */
+        public static final Options DEFAULTS = new Options(
+                List.of("cpu"), ShardSpec.ALL, null, false, Duration.ofMinutes(1), 0, null, MemorySettings.DEFAULTS);
 
         public Options withDevices(List<String> d) {
-            return new Options(d, shard, partialFile, resume, checkpointEvery, stopAfterBatches, progress);
+            return new Options(d, shard, partialFile, resume, checkpointEvery, stopAfterBatches, progress, memory);
         }
 
         public Options withShard(ShardSpec s) {
-            return new Options(devices, s, partialFile, resume, checkpointEvery, stopAfterBatches, progress);
+            return new Options(devices, s, partialFile, resume, checkpointEvery, stopAfterBatches, progress, memory);
         }
 
         /** Draws the progress bar on {@code stream}; null for none. */
         public Options withProgress(PrintStream stream) {
-            return new Options(devices, shard, partialFile, resume, checkpointEvery, stopAfterBatches, stream);
+            return new Options(devices, shard, partialFile, resume, checkpointEvery, stopAfterBatches, stream, memory);
         }
 
         public Options withCheckpointEvery(Duration every) {
-            return new Options(devices, shard, partialFile, resume, every, stopAfterBatches, progress);
+            return new Options(devices, shard, partialFile, resume, every, stopAfterBatches, progress, memory);
         }
 
         public Options withPartial(Path p, boolean r, int stopAfter) {
-            return new Options(devices, shard, p, r, checkpointEvery, stopAfter, progress);
+            return new Options(devices, shard, p, r, checkpointEvery, stopAfter, progress, memory);
+        }
+
+        /** In memory or layer-streamed, and the budget (see {@link MemorySettings}). */
+        public Options withMemory(MemorySettings m) {
+            return new Options(devices, shard, partialFile, resume, checkpointEvery, stopAfterBatches, progress, m);
         }
     }
 
@@ -137,17 +149,20 @@ public final class Scorer {
             }
         }
         int nJobs = jobs.size();
+        Map<String, MemoryPlan> plans = plans(target, corpora.size(), settings, options, jobs);
         BlockingQueue<Done> results =
                 new LinkedBlockingQueue<>(4 * options.devices().size());
         AtomicBoolean stop = new AtomicBoolean();
-        List<Thread> workers = startWorkers(target, settings, options.devices(), jobs, results, stop);
+        AtomicReference<String> layerStatus = new AtomicReference<>("");
+        List<Thread> workers =
+                startWorkers(target, settings, options.devices(), plans, jobs, results, stop, layerStatus);
         long docsDone = 0, tokensDone = 0;
         int batchesDone = 0;
         long lastCheckpoint = System.nanoTime();
         boolean complete = true;
         try (ProgressBar bar = progressBar(options.progress(), docsTotal, docsTotal - docsTodo)) {
             while (batchesDone < nJobs) {
-                Done d = take(results);
+                Done d = take(results, bar, layerStatus);
                 if (d.error() != null) throw failure(d.error());
                 checkFinite(corpora.get(d.corpus()).spec().name(), d.documents(), d.relevance());
                 accumulate(
@@ -190,24 +205,75 @@ public final class Scorer {
         return new Result(set, true, docsDone, tokensDone, seconds);
     }
 
+    /**
+     * The memory plan per device of a run over these corpora (what {@code --dry-run} prints):
+     * in memory or layer-streamed, chunk size, estimated peaks.
+     */
+    public static Map<String, MemoryPlan> plans(
+            ScoreTarget target, List<TokenizedCorpus> corpora, ScoreSettings settings, Options options)
+            throws IOException {
+        BatchPacker packer = new BatchPacker(settings.batchTokens(), settings.batchDocs());
+        List<Job> jobs = new ArrayList<>();
+        for (int c = 0; c < corpora.size(); c++) {
+            for (DocumentBatch b : packer.pack(corpora.get(c))) {
+                if (options.shard().covers(b.index())) jobs.add(new Job(c, b));
+            }
+        }
+        return plans(target, corpora.size(), settings, options, jobs);
+    }
+
+    private static Map<String, MemoryPlan> plans(
+            ScoreTarget target, int corpora, ScoreSettings settings, Options options, java.util.Collection<Job> jobs)
+            throws IOException {
+        int batchTokens = 1, batchDocs = 1, maxDoc = 1;
+        long tokens = 0, docs = 0;
+        for (Job j : jobs) {
+            DocumentBatch b = j.batch();
+            batchTokens = Math.max(batchTokens, b.numTokens());
+            batchDocs = Math.max(batchDocs, b.numDocs());
+            long[] off = b.docOffsets();
+            for (int d = 0; d + 1 < off.length; d++) maxDoc = (int) Math.max(maxDoc, off[d + 1] - off[d]);
+            tokens += b.numTokens();
+            docs += b.numDocs();
+        }
+        Map<String, MemoryPlan> out = new java.util.LinkedHashMap<>();
+        for (String device : options.devices()) {
+            if (out.containsKey(device)) continue;
+            int workers = java.util.Collections.frequency(options.devices(), device);
+            MemoryPlan.Work work = new MemoryPlan.Work(
+                    MemoryPlan.Pass.SCORE,
+                    batchTokens,
+                    batchDocs,
+                    maxDoc,
+                    corpora,
+                    settings.bins(),
+                    settings.neurons(),
+                    workers,
+                    tokens,
+                    docs);
+            out.put(device, target.plan(device, options.memory(), work));
+        }
+        return out;
+    }
+
     // ------------------------------------------------------------------ workers
 
     private static List<Thread> startWorkers(
             ScoreTarget target,
             ScoreSettings settings,
             List<String> devices,
+            Map<String, MemoryPlan> plans,
             BlockingQueue<Job> jobs,
             BlockingQueue<Done> results,
-            AtomicBoolean stop) {
+            AtomicBoolean stop,
+            AtomicReference<String> layerStatus) {
         List<Thread> threads = new ArrayList<>();
         for (int w = 0; w < devices.size(); w++) {
             String device = devices.get(w);
-            // CPU workers share one read-only replica; each GPU gets its own
-            ScoringModel model = target.replica(device);
-            RelevanceHooks hooks = new RelevanceHooks(
-                            target.backend(device), target.weights(device), settings.neurons())
-                    .kvHeads(target.kvHeads());
-            Thread t = new Thread(() -> work(model, hooks, jobs, results, stop), "cusprun-score-" + w + "-" + device);
+            MemoryPlan plan = plans.get(device);
+            Thread t = new Thread(
+                    () -> work(target, device, plan, settings, jobs, results, stop, layerStatus),
+                    "cusprun-score-" + w + "-" + device);
             t.setDaemon(true);
             t.start();
             threads.add(t);
@@ -215,38 +281,100 @@ public final class Scorer {
         return threads;
     }
 
+    /**
+     * One worker: takes a chunk of batches (one when the model is resident; as many as the plan's
+     * chunk holds when streamed), runs them, and hands each batch's relevance on in order.
+     */
     private static void work(
-            ScoringModel model,
-            RelevanceHooks hooks,
+            ScoreTarget target,
+            String device,
+            MemoryPlan plan,
+            ScoreSettings settings,
             BlockingQueue<Job> jobs,
             BlockingQueue<Done> results,
-            AtomicBoolean stop) {
+            AtomicBoolean stop,
+            AtomicReference<String> layerStatus) {
+        Decoder decoder = null;
+        RelevanceWeights ownWeights = null;
         try (NoGradGuard noGrad = new NoGradGuard()) {
-            Job job;
-            while (!stop.get() && (job = jobs.poll()) != null) {
-                DocumentBatch b = job.batch();
-                BatchRelevance rel = new BatchRelevance(b.index(), b.numDocs(), b.numTokens());
+            decoder = target.decoder(device, plan);
+            if (decoder instanceof StreamedDecoder streamed) {
+                int layers = target.config().numHiddenLayers();
+                streamed.onLayer(i -> layerStatus.set(" " + device + " layer " + (i + 1) + "/" + layers));
+            }
+            // CPU workers share one read-only replica and its factors; a streamed worker has its own layers
+            RelevanceWeights weights = plan.streamed()
+                    ? (ownWeights = new RelevanceWeights(target.config().numHiddenLayers(), true))
+                    : target.weights(device);
+            RelevanceHooks hooks =
+                    new RelevanceHooks(target.backend(device), weights, settings.neurons()).kvHeads(target.kvHeads());
+            List<Job> chunk;
+            while (!stop.get() && !(chunk = takeChunk(jobs, plan)).isEmpty()) {
+                int n = chunk.size();
+                List<Batch> batches = new ArrayList<>(n);
+                BatchRelevance[] rel = new BatchRelevance[n];
+                Tensor[] offsets = new Tensor[n];
                 try (PointerScope scope = new PointerScope()) {
-                    Batch batch = new Batch(b.ids(), b.docOffsets());
-                    Tensor offsets = Tensors.ofLongs(b.docOffsets())
-                            .to(
-                                    new org.bytedeco.pytorch.Device(model.device()),
-                                    org.bytedeco.pytorch.global.torch.ScalarType.Long);
-                    hooks.begin(batch, offsets, rel);
-                    model.forward(batch, hooks);
+                    org.bytedeco.pytorch.Device dev = new org.bytedeco.pytorch.Device(device);
+                    for (int i = 0; i < n; i++) {
+                        DocumentBatch b = chunk.get(i).batch();
+                        batches.add(new Batch(b.ids(), b.docOffsets()));
+                        rel[i] = new BatchRelevance(b.index(), b.numDocs(), b.numTokens());
+                        offsets[i] = Tensors.ofLongs(b.docOffsets())
+                                .to(dev, org.bytedeco.pytorch.global.torch.ScalarType.Long);
+                    }
+                    decoder.run(
+                            batches,
+                            i -> {
+                                hooks.begin(batches.get(i), offsets[i], rel[i]);
+                                return hooks;
+                            },
+                            null);
                 }
-                results.put(new Done(job.corpus(), b.documents(), rel, null));
+                for (int i = 0; i < n; i++) {
+                    results.put(
+                            new Done(chunk.get(i).corpus(), chunk.get(i).batch().documents(), rel[i], null));
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Throwable e) {
             results.offer(new Done(-1, null, null, e));
+        } finally {
+            if (ownWeights != null) ownWeights.close();
+            if (decoder != null && target.ownedBy(decoder)) decoder.close();
         }
     }
 
-    private static Done take(BlockingQueue<Done> results) throws IOException {
+    /** The next chunk: one batch, then more while the plan's chunk has room (streamed only). */
+    private static List<Job> takeChunk(BlockingQueue<Job> jobs, MemoryPlan plan) {
+        List<Job> chunk = new ArrayList<>();
+        synchronized (jobs) {
+            long used = 0;
+            Job next;
+            while ((next = jobs.peek()) != null) {
+                long cost =
+                        plan.batchCost(next.batch().numTokens(), next.batch().numDocs());
+                if (!chunk.isEmpty() && !plan.admits(used, cost)) break;
+                chunk.add(jobs.poll());
+                used += cost;
+            }
+        }
+        return chunk;
+    }
+
+    /**
+     * The next result; while waiting, the progress bar shows which layer a streamed worker is in
+     * (a chunk's batches all finish at its last layer, which for a large model is minutes away).
+     */
+    private static Done take(BlockingQueue<Done> results, ProgressBar bar, AtomicReference<String> layerStatus)
+            throws IOException {
         try {
-            return results.take();
+            Done d;
+            while ((d = results.poll(1, TimeUnit.SECONDS)) == null) {
+                if (bar != null && !layerStatus.get().isEmpty()) bar.setExtraMessage(layerStatus.get());
+            }
+            return d;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("scoring interrupted");
@@ -310,10 +438,10 @@ public final class Scorer {
         List<CorpusScores> out = new ArrayList<>();
         for (int c = 0; c < corpora.size(); c++) {
             CorpusState s = states.get(c);
-            Map<ModuleKey, RankAccumulator> copy = new TreeMap<>();
-            s.modules.forEach((k, a) -> copy.put(k, a.copy()));
+            // no copies: accumulators change only on this thread, after the set is written or returned
+            Map<ModuleKey, RankAccumulator> modules = new TreeMap<>(s.modules);
             out.add(new CorpusScores(
-                    corpora.get(c).spec().kind(), corpora.get(c).spec().name(), s.documents, s.tokens, copy));
+                    corpora.get(c).spec().kind(), corpora.get(c).spec().name(), s.documents, s.tokens, modules));
         }
         return new ScoreSet(target.fingerprint(), settings, shard, out);
     }

@@ -306,4 +306,28 @@ class SafetensorsTest {
                         .contains("model.safetensors: tensor 'model.layers.0.mlp.gate_proj.weight': shape [48, 32]"),
                 e.getMessage());
     }
+
+    /** Positional reads (the streamed mode's) give the mapping's bytes: whole tensors, row slices of a buffer, single rows. */
+    @Test
+    void readsGiveTheMappedValues() throws IOException {
+        for (Fixtures.Spec spec : Fixtures.committed()) {
+            Path model =
+                    Fixtures.write(tmp.resolve("read"), spec, 3000); // sharded: reads at offsets into several files
+            try (Checkpoint cp = Checkpoint.open(model);
+                    PointerScope scope = new PointerScope()) {
+                for (String name : cp.tensorNames()) {
+                    Tensor mapped = cp.tensor(name).to(torch.ScalarType.Double);
+                    Tensor poison = cp.read(name).fill_(new org.bytedeco.pytorch.Scalar(-7.0));
+                    cp.readInto(name, poison);
+                    assertTrue(torch.equal(mapped, poison.to(torch.ScalarType.Double)), spec.name() + " " + name);
+                    if (mapped.dim() == 2) {
+                        long[] rows = {mapped.size(0) - 1, 0, mapped.size(0) / 2};
+                        Tensor got = cp.readRows(name, rows).to(torch.ScalarType.Double);
+                        Tensor want = mapped.index_select(0, Tensors.ofLongs(rows));
+                        assertTrue(torch.equal(want, got), spec.name() + " rows of " + name);
+                    }
+                }
+            }
+        }
+    }
 }

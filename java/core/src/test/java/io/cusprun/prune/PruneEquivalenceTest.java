@@ -151,6 +151,89 @@ class PruneEquivalenceTest {
         }
     }
 
+    /**
+     * The manifest's per-layer accounting against the written checkpoint (removed counts = source
+     * sizes minus sliced shapes) and the scores (each module's cut, recomputed from the
+     * statistics and the kept indices the manifest lists).
+     */
+    @ParameterizedTest
+    @CsvSource({"uniform,query,0.3", "uniform,group,0.3", "per-layer,group,0.45", "per-layer,query,0.2"})
+    void manifestRecordsCountsAndCutsOfTheWrittenModel(String mode, String headUnit, double ratio) throws Exception {
+        PruneSettings s = PruneSettings.DEFAULTS
+                .withRatio(ratio)
+                .withMode(PruneMode.parse(mode))
+                .withHeadUnit(HeadUnit.parse(headUnit));
+        PrunePlan plan = PrunePlanner.plan(shape, expertA, s);
+        Path out = dir.resolve("cuts-" + mode + headUnit);
+        CheckpointPruner.write(model, plan, out, new Provenance("fp", List.of(), List.of()), false);
+        JsonNode manifest = new ObjectMapper()
+                .readTree(out.resolve(CheckpointPruner.MANIFEST).toFile());
+        ModelShape written = CheckpointPruner.shapeOf(out);
+        int ffn = 0, heads = 0, kv = 0;
+        for (int l = 0; l < shape.numLayers(); l++) {
+            JsonNode layer = manifest.get("layers").get(l);
+            JsonNode removed = layer.get("removed");
+            ModelShape.Layer src = shape.layer(l), dst = written.layer(l);
+            assertEquals(src.ffn() - dst.ffn(), removed.get("ffn_neurons").asInt());
+            assertEquals(src.heads() - dst.heads(), removed.get("query_heads").asInt());
+            assertEquals(src.kvHeads() - dst.kvHeads(), removed.get("kv_groups").asInt());
+            ffn += removed.get("ffn_neurons").asInt();
+            heads += removed.get("query_heads").asInt();
+            kv += removed.get("kv_groups").asInt();
+            UnitScores.Layer sc = expertA.layers().get(l);
+            JsonNode cuts = layer.get("cuts");
+            assertCut(sc.ffn().stat(), ints(layer.get("ffn_kept")), cuts.get("ffn_neurons"));
+            if (headUnit.equals("group")) {
+                assertCut(sc.groups().stat(), ints(layer.get("kv_heads_kept")), cuts.get("kv_groups"));
+            } else {
+                int g = src.groupSize();
+                int[] kept = ints(layer.get("heads_kept"));
+                for (int grp = 0; grp < src.kvHeads(); grp++) {
+                    final int group = grp;
+                    assertCut(
+                            Arrays.copyOfRange(sc.heads().stat(), grp * g, grp * g + g),
+                            Arrays.stream(kept)
+                                    .filter(h -> h / g == group)
+                                    .map(h -> h % g)
+                                    .toArray(),
+                            cuts.get("query_heads_by_group").get(grp));
+                }
+            }
+        }
+        JsonNode total = manifest.get("removed");
+        assertEquals(ffn, total.get("ffn_neurons").asInt());
+        assertEquals(heads, total.get("query_heads").asInt());
+        assertEquals(kv, total.get("kv_groups").asInt());
+        assertTrue(ffn > 0, "the ratio removes FFN neurons");
+        assertEquals(
+                mode.equals("uniform"), manifest.get("sigma_meaning").asText().startsWith("nominal"));
+        assertEquals(heads == 0 && kv == 0, manifest.has("note"), manifest.toString());
+    }
+
+    /** last_removed / first_kept are the largest removed and smallest kept statistic, in that order. */
+    static void assertCut(double[] stat, int[] kept, JsonNode cut) {
+        double last = Double.NEGATIVE_INFINITY, first = Double.POSITIVE_INFINITY;
+        boolean[] keep = new boolean[stat.length];
+        for (int k : kept) keep[k] = true;
+        for (int i = 0; i < stat.length; i++) {
+            if (keep[i]) first = Math.min(first, stat[i]);
+            else last = Math.max(last, stat[i]);
+        }
+        assertEquals(stat.length - kept.length, cut.get("removed").asInt(), cut.toString());
+        assertEquals(kept.length, cut.get("kept").asInt(), cut.toString());
+        if (kept.length == stat.length) assertTrue(cut.get("last_removed").isNull(), cut.toString());
+        else assertEquals(last, cut.get("last_removed").asDouble(), 0.0, cut.toString());
+        if (kept.length == 0) assertTrue(cut.get("first_kept").isNull(), cut.toString());
+        else assertEquals(first, cut.get("first_kept").asDouble(), 0.0, cut.toString());
+        if (kept.length > 0 && kept.length < stat.length) assertTrue(last <= first, "removed before kept: " + cut);
+    }
+
+    static int[] ints(JsonNode array) {
+        int[] v = new int[array.size()];
+        for (int i = 0; i < v.length; i++) v[i] = array.get(i).asInt();
+        return v;
+    }
+
     static float[] logits(Path dir) throws Exception {
         try (LlamaModel m = LlamaModel.load(dir);
                 PointerScope scope = new PointerScope()) {

@@ -111,6 +111,86 @@ class PrunePlannerTest {
         assertThrows(IllegalArgumentException.class, () -> PrunePlanner.plan(shape(), scores(3), s));
     }
 
+    @Test
+    void cutsAndCountsAgreeWithTheScores() {
+        ModelShape shape = shape();
+        for (PruneMode mode : PruneMode.values()) {
+            for (HeadUnit unit : HeadUnit.values()) {
+                for (double ratio : new double[] {0.0, 0.2, 0.5}) {
+                    UnitScores sc = scores(7);
+                    PrunePlan p = PrunePlanner.plan(
+                            shape,
+                            sc,
+                            PruneSettings.DEFAULTS
+                                    .withRatio(ratio)
+                                    .withMode(mode)
+                                    .withHeadUnit(unit));
+                    String what = mode + " " + unit + " " + ratio;
+                    assertEquals(mode == PruneMode.UNIFORM, p.sigmaNominal(), what);
+                    long params = 0;
+                    double highestRemoved = Double.NEGATIVE_INFINITY;
+                    for (LayerPlan l : p.layers()) {
+                        ModelShape.Layer ls = shape.layer(l.layer());
+                        UnitCounts c = p.removedUnitsPerLayer().get(l.layer());
+                        assertEquals(F - l.keptFfn().length, c.ffnNeurons(), what);
+                        assertEquals(H - l.keptHeads().length, c.queryHeads(), what);
+                        assertEquals(KV - l.keptKvHeads().length, c.kvGroups(), what);
+                        params += c.ffnNeurons() * ls.ffnNeuron()
+                                + c.queryHeads() * ls.queryHead()
+                                + c.kvGroups() * ls.kvHead();
+                        LayerCut cut = p.cuts().get(l.layer());
+                        UnitScores.Layer ul = sc.layers().get(l.layer());
+                        ModuleCut ffn = cut.modules().get("ffn_neurons");
+                        assertEquals(reference(ul.ffn().stat(), l.keptFfn()), ffn, what);
+                        assertTrue(ffn.ordered(), what + " " + ffn);
+                        if (ffn.removed() > 0) highestRemoved = Math.max(highestRemoved, ffn.lastRemoved());
+                        if (unit == HeadUnit.GROUP) {
+                            ModuleCut kv = cut.modules().get("kv_groups");
+                            assertEquals(reference(ul.groups().stat(), l.keptKvHeads()), kv, what);
+                            assertTrue(kv.ordered(), what + " " + kv);
+                            assertTrue(cut.headsByGroup().isEmpty());
+                            if (kv.removed() > 0) highestRemoved = Math.max(highestRemoved, kv.lastRemoved());
+                            if (mode == PruneMode.PER_LAYER && kv.removed() < KV - 1)
+                                assertTrue(kv.firstKept() >= p.sigma(), what);
+                        } else {
+                            assertEquals(
+                                    reference(ul.heads().stat(), l.keptHeads()),
+                                    cut.modules().get("query_heads"),
+                                    what);
+                            ModuleCut slots = cut.modules().get("query_head_slots");
+                            assertTrue(slots.ordered(), what + " " + slots);
+                            assertEquals(c.queryHeads() / KV, slots.removed(), what);
+                            if (slots.removed() > 0) highestRemoved = Math.max(highestRemoved, slots.lastRemoved());
+                            assertEquals(KV, cut.headsByGroup().size());
+                            for (ModuleCut g : cut.headsByGroup()) {
+                                assertTrue(g.ordered(), what + " " + g);
+                                assertEquals(c.queryHeads() / KV, g.removed(), "same number from every group");
+                            }
+                        }
+                        if (mode == PruneMode.PER_LAYER && ffn.removed() < F - Math.ceil(0.1 * F))
+                            assertTrue(ffn.firstKept() >= p.sigma(), what + " " + ffn);
+                    }
+                    assertEquals(p.removedParams(), params, what);
+                    assertEquals(UnitCounts.sum(p.removedUnitsPerLayer()), p.removedUnits());
+                    if (mode == PruneMode.PER_LAYER && params > 0)
+                        assertEquals(p.sigma(), highestRemoved, what); // the last unit removed overall
+                }
+            }
+        }
+    }
+
+    /** The cut by its definition: the largest statistic removed and the smallest kept. */
+    static ModuleCut reference(double[] stat, int[] kept) {
+        java.util.Set<Integer> keep = new java.util.HashSet<>();
+        for (int k : kept) keep.add(k);
+        double last = Double.NaN, first = Double.NaN;
+        for (int i = 0; i < stat.length; i++) {
+            if (keep.contains(i)) first = Double.isNaN(first) ? stat[i] : Math.min(first, stat[i]);
+            else last = Double.isNaN(last) ? stat[i] : Math.max(last, stat[i]);
+        }
+        return new ModuleCut(stat.length - kept.length, kept.length, last, first);
+    }
+
     static void consistentGroups(LayerPlan l) {
         int g = H / KV;
         int perGroup = -1;

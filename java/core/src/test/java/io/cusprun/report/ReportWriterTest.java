@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.cusprun.prune.UnitCounts;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -38,6 +40,11 @@ class ReportWriterTest {
         List<ComparisonRow> rows = new ArrayList<>();
         for (String m : List.of("cusprun", "random", "magnitude")) {
             for (double r : new double[] {0.25, 0.35}) {
+                List<UnitCounts> perLayer = new ArrayList<>();
+                for (int l = 0; l < 6; l++) {
+                    int heads = m.equals("cusprun") ? 1 + rnd.nextInt(4) : 0; // only cusprun removes heads
+                    perLayer.add(new UnitCounts(rnd.nextInt(700), heads, heads / 2, 0, 0, 0));
+                }
                 rows.add(new ComparisonRow(
                         m,
                         r,
@@ -46,7 +53,9 @@ class ReportWriterTest {
                         1_000_000L + rnd.nextInt(1000),
                         10 + rnd.nextDouble() * 5,
                         20 + rnd.nextDouble(),
-                        rnd.nextDouble()));
+                        rnd.nextDouble(),
+                        UnitCounts.sum(perLayer),
+                        perLayer));
             }
         }
         ComparisonRow base = new ComparisonRow("unpruned", 0, 0, 0, 2_000_000L, 9.5, 18.0, 0.6);
@@ -60,6 +69,25 @@ class ReportWriterTest {
         String html = Files.readString(index);
         assertTrue(html.contains("Demo &lt;expert&gt;"), "title is escaped");
         assertTrue(html.contains("<td>magnitude</td><td>0.35</td>"), "every row is in the table");
+        ReportData data = sample(new Random(7));
+        for (ComparisonRow r : data.rows()) {
+            UnitCounts t = r.removed();
+            assertTrue(
+                    html.contains(String.format(
+                            Locale.ROOT,
+                            "<td>%,d</td><td>%d</td><td>%d</td></tr>",
+                            t.ffnNeurons(),
+                            t.queryHeads(),
+                            t.kvGroups())),
+                    "totals of " + r);
+            StringBuilder cells = new StringBuilder(
+                    String.format(Locale.ROOT, "<td>%s</td><td>%.2f</td>", r.method(), r.requestedRatio()));
+            for (UnitCounts c : r.removedPerLayer())
+                cells.append(String.format(
+                        Locale.ROOT, "<td>%d / %d / %d</td>", c.ffnNeurons(), c.queryHeads(), c.kvGroups()));
+            assertTrue(html.contains(cells), "per-layer counts of " + r);
+        }
+        assertTrue(html.contains("no heads removed by random, magnitude: only FFN neurons"), html);
         for (String png : List.of(
                 "expert_perplexity.png",
                 "general_perplexity.png",

@@ -4,6 +4,7 @@ import io.cusprun.Errors;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.model.MemorySettings;
 import io.cusprun.model.TextTokenizer;
 import io.cusprun.score.RelevanceBackends;
 import io.cusprun.score.ScoreSettings;
@@ -41,6 +42,8 @@ final class ShardTask implements Function<Integer, ScoreData> {
     /** Test hook: the partition whose first attempt fails (a Spark conf key, also read from -D system properties). */
     static final String FAIL_FIRST_ATTEMPT = "spark.cusprun.test.failFirstAttempt";
 
+    private boolean stream;
+    private long budget;
     private final String model;
     private final ArrayList<String> corpora;
     private final TreeMap<String, String> settings;
@@ -68,6 +71,13 @@ final class ShardTask implements Function<Integer, ScoreData> {
         this.documents = documents;
         this.tokens = tokens;
         this.retried = retried;
+    }
+
+    /** In memory or layer-streamed on the executors, as {@code score --stream / --memory-budget} asks. */
+    ShardTask withMemory(MemorySettings memory) {
+        this.stream = memory.stream();
+        this.budget = memory.budget();
+        return this;
     }
 
     @Override
@@ -98,7 +108,10 @@ final class ShardTask implements Function<Integer, ScoreData> {
                         target,
                         tokenized,
                         scoreSettings,
-                        Scorer.Options.DEFAULTS.withDevices(List.of(device)).withShard(shard));
+                        Scorer.Options.DEFAULTS
+                                .withDevices(List.of(device))
+                                .withShard(shard)
+                                .withMemory(new MemorySettings(stream, budget)));
             }
         } catch (IOException | RuntimeException e) {
             // one line that says where: the driver reports the last attempt's message as the job's error

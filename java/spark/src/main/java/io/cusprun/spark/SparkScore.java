@@ -159,8 +159,9 @@ public final class SparkScore implements Command {
                     sc.master(),
                     startup,
                     ui.isDefined() ? ", Spark UI at " + ui.get() : ""));
-            ShardTask task =
-                    new ShardTask(q.model(), q.corpora(), q.settings(), q.kernels(), n, documents, tokens, retried);
+            ShardTask task = new ShardTask(
+                            q.model(), q.corpora(), q.settings(), q.kernels(), n, documents, tokens, retried)
+                    .withMemory(q.memory());
             long jobStart = System.nanoTime();
             ScoreData merged;
             try {

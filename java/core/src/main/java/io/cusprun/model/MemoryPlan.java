@@ -1,0 +1,270 @@
+package io.cusprun.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The memory a run that executes the model will need, from config.json and the work alone,
+ * before anything is loaded: whether it runs in memory or layer-streamed, how large a chunk of
+ * batches is, and the estimated peak on the host and on the device (docs/memory.md has the
+ * formula term by term). Bytes are powers of 1024 throughout.
+ *
+ * <p>A streamed run holds, on the compute device: one layer's weights in the compute dtype (two
+ * when the next is prefetched), the hidden states [T, D] of every batch of the chunk, and the
+ * transients of the one batch being computed; on the host besides: the process, the read buffer
+ * of the largest fused tensor in the stored dtype, and what the pass keeps per document.
+ */
+public record MemoryPlan(
+        boolean streamed,
+        boolean prefetch,
+        long budget,
+        long fixedBytes,
+        long perTokenBytes,
+        long perDocBytes,
+        long chunkBytes,
+        long peakHost,
+        long peakDevice,
+        boolean gpu) {
+
+    /** The process itself (JVM, LibTorch, OpenBLAS, the tokenizer), measured on a tiny model. */
+    public static final long PROCESS_BYTES = 256L << 20;
+
+    /** The CUDA context and LibTorch's CUDA kernels on the host, and the context on the device. */
+    static final long CUDA_HOST_BYTES = 1L << 30;
+
+    static final long CUDA_DEVICE_BYTES = 600L << 20;
+
+    /** Rows evaluation pushes through lm_head at once (TokenScorer's chunk). */
+    static final int EVAL_ROWS = 512;
+
+    /** Which pass runs the model. */
+    public enum Pass {
+        /** Cus-Prun relevance: per-document relevance of every unit, rank accumulators per corpus. */
+        SCORE,
+        /** Perplexity and multiple choice: final hidden states, lm_head on the scored rows. */
+        EVAL,
+        /** Wanda-sp / FLAP statistics: per-layer sums over tokens. */
+        CALIBRATE,
+        /** ShortGPT: also each batch's residual stream in fp64 between layers. */
+        CALIBRATE_BLOCKS
+    }
+
+    /**
+     * The work, as far as memory depends on it.
+     *
+     * @param batchTokens  most tokens in one packed batch
+     * @param batchDocs    most documents in one packed batch
+     * @param maxDocTokens longest document (attention's T x T per head)
+     * @param corpora      corpora scored (rank accumulators each)
+     * @param bins         rank-histogram bins
+     * @param neurons      neuron-level attention units too
+     * @param workers      workers on this device (CPU workers share a resident model)
+     * @param totalTokens  tokens of the whole run (a chunk never holds more)
+     * @param totalDocs    documents of the whole run
+     */
+    public record Work(
+            Pass pass,
+            int batchTokens,
+            int batchDocs,
+            int maxDocTokens,
+            int corpora,
+            int bins,
+            boolean neurons,
+            int workers,
+            long totalTokens,
+            long totalDocs) {}
+
+    /**
+     * The plan for running {@code config}'s model, stored in {@code stored}, with {@code load}'s
+     * device and compute dtype under {@code settings}. Throws {@link IllegalArgumentException}
+     * when even streamed one layer and one batch do not fit the budget, saying the smallest
+     * budget that works.
+     */
+    public static MemoryPlan of(
+            ModelConfig config, DType stored, LoadOptions load, MemorySettings settings, Work work) {
+        boolean gpu = load.device().startsWith("cuda");
+        long budget = settings.budget() > 0 ? settings.budget() : MemorySettings.machineBudget(load.device());
+        int c = load.dtype().byteSize();
+        int s = stored.byteSize();
+        long d = config.hiddenSize();
+        long vocab = config.vocabSize();
+
+        long maxLayerParams = 0,
+                maxFused = 0,
+                fusedParams = 0,
+                layerParams = 0,
+                perDocUnits = 0,
+                units = 0,
+                batchWork = 0;
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            LayerSize ls = config.layer(i);
+            long hd = (long) ls.numAttentionHeads() * config.headDim();
+            long kv = (long) ls.numKeyValueHeads() * config.headDim();
+            long f = ls.intermediateSize();
+            long p = (hd + 2 * kv) * d + d * hd + 3 * f * d + 2 * d + biases(config, hd, kv, f, d);
+            layerParams += p;
+            maxLayerParams = Math.max(maxLayerParams, p);
+            maxFused = Math.max(maxFused, Math.max(2 * f * d, (hd + 2 * kv) * d));
+            fusedParams += 2 * f * d + (hd + 2 * kv) * d;
+            long layerUnits = f + ls.numAttentionHeads() + ls.numKeyValueHeads();
+            if (work.neurons()) layerUnits += hd + hd / 2;
+            perDocUnits += layerUnits;
+            units += layerUnits;
+            batchWork = Math.max(batchWork, batchTransient(config, ls, work, c));
+        }
+        long embedding = vocab * d;
+        long lmHead = config.tieWordEmbeddings() ? 0 : vocab * d;
+        long accumulators =
+                work.pass() == Pass.SCORE ? (long) work.corpora() * units * (4L + 4L * work.bins() + 16) : 0;
+        long evalHead = work.pass() == Pass.EVAL ? (long) EVAL_ROWS * vocab * 4 * 3 : 0;
+
+        long perToken = d * c + (work.pass() == Pass.CALIBRATE_BLOCKS ? d * 8 : 0);
+        long perDoc = work.pass() == Pass.SCORE ? perDocUnits * 8 : 0;
+        long batchState = (long) work.batchTokens() * perToken + (long) work.batchDocs() * perDoc;
+
+        // in memory: the model is loaded from the file mapping, whose pages all count as resident once
+        // read; on the CPU the tensors kept in the stored dtype stay views of it, the fused q/k/v and
+        // gate/up (and everything, when converted) are copies; per-layer conversion adds one layer
+        long allParams = layerParams + embedding + lmHead;
+        long mapped = allParams * s;
+        int residentBytes = load.storage().byteSize();
+        long copies = gpu ? 0 : load.storage() == stored ? fusedParams * residentBytes : allParams * residentBytes;
+        long inMemoryDevice = (gpu ? allParams * c : copies)
+                + (residentBytes != c ? maxLayerParams * c : 0)
+                + work.workers() * (batchWork + batchState)
+                + evalHead;
+        long hostExtra = PROCESS_BYTES + accumulators + (gpu ? CUDA_HOST_BYTES : 0);
+        long inMemoryPeakDevice = inMemoryDevice + (gpu ? CUDA_DEVICE_BYTES : 0);
+        long inMemoryHost = gpu ? hostExtra + mapped : inMemoryDevice + mapped + hostExtra;
+        long inMemoryOnDevice = gpu ? inMemoryPeakDevice : inMemoryHost;
+        if (!settings.stream() && inMemoryOnDevice <= budget) {
+            return new MemoryPlan(
+                    false,
+                    false,
+                    budget,
+                    inMemoryOnDevice,
+                    perToken,
+                    perDoc,
+                    batchState,
+                    inMemoryHost,
+                    gpu ? inMemoryPeakDevice : 0,
+                    gpu);
+        }
+
+        // streamed: per worker one layer (two with prefetch), the lm_head only when evaluating
+        long layer = maxLayerParams * c;
+        long headWeights = work.pass() == Pass.EVAL ? vocab * d * c : 0;
+        int w = Math.max(1, work.workers());
+        long fixedDevice = w * (layer + headWeights + batchWork + evalHead) + d * c + (gpu ? CUDA_DEVICE_BYTES : 0);
+        long fixedHostOnly = hostExtra + w * maxFused * s; // read buffer of the largest fused tensor
+        long minimum = (gpu ? fixedDevice : fixedDevice + fixedHostOnly) + w * batchState;
+        // a GPU copies the next layer while it computes; a CPU would only take cores from its own
+        // GEMMs for a read it does in a fraction of a layer's compute, so it reads in line
+        boolean prefetch = gpu && minimum + w * (layer + batchState) <= budget;
+        long fixed = (gpu ? fixedDevice : fixedDevice + fixedHostOnly) + (prefetch ? w * layer : 0);
+        if (minimum > budget) {
+            throw new IllegalArgumentException("memory budget " + MemorySettings.format(budget)
+                    + " is too small: one layer and one batch of this model need at least "
+                    + MemorySettings.format(minimum) + " (--memory-budget "
+                    + (long) Math.ceil(minimum / (double) (1L << 20)) + "M)");
+        }
+        // a chunk needs no more room than one layer's weights: by then reading the layer costs far less
+        // than running the chunk through it, and a larger chunk would only hold memory
+        long chunk = Math.min((budget - fixed) / w, Math.max(layer, batchState));
+        long state = Math.min(chunk, Math.max(batchState, perToken * work.totalTokens() + perDoc * work.totalDocs()));
+        long peakDevice = fixed + w * state;
+        return new MemoryPlan(
+                true,
+                prefetch,
+                budget,
+                fixed,
+                perToken,
+                perDoc,
+                chunk,
+                gpu ? fixedHostOnly : peakDevice,
+                gpu ? peakDevice : 0,
+                gpu);
+    }
+
+    /** Transients of one batch through one layer: activations, attention scores, the pass's per-layer work. */
+    private static long batchTransient(ModelConfig config, LayerSize ls, Work work, int c) {
+        long t = work.batchTokens();
+        long hd = (long) ls.numAttentionHeads() * config.headDim();
+        long kv = (long) ls.numKeyValueHeads() * config.headDim();
+        long f = ls.intermediateSize();
+        long d = config.hiddenSize();
+        long activations = t * c * ((hd + 2 * kv) + 2 * hd + 2 * f + f + 4 * d);
+        long attention = (long) ls.numAttentionHeads() * work.maxDocTokens() * work.maxDocTokens() * 4;
+        long pass = 0;
+        if (work.pass() == Pass.SCORE && ls.numKeyValueHeads() > 0) {
+            long gd = (long) ls.groupSize() * config.headDim();
+            long grams = (long) ls.numKeyValueHeads() * gd * gd * 8;
+            pass = work.batchDocs() * (f * 8 + 2 * grams) + grams + f * 8;
+        } else if (work.pass() == Pass.CALIBRATE || work.pass() == Pass.CALIBRATE_BLOCKS) {
+            pass = t * 8 * (f + hd) + (work.pass() == Pass.CALIBRATE_BLOCKS ? t * 8 * 3 * d : 0);
+        }
+        return activations + attention + pass;
+    }
+
+    private static long biases(ModelConfig config, long hd, long kv, long f, long d) {
+        return (config.qkvBias() ? hd + 2 * kv : 0) + (config.oBias() ? d : 0) + (config.mlpBias() ? 2 * f + d : 0);
+    }
+
+    /** What a batch of {@code tokens} tokens in {@code docs} documents adds to a chunk. */
+    public long batchCost(long tokens, long docs) {
+        return tokens * perTokenBytes + docs * perDocBytes;
+    }
+
+    /** Whether a chunk already holding {@code used} bytes takes a batch costing {@code cost} (a chunk always takes one). */
+    public boolean admits(long used, long cost) {
+        return streamed && (used == 0 || used + cost <= chunkBytes);
+    }
+
+    /**
+     * The batches in chunks: each batch alone when the model is resident (it runs batch by
+     * batch), else consecutive batches while the chunk has room.
+     */
+    public List<List<Batch>> chunks(List<Batch> batches) {
+        List<List<Batch>> out = new ArrayList<>();
+        List<Batch> chunk = new ArrayList<>();
+        long used = 0;
+        for (Batch b : batches) {
+            long cost = batchCost(b.length(), b.numDocs());
+            if (!chunk.isEmpty() && !admits(used, cost)) {
+                out.add(chunk);
+                chunk = new ArrayList<>();
+                used = 0;
+            }
+            chunk.add(b);
+            used += cost;
+        }
+        if (!chunk.isEmpty()) out.add(chunk);
+        return out;
+    }
+
+    /** The plan in a few lines, as {@code --dry-run} prints it. */
+    public String describe(long avgDocTokens) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(
+                Locale.ROOT,
+                "mode: %s (budget %s%s)%n",
+                streamed ? "layer-streamed" + (prefetch ? ", next layer prefetched" : ", no prefetch") : "in memory",
+                MemorySettings.format(budget),
+                gpu ? " on the GPU" : " on the host"));
+        if (streamed) {
+            long docBytes = avgDocTokens * perTokenBytes + perDocBytes;
+            long docs = docBytes > 0 ? chunkBytes / docBytes : 0;
+            b.append(String.format(
+                    Locale.ROOT,
+                    "chunk: %s of batch state, about %d documents (%d tokens) of %d tokens each per layer read%n",
+                    MemorySettings.format(chunkBytes),
+                    docs,
+                    docs * avgDocTokens,
+                    avgDocTokens));
+        }
+        b.append(String.format(Locale.ROOT, "estimated peak: host %s", MemorySettings.format(peakHost)));
+        if (gpu) b.append(String.format(Locale.ROOT, ", device %s", MemorySettings.format(peakDevice)));
+        return b.toString();
+    }
+}

@@ -1,0 +1,108 @@
+package io.cusprun.model;
+
+import io.cusprun.SettingException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * How a run that executes the model may use memory (docs/memory.md).
+ *
+ * @param stream force the layer-streamed mode (one decoder layer resident at a time)
+ * @param budget bytes the run may use on the device that holds the weights (the host for "cpu",
+ *               the GPU for "cuda:N"); 0 = from the machine ({@link #machineBudget}). When the
+ *               whole model does not fit, the run streams.
+ */
+public record MemorySettings(boolean stream, long budget) {
+
+    /** In memory when the model fits the machine, streamed otherwise. */
+    public static final MemorySettings DEFAULTS = new MemorySettings(false, 0);
+
+    public MemorySettings {
+        if (budget < 0) throw new SettingException("budget", "must be positive, not " + budget);
+    }
+
+    public MemorySettings withStream(boolean s) {
+        return new MemorySettings(s, budget);
+    }
+
+    public MemorySettings withBudget(long b) {
+        return new MemorySettings(stream, b);
+    }
+
+    /**
+     * The default budget: 90 % of the memory available now (MemAvailable, capped by the cgroup's
+     * limit where one is set) on the host; 90 % of the GPU's total memory on a GPU.
+     */
+    public static long machineBudget(String device) {
+        if (device.startsWith("cuda")) {
+            return (long) (0.9 * gpuTotalBytes(device));
+        }
+        long available = meminfo("MemAvailable");
+        long cgroup = cgroupLimit();
+        if (cgroup > 0 && cgroup < available) available = cgroup;
+        return (long) (0.9 * available);
+    }
+
+    private static long gpuTotalBytes(String device) {
+        int index = device.contains(":") ? Integer.parseInt(device.substring(device.indexOf(':') + 1)) : 0;
+        org.bytedeco.cuda.global.cudart.cudaSetDevice(index);
+        try (org.bytedeco.javacpp.SizeTPointer free = new org.bytedeco.javacpp.SizeTPointer(1);
+                org.bytedeco.javacpp.SizeTPointer total = new org.bytedeco.javacpp.SizeTPointer(1)) {
+            int rc = org.bytedeco.cuda.global.cudart.cudaMemGetInfo(free, total);
+            if (rc != 0) throw new IllegalStateException("cudaMemGetInfo failed on " + device + " (error " + rc + ")");
+            return total.get();
+        }
+    }
+
+    /** A field of /proc/meminfo in bytes; Runtime's max memory where there is none. */
+    static long meminfo(String field) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith(field + ":")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // not Linux: fall through
+        }
+        return Runtime.getRuntime().maxMemory();
+    }
+
+    private static long cgroupLimit() {
+        try {
+            String v = Files.readString(Path.of("/sys/fs/cgroup/memory.max")).trim();
+            return v.equals("max") ? 0 : Long.parseLong(v);
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** "6G", "512M", "1.5G", "4096" (bytes); K, M, G, T are powers of 1024. */
+    public static long parseSize(String text) {
+        String t = text.trim().toUpperCase(Locale.ROOT).replaceAll("I?B$", "");
+        long unit = 1;
+        if (!t.isEmpty() && "KMGT".indexOf(t.charAt(t.length() - 1)) >= 0) {
+            unit = 1L << (10 * ("KMGT".indexOf(t.charAt(t.length() - 1)) + 1));
+            t = t.substring(0, t.length() - 1);
+        }
+        double v;
+        try {
+            v = Double.parseDouble(t);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a size: " + text + " (e.g. 6G, 512M)");
+        }
+        if (!(v > 0) || v * unit > Long.MAX_VALUE / 2) {
+            throw new IllegalArgumentException("not a positive size: " + text);
+        }
+        return (long) Math.ceil(v * unit);
+    }
+
+    /** Bytes as "3.61 GB" (powers of 1024, as the sizes the options take). */
+    public static String format(long bytes) {
+        if (bytes >= 1L << 30) return String.format(Locale.ROOT, "%.2f GB", bytes / (double) (1L << 30));
+        if (bytes >= 1L << 20) return String.format(Locale.ROOT, "%.1f MB", bytes / (double) (1L << 20));
+        return String.format(Locale.ROOT, "%.0f KB", bytes / 1024.0);
+    }
+}
