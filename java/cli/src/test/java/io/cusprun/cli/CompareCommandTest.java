@@ -194,6 +194,10 @@ class CompareCommandTest {
         assertEquals(0, two.code(), two.err());
         assertTrue(two.out().contains("±") && two.out().contains("SE = sd(difference)"), two.out());
         assertTrue(two.out().contains("dimension study"), two.out());
+        String header = two.out().lines().findFirst().orElseThrow();
+        assertTrue(header.contains("expert ppl") && header.endsWith("KV removed"), two.out());
+        String md = Files.readString(report.resolve("table.md"));
+        assertTrue(md.lines().findFirst().orElseThrow().endsWith("| heads removed | KV groups removed |"), md);
         JsonNode repeated = mapper.readTree(report.resolve("results.json").toFile());
         assertEquals(2, repeated.get("repeats").asInt());
         assertEquals(single.get("unpruned"), repeated.get("unpruned"), "the held-out sets are not resampled");
@@ -205,6 +209,9 @@ class CompareCommandTest {
             assertEquals(2, runs.size());
             // repeat 1 scores the first documents, as the single run does
             assertEquals(single.get("rows").get(i), runs.get(0), "repeat 1 of 2 is the single run");
+            // the cell's removed units are repeat 1's (each run keeps its own)
+            assertEquals(runs.get(0).get("removed"), row.get("removed"));
+            assertEquals(runs.get(0).get("removed_per_layer"), row.get("removed_per_layer"));
             for (String key : new String[] {"expert_perplexity", "general_perplexity"}) {
                 double a = runs.get(0).get(key).asDouble();
                 double b = runs.get(1).get(key).asDouble();

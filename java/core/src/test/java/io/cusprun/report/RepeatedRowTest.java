@@ -62,6 +62,19 @@ class RepeatedRowTest {
     }
 
     @Test
+    void meanRowCarriesTheFirstRepeatsRemovedUnits() {
+        List<ComparisonRow> runs = new ArrayList<>();
+        for (int k = 0; k < 3; k++) {
+            io.cusprun.prune.UnitCounts layer = new io.cusprun.prune.UnitCounts(100 + k, 2 * k, k, 0, 0, 0);
+            runs.add(run("random", 0.45, 200 + k, 150, 0.25).withRemoved(layer.plus(layer), List.of(layer, layer)));
+        }
+        ComparisonRow mean = new RepeatedRow("random", 0.45, runs).meanRow();
+        assertEquals(201, mean.expertPerplexity(), 1e-9);
+        assertEquals(runs.get(0).removed(), mean.removed());
+        assertEquals(runs.get(0).removedPerLayer(), mean.removedPerLayer());
+    }
+
+    @Test
     void pairingRemovesTheNoiseTheMethodsShare() {
         // both methods move together with the sample; the difference is constant: significant although
         // each cell's sd is large

@@ -115,7 +115,10 @@ class ReportWriterTest {
                 List<ComparisonRow> runs = new ArrayList<>();
                 for (int k = 0; k < 3; k++) {
                     double shift = m.equals("random") ? 5 : 0; // random is clearly worse at every resample
-                    runs.add(RepeatedRowTest.run(m, r, 10 + shift + k + rnd.nextDouble() * 0.1, 20, 0.3));
+                    // the repeats remove different counts: the table shows the first repeat's
+                    UnitCounts removed = new UnitCounts(1000 + rnd.nextInt(2000), k, k / 2, 0, 0, 0);
+                    runs.add(RepeatedRowTest.run(m, r, 10 + shift + k + rnd.nextDouble() * 0.1, 20, 0.3)
+                            .withRemoved(removed, List.of(removed)));
                 }
                 cells.add(new RepeatedRow(m, r, runs));
             }
@@ -159,6 +162,38 @@ class ReportWriterTest {
                 cells.size() + study.size(),
                 md.lines().filter(l -> l.startsWith("| ") && l.contains("±")).count(),
                 md);
+        // the units removed close every row of the comparison: the first repeat's counts
+        assertTrue(
+                md.startsWith("| method |")
+                        && md.lines()
+                                .findFirst()
+                                .orElseThrow()
+                                .endsWith("| FFN removed | heads removed | KV groups removed |"),
+                md);
+        for (RepeatedRow c : cells) {
+            UnitCounts first = c.runs().get(0).removed();
+            String suffix = String.format(
+                    java.util.Locale.ROOT,
+                    "| %,d | %d | %d |",
+                    first.ffnNeurons(),
+                    first.queryHeads(),
+                    first.kvGroups());
+            String prefix = String.format(java.util.Locale.ROOT, "| %s | %.2f |", c.label(), c.requestedRatio());
+            assertEquals(
+                    1,
+                    md.lines()
+                            .filter(l -> l.startsWith(prefix) && l.endsWith(suffix))
+                            .count(),
+                    prefix + suffix + "\n" + md);
+            assertTrue(
+                    html.contains(String.format(
+                            java.util.Locale.ROOT,
+                            "<td>%,d</td><td>%d</td><td>%d</td></tr>",
+                            first.ffnNeurons(),
+                            first.queryHeads(),
+                            first.kvGroups())),
+                    "the report's repeated table counts the units too");
+        }
         assertEquals(
                 RepeatedTable.markdown(data).lines().count(),
                 md.lines().takeWhile(l -> !l.isBlank()).count());
