@@ -212,7 +212,7 @@ public final class CompareCommand implements Command {
             out.println(Comparison.format(result.baseline()));
             result.rows().forEach(r -> out.println(Comparison.format(r)));
         }
-        String none = Comparison.noHeadsNote(result.rows());
+        String none = Comparison.noHeadsNote(result);
         if (!json && none != null) out.println(none);
         if (!json && !result.dimensionStudy().isEmpty()) {
             out.println();
@@ -271,7 +271,7 @@ public final class CompareCommand implements Command {
                 studyRows.add(o);
             }
         }
-        String none = Comparison.noHeadsNote(result.rows());
+        String none = Comparison.noHeadsNote(result);
         if (none != null) root.put("note", none);
         return root;
     }

@@ -436,6 +436,11 @@ public final class Comparison {
         return ComparisonRow.noHeadsNote(rows);
     }
 
+    /** As above for a comparison's cells: a cell is named when none of its repeats removed a head. */
+    public static String noHeadsNote(Result result) {
+        return RepeatedTable.noHeadsNote(result.cells());
+    }
+
     /**
      * A cell of a repeated comparison: means of the structure columns, {@code mean ± sd} of the
      * metrics, each marked when its paired difference to cusprun at the same ratio (in {@code

@@ -80,6 +80,20 @@ public final class RepeatedTable {
         return d != null && d.exceedsTwoSe();
     }
 
+    /**
+     * The line naming the cells in which no repeat removed an attention unit, or null (see {@link
+     * ComparisonRow#noHeadsNote}): a cell whose repeat 1 kept every head but another repeat removed
+     * some is not named, although the table shows repeat 1's counts.
+     */
+    public static String noHeadsNote(List<RepeatedRow> cells) {
+        return ComparisonRow.noHeadsNote(cells.stream()
+                .map(c -> c.runs().stream()
+                        .filter(r -> r.removed().removesAttention())
+                        .findFirst()
+                        .orElse(c.runs().get(0)))
+                .toList());
+    }
+
     /** The dimension study's reference: the expert scored on all dimensions (its last cell). */
     public static RepeatedRow allDimensions(List<RepeatedRow> study) {
         return study.isEmpty() ? null : study.get(study.size() - 1);

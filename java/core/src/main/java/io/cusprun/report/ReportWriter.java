@@ -71,7 +71,9 @@ public final class ReportWriter {
                 } else {
                     html.append(table(data));
                 }
-                String none = ComparisonRow.noHeadsNote(data.rows());
+                String none = data.repeated().isEmpty()
+                        ? ComparisonRow.noHeadsNote(data.rows())
+                        : RepeatedTable.noHeadsNote(data.repeated());
                 if (none != null) html.append("<p><strong>").append(esc(none)).append(".</strong></p>\n");
                 Charts.qualityVsRatio(
                         "Expert perplexity (lower is better)",

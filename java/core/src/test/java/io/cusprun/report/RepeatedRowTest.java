@@ -72,6 +72,21 @@ class RepeatedRowTest {
         assertEquals(201, mean.expertPerplexity(), 1e-9);
         assertEquals(runs.get(0).removed(), mean.removed());
         assertEquals(runs.get(0).removedPerLayer(), mean.removedPerLayer());
+        // no repeat removed a head: named in the note; a later repeat that removed heads: not named
+        List<ComparisonRow> ffnOnly = new ArrayList<>();
+        for (int k = 0; k < 3; k++) {
+            io.cusprun.prune.UnitCounts c = new io.cusprun.prune.UnitCounts(100, 0, 0, 0, 0, 0);
+            ffnOnly.add(run("cusprun", 0.45, 200 + k, 150, 0.25).withRemoved(c, List.of(c)));
+        }
+        List<RepeatedRow> cells =
+                List.of(new RepeatedRow("cusprun", 0.45, ffnOnly), new RepeatedRow("random", 0.45, runs));
+        assertEquals(ComparisonRow.noHeadsNote(List.of(ffnOnly.get(0), runs.get(1))), RepeatedTable.noHeadsNote(cells));
+        List<ComparisonRow> firstRuns = List.of(ffnOnly.get(0), runs.get(0));
+        org.junit.jupiter.api.Assertions.assertNotEquals(
+                ComparisonRow.noHeadsNote(firstRuns),
+                RepeatedTable.noHeadsNote(cells),
+                "repeat 1 alone removed no head anywhere");
+        assertFalse(RepeatedTable.noHeadsNote(cells).contains("random"), "repeats 2 and 3 did");
     }
 
     @Test
