@@ -70,6 +70,8 @@ public final class Cli {
             Map.entry("evalGeneral", "eval-general"),
             Map.entry("evalDocs", "eval-docs"),
             Map.entry("maxLength", "max-length"),
+            Map.entry("repeats", "repeats"),
+            Map.entry("dimensionStudy", "dimension-study"),
             Map.entry("dtype", "dtype"));
 
     private Cli() {}

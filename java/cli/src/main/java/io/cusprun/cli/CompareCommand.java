@@ -15,6 +15,8 @@ import io.cusprun.prune.PruneMode;
 import io.cusprun.prune.PruneReport;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.report.ComparisonRow;
+import io.cusprun.report.RepeatedRow;
+import io.cusprun.report.RepeatedTable;
 import io.cusprun.report.ReportWriter;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -103,6 +105,7 @@ public final class CompareCommand implements Command {
                 "N",
                 "scoring: truncate documents (default " + d.scoring().maxTokens() + ")"));
         o.addOption(Cli.option("docs", "N", "scoring: documents per corpus (default all)"));
+        addRepeatOptions(o);
         o.addOption(Cli.option("keep", "DIR", "keep the pruned models in DIR/<method>-<ratio>"));
         o.addOption(Cli.option("report", "DIR", "HTML report directory (default " + DEFAULT_REPORT + ")"));
         o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
@@ -113,6 +116,33 @@ public final class CompareCommand implements Command {
     }
 
     static final String DEFAULT_REPORT = "compare-report";
+
+    /** --repeats, --seed and --dimension-study: shared by compare and demo. */
+    static void addRepeatOptions(Options o) {
+        o.addOption(Cli.option(
+                "repeats",
+                "K",
+                "draw the scoring and calibration documents K times and run every method on each draw; "
+                        + "the table shows mean ± sd (default 1: the first documents, one run)"));
+        o.addOption(Cli.option(
+                "seed",
+                "S",
+                "seed of the random baseline; repeats 2, 3, ... draw the documents and the random baseline with "
+                        + "seeds S+1, S+2, ... (default "
+                        + ComparisonSpec.DEFAULTS.prune().seed() + ")"));
+        o.addOption(
+                Cli.flag(
+                        "dimension-study",
+                        "also prune with cusprun on each single expert corpus, each pair, ..., all of them, at the middle ratio"));
+    }
+
+    /** The spec with --repeats, --seed and --dimension-study applied. */
+    static ComparisonSpec withRepeatOptions(ComparisonSpec spec, CommandLine cl) {
+        return spec.withRepeats(Cli.intOption(cl, "repeats", 1, 1, 1000))
+                .withPrune(spec.prune()
+                        .withSeed(Cli.intOption(cl, "seed", (int) spec.prune().seed(), 0, Integer.MAX_VALUE)))
+                .withDimensionStudy(cl.hasOption("dimension-study"));
+    }
 
     @Override
     public int execute(CommandLine cl, Console console) throws IOException {
@@ -134,6 +164,7 @@ public final class CompareCommand implements Command {
                 .withEvalDocs(Cli.intOption(cl, "eval-docs", d.evalDocs(), 0, Integer.MAX_VALUE))
                 .withMaxLength(Cli.intOption(cl, "max-length", d.maxLength(), 2, Cli.MAX_COUNT))
                 .withKeepDir(cl.hasOption("keep") ? Path.of(cl.getOptionValue("keep")) : null);
+        spec = withRepeatOptions(spec, cl);
         Map<Path, String> inputs = inputs(spec);
         Path report = Cli.output(cl, "report", DEFAULT_REPORT, ReportWriter.OUTPUT, inputs, console);
         if (spec.keepDir() != null) {
@@ -171,12 +202,29 @@ public final class CompareCommand implements Command {
         ObjectNode results = toJson(spec, result);
         if (json) {
             out.println(results.toPrettyString());
+        } else if (spec.repeats() > 1) {
+            out.println(Comparison.repeatedHeader());
+            out.println(Comparison.format(result.baseline()));
+            result.cells().forEach(c -> out.println(Comparison.format(c, result.cells())));
+            out.println(RepeatedTable.markNote(spec.repeats()));
         } else {
             out.println(Comparison.header());
             out.println(Comparison.format(result.baseline()));
             result.rows().forEach(r -> out.println(Comparison.format(r)));
-            String none = Comparison.noHeadsNote(result.rows());
-            if (none != null) out.println(none);
+        }
+        String none = Comparison.noHeadsNote(result);
+        if (!json && none != null) out.println(none);
+        if (!json && !result.dimensionStudy().isEmpty()) {
+            out.println();
+            out.println("dimension study: cusprun at the middle ratio, scored on each subset of the expert corpora");
+            out.println(spec.repeats() > 1 ? Comparison.repeatedHeader() : Comparison.header());
+            RepeatedRow all = RepeatedTable.allDimensions(result.dimensionStudy());
+            result.dimensionStudy()
+                    .forEach(c -> out.println(
+                            spec.repeats() > 1 ? Comparison.format(c, all) : Comparison.format(c.meanRow())));
+            if (spec.repeats() > 1) {
+                out.println(RepeatedTable.dimensionMarkNote());
+            }
         }
         Path index = ReportWriter.write(result.report(), reportDir);
         Path jsonFile = reportDir.resolve("results.json");
@@ -197,11 +245,67 @@ public final class CompareCommand implements Command {
         root.put("doc_quantile", spec.prune().docQuantile());
         root.put("head_rule", spec.prune().headRule().label());
         root.set("unpruned", row(mapper, result.baseline()));
+        if (spec.repeats() > 1) {
+            root.put("repeats", spec.repeats());
+            root.put("seed", spec.prune().seed());
+        }
         ArrayNode rows = root.putArray("rows");
-        result.rows().forEach(r -> rows.add(row(mapper, r)));
-        String none = Comparison.noHeadsNote(result.rows());
+        for (int i = 0; i < result.rows().size(); i++) {
+            rows.add(
+                    spec.repeats() > 1
+                            ? repeatedRow(mapper, result.cells().get(i), result.cells())
+                            : row(mapper, result.rows().get(i)));
+        }
+        if (!result.dimensionStudy().isEmpty()) {
+            ObjectNode study = root.putObject("dimension_study");
+            study.put("ratio", result.dimensionStudy().get(0).requestedRatio());
+            ArrayNode studyRows = study.putArray("rows");
+            for (RepeatedRow c : result.dimensionStudy()) {
+                ObjectNode o = spec.repeats() > 1
+                        ? repeatedRow(mapper, c, RepeatedTable.allDimensions(result.dimensionStudy()), "vs_all")
+                        : row(mapper, c.meanRow());
+                o.remove("method");
+                ArrayNode dims = mapper.createArrayNode();
+                Arrays.stream(c.label().split(" \\+ ")).forEach(dims::add);
+                o.set("dimensions", dims);
+                studyRows.add(o);
+            }
+        }
+        String none = Comparison.noHeadsNote(result);
         if (none != null) root.put("note", none);
         return root;
+    }
+
+    /**
+     * A cell of a repeated comparison: the means under the single-run keys, {@code <metric>_sd},
+     * the paired difference to cusprun at the same ratio ({@code vs_cusprun}) and every repeat's row.
+     */
+    private static ObjectNode repeatedRow(ObjectMapper mapper, RepeatedRow c, List<RepeatedRow> all) {
+        return repeatedRow(mapper, c, RepeatedTable.reference(c, all), "vs_cusprun");
+    }
+
+    /** A repeated cell with its paired differences to {@code reference} under {@code vsKey}. */
+    private static ObjectNode repeatedRow(ObjectMapper mapper, RepeatedRow c, RepeatedRow reference, String vsKey) {
+        ObjectNode o = row(mapper, c.meanRow());
+        for (RepeatedTable.Metric m : RepeatedTable.Metric.values()) {
+            putFinite(o, m.key + "_sd", c.sd(m.value));
+        }
+        ObjectNode vs = mapper.createObjectNode();
+        for (RepeatedTable.Metric m : RepeatedTable.Metric.values()) {
+            RepeatedRow.Difference d = RepeatedTable.differenceTo(c, reference, m);
+            if (d != null && Double.isFinite(d.mean())) {
+                ObjectNode dn = vs.putObject(m.key);
+                dn.put("difference", d.mean());
+                dn.put("se", d.se());
+                dn.put("exceeds_2se", d.exceedsTwoSe());
+            }
+        }
+        if (!vs.isEmpty()) {
+            o.set(vsKey, vs);
+        }
+        ArrayNode runs = o.putArray("runs");
+        c.runs().forEach(r -> runs.add(row(mapper, r)));
+        return o;
     }
 
     private static ObjectNode row(ObjectMapper mapper, ComparisonRow r) {

@@ -72,7 +72,8 @@ public final class DemoCommand implements Command {
 
     @Override
     public String examples() {
-        return "  cusprun demo\n  cusprun demo --method cusprun,random --ratio 0.35 --out /tmp/demo\n";
+        return "  cusprun demo\n  cusprun demo --method cusprun,random --ratio 0.35 --out /tmp/demo\n"
+                + "  cusprun demo --repeats 3 --dimension-study     # the README's tables\n";
     }
 
     @Override
@@ -88,6 +89,7 @@ public final class DemoCommand implements Command {
         o.addOption(Cli.option("method", "LIST", "default " + CompareCommand.ALL_METHODS));
         o.addOption(Cli.option("docs", "N", "documents scored per corpus (default " + SCORING.maxDocs() + ")"));
         o.addOption(Cli.option("eval-docs", "N", "held-out documents per eval file (default " + EVAL_DOCS + ")"));
+        CompareCommand.addRepeatOptions(o);
         o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
         o.addOption(Cli.forceOption());
         Cli.addMemoryOptions(o);
@@ -108,6 +110,7 @@ public final class DemoCommand implements Command {
                 cl.getOptionValue("method", CompareCommand.ALL_METHODS),
                 Cli.intOption(cl, "docs", SCORING.maxDocs(), 0, Integer.MAX_VALUE),
                 Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE));
+        spec = CompareCommand.withRepeatOptions(spec, cl);
         console.err().println("demo: model " + spec.model() + ", output " + out);
         return CompareCommand.execute(spec, Cli.memory(cl), out.resolve("report"), cl.hasOption("json"), console);
     }

@@ -23,7 +23,7 @@ class CompareCommandTest {
     @TempDir
     static Path dir;
 
-    static Path model, scoreA, heldA, heldB, general;
+    static Path model, scoreA, scoreB, heldA, heldB, general;
 
     record Run(int code, String out, String err) {}
 
@@ -42,6 +42,7 @@ class CompareCommandTest {
     static void setUp() throws Exception {
         model = PlantedModel.write(dir.resolve("model"), 5);
         scoreA = Files.writeString(dir.resolve("a.txt"), PlantedModel.text(PlantedModel.documents('a', 10, 6, 20, 11)));
+        scoreB = Files.writeString(dir.resolve("b.txt"), PlantedModel.text(PlantedModel.documents('b', 10, 6, 20, 16)));
         heldA = Files.writeString(
                 dir.resolve("held-a.txt"), PlantedModel.text(PlantedModel.documents('a', 6, 6, 20, 12)));
         heldB = Files.writeString(
@@ -132,6 +133,133 @@ class CompareCommandTest {
         assertEquals(someWithoutHeads, json.has("note"), json.toString());
         String html = Files.readString(report.resolve("index.html"));
         assertTrue(html.contains("<th>heads removed</th>") && html.contains("Removed per layer"));
+    }
+
+    /** compare on three corpora with the dimension study; more options appended. */
+    static Run studyRun(String report, String... more) {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(
+                "compare",
+                "--model",
+                model.toString(),
+                "--corpus",
+                "language:a=" + scoreA,
+                "--corpus",
+                "language:b=" + scoreB,
+                "--corpus",
+                "domain:mixed=" + general,
+                "--ratio",
+                "0.3",
+                "--method",
+                "cusprun,random,magnitude",
+                "--docs",
+                "6",
+                "--eval-expert",
+                heldA.toString(),
+                "--eval-general",
+                heldB.toString(),
+                "--dimension-study",
+                "--report",
+                dir.resolve(report).toString()));
+        args.addAll(java.util.List.of(more));
+        return run(args.toArray(String[]::new));
+    }
+
+    @Test
+    void repeatsGiveMeanAndSdOfTheirRunsAndTheFirstRepeatIsTheSingleRun() throws Exception {
+        ObjectMapper mapper = new ObjectMapper();
+        Run one = studyRun("report-1", "--json");
+        assertEquals(0, one.code(), one.err());
+        JsonNode single = mapper.readTree(one.out());
+        assertFalse(single.has("repeats"), "one run: the single-run JSON");
+        assertFalse(single.get("rows").get(0).has("runs"));
+
+        // the dimension study: each corpus alone, each pair, all three, at the middle ratio
+        JsonNode study = single.get("dimension_study").get("rows");
+        assertEquals(7, study.size(), study.toString());
+        assertEquals("[\"a\"]", study.get(0).get("dimensions").toString());
+        assertEquals("[\"a\",\"b\"]", study.get(3).get("dimensions").toString());
+        assertEquals("[\"a\",\"b\",\"mixed\"]", study.get(6).get("dimensions").toString());
+        // all three dimensions is the expert itself: the same plan, the same numbers as cusprun's row
+        JsonNode cusprun = single.get("rows").get(0);
+        assertEquals("cusprun", cusprun.get("method").asText());
+        for (String key : new String[] {"parameters", "expert_perplexity", "general_perplexity"}) {
+            assertEquals(cusprun.get(key), study.get(6).get(key), key);
+        }
+        // a single language is a different expert than the other language
+        assertTrue(study.get(0).get("expert_perplexity").asDouble()
+                != study.get(1).get("expert_perplexity").asDouble());
+
+        Path report = dir.resolve("report-2");
+        Run two = studyRun("report-2", "--repeats", "2");
+        assertEquals(0, two.code(), two.err());
+        assertTrue(two.out().contains("±") && two.out().contains("SE = sd(difference)"), two.out());
+        assertTrue(two.out().contains("dimension study"), two.out());
+        String header = two.out().lines().findFirst().orElseThrow();
+        assertTrue(header.contains("expert ppl") && header.endsWith("KV removed"), two.out());
+        String md = Files.readString(report.resolve("table.md"));
+        assertTrue(md.lines().findFirst().orElseThrow().endsWith("| heads removed | KV groups removed |"), md);
+        JsonNode repeated = mapper.readTree(report.resolve("results.json").toFile());
+        assertEquals(2, repeated.get("repeats").asInt());
+        assertEquals(single.get("unpruned"), repeated.get("unpruned"), "the held-out sets are not resampled");
+        JsonNode rows = repeated.get("rows");
+        assertEquals(3, rows.size());
+        for (int i = 0; i < rows.size(); i++) {
+            JsonNode row = rows.get(i);
+            JsonNode runs = row.get("runs");
+            assertEquals(2, runs.size());
+            // repeat 1 scores the first documents, as the single run does
+            assertEquals(single.get("rows").get(i), runs.get(0), "repeat 1 of 2 is the single run");
+            // the cell's removed units are repeat 1's (each run keeps its own)
+            assertEquals(runs.get(0).get("removed"), row.get("removed"));
+            assertEquals(runs.get(0).get("removed_per_layer"), row.get("removed_per_layer"));
+            for (String key : new String[] {"expert_perplexity", "general_perplexity"}) {
+                double a = runs.get(0).get(key).asDouble();
+                double b = runs.get(1).get(key).asDouble();
+                assertEquals((a + b) / 2, row.get(key).asDouble(), 1e-9 * a, key);
+                assertEquals(
+                        Math.abs(a - b) / Math.sqrt(2), row.get(key + "_sd").asDouble(), 1e-9 * a, key);
+            }
+        }
+        JsonNode cus = rows.get(0).get("runs");
+        // (the planted model's planted units decide cusprun's selection whatever the documents, so
+        // that the resampled documents change the expert is checked on the demo model)
+        JsonNode rnd = rows.get(1).get("runs");
+        assertTrue(
+                rnd.get(0).get("expert_perplexity").asDouble()
+                        != rnd.get(1).get("expert_perplexity").asDouble(),
+                "repeat 2 seeds the random baseline with --seed + 1");
+        JsonNode mag = rows.get(2);
+        assertEquals("magnitude", mag.get("method").asText());
+        assertEquals(0.0, mag.get("expert_perplexity_sd").asDouble(), "magnitude reads no documents");
+        // the paired difference to cusprun and its standard error, from the runs
+        for (int i = 1; i < rows.size(); i++) {
+            JsonNode vs = rows.get(i).get("vs_cusprun").get("expert_perplexity");
+            double d0 = rows.get(i).get("runs").get(0).get("expert_perplexity").asDouble()
+                    - cus.get(0).get("expert_perplexity").asDouble();
+            double d1 = rows.get(i).get("runs").get(1).get("expert_perplexity").asDouble()
+                    - cus.get(1).get("expert_perplexity").asDouble();
+            assertEquals((d0 + d1) / 2, vs.get("difference").asDouble(), 1e-9);
+            assertEquals(Math.abs(d0 - d1) / 2, vs.get("se").asDouble(), 1e-9);
+            assertEquals(
+                    Math.abs(d0 + d1) / 2 > Math.abs(d0 - d1),
+                    vs.get("exceeds_2se").asBoolean());
+        }
+        assertEquals(7, repeated.get("dimension_study").get("rows").size());
+        JsonNode allThree = repeated.get("dimension_study").get("rows").get(6);
+        assertEquals(rows.get(0).get("expert_perplexity_sd"), allThree.get("expert_perplexity_sd"));
+        assertFalse(allThree.has("vs_all"), "the reference of the study has no difference to itself");
+        // each subset against all three dimensions, paired over the repeats
+        JsonNode pairAb = repeated.get("dimension_study").get("rows").get(3);
+        double e0 = pairAb.get("runs").get(0).get("general_perplexity").asDouble()
+                - allThree.get("runs").get(0).get("general_perplexity").asDouble();
+        double e1 = pairAb.get("runs").get(1).get("general_perplexity").asDouble()
+                - allThree.get("runs").get(1).get("general_perplexity").asDouble();
+        JsonNode vsAll = pairAb.get("vs_all").get("general_perplexity");
+        assertEquals((e0 + e1) / 2, vsAll.get("difference").asDouble(), 1e-9);
+        assertEquals(Math.abs(e0 - e1) / 2, vsAll.get("se").asDouble(), 1e-9);
+        String html = Files.readString(report.resolve("index.html"));
+        assertTrue(html.contains("Dimension study") && html.contains("±"));
+        assertTrue(Files.isRegularFile(report.resolve("dimension_study.png")));
     }
 
     @Test

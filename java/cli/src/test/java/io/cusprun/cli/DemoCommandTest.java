@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The main job on the bundled model and corpora, cut down to two methods, one ratio and a few
- * documents so it fits the test suite; the full demo is the README's first command.
+ * The main job on the bundled model and corpora, cut down to two methods, one ratio, a few
+ * documents and two repeats so it fits the test suite; the full demo is the README's first command.
  */
 class DemoCommandTest {
     @TempDir
@@ -38,6 +38,8 @@ class DemoCommandTest {
                 "6",
                 "--eval-docs",
                 "6",
+                "--repeats",
+                "2",
                 "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode json = new ObjectMapper().readTree(r.out());
@@ -56,6 +58,13 @@ class DemoCommandTest {
                             > base.get("expert_perplexity").asDouble(),
                     row.toString());
         }
+        // the second repeat scores six other documents per corpus: another expert; magnitude reads no documents
+        JsonNode cusprun = json.get("rows").get(0).get("runs");
+        assertTrue(cusprun.get(0).get("expert_perplexity").asDouble()
+                != cusprun.get(1).get("expert_perplexity").asDouble());
+        assertTrue(json.get("rows").get(0).get("expert_perplexity_sd").asDouble() > 0);
+        JsonNode magnitude = json.get("rows").get(1).get("runs");
+        assertEquals(magnitude.get(0), magnitude.get(1));
         Path expert = out.resolve("models/cusprun-35");
         ModelConfig pruned = ModelConfig.read(expert);
         ModelConfig source = ModelConfig.read(data.resolve("demo-model"));

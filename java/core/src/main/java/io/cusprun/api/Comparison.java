@@ -18,6 +18,8 @@ import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.prune.PruneStatistics;
 import io.cusprun.report.ComparisonRow;
+import io.cusprun.report.RepeatedRow;
+import io.cusprun.report.RepeatedTable;
 import io.cusprun.report.ReportData;
 import io.cusprun.score.CorpusScores;
 import java.io.IOException;
@@ -32,14 +34,26 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
- * Runs a {@link ComparisonSpec}: scores once, then for every method and ratio plans, writes,
- * reloads and evaluates the pruned model, and gathers the table and the report's data.
+ * Runs a {@link ComparisonSpec}: for each repeat, draws and scores the documents, then for every
+ * method and ratio (and, with the dimension study, every subset of the expert corpora) plans,
+ * writes, reloads and evaluates the pruned model; gathers the table (mean ± sd per cell over the
+ * repeats) and the report's data. One repeat is the single run: the first documents of each corpus.
  */
 public final class Comparison {
-    /** The outcome: the unpruned model's row, one row per method and ratio, and the report. */
-    public record Result(ComparisonRow baseline, List<ComparisonRow> rows, ReportData report) {}
+    /**
+     * The outcome: the unpruned model's row, one row per method and ratio (the mean over the
+     * repeats), the report, every repeat's runs per cell (in the order of {@code rows}) and the
+     * dimension study's cells (empty when it was not asked for).
+     */
+    public record Result(
+            ComparisonRow baseline,
+            List<ComparisonRow> rows,
+            ReportData report,
+            List<RepeatedRow> cells,
+            List<RepeatedRow> dimensionStudy) {}
 
     private final ComparisonSpec spec;
     private final PrintStream log;
@@ -59,6 +73,10 @@ public final class Comparison {
         return this;
     }
 
+    /** What one repeat produced: its scores of the expert corpora, its rows, its dimension study, the plan shown. */
+    private record Repeat(
+            List<CorpusScores> expert, List<ComparisonRow> rows, List<ComparisonRow> study, PrunePlan shownPlan) {}
+
     public Result run() throws IOException {
         long start = System.nanoTime();
         expertDocs = ModelEvaluator.readDocuments(spec.evalExpert(), spec.evalDocs());
@@ -68,17 +86,37 @@ public final class Comparison {
                 : ModelEvaluator.readMultipleChoice(spec.evalChoice(), spec.evalDocs());
 
         ExpertPruner pruner = ExpertPruner.open(spec.model()).withProgress(log).withMemory(memory);
-        log.printf("scoring %d expert corpora%n", spec.expertCorpora().size());
-        // tokenised once: scored by cusprun, and the calibration data of wanda-sp, flap and shortgpt
-        List<TokenizedCorpus> expertTokens = pruner.tokenize(spec.expertCorpora(), spec.scoring());
-        List<CorpusScores> expert =
-                pruner.scoreTokenized(expertTokens, spec.scoring()).corpora();
-        List<CorpusScores> general = List.of();
-        if (spec.methods().contains(Method.CUSPRUN_GENERAL)) {
-            log.println("scoring the general corpus");
-            general =
-                    pruner.score(List.of(spec.generalCorpus()), spec.scoring()).corpora();
+        double middle = spec.ratios().get(spec.ratios().size() / 2);
+        ComparisonRow baseline = evaluate("unpruned", 0, 0, 0, pruner.shape().totalParams(), spec.model());
+        log.println(format(baseline));
+        if (spec.keepDir() != null) {
+            Files.createDirectories(spec.keepDir());
         }
+        // the models not kept are written here one at a time; deleted if the run is stopped
+        Path scratch = spec.keepDir() == null || spec.repeats() > 1 || spec.dimensionStudy()
+                ? AtomicOutput.scratchDirectory("cusprun-compare", log::println)
+                : null;
+        List<Repeat> repeats = new ArrayList<>();
+        try {
+            for (int k = 0; k < spec.repeats(); k++) {
+                repeats.add(runRepeat(pruner, k, scratch, middle));
+            }
+        } finally {
+            if (scratch != null) {
+                AtomicOutput.release(scratch);
+            }
+        }
+        List<RepeatedRow> cells = cells(repeats.stream().map(Repeat::rows).toList());
+        List<RepeatedRow> study = cells(repeats.stream().map(Repeat::study).toList());
+        List<ComparisonRow> rows = cells.stream().map(RepeatedRow::meanRow).toList();
+        log.printf(
+                Locale.ROOT,
+                "compared %d pruned models in %.0f s%n",
+                repeats.stream()
+                        .mapToInt(r -> r.rows().size() + r.study().size())
+                        .sum(),
+                (System.nanoTime() - start) / 1e9);
+
         List<CorpusScores> overlapOnly = List.of();
         List<CorpusSpec> extra = spec.overlapCorpora().stream()
                 .filter(c ->
@@ -88,73 +126,157 @@ public final class Comparison {
             log.printf("scoring %d more corpora for the overlap chart%n", extra.size());
             overlapOnly = pruner.score(extra, spec.scoring()).corpora();
         }
-
-        ComparisonRow baseline = evaluate("unpruned", 0, 0, 0, pruner.shape().totalParams(), spec.model());
-        log.println(format(baseline));
-        List<ComparisonRow> rows = new ArrayList<>();
-        PrunePlan shownPlan = null;
-        double middle = spec.ratios().get(spec.ratios().size() / 2);
-        Path modelsDir;
-        if (spec.keepDir() != null) {
-            modelsDir = Files.createDirectories(spec.keepDir());
-        } else {
-            modelsDir = AtomicOutput.scratchDirectory("cusprun-compare", log::println); // deleted if the run is stopped
-        }
-        try {
-            for (Method method : spec.methods()) {
-                List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
-                PruneStatistics stats = pruner.statistics(method, scored, expertTokens, spec.prune());
-                for (double ratio : spec.ratios()) {
-                    PruneSettings settings = spec.prune().withRatio(ratio);
-                    PrunePlan plan = pruner.plan(stats, settings);
-                    if (method == Method.CUSPRUN && ratio == middle) {
-                        shownPlan = plan;
-                    }
-                    Path out = modelsDir.resolve(
-                            String.format(Locale.ROOT, "%s-%02d", method.label(), Math.round(ratio * 100)));
-                    try {
-                        pruner.write(
-                                plan,
-                                out,
-                                pruner.provenance(
-                                        scored, method.needsCalibration() ? expertTokens : List.of(), List.of()),
-                                true);
-                        ComparisonRow row = evaluate(
-                                        method.label(),
-                                        ratio,
-                                        plan.blockRatio(),
-                                        plan.totalRatio(),
-                                        plan.keptParams(),
-                                        out)
-                                .withRemoved(plan.removedUnits(), plan.removedUnitsPerLayer());
-                        rows.add(row);
-                        log.println(format(row));
-                    } finally {
-                        if (spec.keepDir() == null) {
-                            FileTrees.delete(out); // one pruned model on disk at a time
-                        }
-                    }
-                }
-            }
-        } finally {
-            if (spec.keepDir() == null) {
-                AtomicOutput.release(modelsDir);
-            }
-        }
-        log.printf(
-                Locale.ROOT, "compared %d pruned models in %.0f s%n", rows.size(), (System.nanoTime() - start) / 1e9);
-
-        List<CorpusScores> overlapSets = new ArrayList<>(expert);
+        Repeat first = repeats.get(0);
+        List<CorpusScores> overlapSets = new ArrayList<>(first.expert());
         overlapSets.addAll(overlapOnly);
         ReportData report = new ReportData(
                 "cusprun: expert pruning of " + spec.model().getFileName(),
                 summary(),
-                shownPlan == null ? Map.of() : keptFractions(shownPlan),
+                first.shownPlan() == null ? Map.of() : keptFractions(first.shownPlan()),
                 overlapSets.stream().map(c -> c.kind().label() + ":" + c.name()).toList(),
                 overlap(pruner, overlapSets, middle),
                 rows,
-                baseline);
-        return new Result(baseline, rows, report);
+                baseline,
+                spec.repeats() > 1 ? cells : List.of(),
+                study);
+        return new Result(baseline, rows, report, cells, study);
+    }
+
+    /**
+     * The seed of repeat {@code k} (from 0): the random baseline's seed plus k. Repeat 0 scores
+     * the first {@code maxDocs} documents of each corpus, as a single run does; repeat k &gt; 0 a
+     * draw from all of them seeded with this seed.
+     */
+    public static long repeatSeed(long baseSeed, int k) {
+        return baseSeed + k;
+    }
+
+    private Repeat runRepeat(ExpertPruner pruner, int k, Path scratch, double middle) throws IOException {
+        long seed = repeatSeed(spec.prune().seed(), k);
+        String tag = spec.repeats() > 1 ? String.format(Locale.ROOT, "[repeat %d/%d] ", k + 1, spec.repeats()) : "";
+        log.printf("%sscoring %d expert corpora%n", tag, spec.expertCorpora().size());
+        // tokenised once: scored by cusprun, and the calibration data of wanda-sp, flap and shortgpt
+        List<TokenizedCorpus> expertTokens = tokens(pruner, spec.expertCorpora(), k, seed);
+        List<CorpusScores> expert =
+                pruner.scoreTokenized(expertTokens, spec.scoring()).corpora();
+        List<CorpusScores> general = List.of();
+        if (spec.methods().contains(Method.CUSPRUN_GENERAL)) {
+            log.println(tag + "scoring the general corpus");
+            general = pruner.scoreTokenized(tokens(pruner, List.of(spec.generalCorpus()), k, seed), spec.scoring())
+                    .corpora();
+        }
+        boolean keep = k == 0 && spec.keepDir() != null; // the kept models are the first repeat's
+        List<ComparisonRow> rows = new ArrayList<>();
+        PrunePlan shownPlan = null;
+        for (Method method : spec.methods()) {
+            List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
+            // the repeat's seed; head rule, head unit and document quantile as asked
+            PruneStatistics stats =
+                    pruner.statistics(method, scored, expertTokens, spec.prune().withSeed(seed));
+            for (double ratio : spec.ratios()) {
+                PruneSettings settings = spec.prune().withRatio(ratio);
+                PrunePlan plan = pruner.plan(stats, settings);
+                if (method == Method.CUSPRUN && ratio == middle) {
+                    shownPlan = plan;
+                }
+                String name = String.format(Locale.ROOT, "%s-%02d", method.label(), Math.round(ratio * 100));
+                ComparisonRow row = writeAndEvaluate(
+                        pruner,
+                        plan,
+                        keep ? spec.keepDir().resolve(name) : scratch.resolve(name),
+                        pruner.provenance(scored, method.needsCalibration() ? expertTokens : List.of(), List.of()),
+                        method.label(),
+                        ratio,
+                        keep);
+                rows.add(row);
+                log.println(tag + format(row));
+            }
+        }
+        List<ComparisonRow> study = new ArrayList<>();
+        if (spec.dimensionStudy()) {
+            PruneSettings settings = spec.prune().withRatio(middle);
+            for (List<CorpusScores> subset : subsets(expert)) {
+                String label = subset.stream().map(CorpusScores::name).collect(Collectors.joining(" + "));
+                PruneStatistics stats = pruner.statistics(
+                        Method.CUSPRUN, subset, List.of(), spec.prune().withSeed(seed));
+                PrunePlan plan = pruner.plan(stats, settings);
+                ComparisonRow row = writeAndEvaluate(
+                        pruner,
+                        plan,
+                        scratch.resolve("dimensions"),
+                        pruner.provenance(subset, List.of(), List.of()),
+                        label,
+                        middle,
+                        false);
+                study.add(row);
+                log.println(tag + "dimensions " + format(row));
+            }
+        }
+        return new Repeat(expert, rows, study, shownPlan);
+    }
+
+    /** Repeat 0: the first documents of each corpus (a single run's); later repeats: a seeded draw. */
+    private List<TokenizedCorpus> tokens(ExpertPruner pruner, List<CorpusSpec> corpora, int k, long seed)
+            throws IOException {
+        return k == 0 ? pruner.tokenize(corpora, spec.scoring()) : pruner.tokenizeSample(corpora, spec.scoring(), seed);
+    }
+
+    /** Writes the plan's model to {@code out}, evaluates it and deletes it unless it is kept. */
+    private ComparisonRow writeAndEvaluate(
+            ExpertPruner pruner,
+            PrunePlan plan,
+            Path out,
+            io.cusprun.prune.Provenance provenance,
+            String label,
+            double ratio,
+            boolean keep)
+            throws IOException {
+        try {
+            pruner.write(plan, out, provenance, true);
+            return evaluate(label, ratio, plan.blockRatio(), plan.totalRatio(), plan.keptParams(), out)
+                    .withRemoved(plan.removedUnits(), plan.removedUnitsPerLayer());
+        } finally {
+            if (!keep) {
+                FileTrees.delete(out); // one pruned model on disk at a time
+            }
+        }
+    }
+
+    /**
+     * Every nonempty subset of the dimensions, smallest first (each single dimension, each pair,
+     * ..., all of them), each in the corpora's order.
+     */
+    static <T> List<List<T>> subsets(List<T> items) {
+        int n = items.size();
+        List<List<T>> out = new ArrayList<>();
+        for (int size = 1; size <= n; size++) {
+            for (int mask = 1; mask < 1 << n; mask++) {
+                if (Integer.bitCount(mask) == size) {
+                    List<T> s = new ArrayList<>();
+                    for (int i = 0; i < n; i++) {
+                        if ((mask & (1 << i)) != 0) {
+                            s.add(items.get(i));
+                        }
+                    }
+                    out.add(s);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Cells from the repeats' rows: every repeat has the same rows in the same order. */
+    static List<RepeatedRow> cells(List<List<ComparisonRow>> repeats) {
+        List<RepeatedRow> cells = new ArrayList<>();
+        List<ComparisonRow> first = repeats.get(0);
+        for (int i = 0; i < first.size(); i++) {
+            List<ComparisonRow> runs = new ArrayList<>();
+            for (List<ComparisonRow> r : repeats) {
+                runs.add(r.get(i));
+            }
+            cells.add(new RepeatedRow(first.get(i).method(), first.get(i).requestedRatio(), runs));
+        }
+        return cells;
     }
 
     /**
@@ -312,6 +434,64 @@ public final class Comparison {
     /** The line naming the pruned models that removed no head, or null (see {@link ComparisonRow#noHeadsNote}). */
     public static String noHeadsNote(List<ComparisonRow> rows) {
         return ComparisonRow.noHeadsNote(rows);
+    }
+
+    /** As above for a comparison's cells: a cell is named when none of its repeats removed a head. */
+    public static String noHeadsNote(Result result) {
+        return RepeatedTable.noHeadsNote(result.cells());
+    }
+
+    /**
+     * A cell of a repeated comparison: means of the structure columns, {@code mean ± sd} of the
+     * metrics, each marked when its paired difference to cusprun at the same ratio (in {@code
+     * all}) exceeds twice its standard error, then the units removed (the first repeat's, see
+     * {@link RepeatedRow#meanRow}).
+     */
+    public static String format(RepeatedRow c, List<RepeatedRow> all) {
+        return format(c, RepeatedTable.reference(c, all));
+    }
+
+    /** A cell of a repeated comparison, marked against {@code reference} (null: no marks). */
+    public static String format(RepeatedRow c, RepeatedRow reference) {
+        ComparisonRow m = c.meanRow();
+        StringBuilder s = new StringBuilder(String.format(
+                Locale.ROOT,
+                "%-16s %5.2f %9.3f %9.3f %,13d",
+                c.label(),
+                c.requestedRatio(),
+                m.achievedBlockRatio(),
+                m.achievedTotalRatio(),
+                m.parameters()));
+        for (RepeatedTable.Metric metric : RepeatedTable.Metric.values()) {
+            String v = RepeatedTable.value(c, metric, "-")
+                    + (RepeatedTable.markedAgainst(c, reference, metric) ? RepeatedTable.MARK : " ");
+            s.append(String.format(Locale.ROOT, " %18s", v));
+        }
+        s.append(String.format(
+                Locale.ROOT,
+                " %,11d %13d %10d",
+                m.removed().ffnNeurons(),
+                m.removed().queryHeads(),
+                m.removed().kvGroups()));
+        return s.toString();
+    }
+
+    /** The header of {@link #format(RepeatedRow, List)}'s lines. */
+    public static String repeatedHeader() {
+        return String.format(
+                Locale.ROOT,
+                "%-16s %5s %9s %9s %13s %18s %18s %18s %11s %13s %10s",
+                "method",
+                "ratio",
+                "blocks",
+                "total",
+                "parameters",
+                "expert ppl ",
+                "general ppl ",
+                "expert acc ",
+                "FFN removed",
+                "heads removed",
+                "KV removed");
     }
 
     private static String num(double v) {

@@ -26,6 +26,9 @@ import java.util.List;
  * @param evalDocs        most documents (and items) evaluated per file; 0 = all
  * @param maxLength       evaluation window in tokens
  * @param keepDir         where the pruned models are kept ({@code <method>-<ratio>}); null = deleted after evaluation
+ * @param repeats         how many times the scoring and calibration documents are drawn, every method run on each draw
+ *                        (1: the first {@code scoring.maxDocs()} documents of each corpus, one run)
+ * @param dimensionStudy  also prune with cusprun on each nonempty subset of the expert corpora at the middle ratio
  */
 public record ComparisonSpec(
         Path model,
@@ -41,7 +44,9 @@ public record ComparisonSpec(
         Path evalChoice,
         int evalDocs,
         int maxLength,
-        Path keepDir) {
+        Path keepDir,
+        int repeats,
+        boolean dimensionStudy) {
 
     /**
      * Every method at 25%, 35% and 45%, default pruning and scoring settings, all documents, a
@@ -61,7 +66,12 @@ public record ComparisonSpec(
             null,
             0,
             1024,
-            null);
+            null,
+            1,
+            false);
+
+    /** The dimension study prunes 2^n - 1 models per repeat: at most 15. */
+    public static final int MAX_STUDY_DIMENSIONS = 4;
 
     public ComparisonSpec {
         expertCorpora = List.copyOf(expertCorpora);
@@ -83,6 +93,15 @@ public record ComparisonSpec(
         if (evalGeneral == null) throw new SettingException("evalGeneral", "is required");
         if (evalDocs < 0) throw new SettingException("evalDocs", "must be at least 0, not " + evalDocs);
         if (maxLength < 2) throw new SettingException("maxLength", "must be at least 2, not " + maxLength);
+        if (repeats < 1) throw new SettingException("repeats", "must be at least 1, not " + repeats);
+        if (dimensionStudy && expertCorpora.size() < 2) {
+            throw new SettingException("dimensionStudy", "needs at least two expert corpora");
+        }
+        if (dimensionStudy && expertCorpora.size() > MAX_STUDY_DIMENSIONS) {
+            throw new SettingException(
+                    "dimensionStudy",
+                    "takes at most " + MAX_STUDY_DIMENSIONS + " expert corpora (" + expertCorpora.size() + " given)");
+        }
         return this;
     }
 
@@ -101,7 +120,9 @@ public record ComparisonSpec(
                 evalChoice,
                 evalDocs,
                 maxLength,
-                keepDir);
+                keepDir,
+                repeats,
+                dimensionStudy);
     }
 
     public ComparisonSpec withExpertCorpora(List<CorpusSpec> v) {
@@ -119,7 +140,9 @@ public record ComparisonSpec(
                 evalChoice,
                 evalDocs,
                 maxLength,
-                keepDir);
+                keepDir,
+                repeats,
+                dimensionStudy);
     }
 
     public ComparisonSpec withGeneralCorpus(CorpusSpec v) {
@@ -137,7 +160,9 @@ public record ComparisonSpec(
                 evalChoice,
                 evalDocs,
                 maxLength,
-                keepDir);
+                keepDir,
+                repeats,
+                dimensionStudy);
     }
 
     public ComparisonSpec withOverlapCorpora(List<CorpusSpec> v) {
@@ -155,7 +180,9 @@ public record ComparisonSpec(
                 evalChoice,
                 evalDocs,
                 maxLength,
-                keepDir);
+                keepDir,
+                repeats,
+                dimensionStudy);
     }
 
     public ComparisonSpec withRatios(List<Double> v) {
@@ -173,7 +200,9 @@ public record ComparisonSpec(
                 evalChoice,
                 evalDocs,
                 maxLength,
-                keepDir);
+                keepDir,
+                repeats,
+                dimensionStudy);
     }
 
     public ComparisonSpec withMethods(List<Method> v) {
@@ -191,7 +220,9 @@ public record ComparisonSpec(
                 evalChoice,
                 evalDocs,
                 maxLength,
-                keepDir);
+                keepDir,
+                repeats,
+                dimensionStudy);
     }
 
     public ComparisonSpec withPrune(PruneSettings v) {
@@ -209,7 +240,9 @@ public record ComparisonSpec(
                 evalChoice,
                 evalDocs,
                 maxLength,
-                keepDir);
+                keepDir,
+                repeats,
+                dimensionStudy);
     }
 
     public ComparisonSpec withScoring(ScoreSettings v) {
@@ -227,7 +260,9 @@ public record ComparisonSpec(
                 evalChoice,
                 evalDocs,
                 maxLength,
-                keepDir);
+                keepDir,
+                repeats,
+                dimensionStudy);
     }
 
     public ComparisonSpec withEvalExpert(Path v) {
@@ -245,7 +280,9 @@ public record ComparisonSpec(
                 evalChoice,
                 evalDocs,
                 maxLength,
-                keepDir);
+                keepDir,
+                repeats,
+                dimensionStudy);
     }
 
     public ComparisonSpec withEvalGeneral(Path v) {
@@ -263,7 +300,9 @@ public record ComparisonSpec(
                 evalChoice,
                 evalDocs,
                 maxLength,
-                keepDir);
+                keepDir,
+                repeats,
+                dimensionStudy);
     }
 
     public ComparisonSpec withEvalChoice(Path v) {
@@ -281,7 +320,9 @@ public record ComparisonSpec(
                 v,
                 evalDocs,
                 maxLength,
-                keepDir);
+                keepDir,
+                repeats,
+                dimensionStudy);
     }
 
     public ComparisonSpec withEvalDocs(int v) {
@@ -299,7 +340,9 @@ public record ComparisonSpec(
                 evalChoice,
                 v,
                 maxLength,
-                keepDir);
+                keepDir,
+                repeats,
+                dimensionStudy);
     }
 
     public ComparisonSpec withMaxLength(int v) {
@@ -317,7 +360,9 @@ public record ComparisonSpec(
                 evalChoice,
                 evalDocs,
                 v,
-                keepDir);
+                keepDir,
+                repeats,
+                dimensionStudy);
     }
 
     public ComparisonSpec withKeepDir(Path v) {
@@ -335,6 +380,48 @@ public record ComparisonSpec(
                 evalChoice,
                 evalDocs,
                 maxLength,
+                v,
+                repeats,
+                dimensionStudy);
+    }
+
+    public ComparisonSpec withRepeats(int v) {
+        return new ComparisonSpec(
+                model,
+                expertCorpora,
+                generalCorpus,
+                overlapCorpora,
+                ratios,
+                methods,
+                prune,
+                scoring,
+                evalExpert,
+                evalGeneral,
+                evalChoice,
+                evalDocs,
+                maxLength,
+                keepDir,
+                v,
+                dimensionStudy);
+    }
+
+    public ComparisonSpec withDimensionStudy(boolean v) {
+        return new ComparisonSpec(
+                model,
+                expertCorpora,
+                generalCorpus,
+                overlapCorpora,
+                ratios,
+                methods,
+                prune,
+                scoring,
+                evalExpert,
+                evalGeneral,
+                evalChoice,
+                evalDocs,
+                maxLength,
+                keepDir,
+                repeats,
                 v);
     }
 }

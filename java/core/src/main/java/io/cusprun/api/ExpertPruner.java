@@ -115,6 +115,20 @@ public final class ExpertPruner {
         }
     }
 
+    /**
+     * Like {@link #tokenize}, but each corpus is resampled from {@code seed}: the settings'
+     * {@code maxDocs} documents drawn from all of the corpus (see {@link TokenizedCorpus#sample}).
+     */
+    public List<TokenizedCorpus> tokenizeSample(List<CorpusSpec> specs, ScoreSettings settings, long seed)
+            throws IOException {
+        for (CorpusSpec s : specs) {
+            s.checkExists();
+        }
+        try (TextTokenizer tok = TextTokenizer.load(modelDir)) {
+            return Corpora.sample(specs, tok, settings.maxTokens(), settings.maxDocs(), seed);
+        }
+    }
+
     /** Scores the corpora on the CPU with the native kernels (one pass each, accumulators only). */
     public ScoreSet score(List<CorpusSpec> specs, ScoreSettings settings) throws IOException {
         return scoreTokenized(tokenize(specs, settings), settings);

@@ -28,4 +28,12 @@ public final class Corpora {
         for (CorpusSpec s : specs) out.add(TokenizedCorpus.load(s, encoder, maxTokens, maxDocs));
         return out;
     }
+
+    /** Every corpus resampled with {@link TokenizedCorpus#sample} from one seed. */
+    public static List<TokenizedCorpus> sample(
+            List<CorpusSpec> specs, TokenEncoder encoder, int maxTokens, int maxDocs, long seed) throws IOException {
+        List<TokenizedCorpus> out = new ArrayList<>();
+        for (CorpusSpec s : specs) out.add(TokenizedCorpus.sample(s, encoder, maxTokens, maxDocs, seed));
+        return out;
+    }
 }

@@ -6,19 +6,25 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.ToDoubleFunction;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.CategoryAxis;
+import org.jfree.chart.axis.CategoryLabelPositions;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.axis.SymbolAxis;
+import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.LookupPaintScale;
+import org.jfree.chart.renderer.category.StatisticalBarRenderer;
 import org.jfree.chart.renderer.xy.XYBlockRenderer;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.title.PaintScaleLegend;
 import org.jfree.chart.ui.RectangleEdge;
+import org.jfree.data.statistics.DefaultStatisticalCategoryDataset;
 import org.jfree.data.xy.DefaultXYZDataset;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
@@ -136,6 +142,71 @@ final class Charts {
         ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
         style(chart);
         ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT);
+    }
+
+    /**
+     * The dimension study: how much each subset's expert raises the expert and the general
+     * perplexity over the unpruned model, in percent (bars, ± one standard deviation over the
+     * repeats); the raw perplexities when there is no unpruned row.
+     */
+    static void dimensionStudy(List<RepeatedRow> cells, ComparisonRow baseline, Path png) throws IOException {
+        DefaultStatisticalCategoryDataset data = new DefaultStatisticalCategoryDataset();
+        boolean relative = baseline != null
+                && Double.isFinite(baseline.expertPerplexity())
+                && Double.isFinite(baseline.generalPerplexity());
+        for (RepeatedRow c : cells) {
+            add(
+                    data,
+                    c,
+                    ComparisonRow::expertPerplexity,
+                    relative ? baseline.expertPerplexity() : 0,
+                    "expert held-out");
+            add(
+                    data,
+                    c,
+                    ComparisonRow::generalPerplexity,
+                    relative ? baseline.generalPerplexity() : 0,
+                    "general held-out");
+        }
+        CategoryAxis x = new CategoryAxis("dimensions scored");
+        x.setCategoryLabelPositions(CategoryLabelPositions.UP_45);
+        NumberAxis y = new NumberAxis(
+                relative ? "perplexity increase over the unpruned model (%)" : "perplexity (lower is better)");
+        y.setAutoRangeIncludesZero(relative);
+        StatisticalBarRenderer bars = new StatisticalBarRenderer();
+        bars.setErrorIndicatorPaint(Color.BLACK);
+        bars.setDrawBarOutline(false);
+        bars.setShadowVisible(false);
+        bars.setBarPainter(new org.jfree.chart.renderer.category.StandardBarPainter());
+        CategoryPlot plot = new CategoryPlot(data, x, y, bars);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setRangeGridlinePaint(new Color(220, 220, 220));
+        JFreeChart chart = new JFreeChart(
+                String.format(
+                        Locale.ROOT,
+                        "Dimension study at %.0f%% (lower is better)",
+                        cells.get(0).requestedRatio() * 100),
+                JFreeChart.DEFAULT_TITLE_FONT,
+                plot,
+                true);
+        style(chart);
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT + 80);
+    }
+
+    /** A cell's mean and sd; relative to {@code base} in percent when base is not 0. */
+    private static void add(
+            DefaultStatisticalCategoryDataset data,
+            RepeatedRow c,
+            ToDoubleFunction<ComparisonRow> metric,
+            double base,
+            String series) {
+        double mean = c.mean(metric);
+        double sd = c.sd(metric);
+        if (base != 0) {
+            data.add(100 * (mean / base - 1), 100 * sd / base, series, c.label());
+        } else {
+            data.add(mean, sd, series, c.label());
+        }
     }
 
     private static void style(JFreeChart chart) {

@@ -22,6 +22,9 @@ public final class ReportWriter {
     /** A report directory: cusprun wrote it when its index.html is a cusprun report. */
     public static final OutputPolicy.Kind OUTPUT = OutputPolicy.Kind.directory("report", ReportWriter::isReport);
 
+    /** The Markdown table of the comparison (and of the dimension study) in every report: the README's table. */
+    public static final String TABLE = "table.md";
+
     private ReportWriter() {}
 
     /** Whether {@code dir} holds a cusprun report (index.html with the generator tag or a cusprun title). */
@@ -59,8 +62,18 @@ public final class ReportWriter {
                 html.append("<p>").append(esc(data.summary())).append("</p>\n");
             }
             if (!data.rows().isEmpty()) {
-                html.append("<h2>Expert and general quality</h2>\n").append(table(data));
-                String none = ComparisonRow.noHeadsNote(data.rows());
+                html.append("<h2>Expert and general quality</h2>\n");
+                if (data.repeats() > 1) {
+                    html.append("<p>")
+                            .append(esc(RepeatedTable.markNote(data.repeats())))
+                            .append("</p>\n")
+                            .append(repeatedTable(data));
+                } else {
+                    html.append(table(data));
+                }
+                String none = data.repeated().isEmpty()
+                        ? ComparisonRow.noHeadsNote(data.rows())
+                        : RepeatedTable.noHeadsNote(data.repeated());
                 if (none != null) html.append("<p><strong>").append(esc(none)).append(".</strong></p>\n");
                 Charts.qualityVsRatio(
                         "Expert perplexity (lower is better)",
@@ -106,8 +119,21 @@ public final class ReportWriter {
                         .append("corpus alone would prune at the same ratio: languages and domains that share little ")
                         .append("need different experts.</p>\n<img src=\"overlap.png\" alt=\"overlap heatmap\">\n");
             }
+            if (!data.dimensionStudy().isEmpty()) {
+                html.append(dimensionStudy(data));
+                Charts.dimensionStudy(data.dimensionStudy(), data.baseline(), tmp.resolve("dimension_study.png"));
+                html.append("<img src=\"dimension_study.png\" alt=\"dimension study\">\n");
+            }
             html.append("</body></html>\n");
             Files.writeString(tmp.resolve("index.html"), html.toString(), StandardCharsets.UTF_8);
+            StringBuilder md = new StringBuilder(RepeatedTable.markdown(data));
+            if (data.repeats() > 1) {
+                md.append('\n').append(RepeatedTable.markNote(data.repeats())).append('\n');
+            }
+            if (!data.dimensionStudy().isEmpty()) {
+                md.append('\n').append(RepeatedTable.dimensionMarkdown(data));
+            }
+            Files.writeString(tmp.resolve(TABLE), md.toString(), StandardCharsets.UTF_8);
         });
         return dir.resolve("index.html");
     }
@@ -122,6 +148,88 @@ public final class ReportWriter {
         }
         sorted(data).forEach(r -> t.append(row(r)));
         return t.append("</table>\n").toString();
+    }
+
+    /** Means ± standard deviations over the repeats, the cells that differ from cusprun marked. */
+    private static String repeatedTable(ReportData data) {
+        StringBuilder t = new StringBuilder("<table>\n<tr><th>method</th><th>ratio</th><th>achieved (blocks)</th>")
+                .append("<th>achieved (total)</th><th>parameters</th><th>expert ppl</th><th>general ppl</th>")
+                .append(
+                        "<th>expert acc</th><th>FFN removed</th><th>heads removed</th><th>KV groups removed</th></tr>\n");
+        if (data.baseline() != null) {
+            t.append(row(data.baseline()));
+        }
+        data.repeated().stream()
+                .sorted(Comparator.comparingDouble(RepeatedRow::requestedRatio).thenComparing(RepeatedRow::label))
+                .forEach(c -> {
+                    ComparisonRow m = c.meanRow();
+                    t.append(String.format(
+                            Locale.ROOT,
+                            "<tr><td>%s</td><td>%.2f</td><td>%.3f</td><td>%.3f</td><td>%,d</td>",
+                            esc(c.label()),
+                            c.requestedRatio(),
+                            m.achievedBlockRatio(),
+                            m.achievedTotalRatio(),
+                            m.parameters()));
+                    for (RepeatedTable.Metric metric : RepeatedTable.Metric.values()) {
+                        t.append(cell(c, RepeatedTable.difference(c, data.repeated(), metric), metric));
+                    }
+                    t.append(removedCells(m.removed())).append("</tr>\n");
+                });
+        return t.append("</table>\n").toString();
+    }
+
+    /** A {@code mean ± sd} cell: bold and marked when its difference to the reference exceeds 2 SE, which its title gives. */
+    private static String cell(RepeatedRow c, RepeatedRow.Difference d, RepeatedTable.Metric metric) {
+        String v = esc(RepeatedTable.value(c, metric, "–"));
+        if (d == null || !Double.isFinite(d.mean())) {
+            return "<td>" + v + "</td>";
+        }
+        String title = String.format(Locale.ROOT, "difference to the reference %+.3f, SE %.3f", d.mean(), d.se());
+        return d.exceedsTwoSe()
+                ? "<td title=\"" + title + "\"><b>" + v + " " + RepeatedTable.MARK + "</b></td>"
+                : "<td title=\"" + title + "\">" + v + "</td>";
+    }
+
+    /** The dimension study's section: what each subset of the expert's dimensions keeps. */
+    private static String dimensionStudy(ReportData data) {
+        RepeatedRow first = data.dimensionStudy().get(0);
+        StringBuilder t = new StringBuilder("<h2>Dimension study</h2>\n<p>")
+                .append(esc(String.format(
+                        Locale.ROOT,
+                        "cusprun at %.0f%% with the statistics of each single dimension, each pair and all of them "
+                                + "(a unit is removed when it is irrelevant to every dimension in the set), evaluated "
+                                + "on the same held-out sets%s.",
+                        first.requestedRatio() * 100,
+                        first.repeats() > 1
+                                ? "; mean ± standard deviation over " + first.repeats() + " resamples"
+                                : "")))
+                .append("</p>\n<table>\n<tr><th>dimensions</th><th>ratio</th><th>parameters</th>")
+                .append("<th>expert ppl</th><th>general ppl</th><th>expert acc</th></tr>\n");
+        RepeatedRow all = RepeatedTable.allDimensions(data.dimensionStudy());
+        for (RepeatedRow c : data.dimensionStudy()) {
+            t.append(String.format(
+                    Locale.ROOT,
+                    "<tr><td>%s</td><td>%.2f</td><td>%,d</td>",
+                    esc(c.label()),
+                    c.requestedRatio(),
+                    c.meanRow().parameters()));
+            for (RepeatedTable.Metric metric : RepeatedTable.Metric.values()) {
+                t.append(cell(c, RepeatedTable.differenceTo(c, all, metric), metric));
+            }
+            t.append("</tr>\n");
+        }
+        t.append("</table>\n");
+        if (first.repeats() > 1) {
+            t.append("<p>").append(esc(RepeatedTable.dimensionMarkNote())).append("</p>\n");
+        }
+        return t.toString();
+    }
+
+    /** The FFN neurons, query heads and KV groups removed, as three cells. */
+    private static String removedCells(UnitCounts c) {
+        return String.format(
+                Locale.ROOT, "<td>%,d</td><td>%d</td><td>%d</td>", c.ffnNeurons(), c.queryHeads(), c.kvGroups());
     }
 
     private static String row(ComparisonRow r) {

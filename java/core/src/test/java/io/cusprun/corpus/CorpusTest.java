@@ -59,4 +59,41 @@ class CorpusTest {
         assertEquals(2, new BatchPacker(100, 2).pack(c).size()); // document cap
         assertEquals(4, new BatchPacker(4, 8).pack(c).size());
     }
+
+    @Test
+    void resamplesAreReproducibleDrawsOfTheWholeCorpus() throws IOException {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < 50; i++) {
+            text.append("doc").append(i).append("\n\n");
+        }
+        Path f = Files.writeString(dir.resolve("docs.txt"), text);
+        CorpusSpec spec = new CorpusSpec(CorpusKind.TASK, "t", f);
+        TokenEncoder number = t -> new long[] {Long.parseLong(t.strip().substring(3))};
+        TokenizedCorpus first = TokenizedCorpus.load(spec, number, 4, 10);
+        TokenizedCorpus a = TokenizedCorpus.sample(spec, number, 4, 10, 1);
+        List<Long> drawn = ids(a);
+        assertEquals(ids(a), ids(TokenizedCorpus.sample(spec, number, 4, 10, 1)), "same seed, same draw");
+        assertEquals(10, drawn.size());
+        assertEquals(10, drawn.stream().distinct().count(), "without replacement");
+        assertEquals(drawn.stream().sorted().toList(), drawn, "in corpus order");
+        assertTrue(drawn.stream().allMatch(i -> i >= 0 && i < 50));
+        assertTrue(!drawn.equals(ids(first)) && !drawn.equals(ids(TokenizedCorpus.sample(spec, number, 4, 10, 2))));
+        // a corpus of another name draws differently from the same seed
+        assertTrue(
+                !drawn.equals(ids(TokenizedCorpus.sample(new CorpusSpec(CorpusKind.TASK, "u", f), number, 4, 10, 1))));
+        // all documents asked for: a bootstrap sample of the corpus size, with repeats
+        List<Long> boot = ids(TokenizedCorpus.sample(spec, number, 4, 0, 1));
+        assertEquals(50, boot.size());
+        assertTrue(boot.stream().distinct().count() < 50, boot.toString());
+        // every document is drawn about equally often over many draws (a uniform draw)
+        int[] counts = new int[50];
+        for (long seed = 0; seed < 400; seed++) {
+            for (int i : TokenizedCorpus.draw(50, 10, new java.util.SplittableRandom(seed))) counts[i]++;
+        }
+        for (int c : counts) assertTrue(c > 40 && c < 125, java.util.Arrays.toString(counts)); // expected 80
+    }
+
+    private static List<Long> ids(TokenizedCorpus c) {
+        return c.documents().stream().map(d -> d[0]).toList();
+    }
 }

@@ -106,6 +106,105 @@ class ReportWriterTest {
     }
 
     @Test
+    void repeatedReportShowsSpreadMarksAndTheDimensionStudy() throws IOException {
+        Random rnd = new Random(5);
+        ReportData single = sample(rnd);
+        List<RepeatedRow> cells = new ArrayList<>();
+        for (String m : List.of("cusprun", "random")) {
+            for (double r : new double[] {0.25, 0.35}) {
+                List<ComparisonRow> runs = new ArrayList<>();
+                for (int k = 0; k < 3; k++) {
+                    double shift = m.equals("random") ? 5 : 0; // random is clearly worse at every resample
+                    // the repeats remove different counts: the table shows the first repeat's
+                    UnitCounts removed = new UnitCounts(1000 + rnd.nextInt(2000), k, k / 2, 0, 0, 0);
+                    runs.add(RepeatedRowTest.run(m, r, 10 + shift + k + rnd.nextDouble() * 0.1, 20, 0.3)
+                            .withRemoved(removed, List.of(removed)));
+                }
+                cells.add(new RepeatedRow(m, r, runs));
+            }
+        }
+        List<RepeatedRow> study = new ArrayList<>();
+        for (String dims : List.of("de", "technical", "de + technical")) {
+            List<ComparisonRow> runs = new ArrayList<>();
+            for (int k = 0; k < 3; k++) {
+                runs.add(RepeatedRowTest.run(dims, 0.35, 11 + rnd.nextDouble(), 21 + rnd.nextDouble(), 0.3));
+            }
+            study.add(new RepeatedRow(dims, 0.35, runs));
+        }
+        ReportData data = new ReportData(
+                single.title(),
+                single.summary(),
+                single.keptFractionPerLayer(),
+                single.overlapLabels(),
+                single.overlap(),
+                cells.stream().map(RepeatedRow::meanRow).toList(),
+                single.baseline(),
+                cells,
+                study);
+        Path dir = tmp.resolve("report");
+        String html = Files.readString(ReportWriter.write(data, dir));
+        assertTrue(html.contains("SE = sd(difference) / √3"), "the report says how the SE is computed");
+        assertTrue(html.contains("<h2>Dimension study</h2>"));
+        assertTrue(html.contains("<td>de + technical</td>"));
+        BufferedImage img = ImageIO.read(dir.resolve("dimension_study.png").toFile());
+        assertNotNull(img, "dimension study chart is a PNG");
+        String md = Files.readString(dir.resolve(ReportWriter.TABLE));
+        List<String> randomRows =
+                md.lines().filter(l -> l.startsWith("| random |")).toList();
+        assertEquals(2, randomRows.size(), md);
+        for (String l : randomRows) {
+            // the random rows differ from cusprun's by 5 with an SE near 0.05: marked in expert ppl only
+            String[] cols = l.split("\\|");
+            assertTrue(cols[6].contains("±") && cols[6].contains(RepeatedTable.MARK), l);
+            assertFalse(cols[7].contains(RepeatedTable.MARK), l);
+        }
+        assertEquals(
+                cells.size() + study.size(),
+                md.lines().filter(l -> l.startsWith("| ") && l.contains("±")).count(),
+                md);
+        // the units removed close every row of the comparison: the first repeat's counts
+        assertTrue(
+                md.startsWith("| method |")
+                        && md.lines()
+                                .findFirst()
+                                .orElseThrow()
+                                .endsWith("| FFN removed | heads removed | KV groups removed |"),
+                md);
+        for (RepeatedRow c : cells) {
+            UnitCounts first = c.runs().get(0).removed();
+            String suffix = String.format(
+                    java.util.Locale.ROOT,
+                    "| %,d | %d | %d |",
+                    first.ffnNeurons(),
+                    first.queryHeads(),
+                    first.kvGroups());
+            String prefix = String.format(java.util.Locale.ROOT, "| %s | %.2f |", c.label(), c.requestedRatio());
+            assertEquals(
+                    1,
+                    md.lines()
+                            .filter(l -> l.startsWith(prefix) && l.endsWith(suffix))
+                            .count(),
+                    prefix + suffix + "\n" + md);
+            assertTrue(
+                    html.contains(String.format(
+                            java.util.Locale.ROOT,
+                            "<td>%,d</td><td>%d</td><td>%d</td></tr>",
+                            first.ffnNeurons(),
+                            first.queryHeads(),
+                            first.kvGroups())),
+                    "the report's repeated table counts the units too");
+        }
+        assertEquals(
+                RepeatedTable.markdown(data).lines().count(),
+                md.lines().takeWhile(l -> !l.isBlank()).count());
+        // a single-run report's table has no spread and no marks
+        ReportWriter.write(single, tmp.resolve("single"));
+        String singleMd = Files.readString(tmp.resolve("single").resolve(ReportWriter.TABLE));
+        assertFalse(singleMd.contains("±"), singleMd);
+        assertEquals(2 + 1 + single.rows().size(), singleMd.lines().count(), singleMd);
+    }
+
+    @Test
     void failedWriteLeavesNothingBehind() throws IOException {
         ReportData bad = sample(new Random(3));
         bad = new ReportData(
