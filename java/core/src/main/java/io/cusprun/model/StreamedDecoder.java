@@ -29,6 +29,7 @@ import org.bytedeco.pytorch.global.torch_cuda;
 public final class StreamedDecoder implements Decoder {
     private static final String EMBEDDING = "model.embed_tokens.weight";
     private static final String PREFETCH_THREAD = "cusprun-layer-prefetch";
+    private static final boolean TRIM = !"false".equals(System.getProperty("cusprun.trim"));
     private static final ThreadLocal<Boolean> SIDE_STREAM = ThreadLocal.withInitial(() -> false);
 
     private final ModelConfig config;
@@ -45,6 +46,7 @@ public final class StreamedDecoder implements Decoder {
 
     private StreamedDecoder(ModelConfig config, Checkpoint checkpoint, LoadOptions options, MemoryPlan plan)
             throws IOException {
+        io.cusprun.engine.CpuThreads.configure(); // the GEMMs on the OpenMP pool, as the in-memory model runs them
         this.plan = plan;
         this.config = config;
         this.options = options.withStorage(options.dtype()); // layers are converted as they are read
@@ -138,8 +140,7 @@ public final class StreamedDecoder implements Decoder {
                         torch_cuda.getCurrentCUDAStream(deviceIndex()).synchronize();
                     }
                     w.release();
-                    org.bytedeco.javacpp.Pointer
-                            .trimMemory(); // freed layers go back to the system, not to malloc's arenas
+                    if (TRIM) org.bytedeco.javacpp.Pointer.trimMemory(); // freed layers back to the system
                 }
             }
             for (int b = 0; b < n; b++) {
