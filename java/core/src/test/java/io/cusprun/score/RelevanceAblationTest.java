@@ -37,6 +37,11 @@ class RelevanceAblationTest {
         }
 
         @Override
+        public void beginLayer(int layer, io.cusprun.model.LayerWeights w) {
+            inner.beginLayer(layer, w);
+        }
+
+        @Override
         public Tensor ffnActivation(int layer, Tensor gate, Tensor up, Batch batch) {
             Tensor a = inner.ffnActivation(layer, gate, up, batch);
             act.put(layer, Tensors.keep(a.clone()));
