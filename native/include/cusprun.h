@@ -100,6 +100,13 @@ int cusprun_cuda_device_count(void);
  * OpenBLAS is loaded, -1 for threads < 1. */
 int cusprun_set_blas_threads(int threads);
 
+/* Asks LibTorch's CPU allocator for transparent huge pages on tensors of 2 MB and more (sets
+ * THP_MEM_ALLOC_ENABLE=1 in this process's environment), which cuts the page faults of large
+ * activations and of layers read one at a time. LibTorch reads the setting at its first CPU
+ * allocation, so call this before any tensor exists. Returns 1 when set, 0 when
+ * THP_MEM_ALLOC_ENABLE was already set (the user's value is kept), -1 when setenv failed. */
+int cusprun_prefer_huge_pages(void);
+
 /* y = x w^T in fp32 on the CPU (a Linear layer without bias): x is n x k (row stride ldx >= k),
  * w is m x k contiguous, y is n x m (row stride ldy >= m, overwritten). Runs as tiles of y on
  * the OpenMP pool, each a cblas_sgemm of the BLAS library already loaded in the process (set it

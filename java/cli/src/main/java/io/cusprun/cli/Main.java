@@ -48,6 +48,7 @@ public final class Main {
 
     /** Runs the CLI on the given streams and returns the exit code (tests call this instead of main). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        io.cusprun.engine.CpuRuntime.configure(); // before any tensor: huge pages, threads
         List<String> rest = new ArrayList<>(Arrays.asList(args));
         boolean debug = rest.removeIf(a -> a.equals("--debug"));
         Console console = new Console(out, err, debug);

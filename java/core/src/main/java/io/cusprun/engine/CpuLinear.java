@@ -14,7 +14,7 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * A Linear layer {@code x w^T} (x [n, k], w [m, k]) for the model's forward pass: on the CPU in
  * fp32 without autograd it runs as {@code cusprun_linear_f32}, tiles of single-threaded GEMMs on
- * the OpenMP pool (why: {@link CpuThreads}); everywhere else it is LibTorch's {@code linear}.
+ * the OpenMP pool (why: {@link CpuRuntime}); everywhere else it is LibTorch's {@code linear}.
  * The two agree to fp32 rounding (the tile boundaries change no sum: each output element is one
  * dot product of the same GEMM kernel).
  */
@@ -34,7 +34,7 @@ public final class CpuLinear {
 
     /** Whether x w^T runs on the OpenMP pool (package-private for the tests). */
     static boolean applies(Tensor x, Tensor w) {
-        return CpuThreads.gemmOnOpenMp()
+        return CpuRuntime.gemmOnOpenMp()
                 && !x.is_cuda()
                 && !w.is_cuda()
                 && x.dim() == 2
@@ -69,7 +69,7 @@ public final class CpuLinear {
                 k,
                 m);
         if (rc == CusprunNative.CUSPRUN_ERR_UNSUPPORTED) {
-            CpuThreads.disableGemmOnOpenMp();
+            CpuRuntime.disableGemmOnOpenMp();
             return null;
         }
         if (rc != CusprunNative.CUSPRUN_OK) {

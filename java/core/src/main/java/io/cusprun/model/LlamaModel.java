@@ -96,7 +96,7 @@ public final class LlamaModel implements Decoder {
     }
 
     private static LlamaModel build(ModelConfig config, WeightLoader loader, LoadOptions options) throws IOException {
-        io.cusprun.engine.CpuThreads.configure();
+        io.cusprun.engine.CpuRuntime.configure();
         try (PointerScope scope = new PointerScope();
                 NoGradGuard noGrad = new NoGradGuard()) {
             Tensor embedding = Tensors.keep(loader.embedding());

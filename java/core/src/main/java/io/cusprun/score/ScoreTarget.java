@@ -39,6 +39,7 @@ public final class ScoreTarget implements AutoCloseable {
 
     /** Opens a model directory; {@code backends} gives the kernels for a device string. */
     public static ScoreTarget open(Path modelDir, Function<String, RelevanceBackend> backends) throws IOException {
+        io.cusprun.engine.CpuRuntime.configure(); // before any tensor: huge pages, threads
         return new ScoreTarget(modelDir, ModelConfig.read(modelDir), ModelFingerprint.of(modelDir), backends);
     }
 

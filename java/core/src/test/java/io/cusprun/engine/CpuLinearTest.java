@@ -27,7 +27,7 @@ class CpuLinearTest {
     @Test
     void matchesTheReferenceOnRandomShapesAndStridedInputs() {
         assumeTrue(System.getenv("OPENBLAS_NUM_THREADS") == null, "OPENBLAS_NUM_THREADS set: LibTorch's GEMM is used");
-        assertTrue(CpuThreads.gemmOnOpenMp(), "OpenBLAS was not found in the process");
+        assertTrue(CpuRuntime.gemmOnOpenMp(), "OpenBLAS was not found in the process");
         try (PointerScope scope = new PointerScope()) {
             torch.manual_seed(7);
             long[][] shapes = {{1, 64, 300}, {37, 129, 300}, {512, 256, 1000}, {2048, 64, 4097}};

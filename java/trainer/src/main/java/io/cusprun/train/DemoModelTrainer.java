@@ -859,6 +859,7 @@ public final class DemoModelTrainer {
 
     /** Trains, writes the model directory and its card. */
     public void train(Settings s, String command) throws IOException {
+        io.cusprun.engine.CpuRuntime.configure(); // first: it sets its own thread count, which this overrides
         torch.set_num_threads(s.threads());
         try (TextTokenizer tokenizer = TextTokenizer.load(s.tokenizerDir())) {
             Vocabulary vocab = Vocabulary.read(s.tokenizerDir());

@@ -74,6 +74,8 @@ public final class CusprunNative {
 
     public static native int cusprun_set_blas_threads(int threads);
 
+    public static native int cusprun_prefer_huge_pages();
+
     public static native int cusprun_linear_f32(
             @Const FloatPointer x, long ldx, @Const FloatPointer w, FloatPointer y, long ldy, long n, long k, long m);
 
