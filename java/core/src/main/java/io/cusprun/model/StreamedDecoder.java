@@ -18,7 +18,8 @@ import org.bytedeco.pytorch.global.torch_cuda;
 /**
  * The decoder with one layer resident at a time (docs/memory.md): a call to {@link #run} takes a
  * chunk of batches, embeds them (reading only the embedding rows they use), then reads layer 0
- * from the safetensors files, runs every batch of the chunk through it, frees it, and so on; the
+ * from the safetensors files, runs every batch of the chunk through it, reads layer 1 into the
+ * same tensors (on the CPU; with prefetch each layer has its own), and so on; the
  * final norm and, when a sink asks for logits, lm_head come last. Each layer is read once per
  * chunk, with positional reads (no file mapping, so resident memory is what this class
  * allocates). With prefetch, the next layer is read and converted on a second thread while the
@@ -42,11 +43,14 @@ public final class StreamedDecoder implements Decoder {
     private final ExecutorService prefetcher;
     private final MemoryPlan plan;
     private Tensor lmHead;
+    /** On the CPU without prefetch: the layer every next layer is read into (null until the first). */
+    private LayerWeights resident;
+
     private java.util.function.IntConsumer layerListener = i -> {};
 
     private StreamedDecoder(ModelConfig config, Checkpoint checkpoint, LoadOptions options, MemoryPlan plan)
             throws IOException {
-        io.cusprun.engine.CpuThreads.configure(); // the GEMMs on the OpenMP pool, as the in-memory model runs them
+        io.cusprun.engine.CpuRuntime.configure(); // the GEMMs on the OpenMP pool, as the in-memory model runs them
         this.plan = plan;
         this.config = config;
         this.options = options.withStorage(options.dtype()); // layers are converted as they are read
@@ -118,9 +122,14 @@ public final class StreamedDecoder implements Decoder {
                 cosSin[b] = rope.cosSin(layouts[b].positions(), options.dtype().scalarType());
                 x[b] = Tensors.keep(embed(batch));
             }
-            next = prefetcher == null ? null : prefetcher.submit(() -> readLayer(0));
+            next = prefetcher == null ? null : prefetcher.submit(() -> readLayer(0, null));
+            boolean reuse = prefetcher == null && !device.is_cuda();
             for (int i = 0; i < config.numHiddenLayers(); i++) {
-                LayerWeights w = next == null ? readLayer(i) : take(next);
+                LayerWeights w = next == null ? readLayer(i, reuse ? resident : null) : take(next);
+                if (reuse && w != resident) {
+                    if (resident != null) resident.release(); // a layer of another size
+                    resident = w;
+                }
                 next = prefetcher != null && i + 1 < config.numHiddenLayers() ? submit(i + 1) : null;
                 layerListener.accept(i);
                 try {
@@ -139,10 +148,15 @@ public final class StreamedDecoder implements Decoder {
                         // the layer was allocated on the prefetch stream: the compute using it must be done first
                         torch_cuda.getCurrentCUDAStream(deviceIndex()).synchronize();
                     }
-                    w.release();
-                    if (TRIM) org.bytedeco.javacpp.Pointer.trimMemory(); // freed layers back to the system
+                    if (!reuse) {
+                        w.release();
+                        if (TRIM) org.bytedeco.javacpp.Pointer.trimMemory(); // freed layers back to the system
+                    }
                 }
             }
+            // once per chunk, not per layer: trimming returns the activations' heap pages, which the
+            // next layer would fault in again
+            if (reuse && TRIM) org.bytedeco.javacpp.Pointer.trimMemory();
             for (int b = 0; b < n; b++) {
                 try (PointerScope finalScope = new PointerScope()) {
                     Tensor h = DecoderStep.rmsNorm(x[b], finalNorm, config.rmsNormEps());
@@ -174,7 +188,7 @@ public final class StreamedDecoder implements Decoder {
     }
 
     private Future<LayerWeights> submit(int layer) {
-        return prefetcher.submit(() -> readLayer(layer));
+        return prefetcher.submit(() -> readLayer(layer, null));
     }
 
     private static LayerWeights take(Future<LayerWeights> f) throws IOException {
@@ -192,10 +206,12 @@ public final class StreamedDecoder implements Decoder {
     }
 
     /**
-     * Layer i read from the files and converted to the compute dtype on the device. On a GPU the
-     * copies run on this thread's own stream and are complete when this returns.
+     * Layer i read from the files and converted to the compute dtype on the device, into {@code
+     * into}'s tensors when it is a layer of the same size (see {@link WeightLoader#layer(int,
+     * LayerWeights)}). On a GPU the copies run on this thread's own stream and are complete when
+     * this returns.
      */
-    private LayerWeights readLayer(int i) throws IOException {
+    private LayerWeights readLayer(int i, LayerWeights into) throws IOException {
         boolean cuda = device.is_cuda();
         if (cuda && Thread.currentThread().getName().equals(PREFETCH_THREAD) && !SIDE_STREAM.get()) {
             // copies on this thread go to a stream of their own, beside the compute on the current one
@@ -203,7 +219,7 @@ public final class StreamedDecoder implements Decoder {
             SIDE_STREAM.set(true);
         }
         try (PointerScope scope = new PointerScope()) {
-            LayerWeights w = loader.layer(i);
+            LayerWeights w = loader.layer(i, into);
             if (cuda) torch_cuda.getCurrentCUDAStream(deviceIndex()).synchronize();
             return w;
         }
@@ -255,6 +271,9 @@ public final class StreamedDecoder implements Decoder {
     @Override
     public void close() {
         if (prefetcher != null) prefetcher.shutdownNow();
+        if (resident != null) resident.release();
+        resident = null;
+        loader.close();
         releaseHead();
         Tensors.release(finalNorm);
         rope.close();

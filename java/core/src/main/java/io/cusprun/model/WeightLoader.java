@@ -2,6 +2,7 @@ package io.cusprun.model;
 
 import java.io.IOException;
 import java.util.Arrays;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -26,6 +27,10 @@ final class WeightLoader {
     private final ModelConfig config;
     private final Device device;
     private final torch.ScalarType dtype;
+    /** Reused buffer of the stored dtype for layers read into existing tensors (streamed, CPU). */
+    private Tensor staging;
+
+    private DType stagingType;
 
     /** Tensors as views of the checkpoint's mapping (converted where the dtype or device differs). */
     WeightLoader(Checkpoint checkpoint, ModelConfig config, LoadOptions options) {
@@ -90,7 +95,23 @@ final class WeightLoader {
 
     /** Layer i; the HF names are those {@link LayerWeights#exportTo} writes back. */
     LayerWeights layer(int i) throws IOException {
+        return layer(i, null);
+    }
+
+    /**
+     * Layer i; when reading on the CPU and {@code into} is a layer of the same size, its tensors
+     * are overwritten with layer i's values and {@code into} itself is returned, so that a
+     * streamed run allocates nothing per layer: fresh buffers for every layer cost more in page
+     * faults than the reading itself (benchmarks/README.md, "Models larger than memory").
+     */
+    LayerWeights layer(int i, LayerWeights into) throws IOException {
         LayerSize s = config.layer(i);
+        LayerWeights reuse = into != null
+                        && reader != null
+                        && !device.is_cuda()
+                        && into.size().equals(s)
+                ? into
+                : null;
         int d = config.headDim();
         int hidden = config.hiddenSize();
         String p = "model.layers." + i + ".";
@@ -99,32 +120,45 @@ final class WeightLoader {
         long qRows = (long) s.numAttentionHeads() * d;
         long kvRows = (long) s.numKeyValueHeads() * d;
         Tensor qkv = fused(
+                reuse == null ? null : reuse.qkv(),
                 new String[] {a + "q_proj.weight", a + "k_proj.weight", a + "v_proj.weight"},
                 new long[] {qRows, kvRows, kvRows},
                 hidden);
         Tensor qkvBias = config.qkvBias()
                 ? fused(
+                        reuse == null ? null : reuse.qkvBias(),
                         new String[] {a + "q_proj.bias", a + "k_proj.bias", a + "v_proj.bias"},
                         new long[] {qRows, kvRows, kvRows})
                 : null;
-        Tensor o = load(a + "o_proj.weight", hidden, qRows);
-        Tensor oBias = config.oBias() ? load(a + "o_proj.bias", hidden) : null;
+        Tensor o = load(reuse == null ? null : reuse.o(), a + "o_proj.weight", hidden, qRows);
+        Tensor oBias = config.oBias() ? load(reuse == null ? null : reuse.oBias(), a + "o_proj.bias", hidden) : null;
         int f = s.intermediateSize();
-        Tensor gateUp = fused(new String[] {m + "gate_proj.weight", m + "up_proj.weight"}, new long[] {f, f}, hidden);
+        Tensor gateUp = fused(
+                reuse == null ? null : reuse.gateUp(),
+                new String[] {m + "gate_proj.weight", m + "up_proj.weight"},
+                new long[] {f, f},
+                hidden);
         Tensor gateUpBias = config.mlpBias()
-                ? fused(new String[] {m + "gate_proj.bias", m + "up_proj.bias"}, new long[] {f, f})
+                ? fused(
+                        reuse == null ? null : reuse.gateUpBias(),
+                        new String[] {m + "gate_proj.bias", m + "up_proj.bias"},
+                        new long[] {f, f})
                 : null;
-        Tensor down = load(m + "down_proj.weight", hidden, f);
-        Tensor downBias = config.mlpBias() ? load(m + "down_proj.bias", hidden) : null;
+        Tensor down = load(reuse == null ? null : reuse.down(), m + "down_proj.weight", hidden, f);
+        Tensor downBias =
+                config.mlpBias() ? load(reuse == null ? null : reuse.downBias(), m + "down_proj.bias", hidden) : null;
+        Tensor inputNorm = load(reuse == null ? null : reuse.inputNorm(), p + "input_layernorm.weight", hidden);
+        Tensor postNorm = load(reuse == null ? null : reuse.postNorm(), p + "post_attention_layernorm.weight", hidden);
+        if (reuse != null) return reuse; // every tensor above was read into reuse's own
         return new LayerWeights(
                 s,
                 d,
-                keep(load(p + "input_layernorm.weight", hidden)),
+                keep(inputNorm),
                 keep(qkv),
                 keep(qkvBias),
                 keep(o),
                 keep(oBias),
-                keep(load(p + "post_attention_layernorm.weight", hidden)),
+                keep(postNorm),
                 keep(gateUp),
                 keep(gateUpBias),
                 keep(down),
@@ -140,20 +174,70 @@ final class WeightLoader {
      * row-wise, in storage dtype on the device: read into one buffer when reading, else each
      * loaded and concatenated. Both give the same values.
      */
-    private Tensor fused(String[] names, long[] rows, long... columns) throws IOException {
-        if (reader == null) {
-            Tensor[] parts = new Tensor[names.length];
-            for (int i = 0; i < names.length; i++) parts[i] = load(names[i], shape(rows[i], columns));
-            return torch.cat(new TensorVector(parts), 0);
-        }
+    private Tensor fused(Tensor into, String[] names, long[] rows, long... columns) throws IOException {
+        if (into != null && readFusedInto(names, rows, columns, into)) return into;
+        Tensor read = reader == null ? null : readFused(names, rows, columns);
+        if (read != null) return read;
+        Tensor[] parts = new Tensor[names.length];
+        for (int i = 0; i < names.length; i++) parts[i] = load(names[i], shape(rows[i], columns));
+        Tensor joined = torch.cat(new TensorVector(parts), 0);
+        return into == null ? joined : into.copy_(joined);
+    }
+
+    /**
+     * Reads the tensors row-wise into {@code into} (a CPU tensor of the joined shape): straight
+     * into it when the stored dtype is the compute dtype, else through the reused staging buffer
+     * and one converting copy. False when their stored dtypes differ (rare; the caller joins).
+     */
+    private boolean readFusedInto(String[] names, long[] rows, long[] columns, Tensor into) throws IOException {
         long total = 0;
         for (long r : rows) total += r;
         DType stored = null;
         for (int i = 0; i < names.length; i++) {
             DType t = check(reader, names[i], shape(rows[i], columns)).dtype();
             if (stored == null) stored = t;
-            else if (stored != t)
-                return convertedCat(names, rows, columns); // mixed dtypes: rare, join after converting
+            else if (stored != t) return false;
+        }
+        boolean direct = stored.scalarType() == dtype;
+        Tensor target = direct ? into : staging(stored, shape(total, columns));
+        long at = 0;
+        for (int i = 0; i < names.length; i++) {
+            reader.readInto(names[i], target.narrow(0, at, rows[i]));
+            at += rows[i];
+        }
+        if (!direct) into.copy_(target);
+        return true;
+    }
+
+    /** A view [shape] of the staging buffer in the stored dtype, grown when too small. */
+    private Tensor staging(DType type, long[] shape) {
+        long n = 1;
+        for (long d : shape) n *= d;
+        if (staging == null || stagingType != type || staging.numel() < n) {
+            Tensors.release(staging);
+            try (PointerScope scope = new PointerScope()) {
+                staging = Tensors.keep(Tensors.emptyCpu(type.scalarType(), n));
+            }
+            stagingType = type;
+        }
+        return staging.narrow(0, 0, n).view(shape);
+    }
+
+    /** Frees the staging buffer of layers read into existing tensors. */
+    void close() {
+        Tensors.release(staging);
+        staging = null;
+    }
+
+    /** The tensors read straight into one buffer of their stored dtype, converted once; null when their dtypes differ (rare). */
+    private Tensor readFused(String[] names, long[] rows, long[] columns) throws IOException {
+        long total = 0;
+        for (long r : rows) total += r;
+        DType stored = null;
+        for (int i = 0; i < names.length; i++) {
+            DType t = check(reader, names[i], shape(rows[i], columns)).dtype();
+            if (stored == null) stored = t;
+            else if (stored != t) return null;
         }
         Tensor buffer = Tensors.emptyCpu(stored.scalarType(), shape(total, columns));
         long at = 0;
@@ -164,14 +248,19 @@ final class WeightLoader {
         return buffer.to(device, dtype);
     }
 
-    private Tensor convertedCat(String[] names, long[] rows, long[] columns) throws IOException {
-        Tensor[] parts = new Tensor[names.length];
-        for (int i = 0; i < names.length; i++) parts[i] = load(names[i], shape(rows[i], columns));
-        return torch.cat(new TensorVector(parts), 0);
-    }
-
     private static long[] shape(long rows, long[] columns) {
         return columns.length == 0 ? new long[] {rows} : new long[] {rows, columns[0]};
+    }
+
+    /** The named tensor read into {@code into} when it is given (see {@link #layer(int, LayerWeights)}), else {@link #load(String, long...)}. */
+    private Tensor load(Tensor into, String name, long... expected) throws IOException {
+        return into == null
+                ? load(name, expected)
+                : fused(into, new String[] {name}, new long[] {expected[0]}, tail(expected));
+    }
+
+    private static long[] tail(long[] shape) {
+        return Arrays.copyOfRange(shape, 1, shape.length);
     }
 
     /** The named tensor, shape-checked, in storage dtype on the device (a view of the mapping when that is the stored dtype on the CPU). */
