@@ -601,6 +601,16 @@ def main():
                "path": "eval/mc_language_continuation.jsonl", "documents": len(items),
                "what": "every language x domain cell: which text continues this passage? 4 choices, the true next "
                        "words and the words at the same place of documents in 3 other languages of the domain"})
+    # the expert's (German) items of the set above: the demo's multiple choice
+    de_items = [it for it in items if it["source"].startswith(("manpages-de:", "fortunes-de:"))]
+    with open(os.path.join(out, "eval/mc_de_language_continuation.jsonl"), "w", encoding="utf-8",
+              newline="\n") as f:
+        for item in de_items:
+            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+    ev.append({"name": "mc_de_language_continuation", "kind": "multiple_choice",
+               "path": "eval/mc_de_language_continuation.jsonl", "documents": len(de_items),
+               "what": "the German items of mc_language_continuation (manual pages and fortunes): which text "
+                       "continues this German passage? The true next words, or words of 3 other languages"})
     index["eval"] = ev
 
     # ---- training corpus for the demo model: the score splits, plus the other documents of

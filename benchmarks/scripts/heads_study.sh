@@ -36,7 +36,7 @@ echo "$CONFIGS" | while IFS='|' read -r name opts; do
         --corpus "domain:technical=$C/domain/technical/score.jsonl" \
         --corpus "task:qa=$C/task/qa/score.jsonl" \
         --eval-expert "$C/eval/expert_de_technical_qa.jsonl" --eval-general "$C/eval/general.jsonl" \
-        --eval-mc "$C/eval/mc_de_commands.jsonl" --eval-docs 40 \
+        --eval-mc "$C/eval/mc_de_language_continuation.jsonl" --eval-docs 40 \
         --docs 64 --max-tokens 256 --max-length 256 \
         --method cusprun --ratio "$RATIOS" $opts \
         --keep "$OUT/$name/models" --report "$OUT/$name/report" --force --json > "$OUT/$name.json"

@@ -105,7 +105,7 @@ public final class CompareCommand implements Command {
                 "N",
                 "scoring: truncate documents (default " + d.scoring().maxTokens() + ")"));
         o.addOption(Cli.option("docs", "N", "scoring: documents per corpus (default all)"));
-        addRepeatOptions(o);
+        addRepeatOptions(o, "default 1: the first documents, one run");
         o.addOption(Cli.option("keep", "DIR", "keep the pruned models in DIR/<method>-<ratio>"));
         o.addOption(Cli.option("report", "DIR", "HTML report directory (default " + DEFAULT_REPORT + ")"));
         o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
@@ -118,12 +118,12 @@ public final class CompareCommand implements Command {
     static final String DEFAULT_REPORT = "compare-report";
 
     /** --repeats, --seed and --dimension-study: shared by compare and demo. */
-    static void addRepeatOptions(Options o) {
+    static void addRepeatOptions(Options o, String repeatsDefault) {
         o.addOption(Cli.option(
                 "repeats",
                 "K",
                 "draw the scoring and calibration documents K times and run every method on each draw; "
-                        + "the table shows mean ± sd (default 1: the first documents, one run)"));
+                        + "the table shows mean ± sd (" + repeatsDefault + ")"));
         o.addOption(Cli.option(
                 "seed",
                 "S",
@@ -136,12 +136,12 @@ public final class CompareCommand implements Command {
                         "also prune with cusprun on each single expert corpus, each pair, ..., all of them, at the middle ratio"));
     }
 
-    /** The spec with --repeats, --seed and --dimension-study applied. */
-    static ComparisonSpec withRepeatOptions(ComparisonSpec spec, CommandLine cl) {
-        return spec.withRepeats(Cli.intOption(cl, "repeats", 1, 1, 1000))
+    /** The spec with --repeats, --seed and --dimension-study applied over the given defaults. */
+    static ComparisonSpec withRepeatOptions(ComparisonSpec spec, CommandLine cl, int repeats, boolean study) {
+        return spec.withRepeats(Cli.intOption(cl, "repeats", repeats, 1, 1000))
                 .withPrune(spec.prune()
                         .withSeed(Cli.intOption(cl, "seed", (int) spec.prune().seed(), 0, Integer.MAX_VALUE)))
-                .withDimensionStudy(cl.hasOption("dimension-study"));
+                .withDimensionStudy(study || cl.hasOption("dimension-study"));
     }
 
     @Override
@@ -164,7 +164,7 @@ public final class CompareCommand implements Command {
                 .withEvalDocs(Cli.intOption(cl, "eval-docs", d.evalDocs(), 0, Integer.MAX_VALUE))
                 .withMaxLength(Cli.intOption(cl, "max-length", d.maxLength(), 2, Cli.MAX_COUNT))
                 .withKeepDir(cl.hasOption("keep") ? Path.of(cl.getOptionValue("keep")) : null);
-        spec = withRepeatOptions(spec, cl);
+        spec = withRepeatOptions(spec, cl, 1, false);
         Map<Path, String> inputs = inputs(spec);
         Path report = Cli.output(cl, "report", DEFAULT_REPORT, ReportWriter.OUTPUT, inputs, console);
         if (spec.keepDir() != null) {

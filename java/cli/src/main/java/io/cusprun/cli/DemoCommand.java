@@ -32,6 +32,12 @@ public final class DemoCommand implements Command {
     static final int EVAL_DOCS = 40;
 
     /**
+     * A plain {@code demo} draws the documents three times and runs the dimension study, so that
+     * its table has ± columns; {@code --quick} runs one draw without the study.
+     */
+    static final int REPEATS = 3;
+
+    /**
      * The demo's output folder: cusprun wrote it when it holds nothing but a report and a folder
      * of pruned models that cusprun wrote.
      */
@@ -72,8 +78,9 @@ public final class DemoCommand implements Command {
 
     @Override
     public String examples() {
-        return "  cusprun demo\n  cusprun demo --method cusprun,random --ratio 0.35 --out /tmp/demo\n"
-                + "  cusprun demo --repeats 3 --dimension-study     # the README's tables\n";
+        return "  cusprun demo                 # the README's tables: 3 draws of the documents, the dimension study\n"
+                + "  cusprun demo --quick         # one draw, no dimension study\n"
+                + "  cusprun demo --method cusprun,random --ratio 0.35 --out /tmp/demo\n";
     }
 
     @Override
@@ -89,7 +96,11 @@ public final class DemoCommand implements Command {
         o.addOption(Cli.option("method", "LIST", "default " + CompareCommand.ALL_METHODS));
         o.addOption(Cli.option("docs", "N", "documents scored per corpus (default " + SCORING.maxDocs() + ")"));
         o.addOption(Cli.option("eval-docs", "N", "held-out documents per eval file (default " + EVAL_DOCS + ")"));
-        CompareCommand.addRepeatOptions(o);
+        CompareCommand.addRepeatOptions(o, "default " + REPEATS + ", with the dimension study; --quick: 1, without it");
+        o.addOption(
+                Cli.flag(
+                        "quick",
+                        "one draw of the documents and no dimension study (the table has no ± columns; a quarter of the time)"));
         o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
         o.addOption(Cli.forceOption());
         Cli.addMemoryOptions(o);
@@ -110,7 +121,8 @@ public final class DemoCommand implements Command {
                 cl.getOptionValue("method", CompareCommand.ALL_METHODS),
                 Cli.intOption(cl, "docs", SCORING.maxDocs(), 0, Integer.MAX_VALUE),
                 Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE));
-        spec = CompareCommand.withRepeatOptions(spec, cl);
+        boolean quick = cl.hasOption("quick");
+        spec = CompareCommand.withRepeatOptions(spec, cl, quick ? 1 : REPEATS, !quick);
         console.err().println("demo: model " + spec.model() + ", output " + out);
         return CompareCommand.execute(spec, Cli.memory(cl), out.resolve("report"), cl.hasOption("json"), console);
     }
@@ -144,7 +156,7 @@ public final class DemoCommand implements Command {
                 .withScoring(SCORING.withMaxDocs(docs))
                 .withEvalExpert(corpora.resolve("eval/expert_de_technical_qa.jsonl"))
                 .withEvalGeneral(corpora.resolve("eval/general.jsonl"))
-                .withEvalChoice(corpora.resolve("eval/mc_de_commands.jsonl"))
+                .withEvalChoice(corpora.resolve("eval/mc_de_language_continuation.jsonl"))
                 .withEvalDocs(evalDocs)
                 .withMaxLength(SCORING.maxTokens()) // the demo model was trained on 256-token windows
                 .withKeepDir(out.resolve("models"));
