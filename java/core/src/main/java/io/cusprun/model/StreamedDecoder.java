@@ -148,15 +148,10 @@ public final class StreamedDecoder implements Decoder {
                         // the layer was allocated on the prefetch stream: the compute using it must be done first
                         torch_cuda.getCurrentCUDAStream(deviceIndex()).synchronize();
                     }
-                    if (!reuse) {
-                        w.release();
-                        if (TRIM) org.bytedeco.javacpp.Pointer.trimMemory(); // freed layers back to the system
-                    }
+                    if (!reuse) w.release();
+                    if (TRIM) org.bytedeco.javacpp.Pointer.trimMemory(); // freed memory back to the system
                 }
             }
-            // once per chunk, not per layer: trimming returns the activations' heap pages, which the
-            // next layer would fault in again
-            if (reuse && TRIM) org.bytedeco.javacpp.Pointer.trimMemory();
             for (int b = 0; b < n; b++) {
                 try (PointerScope finalScope = new PointerScope()) {
                     Tensor h = DecoderStep.rmsNorm(x[b], finalNorm, config.rmsNormEps());
