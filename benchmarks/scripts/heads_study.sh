@@ -6,7 +6,7 @@
 #   benchmarks/scripts/heads_study.sh [OUT]      (default OUT: heads-study; replaced)
 # Writes OUT/<config>/ (compare's results.json, report and pruned models), OUT/heads.md (the
 # table) and OUT/ablation.md (the head-only control, HeadAblation.java beside this script).
-# About 30 min for the table and 8 for the control on 2 shared cores. REUSE=1 keeps finished parts.
+# About 5 min for the table and 1 for the control on 2 cores. REUSE=1 keeps finished parts.
 set -e
 OUT=${1:-heads-study}
 JAR=${JAR:-java/target/cusprun.jar}
