@@ -190,23 +190,39 @@ final class WeightLoader {
      * and one converting copy. False when their stored dtypes differ (rare; the caller joins).
      */
     private boolean readFusedInto(String[] names, long[] rows, long[] columns, Tensor into) throws IOException {
-        long total = 0;
-        for (long r : rows) total += r;
+        DType stored = commonStoredDtype(names, rows, columns);
+        if (stored == null) return false;
+        boolean direct = stored.scalarType() == dtype;
+        Tensor target = direct ? into : staging(stored, shape(totalRows(rows), columns));
+        readRowWise(names, rows, target);
+        if (!direct) into.copy_(target);
+        return true;
+    }
+
+    /** The stored dtype the named tensors share (each shape-checked), or null when they differ. */
+    private DType commonStoredDtype(String[] names, long[] rows, long[] columns) throws IOException {
         DType stored = null;
         for (int i = 0; i < names.length; i++) {
             DType t = check(reader, names[i], shape(rows[i], columns)).dtype();
             if (stored == null) stored = t;
-            else if (stored != t) return false;
+            else if (stored != t) return null;
         }
-        boolean direct = stored.scalarType() == dtype;
-        Tensor target = direct ? into : staging(stored, shape(total, columns));
+        return stored;
+    }
+
+    /** Reads the named tensors one after the other into consecutive rows of {@code target}. */
+    private void readRowWise(String[] names, long[] rows, Tensor target) throws IOException {
         long at = 0;
         for (int i = 0; i < names.length; i++) {
             reader.readInto(names[i], target.narrow(0, at, rows[i]));
             at += rows[i];
         }
-        if (!direct) into.copy_(target);
-        return true;
+    }
+
+    private static long totalRows(long[] rows) {
+        long total = 0;
+        for (long r : rows) total += r;
+        return total;
     }
 
     /** A view [shape] of the staging buffer in the stored dtype, grown when too small. */
@@ -231,20 +247,10 @@ final class WeightLoader {
 
     /** The tensors read straight into one buffer of their stored dtype, converted once; null when their dtypes differ (rare). */
     private Tensor readFused(String[] names, long[] rows, long[] columns) throws IOException {
-        long total = 0;
-        for (long r : rows) total += r;
-        DType stored = null;
-        for (int i = 0; i < names.length; i++) {
-            DType t = check(reader, names[i], shape(rows[i], columns)).dtype();
-            if (stored == null) stored = t;
-            else if (stored != t) return null;
-        }
-        Tensor buffer = Tensors.emptyCpu(stored.scalarType(), shape(total, columns));
-        long at = 0;
-        for (int i = 0; i < names.length; i++) {
-            reader.readInto(names[i], buffer.narrow(0, at, rows[i]));
-            at += rows[i];
-        }
+        DType stored = commonStoredDtype(names, rows, columns);
+        if (stored == null) return null;
+        Tensor buffer = Tensors.emptyCpu(stored.scalarType(), shape(totalRows(rows), columns));
+        readRowWise(names, rows, buffer);
         return buffer.to(device, dtype);
     }
 
