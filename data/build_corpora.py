@@ -553,12 +553,8 @@ def main():
                "documents": len(gen), "chars": sum(len(d["text"]) for d in gen),
                "what": "held-out documents, every language x domain cell, disjoint from general/heldout.jsonl"})
     mc = build_mc(names["de"]["heldout"])
-    with open(os.path.join(out, "eval/mc_de_commands.jsonl"), "w", encoding="utf-8", newline="\n") as f:
-        for item in mc:
-            f.write(json.dumps(item, ensure_ascii=False) + "\n")
-    ev.append({"name": "mc_de_commands", "kind": "multiple_choice", "path": "eval/mc_de_commands.jsonl",
-               "documents": len(mc),
-               "what": "German: which description belongs to this manual page? 4 choices, from held-out NAME lines"})
+    write_mc(out, ev, "mc_de_commands", mc,
+             "German: which description belongs to this manual page? 4 choices, from held-out NAME lines")
     for name, langs, what in (
             ("mc_de_continuation", ["de"], "German manual pages: which text continues this passage? 4 choices, "
              "the true next words and the words at the same place of 3 other held-out pages"),
@@ -570,11 +566,7 @@ def main():
             items += build_continuation_mc(f"{name}:{lang}:man", man[lang]["heldout"], limit)
             if len(langs) > 1 and lang in FORTUNE_PACKAGES:
                 items += build_continuation_mc(f"{name}:{lang}:fortune", literary[lang]["heldout"], limit)
-        with open(os.path.join(out, f"eval/{name}.jsonl"), "w", encoding="utf-8", newline="\n") as f:
-            for item in items:
-                f.write(json.dumps(item, ensure_ascii=False) + "\n")
-        ev.append({"name": name, "kind": "multiple_choice", "path": f"eval/{name}.jsonl",
-                   "documents": len(items), "what": what})
+        write_mc(out, ev, name, items, what)
     for name, langs, what in (
             ("mc_de_recall", ["de"], "German manual pages: which word comes next? The right one, the page's "
              "name, occurred earlier in the passage; 3 others are names of other held-out pages, absent from it"),
@@ -586,31 +578,18 @@ def main():
             items += build_recall_mc(f"{name}:{lang}:man", man[lang]["heldout"], limit)
             if len(langs) > 1 and lang in FORTUNE_PACKAGES:
                 items += build_recall_mc(f"{name}:{lang}:fortune", literary[lang]["heldout"], limit)
-        with open(os.path.join(out, f"eval/{name}.jsonl"), "w", encoding="utf-8", newline="\n") as f:
-            for item in items:
-                f.write(json.dumps(item, ensure_ascii=False) + "\n")
-        ev.append({"name": name, "kind": "multiple_choice", "path": f"eval/{name}.jsonl",
-                   "documents": len(items), "what": what})
+        write_mc(out, ev, name, items, what)
     items = build_language_mc("mc_language_continuation:man", [(l, man[l]["heldout"]) for l in LANGS], 25)
     items += build_language_mc("mc_language_continuation:fortune",
                                [(l, literary[l]["heldout"]) for l in LANGS if l in FORTUNE_PACKAGES], 25)
-    with open(os.path.join(out, "eval/mc_language_continuation.jsonl"), "w", encoding="utf-8", newline="\n") as f:
-        for item in items:
-            f.write(json.dumps(item, ensure_ascii=False) + "\n")
-    ev.append({"name": "mc_language_continuation", "kind": "multiple_choice",
-               "path": "eval/mc_language_continuation.jsonl", "documents": len(items),
-               "what": "every language x domain cell: which text continues this passage? 4 choices, the true next "
-                       "words and the words at the same place of documents in 3 other languages of the domain"})
+    write_mc(out, ev, "mc_language_continuation", items,
+             "every language x domain cell: which text continues this passage? 4 choices, the true next "
+             "words and the words at the same place of documents in 3 other languages of the domain")
     # the expert's (German) items of the set above: the demo's multiple choice
     de_items = [it for it in items if it["source"].startswith(("manpages-de:", "fortunes-de:"))]
-    with open(os.path.join(out, "eval/mc_de_language_continuation.jsonl"), "w", encoding="utf-8",
-              newline="\n") as f:
-        for item in de_items:
-            f.write(json.dumps(item, ensure_ascii=False) + "\n")
-    ev.append({"name": "mc_de_language_continuation", "kind": "multiple_choice",
-               "path": "eval/mc_de_language_continuation.jsonl", "documents": len(de_items),
-               "what": "the German items of mc_language_continuation (manual pages and fortunes): which text "
-                       "continues this German passage? The true next words, or words of 3 other languages"})
+    write_mc(out, ev, "mc_de_language_continuation", de_items,
+             "the German items of mc_language_continuation (manual pages and fortunes): which text "
+             "continues this German passage? The true next words, or words of 3 other languages")
     index["eval"] = ev
 
     # ---- training corpus for the demo model: the score splits, plus the other documents of
@@ -640,6 +619,15 @@ def main():
 def open_jsonl_texts(path):
     with open(path, encoding="utf-8") as f:
         return [json.loads(l) for l in f if l.strip()]
+
+
+def write_mc(out, ev, name, items, what):
+    """Writes eval/<name>.jsonl (one item per line) and its entry of the index's eval list."""
+    path = f"eval/{name}.jsonl"
+    with open(os.path.join(out, path), "w", encoding="utf-8", newline="\n") as f:
+        for item in items:
+            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+    ev.append({"name": name, "kind": "multiple_choice", "path": path, "documents": len(items), "what": what})
 
 
 def build_mc(items):
