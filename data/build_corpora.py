@@ -26,16 +26,22 @@ import unicodedata
 SEED = "cusprun-corpora-v1"
 HELDOUT_FRACTION = 0.2
 MIN_CHARS, TARGET_CHARS, MAX_CHARS = 200, 700, 1500
-LANGS = ["en", "de", "fr", "es", "it", "ru"]
+LANGS = ["en", "de", "fr", "es", "it", "ru", "pl", "zh"]
 
 MANPAGE_PACKAGES = {"en": "manpages", "de": "manpages-de", "fr": "manpages-fr",
-                    "es": "manpages-es", "it": "manpages-it", "ru": "manpages-ru"}
+                    "es": "manpages-es", "it": "manpages-it", "ru": "manpages-ru",
+                    "pl": "manpages-pl", "zh": "manpages-zh"}
+# The directory of a language's pages under usr/share/man (default: the language code).
+# Chinese is the simplified-script translation; the traditional one (zh_TW) is not used.
+MANPAGE_DIRS = {"en": "", "zh": "zh_CN"}
 # fortunes-fr does not exist in Debian: no French literary source.
 FORTUNE_PACKAGES = {"en": "fortunes-min", "de": "fortunes-de", "es": "fortunes-es",
-                    "it": "fortunes-it", "ru": "fortunes-ru"}
+                    "it": "fortunes-it", "ru": "fortunes-ru", "pl": "fortunes-pl", "zh": "fortunes-zh"}
 # fortune files left out: pictures made of characters, banners, the offensive section
-# (es/off/), and a small draft file duplicated in varios.fortunes.
-FORTUNE_SKIP = re.compile(r"(^|/)(asciiart|banner|off/.*|varios\.fortunes-pre)$")
+# (es/off/), a small draft file duplicated in varios.fortunes, and the Polish files of
+# pictures (cows) and of jokes against groups of people or one politician.
+FORTUNE_SKIP = re.compile(r"(^|/)(asciiart|banner|off/.*|varios\.fortunes-pre|cows|dowcipy-feministyczne"
+                          r"|dowcipy-szowinistyczne|dowcipy-lepper|radio_maryja)$")
 
 # Sections of a rendered page that are boilerplate rather than content.
 DROP_SECTIONS = {
@@ -51,11 +57,22 @@ DROP_SECTIONS = {
            "COPYRIGHT", "DISPONIBILITÀ", "COLOPHON"},
     "ru": {"ПЕРЕВОД", "СМ. ТАКЖЕ", "АВТОР", "АВТОРЫ", "ИНФОРМАЦИЯ ОБ ОШИБКАХ",
            "АВТОРСКИЕ ПРАВА", "COPYRIGHT"},
+    "pl": {"TŁUMACZENIE", "ZOBACZ TAKŻE", "AUTOR", "AUTORZY", "ZGŁASZANIE BŁĘDÓW", "PRAWA AUTORSKIE",
+           "COPYRIGHT", "DOSTĘPNOŚĆ", "ZNAKI TOWAROWE", "KOLOFON", "COLOPHON"},
+    "zh": set(),
+}
+# The Chinese pages name their sections in many ways ("参见", "SEE ALSO 参见", "另见 (SEE ALSO)")
+# and end with translators' sections ("跋", "[中文版维护人]", "《中国 Linux 论坛 man 手册页翻译计划》").
+DROP_SECTION_WORDS = {
+    "zh": re.compile(r"跋|维护人|最新更新|翻译|参见|另见|SEE ALSO|作者|AUTHOR|译者|版权|COPYRIGHT|报告错误"
+                     r"|REPORTING BUGS|COLOPHON|^_+$"),
 }
 DESCRIPTION_HEADINGS = {"DESCRIPTION", "BESCHREIBUNG", "DESCRIPCIÓN", "DESCRIZIONE",
-                        "ОПИСАНИЕ"}
+                        "ОПИСАНИЕ", "OPIS", "描述"}
 SYNOPSIS_HEADINGS = {"SYNOPSIS", "ÜBERSICHT", "SINOPSIS", "SINTASSI", "СИНТАКСИС",
-                     "SINTESI", "ОБЗОР"}
+                     "SINTESI", "ОБЗОР", "SKŁADNIA", "概述", "总览"}
+# Chinese sentence ends: a Chinese sentence is not followed by a space.
+CJK_STOPS = "。！？；"
 
 # Question templates per language and kind of page: (question, answer prefix).
 # kind: "command" (sections 1, 6, 8), "function" (2, 3), "topic" (4, 5, 7).
@@ -84,6 +101,14 @@ QA_TEMPLATES = {
            "function": "Вопрос: Что делает функция {name}?",
            "topic": "Вопрос: О чём страница руководства {name}({section})?",
            "answer": "Ответ:"},
+    "pl": {"command": "Pytanie: Co robi polecenie {name}?",
+           "function": "Pytanie: Co robi funkcja {name}?",
+           "topic": "Pytanie: Czego dotyczy strona podręcznika {name}({section})?",
+           "answer": "Odpowiedź:"},
+    "zh": {"command": "问题：命令 {name} 的作用是什么？",
+           "function": "问题：函数 {name} 的作用是什么？",
+           "topic": "问题：手册页 {name}({section}) 讲的是什么？",
+           "answer": "回答：", "stop": "。"},
 }
 
 # Documents per corpus: (score, heldout).
@@ -102,6 +127,13 @@ MC_CHOICES = 4
 
 
 # ---------------------------------------------------------------- helpers
+
+def heading_in(heading, names):
+    """Whether a section heading is one of names; a Chinese heading may carry its English
+    name too ("描述 DESCRIPTION", "总览 (SYNOPSIS)"), which is ignored."""
+    h = heading.upper()
+    return h in names or re.sub(r"[\sA-Z()（）]", "", h) in names
+
 
 def sha(s):
     return hashlib.sha256(s.encode("utf-8")).hexdigest()
@@ -159,7 +191,8 @@ def split_long(unit):
     if len(unit) <= MAX_CHARS:
         return [unit]
     pieces = []
-    for part in re.split(r"(?<=\n)", unit) if "\n" in unit else re.split(r"(?<=[.!?;:]) ", unit):
+    sentences = r"(?<=[.!?;:]) |(?<=[" + CJK_STOPS + "])"
+    for part in re.split(r"(?<=\n)", unit) if "\n" in unit else re.split(sentences, unit):
         part = part.strip()
         if not part:
             continue
@@ -216,7 +249,8 @@ def render(raw):
 
 def find_manpages(root, lang):
     pkg = MANPAGE_PACKAGES[lang]
-    base = os.path.join(root, pkg, "usr/share/man") + ("" if lang == "en" else "/" + lang)
+    sub = MANPAGE_DIRS.get(lang, lang)
+    base = os.path.join(root, pkg, "usr/share/man") + ("/" + sub if sub else "")
     pages = []
     for sec_dir in sorted(os.listdir(base)):
         m = re.fullmatch(r"man(\d)", sec_dir)
@@ -267,8 +301,9 @@ def parse_page(text, lang):
     flush_para()
     if heading is not None:
         sections.append((heading, paras))
-    drop = DROP_SECTIONS[lang]
-    return [(h, p) for h, p in sections if h.upper() not in drop and p]
+    drop, words = DROP_SECTIONS[lang], DROP_SECTION_WORDS.get(lang)
+    return [(h, p) for h, p in sections
+            if h.upper() not in drop and not (words and words.search(h.upper())) and p]
 
 
 NAME_LINE = re.compile(r"^(.+?)\s+(?:-|–|—|\\-)+\s+(.+)$")
@@ -291,18 +326,19 @@ def name_line(page, sections):
 
 
 def is_prose(par):
-    return (len(par) >= 120 and letter_ratio(par) >= 0.75 and par.rstrip()[-1:] in ".!?:;»\")"
-            and len(par.split()) >= 15 and "\n" not in par.strip())
+    words = len(par.split()) + sum(unicodedata.east_asian_width(c) == "W" for c in par) // 2
+    return (len(par) >= 120 and letter_ratio(par) >= 0.75 and par.rstrip()[-1:] in ".!?:;»\")" + CJK_STOPS
+            and words >= 15 and "\n" not in par.strip())
 
 
 def first_sentences(text, limit):
     """Leading whole sentences of text up to about limit chars (at least one sentence)."""
-    parts = re.split(r"(?<=[.!?])\s+", text.replace("\n", " "))
+    parts = [p for p in re.split(r"(?<=[.!?])\s+|(?<=[" + CJK_STOPS + r"])\s*", text.replace("\n", " ")) if p]
     out = ""
     for p in parts:
         if out and len(out) + 1 + len(p) > limit:
             break
-        out = (out + " " + p) if out else p
+        out = (out + ("" if out[-1] in CJK_STOPS else " ") + p) if out else p
     return out[:MAX_CHARS - 200]
 
 
@@ -314,7 +350,7 @@ def page_documents(page, sections):
         units.append(h + "\n" + paras[0])
         units.extend(paras[1:])
     tech = chunk(units)
-    prose_units = [p for h, paras in sections if h.upper() not in SYNOPSIS_HEADINGS
+    prose_units = [p for h, paras in sections if not heading_in(h, SYNOPSIS_HEADINGS)
                    for p in paras if is_prose(p)]
     prose = chunk(prose_units)
     qa = None
@@ -324,10 +360,10 @@ def page_documents(page, sections):
         kind = "command" if sec in "168" else "function" if sec in "23" else "topic"
         tpl = QA_TEMPLATES[lang]
         question = tpl[kind].format(name=nl["name"], section=sec)
-        answer = f"{tpl['answer']} {nl['names']} – {nl['desc']}."
-        desc_paras = next((p for h, p in sections if h.upper() in DESCRIPTION_HEADINGS), None)
+        answer = f"{tpl['answer']} {nl['names']} – {nl['desc']}{tpl.get('stop', '.')}"
+        desc_paras = next((p for h, p in sections if heading_in(h, DESCRIPTION_HEADINGS)), None)
         if desc_paras is None:
-            desc_paras = next((p for h, p in sections[1:] if h.upper() not in SYNOPSIS_HEADINGS), [])
+            desc_paras = next((p for h, p in sections[1:] if not heading_in(h, SYNOPSIS_HEADINGS)), [])
         elab = ""
         for p in desc_paras:
             if letter_ratio(p) < 0.6 or "\n" in p:  # skip option lists, code, tables
@@ -802,7 +838,7 @@ LICENCES = [
      "(verbatim and modified copies allowed if the permission notice is kept; formatted "
      "versions without the source must acknowledge the copyright and authors), BSD-2/3/4-clause, "
      "Expat, GPL-1+/GPL-2 (per-file list in the package's copyright file)."),
-    ("manpages-de, -fr, -es, -it, -ru", "manpages-l10n project: the translations are GPL-3+ "
+    ("manpages-de, -fr, -es, -it, -ru, -pl", "manpages-l10n project: the translations are GPL-3+ "
      "(copyright of the individual translators, listed per .po file). The translated pages "
      "are derived from the original upstream pages (man-pages, coreutils, util-linux, "
      "systemd, procps, ...), whose own licences also apply; the copyright file does not "
@@ -818,6 +854,14 @@ LICENCES = [
     ("fortunes-it", "fortune-it: the collectors declare the files not copyrighted, "
      "\"freeware (public domain)\", free to copy, modify and redistribute."),
     ("fortunes-ru", "fortune-mod-ru by Pavel Maryanov and others: GPL-2."),
+    ("manpages-zh", "Chinese Man Pages project (Yu Guanghui, LI Daobing and contributors): the "
+     "translations are GFDL-1.2+ or GPL-2+ per file, as listed in the package's copyright file; "
+     "the pages are derived from the original upstream pages, whose own licences also apply."),
+    ("fortunes-pl", "LinuxPL and PLD teams' collection, GPL-2+. Quotations are by their named "
+     "authors. Pictures (`cows`) and the files of jokes against groups of people or one "
+     "politician are not used."),
+    ("fortunes-zh", "Tang and Song poems and Debian's code of conduct in Chinese, collected by "
+     "the Debian Chinese team: GPL-3+."),
 ]
 
 
@@ -839,9 +883,15 @@ def write_sources(out, index):
         w(f"| {p['name']} | {p['version']} | `{p['sha256']}` |")
     w(f"\nRenderer: {index['groff']}.\n")
     w("There is no `fortunes-fr` in Debian: French text comes from `manpages-fr` only, so "
-      "the literary domain has no French documents. Fortune files left out: "
-      "`de/asciiart`, `it/banner`, the offensive section `es/off/`, `es/varios.fortunes-pre`; "
-      "entries that are mostly non-letters are dropped, duplicates removed.\n")
+      "the literary domain has no French documents. Chinese is `manpages-zh`'s simplified-script "
+      "pages (`zh_CN`; the traditional-script `zh_TW` pages are not used) and `fortunes-zh`. "
+      "Fortune files left out: "
+      "`de/asciiart`, `it/banner`, the offensive section `es/off/`, `es/varios.fortunes-pre`, "
+      "`pl/cows`, `pl/dowcipy-feministyczne`, `pl/dowcipy-szowinistyczne`, `pl/dowcipy-lepper`, "
+      "`pl/radio_maryja`; entries that are mostly non-letters are dropped, duplicates removed.\n")
+    w("Chinese writes no spaces between words, and the multiple-choice builders cut contexts, "
+      "continuations and recalled words at spaces, so the multiple-choice sets have no Chinese "
+      "items (and no Chinese distractors).\n")
     w("Source units read: manual pages " + ", ".join(f"{k} {v}" for k, v in index["sources"]["manual_pages"].items())
       + "; fortune entries " + ", ".join(f"{k} {v}" for k, v in index["sources"]["fortune_entries"].items()) + ".\n")
     w("## Licences (summarised from each package's `/usr/share/doc/<package>/copyright`)\n")
@@ -862,8 +912,9 @@ def write_sources(out, index):
     w("## Corpora\n")
     w("| corpus | what | split | documents | characters | bytes |\n|---|---|---|---|---|---|")
     what = {"language": "manual pages and fortunes in one language",
-            "technical": "manual pages, all six languages",
-            "literary": "fortunes (quotes, jokes, poems, anecdotes), en/de/es/it/ru",
+            "technical": f"manual pages, all {len(LANGS)} languages",
+            "literary": "fortunes (quotes, jokes, poems, anecdotes), "
+                        + "/".join(l for l in LANGS if l in FORTUNE_PACKAGES),
             "continuation": "plain prose paragraphs (man pages and fortunes), all languages",
             "qa": "question/answer from each page's NAME line + start of its description",
             "general": "all languages, both domains (prose; no QA)"}

@@ -25,11 +25,15 @@ packages=(
   "manpages-es=4.18.1-1"
   "manpages-it=4.18.1-1"
   "manpages-ru=4.18.1-1"
+  "manpages-pl=1:4.18.1-1"
+  "manpages-zh=1.6.4.0-1"
   "fortunes-min=1:1.99.1-7.3"
   "fortunes-de=0.35-1"
   "fortunes-es=1.36"
   "fortunes-it=1.99-4.1"
   "fortunes-ru=1.52-3.1"
+  "fortunes-pl=0.0.20130525-3"
+  "fortunes-zh=2.98"
 )
 
 for tool in apt-get dpkg-deb groff col python3; do

@@ -45,6 +45,11 @@ EXPERT=(--corpus "language:de=$CORPORA/language/de/score.jsonl"
         --corpus "domain:technical=$CORPORA/domain/technical/score.jsonl"
         --corpus "task:qa=$CORPORA/task/qa/score.jsonl")
 declare -A MODELS=([demo]="$DATA/demo-model" [uniform35]="$WORK/models/uniform35" [perlayer35]="$WORK/models/perlayer35")
+# pruned models of an earlier demo model (a rebuilt checkpoint, another commit) are made again
+source_sum=$(sha256sum "$DATA/demo-model/model.safetensors" | cut -d' ' -f1)
+if [ "$(cat "$WORK/models/source.sha256" 2>/dev/null)" != "$source_sum" ]; then
+    rm -rf "$WORK/models"
+fi
 for m in uniform35 perlayer35; do
     if [ ! -f "${MODELS[$m]}/config.json" ]; then
         mode=$([ $m = uniform35 ] && echo uniform || echo per-layer)
@@ -52,6 +57,7 @@ for m in uniform35 perlayer35; do
             --out "${MODELS[$m]}" --force >&2
     fi
 done
+echo "$source_sum" > "$WORK/models/source.sha256"
 echo "pruned models ready: $(( $(date +%s) - start )) s" >&2
 
 java -cp "$JAR" io.cusprun.cli.check.TokenIds "$DATA/demo-model" "$CORPORA/eval/expert_de_technical_qa.jsonl" \

@@ -23,7 +23,6 @@ import org.apache.commons.cli.Options;
  */
 public final class DemoCommand implements Command {
     static final String NAME = "demo";
-    static final String[] OTHER_LANGUAGES = {"en", "fr", "es", "it", "ru"};
     static final String DEFAULT_OUT = "demo-output";
     /** 64 documents per corpus, truncated to the 256-token windows the demo model was trained on. */
     static final ScoreSettings SCORING =
@@ -140,7 +139,7 @@ public final class DemoCommand implements Command {
                 corpus("domain:technical", corpora.resolve("domain/technical/score.jsonl")),
                 corpus("task:qa", corpora.resolve("task/qa/score.jsonl")));
         List<CorpusSpec> overlap = new ArrayList<>();
-        for (String lang : OTHER_LANGUAGES) {
+        for (String lang : otherLanguages(corpora.resolve("language"))) {
             overlap.add(corpus("language:" + lang, corpora.resolve("language/" + lang + "/score.jsonl")));
         }
         overlap.add(corpus("domain:literary", corpora.resolve("domain/literary/score.jsonl")));
@@ -160,6 +159,17 @@ public final class DemoCommand implements Command {
                 .withEvalDocs(evalDocs)
                 .withMaxLength(SCORING.maxTokens()) // the demo model was trained on 256-token windows
                 .withKeepDir(out.resolve("models"));
+    }
+
+    /** The language corpora other than the expert's German, in name order (the overlap heatmap's rows). */
+    private static List<String> otherLanguages(Path languages) throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.list(languages)) {
+            return s.filter(Files::isDirectory)
+                    .map(p -> p.getFileName().toString())
+                    .filter(lang -> !lang.equals("de"))
+                    .sorted()
+                    .toList();
+        }
     }
 
     private static CorpusSpec corpus(String kindName, Path path) throws IOException {

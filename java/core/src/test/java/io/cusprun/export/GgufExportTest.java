@@ -489,7 +489,10 @@ class GgufExportTest {
         GgufTokenizer.addTo(m, demo, ModelConfig.read(demo));
         assertEquals("gpt2", m.get("tokenizer.ggml.model").asString());
         assertEquals("gpt-2", m.get("tokenizer.ggml.pre").asString());
-        assertEquals(4096, m.get("tokenizer.ggml.tokens").list().size());
+        assertEquals(
+                ModelConfig.read(demo).vocabSize(),
+                m.get("tokenizer.ggml.tokens").list().size());
+        assertEquals(6144, m.get("tokenizer.ggml.tokens").list().size());
         assertEquals(0L, m.get("tokenizer.ggml.bos_token_id").asLong());
         assertEquals(true, m.get("tokenizer.ggml.add_bos_token").value());
     }

@@ -97,7 +97,9 @@ public final class ModelCard {
                 millions(p.total()),
                 c.init() == null ? "from scratch" : "further from an earlier checkpoint (`INIT_MODEL_CARD.md`)");
         line(b, "(`io.cusprun.train.DemoModelTrainer`, Java + LibTorch through JavaCPP, on the CPU) on the bundled");
-        line(b, "demo corpora: man pages and fortunes in six languages. It exists so that cusprun has a real,");
+        line(
+                b,
+                "demo corpora: man pages and fortunes in eight languages (en, de, fr, es, it, ru, pl, zh). It exists so that cusprun has a real,");
         line(b, "multilingual checkpoint to score, prune and evaluate in tests and demos, with a known origin. It is");
         line(b, "a toy: fluent-looking fragments at best, no knowledge to speak of.");
         line(b, "");

@@ -123,7 +123,7 @@ class DemoModelTrainerTest {
         }
         ModelConfig config = ModelConfig.read(out);
         assertEquals(DType.BF16, config.torchDtype());
-        assertEquals(4096, config.vocabSize());
+        assertEquals(6144, config.vocabSize()); // data/demo-tokenizer
         assertEquals(0L, config.bosTokenId());
         assertEquals(List.of(1L), config.eosTokenIds());
         try (Checkpoint ck = Checkpoint.open(out)) {
@@ -187,6 +187,28 @@ class DemoModelTrainerTest {
         String message = err.toString(StandardCharsets.UTF_8);
         assertEquals(1, message.lines().count(), message);
         assertTrue(message.contains(first.resolve("config.json") + ": --init needs hidden_size 64, not 32"), message);
+    }
+
+    /** The card's promise: the same seed and thread count give the same checkpoint, byte for byte. */
+    @Test
+    void sameSeedAndThreadsGiveTheSameBytes() throws IOException {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        String[] settings = {"--no-eval", "--threads", "2", "--seed", "7"};
+        assertEquals(0, run(err, tiny(tmp.resolve("a"), settings)), err.toString(StandardCharsets.UTF_8));
+        assertEquals(0, run(err, tiny(tmp.resolve("b"), settings)), err.toString(StandardCharsets.UTF_8));
+        assertEquals(0, run(err, set(tiny(tmp.resolve("c"), settings), "--seed", "8")));
+        assertArrayEquals(
+                Files.readAllBytes(tmp.resolve("a/model.safetensors")),
+                Files.readAllBytes(tmp.resolve("b/model.safetensors")));
+        try (LlamaModel a = LlamaModel.load(tmp.resolve("a"));
+                LlamaModel c = LlamaModel.load(tmp.resolve("c"))) {
+            String name = "model.layers.0.mlp.up_proj.weight";
+            assertFalse(
+                    Arrays.equals(
+                            Tensors.toFloats(a.hfTensors().get(name)),
+                            Tensors.toFloats(c.hfTensors().get(name))),
+                    "another seed gives other weights");
+        }
     }
 
     @Test
