@@ -2,7 +2,7 @@
 # Runs cusprun's GGUF exports in llama.cpp (node-llama-cpp's prebuilt CPU binaries) and compares
 # with cusprun: the demo model unpruned, pruned 35% uniformly and 35% per layer (German technical
 # QA expert), each exported as f32, f16, bf16 and q8_0. Checks identical tokenization of held-out
-# documents, perplexity of the same token ids within 0.1% (f32) and 1% (f16, bf16), reports q8_0,
+# documents (German and Chinese), perplexity of the same token ids within 0.1% (f32) and 1% (f16, bf16), reports q8_0,
 # and prints a greedy continuation from llama.cpp. Then every test-fixture family (tiny random
 # models) exported as f32 and scored on random ids in both (see fixtures.mjs).
 #
@@ -60,7 +60,12 @@ done
 echo "$source_sum" > "$WORK/models/source.sha256"
 echo "pruned models ready: $(( $(date +%s) - start )) s" >&2
 
-java -cp "$JAR" io.cusprun.cli.check.TokenIds "$DATA/demo-model" "$CORPORA/eval/expert_de_technical_qa.jsonl" \
+# held-out documents: three quarters German technical QA (the expert), a quarter Chinese, so that
+# the tokenizer's Chinese merges are compared too
+zh=$(( DOCS / 4 ))
+{ head -n $(( DOCS - zh )) "$CORPORA/eval/expert_de_technical_qa.jsonl"
+  head -n "$zh" "$CORPORA/language/zh/heldout.jsonl"; } > "$WORK/documents.jsonl"
+java -cp "$JAR" io.cusprun.cli.check.TokenIds "$DATA/demo-model" "$WORK/documents.jsonl" \
     "$DOCS" "$MAX" "$WORK/tokens"
 echo "{" > "$WORK/cusprun.json"
 ggufs=()
