@@ -326,6 +326,7 @@ def name_line(page, sections):
 
 
 def is_prose(par):
+    # Chinese has no spaces: count its wide characters as words of about two characters each
     words = len(par.split()) + sum(unicodedata.east_asian_width(c) == "W" for c in par) // 2
     return (len(par) >= 120 and letter_ratio(par) >= 0.75 and par.rstrip()[-1:] in ".!?:;»\")" + CJK_STOPS
             and words >= 15 and "\n" not in par.strip())
