@@ -308,6 +308,232 @@ public final class AtomicOutput {
         }
     }
 
+    // ------------------------------------------------------------------ exclusive claims
+
+    /** Claims held by this process: the target, and the claim. */
+    private static final Map<Path, Claim> CLAIMS = new LinkedHashMap<>();
+
+    /**
+     * An exclusive claim on an output's final name, held from before any work until the run ends:
+     * a sibling lock file {@code .NAME.lock} that holds the owner's process id, locked with the
+     * operating system's file lock (released by the kernel when the process dies, so a killed run
+     * never blocks the next one). Closing it deletes the lock file while still holding the lock.
+     */
+    public static final class Claim implements AutoCloseable {
+        private final Path target;
+        private final Path lockFile;
+        private final Thread owner;
+        private final FileChannel channel;
+        private final java.nio.channels.FileLock lock;
+        private final List<Path> createdDirs;
+        private final boolean reentered;
+
+        private Claim(
+                Path target,
+                Path lockFile,
+                Thread owner,
+                FileChannel channel,
+                java.nio.channels.FileLock lock,
+                List<Path> createdDirs,
+                boolean reentered) {
+            this.target = target;
+            this.lockFile = lockFile;
+            this.owner = owner;
+            this.channel = channel;
+            this.lock = lock;
+            this.createdDirs = createdDirs;
+            this.reentered = reentered;
+        }
+
+        public Path target() {
+            return target;
+        }
+
+        /** Releases the claim unless it was a re-entry of one this thread already held. */
+        @Override
+        public void close() {
+            if (reentered) {
+                return;
+            }
+            synchronized (LOCK) {
+                if (CLAIMS.get(target) == this) {
+                    CLAIMS.remove(target);
+                }
+            }
+            drop();
+        }
+
+        /** Deletes the lock file (holding the lock, so no other process can have claimed it), then unlocks. */
+        private void drop() {
+            try {
+                Files.deleteIfExists(lockFile);
+            } catch (IOException | RuntimeException e) {
+                // a lock file left behind is harmless: the next run locks and reuses it
+            }
+            try {
+                channel.close(); // releases the lock
+            } catch (IOException e) {
+                // closed already
+            }
+            for (int i = createdDirs.size() - 1; i >= 0; i--) {
+                try {
+                    Files.deleteIfExists(createdDirs.get(i)); // only when still empty
+                } catch (IOException | RuntimeException e) {
+                    break; // the run put something there
+                }
+            }
+        }
+    }
+
+    /** The lock file that claims {@code target}: {@code .NAME.lock} beside it. */
+    public static Path lockFile(Path target) {
+        Path abs = target.toAbsolutePath().normalize();
+        return abs.resolveSibling("." + abs.getFileName() + ".lock");
+    }
+
+    /**
+     * Claims {@code target} for this run, or refuses with a {@link OutputPolicy.RefusedException}
+     * naming the process that holds it. A thread that already holds the claim gets it again (a
+     * re-entry, whose {@link Claim#close} does nothing). Missing parent directories are created,
+     * and removed again on release when the run left them empty.
+     */
+    public static Claim claim(Path target) throws IOException {
+        Path abs = target.toAbsolutePath().normalize();
+        if (abs.getParent() == null || abs.getFileName() == null) {
+            throw new OutputPolicy.RefusedException(abs + ": not written: it is the root directory");
+        }
+        Path lockFile = lockFile(abs);
+        synchronized (LOCK) {
+            if (shuttingDown) {
+                throw new IOException("interrupted: not claiming " + abs);
+            }
+            Claim held = CLAIMS.get(abs);
+            if (held != null && held.owner == Thread.currentThread()) {
+                return new Claim(abs, lockFile, held.owner, held.channel, held.lock, List.of(), true);
+            }
+            if (held != null) {
+                throw busy(abs, ProcessHandle.current().pid());
+            }
+            installHook();
+        }
+        List<Path> created = new ArrayList<>();
+        for (Path p = abs.getParent(); p != null && !Files.exists(p); p = p.getParent()) {
+            created.add(0, p);
+        }
+        createDirectories(abs.getParent());
+        String token = ProcessHandle.current().pid() + " " + Long.toHexString(System.nanoTime()) + "-"
+                + Long.toHexString(Thread.currentThread().getId());
+        for (int attempt = 0; attempt < 100; attempt++) {
+            FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            java.nio.channels.FileLock lock;
+            try {
+                lock = ch.tryLock();
+            } catch (java.nio.channels.OverlappingFileLockException e) {
+                lock = null; // another thread of this process holds it
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                throw e;
+            }
+            if (lock == null) {
+                ch.close();
+                long pid = holder(lockFile);
+                removeCreated(created);
+                throw busy(abs, pid);
+            }
+            ch.truncate(0);
+            writeAll(ch, ByteBuffer.wrap(token.getBytes(StandardCharsets.UTF_8)), 0);
+            ch.force(false);
+            // the lock is on the file we opened: it must still be the one at the path (a releasing
+            // run deletes its lock file before unlocking; whoever opened that file before the delete
+            // holds a lock on a file no longer there, and tries again)
+            String there;
+            try {
+                there = Files.readString(lockFile, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                there = null;
+            }
+            if (token.equals(there)) {
+                Claim c = new Claim(abs, lockFile, Thread.currentThread(), ch, lock, created, false);
+                synchronized (LOCK) {
+                    if (shuttingDown) {
+                        c.drop();
+                        throw new IOException("interrupted: not claiming " + abs);
+                    }
+                    CLAIMS.put(abs, c);
+                }
+                return c;
+            }
+            ch.close();
+        }
+        throw new IOException(lockFile + ": could not lock it (it keeps changing)");
+    }
+
+    private static void writeAll(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+        while (buf.hasRemaining()) {
+            pos += ch.write(buf, pos);
+        }
+    }
+
+    private static void removeCreated(List<Path> created) {
+        for (int i = created.size() - 1; i >= 0; i--) {
+            try {
+                Files.deleteIfExists(created.get(i));
+            } catch (IOException | RuntimeException e) {
+                break;
+            }
+        }
+    }
+
+    /** The process id in a lock file, or -1 when it cannot be read. */
+    private static long holder(Path lockFile) {
+        try {
+            String s = Files.readString(lockFile, StandardCharsets.UTF_8).trim();
+            return Long.parseLong(s.split(" ")[0]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    private static OutputPolicy.RefusedException busy(Path target, long pid) {
+        String who = pid == ProcessHandle.current().pid()
+                ? "another run in this process"
+                : pid > 0 ? "another cusprun run (process " + pid + ")" : "another cusprun run";
+        return new OutputPolicy.RefusedException(target + ": not written: " + who + " is writing it ("
+                + lockFile(target).getFileName() + ")");
+    }
+
+    /** Whether this thread holds the claim on {@code target}. */
+    public static boolean holdsClaim(Path target) {
+        synchronized (LOCK) {
+            Claim c = CLAIMS.get(target.toAbsolutePath().normalize());
+            return c != null && c.owner == Thread.currentThread();
+        }
+    }
+
+    /** Releases this thread's claim on {@code target}, if it holds one. */
+    public static void releaseClaim(Path target) {
+        Claim c;
+        synchronized (LOCK) {
+            c = CLAIMS.get(target.toAbsolutePath().normalize());
+        }
+        if (c != null && c.owner == Thread.currentThread()) {
+            c.close();
+        }
+    }
+
+    /** Releases every claim this thread holds (a command calls it when it ends). */
+    public static void releaseClaims() {
+        List<Claim> mine = new ArrayList<>();
+        synchronized (LOCK) {
+            for (Claim c : CLAIMS.values()) {
+                if (c.owner == Thread.currentThread()) {
+                    mine.add(c);
+                }
+            }
+        }
+        mine.forEach(Claim::close);
+    }
+
     // ------------------------------------------------------------------ in-flight registry
 
     /** Creates a temporary (through {@code create}) and registers it, unless the process is shutting down. */
@@ -359,8 +585,11 @@ public final class AtomicOutput {
     /** The shutdown hook: puts moved-aside outputs back and deletes every temporary still in flight. */
     static void cleanUp() {
         Map<Path, Path> left;
+        List<Claim> claims;
         synchronized (LOCK) {
             shuttingDown = true;
+            claims = new ArrayList<>(CLAIMS.values());
+            CLAIMS.clear();
             left = new LinkedHashMap<>(IN_FLIGHT);
             IN_FLIGHT.clear();
             // under the lock: no rename can run while outputs are put back
@@ -382,6 +611,7 @@ public final class AtomicOutput {
             }
             deleteHard(e.getKey());
         }
+        claims.forEach(Claim::drop);
     }
 
     /** Deletes a tree another thread may still be writing into: a few tries. */

@@ -22,6 +22,7 @@ public final class Json {
 
     /** The JSON document in {@code file}. */
     public static JsonNode read(Path file) throws IOException {
+        Inputs.regularFile(file);
         try {
             return JSON.readTree(file.toFile());
         } catch (JsonProcessingException e) {

@@ -16,6 +16,9 @@ import java.util.function.Consumer;
  *       holding it, and never an input, a folder holding an input or a path inside an input;</li>
  *   <li>an existing output is replaced only with {@code force}, and then only when it is what
  *       cusprun wrote before (its {@link Kind} recognises it) or an empty directory;</li>
+ *   <li>the output's name is claimed ({@link AtomicOutput#claim}) before it is looked at, so of two
+ *       runs on the same output exactly one proceeds; the claim lasts until {@link
+ *       AtomicOutput#releaseClaims} or the end of the process;</li>
  *   <li>temporaries that killed runs left next to the output are removed first.</li>
  * </ul>
  *
@@ -28,6 +31,16 @@ public final class OutputPolicy {
     /** An output refused by the policy; the message is one line naming the path and the reason. */
     public static final class RefusedException extends IllegalArgumentException {
         public RefusedException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Thrown by an {@link Ownership} test that found an output holding what cusprun did not
+     * write; the message lists it.
+     */
+    public static final class NotOursException extends IOException {
+        public NotOursException(String message) {
             super(message);
         }
     }
@@ -79,6 +92,13 @@ public final class OutputPolicy {
         if (why != null) {
             throw refused(name, abs, why);
         }
+        // exactly one run may write a name: the claim is taken before the existence check, so of
+        // two runs started together one is refused here and the other sees what the first wrote
+        try {
+            AtomicOutput.claim(abs);
+        } catch (RefusedException e) {
+            throw new RefusedException(name + e.getMessage());
+        }
         if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) {
             if (!force) {
                 throw new RefusedException(name + abs + ": exists (use --force to replace it)");
@@ -109,9 +129,11 @@ public final class OutputPolicy {
         if (real.getParent() == null) {
             return "it is the root directory";
         }
-        String home = System.getProperty("user.home");
-        if (home != null && !home.isBlank() && real.equals(real(Path.of(home)))) {
-            return "it is the home directory";
+        // $HOME is what the user's shell calls home; Java's user.home comes from the password database
+        for (String home : new String[] {System.getenv("HOME"), System.getProperty("user.home")}) {
+            if (home != null && !home.isBlank() && real.equals(real(Path.of(home)))) {
+                return "it is the home directory";
+            }
         }
         Path cwd = real(Path.of("").toAbsolutePath());
         if (cwd.equals(real)) {
@@ -153,19 +175,80 @@ public final class OutputPolicy {
             if (!Files.isDirectory(out)) {
                 return notOurs;
             }
-            return isEmptyDirectory(out) || owned(kind, out) ? null : notOurs;
+            return isEmptyDirectory(out) ? null : notOwned(kind, out, notOurs);
         }
         if (Files.isDirectory(out)) {
             return "it is a directory, not a " + kind.what();
         }
-        return Files.isRegularFile(out) && owned(kind, out) ? null : notOurs;
+        return Files.isRegularFile(out) ? notOwned(kind, out, notOurs) : notOurs;
     }
 
-    private static boolean owned(Kind kind, Path out) {
+    /** Null when {@code out} is recognisably cusprun's, else {@code notOurs} with what was found. */
+    private static String notOwned(Kind kind, Path out, String notOurs) {
         try {
-            return kind.ours().writtenByCusprun(out);
+            return kind.ours().writtenByCusprun(out) ? null : notOurs;
+        } catch (NotOursException e) {
+            return notOurs + ": " + e.getMessage();
         } catch (IOException | RuntimeException e) {
-            return false; // unreadable or malformed: not recognisably ours
+            return notOurs; // unreadable or malformed: not recognisably ours
+        }
+    }
+
+    /**
+     * Every file under {@code dir} (relative names with '/', sizes in bytes; an empty directory as
+     * {@code name/} with -1), except the top-level names in {@code except}: what an output's
+     * fingerprint records.
+     */
+    public static java.util.SortedMap<String, Long> listing(Path dir, java.util.Set<String> except) throws IOException {
+        java.util.SortedMap<String, Long> out = new java.util.TreeMap<>();
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.toList()) {
+                if (p.equals(dir)
+                        || except.contains(dir.relativize(p).getName(0).toString())) continue;
+                String name = dir.relativize(p).toString().replace('\\', '/');
+                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    if (isEmptyDirectory(p)) out.put(name + "/", -1L);
+                } else {
+                    out.put(name, Files.size(p));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** SHA-256 of a {@link #listing}: {@code sha256:HEX}. */
+    public static String fingerprint(java.util.SortedMap<String, Long> listing) {
+        try {
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            for (Map.Entry<String, Long> e : listing.entrySet()) {
+                sha.update((e.getKey() + "\0" + e.getValue() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            return "sha256:" + java.util.HexFormat.of().formatHex(sha.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Checks that {@code dir} holds exactly the files {@code recorded} lists, with their sizes;
+     * throws {@link NotOursException} listing the entries that are not (at most 10 named).
+     */
+    public static void checkListing(Path dir, java.util.SortedMap<String, Long> recorded, java.util.Set<String> except)
+            throws IOException {
+        java.util.SortedMap<String, Long> actual = listing(dir, except);
+        java.util.List<String> unexpected = new java.util.ArrayList<>();
+        for (Map.Entry<String, Long> e : actual.entrySet()) {
+            Long want = recorded.get(e.getKey());
+            if (want == null) unexpected.add(e.getKey());
+            else if (!want.equals(e.getValue())) unexpected.add(e.getKey() + " (changed)");
+        }
+        for (String name : recorded.keySet()) {
+            if (!actual.containsKey(name)) unexpected.add(name + " (missing)");
+        }
+        if (!unexpected.isEmpty()) {
+            int n = unexpected.size();
+            String shown = String.join(", ", unexpected.subList(0, Math.min(10, n)));
+            throw new NotOursException("unexpected entries: " + shown + (n > 10 ? " and " + (n - 10) + " more" : ""));
         }
     }
 

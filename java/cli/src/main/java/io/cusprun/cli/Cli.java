@@ -99,6 +99,8 @@ public final class Cli {
             return fail(console, command, e, Errors.firstLine(e), USAGE);
         } catch (Exception | Error e) {
             return fail(console, command, e, Errors.firstLine(e), FAILURE);
+        } finally {
+            AtomicOutput.releaseClaims(); // the outputs this command claimed (OutputPolicy.check)
         }
     }
 

@@ -165,6 +165,10 @@ public final class CompareCommand implements Command {
                 .withMaxLength(Cli.intOption(cl, "max-length", d.maxLength(), 2, Cli.MAX_COUNT))
                 .withKeepDir(cl.hasOption("keep") ? Path.of(cl.getOptionValue("keep")) : null);
         spec = withRepeatOptions(spec, cl, 1, false);
+        spec.check(); // every option value before any work
+        if (cl.hasOption("dry-run")) {
+            return dryRun(spec, Path.of(cl.getOptionValue("report", DEFAULT_REPORT)), spec.keepDir(), console);
+        }
         Map<Path, String> inputs = inputs(spec);
         Path report = Cli.output(cl, "report", DEFAULT_REPORT, ReportWriter.OUTPUT, inputs, console);
         if (spec.keepDir() != null) {
@@ -172,6 +176,53 @@ public final class CompareCommand implements Command {
             spec = spec.withKeepDir(Cli.output(cl, "keep", null, Comparison.MODELS_OUTPUT, inputs, console));
         }
         return execute(spec, Cli.memory(cl), report, cl.hasOption("json"), console);
+    }
+
+    /**
+     * {@code --dry-run}: checks that the inputs exist and can be read as what they are (the model's
+     * config.json, the corpora, the eval files), prints the plan and writes nothing.
+     */
+    static int dryRun(ComparisonSpec spec, Path report, Path keep, Console console) throws IOException {
+        io.cusprun.model.ModelConfig config = io.cusprun.model.ModelConfig.read(spec.model());
+        for (CorpusSpec c : spec.expertCorpora()) c.checkExists();
+        for (CorpusSpec c : spec.overlapCorpora()) c.checkExists();
+        if (spec.generalCorpus() != null) spec.generalCorpus().checkExists();
+        for (Path p : java.util.Arrays.asList(spec.evalExpert(), spec.evalGeneral(), spec.evalChoice())) {
+            if (p != null) io.cusprun.Inputs.regularFile(p);
+        }
+        PrintStream out = console.out();
+        out.printf(
+                java.util.Locale.ROOT,
+                "plan: model %s (%s, %d layers)%n",
+                spec.model(),
+                config.architecture().hfName(),
+                config.numHiddenLayers());
+        out.println("  expert corpora: "
+                + spec.expertCorpora().stream().map(CorpusSpec::toString).collect(Collectors.joining(", ")));
+        if (spec.generalCorpus() != null) out.println("  general corpus: " + spec.generalCorpus());
+        if (!spec.overlapCorpora().isEmpty()) {
+            out.println("  overlap corpora: "
+                    + spec.overlapCorpora().stream().map(CorpusSpec::toString).collect(Collectors.joining(", ")));
+        }
+        int models = spec.methods().size() * spec.ratios().size() * spec.repeats();
+        int study = spec.dimensionStudy() ? ((1 << spec.expertCorpora().size()) - 1) * spec.repeats() : 0;
+        out.printf(
+                java.util.Locale.ROOT,
+                "  methods %s x ratios %s x %d draw(s) = %d pruned models%s%n",
+                spec.methods().stream().map(Method::label).collect(Collectors.joining(",")),
+                ratioList(spec.ratios()),
+                spec.repeats(),
+                models,
+                study > 0 ? ", plus " + study + " for the dimension study" : "");
+        out.println("  evaluation: expert " + spec.evalExpert() + ", general " + spec.evalGeneral()
+                + (spec.evalChoice() == null ? "" : ", multiple choice " + spec.evalChoice())
+                + ", window " + spec.maxLength() + " tokens");
+        out.println("  would write: report " + report.toAbsolutePath().normalize()
+                + (keep == null
+                        ? ""
+                        : ", pruned models " + keep.toAbsolutePath().normalize()));
+        out.println("dry run: nothing was run or written");
+        return Cli.OK;
     }
 
     /** What a comparison reads: the model, every corpus and the eval files. */
@@ -345,10 +396,13 @@ public final class CompareCommand implements Command {
 
     static List<Double> ratios(String list) {
         List<Double> out = new ArrayList<>();
-        for (String s : list.split(",")) {
+        for (String s : list.split(",", -1)) {
             double r = Cli.number("ratio", s);
             if (!(r > 0 && r < 1)) {
                 throw new UsageException("--ratio values must be in (0, 1), not " + s.trim());
+            }
+            if (out.contains(r)) {
+                throw new UsageException("--ratio lists " + r + " twice");
             }
             out.add(r);
         }
@@ -361,9 +415,14 @@ public final class CompareCommand implements Command {
     }
 
     static List<Method> methods(String list) {
-        return Arrays.stream(list.split(","))
-                .map(String::trim)
-                .map(Method::parse)
-                .toList();
+        List<Method> out = new ArrayList<>();
+        for (String s : list.split(",", -1)) {
+            Method m = Method.parse(s.trim());
+            if (out.contains(m)) {
+                throw new UsageException("--method lists " + m.label() + " twice");
+            }
+            out.add(m);
+        }
+        return out;
     }
 }

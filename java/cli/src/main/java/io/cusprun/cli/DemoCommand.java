@@ -47,13 +47,19 @@ public final class DemoCommand implements Command {
         try (java.util.stream.Stream<Path> s = Files.list(dir)) {
             for (Path p : s.toList()) {
                 String name = p.getFileName().toString();
-                boolean ok = name.startsWith(".") // a temporary
-                        || name.equals("report") && (ReportWriter.isReport(p) || OutputPolicy.isEmptyDirectory(p))
-                        || name.equals("models")
-                                && Files.isDirectory(p)
-                                && Comparison.MODELS_OUTPUT.ours().writtenByCusprun(p);
-                if (!ok) {
-                    return false;
+                try {
+                    boolean ok = name.startsWith(".") // a temporary
+                            || name.equals("report") && (OutputPolicy.isEmptyDirectory(p) || ReportWriter.isReport(p))
+                            || name.equals("models")
+                                    && Files.isDirectory(p)
+                                    && Comparison.MODELS_OUTPUT.ours().writtenByCusprun(p);
+                    if (!ok) {
+                        throw new OutputPolicy.NotOursException("unexpected entry " + name);
+                    }
+                } catch (OutputPolicy.NotOursException e) {
+                    throw e.getMessage().startsWith("unexpected entry ")
+                            ? e
+                            : new OutputPolicy.NotOursException(name + "/: " + e.getMessage());
                 }
             }
         }
@@ -110,7 +116,10 @@ public final class DemoCommand implements Command {
     @Override
     public int execute(CommandLine cl, Console console) throws IOException {
         Path data = cl.hasOption("data") ? Path.of(cl.getOptionValue("data")) : locateData();
-        Path out = Cli.output(cl, "out", DEFAULT_OUT, OUTPUT, Cli.inputs(data, "--data"), console);
+        boolean dryRun = cl.hasOption("dry-run"); // nothing claimed, created or written
+        Path out = dryRun
+                ? Path.of(cl.getOptionValue("out", DEFAULT_OUT))
+                : Cli.output(cl, "out", DEFAULT_OUT, OUTPUT, Cli.inputs(data, "--data"), console);
         ComparisonSpec spec = spec(
                 data,
                 out,
@@ -121,7 +130,11 @@ public final class DemoCommand implements Command {
                 Cli.intOption(cl, "docs", SCORING.maxDocs(), 0, Integer.MAX_VALUE),
                 Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE));
         boolean quick = cl.hasOption("quick");
-        spec = CompareCommand.withRepeatOptions(spec, cl, quick ? 1 : REPEATS, !quick);
+        spec = CompareCommand.withRepeatOptions(spec, cl, quick ? 1 : REPEATS, !quick)
+                .check();
+        if (dryRun) {
+            return CompareCommand.dryRun(spec, out.resolve("report"), spec.keepDir(), console);
+        }
         console.err().println("demo: model " + spec.model() + ", output " + out);
         return CompareCommand.execute(spec, Cli.memory(cl), out.resolve("report"), cl.hasOption("json"), console);
     }

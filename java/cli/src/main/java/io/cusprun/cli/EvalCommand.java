@@ -163,9 +163,17 @@ public final class EvalCommand implements Command {
         }
     }
 
-    /** A UTF-8 text file as one document of token ids, encoded in bounded pieces (any file size). */
+    /** The largest text eval --text reads: its characters must fit one Java string. */
+    static final long MAX_TEXT_BYTES = Integer.MAX_VALUE / 2;
+
+    /** A UTF-8 text file as one document of token ids, encoded in bounded pieces. */
     private static List<long[]> readText(Path file, Path modelDir) throws IOException {
         String text;
+        long bytes = Files.size(io.cusprun.Inputs.regularFile(file));
+        if (bytes > MAX_TEXT_BYTES) {
+            throw new IOException(file + ": " + bytes + " bytes, over the " + MAX_TEXT_BYTES
+                    + " that eval --text reads (split it, or use --ids)");
+        }
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (java.nio.charset.CharacterCodingException e) {

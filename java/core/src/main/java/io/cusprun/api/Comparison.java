@@ -290,8 +290,16 @@ public final class Comparison {
         try (java.util.stream.Stream<Path> s = Files.list(dir)) {
             for (Path p : s.toList()) {
                 boolean temporary = p.getFileName().toString().startsWith(".");
-                if (!temporary && !CheckpointPruner.OUTPUT.ours().writtenByCusprun(p)) {
-                    return false;
+                if (temporary) continue;
+                try {
+                    if (!Files.isDirectory(p) || !CheckpointPruner.OUTPUT.ours().writtenByCusprun(p)) {
+                        throw new OutputPolicy.NotOursException(p.getFileName() + " is not a pruned model");
+                    }
+                } catch (OutputPolicy.NotOursException e) {
+                    throw new OutputPolicy.NotOursException(
+                            e.getMessage().startsWith(p.getFileName() + " ")
+                                    ? e.getMessage()
+                                    : p.getFileName() + ": " + e.getMessage());
                 }
             }
         }

@@ -86,6 +86,12 @@ public record ComparisonSpec(
         if (expertCorpora.isEmpty()) throw new SettingException("expertCorpora", "needs at least one corpus");
         if (ratios.isEmpty()) throw new SettingException("ratios", "needs at least one ratio");
         if (methods.isEmpty()) throw new SettingException("methods", "needs at least one method");
+        if (new java.util.HashSet<>(ratios).size() != ratios.size()) {
+            throw new SettingException("ratios", "lists a ratio twice: " + ratios);
+        }
+        if (new java.util.HashSet<>(methods).size() != methods.size()) {
+            throw new SettingException("methods", "lists a method twice: " + methods);
+        }
         if (methods.contains(Method.CUSPRUN_GENERAL) && generalCorpus == null) {
             throw new SettingException("generalCorpus", "is required by cusprun-general");
         }

@@ -30,9 +30,14 @@ public record CorpusSpec(CorpusKind kind, String name, Path path) {
     }
 
     /** Throws NoSuchFileException (a failure, not a usage error) when the path does not exist. */
-    public CorpusSpec checkExists() throws java.nio.file.NoSuchFileException {
+    public CorpusSpec checkExists() throws java.io.IOException {
         if (!Files.exists(path)) {
             throw new java.nio.file.NoSuchFileException(path.toString(), null, "corpus " + name + ": path not found");
+        }
+        try {
+            io.cusprun.Inputs.fileOrDirectory(path);
+        } catch (java.io.IOException e) {
+            throw new java.io.IOException("corpus " + name + ": " + e.getMessage(), e);
         }
         return this;
     }

@@ -81,6 +81,7 @@ public final class DocumentReader {
     }
 
     private static BufferedReader open(Path file) throws IOException {
+        io.cusprun.Inputs.regularFile(file); // a FIFO or a device would block or never end
         // a strict decoder: malformed input is an error (reported with its offset), never replaced
         return new BufferedReader(
                 new InputStreamReader(

@@ -79,6 +79,34 @@ public record TokenizedCorpus(CorpusSpec spec, List<long[]> documents) {
         return new TokenizedCorpus(spec, docs);
     }
 
+    /**
+     * SHA-256 (hex) of the selected documents' token ids, in order, each prefixed by its length:
+     * what a scoring run saw of this corpus. Another file, other contents or another selection
+     * of documents (order included) gives another digest.
+     */
+    public String digest() {
+        java.security.MessageDigest sha;
+        try {
+            sha = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 * 1024).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (long[] doc : documents) {
+            b.putLong(doc.length);
+            for (long t : doc) {
+                if (!b.hasRemaining()) {
+                    sha.update(b.flip());
+                    b.clear();
+                }
+                b.putLong(t);
+            }
+            sha.update(b.flip());
+            b.clear();
+        }
+        return java.util.HexFormat.of().formatHex(sha.digest());
+    }
+
     public int size() {
         return documents.size();
     }

@@ -76,6 +76,7 @@ public final class EvalData {
     }
 
     private static void forEachLine(Path file, LineHandler handler) throws IOException {
+        io.cusprun.Inputs.regularFile(file);
         try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String s;
             int line = 0;

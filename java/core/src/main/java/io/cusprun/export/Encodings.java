@@ -101,6 +101,103 @@ public final class Encodings {
         }
     }
 
+    /** The largest finite f16 value. */
+    public static final float F16_MAX = 65504f;
+    /** The largest finite bfloat16 value. */
+    public static final float BF16_MAX = bf16ToFloat((short) 0x7f7f);
+    /** The largest |x| of a q8_0 block whose scale max|x| / 127 still fits in f16. */
+    public static final float Q8_0_MAX = F16_MAX * 127f;
+
+    /**
+     * Finds, and optionally clamps, the values of one tensor that its type cannot hold: NaN and
+     * infinities for every type, and finite values that would encode as infinity (f16 and bf16
+     * rounding past their largest value; a q8_0 block whose f16 scale overflows). Counts them with
+     * the first one's element index and value.
+     */
+    public static final class RangeCheck {
+        private final GgufType type;
+        private long outOfRange;
+        private long nonFinite;
+        private long firstIndex = -1;
+        private float firstValue;
+
+        public RangeCheck(GgufType type) {
+            this.type = type;
+        }
+
+        /** The largest |x| the type encodes without overflow (F32: every finite value). */
+        public static float limit(GgufType type) {
+            return switch (type) {
+                case F32 -> Float.MAX_VALUE;
+                case F16 -> F16_MAX;
+                case BF16 -> BF16_MAX;
+                case Q8_0 -> Q8_0_MAX;
+            };
+        }
+
+        /**
+         * Scans {@code x[0..n)}, elements {@code first..first+n} of the tensor; with {@code clamp},
+         * out-of-range finite values are replaced by the limit with their sign.
+         */
+        public void scan(float[] x, int n, long first, boolean clamp) {
+            float lim = limit(type);
+            for (int i = 0; i < n; i++) {
+                float v = x[i];
+                boolean finite = Float.isFinite(v);
+                if (finite && !overflows(v, lim)) {
+                    continue;
+                }
+                if (firstIndex < 0) {
+                    firstIndex = first + i;
+                    firstValue = v;
+                }
+                if (!finite) {
+                    nonFinite++;
+                } else {
+                    outOfRange++;
+                    if (clamp) {
+                        x[i] = Math.copySign(lim, v);
+                    }
+                }
+            }
+        }
+
+        /** Whether finite {@code v} encodes as infinity: beyond {@code lim} and not rounding back to it. */
+        private boolean overflows(float v, float lim) {
+            if (Math.abs(v) <= lim) {
+                return false;
+            }
+            return switch (type) {
+                case F32 -> false;
+                case F16 -> Float.isInfinite(halfToFloat(floatToHalf(v)));
+                case BF16 -> Float.isInfinite(bf16ToFloat(floatToBf16(v)));
+                case Q8_0 -> Float.isInfinite(halfToFloat(floatToHalf(Math.abs(v) / 127f)));
+            };
+        }
+
+        public long outOfRange() {
+            return outOfRange;
+        }
+
+        public long nonFinite() {
+            return nonFinite;
+        }
+
+        /** E.g. {@code 32 values beyond what f16 holds (±65504), the first element 1234 = 1000000.0}. */
+        public String describe() {
+            String what = nonFinite > 0
+                    ? nonFinite + " non-finite values (NaN or infinity)"
+                    : outOfRange + " values beyond what " + type.optionName() + " holds (±" + limitText() + ")";
+            return what + ", the first element " + firstIndex + " = " + firstValue;
+        }
+
+        private String limitText() {
+            return type == GgufType.Q8_0
+                    ? limit(type) + ": a q8_0 block's f16 scale max|x|/127 overflows past it"
+                    : String.valueOf(limit(type));
+        }
+    }
+
     /** Appends {@code n} values of {@code x[off..]} in {@code type} to {@code out} (little-endian). */
     public static void encode(GgufType type, float[] x, int off, int n, ByteBuffer out) {
         switch (type) {

@@ -74,6 +74,14 @@ public final class GgufExporter {
 
     /** Exports {@code modelDir} to {@code out}; every failure is an IOException whose message is one line naming a file. */
     public static Result export(Path modelDir, Path out, GgufType type) throws IOException {
+        return export(modelDir, out, type, GgufWriter.Range.REFUSE);
+    }
+
+    /**
+     * Exports {@code modelDir} to {@code out}; values the chosen type cannot hold are refused
+     * naming the tensor, or with {@link GgufWriter.Range#CLAMP} clamped with a note per tensor.
+     */
+    public static Result export(Path modelDir, Path out, GgufType type, GgufWriter.Range range) throws IOException {
         ModelConfig config = ModelConfig.read(modelDir);
         try (Checkpoint ckpt = Checkpoint.open(modelDir)) {
             // the exporter reads the weights' bytes itself: refuse what loading would refuse
@@ -84,7 +92,7 @@ public final class GgufExporter {
             } catch (IllegalArgumentException e) {
                 throw new IOException(out + ": cannot export " + modelDir + " to GGUF: " + e.getMessage());
             }
-            long bytes = GgufWriter.write(out, plan.meta, plan.tensors);
+            long bytes = GgufWriter.write(out, plan.meta, plan.tensors, range, plan.notes::add);
             return new Result(out, bytes, plan.arch, type, plan.tensors.size(), plan.notes);
         }
     }

@@ -1,5 +1,6 @@
 package io.cusprun.export;
 
+import io.cusprun.AtomicOutput;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -7,19 +8,18 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Writes a GGUF version 3 file, streaming: the header (metadata and tensor infos, with every
  * offset computed up front) first, then each tensor's data in turn as its {@link RowSource}
  * supplies rows of floats, encoded to the tensor's type and padded to the alignment. The file is
- * written to a temporary sibling and renamed when complete; on any failure the temporary file is
- * deleted and nothing is left at the target.
+ * written through {@link AtomicOutput}, like every output: on any failure or interruption nothing is
+ * left at the target.
  */
 public final class GgufWriter {
 
@@ -62,8 +62,22 @@ public final class GgufWriter {
 
     private GgufWriter() {}
 
-    /** Writes {@code file} (via a temporary sibling); returns its size in bytes. */
+    /** Writes {@code file}, refusing values its types cannot hold; returns its size in bytes. */
     public static long write(Path file, GgufMetadata metadata, List<Tensor> tensors) throws IOException {
+        return write(file, metadata, tensors, Range.REFUSE, null);
+    }
+
+    /**
+     * Writes {@code file} through {@link AtomicOutput} (the temporary {@code .NAME.tmp-PID},
+     * deleted on failure or on SIGTERM/SIGINT); returns its size in bytes. Finite values a
+     * tensor's type cannot hold (f16 beyond ±65504, a q8_0 block whose f16 scale would overflow,
+     * bf16 beyond its largest finite value) are refused naming the tensor, or with {@link
+     * Range#CLAMP} clamped to the largest value the type holds, one note per clamped tensor to
+     * {@code notes}. Non-finite values are always refused.
+     */
+    public static long write(
+            Path file, GgufMetadata metadata, List<Tensor> tensors, Range range, Consumer<String> notes)
+            throws IOException {
         Set<String> names = new HashSet<>();
         for (Tensor t : tensors) {
             if (!names.add(t.name())) {
@@ -74,12 +88,9 @@ public final class GgufWriter {
                         + t.type().optionName() + " block size " + t.type().blockSize());
             }
         }
-        Path abs = file.toAbsolutePath();
-        Files.createDirectories(abs.getParent());
-        Path tmp = abs.resolveSibling(
-                abs.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        try (FileChannel ch = FileChannel.open(
-                tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        Path abs = file.toAbsolutePath().normalize();
+        AtomicOutput.createDirectories(abs.getParent());
+        AtomicOutput.writeFile(abs, ch -> {
             Out out = new Out(ch);
             out.putInt(MAGIC);
             out.putInt(VERSION);
@@ -109,14 +120,20 @@ public final class GgufWriter {
             for (Tensor t : tensors) {
                 long start = out.position();
                 long[] count = {0};
+                Encodings.RangeCheck check = new Encodings.RangeCheck(t.type());
                 t.source().supply((values, n) -> {
                     if (n % t.ne()[0] != 0) {
                         throw new IOException(t.name() + ": " + n + " values is not a whole number of rows");
                     }
-                    count[0] += n;
-                    if (count[0] > t.numel()) {
+                    if (count[0] + n > t.numel()) {
                         throw new IOException(t.name() + ": more values supplied than its " + t.numel());
                     }
+                    check.scan(values, n, count[0], range == Range.CLAMP);
+                    if (check.nonFinite() > 0 || (range == Range.REFUSE && check.outOfRange() > 0)) {
+                        throw new IOException(t.name() + ": " + check.describe()
+                                + (check.nonFinite() > 0 ? "" : "; not written (export --clamp clamps them)"));
+                    }
+                    count[0] += n;
                     out.encode(t.type(), values, n);
                 });
                 if (count[0] != t.numel()) {
@@ -126,16 +143,22 @@ public final class GgufWriter {
                     throw new IllegalStateException(
                             t.name() + ": wrote " + (out.position() - start) + " bytes, not " + t.bytes());
                 }
+                if (check.outOfRange() > 0 && notes != null) {
+                    notes.accept(t.name() + ": clamped " + check.describe());
+                }
                 out.pad();
             }
             out.flush();
-            ch.force(false);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
-        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        });
         return Files.size(abs);
+    }
+
+    /** What to do with finite values a tensor's type cannot hold. */
+    public enum Range {
+        /** Refuse the export, naming the tensor (the default). */
+        REFUSE,
+        /** Clamp them to the largest value the type holds, and say so. */
+        CLAMP
     }
 
     static long align(long n) {

@@ -63,6 +63,7 @@ public record SafetensorsHeader(
 
     /** Reads and validates the header of {@code file}. */
     public static SafetensorsHeader read(Path file) throws IOException {
+        io.cusprun.Inputs.regularFile(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long fileSize = ch.size();
             if (fileSize < 8) {

@@ -62,7 +62,7 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
     /** Loads the tokenizer of a model directory (tokenizer.json plus the optional config files). */
     public static TextTokenizer load(Path dir) throws IOException {
         Path file = dir.resolve(FILE_NAME);
-        if (!Files.isRegularFile(file)) {
+        if (!Files.exists(file)) {
             throw new IOException(file + ": no such file");
         }
         JsonNode tokJson = Json.read(file);
@@ -287,7 +287,7 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
     }
 
     private static JsonNode readOptional(Path file) throws IOException {
-        return Files.isRegularFile(file) ? Json.read(file) : JSON.createObjectNode();
+        return Files.exists(file) ? Json.read(file) : JSON.createObjectNode();
     }
 
     /** Token ids by content: the model vocabulary (when a token-to-id object), then added and template tokens. */

@@ -51,9 +51,51 @@ public final class CheckpointPruner {
         }
     }
 
-    /** A pruned model directory: cusprun wrote it when it holds {@value #MANIFEST}. */
+    /**
+     * A pruned model directory: cusprun wrote it when it holds a valid {@value #MANIFEST} whose
+     * recorded output (every file with its size, and their fingerprint) is what the folder holds.
+     */
     public static final OutputPolicy.Kind OUTPUT =
-            OutputPolicy.Kind.directory("pruned model", dir -> Files.isRegularFile(dir.resolve(MANIFEST)));
+            OutputPolicy.Kind.directory("pruned model", CheckpointPruner::isOurs);
+
+    /** The manifest key of the output's fingerprint: {@code {"files": {name: bytes}, "fingerprint": "sha256:..."}}. */
+    static final String OUTPUT_KEY = "output";
+
+    /** Whether {@code dir} is a pruned model as cusprun wrote it (see {@link #OUTPUT}); NotOursException says why not. */
+    static boolean isOurs(Path dir) throws IOException {
+        Path manifest = dir.resolve(MANIFEST);
+        if (!Files.isRegularFile(manifest)) {
+            throw new OutputPolicy.NotOursException("no " + MANIFEST);
+        }
+        com.fasterxml.jackson.databind.JsonNode m;
+        try {
+            m = JSON.readTree(manifest.toFile());
+        } catch (IOException e) {
+            throw new OutputPolicy.NotOursException(MANIFEST + " is not valid JSON");
+        }
+        if (m == null
+                || !m.isObject()
+                || !m.path("format").asText("").startsWith("cusprun-manifest/")
+                || !m.path(OUTPUT_KEY).path("files").isObject()
+                || !m.path(OUTPUT_KEY).path("fingerprint").isTextual()) {
+            throw new OutputPolicy.NotOursException(MANIFEST + " is not a cusprun manifest with an output fingerprint");
+        }
+        java.util.SortedMap<String, Long> recorded = new java.util.TreeMap<>();
+        var it = m.get(OUTPUT_KEY).get("files").fields();
+        while (it.hasNext()) {
+            var e = it.next();
+            if (!e.getValue().isIntegralNumber()) {
+                throw new OutputPolicy.NotOursException(MANIFEST + ": bad size of " + e.getKey());
+            }
+            recorded.put(e.getKey(), e.getValue().asLong());
+        }
+        if (!OutputPolicy.fingerprint(recorded)
+                .equals(m.get(OUTPUT_KEY).get("fingerprint").asText())) {
+            throw new OutputPolicy.NotOursException(MANIFEST + ": the output fingerprint does not match its file list");
+        }
+        OutputPolicy.checkListing(dir, recorded, java.util.Set.of(MANIFEST));
+        return true;
+    }
 
     /**
      * Writes {@code plan} applied to the checkpoint in {@code sourceDir} to {@code outDir}.
@@ -63,7 +105,19 @@ public final class CheckpointPruner {
      */
     public static void write(Path sourceDir, PrunePlan plan, Path outDir, Provenance provenance, boolean force)
             throws IOException {
-        OutputPolicy.check(outDir, "output", OUTPUT, force, Map.of(sourceDir, "source model"), null);
+        boolean claimedHere = !AtomicOutput.holdsClaim(outDir); // a command claims its outputs itself
+        try {
+            OutputPolicy.check(outDir, "output", OUTPUT, force, Map.of(sourceDir, "source model"), null);
+            writeClaimed(sourceDir, plan, outDir, provenance);
+        } finally {
+            if (claimedHere) {
+                AtomicOutput.releaseClaim(outDir);
+            }
+        }
+    }
+
+    private static void writeClaimed(Path sourceDir, PrunePlan plan, Path outDir, Provenance provenance)
+            throws IOException {
         AtomicOutput.writeDirectory(outDir, tmp -> {
             ModelConfig config = ModelConfig.read(sourceDir);
             long written;
@@ -180,6 +234,11 @@ public final class CheckpointPruner {
     static void writeManifest(PrunePlan plan, Provenance prov, long writtenParams, Path file) throws IOException {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", "cusprun-manifest/1");
+        // what the folder holds besides the manifest: --force later replaces it only if unchanged
+        java.util.SortedMap<String, Long> written = OutputPolicy.listing(file.getParent(), java.util.Set.of(MANIFEST));
+        ObjectNode output = root.putObject(OUTPUT_KEY);
+        written.forEach(output.putObject("files")::put);
+        output.put("fingerprint", OutputPolicy.fingerprint(written));
         root.put("cusprun_version", Version.VERSION);
         root.put("method", plan.method().label());
         ObjectNode src = root.putObject("source");

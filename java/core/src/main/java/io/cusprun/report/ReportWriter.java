@@ -27,11 +27,36 @@ public final class ReportWriter {
 
     private ReportWriter() {}
 
-    /** Whether {@code dir} holds a cusprun report (index.html with the generator tag or a cusprun title). */
+    /** Every file a report folder may hold: the page, its charts, the table and compare's results.json. */
+    static final java.util.Set<String> FILES = java.util.Set.of(
+            "index.html",
+            TABLE,
+            "results.json",
+            "expert_perplexity.png",
+            "general_perplexity.png",
+            "expert_accuracy.png",
+            "kept_per_layer.png",
+            "overlap.png",
+            "dimension_study.png");
+
+    /**
+     * Whether {@code dir} holds a cusprun report: index.html with the generator tag, and nothing
+     * but the files a report holds (anything else: NotOursException listing it).
+     */
     public static boolean isReport(Path dir) throws IOException {
         Path index = dir.resolve("index.html");
         if (!Files.isRegularFile(index)) {
             return false;
+        }
+        java.util.List<String> unexpected = new java.util.ArrayList<>();
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.sorted().toList()) {
+                String n = p.getFileName().toString();
+                if (!FILES.contains(n) || !Files.isRegularFile(p)) unexpected.add(n);
+            }
+        }
+        if (!unexpected.isEmpty()) {
+            throw new OutputPolicy.NotOursException("unexpected entries: " + String.join(", ", unexpected));
         }
         byte[] head = new byte[4096];
         int n;
@@ -39,7 +64,7 @@ public final class ReportWriter {
             n = in.readNBytes(head, 0, head.length);
         }
         String text = new String(head, 0, n, StandardCharsets.UTF_8);
-        return text.contains(GENERATOR) || text.contains("<title>cusprun");
+        return text.contains(GENERATOR);
     }
 
     public static Path write(ReportData data, Path dir) throws IOException {

@@ -8,15 +8,22 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cusprun.OutputPolicy;
 import io.cusprun.Version;
 import io.cusprun.corpus.CorpusKind;
+import io.cusprun.model.DType;
 import io.cusprun.model.SafetensorsFile;
 import io.cusprun.model.SafetensorsHeader;
 import io.cusprun.model.SafetensorsWriter;
 import io.cusprun.model.TensorInfo;
 import io.cusprun.model.Tensors;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +43,13 @@ public final class ScoreFile {
     public static final String RELEVANCE_SUM = "relevance_sum";
     /** The exact 128-bit fixed-point sums as int64 [N, 2] (hi, lo): what merges use. */
     public static final String RELEVANCE_SUM_EXACT = "relevance_sum_exact";
+
+    /**
+     * Metadata key of the checksum every score and partial file carries: SHA-256 of the other
+     * metadata entries (sorted by key) and of every tensor (sorted by name: name, dtype, shape,
+     * bytes), verified on read, so a flipped byte or an edited entry is refused, never read as data.
+     */
+    public static final String CHECKSUM = "checksum";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -60,6 +74,7 @@ public final class ScoreFile {
         if (parent != null) Files.createDirectories(parent);
         try (PointerScope scope = new PointerScope()) {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
+            Checksum sum = new Checksum();
             for (CorpusScores c : set.corpora()) {
                 for (Map.Entry<ModuleKey, RankAccumulator> e : c.modules().entrySet()) {
                     String base = c.name() + "/"
@@ -69,6 +84,15 @@ public final class ScoreFile {
                     tensors.put(base + RANK_MAX, Tensors.ofFloats(a.rankMax()));
                     tensors.put(base + RANK_HIST, Tensors.ofInts(a.rankHist(), n, a.bins()));
                     tensors.put(base + RELEVANCE_SUM, Tensors.ofDoubles(a.relevanceSum()));
+                    ByteBuffer max = le(4 * n);
+                    max.asFloatBuffer().put(a.rankMax());
+                    sum.tensor(base + RANK_MAX, DType.F32, new long[] {n}, max);
+                    ByteBuffer hist = le(4L * n * a.bins());
+                    hist.asIntBuffer().put(a.rankHist());
+                    sum.tensor(base + RANK_HIST, DType.I32, new long[] {n, a.bins()}, hist);
+                    ByteBuffer rel = le(8 * n);
+                    rel.asDoubleBuffer().put(a.relevanceSum());
+                    sum.tensor(base + RELEVANCE_SUM, DType.F64, new long[] {n}, rel);
                     ExactSum s = a.exactSum();
                     long[] pairs = new long[2 * n];
                     long[] hi = s.hi(), lo = s.lo();
@@ -77,10 +101,15 @@ public final class ScoreFile {
                         pairs[2 * k + 1] = lo[k];
                     }
                     tensors.put(base + RELEVANCE_SUM_EXACT, Tensors.ofLongs(pairs, n, 2));
+                    ByteBuffer exact = le(16 * n);
+                    exact.asLongBuffer().put(pairs);
+                    sum.tensor(base + RELEVANCE_SUM_EXACT, DType.I64, new long[] {n, 2}, exact);
                 }
             }
             Map<String, String> meta = new LinkedHashMap<>(metadata(set));
             meta.putAll(extra);
+            meta.remove(CHECKSUM);
+            meta.put(CHECKSUM, sum.of(meta));
             SafetensorsWriter.writeFile(file, tensors, meta);
         }
     }
@@ -148,6 +177,7 @@ public final class ScoreFile {
             }
             checkTensorsKnown(file, header, names);
             checkSameModules(file, corpora);
+            verifyChecksum(file, header, f);
             return new ScoreSet(
                     meta.get("model_fingerprint"), settings, ShardSpec.parseStored(meta.get("shard")), corpora);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
@@ -159,6 +189,57 @@ public final class ScoreFile {
                     : e;
         } catch (RuntimeException e) {
             throw new IOException(file + ": damaged score file (" + io.cusprun.Errors.firstLine(e) + ")");
+        }
+    }
+
+    /** A little-endian buffer of {@code bytes} bytes (the safetensors byte order). */
+    private static ByteBuffer le(long bytes) {
+        return ByteBuffer.allocate(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** The {@link #CHECKSUM} of a score file: tensors added in any order, then the metadata. */
+    private static final class Checksum {
+        private final Map<String, byte[]> tensors = new TreeMap<>();
+
+        void tensor(String name, DType dtype, long[] shape, ByteBuffer bytes) {
+            MessageDigest sha = sha256();
+            sha.update((name + "\0" + dtype.safetensorsName() + "\0" + java.util.Arrays.toString(shape) + "\0")
+                    .getBytes(StandardCharsets.UTF_8));
+            sha.update(bytes.duplicate().rewind());
+            tensors.put(name, sha.digest());
+        }
+
+        String of(Map<String, String> metadata) {
+            MessageDigest sha = sha256();
+            for (Map.Entry<String, String> e : new TreeMap<>(metadata).entrySet()) {
+                if (e.getKey().equals(CHECKSUM)) continue;
+                sha.update((e.getKey() + "\0" + e.getValue() + "\0").getBytes(StandardCharsets.UTF_8));
+            }
+            tensors.values().forEach(sha::update);
+            return "sha256:" + HexFormat.of().formatHex(sha.digest());
+        }
+
+        private static MessageDigest sha256() {
+            try {
+                return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /** The file's checksum matches its metadata and tensors. */
+    private static void verifyChecksum(Path file, SafetensorsHeader header, SafetensorsFile f) throws IOException {
+        String stored = header.metadata().get(CHECKSUM);
+        if (stored == null) {
+            throw new IOException(file + ": no checksum (written by an older cusprun, or edited); score it again");
+        }
+        Checksum sum = new Checksum();
+        for (Map.Entry<String, TensorInfo> e : header.tensors().entrySet()) {
+            sum.tensor(e.getKey(), e.getValue().dtype(), e.getValue().shape(), f.mapBytes(e.getKey()));
+        }
+        if (!stored.equals(sum.of(header.metadata()))) {
+            throw new IOException(file + ": checksum mismatch: the file was damaged or edited after cusprun wrote it");
         }
     }
 
@@ -270,6 +351,7 @@ public final class ScoreFile {
                     throw new IOException(where + RELEVANCE_SUM + "[" + k + "] is " + sum[k]);
                 }
                 long row = 0;
+                int top = -1; // the highest bin holding a document
                 for (int b = 0; b < bins; b++) {
                     int v = h[k * bins + b];
                     if (v < 0) {
@@ -277,10 +359,18 @@ public final class ScoreFile {
                                 where + RANK_HIST + "[" + k + ", " + b + "] is " + v + ", a negative count");
                     }
                     row += v;
+                    if (v > 0) top = b;
                 }
                 if (row != documents) {
                     throw new IOException(where + RANK_HIST + " row " + k + " counts " + row
                             + " documents, but the corpus has " + documents);
+                }
+                // the largest rank lies in the highest bin that holds a document (within float rounding)
+                double lo = top < 0 ? 0 : top / (double) bins - 1e-6;
+                double hi = top < 0 ? 0 : (top + 1) / (double) bins + 1e-6;
+                if (max[k] < lo || max[k] > hi) {
+                    throw new IOException(where + RANK_MAX + "[" + k + "] is " + max[k] + ", but its histogram's"
+                            + (top < 0 ? " rows are empty" : " highest bin is " + top + " of " + bins));
                 }
             }
             long[] hi = new long[n], lo = new long[n];

@@ -49,6 +49,8 @@ import org.bytedeco.pytorch.Tensor;
 public final class Scorer {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String DONE_KEY = "done_batches";
+    /** Partial-file metadata: per corpus, {@link TokenizedCorpus#digest} of the documents scored. */
+    static final String DIGESTS_KEY = "corpus_digests";
 
     /**
      * How to run.
@@ -462,7 +464,14 @@ public final class Scorer {
         }
         // corpora with no batch done yet have no tensors: record them with empty modules
         ScoreSet set = build(target, corpora, settings, shard, states);
-        ScoreFile.write(set, file, Map.of(DONE_KEY, JSON.writeValueAsString(done)));
+        ScoreFile.write(
+                set,
+                file,
+                Map.of(
+                        DONE_KEY,
+                        JSON.writeValueAsString(done),
+                        DIGESTS_KEY,
+                        JSON.writeValueAsString(digests(corpora))));
     }
 
     private static void restore(
@@ -480,7 +489,29 @@ public final class Scorer {
             throw new IOException(
                     file + " was written for another model, settings or shard; delete it or do not resume");
         }
-        String doneJson = SafetensorsHeader.read(file).metadata().get(DONE_KEY);
+        Map<String, String> meta = SafetensorsHeader.read(file).metadata();
+        // the same corpora, names and order: the batch indices below refer to their packing
+        List<String> names = corpora.stream().map(c -> c.spec().name()).toList();
+        List<String> partialNames =
+                partial.corpora().stream().map(CorpusScores::name).toList();
+        if (!partialNames.equals(names)) {
+            throw new IOException(file + " was written for the corpora " + partialNames + ", not " + names
+                    + "; delete it or do not resume");
+        }
+        String digestsJson = meta.get(DIGESTS_KEY);
+        if (digestsJson == null) {
+            throw new IOException(
+                    file + ": no " + DIGESTS_KEY + " (written by an older cusprun); delete it or do not resume");
+        }
+        JsonNode digests = Json.parse(digestsJson, file + ": " + DIGESTS_KEY);
+        ObjectNode now = digests(corpora);
+        for (String name : names) {
+            if (!now.get(name).equals(digests.get(name))) {
+                throw new IOException(file + " was written for other contents or another document selection of corpus "
+                        + name + " (its documents' digest differs); delete it or do not resume");
+            }
+        }
+        String doneJson = meta.get(DONE_KEY);
         if (doneJson == null) throw new IOException(file + ": no " + DONE_KEY + "; delete it or drop --resume");
         JsonNode done = Json.parse(doneJson, file + ": " + DONE_KEY);
         for (int c = 0; c < corpora.size(); c++) {
@@ -499,6 +530,15 @@ public final class Scorer {
             s.documents = cs.documents();
             s.tokens = cs.tokens();
         }
+    }
+
+    /** Per corpus name, the digest of its selected documents. */
+    private static ObjectNode digests(List<TokenizedCorpus> corpora) {
+        ObjectNode o = JSON.createObjectNode();
+        for (TokenizedCorpus c : corpora) {
+            o.put(c.spec().name(), c.digest());
+        }
+        return o;
     }
 
     /** The batches done as the JSON array of their indices, ascending. */

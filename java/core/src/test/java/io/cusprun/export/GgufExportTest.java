@@ -431,6 +431,95 @@ class GgufExportTest {
 
     // ---- refusals ----
 
+    /** Sets the first {@code n} elements of an F32 checkpoint tensor to {@code value}. */
+    static void setFirst(Path model, String tensor, int n, float value) throws IOException {
+        Path file = model.resolve("model.safetensors");
+        io.cusprun.model.SafetensorsHeader h = io.cusprun.model.SafetensorsHeader.read(file);
+        io.cusprun.model.TensorInfo t = h.tensor(tensor);
+        assertEquals(DType.F32, t.dtype());
+        ByteBuffer b = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+            b.putFloat(value);
+        }
+        try (java.nio.channels.FileChannel ch =
+                java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(b.flip(), h.dataStart() + t.begin());
+        }
+    }
+
+    /**
+     * Finite weights the chosen type cannot hold are refused per tensor, naming it (f16 beyond
+     * 65504, a q8_0 block whose f16 scale overflows, bf16 beyond its largest value), and nothing is
+     * written; with CLAMP they are clamped to the type's largest value, with a note naming the
+     * tensor and the count, and every other value is what a plain export writes.
+     */
+    @Test
+    void valuesTheTypeCannotHoldAreRefusedOrClampedPerTensor() throws IOException {
+        Fixtures.Spec spec = spec(Family.LLAMA2);
+        Path plain = tmp.resolve("plain.gguf");
+        Path out = tmp.resolve("big.gguf");
+        Object[][] cases = {
+            {GgufType.F16, 1e6f, 65504f},
+            {GgufType.F16, 3e38f, 65504f},
+            {GgufType.Q8_0, 1e7f, Encodings.Q8_0_MAX},
+            {GgufType.BF16, Float.MAX_VALUE, Encodings.BF16_MAX}
+        };
+        String hf = "model.layers.1.mlp.up_proj.weight";
+        for (Object[] c : cases) {
+            GgufType type = (GgufType) c[0];
+            Path model = fresh(spec, "m-" + type.optionName() + "-" + c[1]);
+            GgufExporter.export(model, plain, type); // before the edit: fine
+            float[] before = GgufReader.open(plain).floats("blk.1.ffn_up.weight");
+            setFirst(model, hf, 32, (float) c[1]);
+            IOException e = assertThrows(IOException.class, () -> GgufExporter.export(model, out, type), type + "");
+            String m = e.getMessage();
+            assertTrue(
+                    m.contains("blk.1.ffn_up.weight")
+                            && m.contains("32 values beyond")
+                            && m.contains(type.optionName()),
+                    m);
+            assertFalse(m.contains("\n"), m);
+            assertFalse(Files.exists(out));
+            assertEquals(List.of(), leftovers(tmp), "no temporary left");
+
+            GgufExporter.Result r = GgufExporter.export(model, out, type, GgufWriter.Range.CLAMP);
+            assertTrue(
+                    r.notes().stream().anyMatch(n -> n.contains("blk.1.ffn_up.weight: clamped 32 values")),
+                    r.notes() + "");
+            float[] after = GgufReader.open(out).floats("blk.1.ffn_up.weight");
+            for (int i = 0; i < after.length; i++) {
+                assertTrue(Float.isFinite(after[i]), type + " element " + i);
+            }
+            // the clamped elements are the largest value (q8_0: the block's scale is the largest f16)
+            assertEquals((float) c[2], after[0], (float) c[2] * 0.01f, type + "");
+            if (type != GgufType.Q8_0) {
+                for (int i = 32; i < after.length; i++) {
+                    assertEquals(before[i], after[i], type + " element " + i);
+                }
+            }
+        }
+        // f32 holds every finite value
+        Path model = fresh(spec, "m-f32");
+        setFirst(model, hf, 32, 3e38f);
+        assertTrue(
+                GgufExporter.export(model, out, GgufType.F32).notes().stream().noneMatch(n -> n.contains("clamped")));
+    }
+
+    static List<String> leftovers(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString())
+                    .filter(n -> n.startsWith("."))
+                    .toList();
+        }
+    }
+
+    /** A new copy of the fixture model with its tokenizer, in its own folder. */
+    private Path fresh(Fixtures.Spec spec, String name) throws IOException {
+        Path model = Fixtures.write(tmp.resolve(name), spec);
+        writeTokenizer(model, spec.family(), spec.vocabSize());
+        return model;
+    }
+
     @Test
     void aWordLevelTokenizerIsRefusedWithOneLineAndNoFile() throws IOException {
         Path dir = Fixtures.write(tmp, Fixtures.spec(Family.LLAMA2, DType.F32));

@@ -136,7 +136,14 @@ class ExactnessTest {
         });
         assertTrue(old.toString().contains("\"{0, 1"), old.toString());
         Path legacy = dir.resolve("legacy.safetensors.partial");
-        ScoreFile.write(ScoreFile.read(partial), legacy, Map.of(Scorer.DONE_KEY, JSON.writeValueAsString(old)));
+        ScoreFile.write(
+                ScoreFile.read(partial),
+                legacy,
+                Map.of(
+                        Scorer.DONE_KEY,
+                        JSON.writeValueAsString(old),
+                        Scorer.DIGESTS_KEY,
+                        SafetensorsHeader.read(partial).metadata().get(Scorer.DIGESTS_KEY)));
         Scorer.Result resumed =
                 Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(legacy, true, 0));
         assertTrue(resumed.complete());
