@@ -312,36 +312,27 @@ public final class AtomicOutput {
 
     /** Claims held by this process: the target, and the claim. */
     private static final Map<Path, Claim> CLAIMS = new LinkedHashMap<>();
+    /** Serialises claiming within the process, so that only one thread ever opens a lock file. */
+    private static final Object CLAIMING = new Object();
 
     /**
      * An exclusive claim on an output's final name, held from before any work until the run ends:
-     * a sibling lock file {@code .NAME.lock} that holds the owner's process id, locked with the
-     * operating system's file lock (released by the kernel when the process dies, so a killed run
-     * never blocks the next one). Closing it deletes the lock file while still holding the lock.
+     * the operating system's lock on a lock file named after the output (see {@link #lockFile}),
+     * which holds the owner's process id. The kernel drops the lock when the process dies, so a
+     * killed run never blocks the next one. Lock files are never deleted (deleting one while
+     * another process has it open would let two processes hold "the" lock); they are a few bytes
+     * each, in one folder under the system's temporary directory, never beside the output.
      */
     public static final class Claim implements AutoCloseable {
         private final Path target;
-        private final Path lockFile;
         private final Thread owner;
         private final FileChannel channel;
-        private final java.nio.channels.FileLock lock;
-        private final List<Path> createdDirs;
         private final boolean reentered;
 
-        private Claim(
-                Path target,
-                Path lockFile,
-                Thread owner,
-                FileChannel channel,
-                java.nio.channels.FileLock lock,
-                List<Path> createdDirs,
-                boolean reentered) {
+        private Claim(Path target, Thread owner, FileChannel channel, boolean reentered) {
             this.target = target;
-            this.lockFile = lockFile;
             this.owner = owner;
             this.channel = channel;
-            this.lock = lock;
-            this.createdDirs = createdDirs;
             this.reentered = reentered;
         }
 
@@ -363,39 +354,43 @@ public final class AtomicOutput {
             drop();
         }
 
-        /** Deletes the lock file (holding the lock, so no other process can have claimed it), then unlocks. */
+        /** Empties the lock file and unlocks it (closing the channel releases the lock). */
         private void drop() {
             try {
-                Files.deleteIfExists(lockFile);
+                channel.truncate(0);
             } catch (IOException | RuntimeException e) {
-                // a lock file left behind is harmless: the next run locks and reuses it
+                // the lock goes with the channel anyway
             }
             try {
-                channel.close(); // releases the lock
+                channel.close();
             } catch (IOException e) {
                 // closed already
-            }
-            for (int i = createdDirs.size() - 1; i >= 0; i--) {
-                try {
-                    Files.deleteIfExists(createdDirs.get(i)); // only when still empty
-                } catch (IOException | RuntimeException e) {
-                    break; // the run put something there
-                }
             }
         }
     }
 
-    /** The lock file that claims {@code target}: {@code .NAME.lock} beside it. */
+    /**
+     * The lock file that claims {@code target}: {@code cusprun-claims-USER/HASH.lock} under the
+     * system's temporary directory, HASH the SHA-256 of the target's real path (symbolic links of
+     * its folders resolved, so two names of one output share one lock).
+     */
     public static Path lockFile(Path target) {
-        Path abs = target.toAbsolutePath().normalize();
-        return abs.resolveSibling("." + abs.getFileName() + ".lock");
+        Path real = OutputPolicy.real(target.toAbsolutePath().normalize());
+        String user = System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9._-]", "_");
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(real.toString().getBytes(StandardCharsets.UTF_8));
+            return Path.of(System.getProperty("java.io.tmpdir"), "cusprun-claims-" + user)
+                    .resolve(java.util.HexFormat.of().formatHex(h, 0, 16) + ".lock");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**
      * Claims {@code target} for this run, or refuses with a {@link OutputPolicy.RefusedException}
      * naming the process that holds it. A thread that already holds the claim gets it again (a
-     * re-entry, whose {@link Claim#close} does nothing). Missing parent directories are created,
-     * and removed again on release when the run left them empty.
+     * re-entry, whose {@link Claim#close} does nothing).
      */
     public static Claim claim(Path target) throws IOException {
         Path abs = target.toAbsolutePath().normalize();
@@ -403,92 +398,60 @@ public final class AtomicOutput {
             throw new OutputPolicy.RefusedException(abs + ": not written: it is the root directory");
         }
         Path lockFile = lockFile(abs);
-        synchronized (LOCK) {
-            if (shuttingDown) {
-                throw new IOException("interrupted: not claiming " + abs);
+        synchronized (CLAIMING) {
+            synchronized (LOCK) {
+                if (shuttingDown) {
+                    throw new IOException("interrupted: not claiming " + abs);
+                }
+                Claim held = CLAIMS.get(abs);
+                if (held != null && held.owner == Thread.currentThread()) {
+                    return new Claim(abs, held.owner, held.channel, true);
+                }
+                if (held != null) {
+                    throw busy(abs, ProcessHandle.current().pid());
+                }
+                installHook();
             }
-            Claim held = CLAIMS.get(abs);
-            if (held != null && held.owner == Thread.currentThread()) {
-                return new Claim(abs, lockFile, held.owner, held.channel, held.lock, List.of(), true);
-            }
-            if (held != null) {
-                throw busy(abs, ProcessHandle.current().pid());
-            }
-            installHook();
-        }
-        List<Path> created = new ArrayList<>();
-        for (Path p = abs.getParent(); p != null && !Files.exists(p); p = p.getParent()) {
-            created.add(0, p);
-        }
-        createDirectories(abs.getParent());
-        String token = ProcessHandle.current().pid() + " " + Long.toHexString(System.nanoTime()) + "-"
-                + Long.toHexString(Thread.currentThread().getId());
-        for (int attempt = 0; attempt < 100; attempt++) {
-            FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            Files.createDirectories(lockFile.getParent());
+            FileChannel ch = FileChannel.open(
+                    lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             java.nio.channels.FileLock lock;
             try {
                 lock = ch.tryLock();
-            } catch (java.nio.channels.OverlappingFileLockException e) {
-                lock = null; // another thread of this process holds it
             } catch (IOException | RuntimeException e) {
                 ch.close();
-                throw e;
+                throw withPath(e instanceof IOException io ? io : new IOException(e.getMessage(), e), lockFile);
             }
             if (lock == null) {
+                long pid = holder(ch); // read through this channel: opening the file again could drop a lock
                 ch.close();
-                long pid = holder(lockFile);
-                removeCreated(created);
                 throw busy(abs, pid);
             }
             ch.truncate(0);
-            writeAll(ch, ByteBuffer.wrap(token.getBytes(StandardCharsets.UTF_8)), 0);
-            ch.force(false);
-            // the lock is on the file we opened: it must still be the one at the path (a releasing
-            // run deletes its lock file before unlocking; whoever opened that file before the delete
-            // holds a lock on a file no longer there, and tries again)
-            String there;
-            try {
-                there = Files.readString(lockFile, StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                there = null;
+            ByteBuffer pid = ByteBuffer.wrap(
+                    (ProcessHandle.current().pid() + " " + abs + "\n").getBytes(StandardCharsets.UTF_8));
+            for (long pos = 0; pid.hasRemaining(); ) {
+                pos += ch.write(pid, pos);
             }
-            if (token.equals(there)) {
-                Claim c = new Claim(abs, lockFile, Thread.currentThread(), ch, lock, created, false);
-                synchronized (LOCK) {
-                    if (shuttingDown) {
-                        c.drop();
-                        throw new IOException("interrupted: not claiming " + abs);
-                    }
-                    CLAIMS.put(abs, c);
+            Claim c = new Claim(abs, Thread.currentThread(), ch, false);
+            synchronized (LOCK) {
+                if (shuttingDown) {
+                    c.drop();
+                    throw new IOException("interrupted: not claiming " + abs);
                 }
-                return c;
+                CLAIMS.put(abs, c);
             }
-            ch.close();
-        }
-        throw new IOException(lockFile + ": could not lock it (it keeps changing)");
-    }
-
-    private static void writeAll(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
-        while (buf.hasRemaining()) {
-            pos += ch.write(buf, pos);
+            return c;
         }
     }
 
-    private static void removeCreated(List<Path> created) {
-        for (int i = created.size() - 1; i >= 0; i--) {
-            try {
-                Files.deleteIfExists(created.get(i));
-            } catch (IOException | RuntimeException e) {
-                break;
-            }
-        }
-    }
-
-    /** The process id in a lock file, or -1 when it cannot be read. */
-    private static long holder(Path lockFile) {
+    /** The process id a lock file holds, or -1 when it cannot be read. */
+    private static long holder(FileChannel ch) {
         try {
-            String s = Files.readString(lockFile, StandardCharsets.UTF_8).trim();
-            return Long.parseLong(s.split(" ")[0]);
+            ByteBuffer b = ByteBuffer.allocate(64);
+            ch.read(b, 0);
+            String s = new String(b.array(), 0, b.position(), StandardCharsets.UTF_8).trim();
+            return Long.parseLong(s.split("\\s")[0]);
         } catch (IOException | RuntimeException e) {
             return -1;
         }
@@ -498,8 +461,7 @@ public final class AtomicOutput {
         String who = pid == ProcessHandle.current().pid()
                 ? "another run in this process"
                 : pid > 0 ? "another cusprun run (process " + pid + ")" : "another cusprun run";
-        return new OutputPolicy.RefusedException(target + ": not written: " + who + " is writing it ("
-                + lockFile(target).getFileName() + ")");
+        return new OutputPolicy.RefusedException(target + ": not written: " + who + " is writing it");
     }
 
     /** Whether this thread holds the claim on {@code target}. */

@@ -3,7 +3,6 @@ package io.cusprun.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.cusprun.AtomicOutput;
 import io.cusprun.api.Comparison;
 import io.cusprun.api.ComparisonSpec;
 import io.cusprun.corpus.Corpora;
@@ -277,9 +276,9 @@ public final class CompareCommand implements Command {
                 out.println(RepeatedTable.dimensionMarkNote());
             }
         }
-        Path index = ReportWriter.write(result.report(), reportDir);
+        Path index =
+                ReportWriter.write(result.report(), reportDir, Map.of("results.json", results.toPrettyString() + "\n"));
         Path jsonFile = reportDir.resolve("results.json");
-        AtomicOutput.writeString(jsonFile, results.toPrettyString() + "\n");
         log.println("report: " + index + "  results: " + jsonFile);
         return Cli.OK;
     }

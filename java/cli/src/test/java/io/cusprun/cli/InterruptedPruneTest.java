@@ -7,6 +7,7 @@ import io.cusprun.model.DType;
 import io.cusprun.testing.Fixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -14,9 +15,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code cusprun prune} in a child JVM, stopped with SIGTERM while it writes the pruned model:
- * exit 143 and no temporary left. The model is large enough (about 60 MB) that the write takes a
- * while; the test watches for the temporary and signals as soon as it appears.
+ * {@code cusprun prune} and {@code cusprun export} in a child JVM, stopped with SIGTERM while they
+ * write: exit 143 and no temporary (or claim) left. The outputs are large enough (tens of MB)
+ * that the write takes a while; the test watches for the temporary and signals as soon as it
+ * appears.
  */
 class InterruptedPruneTest {
     @TempDir
@@ -29,28 +31,39 @@ class InterruptedPruneTest {
                 new Fixtures.Spec(
                         Fixtures.Family.LLAMA2, DType.F32, Fixtures.VOCAB, 256, 4, 4096, 4, 4, 64, false, 5, null));
         Path out = dir.resolve("expert");
+        assertTrue(
+                interrupted(out, "prune", "--model", model.toString(), "--method", "magnitude", "--ratio", "0.2") > 0,
+                "the signal came during the write at least once");
+    }
+
+    /** The temporary of an export is {@code .NAME.tmp-PID} like every output's, and SIGTERM removes it. */
+    @Test
+    void sigtermDuringExportLeavesNoTemporary() throws Exception {
+        Path demo = Fixtures.repositoryRoot().resolve("data/demo-model");
+        Path out = dir.resolve("demo.gguf");
+        assertTrue(
+                interrupted(out, "export", "--model", demo.toString(), "--dtype", "f32") > 0,
+                "the signal came during the write at least once");
+    }
+
+    /**
+     * Runs the command (with {@code --out out --force}) up to three times, sending SIGTERM as soon
+     * as its temporary appears; each run must end with 143 (or 0 when it finished first) and leave
+     * no dot-file beside the output. Returns how many runs the signal caught.
+     */
+    private int interrupted(Path out, String... command) throws Exception {
         int caught = 0;
         for (int attempt = 0; attempt < 3 && caught == 0; attempt++) {
             Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-            Process p = new ProcessBuilder(
-                            java.toString(),
-                            "-cp",
-                            System.getProperty("java.class.path"),
-                            "io.cusprun.cli.Main",
-                            "prune",
-                            "--model",
-                            model.toString(),
-                            "--method",
-                            "magnitude",
-                            "--ratio",
-                            "0.2",
-                            "--out",
-                            out.toString(),
-                            "--force")
+            List<String> args = new ArrayList<>(
+                    List.of(java.toString(), "-cp", System.getProperty("java.class.path"), "io.cusprun.cli.Main"));
+            args.addAll(List.of(command));
+            args.addAll(List.of("--out", out.toString(), "--force"));
+            Process p = new ProcessBuilder(args)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectErrorStream(true)
                     .start();
-            Path tmp = dir.resolve(".expert.tmp-" + p.pid());
+            Path tmp = out.resolveSibling("." + out.getFileName() + ".tmp-" + p.pid());
             try {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
                 while (p.isAlive() && !Files.exists(tmp) && System.nanoTime() < deadline) {
@@ -68,13 +81,13 @@ class InterruptedPruneTest {
             } else {
                 assertEquals(0, p.exitValue(), "finished before the signal, or failed");
             }
-            try (Stream<Path> s = Files.list(dir)) {
+            try (Stream<Path> s = Files.list(out.getParent())) {
                 List<String> left = s.map(x -> x.getFileName().toString())
                         .filter(n -> n.startsWith("."))
                         .toList();
                 assertEquals(List.of(), left, "no temporary left (attempt " + attempt + ")");
             }
         }
-        assertTrue(caught > 0, "the signal came during the write at least once");
+        return caught;
     }
 }

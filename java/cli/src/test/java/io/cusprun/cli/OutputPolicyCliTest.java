@@ -60,6 +60,11 @@ class OutputPolicyCliTest {
     }
 
     static List<String> listing() throws Exception {
+        return listing(dir);
+    }
+
+    /** Every path under {@code dir}, relative, with the size of each file. */
+    static List<String> listing(Path dir) throws Exception {
         List<String> out = new ArrayList<>();
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.sorted().toList()) {

@@ -1,5 +1,8 @@
 package io.cusprun.report;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cusprun.AtomicOutput;
 import io.cusprun.OutputPolicy;
 import io.cusprun.prune.UnitCounts;
@@ -9,6 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Writes the HTML report: {@code index.html} plus PNG charts in one directory that opens in a
@@ -27,8 +32,11 @@ public final class ReportWriter {
 
     private ReportWriter() {}
 
+    /** The report's manifest: every other file with its size, and their fingerprint. */
+    public static final String MANIFEST = "cusprun-report.json";
+
     /** Every file a report folder may hold: the page, its charts, the table and compare's results.json. */
-    static final java.util.Set<String> FILES = java.util.Set.of(
+    static final Set<String> FILES = Set.of(
             "index.html",
             TABLE,
             "results.json",
@@ -40,24 +48,34 @@ public final class ReportWriter {
             "dimension_study.png");
 
     /**
-     * Whether {@code dir} holds a cusprun report: index.html with the generator tag, and nothing
-     * but the files a report holds (anything else: NotOursException listing it).
+     * Whether {@code dir} holds a cusprun report: index.html with the generator tag, and a
+     * {@value #MANIFEST} whose files and fingerprint are what the folder holds (anything else:
+     * NotOursException listing it).
      */
     public static boolean isReport(Path dir) throws IOException {
         Path index = dir.resolve("index.html");
         if (!Files.isRegularFile(index)) {
             return false;
         }
-        java.util.List<String> unexpected = new java.util.ArrayList<>();
-        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
-            for (Path p : s.sorted().toList()) {
-                String n = p.getFileName().toString();
-                if (!FILES.contains(n) || !Files.isRegularFile(p)) unexpected.add(n);
-            }
+        JsonNode m;
+        try {
+            m = new ObjectMapper().readTree(dir.resolve(MANIFEST).toFile());
+        } catch (IOException e) {
+            throw new OutputPolicy.NotOursException("no valid " + MANIFEST);
         }
-        if (!unexpected.isEmpty()) {
-            throw new OutputPolicy.NotOursException("unexpected entries: " + String.join(", ", unexpected));
+        if (m == null
+                || !"cusprun-report/1".equals(m.path("format").asText())
+                || !m.path("files").isObject()) {
+            throw new OutputPolicy.NotOursException(MANIFEST + " is not a cusprun report manifest");
         }
+        java.util.SortedMap<String, Long> recorded = new java.util.TreeMap<>();
+        m.get("files")
+                .fields()
+                .forEachRemaining(e -> recorded.put(e.getKey(), e.getValue().asLong()));
+        if (!OutputPolicy.fingerprint(recorded).equals(m.path("fingerprint").asText())) {
+            throw new OutputPolicy.NotOursException(MANIFEST + ": the fingerprint does not match its file list");
+        }
+        OutputPolicy.checkListing(dir, recorded, Set.of(MANIFEST));
         byte[] head = new byte[4096];
         int n;
         try (java.io.InputStream in = Files.newInputStream(index)) {
@@ -68,6 +86,14 @@ public final class ReportWriter {
     }
 
     public static Path write(ReportData data, Path dir) throws IOException {
+        return write(data, dir, Map.of());
+    }
+
+    /**
+     * Writes the report, with {@code extraFiles} (a name in {@link #FILES} to its text, e.g.
+     * compare's results.json) and the manifest that lists every file; returns index.html.
+     */
+    public static Path write(ReportData data, Path dir, Map<String, String> extraFiles) throws IOException {
         System.setProperty("java.awt.headless", "true");
         AtomicOutput.writeDirectory(dir, tmp -> {
             StringBuilder html = new StringBuilder();
@@ -159,6 +185,16 @@ public final class ReportWriter {
                 md.append('\n').append(RepeatedTable.dimensionMarkdown(data));
             }
             Files.writeString(tmp.resolve(TABLE), md.toString(), StandardCharsets.UTF_8);
+            for (Map.Entry<String, String> e : extraFiles.entrySet()) {
+                if (!FILES.contains(e.getKey())) throw new IllegalArgumentException("not a report file: " + e.getKey());
+                Files.writeString(tmp.resolve(e.getKey()), e.getValue(), StandardCharsets.UTF_8);
+            }
+            // what the folder holds: --force later replaces it only if unchanged
+            java.util.SortedMap<String, Long> files = OutputPolicy.listing(tmp, Set.of(MANIFEST));
+            ObjectNode m = new ObjectMapper().createObjectNode().put("format", "cusprun-report/1");
+            files.forEach(m.putObject("files")::put);
+            m.put("fingerprint", OutputPolicy.fingerprint(files));
+            Files.writeString(tmp.resolve(MANIFEST), m.toPrettyString() + "\n", StandardCharsets.UTF_8);
         });
         return dir.resolve("index.html");
     }

@@ -471,6 +471,7 @@ class GgufExportTest {
             GgufExporter.export(model, plain, type); // before the edit: fine
             float[] before = GgufReader.open(plain).floats("blk.1.ffn_up.weight");
             setFirst(model, hf, 32, (float) c[1]);
+            Files.deleteIfExists(out);
             IOException e = assertThrows(IOException.class, () -> GgufExporter.export(model, out, type), type + "");
             String m = e.getMessage();
             assertTrue(

@@ -13,6 +13,7 @@ import io.cusprun.corpus.CorpusKind;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.model.SafetensorsHeader;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.BitSet;
@@ -121,6 +122,51 @@ class ExactnessTest {
         assertTrue(second.complete());
         assertTrue(second.documents() < 23, "the restart skipped the batches done");
         assertTrue(second.scores().sameAs(reference));
+    }
+
+    /**
+     * A partial file is resumed only by a run on the same documents: another file under the same
+     * corpus name (other contents), or another selection of its documents, is refused naming the
+     * corpus; so is a partial file with one flipped byte.
+     */
+    @Test
+    void resumeRefusesOtherCorpusContentsOtherSelectionsAndDamagedPartials() throws Exception {
+        Path partial = dir.resolve("digest.safetensors.partial");
+        assertFalse(Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 3))
+                .complete());
+        List<TokenizedCorpus> otherText = List.of(
+                corpora.get(0), new TokenizedCorpus(corpora.get(1).spec(), PlantedModel.documents('b', 9, 3, 40, 10)));
+        List<TokenizedCorpus> otherSelection = List.of(
+                corpora.get(0),
+                new TokenizedCorpus(
+                        corpora.get(1).spec(),
+                        corpora.get(1).documents().subList(1, corpora.get(1).size())));
+        for (List<TokenizedCorpus> other : List.of(otherText, otherSelection)) {
+            IOException e = assertThrows(
+                    IOException.class,
+                    () -> Scorer.run(target, other, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 0)));
+            assertTrue(e.getMessage().contains("corpus b") && e.getMessage().contains("digest"), e.getMessage());
+            assertFalse(e.getMessage().contains("\n"));
+        }
+        // one flipped bit anywhere in the data region
+        SafetensorsHeader h = SafetensorsHeader.read(partial);
+        java.util.Random r = new java.util.Random(7);
+        for (int i = 0; i < 20; i++) {
+            Path flipped = dir.resolve("flipped.safetensors.partial");
+            Files.copy(partial, flipped, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            long at = h.dataStart() + (long) (r.nextDouble() * h.dataSize());
+            byte[] all = Files.readAllBytes(flipped);
+            all[(int) at] ^= (byte) (1 << r.nextInt(8));
+            Files.write(flipped, all);
+            IOException e = assertThrows(
+                    IOException.class,
+                    () -> Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(flipped, true, 0)),
+                    "byte " + at);
+            assertTrue(e.getMessage().contains(flipped.toString()), e.getMessage());
+        }
+        Scorer.Result resumed =
+                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 0));
+        assertTrue(resumed.scores().sameAs(reference));
     }
 
     @Test

@@ -118,6 +118,32 @@ class ScoreFileValidationTest {
         refused(patched("nan-sum", SUM, 2, le(8).putDouble(Double.NaN)), "relevance_sum[2]");
     }
 
+    /**
+     * Values that are each valid alone but wrong: a rank_max outside its histogram's highest
+     * bin, and any flipped bit that leaves a valid number (the checksum), are refused.
+     */
+    @Test
+    void aRankMaxContradictingItsHistogramAndValidLookingFlipsAreRefused() throws IOException {
+        ScoreSet set = ScoreFile.read(good);
+        RankAccumulator acc = set.corpus("a").modules().get(ScoreFile.parseKey("model.layers.0.mlp."));
+        int bins = acc.bins();
+        int top = 0;
+        for (int b = 0; b < bins; b++) if (acc.rankHist()[b] > 0) top = b;
+        float wrong = top == bins - 1 ? 0f : 1f;
+        refused(patched("contradicting-rank", MAX, 0, le(4).putFloat(wrong)), "rank_max[0]", "histogram");
+        // a sum with its last mantissa bit flipped: finite, plausible, and not what was computed
+        double sum = acc.relevanceSum()[2];
+        refused(
+                patched(
+                        "flipped-sum",
+                        SUM,
+                        2,
+                        le(8).putDouble(Double.longBitsToDouble(Double.doubleToLongBits(sum) ^ 1))),
+                "checksum");
+        refused(withMetadata("no-checksum", m -> m.remove(ScoreFile.CHECKSUM)), "no checksum");
+        refused(withMetadata("other-version", m -> m.put("cusprun_version", "0.0.1")), "checksum");
+    }
+
     @Test
     void badCountsAndMetadataAreRefused() throws IOException {
         refused(
