@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cusprun.prune.CheckpointPruner;
-import io.cusprun.score.PlantedModel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +29,7 @@ class ReliabilityCliTest {
     @TempDir
     static Path dir;
 
+    static CliInputs in;
     static Path model, corpus, scores, held;
 
     static CompareCommandTest.Run run(String... args) {
@@ -38,45 +38,19 @@ class ReliabilityCliTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        model = PlantedModel.write(dir.resolve("models/source"), 13);
-        corpus = Files.writeString(dir.resolve("a.txt"), PlantedModel.text(PlantedModel.documents('a', 4, 4, 20, 1)));
-        held = Files.writeString(dir.resolve("held.txt"), PlantedModel.text(PlantedModel.documents('a', 2, 4, 20, 2)));
-        scores = dir.resolve("a.safetensors");
-        CompareCommandTest.Run r = run(score(scores));
-        assertEquals(0, r.code(), r.err());
+        in = CliInputs.write(dir);
+        model = in.model();
+        corpus = in.corpus();
+        held = in.held();
+        scores = in.scores();
     }
 
     static String[] score(Path out, String... more) {
-        List<String> a = new ArrayList<>(List.of(
-                "score",
-                "--model",
-                model.toString(),
-                "--corpus",
-                "language:a=" + corpus,
-                "--out",
-                out.toString(),
-                "--no-progress"));
-        a.addAll(List.of(more));
-        return a.toArray(new String[0]);
+        return in.score(out, more);
     }
 
     static String[] prune(Path out, String method, String... more) {
-        List<String> a = new ArrayList<>(List.of(
-                "prune",
-                "--model",
-                model.toString(),
-                "--scores",
-                scores.toString(),
-                "--corpus",
-                "language:a=" + corpus,
-                "--method",
-                method,
-                "--ratio",
-                "0.3",
-                "--out",
-                out.toString()));
-        a.addAll(List.of(more));
-        return a.toArray(new String[0]);
+        return in.prune(out, method, more);
     }
 
     /** The two runs started together; returns their results in order. */
@@ -196,22 +170,7 @@ class ReliabilityCliTest {
     }
 
     static String[] compare(String... more) {
-        List<String> a = new ArrayList<>(List.of(
-                "compare",
-                "--model",
-                model.toString(),
-                "--corpus",
-                "language:a=" + corpus,
-                "--ratio",
-                "0.3",
-                "--method",
-                "random",
-                "--eval-expert",
-                held.toString(),
-                "--eval-general",
-                held.toString()));
-        a.addAll(List.of(more));
-        return a.toArray(new String[0]);
+        return in.compare(more);
     }
 
     @Test
@@ -246,13 +205,6 @@ class ReliabilityCliTest {
         assertEquals(before, OutputPolicyCliTest.listing(dir), "nothing created, written or deleted");
     }
 
-    /** {@code args} with the value of {@code option} replaced. */
-    static String[] replaced(String[] args, String option, String value) {
-        String[] out = args.clone();
-        out[List.of(args).indexOf(option) + 1] = value;
-        return out;
-    }
-
     @Test
     void repeatedRatiosAndMethodsAreRefusedBeforeAnyWork() throws Exception {
         List<String> before = OutputPolicyCliTest.listing(dir);
@@ -264,7 +216,7 @@ class ReliabilityCliTest {
                 new String[] {"--method", "random,magnitude,random"},
                 new String[] {"--ratio", "0.3,"})) {
             long start = System.nanoTime();
-            CompareCommandTest.Run r = run(replaced(compare("--report", report.toString()), bad[0], bad[1]));
+            CompareCommandTest.Run r = run(CliInputs.replaced(compare("--report", report.toString()), bad[0], bad[1]));
             assertEquals(2, r.code(), r.err());
             assertEquals(1, r.err().strip().lines().count(), r.err());
             assertTrue(r.err().contains(bad[0]), bad[1] + ": " + r.err());
@@ -350,7 +302,7 @@ class ReliabilityCliTest {
                     "--out",
                     dir.resolve("mm").toString()
                 },
-                replaced(compare("--dry-run"), "--eval-expert", zero.toString()));
+                CliInputs.replaced(compare("--dry-run"), "--eval-expert", zero.toString()));
         for (String[] c : cases) {
             long start = System.nanoTime();
             CompareCommandTest.Run r = run(c);
