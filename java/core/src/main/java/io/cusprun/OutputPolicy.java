@@ -194,51 +194,102 @@ public final class OutputPolicy {
         }
     }
 
+    /** Files up to this size are fingerprinted by their contents, larger ones (weights) by their size. */
+    static final long HASHED_BYTES = 16L << 20;
+
     /**
-     * Every file under {@code dir} (relative names with '/', sizes in bytes; an empty directory as
-     * {@code name/} with -1), except the top-level names in {@code except}: what an output's
-     * fingerprint records.
+     * Every file under {@code dir} with what identifies its contents, except the top-level names
+     * in {@code except}: what an output's fingerprint records. Names are relative with '/'; the
+     * value is the size in bytes, followed by {@code sha256:HEX} of the contents for files up to
+     * {@value #HASHED_BYTES} bytes (configs, tokenizers, reports; the weights are identified by
+     * their size, so a check never reads gigabytes); an empty directory is {@code name/} = {@code dir}.
      */
-    public static java.util.SortedMap<String, Long> listing(Path dir, java.util.Set<String> except) throws IOException {
-        java.util.SortedMap<String, Long> out = new java.util.TreeMap<>();
+    public static java.util.SortedMap<String, String> listing(Path dir, java.util.Set<String> except)
+            throws IOException {
+        java.util.SortedMap<String, String> out = new java.util.TreeMap<>();
         try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.toList()) {
                 if (p.equals(dir)
                         || except.contains(dir.relativize(p).getName(0).toString())) continue;
                 String name = dir.relativize(p).toString().replace('\\', '/');
                 if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                    if (isEmptyDirectory(p)) out.put(name + "/", -1L);
+                    if (isEmptyDirectory(p)) out.put(name + "/", "dir");
                 } else {
-                    out.put(name, Files.size(p));
+                    long size = Files.size(p);
+                    out.put(
+                            name,
+                            size <= HASHED_BYTES && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)
+                                    ? size + " " + sha256(Files.readAllBytes(p))
+                                    : String.valueOf(size));
                 }
             }
         }
         return out;
     }
 
-    /** SHA-256 of a {@link #listing}: {@code sha256:HEX}. */
-    public static String fingerprint(java.util.SortedMap<String, Long> listing) {
+    /** The fingerprint of a {@link #listing}: {@code sha256:HEX} of its {@code name NUL value LF} lines. */
+    public static String fingerprint(java.util.SortedMap<String, String> listing) {
+        StringBuilder b = new StringBuilder();
+        listing.forEach(
+                (name, value) -> b.append(name).append('\0').append(value).append('\n'));
+        return sha256(b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private static String sha256(byte[] bytes) {
         try {
-            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-            for (Map.Entry<String, Long> e : listing.entrySet()) {
-                sha.update((e.getKey() + "\0" + e.getValue() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            }
-            return "sha256:" + java.util.HexFormat.of().formatHex(sha.digest());
+            return "sha256:"
+                    + java.util.HexFormat.of()
+                            .formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                                    .digest(bytes));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
 
     /**
+     * The listing an output's manifest records ({@code {"files": {name: value}, "fingerprint":
+     * ...}}), checked against its own fingerprint; throws {@link NotOursException} when it is
+     * missing, malformed or does not match.
+     */
+    public static java.util.SortedMap<String, String> recordedListing(
+            com.fasterxml.jackson.databind.JsonNode output, String manifest) throws NotOursException {
+        if (output == null
+                || !output.path("files").isObject()
+                || !output.path("fingerprint").isTextual()) {
+            throw new NotOursException(manifest + " records no output fingerprint");
+        }
+        java.util.SortedMap<String, String> recorded = new java.util.TreeMap<>();
+        var it = output.get("files").fields();
+        while (it.hasNext()) {
+            var e = it.next();
+            recorded.put(e.getKey(), e.getValue().asText());
+        }
+        if (!fingerprint(recorded).equals(output.get("fingerprint").asText())) {
+            throw new NotOursException(manifest + ": the output fingerprint does not match its file list");
+        }
+        return recorded;
+    }
+
+    /** {@code listing} as the manifest records it: {@code {"files": {...}, "fingerprint": ...}}. */
+    public static com.fasterxml.jackson.databind.node.ObjectNode recordListing(
+            java.util.SortedMap<String, String> listing) {
+        com.fasterxml.jackson.databind.node.ObjectNode o =
+                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        listing.forEach(o.putObject("files")::put);
+        o.put("fingerprint", fingerprint(listing));
+        return o;
+    }
+
+    /**
      * Checks that {@code dir} holds exactly the files {@code recorded} lists, with their sizes;
      * throws {@link NotOursException} listing the entries that are not (at most 10 named).
      */
-    public static void checkListing(Path dir, java.util.SortedMap<String, Long> recorded, java.util.Set<String> except)
-            throws IOException {
-        java.util.SortedMap<String, Long> actual = listing(dir, except);
+    public static void checkListing(
+            Path dir, java.util.SortedMap<String, String> recorded, java.util.Set<String> except) throws IOException {
+        java.util.SortedMap<String, String> actual = listing(dir, except);
         java.util.List<String> unexpected = new java.util.ArrayList<>();
-        for (Map.Entry<String, Long> e : actual.entrySet()) {
-            Long want = recorded.get(e.getKey());
+        for (Map.Entry<String, String> e : actual.entrySet()) {
+            String want = recorded.get(e.getKey());
             if (want == null) unexpected.add(e.getKey());
             else if (!want.equals(e.getValue())) unexpected.add(e.getKey() + " (changed)");
         }

@@ -4,6 +4,7 @@ import io.cusprun.OutputPolicy;
 import io.cusprun.api.Comparison;
 import io.cusprun.api.ComparisonSpec;
 import io.cusprun.corpus.CorpusSpec;
+import io.cusprun.prune.Method;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.report.ReportWriter;
 import io.cusprun.score.ScoreSettings;
@@ -116,19 +117,18 @@ public final class DemoCommand implements Command {
     @Override
     public int execute(CommandLine cl, Console console) throws IOException {
         Path data = cl.hasOption("data") ? Path.of(cl.getOptionValue("data")) : locateData();
+        // every option value before any work
+        List<Double> ratios = cl.hasOption("ratio")
+                ? CompareCommand.ratios(cl.getOptionValue("ratio"))
+                : ComparisonSpec.DEFAULTS.ratios();
+        List<Method> methods = CompareCommand.methods(cl.getOptionValue("method", CompareCommand.ALL_METHODS));
+        int docs = Cli.intOption(cl, "docs", SCORING.maxDocs(), 0, Integer.MAX_VALUE);
+        int evalDocs = Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE);
         boolean dryRun = cl.hasOption("dry-run"); // nothing claimed, created or written
         Path out = dryRun
                 ? Path.of(cl.getOptionValue("out", DEFAULT_OUT))
                 : Cli.output(cl, "out", DEFAULT_OUT, OUTPUT, Cli.inputs(data, "--data"), console);
-        ComparisonSpec spec = spec(
-                data,
-                out,
-                cl.hasOption("ratio")
-                        ? CompareCommand.ratios(cl.getOptionValue("ratio"))
-                        : ComparisonSpec.DEFAULTS.ratios(),
-                cl.getOptionValue("method", CompareCommand.ALL_METHODS),
-                Cli.intOption(cl, "docs", SCORING.maxDocs(), 0, Integer.MAX_VALUE),
-                Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE));
+        ComparisonSpec spec = spec(data, out, ratios, methods, docs, evalDocs);
         boolean quick = cl.hasOption("quick");
         spec = CompareCommand.withRepeatOptions(spec, cl, quick ? 1 : REPEATS, !quick)
                 .check();
@@ -140,7 +140,7 @@ public final class DemoCommand implements Command {
     }
 
     /** The demo's comparison over the bundled data folder. */
-    static ComparisonSpec spec(Path data, Path out, List<Double> ratios, String methods, int docs, int evalDocs)
+    static ComparisonSpec spec(Path data, Path out, List<Double> ratios, List<Method> methods, int docs, int evalDocs)
             throws IOException {
         Path corpora = data.resolve("corpora");
         Path model = data.resolve("demo-model");
@@ -163,7 +163,7 @@ public final class DemoCommand implements Command {
                 .withGeneralCorpus(corpus("domain:general", corpora.resolve("general/score.jsonl")))
                 .withOverlapCorpora(overlap)
                 .withRatios(ratios)
-                .withMethods(CompareCommand.methods(methods))
+                .withMethods(methods)
                 .withPrune(PruneSettings.DEFAULTS)
                 .withScoring(SCORING.withMaxDocs(docs))
                 .withEvalExpert(corpora.resolve("eval/expert_de_technical_qa.jsonl"))

@@ -73,26 +73,10 @@ public final class CheckpointPruner {
         } catch (IOException e) {
             throw new OutputPolicy.NotOursException(MANIFEST + " is not valid JSON");
         }
-        if (m == null
-                || !m.isObject()
-                || !m.path("format").asText("").startsWith("cusprun-manifest/")
-                || !m.path(OUTPUT_KEY).path("files").isObject()
-                || !m.path(OUTPUT_KEY).path("fingerprint").isTextual()) {
-            throw new OutputPolicy.NotOursException(MANIFEST + " is not a cusprun manifest with an output fingerprint");
+        if (m == null || !m.isObject() || !m.path("format").asText("").startsWith("cusprun-manifest/")) {
+            throw new OutputPolicy.NotOursException(MANIFEST + " is not a cusprun manifest");
         }
-        java.util.SortedMap<String, Long> recorded = new java.util.TreeMap<>();
-        var it = m.get(OUTPUT_KEY).get("files").fields();
-        while (it.hasNext()) {
-            var e = it.next();
-            if (!e.getValue().isIntegralNumber()) {
-                throw new OutputPolicy.NotOursException(MANIFEST + ": bad size of " + e.getKey());
-            }
-            recorded.put(e.getKey(), e.getValue().asLong());
-        }
-        if (!OutputPolicy.fingerprint(recorded)
-                .equals(m.get(OUTPUT_KEY).get("fingerprint").asText())) {
-            throw new OutputPolicy.NotOursException(MANIFEST + ": the output fingerprint does not match its file list");
-        }
+        java.util.SortedMap<String, String> recorded = OutputPolicy.recordedListing(m.get(OUTPUT_KEY), MANIFEST);
         OutputPolicy.checkListing(dir, recorded, java.util.Set.of(MANIFEST));
         return true;
     }
@@ -235,10 +219,9 @@ public final class CheckpointPruner {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", "cusprun-manifest/1");
         // what the folder holds besides the manifest: --force later replaces it only if unchanged
-        java.util.SortedMap<String, Long> written = OutputPolicy.listing(file.getParent(), java.util.Set.of(MANIFEST));
-        ObjectNode output = root.putObject(OUTPUT_KEY);
-        written.forEach(output.putObject("files")::put);
-        output.put("fingerprint", OutputPolicy.fingerprint(written));
+        root.set(
+                OUTPUT_KEY,
+                OutputPolicy.recordListing(OutputPolicy.listing(file.getParent(), java.util.Set.of(MANIFEST))));
         root.put("cusprun_version", Version.VERSION);
         root.put("method", plan.method().label());
         ObjectNode src = root.putObject("source");

@@ -63,18 +63,10 @@ public final class ReportWriter {
         } catch (IOException e) {
             throw new OutputPolicy.NotOursException("no valid " + MANIFEST);
         }
-        if (m == null
-                || !"cusprun-report/1".equals(m.path("format").asText())
-                || !m.path("files").isObject()) {
+        if (m == null || !"cusprun-report/1".equals(m.path("format").asText())) {
             throw new OutputPolicy.NotOursException(MANIFEST + " is not a cusprun report manifest");
         }
-        java.util.SortedMap<String, Long> recorded = new java.util.TreeMap<>();
-        m.get("files")
-                .fields()
-                .forEachRemaining(e -> recorded.put(e.getKey(), e.getValue().asLong()));
-        if (!OutputPolicy.fingerprint(recorded).equals(m.path("fingerprint").asText())) {
-            throw new OutputPolicy.NotOursException(MANIFEST + ": the fingerprint does not match its file list");
-        }
+        java.util.SortedMap<String, String> recorded = OutputPolicy.recordedListing(m, MANIFEST);
         OutputPolicy.checkListing(dir, recorded, Set.of(MANIFEST));
         byte[] head = new byte[4096];
         int n;
@@ -190,10 +182,8 @@ public final class ReportWriter {
                 Files.writeString(tmp.resolve(e.getKey()), e.getValue(), StandardCharsets.UTF_8);
             }
             // what the folder holds: --force later replaces it only if unchanged
-            java.util.SortedMap<String, Long> files = OutputPolicy.listing(tmp, Set.of(MANIFEST));
             ObjectNode m = new ObjectMapper().createObjectNode().put("format", "cusprun-report/1");
-            files.forEach(m.putObject("files")::put);
-            m.put("fingerprint", OutputPolicy.fingerprint(files));
+            m.setAll(OutputPolicy.recordListing(OutputPolicy.listing(tmp, Set.of(MANIFEST))));
             Files.writeString(tmp.resolve(MANIFEST), m.toPrettyString() + "\n", StandardCharsets.UTF_8);
         });
         return dir.resolve("index.html");
