@@ -36,7 +36,7 @@ public final class Inputs {
         try {
             return Files.readAttributes(p, BasicFileAttributes.class);
         } catch (NoSuchFileException e) {
-            throw new NoSuchFileException(p.toString(), null, "not found");
+            throw new NoSuchFileException(p.toString(), null, "no such file");
         }
     }
 

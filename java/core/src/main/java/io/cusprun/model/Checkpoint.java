@@ -46,11 +46,12 @@ public final class Checkpoint implements AutoCloseable {
     public static Checkpoint open(Path path) throws IOException {
         if (Files.isDirectory(path)) {
             Path index = path.resolve(INDEX_FILE);
-            if (Files.isRegularFile(index)) {
+            // exists, not isRegularFile: a FIFO or device there is refused by name when it is read
+            if (Files.exists(index)) {
                 return openIndex(index);
             }
             Path single = path.resolve(SINGLE_FILE);
-            if (Files.isRegularFile(single)) {
+            if (Files.exists(single)) {
                 return openFiles(path, List.of(single));
             }
             throw new IOException(path + ": no " + SINGLE_FILE + " or " + INDEX_FILE);
@@ -89,6 +90,7 @@ public final class Checkpoint implements AutoCloseable {
      * must be in it.
      */
     private static Checkpoint openIndex(Path index) throws IOException {
+        io.cusprun.Inputs.regularFile(index);
         JsonNode root;
         try {
             root = STRICT_JSON.readTree(index.toFile());

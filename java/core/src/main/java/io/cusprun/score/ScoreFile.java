@@ -142,7 +142,8 @@ public final class ScoreFile {
      * document count, sums finite, and the same modules with the same sizes in every corpus.
      */
     public static ScoreSet read(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new IOException("score file not found: " + file);
+        if (!Files.exists(file)) throw new IOException("score file not found: " + file);
+        io.cusprun.Inputs.regularFile(file);
         SafetensorsHeader header = SafetensorsHeader.read(file);
         Map<String, String> meta = header.metadata();
         if (!FORMAT.equals(meta.get("format"))) throw new IOException(file + ": not a cusprun score file");
