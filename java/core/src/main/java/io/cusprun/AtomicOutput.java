@@ -336,10 +336,6 @@ public final class AtomicOutput {
             this.reentered = reentered;
         }
 
-        public Path target() {
-            return target;
-        }
-
         /** Releases the claim unless it was a re-entry of one this thread already held. */
         @Override
         public void close() {
