@@ -128,7 +128,8 @@ if(TARGET cusprun)
   # The real libcusprun_cuda.so without a GPU: its registry (which variants the architectures
   # built allow), the shared argument checks, the refusal without a device. Label: cpu.
   add_executable(cuda_registry_host "${CUSPRUN_CUDA_DIR}/tests/registry_host.cpp")
-  target_include_directories(cuda_registry_host PRIVATE "${CUSPRUN_ROOT}/native/include")
+  target_include_directories(cuda_registry_host PRIVATE
+    "${CUSPRUN_ROOT}/native/include" "${CUSPRUN_ROOT}/native/src")
   target_compile_options(cuda_registry_host PRIVATE -Wall -Wextra)
   target_link_libraries(cuda_registry_host PRIVATE cusprun)
   add_dependencies(cuda_registry_host cusprun_cuda)

@@ -3,25 +3,9 @@
 // architectures built, the argument checks are the CPU's, and a kernel call without a
 // device is refused before any CUDA work.
 // Usage: cuda_registry_host <libcusprun_cuda.so> <newest architecture built, 0 if unknown>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include <string>
-
-#include "cusprun.h"
-
-static int g_failures = 0, g_checks = 0;
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        ++g_checks;                                                         \
-        if (!(cond)) {                                                      \
-            ++g_failures;                                                   \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fprintf(stderr, "\n");                                          \
-        }                                                                   \
-    } while (0)
+#include "../../native/tests/test_util.h"  // CHECK, finish (not cuda/tests/test_util.h)
 
 static std::string names(const char *kernel) {
     std::string s;
@@ -79,6 +63,5 @@ int main(int argc, char **argv) {
           "no device: %d %s", rc, cusprun_last_error());
     CHECK(sum[0] == 0 && sum[1] == 0, "output written without a device");
 
-    printf("cuda_registry_host: %d checks, %d failures\n", g_checks, g_failures);
-    return g_failures ? 1 : 0;
+    return finish("cuda_registry_host");
 }
