@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "cusprun_cuda.h"
+#include "kernel_args.h"
 
 namespace cusprun_cuda {
 
@@ -43,7 +44,8 @@ void clear_error();
 // ------------------------------------------------------- device selection
 
 // Makes `device` current for the lifetime of the guard and restores the
-// previously current device afterwards.
+// previously current device afterwards. The devices and their attributes are queried
+// once per process (common.cu); a guard only switches the current device.
 class DeviceGuard {
 public:
     DeviceGuard() = default;
@@ -68,16 +70,26 @@ private:
 
 enum Kernel { K_FFN = 0, K_HEAD_GRAM = 1, K_QK = 2, K_RANK = 3, K_COUNT = 4 };
 
-// Resolves `variant` (CUSPRUN_DEFAULT_VARIANT or an index) for `kernel`;
-// CUSPRUN_ERR_ARGUMENT when out of range.
-int resolve_variant(Kernel kernel, int variant, int *resolved);
+// Variant names, shared by the registry (common.cu) and each kernel's dispatch, which
+// selects by name (same_variant), never by index.
+namespace variant {
+inline constexpr char kNaive[] = "1_naive";
+inline constexpr char kVecRows[] = "2_vec_rows";              // ffn_swiglu
+inline constexpr char kTiledSmem[] = "2_tiled_smem";          // head_gram
+inline constexpr char kWmma[] = "3_wmma";                     // head_gram, needs sm_80
+inline constexpr char kBlockRow[] = "2_block_row";            // qk_neuron
+inline constexpr char kGlobalScratch[] = "3_global_scratch";  // qk_neuron
+inline constexpr char kCubSegsort[] = "2_cub_segsort";        // rank_update
+}  // namespace variant
 
-// ------------------------------------------------------- argument checks
+// Resolves `variant` (CUSPRUN_DEFAULT_VARIANT, or an index into the kernel's registered
+// variants) to the variant's name; CUSPRUN_ERR_ARGUMENT when out of range.
+int resolve_variant(Kernel kernel, int variant, const char **name);
+bool same_variant(const char *a, const char *b);
 
-inline bool is_act_dtype(cusprun_dtype t) {
-    return t == CUSPRUN_F32 || t == CUSPRUN_BF16 || t == CUSPRUN_F16;
-}
-inline bool is_acc_dtype(cusprun_dtype t) { return t == CUSPRUN_F32 || t == CUSPRUN_F64; }
+// ------------------------------------------------------- dtypes
+// (The argument checks are kernel_args.h's, shared with the CPU back end.)
+
 const char *dtype_name(cusprun_dtype t);
 inline int64_t dtype_size(cusprun_dtype t) {
     return t == CUSPRUN_F64 ? 8 : (t == CUSPRUN_F32 ? 4 : 2);

@@ -162,31 +162,12 @@ extern "C" int cusprun_cuda_ffn_swiglu(int device, int variant, void *stream,
                                        int64_t in_stride, void *act_out, int64_t T, int64_t F,
                                        const int64_t *doc_offsets, int64_t n_docs,
                                        cusprun_dtype acc_dtype, void *acc) {
-    int v = 0;
+    const char *v = nullptr;
     CUSPRUN_TRY(resolve_variant(K_FFN, variant, &v));
-    if (!is_act_dtype(act_dtype))
-        return fail(CUSPRUN_ERR_ARGUMENT, "ffn_swiglu: act_dtype %d is not f32/bf16/f16",
-                    (int)act_dtype);
-    if (T < 0 || F < 0)
-        return fail(CUSPRUN_ERR_ARGUMENT, "ffn_swiglu: negative size (T = %lld, F = %lld)",
-                    (long long)T, (long long)F);
-    if (in_stride < F)
-        return fail(CUSPRUN_ERR_ARGUMENT, "ffn_swiglu: in_stride %lld < F %lld",
-                    (long long)in_stride, (long long)F);
-    if (act_out == nullptr && acc == nullptr)
-        return fail(CUSPRUN_ERR_ARGUMENT, "ffn_swiglu: act_out and acc are both NULL");
-    if (gate == nullptr || up == nullptr)
-        return fail(CUSPRUN_ERR_ARGUMENT, "ffn_swiglu: gate/up is NULL");
-    if (acc != nullptr) {
-        if (!is_acc_dtype(acc_dtype))
-            return fail(CUSPRUN_ERR_ARGUMENT, "ffn_swiglu: acc_dtype %d is not f32/f64",
-                        (int)acc_dtype);
-        if (n_docs < 0 || doc_offsets == nullptr)
-            return fail(CUSPRUN_ERR_ARGUMENT, "ffn_swiglu: acc needs n_docs >= 0 and doc_offsets");
-        if (n_docs == 0 && T > 0)
-            return fail(CUSPRUN_ERR_ARGUMENT, "ffn_swiglu: n_docs = 0 but T = %lld rows",
-                        (long long)T);
-    } else {
+    CUSPRUN_TRY(cusprun_args::ffn_swiglu(fail, "cusprun_cuda_ffn_swiglu", act_dtype, gate, up,
+                                         in_stride, act_out, T, F, doc_offsets, n_docs, acc_dtype,
+                                         acc));
+    if (acc == nullptr) {
         acc_dtype = CUSPRUN_F32;  // ignored
         n_docs = 1;
     }
@@ -203,7 +184,7 @@ extern "C" int cusprun_cuda_ffn_swiglu(int device, int variant, void *stream,
             const TT *u = static_cast<const TT *>(up);
             TT *a = static_cast<TT *>(act_out);
             A *ac = static_cast<A *>(acc);
-            if (v == 0) {
+            if (same_variant(v, variant::kNaive)) {
                 dim3 grid((unsigned)ceil_div(F, 128), (unsigned)(n_docs < 65535 ? n_docs : 65535));
                 ffn_naive_kernel<TT, A>
                     <<<grid, 128, 0, s>>>(g, u, in_stride, a, T, F, doc_offsets, n_docs, ac);

@@ -296,23 +296,10 @@ extern "C" int cusprun_cuda_head_gram(int device, int variant, void *stream,
                                       cusprun_dtype act_dtype, const void *z, int64_t T, int64_t H,
                                       int64_t d, int64_t group_size, const int64_t *doc_offsets,
                                       int64_t n_docs, cusprun_dtype acc_dtype, void *gram) {
-    int v = 0;
+    const char *v = nullptr;
     CUSPRUN_TRY(resolve_variant(K_HEAD_GRAM, variant, &v));
-    if (!is_act_dtype(act_dtype))
-        return fail(CUSPRUN_ERR_ARGUMENT, "head_gram: act_dtype %d is not f32/bf16/f16",
-                    (int)act_dtype);
-    if (!is_acc_dtype(acc_dtype))
-        return fail(CUSPRUN_ERR_ARGUMENT, "head_gram: acc_dtype %d is not f32/f64", (int)acc_dtype);
-    if (T < 0 || n_docs < 0 || H < 1 || d < 1 || group_size < 1 || H % group_size != 0)
-        return fail(CUSPRUN_ERR_ARGUMENT,
-                    "head_gram: bad sizes T=%lld n_docs=%lld H=%lld d=%lld group_size=%lld (H "
-                    "must be a multiple of group_size)",
-                    (long long)T, (long long)n_docs, (long long)H, (long long)d,
-                    (long long)group_size);
-    if (doc_offsets == nullptr || gram == nullptr || z == nullptr)
-        return fail(CUSPRUN_ERR_ARGUMENT, "head_gram: z, gram or doc_offsets is NULL");
-    if (n_docs == 0 && T > 0)
-        return fail(CUSPRUN_ERR_ARGUMENT, "head_gram: n_docs = 0 but T = %lld rows", (long long)T);
+    CUSPRUN_TRY(cusprun_args::head_gram(fail, "cusprun_cuda_head_gram", act_dtype, z, T, H, d,
+                                        group_size, doc_offsets, n_docs, acc_dtype, gram));
     DeviceGuard dev;
     CUSPRUN_TRY(dev.enter(device));
     if (T == 0) return CUSPRUN_OK;
@@ -331,7 +318,7 @@ extern "C" int cusprun_cuda_head_gram(int device, int variant, void *stream,
             using A = decltype(acc_tag);
             const TT *zz = static_cast<const TT *>(z);
             A *out = static_cast<A *>(gram);
-            if (v == 0) {
+            if (same_variant(v, variant::kNaive)) {
                 dim3 block(32, 8);
                 const int64_t dz = n_docs * n_groups;
                 dim3 grid((unsigned)ceil_div(M, 32), (unsigned)ceil_div(M, 8),
@@ -344,7 +331,8 @@ extern "C" int cusprun_cuda_head_gram(int device, int variant, void *stream,
             const int64_t nt = ceil_div(M, kTile);
             const int64_t pairs = nt * (nt + 1) / 2;
             const int64_t tiles = pairs * n_groups;
-            const bool use_wmma = v == 2 && !std::is_same<TT, float>::value;
+            const bool use_wmma =
+                same_variant(v, variant::kWmma) && !std::is_same<TT, float>::value;
             if (use_wmma) {
                 if constexpr (!std::is_same<TT, float>::value) {
                     const bool vec = M % 8 == 0 && row_stride % 8 == 0 &&

@@ -8,6 +8,8 @@
 //                memory (global scratch when T is too long for shared memory),
 //                softmax once, then every unit in closed form (below), added to
 //                acc with one atomic per (row, head, unit).
+//   3_global_scratch  2_block_row's long-row path for every row length: a persistent
+//                grid with 2*T floats of global scratch per block.
 //
 // Closed form used by 2_block_row. With P = softmax(A), removing unit u gives
 // P'_t = P_t e^{-D_t} / sum_r P_r e^{-D_r}. Shifting by the P-weighted mean
@@ -21,7 +23,6 @@
 // two-softmax evaluation in double.
 #include <cfloat>
 #include <cmath>
-#include <cstdlib>
 
 #include "common.cuh"
 
@@ -279,24 +280,10 @@ extern "C" int cusprun_cuda_qk_neuron(int device, int variant, void *stream,
                                       int64_t T, int64_t H, int64_t Hkv, int64_t d, float scale,
                                       int rope_pairs, const int64_t *doc_offsets, int64_t n_docs,
                                       cusprun_dtype acc_dtype, void *acc) {
-    int v = 0;
+    const char *v = nullptr;
     CUSPRUN_TRY(resolve_variant(K_QK, variant, &v));
-    if (!is_act_dtype(act_dtype))
-        return fail(CUSPRUN_ERR_ARGUMENT, "qk_neuron: act_dtype %d is not f32/bf16/f16",
-                    (int)act_dtype);
-    if (!is_acc_dtype(acc_dtype))
-        return fail(CUSPRUN_ERR_ARGUMENT, "qk_neuron: acc_dtype %d is not f32/f64", (int)acc_dtype);
-    if (T < 0 || n_docs < 0 || H < 1 || Hkv < 1 || d < 1 || H % Hkv != 0 ||
-        (rope_pairs && d % 2 != 0))
-        return fail(CUSPRUN_ERR_ARGUMENT,
-                    "qk_neuron: bad sizes T=%lld H=%lld Hkv=%lld d=%lld rope_pairs=%d (H must be "
-                    "a multiple of Hkv; d even with rope_pairs)",
-                    (long long)T, (long long)H, (long long)Hkv, (long long)d, rope_pairs);
-    if (!std::isfinite(scale)) return fail(CUSPRUN_ERR_ARGUMENT, "qk_neuron: scale is not finite");
-    if (q == nullptr || k == nullptr || acc == nullptr || doc_offsets == nullptr)
-        return fail(CUSPRUN_ERR_ARGUMENT, "qk_neuron: q, k, acc or doc_offsets is NULL");
-    if (n_docs == 0 && T > 0)
-        return fail(CUSPRUN_ERR_ARGUMENT, "qk_neuron: n_docs = 0 but T = %lld rows", (long long)T);
+    CUSPRUN_TRY(cusprun_args::qk_neuron(fail, "cusprun_cuda_qk_neuron", act_dtype, q, k, T, H, Hkv,
+                                        d, scale, rope_pairs, doc_offsets, n_docs, acc_dtype, acc));
     DeviceGuard dev;
     CUSPRUN_TRY(dev.enter(device));
     if (T == 0) return CUSPRUN_OK;
@@ -310,7 +297,7 @@ extern "C" int cusprun_cuda_qk_neuron(int device, int variant, void *stream,
             const TT *qq = static_cast<const TT *>(q);
             const TT *kk = static_cast<const TT *>(k);
             A *out = static_cast<A *>(acc);
-            if (v == 0) {
+            if (same_variant(v, variant::kNaive)) {
                 const int64_t n = n_docs * H * U;
                 qk_naive_kernel<TT, A><<<(unsigned)ceil_div(n, 64), 64, 0, s>>>(
                     qq, kk, T, H, Hkv, d, scale, rope_pairs, doc_offsets, n_docs, out);
@@ -320,10 +307,10 @@ extern "C" int cusprun_cuda_qk_neuron(int device, int variant, void *stream,
             auto kernel = qk_row_kernel<TT, A>;
             const int64_t items = T * H;
             const int64_t smem_full = (d + 2 * T) * (int64_t)sizeof(float);
-            // CUSPRUN_CUDA_QK_GLOBAL_SCRATCH=1 forces the long-row path (for tests).
-            const char *force = std::getenv("CUSPRUN_CUDA_QK_GLOBAL_SCRATCH");
+            // 3_global_scratch takes the long-row path whatever the row length (a variant of its
+            // own so that the tests and benchmarks run it on short rows too).
             const bool global =
-                (force != nullptr && force[0] == '1') || smem_full > dev.max_smem_optin();
+                same_variant(v, variant::kGlobalScratch) || smem_full > dev.max_smem_optin();
             if (!global) {
                 if (smem_full > 48 * 1024)
                     CUSPRUN_CU(cudaFuncSetAttribute(

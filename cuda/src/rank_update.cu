@@ -8,7 +8,8 @@
 //                  ranks of tie runs by binary search in the sorted values, ranks
 //                  scattered to a scratch n_docs x N array, then one thread per
 //                  neuron folds the documents in order (deterministic, no atomics).
-// Percentiles and bins are computed in double, then p is stored as float.
+// Percentiles and bins are computed in double, then p is stored as float. Relevance with a
+// NaN is refused (device scan, refuse_nan) before either variant runs.
 #include <cub/device/device_segmented_radix_sort.cuh>
 
 #include <climits>
@@ -170,6 +171,40 @@ int rank_segsort(cudaStream_t s, const R *rel, int64_t n_docs, int64_t N, float 
     return status;
 }
 
+// Index of the first NaN of rel (row-major) into *first, which starts at ULLONG_MAX.
+template <typename R>
+__global__ void first_nan_kernel(const R *__restrict__ rel, int64_t n, unsigned long long *first) {
+    const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
+        if (isnan(rel[i])) atomicMin(first, (unsigned long long)i);
+}
+
+// The NaN policy of both back ends (kernel_args.h): relevance with a NaN is refused before
+// any accumulator changes, naming the first one. relevance is device memory, so the scan
+// runs on the stream and the host waits for its 8-byte answer (one stream synchronisation
+// per call).
+template <typename R>
+int refuse_nan(cudaStream_t s, const char *fn, const R *rel, int64_t n_docs, int64_t N) {
+    const int64_t n = n_docs * N;
+    unsigned long long *d_first = nullptr;
+    CUSPRUN_CU(cudaMallocAsync((void **)&d_first, sizeof *d_first, s));
+    unsigned long long first = ULLONG_MAX;
+    cudaError_t e = cudaMemsetAsync(d_first, 0xFF, sizeof *d_first, s);
+    if (e == cudaSuccess) {
+        const int64_t blocks = ceil_div(n, 256) < 4096 ? ceil_div(n, 256) : 4096;
+        first_nan_kernel<R><<<(unsigned)blocks, 256, 0, s>>>(rel, n, d_first);
+        e = cudaGetLastError();
+    }
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(&first, d_first, sizeof first, cudaMemcpyDeviceToHost, s);
+    cudaError_t fe = cudaFreeAsync(d_first, s);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+    if (e != cudaSuccess) return cuda_fail(e, "rank_update NaN scan");
+    if (fe != cudaSuccess) return cuda_fail(fe, "cudaFreeAsync");
+    if (first != ULLONG_MAX) return cusprun_args::relevance_is_nan(fail, fn, (int64_t)first, N);
+    return CUSPRUN_OK;
+}
+
 }  // namespace
 }  // namespace cusprun_cuda
 
@@ -179,17 +214,11 @@ extern "C" int cusprun_cuda_rank_update(int device, int variant, void *stream,
                                         cusprun_dtype rel_dtype, const void *relevance,
                                         int64_t n_docs, int64_t N, float *rank_max,
                                         int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
-    int v = 0;
+    const char *v = nullptr;
     CUSPRUN_TRY(resolve_variant(K_RANK, variant, &v));
-    if (rel_dtype != CUSPRUN_F32 && rel_dtype != CUSPRUN_F64)
-        return fail(CUSPRUN_ERR_ARGUMENT, "rank_update: rel_dtype %d is not f32/f64",
-                    (int)rel_dtype);
-    if (n_docs < 0 || N < 0 || n_bins < 1)
-        return fail(CUSPRUN_ERR_ARGUMENT, "rank_update: bad sizes n_docs=%lld N=%lld n_bins=%lld",
-                    (long long)n_docs, (long long)N, (long long)n_bins);
-    if (relevance == nullptr || rank_max == nullptr || rank_hist == nullptr ||
-        relevance_sum == nullptr)
-        return fail(CUSPRUN_ERR_ARGUMENT, "rank_update: NULL pointer argument");
+    const char *fn = "cusprun_cuda_rank_update";
+    CUSPRUN_TRY(cusprun_args::rank_update(fail, fn, rel_dtype, relevance, n_docs, N, rank_max,
+                                          rank_hist, n_bins, relevance_sum));
     if (N > INT32_MAX)
         return fail(CUSPRUN_ERR_UNSUPPORTED, "rank_update: N=%lld exceeds int32 indices",
                     (long long)N);
@@ -200,7 +229,8 @@ extern "C" int cusprun_cuda_rank_update(int device, int variant, void *stream,
     auto run = [&](auto tag) -> int {
         using R = decltype(tag);
         const R *rel = static_cast<const R *>(relevance);
-        if (v == 0) {
+        CUSPRUN_TRY(refuse_nan<R>(s, fn, rel, n_docs, N));
+        if (same_variant(v, variant::kNaive)) {
             rank_naive_kernel<R><<<(unsigned)ceil_div(N, 128), 128, 0, s>>>(
                 rel, n_docs, N, rank_max, rank_hist, n_bins, relevance_sum);
             CUSPRUN_LAUNCHED("rank_update 1_naive launch");

@@ -5,7 +5,9 @@
 // Prints PASS/FAIL lines; exit 0 = all passed, 1 = a failure, 77 = no device.
 //
 //   cuda_test_kernels [--seed N] [--kernel NAME]
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 #include "test_util.h"
 
@@ -228,7 +230,7 @@ struct QkCase {
     double q_sd;  // spread of q: larger = sharper attention
 };
 
-void test_qk(const QkCase &c, bool force_global = false) {
+void test_qk(const QkCase &c) {
     HostArray q(c.act, c.T * c.H * c.d), k(c.act, c.T * c.Hkv * c.d);
     tu::fill_normal(q, g_rng, 0.0, c.q_sd);
     tu::fill_normal(k, g_rng, 0.0, 1.0);
@@ -251,16 +253,14 @@ void test_qk(const QkCase &c, bool force_global = false) {
     }
     const std::vector<double> ref = a_cpu.to_double(), init = a0.to_double();
     DeviceBuffer d_q = tu::to_device(q), d_k = tu::to_device(k), d_off = tu::to_device(off);
-    if (force_global) setenv("CUSPRUN_CUDA_QK_GLOBAL_SCRATCH", "1", 1);
     for (int v = 0; v < cusprun_cuda_variant_count("qk_neuron"); ++v) {
-        if (force_global && v == 0) continue;
         char what[220];
         std::snprintf(
             what, sizeof what,
-            "qk_neuron  %-12s %s/%s T=%lld H=%lld Hkv=%lld d=%lld rope=%d docs=%lld q_sd=%.1f%s",
+            "qk_neuron  %-12s %s/%s T=%lld H=%lld Hkv=%lld d=%lld rope=%d docs=%lld q_sd=%.1f",
             cusprun_cuda_variant_name("qk_neuron", v), tu::dtype_name(c.act), tu::dtype_name(c.acc),
             (long long)c.T, (long long)c.H, (long long)c.Hkv, (long long)c.d, c.rope,
-            (long long)c.n_docs, c.q_sd, force_global ? " global-scratch" : "");
+            (long long)c.n_docs, c.q_sd);
         DeviceBuffer d_a = tu::to_device(a0);
         if (!cuda_ok(cusprun_cuda_qk_neuron(0, v, g_stream, c.act, d_q.ptr, d_k.ptr, c.T, c.H,
                                             c.Hkv, c.d, scale, c.rope, d_off.as<int64_t>(),
@@ -272,7 +272,6 @@ void test_qk(const QkCase &c, bool force_global = false) {
         CompareResult r = tu::compare(ref, got, &init, rt, 1e-3, tu::acc_eps(c.acc));
         report(r.ok, what, fmt_cmp("acc", r, rt));
     }
-    if (force_global) unsetenv("CUSPRUN_CUDA_QK_GLOBAL_SCRATCH");
 }
 
 // ------------------------------------------------------------ rank_update
@@ -382,6 +381,35 @@ void test_rank(const RankCase &c) {
     rc = cusprun_cuda_ffn_swiglu(0, -1, g_stream, CUSPRUN_F32, &dummy_f, &dummy_f, 8, nullptr, 4, 8,
                                  offs, 1, CUSPRUN_F32, nullptr);
     report(rc == CUSPRUN_ERR_ARGUMENT, "api act_out and acc NULL", cusprun_cuda_last_error());
+    // The NaN policy of both back ends: every variant refuses relevance with a NaN, naming
+    // the first one as the CPU does, and leaves the accumulators as they were.
+    const int64_t nd = 3, nn = 5;
+    std::vector<float> rel(nd * nn, 1.5f), mx0(nn, 0.25f);
+    rel[1 * nn + 2] = NAN;
+    rel[2 * nn + 4] = NAN;
+    std::vector<int32_t> hist0(nn * 4, 7);
+    std::vector<double> sum0(nn, 2.5);
+    DeviceBuffer d_rel = tu::to_device(rel);
+    for (int v = 0; v < cusprun_cuda_variant_count("rank_update"); ++v) {
+        DeviceBuffer d_mx = tu::to_device(mx0), d_hist = tu::to_device(hist0),
+                     d_sum = tu::to_device(sum0);
+        rc =
+            cusprun_cuda_rank_update(0, v, g_stream, CUSPRUN_F32, d_rel.ptr, nd, nn,
+                                     d_mx.as<float>(), d_hist.as<int32_t>(), 4, d_sum.as<double>());
+        std::vector<float> mx(nn);
+        std::vector<int32_t> hist(nn * 4);
+        std::vector<double> sum(nn);
+        d_mx.download(mx.data(), mx.size() * sizeof(float));
+        d_hist.download(hist.data(), hist.size() * sizeof(int32_t));
+        d_sum.download(sum.data(), sum.size() * sizeof(double));
+        char what[96];
+        std::snprintf(what, sizeof what, "api rank_update %s refuses NaN",
+                      cusprun_cuda_variant_name("rank_update", v));
+        report(rc == CUSPRUN_ERR_ARGUMENT &&
+                   std::strstr(cusprun_cuda_last_error(), "relevance[1][2] is NaN") != nullptr &&
+                   mx == mx0 && hist == hist0 && sum == sum0,
+               what, cusprun_cuda_last_error());
+    }
     // A bad device pointer is a CUDA error, reported as CUSPRUN_ERR_CUDA... but it
     // would poison the context for the tests that follow, so it is not exercised.
 }
@@ -451,8 +479,6 @@ int main(int argc, char **argv) {
         test_qk({CUSPRUN_F16, CUSPRUN_F64, 121, 8, 2, 64, 2, 1, 2.0});   // group 4
         test_qk({CUSPRUN_BF16, CUSPRUN_F64, 97, 4, 1, 128, 3, 1, 1.0});  // d=128, group 4
         test_qk({CUSPRUN_F32, CUSPRUN_F32, 70, 2, 2, 128, 2, 0, 3.0});   // d=128 per dim, sharp
-        test_qk({CUSPRUN_BF16, CUSPRUN_F32, 150, 4, 2, 64, 3, 1, 1.0},
-                true);  // global scratch path
         g_empty_doc = true;
         test_qk({CUSPRUN_F16, CUSPRUN_F32, 90, 4, 2, 64, 4, 1, 1.0});  // empty doc
         g_empty_doc = false;

@@ -75,7 +75,8 @@ const char *cusprun_kernel_name(int kernel);
 /* Variants of a kernel on a back end, numbered from 0; names are "<n>_<what>",
  * e.g. "1_naive", "2_omp_simd". The first (index 0) is always the plain reference.
  * Returns 0 / NULL for an unknown kernel, or for CUDA when the CUDA back end is not
- * available on this machine. */
+ * available on this machine. A CUDA variant whose device code needs a newer GPU
+ * architecture than a visible device runs (or than the build has) is not listed. */
 int cusprun_variant_count(int backend, const char *kernel);
 const char *cusprun_variant_name(int backend, const char *kernel, int variant);
 /* Index of the named variant, or -1. Accepts the full name or its leading number ("2"). */
@@ -193,6 +194,9 @@ cusprun_qk_neuron_fn cusprun_qk_neuron;
  *        rank_hist[k * n_bins + min(n_bins-1, floor(p * n_bins))] += 1   (int32, N x n_bins)
  *        relevance_sum[k] += relevance[doc][k]              (double, N)
  *    Initialise rank_max to 0 (or -1 to tell "no document yet"), the others to 0.
+ *    A NaN in relevance is refused on both back ends (CUSPRUN_ERR_ARGUMENT, naming the
+ *    first one) before any accumulator changes; on CUDA the scan runs on the device and
+ *    the call waits for its stream.
  */
 typedef int cusprun_rank_update_fn(int device, int variant, void *stream,
                                    cusprun_dtype rel_dtype, const void *relevance,

@@ -10,6 +10,7 @@
 
 #include "cuda_loader.h"
 #include "internal.h"
+#include "kernel_args.h"
 
 using namespace cusprun;
 
@@ -53,25 +54,12 @@ int kernel_index(const char *kernel) {
     return -1;
 }
 
-// ---- argument checks; each failure is one line naming the function and value ----
+// Each failure is one line naming the function and value. The kernels' own checks are
+// kernel_args.h's, shared with the CUDA back end.
 #define REQUIRE(cond, ...)                                           \
     do {                                                             \
         if (!(cond)) return fail(CUSPRUN_ERR_ARGUMENT, __VA_ARGS__); \
     } while (0)
-
-bool is_act(cusprun_dtype t) { return t == CUSPRUN_F32 || t == CUSPRUN_BF16 || t == CUSPRUN_F16; }
-bool is_acc(cusprun_dtype t) { return t == CUSPRUN_F32 || t == CUSPRUN_F64; }
-
-// doc_offsets is host memory only on the CPU: checked there, not for CUDA.
-int check_offsets(const char *fn, const int64_t *offs, int64_t n_docs, int64_t T) {
-    REQUIRE(offs[0] == 0, "%s: doc_offsets[0] = %lld, must be 0", fn, (long long)offs[0]);
-    for (int64_t i = 0; i < n_docs; ++i)
-        REQUIRE(offs[i + 1] >= offs[i], "%s: doc_offsets not ascending at %lld (%lld > %lld)", fn,
-                (long long)i, (long long)offs[i], (long long)offs[i + 1]);
-    REQUIRE(offs[n_docs] == T, "%s: doc_offsets[n_docs] = %lld, must equal T = %lld", fn,
-            (long long)offs[n_docs], (long long)T);
-    return CUSPRUN_OK;
-}
 
 // Resolves `variant` for the back end; on CUDA also loads the table and checks the device.
 int resolve(const char *fn, int device, int kernel, int *variant, const CudaApi **api) {
@@ -82,7 +70,7 @@ int resolve(const char *fn, int device, int kernel, int *variant, const CudaApi 
     } else {
         *api = cuda_api();
         if (!*api) return CUSPRUN_ERR_NO_CUDA;  // message set by cuda_api()
-        int count = (*api)->device_count();
+        int count = (*api)->devices;
         if (device >= count)
             return fail(CUSPRUN_ERR_NO_CUDA, "%s: CUDA device %d not present (%d usable)", fn,
                         device, count);
@@ -178,18 +166,9 @@ int cusprun_ffn_swiglu(int device, int variant, void *stream, cusprun_dtype act_
                        int64_t T, int64_t F, const int64_t *doc_offsets, int64_t n_docs,
                        cusprun_dtype acc_dtype, void *acc) {
     const char *fn = "cusprun_ffn_swiglu";
-    REQUIRE(is_act(act_dtype), "%s: act_dtype %d is not F32, BF16 or F16", fn, (int)act_dtype);
-    REQUIRE(T >= 0 && F >= 0, "%s: negative size (T = %lld, F = %lld)", fn, (long long)T,
-            (long long)F);
-    REQUIRE(in_stride >= F, "%s: in_stride (%lld) < F (%lld)", fn, (long long)in_stride,
-            (long long)F);
-    REQUIRE(gate && up, "%s: gate or up is NULL", fn);
-    REQUIRE(act_out || acc, "%s: act_out and acc are both NULL (nothing to do)", fn);
-    if (acc) {
-        REQUIRE(is_acc(acc_dtype), "%s: acc_dtype %d is not F32 or F64", fn, (int)acc_dtype);
-        REQUIRE(n_docs >= 0, "%s: n_docs = %lld < 0", fn, (long long)n_docs);
-        REQUIRE(doc_offsets, "%s: doc_offsets is NULL", fn);
-    }
+    if (int rc = cusprun_args::ffn_swiglu(fail, fn, act_dtype, gate, up, in_stride, act_out, T, F,
+                                          doc_offsets, n_docs, acc_dtype, acc))
+        return rc;
     const CudaApi *api = nullptr;
     int rc = resolve(fn, device, K_FFN, &variant, &api);
     if (rc) return rc;
@@ -197,7 +176,7 @@ int cusprun_ffn_swiglu(int device, int variant, void *stream, cusprun_dtype act_
         return from_cuda(api->ffn_swiglu(device, variant, stream, act_dtype, gate, up, in_stride,
                                          act_out, T, F, doc_offsets, n_docs, acc_dtype, acc),
                          api);
-    if (acc && (rc = check_offsets(fn, doc_offsets, n_docs, T))) return rc;
+    if (acc && (rc = cusprun_args::check_doc_offsets(fail, fn, doc_offsets, n_docs, T))) return rc;
     if (T == 0 || F == 0) return CUSPRUN_OK;
     auto *f = kFfn[variant].fn;
     return guarded(fn, [&] {
@@ -211,16 +190,9 @@ int cusprun_head_gram(int device, int variant, void *stream, cusprun_dtype act_d
                       const int64_t *doc_offsets, int64_t n_docs, cusprun_dtype acc_dtype,
                       void *gram) {
     const char *fn = "cusprun_head_gram";
-    REQUIRE(is_act(act_dtype), "%s: act_dtype %d is not F32, BF16 or F16", fn, (int)act_dtype);
-    REQUIRE(is_acc(acc_dtype), "%s: acc_dtype %d is not F32 or F64", fn, (int)acc_dtype);
-    REQUIRE(T >= 0 && n_docs >= 0, "%s: negative size (T = %lld, n_docs = %lld)", fn, (long long)T,
-            (long long)n_docs);
-    REQUIRE(H > 0 && d > 0 && group_size > 0,
-            "%s: H (%lld), d (%lld), group_size (%lld) must be > 0", fn, (long long)H, (long long)d,
-            (long long)group_size);
-    REQUIRE(H % group_size == 0, "%s: H (%lld) is not a multiple of group_size (%lld)", fn,
-            (long long)H, (long long)group_size);
-    REQUIRE(z && gram && doc_offsets, "%s: z, gram or doc_offsets is NULL", fn);
+    if (int rc = cusprun_args::head_gram(fail, fn, act_dtype, z, T, H, d, group_size, doc_offsets,
+                                         n_docs, acc_dtype, gram))
+        return rc;
     const CudaApi *api = nullptr;
     int rc = resolve(fn, device, K_GRAM, &variant, &api);
     if (rc) return rc;
@@ -228,7 +200,7 @@ int cusprun_head_gram(int device, int variant, void *stream, cusprun_dtype act_d
         return from_cuda(api->head_gram(device, variant, stream, act_dtype, z, T, H, d, group_size,
                                         doc_offsets, n_docs, acc_dtype, gram),
                          api);
-    if ((rc = check_offsets(fn, doc_offsets, n_docs, T))) return rc;
+    if ((rc = cusprun_args::check_doc_offsets(fail, fn, doc_offsets, n_docs, T))) return rc;
     if (T == 0) return CUSPRUN_OK;
     auto *f = kGram[variant].fn;
     return guarded(fn, [&] {
@@ -242,18 +214,9 @@ int cusprun_qk_neuron(int device, int variant, void *stream, cusprun_dtype act_d
                       int rope_pairs, const int64_t *doc_offsets, int64_t n_docs,
                       cusprun_dtype acc_dtype, void *acc) {
     const char *fn = "cusprun_qk_neuron";
-    REQUIRE(is_act(act_dtype), "%s: act_dtype %d is not F32, BF16 or F16", fn, (int)act_dtype);
-    REQUIRE(is_acc(acc_dtype), "%s: acc_dtype %d is not F32 or F64", fn, (int)acc_dtype);
-    REQUIRE(T >= 0 && n_docs >= 0, "%s: negative size (T = %lld, n_docs = %lld)", fn, (long long)T,
-            (long long)n_docs);
-    REQUIRE(H > 0 && Hkv > 0 && d > 0, "%s: H (%lld), Hkv (%lld), d (%lld) must be > 0", fn,
-            (long long)H, (long long)Hkv, (long long)d);
-    REQUIRE(H % Hkv == 0, "%s: H (%lld) is not a multiple of Hkv (%lld)", fn, (long long)H,
-            (long long)Hkv);
-    REQUIRE(!rope_pairs || d % 2 == 0, "%s: rope_pairs needs an even d (d = %lld)", fn,
-            (long long)d);
-    REQUIRE(isfinite(scale), "%s: scale is not finite", fn);
-    REQUIRE(q && k && acc && doc_offsets, "%s: q, k, acc or doc_offsets is NULL", fn);
+    if (int rc = cusprun_args::qk_neuron(fail, fn, act_dtype, q, k, T, H, Hkv, d, scale, rope_pairs,
+                                         doc_offsets, n_docs, acc_dtype, acc))
+        return rc;
     const CudaApi *api = nullptr;
     int rc = resolve(fn, device, K_QK, &variant, &api);
     if (rc) return rc;
@@ -261,7 +224,7 @@ int cusprun_qk_neuron(int device, int variant, void *stream, cusprun_dtype act_d
         return from_cuda(api->qk_neuron(device, variant, stream, act_dtype, q, k, T, H, Hkv, d,
                                         scale, rope_pairs, doc_offsets, n_docs, acc_dtype, acc),
                          api);
-    if ((rc = check_offsets(fn, doc_offsets, n_docs, T))) return rc;
+    if ((rc = cusprun_args::check_doc_offsets(fail, fn, doc_offsets, n_docs, T))) return rc;
     if (T == 0) return CUSPRUN_OK;
     auto *f = kQk[variant].fn;
     return guarded(fn, [&] {
@@ -274,12 +237,9 @@ int cusprun_rank_update(int device, int variant, void *stream, cusprun_dtype rel
                         const void *relevance, int64_t n_docs, int64_t N, float *rank_max,
                         int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
     const char *fn = "cusprun_rank_update";
-    REQUIRE(is_acc(rel_dtype), "%s: rel_dtype %d is not F32 or F64", fn, (int)rel_dtype);
-    REQUIRE(n_docs >= 0 && N >= 0, "%s: negative size (n_docs = %lld, N = %lld)", fn,
-            (long long)n_docs, (long long)N);
-    REQUIRE(n_bins > 0, "%s: n_bins = %lld, must be > 0", fn, (long long)n_bins);
-    REQUIRE(relevance && rank_max && rank_hist && relevance_sum,
-            "%s: relevance, rank_max, rank_hist or relevance_sum is NULL", fn);
+    if (int rc = cusprun_args::rank_update(fail, fn, rel_dtype, relevance, n_docs, N, rank_max,
+                                           rank_hist, n_bins, relevance_sum))
+        return rc;
     const CudaApi *api = nullptr;
     int rc = resolve(fn, device, K_RANK, &variant, &api);
     if (rc) return rc;
@@ -287,13 +247,8 @@ int cusprun_rank_update(int device, int variant, void *stream, cusprun_dtype rel
         return from_cuda(api->rank_update(device, variant, stream, rel_dtype, relevance, n_docs, N,
                                           rank_max, rank_hist, n_bins, relevance_sum),
                          api);
-    // NaN has no rank (and would break sorting): refuse before touching accumulators
-    for (int64_t i = 0; i < n_docs * N; ++i) {
-        double x = rel_dtype == CUSPRUN_F64 ? ((const double *)relevance)[i]
-                                            : ((const float *)relevance)[i];
-        REQUIRE(!isnan(x), "%s: relevance[%lld][%lld] is NaN", fn, (long long)(i / N),
-                (long long)(i % N));
-    }
+    if ((rc = cusprun_args::check_relevance_not_nan(fail, fn, rel_dtype, relevance, n_docs, N)))
+        return rc;
     if (n_docs == 0 || N == 0) return CUSPRUN_OK;
     auto *f = kRank[variant].fn;
     return guarded(fn, [&] {

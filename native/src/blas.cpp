@@ -3,9 +3,9 @@
 //
 // Why: OpenBLAS keeps its own busy-waiting thread pool beside the OpenMP pool that runs
 // everything else (LibTorch's elementwise ops, SDPA, our kernels). On cores shared with other
-// processes the two pools thrash (a 20x slowdown was measured); with OpenBLAS on one thread the
-// GEMMs, 90 % of a forward pass, used one core. Tiling the GEMM on the OpenMP pool gives one
-// pool that fills every core (benchmarks/README.md, "Threads").
+// processes the two pools thrash; with OpenBLAS on one thread the GEMMs, most of a forward
+// pass, used one core. Tiling the GEMM on the OpenMP pool gives one pool that fills every core.
+// The measurements are in benchmarks/README.md, "Threads".
 #include <dlfcn.h>
 #include <limits.h>
 #include <omp.h>

@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
 #include <mutex>
 #include <string>
 
@@ -12,8 +13,10 @@
 namespace cusprun {
 namespace {
 
+// Loading happens once, under g_mu; afterwards every kernel call reads g_ready without a lock.
 std::mutex g_mu;
 CudaApi g_api;
+std::atomic<const CudaApi *> g_ready{nullptr};
 bool g_loaded = false;
 bool g_default_tried = false;
 std::string g_default_failure;  // why the default location did not work
@@ -71,9 +74,12 @@ bool load_from(const std::string &path, std::string &why) {
     CP_SYM(qk_neuron, "cusprun_cuda_qk_neuron")
     CP_SYM(rank_update, "cusprun_cuda_rank_update")
 #undef CP_SYM
+    // CUDA fixes the visible devices for the life of the process: counted once, here.
+    api.devices = api.device_count();
     g_api = api;
     g_loaded = true;
     g_loaded_from = path;
+    g_ready.store(&g_api, std::memory_order_release);
     return true;  // the handle stays open for the life of the process
 }
 
@@ -91,6 +97,7 @@ bool load_default_locked() {
 }  // namespace
 
 const CudaApi *cuda_api() {
+    if (const CudaApi *api = g_ready.load(std::memory_order_acquire)) return api;
     std::lock_guard<std::mutex> lock(g_mu);
     if (load_default_locked()) return &g_api;
     fail(CUSPRUN_ERR_NO_CUDA, "CUDA back end not available: %s", g_default_failure.c_str());
@@ -113,7 +120,7 @@ extern "C" int cusprun_cuda_load(const char *library_path) {
                         g_default_failure.c_str());
         }
     }
-    int n = g_api.device_count();
+    int n = g_api.devices;
     if (n <= 0)
         return fail(CUSPRUN_ERR_NO_CUDA,
                     "CUDA back end loaded from %s but no CUDA device is usable%s%s",
@@ -123,8 +130,11 @@ extern "C" int cusprun_cuda_load(const char *library_path) {
 }
 
 extern "C" int cusprun_cuda_device_count(void) {
-    std::lock_guard<std::mutex> lock(g_mu);
-    if (!load_default_locked()) return 0;
-    int n = g_api.device_count();
-    return n > 0 ? n : 0;
+    const CudaApi *api = g_ready.load(std::memory_order_acquire);
+    if (!api) {
+        std::lock_guard<std::mutex> lock(g_mu);
+        if (!load_default_locked()) return 0;
+        api = &g_api;
+    }
+    return api->devices > 0 ? api->devices : 0;
 }

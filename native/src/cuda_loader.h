@@ -17,10 +17,12 @@ struct CudaApi {
     cusprun_head_gram_fn *head_gram;
     cusprun_qk_neuron_fn *qk_neuron;
     cusprun_rank_update_fn *rank_update;
+    int devices;  // device_count() when the library was loaded
 };
 
 // The loaded table, loading it (from beside libcusprun.so) on first call; nullptr
 // when the back end is unavailable, with the reason stored as the thread's last error.
+// Once loaded it is returned without taking a lock.
 const CudaApi *cuda_api();
 
 }  // namespace cusprun

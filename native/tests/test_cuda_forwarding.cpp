@@ -85,5 +85,77 @@ int main(int argc, char **argv) {
     rc = cusprun_qk_neuron(0, 0, nullptr, CUSPRUN_F32, x, x, 5, 4, 3, 6, 0.5f, 1, offs, 1,
                            CUSPRUN_F64, out);
     CHECK(rc == CUSPRUN_ERR_ARGUMENT, "sizes are checked before forwarding: %d", rc);
+
+    // One argument check for both back ends (kernel_args.h): each bad call below fails on the
+    // CUDA path (the fake back end) with the same code and message as on the CPU path, and
+    // nothing reaches the back end (it would write into out).
+    using Call = int (*)(int device, double *out);
+    struct Bad {
+        const char *what;
+        Call call;
+    };
+    static int64_t g_offs[2] = {0, 5};
+    static float g_x[16] = {1, 2, 3, 4};
+    const Bad bad[] = {
+        {"ffn act dtype",
+         [](int dev, double *o) {
+             return cusprun_ffn_swiglu(dev, -1, nullptr, CUSPRUN_F64, g_x, g_x, 9, nullptr, 5, 7,
+                                       g_offs, 1, CUSPRUN_F64, o);
+         }},
+        {"ffn stride",
+         [](int dev, double *o) {
+             return cusprun_ffn_swiglu(dev, -1, nullptr, CUSPRUN_F32, g_x, g_x, 6, nullptr, 5, 7,
+                                       g_offs, 1, CUSPRUN_F64, o);
+         }},
+        {"ffn rows without documents",
+         [](int dev, double *o) {
+             return cusprun_ffn_swiglu(dev, -1, nullptr, CUSPRUN_F32, g_x, g_x, 9, nullptr, 5, 7,
+                                       g_offs, 0, CUSPRUN_F64, o);
+         }},
+        {"gram group size",
+         [](int dev, double *o) {
+             return cusprun_head_gram(dev, -1, nullptr, CUSPRUN_F32, g_x, 5, 6, 4, 4, g_offs, 1,
+                                      CUSPRUN_F64, o);
+         }},
+        {"gram acc dtype",
+         [](int dev, double *o) {
+             return cusprun_head_gram(dev, -1, nullptr, CUSPRUN_F32, g_x, 5, 6, 4, 3, g_offs, 1,
+                                      CUSPRUN_BF16, o);
+         }},
+        {"qk scale",
+         [](int dev, double *o) {
+             return cusprun_qk_neuron(dev, -1, nullptr, CUSPRUN_F32, g_x, g_x, 5, 4, 2, 6, NAN, 1,
+                                      g_offs, 1, CUSPRUN_F64, o);
+         }},
+        {"qk odd d with rope pairs",
+         [](int dev, double *o) {
+             return cusprun_qk_neuron(dev, -1, nullptr, CUSPRUN_F32, g_x, g_x, 5, 4, 2, 5, 0.5f, 1,
+                                      g_offs, 1, CUSPRUN_F64, o);
+         }},
+        {"rank bins",
+         [](int dev, double *o) {
+             return cusprun_rank_update(dev, -1, nullptr, CUSPRUN_F32, g_x, 1, 4, (float *)o,
+                                        (int32_t *)o, 0, o);
+         }},
+        {"rank NULL",
+         [](int dev, double *o) {
+             return cusprun_rank_update(dev, -1, nullptr, CUSPRUN_F32, g_x, 1, 4, (float *)o,
+                                        nullptr, 3, o);
+         }},
+    };
+    for (const Bad &b : bad) {
+        double cpu_out[8], cuda_out[8];
+        for (int i = 0; i < 8; ++i) cpu_out[i] = cuda_out[i] = -7.5;
+        int cpu_rc = b.call(-1, cpu_out);
+        std::string cpu_msg = cusprun_last_error();
+        int cuda_rc = b.call(0, cuda_out);
+        std::string cuda_msg = cusprun_last_error();
+        CHECK(cpu_rc == CUSPRUN_ERR_ARGUMENT && cuda_rc == cpu_rc && cuda_msg == cpu_msg,
+              "%s: CPU %d '%s', CUDA %d '%s'", b.what, cpu_rc, cpu_msg.c_str(), cuda_rc,
+              cuda_msg.c_str());
+        bool untouched = true;
+        for (int i = 0; i < 8; ++i) untouched = untouched && cuda_out[i] == -7.5;
+        CHECK(untouched, "%s: the CUDA back end was called", b.what);
+    }
     return finish("test_cuda_forwarding");
 }

@@ -260,11 +260,6 @@ public final class AtomicOutput {
         return removeStale(parent, n -> n.equals(name) || n.equals(name + ".partial"), notes);
     }
 
-    /** {@link #removeStale(Path, Consumer)} for every output in {@code dir} (stale temporaries of any name). */
-    public static int removeStaleIn(Path dir, Consumer<String> notes) throws IOException {
-        return Files.isDirectory(dir) ? removeStale(dir.toAbsolutePath().normalize(), n -> true, notes) : 0;
-    }
-
     private static int removeStale(Path dir, java.util.function.Predicate<String> names, Consumer<String> notes)
             throws IOException {
         List<Path> candidates = new ArrayList<>();

@@ -1,7 +1,7 @@
 package io.cusprun.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cusprun.Json;
 import io.cusprun.OutputPolicy;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -57,15 +57,25 @@ public final class BenchCommand implements Command {
     }
 
     /** JMH's JSON results: an array of runs, each naming the JMH version. */
-    static final OutputPolicy.Kind RESULTS = OutputPolicy.Kind.file("JMH results file", f -> {
-        byte[] head = new byte[4096];
-        int n;
-        try (java.io.InputStream in = Files.newInputStream(f)) {
-            n = in.readNBytes(head, 0, head.length);
+    static final OutputPolicy.Kind RESULTS = OutputPolicy.Kind.file("JMH results file", BenchCommand::isJmhResults);
+
+    static boolean isJmhResults(Path f) {
+        JsonNode runs;
+        try {
+            runs = Json.read(f);
+        } catch (IOException e) {
+            return false; // not JSON (or not readable): not a results file this command wrote
         }
-        String text = new String(head, 0, n, java.nio.charset.StandardCharsets.UTF_8).strip();
-        return text.startsWith("[") && text.contains("\"jmhVersion\"") || text.equals("[]");
-    });
+        if (runs == null || !runs.isArray()) {
+            return false;
+        }
+        for (JsonNode run : runs) {
+            if (!run.has("jmhVersion")) {
+                return false;
+            }
+        }
+        return true;
+    }
 
     @Override
     public int execute(CommandLine cl, Console console) throws IOException, InterruptedException {
@@ -101,7 +111,7 @@ public final class BenchCommand implements Command {
         }
         if (!cl.hasOption("list")) {
             console.out().println();
-            console.out().print(table(new ObjectMapper().readTree(json.toFile())));
+            console.out().print(table(Json.read(json)));
             if (!cl.hasOption("json")) {
                 Files.deleteIfExists(json);
             }

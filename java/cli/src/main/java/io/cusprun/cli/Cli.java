@@ -2,12 +2,12 @@ package io.cusprun.cli;
 
 import io.cusprun.AtomicOutput;
 import io.cusprun.Errors;
+import io.cusprun.ExitCode;
 import io.cusprun.OutputPolicy;
 import io.cusprun.SettingException;
 import io.cusprun.model.DType;
 import io.cusprun.model.LoadOptions;
 import io.cusprun.model.MemorySettings;
-import io.cusprun.model.TokenIdException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URISyntaxException;
@@ -35,9 +35,9 @@ import org.apache.commons.cli.UnrecognizedOptionException;
 
 /** The one path every command runs through: help, parsing, option values and the error contract. */
 public final class Cli {
-    public static final int OK = 0;
-    public static final int FAILURE = 1;
-    public static final int USAGE = 2;
+    public static final int OK = ExitCode.OK;
+    public static final int FAILURE = ExitCode.FAILURE;
+    public static final int USAGE = ExitCode.USAGE;
 
     /**
      * The library's setting names and the flags that set them. Settings missing here have no
@@ -88,17 +88,11 @@ public final class Cli {
         }
         try {
             return command.execute(parse(command, args), console);
-        } catch (UsageException | OutputPolicy.RefusedException e) {
+        } catch (UsageException e) {
             return fail(console, command, e, e.getMessage(), USAGE);
-        } catch (TokenIdException e) {
-            // data that does not fit the model: a failure like a bad input file, in every command
-            return fail(console, command, e, Errors.firstLine(e), FAILURE);
-        } catch (SettingException e) {
-            return fail(console, command, e, flagMessage(e), USAGE);
-        } catch (IllegalArgumentException e) {
-            return fail(console, command, e, Errors.firstLine(e), USAGE);
         } catch (Exception | Error e) {
-            return fail(console, command, e, Errors.firstLine(e), FAILURE);
+            String message = e instanceof SettingException s ? flagMessage(s) : Errors.firstLine(e);
+            return fail(console, command, e, message, ExitCode.of(e));
         } finally {
             AtomicOutput.releaseClaims(); // the outputs this command claimed (OutputPolicy.check)
         }

@@ -110,11 +110,6 @@ public final class ScoreCommand implements Command {
             corpora = List.copyOf(corpora);
             devices = List.copyOf(devices);
         }
-
-        /** Where checkpoints go: FILE.partial beside the output. */
-        public Path partial() {
-            return out.resolveSibling(out.getFileName() + ".partial");
-        }
     }
 
     /**

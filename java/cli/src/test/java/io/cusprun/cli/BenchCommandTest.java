@@ -1,9 +1,11 @@
 package io.cusprun.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,6 +32,22 @@ class BenchCommandTest {
                         && lines[1].endsWith("ops/s"),
                 lines[1]);
         assertTrue(lines[2].contains("·bytes") && lines[2].contains("3070000000.000"), lines[2]);
+    }
+
+    /** --json replaces only a JMH results file: read as JSON, an array of runs naming the JMH version. */
+    @Test
+    void resultsFileIsRecognisedByItsJson() throws Exception {
+        Path results = Files.writeString(
+                dir.resolve("a.json"),
+                "[{\"jmhVersion\": \"1.37\", \"benchmark\": \"x\"},\n {\"jmhVersion\": \"1.37\"}]");
+        assertTrue(BenchCommand.isJmhResults(results));
+        assertTrue(BenchCommand.isJmhResults(Files.writeString(dir.resolve("empty.json"), " [ ]\n")));
+        assertFalse(BenchCommand.isJmhResults(
+                Files.writeString(dir.resolve("other.json"), "[{\"jmhVersion\": \"1.37\"}, {\"name\": 1}]")));
+        assertFalse(
+                BenchCommand.isJmhResults(Files.writeString(dir.resolve("object.json"), "{\"jmhVersion\": \"1.37\"}")));
+        assertFalse(BenchCommand.isJmhResults(
+                Files.writeString(dir.resolve("notes.txt"), "[\"jmhVersion\" is not JSON here")));
     }
 
     @Test

@@ -10,9 +10,8 @@ import org.bytedeco.pytorch.global.torch;
  *
  * <ul>
  *   <li><b>Huge pages.</b> LibTorch's allocator is asked for transparent huge pages on buffers of
- *       2 MB and more ({@code THP_MEM_ALLOC_ENABLE=1} unless the user set it): without them a
- *       third of a 1B-shape forward's CPU time went to faulting in 4 KB pages of fresh
- *       activations and layers.
+ *       2 MB and more ({@code THP_MEM_ALLOC_ENABLE=1} unless the user set it): without them much
+ *       of a forward's CPU time goes to faulting in 4 KB pages of fresh activations and layers.
  *   <li><b>Threads.</b> LibTorch's intra-op pool gets one thread per processor available to the
  *       JVM, unless {@code OMP_NUM_THREADS} is set: LibTorch's own default counts physical cores
  *       as its cpuinfo sees them, which on some virtual machines is one for two cores.

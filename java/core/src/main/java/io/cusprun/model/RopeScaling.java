@@ -1,5 +1,8 @@
 package io.cusprun.model;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 /**
  * RoPE frequency scaling from config.json's {@code rope_scaling} (or {@code rope_parameters}).
  * Supported types: {@code default} (none), {@code linear} (all frequencies divided by factor) and
@@ -13,6 +16,57 @@ public record RopeScaling(
 
     public static RopeScaling none() {
         return new RopeScaling("default", 1.0, 0, 0, 0);
+    }
+
+    /** {@code rope_theta} of a config.json object ({@code rope_parameters.rope_theta} wins); 10000 when absent. */
+    static double theta(ObjectNode root) {
+        double ropeTheta =
+                root.hasNonNull("rope_theta") ? ConfigFields.positiveNumber(root, "rope_theta", "") : 10000.0;
+        JsonNode ropeParams = root.get("rope_parameters");
+        if (ropeParams != null && ropeParams.isObject() && ropeParams.hasNonNull("rope_theta")) {
+            ropeTheta = ConfigFields.positiveNumber(ropeParams, "rope_theta", "rope_parameters.");
+        }
+        return ropeTheta;
+    }
+
+    /** The scaling of a config.json object: {@code rope_scaling}, else {@code rope_parameters}, else none. */
+    static RopeScaling fromConfig(ObjectNode root) {
+        JsonNode s = root.get("rope_scaling");
+        if (s == null || s.isNull()) {
+            s = root.get("rope_parameters");
+        }
+        if (s == null || s.isNull()) {
+            return RopeScaling.none();
+        }
+        String key = root.hasNonNull("rope_scaling") ? "rope_scaling" : "rope_parameters";
+        if (!s.isObject()) {
+            throw new IllegalArgumentException("\"" + key + "\" must be an object or null");
+        }
+        String type = s.hasNonNull("rope_type")
+                ? ConfigFields.string(s, "rope_type")
+                : s.hasNonNull("type") ? ConfigFields.string(s, "type") : "default";
+        String k = key + ".";
+        return switch (type) {
+            case "default" -> RopeScaling.none();
+            case "linear" -> new RopeScaling("linear", ConfigFields.positiveNumber(s, "factor", k), 0, 0, 0);
+            case "llama3" -> {
+                double low = ConfigFields.positiveNumber(s, "low_freq_factor", k);
+                double high = ConfigFields.positiveNumber(s, "high_freq_factor", k);
+                if (!(high > low)) {
+                    throw new IllegalArgumentException("\"" + k + "high_freq_factor\" " + high
+                            + " must be greater than \"" + k + "low_freq_factor\" " + low);
+                }
+                yield new RopeScaling(
+                        "llama3",
+                        ConfigFields.positiveNumber(s, "factor", k),
+                        low,
+                        high,
+                        ConfigFields.positiveLong(s, "original_max_position_embeddings", k));
+            }
+            default ->
+                throw new IllegalArgumentException(
+                        "unsupported rope_scaling type '" + type + "'; supported: " + RopeScaling.SUPPORTED);
+        };
     }
 
     public boolean isDefault() {

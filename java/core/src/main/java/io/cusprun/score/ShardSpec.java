@@ -18,7 +18,7 @@ public record ShardSpec(int count, BitSet indices) {
         indices = (BitSet) indices.clone();
     }
 
-    /** Parses {@code I/N} (0 <= I < N). */
+    /** Parses {@code I/N} ({@code 0 <= I < N}). */
     public static ShardSpec parse(String text) {
         String[] p = text.split("/");
         try {

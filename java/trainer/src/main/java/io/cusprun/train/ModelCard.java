@@ -6,7 +6,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -52,32 +51,117 @@ public final class ModelCard {
     /** One point of the training curve: mean loss of the steps (from, to]. */
     public record LossPoint(int step, double loss, double lr) {}
 
-    /** Everything the card reports. */
+    /** The training corpus as packed: documents, tokens and rows of the run's context. */
+    public record Corpus(int documents, long tokens, int rows) {}
+
+    /**
+     * Everything the card reports: the model, the run's settings and command, the corpus, the
+     * optimisation and the evaluations. Built by name with {@link #builder()}.
+     *
+     * @param fp32GeneralPerplexity the general held-out set's perplexity before rounding to bf16; null: not measured
+     * @param evaluation            the held-out evaluation of the bf16 checkpoint; null: none
+     */
     public record Content(
             ModelConfig config,
             Parameters parameters,
             long checkpointBytes,
-            Path trainFile,
-            int documents,
-            long tokens,
-            int rows,
-            int context,
-            int batchRows,
-            int steps,
-            CosineSchedule schedule,
-            Trainer.Hyper hyper,
-            long seed,
-            int threads,
-            double seconds,
-            double tokensPerSecond,
-            double firstMinuteTokensPerSecond,
-            List<LossPoint> curve,
-            double finalLoss,
-            int finalLossSteps,
-            Double fp32GeneralPerplexity,
-            HeldOutEvaluation.Results evaluation,
+            TrainSettings settings,
             String command,
-            Path init) {}
+            Corpus corpus,
+            Trainer.Run run,
+            Double fp32GeneralPerplexity,
+            HeldOutEvaluation.Results evaluation) {
+
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        /** Sets the card's parts by name; {@link #build()} refuses a card without its required parts. */
+        public static final class Builder {
+            private ModelConfig config;
+            private Parameters parameters;
+            private long checkpointBytes = -1;
+            private TrainSettings settings;
+            private String command;
+            private Corpus corpus;
+            private Trainer.Run run;
+            private Double fp32GeneralPerplexity;
+            private HeldOutEvaluation.Results evaluation;
+
+            private Builder() {}
+
+            /** The config of the checkpoint as written. */
+            public Builder config(ModelConfig v) {
+                config = v;
+                return this;
+            }
+
+            public Builder parameters(Parameters v) {
+                parameters = v;
+                return this;
+            }
+
+            /** Size of model.safetensors. */
+            public Builder checkpointBytes(long v) {
+                checkpointBytes = v;
+                return this;
+            }
+
+            public Builder settings(TrainSettings v) {
+                settings = v;
+                return this;
+            }
+
+            /** The command that reproduces the run. */
+            public Builder command(String v) {
+                command = v;
+                return this;
+            }
+
+            public Builder corpus(Corpus v) {
+                corpus = v;
+                return this;
+            }
+
+            public Builder run(Trainer.Run v) {
+                run = v;
+                return this;
+            }
+
+            public Builder fp32GeneralPerplexity(Double v) {
+                fp32GeneralPerplexity = v;
+                return this;
+            }
+
+            public Builder evaluation(HeldOutEvaluation.Results v) {
+                evaluation = v;
+                return this;
+            }
+
+            public Content build() {
+                if (config == null
+                        || parameters == null
+                        || checkpointBytes < 0
+                        || settings == null
+                        || command == null
+                        || corpus == null
+                        || run == null) {
+                    throw new IllegalStateException(
+                            "a model card needs config, parameters, checkpointBytes, settings, command, corpus and run");
+                }
+                return new Content(
+                        config,
+                        parameters,
+                        checkpointBytes,
+                        settings,
+                        command,
+                        corpus,
+                        run,
+                        fp32GeneralPerplexity,
+                        evaluation);
+            }
+        }
+    }
 
     private ModelCard() {}
 
@@ -88,6 +172,9 @@ public final class ModelCard {
     public static String markdown(Content c) {
         ModelConfig m = c.config();
         Parameters p = c.parameters();
+        TrainSettings s = c.settings();
+        CosineSchedule schedule = s.schedule().cosine();
+        Trainer.Run run = c.run();
         StringBuilder b = new StringBuilder();
         line(b, "# cusprun demo model");
         line(b, "");
@@ -95,7 +182,9 @@ public final class ModelCard {
                 b,
                 "A small Llama-architecture model (%s parameters) trained %s by cusprun's own trainer",
                 millions(p.total()),
-                c.init() == null ? "from scratch" : "further from an earlier checkpoint (`INIT_MODEL_CARD.md`)");
+                s.locations().init() == null
+                        ? "from scratch"
+                        : "further from an earlier checkpoint (`INIT_MODEL_CARD.md`)");
         line(b, "(`io.cusprun.train.DemoModelTrainer`, Java + LibTorch through JavaCPP, on the CPU) on the bundled");
         line(
                 b,
@@ -131,7 +220,7 @@ public final class ModelCard {
                 "| positions | RoPE, theta %s; max_position_embeddings %d; **trained on %d-token windows** |",
                 plain(m.ropeTheta()),
                 m.maxPositionEmbeddings(),
-                c.context());
+                s.batches().context());
         line(b, "| norm | RMSNorm, eps %s |", plain(m.rmsNormEps()));
         line(b, "| embeddings | tied (lm_head = embed_tokens): %b |", m.tieWordEmbeddings());
         line(
@@ -158,94 +247,94 @@ public final class ModelCard {
         line(b, "");
         line(b, "## Data");
         line(b, "");
-        boolean bundled = c.trainFile().normalize().endsWith(Path.of("corpora", "train", "train.jsonl"));
+        boolean bundled = s.locations().trainFile().normalize().endsWith(Path.of("corpora", "train", "train.jsonl"));
         line(
                 b,
                 "Trained on `%s` only: %s documents%s, each encoded as `<|bos|>` + text + `<|eos|>`: %s tokens. The",
-                c.trainFile(),
-                group(c.documents()),
+                s.locations().trainFile(),
+                group(c.corpus().documents()),
                 bundled
                         ? " (every `score` split of the corpora and the other documents of their score manual pages,"
                                 + " see `data/corpora/train/README.md`)"
                         : "",
-                group(c.tokens()));
+                group(c.corpus().tokens()));
         line(
                 b,
                 "documents are laid end to end and cut into %s rows of %d tokens; inside a row each document (or",
-                group(c.rows()),
-                c.context());
+                group(c.corpus().rows()),
+                s.batches().context());
         line(b, "piece of one) attends only to itself and its positions start at 0, as when a document is scored");
         line(b, "alone; the next document's `<|bos|>` is not a target. No `heldout.jsonl` split and nothing in");
         line(b, "`data/corpora/eval/` was read during training: they are used below for evaluation only.");
         line(b, "");
         line(b, "## Training");
         line(b, "");
-        long perStep = (long) c.batchRows() * c.context();
+        long perStep = (long) s.batches().rows() * s.batches().context();
         line(b, "| | |");
         line(b, "|---|---|");
         line(
                 b,
                 "| steps | %d, %d rows x %d tokens = %s tokens per step |",
-                c.steps(),
-                c.batchRows(),
-                c.context(),
+                s.schedule().steps(),
+                s.batches().rows(),
+                s.batches().context(),
                 group(perStep));
         line(
                 b,
                 "| tokens seen | %s (%.2f epochs) |",
-                group(perStep * c.steps()),
-                (double) c.batchRows() * c.steps() / c.rows());
+                group(perStep * s.schedule().steps()),
+                (double) s.batches().rows() * s.schedule().steps() / c.corpus().rows());
         line(
                 b,
                 "| optimiser | LibTorch AdamW, betas (%s, %s), eps %s, weight decay %s on matrices (embedding included), none on norms |",
-                plain(c.hyper().beta1()),
-                plain(c.hyper().beta2()),
-                plain(c.hyper().eps()),
-                plain(c.hyper().weightDecay()));
+                plain(s.hyper().beta1()),
+                plain(s.hyper().beta2()),
+                plain(s.hyper().eps()),
+                plain(s.hyper().weightDecay()));
         line(
                 b,
                 "| learning rate | peak %s, linear warm-up over %d steps, cosine decay to %s |",
-                plain(c.schedule().peak()),
-                c.schedule().warmupSteps(),
-                plain(c.schedule().peak() * c.schedule().finalFraction()));
-        line(b, "| gradient clipping | global L2 norm %s |", plain(c.hyper().gradClip()));
+                plain(schedule.peak()),
+                schedule.warmupSteps(),
+                plain(schedule.peak() * schedule.finalFraction()));
+        line(b, "| gradient clipping | global L2 norm %s |", plain(s.hyper().gradClip()));
         line(b, "| precision | fp32 training; weights rounded to bf16 (nearest even) when written |");
-        if (c.init() == null) {
+        if (s.locations().init() == null) {
             line(
                     b,
                     "| initialisation | HF Llama: N(0, 0.02^2) matrices and embedding, RMSNorm weights 1; seed %d |",
-                    c.seed());
+                    s.execution().seed());
         } else {
             line(
                     b,
                     "| initialisation | the weights of `%s` (`--init`; its card is `INIT_MODEL_CARD.md` here); data order seed %d |",
-                    c.init(),
-                    c.seed());
+                    s.locations().init(),
+                    s.execution().seed());
         }
         line(
                 b,
                 "| hardware | CPU (%s, %d cores), %d LibTorch thread(s) |",
                 cpuName(),
                 Runtime.getRuntime().availableProcessors(),
-                c.threads());
+                s.execution().threads());
         line(
                 b,
                 "| time | %s wall, %s tokens/s on average (%s tokens/s over the first minute) |",
-                duration(c.seconds()),
-                group(Math.round(c.tokensPerSecond())),
-                group(Math.round(c.firstMinuteTokensPerSecond())));
+                duration(run.seconds()),
+                group(Math.round(run.tokensPerSecond())),
+                group(Math.round(run.firstMinuteTokensPerSecond())));
         line(
                 b,
                 "| final training loss | %.4f (mean over the last %d steps; perplexity %.2f) |",
-                c.finalLoss(),
-                c.finalLossSteps(),
-                Math.exp(c.finalLoss()));
+                run.finalLoss(),
+                run.finalLossSteps(),
+                Math.exp(run.finalLoss()));
         line(b, "");
         line(b, "Training loss (mean over the steps since the previous row):");
         line(b, "");
         line(b, "| step | loss | learning rate |");
         line(b, "|---:|---:|---:|");
-        for (LossPoint lp : c.curve()) {
+        for (LossPoint lp : run.curve()) {
             line(b, "| %d | %.4f | %.2e |", lp.step(), lp.loss(), lp.lr());
         }
         line(b, "");
@@ -316,7 +405,9 @@ public final class ModelCard {
         line(
                 b,
                 "directory is written to a temporary name and renamed when complete)%s:",
-                c.init() == null ? "" : ", after making the `--init` checkpoint as `INIT_MODEL_CARD.md` says");
+                s.locations().init() == null
+                        ? ""
+                        : ", after making the `--init` checkpoint as `INIT_MODEL_CARD.md` says");
         line(b, "");
         line(b, "```");
         line(b, "%s", c.command());
@@ -327,18 +418,22 @@ public final class ModelCard {
         line(
                 b,
                 "- Trained on %s tokens (%s documents, seen %.1f times) in %s%s: far from converged; it models the",
-                group(c.tokens()),
-                group(c.documents()),
-                (double) c.batchRows() * c.steps() / c.rows(),
-                duration(c.seconds()),
-                c.init() == null ? "" : ", after the training of `INIT_MODEL_CARD.md`");
+                group(c.corpus().tokens()),
+                group(c.corpus().documents()),
+                (double) s.batches().rows() * s.schedule().steps() / c.corpus().rows(),
+                duration(run.seconds()),
+                s.locations().init() == null ? "" : ", after the training of `INIT_MODEL_CARD.md`");
         line(b, "  corpora's surface (languages, man-page layout, `Question:`/`Answer:` patterns), not facts.");
         line(
                 b,
                 "- Positions beyond %d tokens were never trained; `max_position_embeddings` says %d, but evaluate and",
-                c.context(),
+                s.batches().context(),
                 m.maxPositionEmbeddings());
-        line(b, "  score with windows of at most %d tokens (`--max-length %d`).", c.context(), c.context());
+        line(
+                b,
+                "  score with windows of at most %d tokens (`--max-length %d`).",
+                s.batches().context(),
+                s.batches().context());
         line(b, "- Not for any use beyond exercising cusprun.");
         return b.toString();
     }

@@ -4,7 +4,10 @@ import io.cusprun.model.LlamaModel;
 import io.cusprun.model.Tensors;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
+import java.util.function.Consumer;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
@@ -18,8 +21,9 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * Next-token training of a {@link LlamaModel} with LibTorch's AdamW: matrices (embeddings
  * included) get weight decay, RMSNorm weights and biases do not; the gradient norm is clipped
- * before each step; the learning rate follows a {@link CosineSchedule}. The model's parameters
- * are switched to {@code requires_grad} here and stay so.
+ * before each step; the learning rate follows a {@link CosineSchedule}. {@link #train} is the
+ * whole loop (batches in a seeded random order, logging, the loss curve), {@link #step} one step.
+ * The model's parameters are switched to {@code requires_grad} here and stay so until {@link #close}.
  */
 public final class Trainer implements AutoCloseable {
 
@@ -35,14 +39,6 @@ public final class Trainer implements AutoCloseable {
 
         public Hyper withWeightDecay(double v) {
             return new Hyper(v, beta1, beta2, eps, gradClip);
-        }
-
-        public Hyper withBetas(double b1, double b2) {
-            return new Hyper(weightDecay, b1, b2, eps, gradClip);
-        }
-
-        public Hyper withEps(double v) {
-            return new Hyper(weightDecay, beta1, beta2, v, gradClip);
         }
 
         public Hyper withGradClip(double v) {
@@ -145,6 +141,121 @@ public final class Trainer implements AutoCloseable {
             }
             return new StepResult(loss.item_double(), norm, lr, counted);
         }
+    }
+
+    /** What a training run reports (the card's training section). */
+    public record Run(
+            double seconds,
+            double tokensPerSecond,
+            double firstMinuteTokensPerSecond,
+            List<ModelCard.LossPoint> curve,
+            double finalLoss,
+            int finalLossSteps) {}
+
+    /**
+     * The training loop: {@code schedule.totalSteps()} steps of {@code batchRows} rows of {@code data},
+     * drawn in a random order (a new permutation, from {@code seed}, each time the rows run out); logs
+     * progress every {@code logEvery} steps. Fails on a non-finite loss.
+     */
+    public Run train(
+            PackedSequences data,
+            CosineSchedule schedule,
+            int batchRows,
+            long seed,
+            int logEvery,
+            Consumer<String> log) {
+        int steps = schedule.totalSteps();
+        Random random = new Random(seed);
+        int[] order = permutation(data.numRows(), random);
+        int next = 0;
+        double[] losses = new double[steps];
+        List<ModelCard.LossPoint> curve = new ArrayList<>();
+        int curveEvery = Math.max(1, steps / 12);
+        long tokensPerStep = (long) batchRows * data.context();
+        long start = System.nanoTime();
+        double firstMinuteRate = 0;
+        log.accept(format(
+                "model: %d parameters; %d steps of %d rows x %d tokens, peak lr %s, warm-up %d, %d threads",
+                numParameters(),
+                steps,
+                batchRows,
+                data.context(),
+                schedule.peak(),
+                schedule.warmupSteps(),
+                torch.get_num_threads()));
+        for (int step = 0; step < steps; step++) {
+            int[] rows = new int[batchRows];
+            for (int i = 0; i < rows.length; i++) {
+                if (next == order.length) {
+                    order = permutation(data.numRows(), random);
+                    next = 0;
+                }
+                rows[i] = order[next++];
+            }
+            StepResult r = step(data.rows(rows), schedule.at(step));
+            if (!Double.isFinite(r.loss())) {
+                throw new IllegalStateException("loss is " + r.loss() + " at step " + (step + 1));
+            }
+            losses[step] = r.loss();
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            int done = step + 1;
+            double rate = tokensPerStep * done / elapsed;
+            if (firstMinuteRate == 0 && (elapsed >= 60 || done == steps)) {
+                firstMinuteRate = rate;
+                log.accept(format(
+                        "measured %.0f tokens/s over the first %d steps (%.1f s): %d steps take about %s",
+                        rate, done, elapsed, steps, ModelCard.duration(elapsed / done * steps)));
+            }
+            if (done % logEvery == 0 || done == steps || done == 1) {
+                log.accept(format(
+                        "step %5d/%d  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  elapsed %s  ETA %s",
+                        done,
+                        steps,
+                        r.loss(),
+                        r.lr(),
+                        r.gradNorm(),
+                        rate,
+                        ModelCard.duration(elapsed),
+                        ModelCard.duration(elapsed / done * (steps - done))));
+            }
+            if (done % curveEvery == 0 || done == steps) {
+                int from = curve.isEmpty() ? 0 : curve.get(curve.size() - 1).step();
+                curve.add(new ModelCard.LossPoint(done, mean(losses, from, done), r.lr()));
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        int last = Math.max(1, Math.min(50, steps / 10));
+        double finalLoss = mean(losses, steps - last, steps);
+        log.accept(format(
+                "trained %d steps in %s; final training loss %.4f (mean of the last %d steps)",
+                steps, ModelCard.duration(seconds), finalLoss, last));
+        return new Run(seconds, tokensPerStep * steps / seconds, firstMinuteRate, curve, finalLoss, last);
+    }
+
+    private static String format(String format, Object... args) {
+        return String.format(Locale.ROOT, format, args);
+    }
+
+    private static double mean(double[] v, int from, int to) {
+        double sum = 0;
+        for (int i = from; i < to; i++) {
+            sum += v[i];
+        }
+        return sum / (to - from);
+    }
+
+    private static int[] permutation(int n, Random random) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
     }
 
     private static Tensor crossEntropy(Tensor logits, long[] targets) {
