@@ -23,6 +23,12 @@ using sgemm_fn = void (*)(int, int, int, int, int, int, float, const float *, in
                           int, float, float *, int);
 constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
 
+// The tile grid of cusprun_linear_f32: 512 x 512 tiles. Each tile is a GEMM call that packs
+// its own panels of x and w, so smaller tiles cost more (128 x 256 tiles ran the 1B shape's
+// GEMMs ~15 % slower on 2 threads, 512 x 512 within the noise of the old grid,
+// benchmarks/README.md "Threads"); a 2048-token batch still gives 4 row tiles per 512 columns.
+constexpr int64_t kTileRows = 512, kTileCols = 512;
+
 // A symbol of a BLAS library already in the process (RTLD_NOLOAD: never loads one itself).
 // OpenBLAS first (LibTorch's); the system's reference libblas.so.3 last (the ctest programs).
 void *loaded_blas_symbol(const char *symbol) {
@@ -81,28 +87,26 @@ extern "C" int cusprun_linear_f32(const float *x, int64_t ldx, const float *w, f
         return fail(CUSPRUN_ERR_UNSUPPORTED,
                     "linear_f32: no CBLAS library (cblas_sgemm) is loaded in this process");
     }
-    // Tiles of y: column blocks of >= 64 (a GEMM kernel's panel stays efficient), then row
-    // blocks of >= 16 until every thread has a tile. Small products run as one call.
-    const int threads = omp_get_max_threads();
+    // Tiles of y on a fixed grid (kTileRows x kTileCols), whatever the thread count: each
+    // element of y comes from a GEMM call of the same shape, so y has the same bits on 1 thread
+    // or 64 (a GEMM kernel's accumulation order can depend on the shape it is called with).
+    // Small products run as one call, also a function of the shape only.
     const double flops = 2.0 * (double)n * (double)k * (double)m;
-    if (threads == 1 || flops < 4e6) {
+    if (flops < 4e6) {
         sgemm(kRowMajor, kNoTrans, kTrans, (int)n, (int)m, (int)k, 1.0f, x, (int)ldx, w, (int)k,
               0.0f, y, (int)ldy);
         return CUSPRUN_OK;
     }
-    const int64_t colBlock = std::max<int64_t>(64, ((m + threads - 1) / threads + 15) / 16 * 16);
-    const int64_t colParts = (m + colBlock - 1) / colBlock;
-    const int64_t rowParts = std::max<int64_t>(1, std::min<int64_t>(threads / colParts, n / 16));
-    const int64_t rowBlock = (n + rowParts - 1) / rowParts;
+    const int64_t colParts = (m + kTileCols - 1) / kTileCols;
+    const int64_t rowParts = (n + kTileRows - 1) / kTileRows;
     const int64_t tiles = colParts * rowParts;
-#pragma omp parallel for schedule(static)
+    // dynamic: on cores shared with other work, a thread that gets more CPU takes more tiles
+#pragma omp parallel for schedule(dynamic, 1)
     for (int64_t tile = 0; tile < tiles; tile++) {
-        const int64_t c0 = (tile % colParts) * colBlock, r0 = (tile / colParts) * rowBlock;
-        const int64_t cols = std::min(colBlock, m - c0), rows = std::min(rowBlock, n - r0);
-        if (cols > 0 && rows > 0) {
-            sgemm(kRowMajor, kNoTrans, kTrans, (int)rows, (int)cols, (int)k, 1.0f, x + r0 * ldx,
-                  (int)ldx, w + c0 * k, (int)k, 0.0f, y + r0 * ldy + c0, (int)ldy);
-        }
+        const int64_t c0 = (tile % colParts) * kTileCols, r0 = (tile / colParts) * kTileRows;
+        const int64_t cols = std::min(kTileCols, m - c0), rows = std::min(kTileRows, n - r0);
+        sgemm(kRowMajor, kNoTrans, kTrans, (int)rows, (int)cols, (int)k, 1.0f, x + r0 * ldx,
+              (int)ldx, w + c0 * k, (int)k, 0.0f, y + r0 * ldy + c0, (int)ldy);
     }
     return CUSPRUN_OK;
 }

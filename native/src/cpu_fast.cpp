@@ -194,32 +194,38 @@ int gram_blocked(int, int, void *, cusprun_dtype dt, const void *z, int64_t, int
 // ------------------------------------------------------------------ qk_neuron
 // Items (document, head, 32-query-row block), dynamic schedule. Per worker:
 // keys transposed to f32 (d x L), the query row, 4 vectors of L floats and the
-// unit sums: O(T*d) bytes, never T x T.
+// unit sums: O(T*d) bytes, never T x T. Each item keeps its own unit sums; they are added
+// up per (document, head) in row-block order afterwards, so the result does not depend on
+// which thread finished first (or on the thread count).
 int qk_omp_simd(int, int, void *, cusprun_dtype dt, const void *q, const void *k, int64_t,
                 int64_t H, int64_t Hkv, int64_t d, float scale, int rope_pairs, const int64_t *offs,
                 int64_t n_docs, cusprun_dtype acc_dtype, void *acc) {
     const SimdKernels &K = simd();
     const size_t es = dtype_size(dt);
     const int64_t units = rope_pairs ? d / 2 : d, rep = H / Hkv, RB = 32;
-    std::vector<int64_t> item_doc, item_rb;  // (doc, row block); heads are the inner index
+    std::vector<int64_t> item_doc, item_rb;       // (doc, row block); heads are the inner index
+    std::vector<int64_t> first_item(n_docs + 1);  // the document's items: its last row block first
     int64_t maxL = 0;
     for (int64_t doc = 0; doc < n_docs; ++doc) {
         const int64_t L = offs[doc + 1] - offs[doc];
         maxL = std::max(maxL, L);
+        first_item[doc] = (int64_t)item_doc.size();
         for (int64_t rb = (L + RB - 1) / RB - 1; rb >= 0; --rb) {  // costly (late) blocks first
             item_doc.push_back(doc);
             item_rb.push_back(rb);
         }
     }
+    first_item[n_docs] = (int64_t)item_doc.size();
     const int64_t n_items = (int64_t)item_doc.size() * H;
+    Scratch spart(sizeof(double) * n_items * units);  // each item's unit sums
+    double *part = spart.as<double>();
+    if (!part) return oom("qk_neuron 2_omp_simd");
     int bad = 0;
 #pragma omp parallel
     {
-        Scratch sK(sizeof(float) * d * maxL), sv(sizeof(float) * (4 * maxL + 2 * d)),
-            su(sizeof(double) * units);
+        Scratch sK(sizeof(float) * d * maxL), sv(sizeof(float) * (4 * maxL + 2 * d));
         float *KT = sK.as<float>(), *v = sv.as<float>();
-        double *uacc = su.as<double>();
-        const bool ok = KT && v && uacc;
+        const bool ok = KT && v;
         if (!ok) {
 #pragma omp atomic write
             bad = 1;
@@ -236,22 +242,32 @@ int qk_omp_simd(int, int, void *, cusprun_dtype dt, const void *q, const void *k
                 K.to_f32_panel((int)dt, cp(k, (s0 + t) * Hkv * d + kh * d, es), 0, 1, d, kf, d);
                 for (int64_t j = 0; j < d; ++j) KT[j * Lk + t] = kf[j];
             }
+            double *uacc = part + it * units;
             memset(uacc, 0, sizeof(double) * units);
             for (int64_t r = r0; r < r1; ++r) {
                 K.to_f32_panel((int)dt, cp(q, (s0 + r) * H * d + h * d, es), 0, 1, d, qf, d);
                 K.qk_row(qf, KT, Lk, r + 1, d, rope_pairs, scale, s, p, em, e, uacc);
             }
-            with_acc(acc_dtype, acc, [&](auto *a) {
-                using A = std::remove_pointer_t<decltype(a)>;
-                a += (doc * H + h) * units;  // several row blocks share it
-                for (int64_t u = 0; u < units; ++u) {
-#pragma omp atomic
-                    a[u] += (A)uacc[u];
-                }
-            });
         }
     }
-    return bad ? oom("qk_neuron 2_omp_simd") : CUSPRUN_OK;
+    if (bad) return oom("qk_neuron 2_omp_simd");
+        // (document, head) owns its accumulator row: row blocks 0, 1, ... added in that order
+#pragma omp parallel for schedule(static)
+    for (int64_t dh = 0; dh < n_docs * H; ++dh) {
+        const int64_t doc = dh / H, h = dh % H;
+        with_acc(acc_dtype, acc, [&](auto *a) {
+            using A = std::remove_pointer_t<decltype(a)>;
+            a += dh * units;
+            for (int64_t u = 0; u < units; ++u) {
+                double sum = 0;
+                for (int64_t j = first_item[doc + 1] - 1; j >= first_item[doc]; --j) {
+                    sum += part[(j * H + h) * units + u];
+                }
+                a[u] += (A)sum;
+            }
+        });
+    }
+    return CUSPRUN_OK;
 }
 
 // ------------------------------------------------------------------ rank_update

@@ -1,18 +1,14 @@
 package io.cusprun.cli;
 
+import io.cusprun.api.ScoreJob;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
-import io.cusprun.model.MemorySettings;
-import io.cusprun.model.TextTokenizer;
-import io.cusprun.score.RelevanceBackends;
 import io.cusprun.score.ScoreFile;
 import io.cusprun.score.ScoreSettings;
-import io.cusprun.score.ScoreTarget;
 import io.cusprun.score.Scorer;
 import io.cusprun.score.ShardSpec;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -25,7 +21,6 @@ import org.apache.commons.cli.Options;
 /** {@code cusprun score}: relevance rank statistics of a model on corpora (docs/pipeline.md, "Scoring runs"). */
 public final class ScoreCommand implements Command {
     static final String NAME = "score";
-    static final String DEFAULT_KERNELS = "native";
     static final Duration DEFAULT_CHECKPOINT = Duration.ofSeconds(60);
 
     @Override
@@ -70,7 +65,8 @@ public final class ScoreCommand implements Command {
         o.addOption(
                 Cli.option("batch-tokens", "N", "token budget of a packed batch (default " + d.batchTokens() + ")"));
         o.addOption(Cli.flag("neurons", "also score query/key pairs and value/output neurons"));
-        o.addOption(Cli.option("kernels", "native|torch", "relevance kernels (default " + DEFAULT_KERNELS + ")"));
+        o.addOption(
+                Cli.option("kernels", "native|torch", "relevance kernels (default " + ScoreJob.DEFAULT_KERNELS + ")"));
         o.addOption(Cli.option(
                 "checkpoint-seconds", "S", "checkpoint interval (default " + DEFAULT_CHECKPOINT.toSeconds() + ")"));
         o.addOption(Cli.flag("no-progress", "no progress bar"));
@@ -87,38 +83,11 @@ public final class ScoreCommand implements Command {
     }
 
     /**
-     * A parsed {@code score} command line: what to score and how. Other front ends that score
-     * (the Spark job) take the same options and get them through {@link #request}.
-     *
-     * @param progress         draw a progress bar (no {@code --no-progress})
-     * @param devicesGiven     whether {@code --devices} was on the line (else {@code devices} is the default)
-     */
-    public record Request(
-            Path model,
-            Path out,
-            List<CorpusSpec> corpora,
-            ScoreSettings settings,
-            ShardSpec shard,
-            List<String> devices,
-            boolean devicesGiven,
-            String kernels,
-            boolean resume,
-            Duration checkpointEvery,
-            boolean progress,
-            MemorySettings memory) {
-        public Request {
-            corpora = List.copyOf(corpora);
-            devices = List.copyOf(devices);
-        }
-    }
-
-    /**
-     * The score options' values as a {@link Request}, checked as {@code cusprun score} checks them
+     * The score options' values as a {@link ScoreJob}, checked as {@code cusprun score} checks them
      * (one-line {@link UsageException} or {@code SettingException}); the files are not looked at.
      */
-    public static Request request(CommandLine cl) {
+    static ScoreJob job(CommandLine cl) {
         Path model = Path.of(Cli.required(cl, "model"));
-        Path out = Path.of(Cli.required(cl, "out"));
         List<CorpusSpec> specs = Corpora.parse(cl.getOptionValues("corpus"));
         if (specs.isEmpty()) throw new UsageException("--corpus is required");
         ScoreSettings d = ScoreSettings.DEFAULTS;
@@ -130,75 +99,51 @@ public final class ScoreCommand implements Command {
         List<String> devices = Arrays.stream(cl.getOptionValue("devices", "cpu").split(",", -1))
                 .map(dev -> Cli.device("devices", dev))
                 .toList();
-        String kernels = cl.getOptionValue("kernels", DEFAULT_KERNELS);
         int checkpointSeconds =
                 Cli.intOption(cl, "checkpoint-seconds", (int) DEFAULT_CHECKPOINT.toSeconds(), 1, 7 * 24 * 3600);
-        return new Request(
-                model,
-                out,
-                specs,
-                settings,
-                shard,
-                devices,
-                cl.hasOption("devices"),
-                kernels,
-                cl.hasOption("resume"),
-                Duration.ofSeconds(checkpointSeconds),
-                !cl.hasOption("no-progress"),
-                Cli.memory(cl));
+        Scorer.Options options = Scorer.Options.DEFAULTS
+                .withDevices(devices)
+                .withShard(shard)
+                .withPartial(null, cl.hasOption("resume"), 0)
+                .withCheckpointEvery(Duration.ofSeconds(checkpointSeconds))
+                .withMemory(Cli.memory(cl));
+        return new ScoreJob(model, specs, settings, cl.getOptionValue("kernels", ScoreJob.DEFAULT_KERNELS), options);
     }
 
     @Override
     public int execute(CommandLine cl, Console console) throws IOException {
-        Request q = request(cl);
-        Path model = q.model();
-        List<CorpusSpec> specs = q.corpora();
+        ScoreJob job = job(cl);
         boolean dryRun = cl.hasOption("dry-run");
         Path out = dryRun
-                ? q.out()
+                ? Path.of(Cli.required(cl, "out"))
                 : Cli.output(
-                        cl, "out", null, ScoreFile.OUTPUT, Cli.inputs(model, "--model", specs, "--corpus"), console);
-        ScoreSettings settings = q.settings();
-        String kernels = q.kernels();
-        Path partial = out.resolveSibling(out.getFileName() + ".partial");
-        Scorer.Options options = Scorer.Options.DEFAULTS
-                .withDevices(q.devices())
-                .withShard(q.shard())
-                .withPartial(partial, q.resume(), 0)
-                .withCheckpointEvery(q.checkpointEvery())
-                .withProgress(q.progress() ? console.err() : null)
-                .withMemory(q.memory());
-        // arguments first, then the files they name
-        for (CorpusSpec s : specs) s.checkExists();
-        if (!Files.isDirectory(model)) throw new IOException("model directory not found: " + model);
-        List<TokenizedCorpus> corpora;
-        try (TextTokenizer tok = TextTokenizer.load(model)) {
-            corpora = Corpora.load(specs, tok, settings.maxTokens(), settings.maxDocs());
-        }
-        try (ScoreTarget target = ScoreTarget.open(model, RelevanceBackends.byName(kernels))) {
-            if (dryRun) {
-                long docs = corpora.stream().mapToLong(TokenizedCorpus::size).sum();
-                long tokens =
-                        corpora.stream().mapToLong(TokenizedCorpus::tokens).sum();
-                console.out().printf(Locale.ROOT, "%d documents, %d tokens%n", docs, tokens);
-                for (var e : Scorer.plans(target, corpora, settings, options).entrySet()) {
-                    console.out().println(e.getKey() + ": " + e.getValue().describe(tokens / Math.max(1, docs)));
-                }
-                return Cli.OK;
+                        cl,
+                        "out",
+                        null,
+                        ScoreFile.OUTPUT,
+                        Cli.inputs(job.model(), "--model", job.corpora(), "--corpus"),
+                        console);
+        job.checkInputs(); // arguments first, then the files they name
+        if (dryRun) {
+            List<TokenizedCorpus> corpora = job.tokenize();
+            long docs = corpora.stream().mapToLong(TokenizedCorpus::size).sum();
+            long tokens = corpora.stream().mapToLong(TokenizedCorpus::tokens).sum();
+            console.out().printf(Locale.ROOT, "%d documents, %d tokens%n", docs, tokens);
+            for (var e : job.plans(corpora).entrySet()) {
+                console.out().println(e.getKey() + ": " + e.getValue().describe(tokens / Math.max(1, docs)));
             }
-            Scorer.Result r = Scorer.run(target, corpora, settings, options);
-            ScoreFile.write(r.scores(), out);
-            Files.deleteIfExists(partial);
-            console.err()
-                    .printf(
-                            Locale.ROOT,
-                            "scored %d documents, %d tokens in %.1f s (%.0f tokens/s) -> %s%n",
-                            r.documents(),
-                            r.tokens(),
-                            r.seconds(),
-                            r.tokensPerSecond(),
-                            out);
+            return Cli.OK;
         }
+        Scorer.Result r = job.run(out, cl.hasOption("no-progress") ? null : console.err());
+        console.err()
+                .printf(
+                        Locale.ROOT,
+                        "scored %d documents, %d tokens in %.1f s (%.0f tokens/s) -> %s%n",
+                        r.documents(),
+                        r.tokens(),
+                        r.seconds(),
+                        r.tokensPerSecond(),
+                        out);
         return Cli.OK;
     }
 }

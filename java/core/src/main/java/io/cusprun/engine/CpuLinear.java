@@ -15,8 +15,9 @@ import org.bytedeco.pytorch.global.torch;
  * A Linear layer {@code x w^T} (x [n, k], w [m, k]) for the model's forward pass: on the CPU in
  * fp32 without autograd it runs as {@code cusprun_linear_f32}, tiles of single-threaded GEMMs on
  * the OpenMP pool (why: {@link CpuRuntime}); everywhere else it is LibTorch's {@code linear}.
- * The two agree to fp32 rounding (the tile boundaries change no sum: each output element is one
- * dot product of the same GEMM kernel).
+ * The two agree to fp32 rounding. The tile grid depends on the shape only, never on the thread
+ * count: a GEMM kernel's rounding depends on the shape of the call, so y has the same bits for any
+ * {@code OMP_NUM_THREADS} (docs/scores.md, "Determinism").
  */
 public final class CpuLinear {
     private CpuLinear() {}

@@ -57,7 +57,7 @@ public final class LlamaModel implements Decoder {
         this.finalNorm = finalNorm;
         this.lmHead = lmHead;
         this.layers = List.copyOf(layers);
-        this.rope = new Rope(config, device);
+        this.rope = new Rope(config);
         this.ffnMasks = new Tensor[layers.size()];
         this.headMasks = new Tensor[layers.size()];
     }
@@ -386,6 +386,5 @@ public final class LlamaModel implements Decoder {
         }
         Tensors.release(embedding);
         Tensors.release(finalNorm);
-        rope.close();
     }
 }

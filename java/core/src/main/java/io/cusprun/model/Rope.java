@@ -8,31 +8,54 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * Rotary position embedding in HF's rotate-half convention: x*cos + rotate_half(x)*sin with
  * rotate_half([x1, x2]) = [-x2, x1], frequencies theta^(-2i/d) (optionally scaled, see
- * {@link RopeScaling}); cos/sin are formed in fp32 and cast to the activation dtype, as HF does.
+ * {@link RopeScaling}); the angles are formed in fp32 and cos/sin cast to the activation dtype,
+ * as HF does.
+ *
+ * <p>cos and sin are computed here in Java ({@link StrictMath}, one rounding to fp32), not with
+ * LibTorch's {@code cos}/{@code sin}: those evaluate a tensor in chunks per thread, vectorized
+ * inside a chunk and by a scalar formula at its tail, so their last bit depended on the number
+ * of threads; the tables must be the same on every machine (docs/scores.md, "Determinism").
  */
 final class Rope {
 
-    private final Tensor invFreq; // [d/2], fp32, on the model's device
+    private final float[] invFreq; // [d/2]
 
-    Rope(ModelConfig config, Device device) {
+    Rope(ModelConfig config) {
         int half = config.headDim() / 2;
         double[] inv = new double[half];
         for (int i = 0; i < half; i++) {
             inv[i] = 1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / config.headDim());
         }
         double[] scaled = config.ropeScaling().apply(inv);
-        float[] f = new float[half];
+        this.invFreq = new float[half];
         for (int i = 0; i < half; i++) {
-            f[i] = (float) scaled[i];
+            invFreq[i] = (float) scaled[i];
         }
-        this.invFreq = Tensors.keep(Tensors.ofFloats(f).to(device, torch.ScalarType.Float));
     }
 
     /** cos and sin for positions [N] (int64, on the device): two [N, 1, d] tensors in {@code dtype}. */
     Tensor[] cosSin(Tensor positions, torch.ScalarType dtype) {
-        Tensor freqs = positions.to(torch.ScalarType.Float).unsqueeze(1).mul(invFreq.unsqueeze(0)); // [N, d/2]
-        Tensor emb = torch.cat(new TensorVector(freqs, freqs), 1).unsqueeze(1); // [N, 1, d]
-        return new Tensor[] {emb.cos().to(dtype), emb.sin().to(dtype)};
+        long[] pos = Tensors.toLongs(positions);
+        int half = invFreq.length, d = 2 * half;
+        float[] cos = new float[pos.length * d], sin = new float[pos.length * d];
+        for (int t = 0; t < pos.length; t++) {
+            for (int i = 0; i < half; i++) {
+                float angle = (float) pos[t] * invFreq[i]; // fp32, as HF's position * inv_freq
+                float c = (float) StrictMath.cos(angle), s = (float) StrictMath.sin(angle);
+                cos[t * d + i] = cos[t * d + half + i] = c; // both halves: cat(freqs, freqs)
+                sin[t * d + i] = sin[t * d + half + i] = s;
+            }
+        }
+        Device device = positions.device();
+        return new Tensor[] {
+            Tensors.ofFloats(cos, pos.length, 1, d).to(device, dtype),
+            Tensors.ofFloats(sin, pos.length, 1, d).to(device, dtype)
+        };
+    }
+
+    /** The inverse frequencies, fp32 [d/2]. */
+    float[] invFreq() {
+        return invFreq.clone();
     }
 
     /** Applies the rotation to x [N, heads, d]; returns a new tensor. */
@@ -42,9 +65,5 @@ final class Rope {
         Tensor x2 = x.narrow(2, half, half);
         Tensor rotated = torch.cat(new TensorVector(x2.neg(), x1), 2);
         return x.mul(cos).add_(rotated.mul_(sin));
-    }
-
-    void close() {
-        Tensors.release(invFreq);
     }
 }

@@ -57,7 +57,7 @@ public final class StreamedDecoder implements Decoder {
         this.device = new Device(options.device());
         this.checkpoint = checkpoint;
         this.loader = WeightLoader.reading(checkpoint, config, this.options);
-        this.rope = new Rope(config, device);
+        this.rope = new Rope(config);
         try (PointerScope scope = new PointerScope()) {
             this.finalNorm = Tensors.keep(loader.finalNorm());
         }
@@ -271,7 +271,6 @@ public final class StreamedDecoder implements Decoder {
         loader.close();
         releaseHead();
         Tensors.release(finalNorm);
-        rope.close();
         checkpoint.close();
     }
 }

@@ -49,6 +49,34 @@ class CpuLinearTest {
         }
     }
 
+    /**
+     * The same bits for any OpenMP thread count: OpenBLAS's result for an element depends on the
+     * shape of the GEMM call it comes from, so the tiles must not depend on the thread count.
+     */
+    @Test
+    void theBitsDoNotDependOnTheThreadCount() {
+        assumeTrue(System.getenv("OPENBLAS_NUM_THREADS") == null, "OPENBLAS_NUM_THREADS set: LibTorch's GEMM is used");
+        int threads = torch.get_num_threads();
+        try (PointerScope scope = new PointerScope()) {
+            torch.manual_seed(9);
+            long[][] shapes = {{333, 256, 1536}, {700, 333, 1000}, {2048, 256, 768}};
+            for (long[] s : shapes) {
+                Tensor x = randn(s[0], s[1]);
+                Tensor w = randn(s[2], s[1]);
+                torch.set_num_threads(1);
+                Tensor one = CpuLinear.linear(x, w, null);
+                for (int t : new int[] {2, 3, 5}) {
+                    torch.set_num_threads(t);
+                    assertTrue(
+                            torch.equal(one, CpuLinear.linear(x, w, null)),
+                            t + " threads, shape " + s[0] + "x" + s[1] + "x" + s[2]);
+                }
+            }
+        } finally {
+            torch.set_num_threads(threads);
+        }
+    }
+
     @Test
     void autogradAndOtherDtypesUseLibTorch() {
         try (PointerScope scope = new PointerScope();

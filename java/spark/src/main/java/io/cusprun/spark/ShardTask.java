@@ -1,14 +1,11 @@
 package io.cusprun.spark;
 
 import io.cusprun.Errors;
+import io.cusprun.api.ScoreJob;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
-import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.model.MemorySettings;
-import io.cusprun.model.TextTokenizer;
-import io.cusprun.score.RelevanceBackends;
 import io.cusprun.score.ScoreSettings;
-import io.cusprun.score.ScoreTarget;
 import io.cusprun.score.Scorer;
 import io.cusprun.score.ShardSpec;
 import java.io.IOException;
@@ -29,8 +26,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One Spark task: scores the canonical batches of shard {@code i/N} with the CLI's scorer
- * ({@link Scorer#run}) on the device Spark assigned to the task ({@code cuda:<address>} of
+ * One Spark task: scores the canonical batches of shard {@code i/N} with the job's
+ * {@link ScoreJob#score} (what {@code cusprun score --shard i/N} runs) on the device Spark assigned to the task ({@code cuda:<address>} of
  * its {@code gpu} resource, else {@code cpu}) and returns its accumulators as {@link ScoreData}.
  *
  * <p>The batch packing needs the token counts, so every task tokenizes the corpora itself and
@@ -42,8 +39,8 @@ final class ShardTask implements Function<Integer, ScoreData> {
     /** Test hook: the partition whose first attempt fails (a Spark conf key, also read from -D system properties). */
     static final String FAIL_FIRST_ATTEMPT = "spark.cusprun.test.failFirstAttempt";
 
-    private boolean stream;
-    private long budget;
+    private final boolean stream;
+    private final long budget;
     private final String model;
     private final ArrayList<String> corpora;
     private final TreeMap<String, String> settings;
@@ -53,31 +50,19 @@ final class ShardTask implements Function<Integer, ScoreData> {
     private final LongAccumulator tokens;
     private final LongAccumulator retried;
 
-    ShardTask(
-            Path model,
-            List<CorpusSpec> corpora,
-            ScoreSettings settings,
-            String kernels,
-            int tasks,
-            LongAccumulator documents,
-            LongAccumulator tokens,
-            LongAccumulator retried) {
-        this.model = model.toString();
+    /** Task i of {@code tasks} of the job (its model, corpora, settings, kernels and memory; devices and shard are the task's). */
+    ShardTask(ScoreJob job, int tasks, LongAccumulator documents, LongAccumulator tokens, LongAccumulator retried) {
+        this.model = job.model().toString();
         this.corpora =
-                new ArrayList<>(corpora.stream().map(CorpusSpec::toString).toList());
-        this.settings = new TreeMap<>(settings.toMap());
-        this.kernels = kernels;
+                new ArrayList<>(job.corpora().stream().map(CorpusSpec::toString).toList());
+        this.settings = new TreeMap<>(job.settings().toMap());
+        this.kernels = job.kernels();
+        this.stream = job.options().memory().stream();
+        this.budget = job.options().memory().budget();
         this.tasks = tasks;
         this.documents = documents;
         this.tokens = tokens;
         this.retried = retried;
-    }
-
-    /** In memory or layer-streamed on the executors, as {@code score --stream / --memory-budget} asks. */
-    ShardTask withMemory(MemorySettings memory) {
-        this.stream = memory.stream();
-        this.budget = memory.budget();
-        return this;
     }
 
     @Override
@@ -95,24 +80,19 @@ final class ShardTask implements Function<Integer, ScoreData> {
         List<CorpusSpec> specs = Corpora.parse(corpora.toArray(new String[0]));
         checkReadable(modelDir.resolve("config.json"), "model config", host);
         for (CorpusSpec s : specs) checkReadable(s.path(), "corpus " + s.name(), host);
-        ScoreSettings scoreSettings = ScoreSettings.fromMap(settings);
+        ScoreJob job = new ScoreJob(
+                modelDir,
+                specs,
+                ScoreSettings.fromMap(settings),
+                kernels,
+                Scorer.Options.DEFAULTS
+                        .withDevices(List.of(device))
+                        .withShard(shard)
+                        .withMemory(new MemorySettings(stream, budget)));
         long start = System.nanoTime();
         Scorer.Result r;
         try {
-            List<TokenizedCorpus> tokenized;
-            try (TextTokenizer tok = TextTokenizer.load(modelDir)) {
-                tokenized = Corpora.load(specs, tok::encode, scoreSettings.maxTokens(), scoreSettings.maxDocs());
-            }
-            try (ScoreTarget target = ScoreTarget.open(modelDir, RelevanceBackends.byName(kernels))) {
-                r = Scorer.run(
-                        target,
-                        tokenized,
-                        scoreSettings,
-                        Scorer.Options.DEFAULTS
-                                .withDevices(List.of(device))
-                                .withShard(shard)
-                                .withMemory(new MemorySettings(stream, budget)));
-            }
+            r = job.score(null);
         } catch (IOException | RuntimeException e) {
             // one line that says where: the driver reports the last attempt's message as the job's error
             throw new IOException(where + " (" + device + "): " + Errors.firstLine(e), e);

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.cusprun.cli.Main;
+import io.cusprun.api.ScoreJob;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.score.PlantedModel;
 import io.cusprun.score.ScoreFile;
@@ -83,27 +83,10 @@ class SparkScoreTest {
         Files.writeString(textB.resolve("1.txt"), PlantedModel.text(PlantedModel.documents('b', 14, 4, 20, 2)));
         corpora = new String[] {"language:a=" + textA, "domain:b=" + textB};
         reference = dir.resolve("cli.safetensors");
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(
-                new String[] {
-                    "score",
-                    "--model",
-                    model.toString(),
-                    "--corpus",
-                    corpora[0],
-                    "--corpus",
-                    corpora[1],
-                    "--batch-tokens",
-                    "40",
-                    "--bins",
-                    "16",
-                    "--out",
-                    reference.toString(),
-                    "--no-progress"
-                },
-                new PrintStream(new ByteArrayOutputStream()),
-                new PrintStream(err));
-        assertEquals(0, code, err.toString());
+        // what cusprun score runs for the same options
+        ScoreJob.of(model, Corpora.parse(corpora))
+                .withSettings(ScoreSettings.DEFAULTS.withBatchTokens(40).withBins(16))
+                .run(reference, null);
     }
 
     /** 1, 2, 5 tasks, and 24: more shards than corpus b has batches, so some tasks score nothing of it. */
@@ -185,10 +168,7 @@ class SparkScoreTest {
     void anExecutorThatCannotReadAPathNamesThePathAndItsHost() {
         Path missing = dir.resolve("not-on-this-host.txt");
         ShardTask task = new ShardTask(
-                model,
-                Corpora.parse(new String[] {"language:x=" + missing}),
-                ScoreSettings.DEFAULTS,
-                "native",
+                ScoreJob.of(model, Corpora.parse(new String[] {"language:x=" + missing})),
                 2,
                 new LongAccumulator(),
                 new LongAccumulator(),
@@ -249,5 +229,43 @@ class SparkScoreTest {
     void theTasksGpuBecomesItsDevice() {
         assertEquals("cpu", ShardTask.device(Map.of()));
         assertEquals("cuda:3", ShardTask.device(Map.of("gpu", new ResourceInformation("gpu", new String[] {"3"}))));
+    }
+
+    @Test
+    void jarsTheExecutorsLackAreShippedOrNamedInOneLine() throws Exception {
+        Path build = Files.createDirectories(dir.resolve("build"));
+        Path jobJar = Files.writeString(build.resolve("cusprun-spark.jar"), "job");
+        Files.createDirectories(build.resolve("lib"));
+        Files.writeString(build.resolve("lib/cusprun-core-9.jar"), "core");
+        Files.writeString(build.resolve("lib/pytorch-9.jar"), "torch");
+        Files.writeString(build.resolve(SparkScore.APP_JARS), "lib/cusprun-core-9.jar,lib/pytorch-9.jar\n");
+        List<Path> app = SparkScore.appJars(jobJar);
+        assertEquals(List.of(jobJar, build.resolve("lib/cusprun-core-9.jar"), build.resolve("lib/pytorch-9.jar")), app);
+        // --jars shipped one of them (spark-submit passes absolute URIs): the others are added
+        org.apache.spark.SparkConf conf =
+                new org.apache.spark.SparkConf(false).set("spark.jars", "file:/elsewhere/pytorch-9.jar");
+        SparkScore.shipAppJars(conf, app);
+        assertEquals(
+                "file:/elsewhere/pytorch-9.jar," + jobJar.toUri() + ","
+                        + build.resolve("lib/cusprun-core-9.jar").toUri(),
+                conf.get("spark.jars"));
+        // a listed jar that is gone: one line naming it
+        Files.delete(build.resolve("lib/cusprun-core-9.jar"));
+        SparkScore.UsageException gone = assertThrows(
+                SparkScore.UsageException.class,
+                () -> SparkScore.shipAppJars(new org.apache.spark.SparkConf(false), app));
+        assertTrue(gone.getMessage().startsWith("jar " + build.resolve("lib/cusprun-core-9.jar")), gone.getMessage());
+        assertEquals(List.of(), SparkScore.appJars(dir.resolve("nowhere/cusprun-spark.jar")), "no list, no jars");
+    }
+
+    @Test
+    void relativePathsAreMadeAbsoluteOnTheDriver() throws Exception {
+        org.apache.commons.cli.CommandLine cl = new org.apache.commons.cli.DefaultParser()
+                .parse(
+                        SparkScore.options(),
+                        new String[] {"--model", "m", "--corpus", "language:de=c/de.txt", "--out", "o"});
+        ScoreJob job = SparkScore.job(cl);
+        assertEquals(Path.of("m").toAbsolutePath(), job.model());
+        assertEquals(Path.of("c/de.txt").toAbsolutePath(), job.corpora().get(0).path());
     }
 }
