@@ -5,6 +5,7 @@ import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.score.ScoreSettings;
+import io.cusprun.vocab.VocabTrimSettings;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -29,6 +30,8 @@ import java.util.List;
  * @param repeats         how many times the scoring and calibration documents are drawn, every method run on each draw
  *                        (1: the first {@code scoring.maxDocs()} documents of each corpus, one run)
  * @param dimensionStudy  also prune with cusprun on each nonempty subset of the expert corpora at the middle ratio
+ * @param vocabTrim       also write cusprun's model at the middle ratio with its vocabulary trimmed (first repeat),
+ *                        compared in bits per byte with the same model untrimmed; null = not
  */
 public record ComparisonSpec(
         Path model,
@@ -46,7 +49,8 @@ public record ComparisonSpec(
         int maxLength,
         Path keepDir,
         int repeats,
-        boolean dimensionStudy) {
+        boolean dimensionStudy,
+        VocabTrimSettings vocabTrim) {
 
     /**
      * Every method at 25%, 35% and 45%, default pruning and scoring settings, all documents, a
@@ -68,7 +72,8 @@ public record ComparisonSpec(
             1024,
             null,
             1,
-            false);
+            false,
+            null);
 
     /** The dimension study prunes 2^n - 1 models per repeat: at most 15. */
     public static final int MAX_STUDY_DIMENSIONS = 4;
@@ -94,6 +99,9 @@ public record ComparisonSpec(
         if (evalDocs < 0) throw new SettingException("evalDocs", "must be at least 0, not " + evalDocs);
         if (maxLength < 2) throw new SettingException("maxLength", "must be at least 2, not " + maxLength);
         if (repeats < 1) throw new SettingException("repeats", "must be at least 1, not " + repeats);
+        if (vocabTrim != null && !methods.contains(Method.CUSPRUN)) {
+            throw new SettingException("vocabTrim", "compares cusprun's model with a trimmed vocabulary: add cusprun");
+        }
         if (dimensionStudy && expertCorpora.size() < 2) {
             throw new SettingException("dimensionStudy", "needs at least two expert corpora");
         }
@@ -122,7 +130,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withExpertCorpora(List<CorpusSpec> v) {
@@ -142,7 +151,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withGeneralCorpus(CorpusSpec v) {
@@ -162,7 +172,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withOverlapCorpora(List<CorpusSpec> v) {
@@ -182,7 +193,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withRatios(List<Double> v) {
@@ -202,7 +214,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withMethods(List<Method> v) {
@@ -222,7 +235,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withPrune(PruneSettings v) {
@@ -242,7 +256,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withScoring(ScoreSettings v) {
@@ -262,7 +277,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withEvalExpert(Path v) {
@@ -282,7 +298,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withEvalGeneral(Path v) {
@@ -302,7 +319,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withEvalChoice(Path v) {
@@ -322,7 +340,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withEvalDocs(int v) {
@@ -342,7 +361,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withMaxLength(int v) {
@@ -362,7 +382,8 @@ public record ComparisonSpec(
                 v,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withKeepDir(Path v) {
@@ -382,7 +403,8 @@ public record ComparisonSpec(
                 maxLength,
                 v,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withRepeats(int v) {
@@ -402,7 +424,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 v,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withDimensionStudy(boolean v) {
@@ -422,6 +445,28 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
+                v,
+                vocabTrim);
+    }
+
+    public ComparisonSpec withVocabTrim(VocabTrimSettings v) {
+        return new ComparisonSpec(
+                model,
+                expertCorpora,
+                generalCorpus,
+                overlapCorpora,
+                ratios,
+                methods,
+                prune,
+                scoring,
+                evalExpert,
+                evalGeneral,
+                evalChoice,
+                evalDocs,
+                maxLength,
+                keepDir,
+                repeats,
+                dimensionStudy,
                 v);
     }
 }

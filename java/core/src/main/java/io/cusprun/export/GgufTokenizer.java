@@ -1,8 +1,8 @@
 package io.cusprun.export;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cusprun.Json;
 import io.cusprun.model.ModelConfig;
 import io.cusprun.model.TextTokenizer;
 import java.io.IOException;
@@ -60,7 +60,7 @@ public final class GgufTokenizer {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("no tokenizer.json (llama.cpp needs the vocabulary in the file)");
         }
-        JsonNode tok = read(file);
+        JsonNode tok = Json.read(file);
         JsonNode tokConfig = readOptional(dir.resolve("tokenizer_config.json"));
         JsonNode model = tok.path("model");
         String type = model.path("type").asText("");
@@ -277,16 +277,7 @@ public final class GgufTokenizer {
                 + " is not one llama.cpp knows (ByteLevel, or the Llama 3 or Qwen2 split regex)");
     }
 
-    private static JsonNode read(Path file) throws IOException {
-        try {
-            return JSON.readTree(file.toFile());
-        } catch (JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: "
-                    + e.getOriginalMessage().lines().findFirst().orElse(""));
-        }
-    }
-
     private static JsonNode readOptional(Path file) throws IOException {
-        return Files.isRegularFile(file) ? read(file) : JSON.createObjectNode();
+        return Files.isRegularFile(file) ? Json.read(file) : JSON.createObjectNode();
     }
 }
