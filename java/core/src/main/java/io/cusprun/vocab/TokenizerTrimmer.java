@@ -83,7 +83,8 @@ public final class TokenizerTrimmer {
             ArrayNode merges = model.putArray("merges");
             List<TokenizerVocabulary.Merge> parsed = vocab.merges();
             for (int r = 0; r < parsed.size(); r++) {
-                if (trim.newId(parsed.get(r).result()) >= 0) {
+                TokenizerVocabulary.Merge m = parsed.get(r);
+                if (trim.newId(m.result()) >= 0 && trim.newId(m.left()) >= 0 && trim.newId(m.right()) >= 0) {
                     merges.add(oldMerges.get(r));
                 }
             }
