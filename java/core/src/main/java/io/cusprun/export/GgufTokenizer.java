@@ -1,7 +1,6 @@
 package io.cusprun.export;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cusprun.Json;
 import io.cusprun.model.ModelConfig;
 import io.cusprun.model.TextTokenizer;
@@ -50,7 +49,6 @@ public final class GgufTokenizer {
     static final String QWEN2_REGEX =
             "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
     private static final Pattern BYTE_TOKEN = Pattern.compile("<0x[0-9A-Fa-f]{2}>");
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private GgufTokenizer() {}
 
@@ -61,7 +59,7 @@ public final class GgufTokenizer {
             throw new IllegalArgumentException("no tokenizer.json (llama.cpp needs the vocabulary in the file)");
         }
         JsonNode tok = Json.read(file);
-        JsonNode tokConfig = readOptional(dir.resolve("tokenizer_config.json"));
+        JsonNode tokConfig = Json.readOptional(dir.resolve("tokenizer_config.json"));
         JsonNode model = tok.path("model");
         String type = model.path("type").asText("");
         int n = config.vocabSize();
@@ -275,9 +273,5 @@ public final class GgufTokenizer {
         }
         throw new IllegalArgumentException("tokenizer.json: pre-tokenizer " + pre
                 + " is not one llama.cpp knows (ByteLevel, or the Llama 3 or Qwen2 split regex)");
-    }
-
-    private static JsonNode readOptional(Path file) throws IOException {
-        return Files.isRegularFile(file) ? Json.read(file) : JSON.createObjectNode();
     }
 }

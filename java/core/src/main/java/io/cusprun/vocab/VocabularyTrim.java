@@ -9,7 +9,6 @@ import io.cusprun.corpus.DocumentReader;
 import io.cusprun.model.ModelConfig;
 import io.cusprun.model.TextTokenizer;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.BitSet;
 import java.util.List;
@@ -140,7 +139,7 @@ public final class VocabularyTrim {
     static BitSet namedTokens(Path dir, TokenizerVocabulary vocab) throws IOException {
         BitSet out = new BitSet();
         for (String f : List.of("tokenizer_config.json", "special_tokens_map.json")) {
-            JsonNode json = readOptional(dir.resolve(f));
+            JsonNode json = Json.readOptional(dir.resolve(f));
             for (var it = json.fields(); it.hasNext(); ) {
                 var e = it.next();
                 if (e.getKey().endsWith("_token") || e.getKey().equals("additional_special_tokens")) {
@@ -149,7 +148,7 @@ public final class VocabularyTrim {
             }
         }
         for (String f : List.of(ModelConfig.FILE_NAME, "generation_config.json")) {
-            JsonNode json = readOptional(dir.resolve(f));
+            JsonNode json = Json.readOptional(dir.resolve(f));
             for (var it = json.fields(); it.hasNext(); ) {
                 var e = it.next();
                 if (e.getKey().endsWith("_token_id")) {
@@ -186,10 +185,6 @@ public final class VocabularyTrim {
         } else if (n.isIntegralNumber()) {
             f.accept(n.asInt());
         }
-    }
-
-    static JsonNode readOptional(Path file) throws IOException {
-        return Files.isRegularFile(file) ? Json.read(file) : Json.parse("{}", file.toString());
     }
 
     /** Tokens kept. */
