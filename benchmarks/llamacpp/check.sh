@@ -53,11 +53,16 @@ source_sum=$(sha256sum "$DATA/demo-model/model.safetensors" | cut -d' ' -f1)
 if [ "$(cat "$WORK/models/source.sha256" 2>/dev/null)" != "$source_sum" ]; then
     rm -rf "$WORK/models"
 fi
+# the expert's corpora scored once; the three pruned models are cut from the same scores
+SCORES="$WORK/models/expert-scores.safetensors"
 for m in uniform35 perlayer35 trimmed35; do
     if [ ! -f "${MODELS[$m]}/config.json" ]; then
+        [ -f "$SCORES" ] || cusprun score --model "$DATA/demo-model" "${EXPERT[@]}" --docs 16 --out "$SCORES" \
+            --no-progress --force >&2
         mode=$([ $m = perlayer35 ] && echo per-layer || echo uniform)
-        trim=$([ $m = trimmed35 ] && echo --trim-vocab || true)
-        cusprun prune --model "$DATA/demo-model" "${EXPERT[@]}" --docs 16 --ratio 0.35 --mode "$mode" $trim \
+        trim=()
+        [ $m = trimmed35 ] && trim=(--trim-vocab --vocab-corpus "language:de=$CORPORA/language/de/score.jsonl")
+        cusprun prune --model "$DATA/demo-model" --scores "$SCORES" --ratio 0.35 --mode "$mode" ${trim[@]+"${trim[@]}"} \
             --out "${MODELS[$m]}" --force >&2
     fi
 done

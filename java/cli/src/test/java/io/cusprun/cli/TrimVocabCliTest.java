@@ -38,7 +38,6 @@ class TrimVocabCliTest {
                 "4",
                 "--ratio",
                 "0.2",
-                "--no-progress",
                 "--out",
                 out.toString()));
         a.addAll(List.of(more));
