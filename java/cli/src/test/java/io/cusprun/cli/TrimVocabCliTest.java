@@ -66,7 +66,11 @@ class TrimVocabCliTest {
         CompareCommandTest.Run eval =
                 CompareCommandTest.run("eval", "--model", out.toString(), "--text", held.toString(), "--json");
         assertEquals(0, eval.code(), eval.err());
-        assertTrue(Json.parse(eval.out(), "eval").path("perplexity").isNumber(), eval.out());
+        JsonNode trimmed = Json.parse(eval.out(), "eval");
+        assertTrue(trimmed.path("perplexity").isNumber(), eval.out());
+        // bits per byte: the summed negative log-likelihood over the file's bytes, whatever the tokenizer
+        double bits = trimmed.path("nll").asDouble() * trimmed.path("tokens").asLong() / Math.log(2);
+        assertEquals(bits / Files.size(held), trimmed.path("bits_per_byte").asDouble(), 1e-12);
 
         Path gguf = dir.resolve("de.gguf");
         CompareCommandTest.Run export =

@@ -154,7 +154,8 @@ public final class CheckpointPruner {
             return null;
         }
         if (info.shape()[0] != vocab.sourceSize()) {
-            throw new IOException(name + " has " + info.shape()[0] + " rows, the vocabulary " + vocab.sourceSize());
+            throw new IOException(name + " has " + info.shape()[0] + " rows, not the " + vocab.sourceSize()
+                    + " of the vocabulary being trimmed");
         }
         return new SliceRule(0, SliceRule.toLong(vocab.kept()), new long[0]);
     }
