@@ -43,7 +43,7 @@ public record VocabTrimSettings(List<CorpusSpec> corpora, int minCount) {
         List<CorpusSpec> chosen = language.isEmpty() ? expert : language;
         if (chosen.isEmpty()) {
             throw new SettingException(
-                    "vocabCorpora", "are needed to trim the vocabulary when no expert corpus is given");
+                    "vocabCorpora", "must be given to trim the vocabulary when there are no expert corpora");
         }
         return chosen;
     }
