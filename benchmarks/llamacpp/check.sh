@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs cusprun's GGUF exports in llama.cpp (node-llama-cpp's prebuilt CPU binaries) and compares
 # with cusprun: the demo model unpruned, pruned 35% uniformly and 35% per layer (German technical
-# QA expert), each exported as f32, f16, bf16 and q8_0. Checks identical tokenization of held-out
+# QA expert), each exported as f32, f16, bf16 and q8_0, and the uniform 35% model with its vocabulary
+# trimmed to German (prune --trim-vocab), f32, tokenized and scored with its own tokenizer's ids.
+# Checks identical tokenization of held-out
 # documents (German and Chinese), perplexity of the same token ids within 0.1% (f32) and 1% (f16, bf16), reports q8_0,
 # and prints a greedy continuation from llama.cpp. Then every test-fixture family (tiny random
 # models) exported as f32 and scored on random ids in both (see fixtures.mjs).
@@ -44,16 +46,23 @@ cusprun() { java -jar "$JAR" "$@"; }
 EXPERT=(--corpus "language:de=$CORPORA/language/de/score.jsonl"
         --corpus "domain:technical=$CORPORA/domain/technical/score.jsonl"
         --corpus "task:qa=$CORPORA/task/qa/score.jsonl")
-declare -A MODELS=([demo]="$DATA/demo-model" [uniform35]="$WORK/models/uniform35" [perlayer35]="$WORK/models/perlayer35")
+declare -A MODELS=([demo]="$DATA/demo-model" [uniform35]="$WORK/models/uniform35" [perlayer35]="$WORK/models/perlayer35"
+                   [trimmed35]="$WORK/models/trimmed35")
 # pruned models of an earlier demo model (a rebuilt checkpoint, another commit) are made again
 source_sum=$(sha256sum "$DATA/demo-model/model.safetensors" | cut -d' ' -f1)
 if [ "$(cat "$WORK/models/source.sha256" 2>/dev/null)" != "$source_sum" ]; then
     rm -rf "$WORK/models"
 fi
-for m in uniform35 perlayer35; do
+# the expert's corpora scored once; the three pruned models are cut from the same scores
+SCORES="$WORK/models/expert-scores.safetensors"
+for m in uniform35 perlayer35 trimmed35; do
     if [ ! -f "${MODELS[$m]}/config.json" ]; then
-        mode=$([ $m = uniform35 ] && echo uniform || echo per-layer)
-        cusprun prune --model "$DATA/demo-model" "${EXPERT[@]}" --docs 16 --ratio 0.35 --mode "$mode" \
+        [ -f "$SCORES" ] || cusprun score --model "$DATA/demo-model" "${EXPERT[@]}" --docs 16 --out "$SCORES" \
+            --no-progress --force >&2
+        mode=$([ $m = perlayer35 ] && echo per-layer || echo uniform)
+        trim=()
+        [ $m = trimmed35 ] && trim=(--trim-vocab --vocab-corpus "language:de=$CORPORA/language/de/score.jsonl")
+        cusprun prune --model "$DATA/demo-model" --scores "$SCORES" --ratio 0.35 --mode "$mode" ${trim[@]+"${trim[@]}"} \
             --out "${MODELS[$m]}" --force >&2
     fi
 done
@@ -67,15 +76,20 @@ zh=$(( DOCS / 4 ))
   head -n "$zh" "$CORPORA/language/zh/heldout.jsonl"; } > "$WORK/documents.jsonl"
 java -cp "$JAR" io.cusprun.cli.check.TokenIds "$DATA/demo-model" "$WORK/documents.jsonl" \
     "$DOCS" "$MAX" "$WORK/tokens"
+# the trimmed model's own ids (its vocabulary is renumbered; the German documents keep their tokens)
+java -cp "$JAR" io.cusprun.cli.check.TokenIds "${MODELS[trimmed35]}" "$WORK/documents.jsonl" \
+    "$DOCS" "$MAX" "$WORK/tokens-trimmed"
 echo "{" > "$WORK/cusprun.json"
 ggufs=()
 sep=""
-for m in demo uniform35 perlayer35; do
-    r=$(cusprun eval --model "${MODELS[$m]}" --ids "$WORK/tokens/ids.jsonl" --max-length "$MAX" --stride "$MAX" --json)
+for m in demo uniform35 perlayer35 trimmed35; do
+    tokens=$([ $m = trimmed35 ] && echo "$WORK/tokens-trimmed" || echo "$WORK/tokens")
+    r=$(cusprun eval --model "${MODELS[$m]}" --ids "$tokens/ids.jsonl" --max-length "$MAX" --stride "$MAX" --json)
     echo "$sep\"$m\": $r" >> "$WORK/cusprun.json"
     sep=","
     # f32 through the command, the other types in one JVM (same exporter, saves JVM starts)
     cusprun export --model "${MODELS[$m]}" --out "$WORK/gguf/$m-f32.gguf" --dtype f32 --force 2>&1 | sed 's/^/  /' >&2
+    [ $m = trimmed35 ] && continue # f32 only: the trimmed model checks the tokenizer and the rows, not the dtypes
     java -cp "$JAR" io.cusprun.cli.check.GgufExports "${MODELS[$m]}" "$WORK/gguf/$m" f16 bf16 q8_0 2>&1 | sed 's/^/  /' >&2
     for t in f32 f16 bf16 q8_0; do
         ggufs+=("$WORK/gguf/$m-$t.gguf")
@@ -85,6 +99,8 @@ echo "}" >> "$WORK/cusprun.json"
 echo "cusprun side done: $(( $(date +%s) - start )) s" >&2
 
 node "$CACHE/check.mjs" "$WORK/tokens/docs.json" "$MAX" "$PROMPT" "${ggufs[@]}" > "$WORK/llamacpp.jsonl"
+node "$CACHE/check.mjs" "$WORK/tokens-trimmed/docs.json" "$MAX" "$PROMPT" "$WORK/gguf/trimmed35-f32.gguf" \
+    >> "$WORK/llamacpp.jsonl"
 node "$HERE/table.mjs" "$WORK/llamacpp.jsonl" "$WORK/cusprun.json" | tee "$WORK/table.md"
 echo "demo models checked in llama.cpp: $(( $(date +%s) - start )) s" >&2
 

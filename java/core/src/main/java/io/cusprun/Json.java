@@ -30,6 +30,11 @@ public final class Json {
         }
     }
 
+    /** The JSON document in {@code file}, or an empty object when there is no such file (optional configs). */
+    public static JsonNode readOptional(Path file) throws IOException {
+        return java.nio.file.Files.exists(file) ? read(file) : JSON.createObjectNode();
+    }
+
     /** The JSON document {@code text}; {@code where} names it in the error (a file, or FILE:LINE). */
     public static JsonNode parse(String text, String where) throws IOException {
         try {

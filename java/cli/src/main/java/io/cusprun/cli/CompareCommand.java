@@ -105,6 +105,7 @@ public final class CompareCommand implements Command {
                 "scoring: truncate documents (default " + d.scoring().maxTokens() + ")"));
         o.addOption(Cli.option("docs", "N", "scoring: documents per corpus (default all)"));
         addRepeatOptions(o, "default 1: the first documents, one run");
+        PruneCommand.addVocabOptions(o);
         o.addOption(Cli.option("keep", "DIR", "keep the pruned models in DIR/<method>-<ratio>"));
         o.addOption(Cli.option("report", "DIR", "HTML report directory (default " + DEFAULT_REPORT + ")"));
         o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
@@ -162,7 +163,8 @@ public final class CompareCommand implements Command {
                 .withEvalChoice(cl.hasOption("eval-mc") ? Path.of(cl.getOptionValue("eval-mc")) : null)
                 .withEvalDocs(Cli.intOption(cl, "eval-docs", d.evalDocs(), 0, Integer.MAX_VALUE))
                 .withMaxLength(Cli.intOption(cl, "max-length", d.maxLength(), 2, Cli.MAX_COUNT))
-                .withKeepDir(cl.hasOption("keep") ? Path.of(cl.getOptionValue("keep")) : null);
+                .withKeepDir(cl.hasOption("keep") ? Path.of(cl.getOptionValue("keep")) : null)
+                .withVocabTrim(PruneCommand.vocabSettings(cl));
         spec = withRepeatOptions(spec, cl, 1, false);
         spec.check(); // every option value before any work
         if (cl.hasOption("dry-run")) {
@@ -276,6 +278,14 @@ public final class CompareCommand implements Command {
                 out.println(RepeatedTable.dimensionMarkNote());
             }
         }
+        if (!json && !result.vocabulary().isEmpty()) {
+            out.println();
+            out.println("vocabulary trim: cusprun at the middle ratio"
+                    + (spec.repeats() > 1 ? " (repeat 1)" : "")
+                    + ", whole and with --trim-vocab; bits per byte of the held-out text");
+            out.println(Comparison.vocabularyHeader());
+            result.vocabulary().forEach(r -> out.println(Comparison.formatVocabulary(r)));
+        }
         Path index =
                 ReportWriter.write(result.report(), reportDir, Map.of("results.json", results.toPrettyString() + "\n"));
         Path jsonFile = reportDir.resolve("results.json");
@@ -319,6 +329,20 @@ public final class CompareCommand implements Command {
                 Arrays.stream(c.label().split(" \\+ ")).forEach(dims::add);
                 o.set("dimensions", dims);
                 studyRows.add(o);
+            }
+        }
+        if (!result.vocabulary().isEmpty()) {
+            ArrayNode vocab = root.putArray("vocabulary_trim");
+            for (Comparison.VocabularyRow r : result.vocabulary()) {
+                ObjectNode o = vocab.addObject();
+                o.put("model", r.label());
+                o.put("ratio", r.ratio());
+                o.put("vocabulary", r.vocabulary());
+                o.put("parameters", r.parameters());
+                putFinite(o, "expert_bits_per_byte", r.expertBitsPerByte());
+                putFinite(o, "general_bits_per_byte", r.generalBitsPerByte());
+                putFinite(o, "expert_perplexity", r.expertPerplexity());
+                putFinite(o, "general_perplexity", r.generalPerplexity());
             }
         }
         String none = Comparison.noHeadsNote(result);

@@ -8,6 +8,7 @@ import io.cusprun.prune.Method;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.report.ReportWriter;
 import io.cusprun.score.ScoreSettings;
+import io.cusprun.vocab.VocabTrimSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -171,7 +172,9 @@ public final class DemoCommand implements Command {
                 .withEvalChoice(corpora.resolve("eval/mc_de_language_continuation.jsonl"))
                 .withEvalDocs(evalDocs)
                 .withMaxLength(SCORING.maxTokens()) // the demo model was trained on 256-token windows
-                .withKeepDir(out.resolve("models"));
+                .withKeepDir(out.resolve("models"))
+                // cusprun's model at the middle ratio, also with its vocabulary trimmed to German
+                .withVocabTrim(methods.contains(Method.CUSPRUN) ? VocabTrimSettings.DEFAULTS : null);
     }
 
     /** The language corpora other than the expert's German, in name order (the overlap heatmap's rows). */

@@ -153,6 +153,11 @@ public final class EvalCommand implements Command {
                         .put("documents", docs.size())
                         .put("max_length", maxLength)
                         .put("stride", s);
+                if (cl.hasOption("text")) {
+                    // per byte of the file: compares models whose tokenizers differ (prune --trim-vocab); every token
+                    // of the text is scored when the model starts documents with BOS
+                    result.put("bits_per_byte", r.bitsPerByte(Files.size(file)));
+                }
                 print(
                         cl,
                         console,

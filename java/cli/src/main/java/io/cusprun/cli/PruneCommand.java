@@ -16,6 +16,8 @@ import io.cusprun.prune.PruneSettings;
 import io.cusprun.prune.PruneStatistics;
 import io.cusprun.score.CorpusScores;
 import io.cusprun.score.ScoreSettings;
+import io.cusprun.vocab.VocabTrimSettings;
+import io.cusprun.vocab.VocabularyTrim;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -94,9 +96,53 @@ public final class PruneCommand implements Command {
                 "with --corpus: truncate documents (default " + ScoreSettings.DEFAULTS.maxTokens() + ")"));
         o.addOption(Cli.option("docs", "N", "with --corpus: documents per corpus (default all)"));
         o.addOption(Cli.option("seed", "S", "seed of the random baseline (default " + d.seed() + ")"));
+        addVocabOptions(o);
         Cli.addMemoryOptions(o);
         o.addOption(Cli.helpOption());
         return o;
+    }
+
+    /** --trim-vocab, --vocab-corpus and --vocab-min-count: shared by prune and compare. */
+    static void addVocabOptions(Options o) {
+        o.addOption(Cli.flag(
+                "trim-vocab",
+                "keep only the tokens of the expert's language corpora (with special tokens, the byte alphabet and "
+                        + "the merges they need) in the embeddings, the LM head and the tokenizer"));
+        o.addOption(Option.builder()
+                .longOpt("vocab-corpus")
+                .hasArgs()
+                .argName("KIND:NAME=PATH")
+                .desc("with --trim-vocab: keep the tokens of these corpora instead (default: the --corpus "
+                        + "corpora of kind language, else all of them)")
+                .build());
+        o.addOption(Cli.option(
+                "vocab-min-count",
+                "N",
+                "with --trim-vocab: keep a corpus token only when it occurs at least N times (default "
+                        + VocabTrimSettings.DEFAULTS.minCount() + ")"));
+    }
+
+    /** The vocabulary trim asked for, or null without --trim-vocab. */
+    static VocabTrimSettings vocabSettings(CommandLine cl) {
+        if (!cl.hasOption("trim-vocab")) {
+            for (String flag : List.of("vocab-corpus", "vocab-min-count")) {
+                if (cl.hasOption(flag)) throw new UsageException("--" + flag + " needs --trim-vocab");
+            }
+            return null;
+        }
+        List<CorpusSpec> corpora = Corpora.parse(cl.getOptionValues("vocab-corpus"));
+        for (CorpusSpec c : corpora) {
+            try {
+                c.checkExists();
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new UsageException("--vocab-corpus " + c + ": no such file");
+            } catch (java.io.IOException e) {
+                throw new UsageException("--vocab-corpus " + c + ": " + e.getMessage());
+            }
+        }
+        VocabTrimSettings d = VocabTrimSettings.DEFAULTS;
+        return d.withCorpora(corpora)
+                .withMinCount(Cli.intOption(cl, "vocab-min-count", d.minCount(), 1, Integer.MAX_VALUE));
     }
 
     static Option headUnitOption() {
@@ -152,6 +198,9 @@ public final class PruneCommand implements Command {
         Path out = dryRun && !cl.hasOption("out") ? null : Path.of(Cli.required(cl, "out"));
         Method method = Method.parse(cl.getOptionValue("method", Method.CUSPRUN.label()));
         PruneSettings settings = settings(cl);
+        VocabTrimSettings vocabSettings = vocabSettings(cl);
+        if (vocabSettings != null && settings.masked())
+            throw new UsageException("--trim-vocab does not go with --masked (a masked model keeps every row)");
         if (method == Method.SHORTGPT && settings.masked())
             throw new UsageException("--masked does not apply to shortgpt (it drops layers)");
         List<CorpusSpec> corpusSpecs = Corpora.parse(cl.getOptionValues("corpus"));
@@ -169,6 +218,8 @@ public final class PruneCommand implements Command {
                     Cli.inputs(model, "--model", scorePaths, "--scores", corpusSpecs, "--corpus"),
                     console);
         }
+        if (vocabSettings != null && vocabSettings.corpora().isEmpty() && corpusSpecs.isEmpty())
+            throw new UsageException("--trim-vocab needs --corpus or --vocab-corpus (score files name no documents)");
         ExpertPruner pruner =
                 ExpertPruner.open(model).withProgress(console.err()).withMemory(Cli.memory(cl));
         ScoreSettings scoreSettings = ScoreCommand.settings(cl, ScoreSettings.DEFAULTS);
@@ -194,7 +245,21 @@ public final class PruneCommand implements Command {
         if (cl.hasOption("json")) console.out().println(PruneReport.toJson(plan).toPrettyString());
         else console.out().print(PruneReport.describe(plan));
         if (dryRun) return Cli.OK;
-        pruner.write(plan, out, pruner.provenance(scored, calibration, files), cl.hasOption("force"));
+        VocabularyTrim vocab = vocabSettings == null ? null : pruner.trimVocabulary(vocabSettings, corpusSpecs);
+        pruner.write(plan, out, pruner.provenance(scored, calibration, files), vocab, cl.hasOption("force"));
+        if (vocab != null) {
+            console.err()
+                    .printf(
+                            java.util.Locale.ROOT,
+                            "vocabulary: kept %,d of %,d tokens (%,d from the corpora, %,d named, %,d of the alphabet, "
+                                    + "%,d for the merges)%n",
+                            vocab.size(),
+                            vocab.sourceSize(),
+                            vocab.counts().frequent(),
+                            vocab.counts().named(),
+                            vocab.counts().alphabet(),
+                            vocab.counts().closure());
+        }
         console.err().println("wrote " + out);
         return Cli.OK;
     }

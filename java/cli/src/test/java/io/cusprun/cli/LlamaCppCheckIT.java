@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * Runs benchmarks/llamacpp/check.sh (GGUF exports of the demo model, unpruned and pruned, in
+ * Runs benchmarks/llamacpp/check.sh (GGUF exports of the demo model, unpruned, pruned and pruned with a trimmed vocabulary, in
  * llama.cpp vs cusprun) in the integration-test phase, after the runnable jar is packaged.
  * Skipped, with the reason, only where node is not on PATH or with -Dcusprun.llamacpp.skip=true;
  * an npm install that fails is a failure. Uses 8 held-out documents (CHECK_DOCS) to stay fast.

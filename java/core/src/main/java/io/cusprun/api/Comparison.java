@@ -8,12 +8,15 @@ import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.eval.McItem;
 import io.cusprun.eval.McResult;
 import io.cusprun.eval.PerplexityResult;
+import io.cusprun.model.Checkpoint;
 import io.cusprun.model.MemorySettings;
+import io.cusprun.model.TensorInfo;
 import io.cusprun.prune.CheckpointPruner;
 import io.cusprun.prune.Granularity;
 import io.cusprun.prune.LayerPlan;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.ModelShape;
+import io.cusprun.prune.Provenance;
 import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.prune.PruneStatistics;
@@ -22,6 +25,7 @@ import io.cusprun.report.RepeatedRow;
 import io.cusprun.report.RepeatedTable;
 import io.cusprun.report.ReportData;
 import io.cusprun.score.CorpusScores;
+import io.cusprun.vocab.VocabularyTrim;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -53,12 +57,37 @@ public final class Comparison {
             List<ComparisonRow> rows,
             ReportData report,
             List<RepeatedRow> cells,
-            List<RepeatedRow> dimensionStudy) {}
+            List<RepeatedRow> dimensionStudy,
+            List<VocabularyRow> vocabulary) {}
+
+    /**
+     * cusprun's model at the middle ratio of the first repeat, whole or with its vocabulary
+     * trimmed ({@link ComparisonSpec#vocabTrim}): quality in bits per byte of the held-out text,
+     * which compares across tokenizers (perplexity per token does not).
+     *
+     * @param label       "cusprun" or "cusprun + trim-vocab"
+     * @param vocabulary  embedding rows
+     * @param parameters  parameters of the written checkpoint
+     */
+    public record VocabularyRow(
+            String label,
+            double ratio,
+            int vocabulary,
+            long parameters,
+            double expertBitsPerByte,
+            double generalBitsPerByte,
+            double expertPerplexity,
+            double generalPerplexity) {}
+
+    /** A model's row with its bits per byte on both held-out sets. */
+    private record Evaluated(ComparisonRow row, double expertBitsPerByte, double generalBitsPerByte) {}
 
     private final ComparisonSpec spec;
     private final PrintStream log;
     private List<String> expertDocs;
     private List<String> generalDocs;
+    private long expertBytes;
+    private long generalBytes;
     private List<McItem> choiceItems;
     private MemorySettings memory = MemorySettings.DEFAULTS;
 
@@ -75,19 +104,26 @@ public final class Comparison {
 
     /** What one repeat produced: its scores of the expert corpora, its rows, its dimension study, the plan shown. */
     private record Repeat(
-            List<CorpusScores> expert, List<ComparisonRow> rows, List<ComparisonRow> study, PrunePlan shownPlan) {}
+            List<CorpusScores> expert,
+            List<ComparisonRow> rows,
+            List<ComparisonRow> study,
+            PrunePlan shownPlan,
+            List<VocabularyRow> vocabulary) {}
 
     public Result run() throws IOException {
         long start = System.nanoTime();
         expertDocs = ModelEvaluator.readDocuments(spec.evalExpert(), spec.evalDocs());
         generalDocs = ModelEvaluator.readDocuments(spec.evalGeneral(), spec.evalDocs());
+        expertBytes = PerplexityResult.utf8Bytes(expertDocs);
+        generalBytes = PerplexityResult.utf8Bytes(generalDocs);
         choiceItems = spec.evalChoice() == null
                 ? List.of()
                 : ModelEvaluator.readMultipleChoice(spec.evalChoice(), spec.evalDocs());
 
         ExpertPruner pruner = ExpertPruner.open(spec.model()).withProgress(log).withMemory(memory);
         double middle = spec.ratios().get(spec.ratios().size() / 2);
-        ComparisonRow baseline = evaluate("unpruned", 0, 0, 0, pruner.shape().totalParams(), spec.model());
+        ComparisonRow baseline = evaluate("unpruned", 0, 0, 0, pruner.shape().totalParams(), spec.model(), true)
+                .row();
         log.println(format(baseline));
         if (spec.keepDir() != null) {
             Files.createDirectories(spec.keepDir());
@@ -139,7 +175,7 @@ public final class Comparison {
                 baseline,
                 spec.repeats() > 1 ? cells : List.of(),
                 study);
-        return new Result(baseline, rows, report, cells, study);
+        return new Result(baseline, rows, report, cells, study, first.vocabulary());
     }
 
     /**
@@ -167,6 +203,7 @@ public final class Comparison {
         }
         boolean keep = k == 0 && spec.keepDir() != null; // the kept models are the first repeat's
         List<ComparisonRow> rows = new ArrayList<>();
+        List<VocabularyRow> vocabulary = List.of();
         PrunePlan shownPlan = null;
         for (Method method : spec.methods()) {
             List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
@@ -180,16 +217,22 @@ public final class Comparison {
                     shownPlan = plan;
                 }
                 String name = String.format(Locale.ROOT, "%s-%02d", method.label(), Math.round(ratio * 100));
-                ComparisonRow row = writeAndEvaluate(
+                Provenance provenance =
+                        pruner.provenance(scored, method.needsCalibration() ? expertTokens : List.of(), List.of());
+                Evaluated e = writeAndEvaluate(
                         pruner,
                         plan,
                         keep ? spec.keepDir().resolve(name) : scratch.resolve(name),
-                        pruner.provenance(scored, method.needsCalibration() ? expertTokens : List.of(), List.of()),
+                        provenance,
+                        null,
                         method.label(),
                         ratio,
                         keep);
-                rows.add(row);
-                log.println(tag + format(row));
+                rows.add(e.row());
+                log.println(tag + format(e.row()));
+                if (k == 0 && method == Method.CUSPRUN && ratio == middle && spec.vocabTrim() != null) {
+                    vocabulary = trimmedVocabulary(pruner, plan, provenance, e, name, keep, scratch);
+                }
             }
         }
         List<ComparisonRow> study = new ArrayList<>();
@@ -201,18 +244,20 @@ public final class Comparison {
                         Method.CUSPRUN, subset, List.of(), spec.prune().withSeed(seed));
                 PrunePlan plan = pruner.plan(stats, settings);
                 ComparisonRow row = writeAndEvaluate(
-                        pruner,
-                        plan,
-                        scratch.resolve("dimensions"),
-                        pruner.provenance(subset, List.of(), List.of()),
-                        label,
-                        middle,
-                        false);
+                                pruner,
+                                plan,
+                                scratch.resolve("dimensions"),
+                                pruner.provenance(subset, List.of(), List.of()),
+                                null,
+                                label,
+                                middle,
+                                false)
+                        .row();
                 study.add(row);
                 log.println(tag + "dimensions " + format(row));
             }
         }
-        return new Repeat(expert, rows, study, shownPlan);
+        return new Repeat(expert, rows, study, shownPlan, vocabulary);
     }
 
     /** Repeat 0: the first documents of each corpus (a single run's); later repeats: a seeded draw. */
@@ -221,20 +266,76 @@ public final class Comparison {
         return k == 0 ? pruner.tokenize(corpora, spec.scoring()) : pruner.tokenizeSample(corpora, spec.scoring(), seed);
     }
 
-    /** Writes the plan's model to {@code out}, evaluates it and deletes it unless it is kept. */
-    private ComparisonRow writeAndEvaluate(
+    /**
+     * cusprun's model at the middle ratio written again with its vocabulary trimmed, beside the
+     * same model whole ({@code whole}, already evaluated): one more model per comparison.
+     */
+    private List<VocabularyRow> trimmedVocabulary(
+            ExpertPruner pruner,
+            PrunePlan plan,
+            Provenance provenance,
+            Evaluated whole,
+            String name,
+            boolean keep,
+            Path scratch)
+            throws IOException {
+        long start = System.nanoTime();
+        log.println("trimming the vocabulary of " + name);
+        VocabularyTrim trim = pruner.trimVocabulary(spec.vocabTrim(), spec.expertCorpora());
+        String trimmedName = name + "-trim-vocab";
+        Path out = keep ? spec.keepDir().resolve(trimmedName) : scratch.resolve(trimmedName);
+        Evaluated trimmed = writeAndEvaluate(
+                pruner,
+                plan,
+                out,
+                provenance,
+                trim,
+                "cusprun + trim-vocab",
+                whole.row().requestedRatio(),
+                keep);
+        List<VocabularyRow> rows = List.of(
+                vocabularyRow("cusprun", trim.sourceSize(), whole),
+                vocabularyRow("cusprun + trim-vocab", trim.size(), trimmed));
+        rows.forEach(r -> log.println(formatVocabulary(r)));
+        log.printf(
+                Locale.ROOT,
+                "trimmed model counted, written and evaluated in %.1f s%n",
+                (System.nanoTime() - start) / 1e9);
+        return rows;
+    }
+
+    private static VocabularyRow vocabularyRow(String label, int vocabulary, Evaluated e) {
+        return new VocabularyRow(
+                label,
+                e.row().requestedRatio(),
+                vocabulary,
+                e.row().parameters(),
+                e.expertBitsPerByte(),
+                e.generalBitsPerByte(),
+                e.row().expertPerplexity(),
+                e.row().generalPerplexity());
+    }
+
+    /** Writes the plan's model to {@code out} (vocabulary trimmed to {@code vocab} unless null), evaluates it and deletes it unless it is kept. */
+    private Evaluated writeAndEvaluate(
             ExpertPruner pruner,
             PrunePlan plan,
             Path out,
-            io.cusprun.prune.Provenance provenance,
+            Provenance provenance,
+            VocabularyTrim vocab,
             String label,
             double ratio,
             boolean keep)
             throws IOException {
         try {
-            pruner.write(plan, out, provenance, true);
-            return evaluate(label, ratio, plan.blockRatio(), plan.totalRatio(), plan.keptParams(), out)
-                    .withRemoved(plan.removedUnits(), plan.removedUnitsPerLayer());
+            pruner.write(plan, out, provenance, vocab, true);
+            long params = vocab == null ? plan.keptParams() : writtenParams(out);
+            // the trimmed model's row is its bits per byte; multiple choice is left out (it saves the time)
+            Evaluated e = evaluate(label, ratio, plan.blockRatio(), plan.totalRatio(), params, out, vocab == null);
+            return new Evaluated(
+                    e.row().withRemoved(plan.removedUnits(), plan.removedUnitsPerLayer()),
+                    e.expertBitsPerByte(),
+                    e.generalBitsPerByte());
         } finally {
             if (!keep) {
                 FileTrees.delete(out); // one pruned model on disk at a time
@@ -306,18 +407,63 @@ public final class Comparison {
         return true;
     }
 
-    private ComparisonRow evaluate(String method, double ratio, double block, double total, long params, Path model)
+    private Evaluated evaluate(
+            String method, double ratio, double block, double total, long params, Path model, boolean choice)
             throws IOException {
         try (ModelEvaluator ev = ModelEvaluator.open(model, spec.maxLength(), memory)) {
             PerplexityResult e = ev.perplexity(expertDocs);
             PerplexityResult g = ev.perplexity(generalDocs);
             double acc = Double.NaN;
-            if (!choiceItems.isEmpty()) {
+            if (choice && !choiceItems.isEmpty()) {
                 McResult mc = ev.multipleChoice(choiceItems);
                 acc = mc.acc();
             }
-            return new ComparisonRow(method, ratio, block, total, params, e.perplexity(), g.perplexity(), acc);
+            return new Evaluated(
+                    new ComparisonRow(method, ratio, block, total, params, e.perplexity(), g.perplexity(), acc),
+                    e.bitsPerByte(expertBytes),
+                    g.bitsPerByte(generalBytes));
         }
+    }
+
+    /** Parameters of a written checkpoint. */
+    private static long writtenParams(Path model) throws IOException {
+        try (Checkpoint cp = Checkpoint.open(model)) {
+            long n = 0;
+            for (String t : cp.tensorNames()) {
+                n += TensorInfo.numel(cp.info(t).shape());
+            }
+            return n;
+        }
+    }
+
+    /** One line of the vocabulary table. */
+    public static String formatVocabulary(VocabularyRow r) {
+        return String.format(
+                Locale.ROOT,
+                "%-22s %5.2f %,10d %,13d %13.4f %14.4f %11s %11s",
+                r.label(),
+                r.ratio(),
+                r.vocabulary(),
+                r.parameters(),
+                r.expertBitsPerByte(),
+                r.generalBitsPerByte(),
+                num(r.expertPerplexity()),
+                num(r.generalPerplexity()));
+    }
+
+    /** The header of {@link #formatVocabulary}'s lines. */
+    public static String vocabularyHeader() {
+        return String.format(
+                Locale.ROOT,
+                "%-22s %5s %10s %13s %13s %14s %11s %11s",
+                "model",
+                "ratio",
+                "vocabulary",
+                "parameters",
+                "expert bits/B",
+                "general bits/B",
+                "expert ppl",
+                "general ppl");
     }
 
     private String summary() {

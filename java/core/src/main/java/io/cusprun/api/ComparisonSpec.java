@@ -5,6 +5,7 @@ import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.score.ScoreSettings;
+import io.cusprun.vocab.VocabTrimSettings;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -29,6 +30,8 @@ import java.util.List;
  * @param repeats         how many times the scoring and calibration documents are drawn, every method run on each draw
  *                        (1: the first {@code scoring.maxDocs()} documents of each corpus, one run)
  * @param dimensionStudy  also prune with cusprun on each nonempty subset of the expert corpora at the middle ratio
+ * @param vocabTrim       also write cusprun's model at the middle ratio with its vocabulary trimmed (first repeat),
+ *                        compared in bits per byte with the same model untrimmed; null = not
  */
 public record ComparisonSpec(
         Path model,
@@ -46,7 +49,8 @@ public record ComparisonSpec(
         int maxLength,
         Path keepDir,
         int repeats,
-        boolean dimensionStudy) {
+        boolean dimensionStudy,
+        VocabTrimSettings vocabTrim) {
 
     /**
      * Every method at 25%, 35% and 45%, default pruning and scoring settings, all documents, a
@@ -68,7 +72,8 @@ public record ComparisonSpec(
             1024,
             null,
             1,
-            false);
+            false,
+            null);
 
     /** The dimension study prunes 2^n - 1 models per repeat: at most 15. */
     public static final int MAX_STUDY_DIMENSIONS = 4;
@@ -100,6 +105,9 @@ public record ComparisonSpec(
         if (evalDocs < 0) throw new SettingException("evalDocs", "must be at least 0, not " + evalDocs);
         if (maxLength < 2) throw new SettingException("maxLength", "must be at least 2, not " + maxLength);
         if (repeats < 1) throw new SettingException("repeats", "must be at least 1, not " + repeats);
+        if (vocabTrim != null && !methods.contains(Method.CUSPRUN)) {
+            throw new SettingException("vocabTrim", "compares cusprun's model with a trimmed vocabulary: add cusprun");
+        }
         if (dimensionStudy && expertCorpora.size() < 2) {
             throw new SettingException("dimensionStudy", "needs at least two expert corpora");
         }
@@ -128,7 +136,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withExpertCorpora(List<CorpusSpec> v) {
@@ -148,7 +157,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withGeneralCorpus(CorpusSpec v) {
@@ -168,7 +178,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withOverlapCorpora(List<CorpusSpec> v) {
@@ -188,7 +199,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withRatios(List<Double> v) {
@@ -208,7 +220,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withMethods(List<Method> v) {
@@ -228,7 +241,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withPrune(PruneSettings v) {
@@ -248,7 +262,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withScoring(ScoreSettings v) {
@@ -268,7 +283,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withEvalExpert(Path v) {
@@ -288,7 +304,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withEvalGeneral(Path v) {
@@ -308,7 +325,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withEvalChoice(Path v) {
@@ -328,7 +346,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withEvalDocs(int v) {
@@ -348,7 +367,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withMaxLength(int v) {
@@ -368,7 +388,8 @@ public record ComparisonSpec(
                 v,
                 keepDir,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withKeepDir(Path v) {
@@ -388,7 +409,8 @@ public record ComparisonSpec(
                 maxLength,
                 v,
                 repeats,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withRepeats(int v) {
@@ -408,7 +430,8 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 v,
-                dimensionStudy);
+                dimensionStudy,
+                vocabTrim);
     }
 
     public ComparisonSpec withDimensionStudy(boolean v) {
@@ -428,6 +451,28 @@ public record ComparisonSpec(
                 maxLength,
                 keepDir,
                 repeats,
+                v,
+                vocabTrim);
+    }
+
+    public ComparisonSpec withVocabTrim(VocabTrimSettings v) {
+        return new ComparisonSpec(
+                model,
+                expertCorpora,
+                generalCorpus,
+                overlapCorpora,
+                ratios,
+                methods,
+                prune,
+                scoring,
+                evalExpert,
+                evalGeneral,
+                evalChoice,
+                evalDocs,
+                maxLength,
+                keepDir,
+                repeats,
+                dimensionStudy,
                 v);
     }
 }

@@ -32,6 +32,8 @@ import io.cusprun.score.ScoreSet;
 import io.cusprun.score.ScoreSettings;
 import io.cusprun.score.ScoreTarget;
 import io.cusprun.score.Scorer;
+import io.cusprun.vocab.VocabTrimSettings;
+import io.cusprun.vocab.VocabularyTrim;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -263,5 +265,20 @@ public final class ExpertPruner {
     /** Writes the pruned checkpoint (temporary directory, renamed at the end). */
     public void write(PrunePlan plan, Path out, Provenance provenance, boolean force) throws IOException {
         CheckpointPruner.write(modelDir, plan, out, provenance, force);
+    }
+
+    /**
+     * The vocabulary an expert scored on {@code expert} keeps (docs/vocabulary.md): the tokens of
+     * the settings' corpora (by default the expert's language corpora), tokenized whole, with the
+     * special tokens, the base alphabet and the merge closure.
+     */
+    public VocabularyTrim trimVocabulary(VocabTrimSettings settings, List<CorpusSpec> expert) throws IOException {
+        return VocabularyTrim.plan(modelDir, settings, expert);
+    }
+
+    /** Writes the pruned checkpoint with its vocabulary trimmed to {@code vocab} (null: whole). */
+    public void write(PrunePlan plan, Path out, Provenance provenance, VocabularyTrim vocab, boolean force)
+            throws IOException {
+        CheckpointPruner.write(modelDir, plan, out, provenance, vocab, force);
     }
 }

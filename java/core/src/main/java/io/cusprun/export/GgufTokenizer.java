@@ -1,8 +1,7 @@
 package io.cusprun.export;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cusprun.Json;
 import io.cusprun.model.ModelConfig;
 import io.cusprun.model.TextTokenizer;
 import java.io.IOException;
@@ -50,7 +49,6 @@ public final class GgufTokenizer {
     static final String QWEN2_REGEX =
             "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
     private static final Pattern BYTE_TOKEN = Pattern.compile("<0x[0-9A-Fa-f]{2}>");
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private GgufTokenizer() {}
 
@@ -60,8 +58,8 @@ public final class GgufTokenizer {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("no tokenizer.json (llama.cpp needs the vocabulary in the file)");
         }
-        JsonNode tok = read(file);
-        JsonNode tokConfig = readOptional(dir.resolve("tokenizer_config.json"));
+        JsonNode tok = Json.read(file);
+        JsonNode tokConfig = Json.readOptional(dir.resolve("tokenizer_config.json"));
         JsonNode model = tok.path("model");
         String type = model.path("type").asText("");
         int n = config.vocabSize();
@@ -275,18 +273,5 @@ public final class GgufTokenizer {
         }
         throw new IllegalArgumentException("tokenizer.json: pre-tokenizer " + pre
                 + " is not one llama.cpp knows (ByteLevel, or the Llama 3 or Qwen2 split regex)");
-    }
-
-    private static JsonNode read(Path file) throws IOException {
-        try {
-            return JSON.readTree(file.toFile());
-        } catch (JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: "
-                    + e.getOriginalMessage().lines().findFirst().orElse(""));
-        }
-    }
-
-    private static JsonNode readOptional(Path file) throws IOException {
-        return Files.isRegularFile(file) ? read(file) : JSON.createObjectNode();
     }
 }

@@ -2,7 +2,6 @@ package io.cusprun.model;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cusprun.Json;
 import io.cusprun.corpus.TokenEncoder;
 import java.io.IOException;
@@ -38,8 +37,6 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
         }
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private final HuggingFaceTokenizer tokenizer;
     private final boolean addBos;
     private final Long bosId;
@@ -66,9 +63,9 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
             throw new IOException(file + ": no such file");
         }
         JsonNode tokJson = Json.read(file);
-        JsonNode tokConfig = readOptional(dir.resolve("tokenizer_config.json"));
-        JsonNode genConfig = readOptional(dir.resolve("generation_config.json"));
-        JsonNode modelConfig = readOptional(dir.resolve(ModelConfig.FILE_NAME));
+        JsonNode tokConfig = Json.readOptional(dir.resolve("tokenizer_config.json"));
+        JsonNode genConfig = Json.readOptional(dir.resolve("generation_config.json"));
+        JsonNode modelConfig = Json.readOptional(dir.resolve(ModelConfig.FILE_NAME));
         Map<String, Long> specials = specialTokenIds(tokJson);
         Map.Entry<String, JsonNode> template = templateFirstSpecial(tokJson.path("post_processor"));
         Long templateBos = template == null ? null : specials.get(template.getKey());
@@ -284,10 +281,6 @@ public final class TextTokenizer implements AutoCloseable, TokenEncoder {
     @Override
     public void close() {
         tokenizer.close();
-    }
-
-    private static JsonNode readOptional(Path file) throws IOException {
-        return Files.exists(file) ? Json.read(file) : JSON.createObjectNode();
     }
 
     /** Token ids by content: the model vocabulary (when a token-to-id object), then added and template tokens. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cusprun.AtomicOutput;
 import io.cusprun.OutputPolicy;
+import io.cusprun.SettingException;
 import io.cusprun.Version;
 import io.cusprun.model.Checkpoint;
 import io.cusprun.model.CheckpointLayout;
@@ -14,6 +15,8 @@ import io.cusprun.model.SafetensorsFile;
 import io.cusprun.model.SafetensorsWriter;
 import io.cusprun.model.TensorInfo;
 import io.cusprun.model.TensorSpec;
+import io.cusprun.vocab.TokenizerTrimmer;
+import io.cusprun.vocab.VocabularyTrim;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,10 +92,25 @@ public final class CheckpointPruner {
      */
     public static void write(Path sourceDir, PrunePlan plan, Path outDir, Provenance provenance, boolean force)
             throws IOException {
+        write(sourceDir, plan, outDir, provenance, null, force);
+    }
+
+    /**
+     * As above, with the vocabulary trimmed to {@code vocab} (null: whole): the embedding and
+     * LM-head rows of the kept tokens, the tokenizer files and the config's ids rewritten
+     * ({@link TokenizerTrimmer}), the kept ids in the manifest.
+     */
+    public static void write(
+            Path sourceDir, PrunePlan plan, Path outDir, Provenance provenance, VocabularyTrim vocab, boolean force)
+            throws IOException {
+        if (vocab != null && plan.settings().masked()) {
+            throw new SettingException(
+                    "masked", "does not go with a trimmed vocabulary (a masked model keeps every row)");
+        }
         boolean claimedHere = !AtomicOutput.holdsClaim(outDir); // a command claims its outputs itself
         try {
             OutputPolicy.check(outDir, "output", OUTPUT, force, Map.of(sourceDir, "source model"), null);
-            writeClaimed(sourceDir, plan, outDir, provenance);
+            writeClaimed(sourceDir, plan, outDir, provenance, vocab);
         } finally {
             if (claimedHere) {
                 AtomicOutput.releaseClaim(outDir);
@@ -100,18 +118,23 @@ public final class CheckpointPruner {
         }
     }
 
-    private static void writeClaimed(Path sourceDir, PrunePlan plan, Path outDir, Provenance provenance)
+    private static void writeClaimed(
+            Path sourceDir, PrunePlan plan, Path outDir, Provenance provenance, VocabularyTrim vocab)
             throws IOException {
         AtomicOutput.writeDirectory(outDir, tmp -> {
             ModelConfig config = ModelConfig.read(sourceDir);
             long written;
             try (Checkpoint source = Checkpoint.open(sourceDir)) {
                 CheckpointLayout.checkWithValues(config, source); // NaN or infinite weights are not copied
-                written = writeWeights(source, plan, config.headDim(), tmp);
+                written = writeWeights(source, plan, config.headDim(), vocab, tmp);
             }
-            writeConfig(config, plan, tmp);
-            copyTokenizer(sourceDir, tmp);
-            writeManifest(plan, provenance, written, tmp.resolve(MANIFEST));
+            writeConfig(config, plan, vocab, tmp);
+            if (vocab == null) {
+                copyTokenizer(sourceDir, tmp);
+            } else {
+                TokenizerTrimmer.write(sourceDir, vocab, tmp);
+            }
+            writeManifest(plan, provenance, vocab, written, tmp.resolve(MANIFEST));
         });
     }
 
@@ -119,7 +142,8 @@ public final class CheckpointPruner {
 
     private record Planned(String sourceName, TensorSpec spec, SliceRule rule) {}
 
-    private static long writeWeights(Checkpoint source, PrunePlan plan, int headDim, Path dir) throws IOException {
+    private static long writeWeights(Checkpoint source, PrunePlan plan, int headDim, VocabularyTrim vocab, Path dir)
+            throws IOException {
         boolean masked = plan.settings().masked();
         int[] newIndex = new int[plan.layers().size()];
         int next = 0;
@@ -132,7 +156,10 @@ public final class CheckpointPruner {
             TensorInfo info = source.info(name);
             Matcher m = LAYER.matcher(name);
             if (!m.matches()) {
-                planned.add(new Planned(name, new TensorSpec(name, info.dtype(), info.shape()), null));
+                SliceRule rule = vocabularyRows(name, info, vocab);
+                long[] shape = info.shape();
+                if (rule != null) shape[0] = rule.kept().length;
+                planned.add(new Planned(name, new TensorSpec(name, info.dtype(), shape), rule));
                 continue;
             }
             int layer = Integer.parseInt(m.group(1));
@@ -160,9 +187,22 @@ public final class CheckpointPruner {
         return params;
     }
 
+    /** The kept rows of the input embedding and the LM head (tied or not) when the vocabulary is trimmed, else null. */
+    private static SliceRule vocabularyRows(String name, TensorInfo info, VocabularyTrim vocab) throws IOException {
+        if (vocab == null || !(name.equals("model.embed_tokens.weight") || name.equals("lm_head.weight"))) {
+            return null;
+        }
+        if (info.shape()[0] != vocab.sourceSize()) {
+            throw new IOException(name + " has " + info.shape()[0] + " rows, not the " + vocab.sourceSize()
+                    + " of the vocabulary being trimmed");
+        }
+        return new SliceRule(0, SliceRule.toLong(vocab.kept()), new long[0]);
+    }
+
     // ------------------------------------------------------------------ config, tokenizer, manifest
 
-    private static void writeConfig(ModelConfig config, PrunePlan plan, Path dir) throws IOException {
+    private static void writeConfig(ModelConfig config, PrunePlan plan, VocabularyTrim vocab, Path dir)
+            throws IOException {
         if (plan.settings().masked()) {
             config.write(dir);
             return;
@@ -194,6 +234,7 @@ public final class CheckpointPruner {
                 for (LayerPlan l : plan.layers()) if (!l.dropped()) types.add(old.get(l.layer()));
             }
         }
+        if (vocab != null) TokenizerTrimmer.remapConfig(json, vocab, dir.resolve(ModelConfig.FILE_NAME));
         Files.writeString(
                 dir.resolve(ModelConfig.FILE_NAME),
                 JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
@@ -215,7 +256,8 @@ public final class CheckpointPruner {
         }
     }
 
-    static void writeManifest(PrunePlan plan, Provenance prov, long writtenParams, Path file) throws IOException {
+    static void writeManifest(PrunePlan plan, Provenance prov, VocabularyTrim vocab, long writtenParams, Path file)
+            throws IOException {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", "cusprun-manifest/1");
         // what the folder holds besides the manifest: --force later replaces it only if unchanged
@@ -270,6 +312,7 @@ public final class CheckpointPruner {
             if (l.removedQk().length > 0) ints(o.putArray("qk_pairs_zeroed"), l.removedQk());
             if (l.removedVo().length > 0) ints(o.putArray("vo_zeroed"), l.removedVo());
         }
+        if (vocab != null) vocab.putManifest(root);
         Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
     }
 
