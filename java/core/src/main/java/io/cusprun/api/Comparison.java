@@ -5,6 +5,7 @@ import io.cusprun.FileTrees;
 import io.cusprun.OutputPolicy;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.engine.CpuRuntime;
 import io.cusprun.eval.McItem;
 import io.cusprun.eval.McResult;
 import io.cusprun.eval.PerplexityResult;
@@ -78,6 +79,7 @@ public final class Comparison {
             List<CorpusScores> expert, List<ComparisonRow> rows, List<ComparisonRow> study, PrunePlan shownPlan) {}
 
     public Result run() throws IOException {
+        CpuRuntime.configure(); // the shipped native libraries, before anything touches LibTorch
         long start = System.nanoTime();
         expertDocs = ModelEvaluator.readDocuments(spec.evalExpert(), spec.evalDocs());
         generalDocs = ModelEvaluator.readDocuments(spec.evalGeneral(), spec.evalDocs());

@@ -4,6 +4,7 @@ import io.cusprun.SettingException;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.engine.CpuRuntime;
 import io.cusprun.model.Checkpoint;
 import io.cusprun.model.Decoder;
 import io.cusprun.model.Decoders;
@@ -75,6 +76,7 @@ public final class ExpertPruner {
 
     /** Reads the model directory's config and safetensors headers (no weights are loaded). */
     public static ExpertPruner open(Path modelDir) throws IOException {
+        CpuRuntime.configure(); // the shipped native libraries, before anything touches LibTorch
         if (!Files.isDirectory(modelDir)) {
             throw new IOException("model directory not found: " + modelDir);
         }
