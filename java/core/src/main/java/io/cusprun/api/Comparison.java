@@ -101,7 +101,7 @@ public final class Comparison {
         List<Repeat> repeats = new ArrayList<>();
         try {
             for (int k = 0; k < spec.repeats(); k++) {
-                repeats.add(runRepeat(pruner, k, scratch, middle));
+                repeats.add(runRepeat(pruner, k, scratch, middle, repeats.isEmpty() ? null : repeats.get(0)));
             }
         } finally {
             if (scratch != null) {
@@ -153,7 +153,8 @@ public final class Comparison {
         return baseSeed + k;
     }
 
-    private Repeat runRepeat(ExpertPruner pruner, int k, Path scratch, double middle) throws IOException {
+    /** Repeat {@code k}; a method that does not depend on the draw takes {@code first}'s rows (null for the first). */
+    private Repeat runRepeat(ExpertPruner pruner, int k, Path scratch, double middle, Repeat first) throws IOException {
         long seed = repeatSeed(spec.prune().seed(), k);
         String tag = spec.repeats() > 1 ? String.format(Locale.ROOT, "[repeat %d/%d] ", k + 1, spec.repeats()) : "";
         log.printf("%sscoring %d expert corpora%n", tag, spec.expertCorpora().size());
@@ -171,6 +172,15 @@ public final class Comparison {
         List<ComparisonRow> rows = new ArrayList<>();
         PrunePlan shownPlan = null;
         for (Method method : spec.methods()) {
+            if (first != null && !method.dependsOnDraw()) {
+                for (ComparisonRow row : first.rows()) {
+                    if (row.method().equals(method.label())) {
+                        rows.add(row); // the same model as in the first repeat: not written and evaluated again
+                        log.println(tag + format(row));
+                    }
+                }
+                continue;
+            }
             List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
             // the repeat's seed; head rule, head unit and document quantile as asked
             PruneStatistics stats =

@@ -67,6 +67,14 @@ public final class ExpertPruner {
     private final ModelShape shape;
     private PrintStream progress;
     private MemorySettings memory = MemorySettings.DEFAULTS;
+    /**
+     * The last calibration pass: wanda-sp and flap read the same sums of the same corpora (and
+     * shortgpt's pass, with block influence, collects them too), so a second method on the same
+     * calibration list reuses them instead of running the model again.
+     */
+    private CollectedCalibration lastCalibration;
+
+    private record CollectedCalibration(List<TokenizedCorpus> corpora, boolean blocks, CalibrationHooks hooks) {}
 
     private ExpertPruner(Path modelDir, String fingerprint, ModelShape shape) {
         this.modelDir = modelDir;
@@ -227,10 +235,20 @@ public final class ExpertPruner {
                         1,
                         calibration.stream().mapToLong(TokenizedCorpus::tokens).sum(),
                         calibration.stream().mapToLong(TokenizedCorpus::size).sum());
-                MemoryPlan memoryPlan = Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, work);
-                try (Decoder m = Decoders.open(modelDir, LoadOptions.DEFAULTS, memoryPlan);
-                        Checkpoint cp = Checkpoint.open(modelDir)) {
-                    CalibrationHooks cal = Calibration.collect(m, calibration, batchTokens, method == Method.SHORTGPT);
+                boolean blocks = method == Method.SHORTGPT;
+                CalibrationHooks cal = lastCalibration != null
+                                && lastCalibration.corpora() == calibration
+                                && (lastCalibration.blocks() || !blocks)
+                        ? lastCalibration.hooks()
+                        : null;
+                if (cal == null) {
+                    MemoryPlan memoryPlan = Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, work);
+                    try (Decoder m = Decoders.open(modelDir, LoadOptions.DEFAULTS, memoryPlan)) {
+                        cal = Calibration.collect(m, calibration, batchTokens, blocks);
+                    }
+                    lastCalibration = new CollectedCalibration(calibration, blocks, cal);
+                }
+                try (Checkpoint cp = Checkpoint.open(modelDir)) {
                     yield switch (method) {
                         case WANDA_SP -> BaselineStatistics.wandaSp(cp, shape, cal);
                         case FLAP -> BaselineStatistics.flap(cp, shape, cal);
