@@ -31,9 +31,10 @@ public final class DemoCommand implements Command {
     static final int EVAL_DOCS = 40;
 
     /**
-     * A plain {@code demo} draws the documents three times, so that its table has ± columns
-     * (within the newcomer's 5-minute budget on 2 cores); {@code --quick} runs one draw, and
-     * {@code --dimension-study} adds the study (README, "Demo results").
+     * A plain {@code demo} draws the documents three times, so that its table has ± columns,
+     * within the newcomer's 5-minute budget on 2 cores; {@code --quick} runs one draw, {@code
+     * --full} adds the dimension study and the overlap heatmap over every bundled corpus (README,
+     * "Demo results").
      */
     static final int REPEATS = 3;
 
@@ -78,9 +79,9 @@ public final class DemoCommand implements Command {
 
     @Override
     public String examples() {
-        return "  cusprun demo                     # the README's first table: 3 draws of the documents\n"
-                + "  cusprun demo --dimension-study  # and the README's second table: the dimension study\n"
-                + "  cusprun demo --quick             # one draw\n"
+        return "  cusprun demo                 # the README's first table: 3 draws of the documents\n"
+                + "  cusprun demo --full          # and its second: the dimension study; the overlap of all corpora\n"
+                + "  cusprun demo --quick         # one draw\n"
                 + "  cusprun demo --method cusprun,random --ratio 0.35 --out /tmp/demo\n";
     }
 
@@ -99,6 +100,10 @@ public final class DemoCommand implements Command {
         o.addOption(Cli.option("eval-docs", "N", "held-out documents per eval file (default " + EVAL_DOCS + ")"));
         CompareCommand.addRepeatOptions(o, "default " + REPEATS + "; --quick: 1");
         o.addOption(Cli.flag("quick", "one draw of the documents (the table has no ± columns; a third of the time)"));
+        o.addOption(Cli.flag(
+                "full",
+                "the full study: also the dimension study, and the report's overlap heatmap over all "
+                        + "bundled corpora, not only the expert's (the README's tables; about twice the time)"));
         o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
         o.addOption(Cli.forceOption());
         Cli.addMemoryOptions(o);
@@ -110,6 +115,11 @@ public final class DemoCommand implements Command {
     public int execute(CommandLine cl, Console console) throws IOException {
         Path data = cl.hasOption("data") ? Path.of(cl.getOptionValue("data")) : locateData();
         Path out = Cli.output(cl, "out", DEFAULT_OUT, OUTPUT, Cli.inputs(data, "--data"), console);
+        boolean quick = cl.hasOption("quick");
+        boolean full = cl.hasOption("full");
+        if (quick && full) {
+            throw new UsageException("--quick and --full cannot be given together");
+        }
         ComparisonSpec spec = spec(
                 data,
                 out,
@@ -118,15 +128,19 @@ public final class DemoCommand implements Command {
                         : ComparisonSpec.DEFAULTS.ratios(),
                 cl.getOptionValue("method", CompareCommand.ALL_METHODS),
                 Cli.intOption(cl, "docs", SCORING.maxDocs(), 0, Integer.MAX_VALUE),
-                Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE));
-        boolean quick = cl.hasOption("quick");
-        spec = CompareCommand.withRepeatOptions(spec, cl, quick ? 1 : REPEATS, false);
+                Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE),
+                full);
+        spec = CompareCommand.withRepeatOptions(spec, cl, quick ? 1 : REPEATS, full);
         console.err().println("demo: model " + spec.model() + ", output " + out);
         return CompareCommand.execute(spec, Cli.memory(cl), out.resolve("report"), cl.hasOption("json"), console);
     }
 
-    /** The demo's comparison over the bundled data folder. */
-    static ComparisonSpec spec(Path data, Path out, List<Double> ratios, String methods, int docs, int evalDocs)
+    /**
+     * The demo's comparison over the bundled data folder; {@code allOverlap}: the overlap heatmap
+     * also scores the other languages, the literary domain and the continuation task.
+     */
+    static ComparisonSpec spec(
+            Path data, Path out, List<Double> ratios, String methods, int docs, int evalDocs, boolean allOverlap)
             throws IOException {
         Path corpora = data.resolve("corpora");
         Path model = data.resolve("demo-model");
@@ -138,11 +152,13 @@ public final class DemoCommand implements Command {
                 corpus("domain:technical", corpora.resolve("domain/technical/score.jsonl")),
                 corpus("task:qa", corpora.resolve("task/qa/score.jsonl")));
         List<CorpusSpec> overlap = new ArrayList<>();
-        for (String lang : otherLanguages(corpora.resolve("language"))) {
-            overlap.add(corpus("language:" + lang, corpora.resolve("language/" + lang + "/score.jsonl")));
+        if (allOverlap) {
+            for (String lang : otherLanguages(corpora.resolve("language"))) {
+                overlap.add(corpus("language:" + lang, corpora.resolve("language/" + lang + "/score.jsonl")));
+            }
+            overlap.add(corpus("domain:literary", corpora.resolve("domain/literary/score.jsonl")));
+            overlap.add(corpus("task:continuation", corpora.resolve("task/continuation/score.jsonl")));
         }
-        overlap.add(corpus("domain:literary", corpora.resolve("domain/literary/score.jsonl")));
-        overlap.add(corpus("task:continuation", corpora.resolve("task/continuation/score.jsonl")));
         return ComparisonSpec.DEFAULTS
                 .withModel(model)
                 .withExpertCorpora(expert)

@@ -67,6 +67,8 @@ class NativeLibrariesIT {
                 .redirectOutput(out.toFile())
                 .redirectError(err.toFile());
         Map<String, String> env = pb.environment();
+        env.remove("OMP_NUM_THREADS"); // cusprun's own thread settings (CpuRuntime)
+        env.remove("OPENBLAS_NUM_THREADS");
         String ld = env.get("LD_LIBRARY_PATH");
         env.put("LD_LIBRARY_PATH", CONFLICTING + (ld == null || ld.isEmpty() ? "" : File.pathSeparator + ld));
         Process p = pb.start();
@@ -152,5 +154,9 @@ class NativeLibrariesIT {
             }
         }
         assertEquals(1, openMp.size(), "OpenMP runtimes mapped: " + openMp);
+        // and its one pool has a thread per processor, with OpenBLAS's own pool on one thread
+        assertTrue(r.out().contains("blasOnOneThread=true\n"), r.out());
+        String processors = r.out().replaceAll("(?s).*processors=(\\d+)\n.*", "$1");
+        assertTrue(r.out().contains("ompThreads=" + processors + "\n"), r.out());
     }
 }

@@ -15,8 +15,9 @@ import java.util.TreeSet;
 
 /**
  * Run by {@link NativeLibrariesIT} in a fresh JVM: the Java API's path (score with the kernels,
- * plan, write), then every shared library mapped into this process ({@code mapped=PATH}) and
- * this process's thread names ({@code thread=NAME}), read from /proc/self.
+ * plan, write), then the thread settings ({@code ompThreads}, {@code processors}, {@code
+ * blasOnOneThread}), every shared library mapped into this process ({@code mapped=PATH}) and this
+ * process's thread names ({@code thread=NAME}), read from /proc/self.
  * Arguments: model folder, a corpus file, output folder.
  */
 public final class NativeLibrariesProbe {
@@ -31,6 +32,10 @@ public final class NativeLibrariesProbe {
         PrunePlan plan = pruner.plan(stats, PruneSettings.DEFAULTS.withRatio(0.3));
         pruner.write(plan, Path.of(args[2]), pruner.provenance(scores.corpora(), List.of(), List.of()), false);
         System.out.println("written=" + Path.of(args[2]));
+        // one OpenMP pool (LibTorch's and the kernels') of one thread per processor, OpenBLAS on one thread
+        System.out.println("ompThreads=" + org.bytedeco.pytorch.global.torch.get_num_threads());
+        System.out.println("processors=" + Runtime.getRuntime().availableProcessors());
+        System.out.println("blasOnOneThread=" + io.cusprun.engine.CpuRuntime.gemmOnOpenMp());
         for (String library : mappedLibraries()) System.out.println("mapped=" + library);
         for (Path task : Files.list(Path.of("/proc/self/task")).toList()) {
             System.out.println(

@@ -29,6 +29,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -169,6 +170,16 @@ public final class Comparison {
                     .corpora();
         }
         boolean keep = k == 0 && spec.keepDir() != null; // the kept models are the first repeat's
+        // shortgpt's calibration pass (with block influence) also collects the sums wanda-sp and flap
+        // read: run first, it serves all three (ExpertPruner keeps the last pass)
+        Map<Method, PruneStatistics> early = new EnumMap<>(Method.class);
+        if (spec.methods().contains(Method.SHORTGPT)
+                && spec.methods().stream().anyMatch(m -> m == Method.WANDA_SP || m == Method.FLAP)) {
+            early.put(
+                    Method.SHORTGPT,
+                    pruner.statistics(
+                            Method.SHORTGPT, expert, expertTokens, spec.prune().withSeed(seed)));
+        }
         List<ComparisonRow> rows = new ArrayList<>();
         PrunePlan shownPlan = null;
         for (Method method : spec.methods()) {
@@ -183,8 +194,10 @@ public final class Comparison {
             }
             List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
             // the repeat's seed; head rule, head unit and document quantile as asked
-            PruneStatistics stats =
-                    pruner.statistics(method, scored, expertTokens, spec.prune().withSeed(seed));
+            PruneStatistics stats = early.containsKey(method)
+                    ? early.get(method)
+                    : pruner.statistics(
+                            method, scored, expertTokens, spec.prune().withSeed(seed));
             for (double ratio : spec.ratios()) {
                 PruneSettings settings = spec.prune().withRatio(ratio);
                 PrunePlan plan = pruner.plan(stats, settings);
