@@ -218,6 +218,7 @@ public final class SparkScore implements Command {
 
     /** Runs the job on the given streams; the exit code of {@code cusprun score} (0, 1 failure, 2 usage). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        io.cusprun.engine.CpuRuntime.configure(); // the shipped native libraries, as the CLI's Main
         List<String> rest = new ArrayList<>(Arrays.asList(args));
         boolean debug = rest.removeIf(a -> a.equals("--debug"));
         return Cli.run(new SparkScore(), rest.toArray(new String[0]), new Console(out, err, debug));
