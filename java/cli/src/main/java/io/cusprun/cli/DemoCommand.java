@@ -103,7 +103,7 @@ public final class DemoCommand implements Command {
         o.addOption(Cli.flag(
                 "full",
                 "the full study: also the dimension study, and the report's overlap heatmap over all "
-                        + "bundled corpora, not only the expert's (the README's tables; about twice the time)"));
+                        + "bundled corpora, not only the expert's (the README's tables; about 1.6 times the time)"));
         o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
         o.addOption(Cli.forceOption());
         Cli.addMemoryOptions(o);

@@ -99,7 +99,7 @@ class NativeLibrariesIT {
      */
     @Test
     void theFirstCommandRunsFromAnEmptyCacheNextToAnotherLibTorch() throws Exception {
-        Run demo = java("demo", List.of("-jar", JAR.toString(), "demo", "--quick", "--out", "demo-output"), 10);
+        Run demo = java("demo", List.of("-jar", JAR.toString(), "demo", "--quick", "--out", "demo-output"), 30);
         assertTrue(demo.out().contains("| cusprun | 0.35 |"), demo.out());
         assertTrue(Files.isRegularFile(dir.resolve("demo/demo-output/report/index.html")), demo.err());
     }
