@@ -76,3 +76,17 @@ if(NOT EXISTS "${CMAKE_CURRENT_LIST_DIR}/cuda.cmake")
   message(STATUS "cusprun: cmake/cuda.cmake absent, CUDA back end not built")
   set(CUSPRUN_WITH_CUDA OFF)
 endif()
+
+# Stand-ins for other copies of the libraries cusprun ships, under their file names and
+# sonames: each aborts when loaded (native/tests/conflicting_library.c). NativeLibrariesIT puts
+# this folder on the library path of a fresh JVM with an empty JavaCPP cache.
+set(CUSPRUN_CONFLICTING_LIBRARIES libtorch.so libtorch_cpu.so libc10.so libgomp.so.1
+    libopenblas.so.0 libgfortran.so.5 libcusprun.so)
+foreach(file ${CUSPRUN_CONFLICTING_LIBRARIES})
+  string(MAKE_C_IDENTIFIER "conflicting_${file}" target)
+  add_library(${target} SHARED "${CUSPRUN_ROOT}/native/tests/conflicting_library.c")
+  target_compile_definitions(${target} PRIVATE "CONFLICT_NAME=\"${file}\"")
+  target_link_options(${target} PRIVATE "LINKER:-soname,${file}")
+  set_target_properties(${target} PROPERTIES PREFIX "" OUTPUT_NAME "${file}" SUFFIX ""
+    LIBRARY_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/conflicting-lib")
+endforeach()

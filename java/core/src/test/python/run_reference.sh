@@ -1,9 +1,8 @@
 #!/bin/sh
 # Regenerates the golden logits of the committed fixtures (dev time only).
 #
-# Debian's python3-torch 1.13 is enough, but do NOT leave it installed system-wide on a machine
-# that also runs LibTorch through JavaCPP: its /usr/lib/x86_64-linux-gnu/libtorch_cpu.so is picked
-# up by the JavaCPP libtorch.so and the JVM crashes on load. Unpack it privately instead:
+# Debian's python3-torch 1.13 is enough. cusprun loads its own LibTorch beside it
+# (docs/reliability.md, "Native libraries"), but it need not be installed system-wide:
 #   apt-get download libtorch1.13 python3-torch   (and install python3-numpy plus the other
 #   dependencies of libtorch1.13 normally), then for each .deb: dpkg -x FILE $TORCH_ROOT
 # and point TORCH_ROOT at that directory. With a system-wide torch, leave TORCH_ROOT unset.

@@ -26,6 +26,7 @@ public class CopyFloorBench {
 
     @Setup
     public void setup() {
+        io.cusprun.engine.CpuRuntime.configure(); // the shipped native libraries, before any tensor
         src = torch.randn(new long[] {T, 2L * F}, new TensorOptions(ScalarType.Float));
         dst = torch.zeros(new long[] {T, 2L * F}, new TensorOptions(ScalarType.Float));
     }

@@ -39,6 +39,7 @@ public class FfnSwigluBench {
 
     @Setup
     public void setup() {
+        io.cusprun.engine.CpuRuntime.configure(); // the shipped native libraries, before any tensor
         kernels = RelevanceKernels.cpu().withVariant(Kernel.FFN_SWIGLU, variant);
         gateUp = torch.randn(new long[] {T, 2L * F}, new TensorOptions(ScalarType.Float));
         gate = gateUp.narrow(1, 0, F);

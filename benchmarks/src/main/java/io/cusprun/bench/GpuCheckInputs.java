@@ -44,6 +44,7 @@ public final class GpuCheckInputs {
     private GpuCheckInputs() {}
 
     public static void main(String[] args) throws IOException {
+        io.cusprun.engine.CpuRuntime.configure(); // the shipped native libraries, before any tensor
         Path tokenizerDir = null;
         Path out = null;
         int maxTokens = 64;

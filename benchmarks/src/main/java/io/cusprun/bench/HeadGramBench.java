@@ -34,6 +34,7 @@ public class HeadGramBench {
 
     @Setup
     public void setup() {
+        io.cusprun.engine.CpuRuntime.configure(); // the shipped native libraries, before any tensor
         kernels = RelevanceKernels.cpu().withVariant(Kernel.HEAD_GRAM, variant);
         z = torch.randn(new long[] {T, H, D}, new TensorOptions(ScalarType.Float));
         long n = (long) groupSize * D;

@@ -20,6 +20,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public final class QkCompare {
     public static void main(String[] args) {
+        io.cusprun.engine.CpuRuntime.configure(); // the shipped native libraries, before any tensor
         String impl = args[0];
         int T = Integer.parseInt(args[1]);
         int H = args.length > 2 ? Integer.parseInt(args[2]) : 16;

@@ -16,6 +16,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public final class QkMemoryProbe {
     public static void main(String[] args) throws Exception {
+        io.cusprun.engine.CpuRuntime.configure(); // the shipped native libraries, before any tensor
         int T = args.length > 0 ? Integer.parseInt(args[0]) : 2048;
         String variant = args.length > 1 ? args[1] : "2_omp_simd";
         int H = 32, D = 128;

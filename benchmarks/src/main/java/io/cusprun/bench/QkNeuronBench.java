@@ -32,6 +32,7 @@ public class QkNeuronBench {
 
     @Setup
     public void setup() {
+        io.cusprun.engine.CpuRuntime.configure(); // the shipped native libraries, before any tensor
         kernels = RelevanceKernels.cpu().withVariant(Kernel.QK_NEURON, variant);
         q = torch.randn(new long[] {T, H, D}, new TensorOptions(ScalarType.Float));
         k = torch.randn(new long[] {T, H, D}, new TensorOptions(ScalarType.Float));

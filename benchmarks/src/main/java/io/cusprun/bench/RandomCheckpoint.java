@@ -78,6 +78,7 @@ public final class RandomCheckpoint {
     }
 
     public static void main(String[] args) throws IOException {
+        io.cusprun.engine.CpuRuntime.configure(); // the shipped native libraries, before any tensor
         if (args.length != 2) {
             System.err.println("usage: RandomCheckpoint small|1b|8b|deep32|tiny DIR");
             System.exit(2);

@@ -33,6 +33,7 @@ public class RankUpdateBench {
 
     @Setup
     public void setup() {
+        io.cusprun.engine.CpuRuntime.configure(); // the shipped native libraries, before any tensor
         kernels = RelevanceKernels.cpu().withVariant(Kernel.RANK_UPDATE, variant);
         rel = torch.rand(new long[] {docs, N}, new TensorOptions(ScalarType.Float));
         max = torch.full(new long[] {N}, new Scalar(-1.0f), new TensorOptions(ScalarType.Float));

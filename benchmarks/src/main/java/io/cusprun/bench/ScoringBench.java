@@ -42,6 +42,7 @@ public class ScoringBench {
 
     @Setup
     public void setup() throws Exception {
+        io.cusprun.engine.CpuRuntime.configure(); // the shipped native libraries, before any tensor
         var dir = E2E.modelDir(preset);
         target = mode.equals("hooks")
                 ? ScoreTarget.open(dir, d -> E2E.hooks())

@@ -16,6 +16,7 @@ import java.util.Locale;
  */
 public final class ScoringProbe {
     public static void main(String[] args) throws Exception {
+        io.cusprun.engine.CpuRuntime.configure(); // the shipped native libraries, before any tensor
         String mode = args[0];
         String preset = args.length > 1 ? args[1] : "small";
         int docs = args.length > 2 ? Integer.parseInt(args[2]) : 4;

@@ -30,6 +30,7 @@ import java.util.Map;
  */
 public final class ScoringRatio {
     public static void main(String[] args) throws Exception {
+        io.cusprun.engine.CpuRuntime.configure(); // the shipped native libraries, before any tensor
         String preset = args.length > 0 ? args[0] : "small";
         int docs = args.length > 1 ? Integer.parseInt(args[1]) : 16;
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;

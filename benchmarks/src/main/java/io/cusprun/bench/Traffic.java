@@ -20,6 +20,7 @@ public class Traffic {
 
     @Setup(Level.Iteration)
     public void reset() {
+        io.cusprun.engine.CpuRuntime.configure(); // the shipped native libraries, before any tensor
         elements = 0;
         bytes = 0;
         flops = 0;

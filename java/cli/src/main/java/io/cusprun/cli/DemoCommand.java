@@ -33,8 +33,10 @@ public final class DemoCommand implements Command {
     static final int EVAL_DOCS = 40;
 
     /**
-     * A plain {@code demo} draws the documents three times and runs the dimension study, so that
-     * its table has ± columns; {@code --quick} runs one draw without the study.
+     * A plain {@code demo} draws the documents three times, so that its table has ± columns,
+     * within the newcomer's 5-minute budget on 2 cores; {@code --quick} runs one draw, {@code
+     * --full} adds the dimension study and the overlap heatmap over every bundled corpus (README,
+     * "Demo results").
      */
     static final int REPEATS = 3;
 
@@ -85,8 +87,9 @@ public final class DemoCommand implements Command {
 
     @Override
     public String examples() {
-        return "  cusprun demo                 # the README's tables: 3 draws of the documents, the dimension study\n"
-                + "  cusprun demo --quick         # one draw, no dimension study\n"
+        return "  cusprun demo                 # the README's first table: 3 draws of the documents\n"
+                + "  cusprun demo --full          # and its second: the dimension study; the overlap of all corpora\n"
+                + "  cusprun demo --quick         # one draw\n"
                 + "  cusprun demo --method cusprun,random --ratio 0.35 --out /tmp/demo\n";
     }
 
@@ -103,11 +106,12 @@ public final class DemoCommand implements Command {
         o.addOption(Cli.option("method", "LIST", "default " + CompareCommand.ALL_METHODS));
         o.addOption(Cli.option("docs", "N", "documents scored per corpus (default " + SCORING.maxDocs() + ")"));
         o.addOption(Cli.option("eval-docs", "N", "held-out documents per eval file (default " + EVAL_DOCS + ")"));
-        CompareCommand.addRepeatOptions(o, "default " + REPEATS + ", with the dimension study; --quick: 1, without it");
-        o.addOption(
-                Cli.flag(
-                        "quick",
-                        "one draw of the documents and no dimension study (the table has no ± columns; a quarter of the time)"));
+        CompareCommand.addRepeatOptions(o, "default " + REPEATS + "; --quick: 1");
+        o.addOption(Cli.flag("quick", "one draw of the documents (the table has no ± columns; a third of the time)"));
+        o.addOption(Cli.flag(
+                "full",
+                "the full study: also the dimension study, and the report's overlap heatmap over all "
+                        + "bundled corpora, not only the expert's (the README's tables; about 1.6 times the time)"));
         o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
         o.addOption(Cli.forceOption());
         Cli.addMemoryOptions(o);
@@ -125,13 +129,17 @@ public final class DemoCommand implements Command {
         List<Method> methods = CompareCommand.methods(cl.getOptionValue("method", CompareCommand.ALL_METHODS));
         int docs = Cli.intOption(cl, "docs", SCORING.maxDocs(), 0, Integer.MAX_VALUE);
         int evalDocs = Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE);
+        boolean quick = cl.hasOption("quick");
+        boolean full = cl.hasOption("full");
+        if (quick && full) {
+            throw new UsageException("--quick and --full cannot be given together");
+        }
         boolean dryRun = cl.hasOption("dry-run"); // nothing claimed, created or written
         Path out = dryRun
                 ? Path.of(cl.getOptionValue("out", DEFAULT_OUT))
                 : Cli.output(cl, "out", DEFAULT_OUT, OUTPUT, Cli.inputs(data, "--data"), console);
-        ComparisonSpec spec = spec(data, out, ratios, methods, docs, evalDocs);
-        boolean quick = cl.hasOption("quick");
-        spec = CompareCommand.withRepeatOptions(spec, cl, quick ? 1 : REPEATS, !quick)
+        ComparisonSpec spec = spec(data, out, ratios, methods, docs, evalDocs, full);
+        spec = CompareCommand.withRepeatOptions(spec, cl, quick ? 1 : REPEATS, full)
                 .check();
         if (dryRun) {
             return CompareCommand.dryRun(spec, out.resolve("report"), spec.keepDir(), console);
@@ -140,8 +148,12 @@ public final class DemoCommand implements Command {
         return CompareCommand.execute(spec, Cli.memory(cl), out.resolve("report"), cl.hasOption("json"), console);
     }
 
-    /** The demo's comparison over the bundled data folder. */
-    static ComparisonSpec spec(Path data, Path out, List<Double> ratios, List<Method> methods, int docs, int evalDocs)
+    /**
+     * The demo's comparison over the bundled data folder; {@code allOverlap}: the overlap heatmap
+     * also scores the other languages, the literary domain and the continuation task.
+     */
+    static ComparisonSpec spec(
+            Path data, Path out, List<Double> ratios, List<Method> methods, int docs, int evalDocs, boolean allOverlap)
             throws IOException {
         Path corpora = data.resolve("corpora");
         Path model = data.resolve("demo-model");
@@ -153,11 +165,13 @@ public final class DemoCommand implements Command {
                 corpus("domain:technical", corpora.resolve("domain/technical/score.jsonl")),
                 corpus("task:qa", corpora.resolve("task/qa/score.jsonl")));
         List<CorpusSpec> overlap = new ArrayList<>();
-        for (String lang : otherLanguages(corpora.resolve("language"))) {
-            overlap.add(corpus("language:" + lang, corpora.resolve("language/" + lang + "/score.jsonl")));
+        if (allOverlap) {
+            for (String lang : otherLanguages(corpora.resolve("language"))) {
+                overlap.add(corpus("language:" + lang, corpora.resolve("language/" + lang + "/score.jsonl")));
+            }
+            overlap.add(corpus("domain:literary", corpora.resolve("domain/literary/score.jsonl")));
+            overlap.add(corpus("task:continuation", corpora.resolve("task/continuation/score.jsonl")));
         }
-        overlap.add(corpus("domain:literary", corpora.resolve("domain/literary/score.jsonl")));
-        overlap.add(corpus("task:continuation", corpora.resolve("task/continuation/score.jsonl")));
         return ComparisonSpec.DEFAULTS
                 .withModel(model)
                 .withExpertCorpora(expert)

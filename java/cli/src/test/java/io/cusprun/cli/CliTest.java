@@ -46,6 +46,55 @@ class CliTest {
     }
 
     @Test
+    void unknownOptionsAreNamedWhereverTheyStand() {
+        // after a multi-valued option, where Commons CLI alone took it as a second corpus
+        assertOneLine(
+                run("score", "--model", "M", "--corpus", "language:de=de.jsonl", "--max-docs", "64", "--out", "s"),
+                2,
+                "cusprun score: unknown option --max-docs (did you mean --docs?)");
+        assertOneLine(
+                run("prune", "--scores", "a.safetensors", "b.safetensors", "--modle", "x"),
+                2,
+                "cusprun prune: unknown option --modle (did you mean --model?)");
+        assertOneLine(
+                run("compare", "--corpus", "language:a=a.txt", "--method", "cusprun", "--max-token=8"),
+                2,
+                "cusprun compare: unknown option --max-token (did you mean --max-tokens?)");
+        // first among the unknown ones, before any other check; no close name: the help is named
+        assertOneLine(
+                run("eval", "--frobnicate", "--model"),
+                2,
+                "cusprun eval: unknown option --frobnicate (see 'cusprun eval --help')");
+        assertOneLine(run("inspect", "-x"), 2, "cusprun inspect: unknown option -x (see 'cusprun inspect --help')");
+        // abbreviations are not accepted: they would silently change meaning when an option is added
+        assertOneLine(run("score", "--mod", "M"), 2, "cusprun score: unknown option --mod (did you mean --model?)");
+        for (String name : Main.COMMANDS.keySet()) {
+            // every command, after every one of its options that takes values
+            for (org.apache.commons.cli.Option o :
+                    Main.COMMANDS.get(name).options().getOptions()) {
+                if (o.getLongOpt() == null || !o.hasArg()) {
+                    continue;
+                }
+                CompareCommandTest.Run r = run(name, "--" + o.getLongOpt(), "v", "--no-such-option");
+                assertEquals(2, r.code(), name + " --" + o.getLongOpt());
+                assertTrue(
+                        r.err().strip().startsWith("cusprun " + name + ": unknown option --no-such-option"), r.err());
+            }
+        }
+    }
+
+    @Test
+    void negativeNumbersAndOperandsAreNoOptions() {
+        assertEquals(null, Cli.optionName("-1"));
+        assertEquals(null, Cli.optionName("-0.5"));
+        assertEquals(null, Cli.optionName("-"));
+        assertEquals("max-docs", Cli.optionName("--max-docs=3"));
+        assertEquals("h", Cli.optionName("-h"));
+        assertEquals(1, Cli.editDistance("modle", "model"));
+        assertEquals(4, Cli.editDistance("max-docs", "docs"));
+    }
+
+    @Test
     void settingErrorsNameTheFlag() {
         assertOneLine(
                 run("prune", "--model", "m", "--out", "o", "--ratio", "1.5"),

@@ -5,6 +5,7 @@ import io.cusprun.FileTrees;
 import io.cusprun.OutputPolicy;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.engine.CpuRuntime;
 import io.cusprun.eval.McItem;
 import io.cusprun.eval.McResult;
 import io.cusprun.eval.PerplexityResult;
@@ -32,6 +33,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -111,6 +113,7 @@ public final class Comparison {
             List<VocabularyRow> vocabulary) {}
 
     public Result run() throws IOException {
+        CpuRuntime.configure(); // the shipped native libraries, before anything touches LibTorch
         long start = System.nanoTime();
         expertDocs = ModelEvaluator.readDocuments(spec.evalExpert(), spec.evalDocs());
         generalDocs = ModelEvaluator.readDocuments(spec.evalGeneral(), spec.evalDocs());
@@ -135,7 +138,7 @@ public final class Comparison {
         List<Repeat> repeats = new ArrayList<>();
         try {
             for (int k = 0; k < spec.repeats(); k++) {
-                repeats.add(runRepeat(pruner, k, scratch, middle));
+                repeats.add(runRepeat(pruner, k, scratch, middle, repeats.isEmpty() ? null : repeats.get(0)));
             }
         } finally {
             if (scratch != null) {
@@ -187,7 +190,8 @@ public final class Comparison {
         return baseSeed + k;
     }
 
-    private Repeat runRepeat(ExpertPruner pruner, int k, Path scratch, double middle) throws IOException {
+    /** Repeat {@code k}; a method that does not depend on the draw takes {@code first}'s rows (null for the first). */
+    private Repeat runRepeat(ExpertPruner pruner, int k, Path scratch, double middle, Repeat first) throws IOException {
         long seed = repeatSeed(spec.prune().seed(), k);
         String tag = spec.repeats() > 1 ? String.format(Locale.ROOT, "[repeat %d/%d] ", k + 1, spec.repeats()) : "";
         log.printf("%sscoring %d expert corpora%n", tag, spec.expertCorpora().size());
@@ -202,14 +206,35 @@ public final class Comparison {
                     .corpora();
         }
         boolean keep = k == 0 && spec.keepDir() != null; // the kept models are the first repeat's
+        // shortgpt's calibration pass (with block influence) also collects the sums wanda-sp and flap
+        // read: run first, it serves all three (ExpertPruner keeps the last pass)
+        Map<Method, PruneStatistics> early = new EnumMap<>(Method.class);
+        if (spec.methods().contains(Method.SHORTGPT)
+                && spec.methods().stream().anyMatch(m -> m == Method.WANDA_SP || m == Method.FLAP)) {
+            early.put(
+                    Method.SHORTGPT,
+                    pruner.statistics(
+                            Method.SHORTGPT, expert, expertTokens, spec.prune().withSeed(seed)));
+        }
         List<ComparisonRow> rows = new ArrayList<>();
         List<VocabularyRow> vocabulary = List.of();
         PrunePlan shownPlan = null;
         for (Method method : spec.methods()) {
+            if (first != null && !method.dependsOnDraw()) {
+                for (ComparisonRow row : first.rows()) {
+                    if (row.method().equals(method.label())) {
+                        rows.add(row); // the same model as in the first repeat: not written and evaluated again
+                        log.println(tag + format(row));
+                    }
+                }
+                continue;
+            }
             List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
             // the repeat's seed; head rule, head unit and document quantile as asked
-            PruneStatistics stats =
-                    pruner.statistics(method, scored, expertTokens, spec.prune().withSeed(seed));
+            PruneStatistics stats = early.containsKey(method)
+                    ? early.get(method)
+                    : pruner.statistics(
+                            method, scored, expertTokens, spec.prune().withSeed(seed));
             for (double ratio : spec.ratios()) {
                 PruneSettings settings = spec.prune().withRatio(ratio);
                 PrunePlan plan = pruner.plan(stats, settings);

@@ -4,6 +4,7 @@ import io.cusprun.SettingException;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.engine.CpuRuntime;
 import io.cusprun.model.Checkpoint;
 import io.cusprun.model.Decoder;
 import io.cusprun.model.Decoders;
@@ -68,6 +69,14 @@ public final class ExpertPruner {
     private final ModelShape shape;
     private PrintStream progress;
     private MemorySettings memory = MemorySettings.DEFAULTS;
+    /**
+     * The last calibration pass: wanda-sp and flap read the same sums of the same corpora (and
+     * shortgpt's pass, with block influence, collects them too), so a second method on the same
+     * calibration list reuses them instead of running the model again.
+     */
+    private CollectedCalibration lastCalibration;
+
+    private record CollectedCalibration(List<TokenizedCorpus> corpora, boolean blocks, CalibrationHooks hooks) {}
 
     private ExpertPruner(Path modelDir, String fingerprint, ModelShape shape) {
         this.modelDir = modelDir;
@@ -77,6 +86,7 @@ public final class ExpertPruner {
 
     /** Reads the model directory's config and safetensors headers (no weights are loaded). */
     public static ExpertPruner open(Path modelDir) throws IOException {
+        CpuRuntime.configure(); // the shipped native libraries, before anything touches LibTorch
         if (!Files.isDirectory(modelDir)) {
             throw new IOException("model directory not found: " + modelDir);
         }
@@ -227,10 +237,20 @@ public final class ExpertPruner {
                         1,
                         calibration.stream().mapToLong(TokenizedCorpus::tokens).sum(),
                         calibration.stream().mapToLong(TokenizedCorpus::size).sum());
-                MemoryPlan memoryPlan = Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, work);
-                try (Decoder m = Decoders.open(modelDir, LoadOptions.DEFAULTS, memoryPlan);
-                        Checkpoint cp = Checkpoint.open(modelDir)) {
-                    CalibrationHooks cal = Calibration.collect(m, calibration, batchTokens, method == Method.SHORTGPT);
+                boolean blocks = method == Method.SHORTGPT;
+                CalibrationHooks cal = lastCalibration != null
+                                && lastCalibration.corpora() == calibration
+                                && (lastCalibration.blocks() || !blocks)
+                        ? lastCalibration.hooks()
+                        : null;
+                if (cal == null) {
+                    MemoryPlan memoryPlan = Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, work);
+                    try (Decoder m = Decoders.open(modelDir, LoadOptions.DEFAULTS, memoryPlan)) {
+                        cal = Calibration.collect(m, calibration, batchTokens, blocks);
+                    }
+                    lastCalibration = new CollectedCalibration(calibration, blocks, cal);
+                }
+                try (Checkpoint cp = Checkpoint.open(modelDir)) {
                     yield switch (method) {
                         case WANDA_SP -> BaselineStatistics.wandaSp(cp, shape, cal);
                         case FLAP -> BaselineStatistics.flap(cp, shape, cal);

@@ -1,6 +1,7 @@
 package io.cusprun.api;
 
 import io.cusprun.corpus.DocumentReader;
+import io.cusprun.engine.CpuRuntime;
 import io.cusprun.eval.EvalData;
 import io.cusprun.eval.McItem;
 import io.cusprun.eval.McResult;
@@ -47,6 +48,7 @@ public final class ModelEvaluator implements AutoCloseable {
      * on the CPU either way: the results agree to rounding).
      */
     public static ModelEvaluator open(Path modelDir, int maxLength, MemorySettings memory) throws IOException {
+        CpuRuntime.configure(); // the shipped native libraries, before anything touches LibTorch
         MemoryPlan plan = plan(modelDir, maxLength, memory, Long.MAX_VALUE / 4);
         Decoder model = Decoders.open(modelDir, LoadOptions.DEFAULTS, plan);
         try {

@@ -1,7 +1,7 @@
 package io.cusprun.engine;
 
+import io.cusprun.engine.nativeapi.BundledLibraries;
 import io.cusprun.engine.nativeapi.CusprunNative;
-import org.bytedeco.javacpp.Loader;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -24,7 +24,10 @@ import org.bytedeco.pytorch.global.torch;
  *       that fills every core (benchmarks/README.md, "Threads").
  * </ul>
  *
- * The CLI calls {@link #configure} first thing; the model classes call it too, for library use.
+ * <p>It also loads the native libraries, the shipped ones only and in dependency order ({@link
+ * BundledLibraries}): every entry point (the CLI, the Java API's classes, the trainer, the Spark
+ * job, the benchmarks) calls {@link #configure} before anything touches LibTorch, whose classes
+ * would otherwise load it through JavaCPP in an order that lets a system LibTorch in.
  */
 public final class CpuRuntime {
     private static volatile boolean configured;
@@ -40,7 +43,7 @@ public final class CpuRuntime {
         configured = true;
         // before LibTorch is loaded: its allocator reads the setting at its first allocation
         hugePages = CusprunNative.cusprun_prefer_huge_pages() == 1 || "1".equals(System.getenv("THP_MEM_ALLOC_ENABLE"));
-        Loader.load(torch.class); // brings OpenBLAS into the process
+        BundledLibraries.loadLibTorch(); // the shipped LibTorch and OpenBLAS, whatever the system holds
         if (System.getenv("OMP_NUM_THREADS") == null) {
             torch.set_num_threads(Runtime.getRuntime().availableProcessors());
         }

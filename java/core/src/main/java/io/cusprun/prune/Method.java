@@ -29,6 +29,14 @@ public enum Method {
         return this == WANDA_SP || this == FLAP || this == SHORTGPT;
     }
 
+    /**
+     * Whether its statistics change with a repeat's draw of the documents or its seed: all but
+     * magnitude, which reads the weights only (a comparison evaluates its models once).
+     */
+    public boolean dependsOnDraw() {
+        return this != MAGNITUDE;
+    }
+
     /** Every method's label, in declaration order, joined by {@code separator}. */
     public static String labels(String separator) {
         return Arrays.stream(values()).map(Method::label).collect(Collectors.joining(separator));

@@ -385,6 +385,7 @@ public final class SparkScore {
 
     /** Runs the job on the given streams; the exit code of {@code cusprun score} (0, 1 failure, 2 usage). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        io.cusprun.engine.CpuRuntime.configure(); // the shipped native libraries, as the CLI's Main
         List<String> rest = new ArrayList<>(Arrays.asList(args));
         boolean debug = rest.removeIf(a -> a.equals("--debug"));
         Options options = options();

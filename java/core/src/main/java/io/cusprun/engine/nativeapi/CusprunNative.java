@@ -15,13 +15,15 @@ import org.bytedeco.javacpp.annotation.Platform;
  * function, same names and argument order. Pointers are raw (host pointers on the CPU, device
  * pointers on CUDA); the checked, tensor-level API is {@link io.cusprun.engine.RelevanceKernels}.
  * The build puts {@code libcusprun.so} beside the JNI library (copyLibs), so {@link Loader}
- * finds both in the jar.
+ * finds both in the jar; LibTorch's {@code libgomp.so.1} is loaded before them ({@link
+ * BundledLibraries}).
  */
 @Platform(include = "cusprun.h", link = "cusprun")
 public final class CusprunNative {
     public static final int CUSPRUN_API_VERSION = 1;
 
     static {
+        BundledLibraries.loadOpenMp(); // libcusprun.so's OpenMP runtime is LibTorch's, not the system's
         String library = Loader.load();
         // A libcusprun.so from another build would take these signatures with other meanings: refuse it.
         String mismatch = apiMismatch(library, cusprun_api_version());
