@@ -17,6 +17,7 @@ import io.cusprun.prune.ModelShape;
 import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.prune.PruneStatistics;
+import io.cusprun.prune.Relevance;
 import io.cusprun.report.ComparisonRow;
 import io.cusprun.report.RepeatedRow;
 import io.cusprun.report.RepeatedTable;
@@ -28,6 +29,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -160,36 +162,45 @@ public final class Comparison {
         List<CorpusScores> expert =
                 pruner.scoreTokenized(expertTokens, spec.scoring()).corpora();
         List<CorpusScores> general = List.of();
+        List<TokenizedCorpus> generalTokens = List.of();
         if (spec.methods().contains(Method.CUSPRUN_GENERAL)) {
             log.println(tag + "scoring the general corpus");
-            general = pruner.scoreTokenized(tokens(pruner, List.of(spec.generalCorpus()), k, seed), spec.scoring())
-                    .corpora();
+            generalTokens = tokens(pruner, List.of(spec.generalCorpus()), k, seed);
+            general = pruner.scoreTokenized(generalTokens, spec.scoring()).corpora();
         }
         boolean keep = k == 0 && spec.keepDir() != null; // the kept models are the first repeat's
         List<ComparisonRow> rows = new ArrayList<>();
         PrunePlan shownPlan = null;
         for (Method method : spec.methods()) {
             List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
-            // the repeat's seed; head rule, head unit and document quantile as asked
-            PruneStatistics stats =
-                    pruner.statistics(method, scored, expertTokens, spec.prune().withSeed(seed));
-            for (double ratio : spec.ratios()) {
-                PruneSettings settings = spec.prune().withRatio(ratio);
-                PrunePlan plan = pruner.plan(stats, settings);
-                if (method == Method.CUSPRUN && ratio == middle) {
-                    shownPlan = plan;
+            List<TokenizedCorpus> documents = method == Method.CUSPRUN_GENERAL ? generalTokens : expertTokens;
+            Map<Relevance, PruneStatistics> statistics = new HashMap<>();
+            for (Variant variant : variants(method, spec.prune())) {
+                // the repeat's seed; head rule, head unit, document quantile and relevance as the variant asks
+                PruneSettings asked = variant.settings().withSeed(seed);
+                PruneStatistics stats = statistics.get(asked.relevance());
+                if (stats == null) {
+                    stats = pruner.statistics(method, scored, documents, asked);
+                    statistics.put(asked.relevance(), stats);
                 }
-                String name = String.format(Locale.ROOT, "%s-%02d", method.label(), Math.round(ratio * 100));
-                ComparisonRow row = writeAndEvaluate(
-                        pruner,
-                        plan,
-                        keep ? spec.keepDir().resolve(name) : scratch.resolve(name),
-                        pruner.provenance(scored, method.needsCalibration() ? expertTokens : List.of(), List.of()),
-                        method.label(),
-                        ratio,
-                        keep);
-                rows.add(row);
-                log.println(tag + format(row));
+                for (double ratio : spec.ratios()) {
+                    PrunePlan plan = pruner.plan(stats, asked.withRatio(ratio));
+                    if (variant.label().equals(Method.CUSPRUN.label()) && ratio == middle) {
+                        shownPlan = plan;
+                    }
+                    String name = String.format(Locale.ROOT, "%s-%02d", variant.label(), Math.round(ratio * 100));
+                    ComparisonRow row = writeAndEvaluate(
+                            pruner,
+                            plan,
+                            keep ? spec.keepDir().resolve(name) : scratch.resolve(name),
+                            pruner.provenance(scored, method.needsCalibration() ? expertTokens : List.of(), List.of()),
+                            documents,
+                            variant.label(),
+                            ratio,
+                            keep);
+                    rows.add(row);
+                    log.println(tag + format(row));
+                }
             }
         }
         List<ComparisonRow> study = new ArrayList<>();
@@ -197,14 +208,18 @@ public final class Comparison {
             PruneSettings settings = spec.prune().withRatio(middle);
             for (List<CorpusScores> subset : subsets(expert)) {
                 String label = subset.stream().map(CorpusScores::name).collect(Collectors.joining(" + "));
+                List<TokenizedCorpus> subsetTokens = subset.stream()
+                        .map(c -> expertTokens.get(expert.indexOf(c)))
+                        .toList();
                 PruneStatistics stats = pruner.statistics(
-                        Method.CUSPRUN, subset, List.of(), spec.prune().withSeed(seed));
+                        Method.CUSPRUN, subset, subsetTokens, spec.prune().withSeed(seed));
                 PrunePlan plan = pruner.plan(stats, settings);
                 ComparisonRow row = writeAndEvaluate(
                         pruner,
                         plan,
                         scratch.resolve("dimensions"),
                         pruner.provenance(subset, List.of(), List.of()),
+                        subsetTokens,
                         label,
                         middle,
                         false);
@@ -227,12 +242,13 @@ public final class Comparison {
             PrunePlan plan,
             Path out,
             io.cusprun.prune.Provenance provenance,
+            List<TokenizedCorpus> documents,
             String label,
             double ratio,
             boolean keep)
             throws IOException {
         try {
-            pruner.write(plan, out, provenance, true);
+            pruner.write(plan, out, provenance, true, documents);
             return evaluate(label, ratio, plan.blockRatio(), plan.totalRatio(), plan.keptParams(), out)
                     .withRemoved(plan.removedUnits(), plan.removedUnitsPerLayer());
         } finally {
@@ -240,6 +256,47 @@ public final class Comparison {
                 FileTrees.delete(out); // one pruned model on disk at a time
             }
         }
+    }
+
+    /** A row group of the table: a method run with these settings, under this label. */
+    record Variant(Method method, String label, PruneSettings settings) {}
+
+    /** The label suffix of a baseline run with compensation. */
+    static final String COMPENSATED = "+comp";
+
+    /** The label of cusprun as in the paper (ablation relevance, no compensation). */
+    static final String PAPER = "cusprun-paper";
+
+    /**
+     * The rows a method gives in the table, for the settings asked: cusprun as in the paper (the
+     * ablation relevance, no compensation; {@value #PAPER}), the paper's rule with compensation
+     * ({@value #PAPER}{@value #COMPENSATED}) and the settings asked ({@code cusprun}), each only
+     * when it differs from the asked settings; wanda-sp and flap as published and, when
+     * compensation is asked, with it ({@value #COMPENSATED}); magnitude and random as published;
+     * the other methods with the settings asked.
+     */
+    static List<Variant> variants(Method method, PruneSettings asked) {
+        PruneSettings published = asked.withCompensate(false).withRelevance(Relevance.ABLATION);
+        List<Variant> out = new ArrayList<>();
+        switch (method) {
+            case CUSPRUN -> {
+                for (Variant v : List.of(
+                        new Variant(method, PAPER, published),
+                        new Variant(method, PAPER + COMPENSATED, published.withCompensate(true)))) {
+                    if (!v.settings().equals(asked)) out.add(v);
+                }
+                out.add(new Variant(method, method.label(), asked));
+            }
+            case WANDA_SP, FLAP -> {
+                out.add(new Variant(method, method.label(), published));
+                if (asked.compensate()) {
+                    out.add(new Variant(method, method.label() + COMPENSATED, published.withCompensate(true)));
+                }
+            }
+            case MAGNITUDE, RANDOM -> out.add(new Variant(method, method.label(), published));
+            default -> out.add(new Variant(method, method.label(), asked));
+        }
+        return out;
     }
 
     /**
@@ -400,7 +457,7 @@ public final class Comparison {
     public static String format(ComparisonRow r) {
         return String.format(
                 Locale.ROOT,
-                "%-16s %5.2f %9.3f %9.3f %,13d %11s %11s %9s %,11d %13d %10d",
+                "%-18s %5.2f %9.3f %9.3f %,13d %11s %11s %9s %,11d %13d %10d",
                 r.method(),
                 r.requestedRatio(),
                 r.achievedBlockRatio(),
@@ -417,7 +474,7 @@ public final class Comparison {
     public static String header() {
         return String.format(
                 Locale.ROOT,
-                "%-16s %5s %9s %9s %13s %11s %11s %9s %11s %13s %10s",
+                "%-18s %5s %9s %9s %13s %11s %11s %9s %11s %13s %10s",
                 "method",
                 "ratio",
                 "blocks",
@@ -456,7 +513,7 @@ public final class Comparison {
         ComparisonRow m = c.meanRow();
         StringBuilder s = new StringBuilder(String.format(
                 Locale.ROOT,
-                "%-16s %5.2f %9.3f %9.3f %,13d",
+                "%-18s %5.2f %9.3f %9.3f %,13d",
                 c.label(),
                 c.requestedRatio(),
                 m.achievedBlockRatio(),
@@ -480,7 +537,7 @@ public final class Comparison {
     public static String repeatedHeader() {
         return String.format(
                 Locale.ROOT,
-                "%-16s %5s %9s %9s %13s %18s %18s %18s %11s %13s %10s",
+                "%-18s %5s %9s %9s %13s %18s %18s %18s %11s %13s %10s",
                 "method",
                 "ratio",
                 "blocks",

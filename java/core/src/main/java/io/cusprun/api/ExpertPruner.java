@@ -15,6 +15,8 @@ import io.cusprun.prune.BaselineStatistics;
 import io.cusprun.prune.Calibration;
 import io.cusprun.prune.CalibrationHooks;
 import io.cusprun.prune.CheckpointPruner;
+import io.cusprun.prune.CompensatedRelevance;
+import io.cusprun.prune.Compensation;
 import io.cusprun.prune.CusprunStatistics;
 import io.cusprun.prune.LayerScores;
 import io.cusprun.prune.Method;
@@ -24,6 +26,8 @@ import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PrunePlanner;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.prune.PruneStatistics;
+import io.cusprun.prune.Relevance;
+import io.cusprun.prune.UnitScores;
 import io.cusprun.score.CorpusScores;
 import io.cusprun.score.ModelFingerprint;
 import io.cusprun.score.RelevanceBackends;
@@ -195,8 +199,14 @@ public final class ExpertPruner {
                 if (scored.isEmpty()) {
                     throw new IllegalArgumentException(method.label() + " needs scored corpora");
                 }
-                yield CusprunStatistics.from(
+                UnitScores ablation = CusprunStatistics.from(
                         method, scored, shape.numLayers(), settings.docQuantile(), settings.headRule());
+                if (settings.relevance() == Relevance.ABLATION) yield ablation;
+                if (calibration.isEmpty()) {
+                    throw new SettingException(
+                            "relevance", "compensated needs the scored corpora's documents (or use ablation)");
+                }
+                yield CompensatedRelevance.of(ablation, modelDir, calibration);
             }
             case RANDOM -> BaselineStatistics.random(shape, settings.seed());
             case MAGNITUDE -> {
@@ -260,8 +270,37 @@ public final class ExpertPruner {
                 fingerprint, refs, scoreFiles.stream().map(Path::toString).toList());
     }
 
-    /** Writes the pruned checkpoint (temporary directory, renamed at the end). */
+    /** Writes the pruned checkpoint as cut from the source, without compensation (temporary directory, renamed at the end). */
     public void write(PrunePlan plan, Path out, Provenance provenance, boolean force) throws IOException {
         CheckpointPruner.write(modelDir, plan, out, provenance, force);
+    }
+
+    /**
+     * Writes the pruned checkpoint; when the plan's settings ask for compensation and it applies
+     * ({@link #compensates}), the kept columns of down_proj and o_proj are first refitted on {@code
+     * documents} (one dimension per corpus; docs/method.md, "Compensation").
+     */
+    public void write(PrunePlan plan, Path out, Provenance provenance, boolean force, List<TokenizedCorpus> documents)
+            throws IOException {
+        if (!compensates(plan, documents)) {
+            write(plan, out, provenance, force);
+            return;
+        }
+        try (Compensation.Refit refit = compensate(plan, documents)) {
+            CheckpointPruner.write(modelDir, plan, out, provenance, force, refit);
+        }
+    }
+
+    /**
+     * Whether {@link #write(PrunePlan, Path, Provenance, boolean, List)} refits: the settings ask for it, the
+     * plan removes units within a stock layout (not whole layers, not neuron-level units), and there are documents.
+     */
+    public static boolean compensates(PrunePlan plan, List<TokenizedCorpus> documents) {
+        return plan.settings().compensate() && Compensation.applies(plan) && !documents.isEmpty();
+    }
+
+    /** The refit of {@code plan}'s kept columns on {@code documents}; close it when written. */
+    public Compensation.Refit compensate(PrunePlan plan, List<TokenizedCorpus> documents) throws IOException {
+        return Compensation.fit(modelDir, plan, documents);
     }
 }

@@ -63,25 +63,36 @@ public final class CheckpointPruner {
      */
     public static void write(Path sourceDir, PrunePlan plan, Path outDir, Provenance provenance, boolean force)
             throws IOException {
+        write(sourceDir, plan, outDir, provenance, force, null);
+    }
+
+    /**
+     * As above, with the kept columns of down_proj and o_proj taken from {@code refit} where it
+     * holds them ({@link Compensation}); null writes every tensor as cut from the source.
+     */
+    public static void write(
+            Path sourceDir, PrunePlan plan, Path outDir, Provenance provenance, boolean force, Compensation.Refit refit)
+            throws IOException {
         OutputPolicy.check(outDir, "output", OUTPUT, force, Map.of(sourceDir, "source model"), null);
         AtomicOutput.writeDirectory(outDir, tmp -> {
             ModelConfig config = ModelConfig.read(sourceDir);
             long written;
             try (Checkpoint source = Checkpoint.open(sourceDir)) {
                 CheckpointLayout.checkWithValues(config, source); // NaN or infinite weights are not copied
-                written = writeWeights(source, plan, config.headDim(), tmp);
+                written = writeWeights(source, plan, config.headDim(), refit, tmp);
             }
             writeConfig(config, plan, tmp);
             copyTokenizer(sourceDir, tmp);
-            writeManifest(plan, provenance, written, tmp.resolve(MANIFEST));
+            writeManifest(plan, provenance, written, refit, tmp.resolve(MANIFEST));
         });
     }
 
     // ------------------------------------------------------------------ weights
 
-    private record Planned(String sourceName, TensorSpec spec, SliceRule rule) {}
+    private record Planned(String sourceName, TensorSpec spec, SliceRule rule, long[] sourceShape) {}
 
-    private static long writeWeights(Checkpoint source, PrunePlan plan, int headDim, Path dir) throws IOException {
+    private static long writeWeights(Checkpoint source, PrunePlan plan, int headDim, Compensation.Refit refit, Path dir)
+            throws IOException {
         boolean masked = plan.settings().masked();
         int[] newIndex = new int[plan.layers().size()];
         int next = 0;
@@ -94,7 +105,7 @@ public final class CheckpointPruner {
             TensorInfo info = source.info(name);
             Matcher m = LAYER.matcher(name);
             if (!m.matches()) {
-                planned.add(new Planned(name, new TensorSpec(name, info.dtype(), info.shape()), null));
+                planned.add(new Planned(name, new TensorSpec(name, info.dtype(), info.shape()), null, info.shape()));
                 continue;
             }
             int layer = Integer.parseInt(m.group(1));
@@ -104,7 +115,7 @@ public final class CheckpointPruner {
             long[] shape = info.shape();
             if (rule != null && !masked) shape[rule.dim()] = rule.kept().length;
             String outName = "model.layers." + newIndex[layer] + "." + m.group(2);
-            planned.add(new Planned(name, new TensorSpec(outName, info.dtype(), shape), rule));
+            planned.add(new Planned(name, new TensorSpec(outName, info.dtype(), shape), rule, info.shape()));
         }
         Map<String, Planned> byOut = new LinkedHashMap<>();
         for (Planned p : planned) byOut.put(p.spec().name(), p);
@@ -114,7 +125,12 @@ public final class CheckpointPruner {
         try (TensorSlicer slicer = new TensorSlicer(source)) {
             writer.writeBytes(planned.stream().map(Planned::spec).toList(), (spec, out) -> {
                 Planned p = byOut.get(spec.name());
-                slicer.write(p.sourceName(), p.rule(), masked, out);
+                org.bytedeco.pytorch.Tensor refitted = refit == null ? null : refit.keptColumns(p.sourceName());
+                if (refitted != null) {
+                    slicer.writeRefit(refitted, p.rule(), p.sourceShape()[1], masked, out);
+                } else {
+                    slicer.write(p.sourceName(), p.rule(), masked, out);
+                }
             });
         }
         long params = 0;
@@ -177,7 +193,8 @@ public final class CheckpointPruner {
         }
     }
 
-    static void writeManifest(PrunePlan plan, Provenance prov, long writtenParams, Path file) throws IOException {
+    static void writeManifest(PrunePlan plan, Provenance prov, long writtenParams, Compensation.Refit refit, Path file)
+            throws IOException {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", "cusprun-manifest/1");
         root.put("cusprun_version", Version.VERSION);
@@ -198,6 +215,8 @@ public final class CheckpointPruner {
         st.put("min_ffn_fraction", s.minFfnFraction());
         st.put("masked", s.masked());
         st.put("seed", s.seed());
+        st.put("relevance", s.relevance().label());
+        putCompensation(root.putObject("compensation"), refit);
         ArrayNode corpora = root.putArray("corpora");
         for (Provenance.CorpusRef c : prov.corpora()) {
             corpora.addObject()
@@ -229,6 +248,30 @@ public final class CheckpointPruner {
             if (l.removedVo().length > 0) ints(o.putArray("vo_zeroed"), l.removedVo());
         }
         Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+    }
+
+    /** Whether the kept columns were refitted, on what, and each layer's reconstruction error before and after. */
+    private static void putCompensation(ObjectNode o, Compensation.Refit refit) {
+        o.put("applied", refit != null);
+        if (refit == null) return;
+        o.put("ridge", StructuredObs.RIDGE);
+        o.put("documents", refit.documents());
+        o.put("tokens", refit.tokens());
+        ArrayNode layers = o.putArray("layers");
+        for (Compensation.LayerFit f : refit.layers()) {
+            ObjectNode l = layers.addObject();
+            l.put("source_layer", f.layer());
+            putFit(l, "o_proj", f.attention());
+            putFit(l, "down_proj", f.ffn());
+        }
+    }
+
+    private static void putFit(ObjectNode layer, String name, Compensation.ModuleFit fit) {
+        if (fit == null) return;
+        layer.putObject(name)
+                .put("lambda", fit.lambda())
+                .put("error_before", fit.errorBefore())
+                .put("error_after", fit.errorAfter());
     }
 
     private static void ints(ArrayNode arr, int[] v) {
