@@ -80,15 +80,25 @@ public final class LayerStepper implements AutoCloseable {
         return loader.layer(i);
     }
 
-    /** Runs every batch through layer i with {@code w} and the batch's hooks; the outputs are discarded. */
-    public void run(int layer, LayerWeights w, IntFunction<LayerHooks> hooks) {
-        step(layer, w, hooks, false);
+    /**
+     * Runs every batch through layer i with {@code w} and the batch's hooks; each batch's output
+     * goes to {@code outputs} (valid during the call; null to discard them), the hidden states stay.
+     */
+    public void run(int layer, LayerWeights w, IntFunction<LayerHooks> hooks, Decoder.HiddenSink outputs) {
+        step(layer, w, hooks, false, outputs);
+    }
+
+    /** Makes {@code next} (kept by this stepper from now on) batch b's hidden state, as if a layer had produced it. */
+    public void setHidden(int b, Tensor next) {
+        Tensors.keep(next);
+        Tensors.release(hidden[b]);
+        hidden[b] = next;
     }
 
     /** Runs every batch through layer i with {@code w} (plain inference); the outputs become the hidden states. */
     public void advance(int layer, LayerWeights w) {
         LayerHooks inference = LayerHooks.inference();
-        step(layer, w, b -> inference, true);
+        step(layer, w, b -> inference, true, null);
     }
 
     /** Batch b's hidden state after the layers advanced so far (before the final norm), [T, D]. */
@@ -101,7 +111,8 @@ public final class LayerStepper implements AutoCloseable {
         return DecoderStep.rmsNorm(hidden[b], finalNorm, config.rmsNormEps());
     }
 
-    private void step(int layer, LayerWeights w, IntFunction<LayerHooks> hooks, boolean advance) {
+    private void step(
+            int layer, LayerWeights w, IntFunction<LayerHooks> hooks, boolean advance, Decoder.HiddenSink outputs) {
         try (NoGradGuard noGrad = new NoGradGuard()) {
             for (int b = 0; b < batches.size(); b++) {
                 try (PointerScope scope = new PointerScope()) {
@@ -112,11 +123,8 @@ public final class LayerStepper implements AutoCloseable {
                     LayerHooks h = hooks.apply(b);
                     h.beginLayer(layer, w);
                     Tensor y = DecoderStep.layer(config, layer, w, null, null, hidden[b], layout, cosSin, h);
-                    if (advance) {
-                        Tensors.keep(y);
-                        Tensors.release(hidden[b]);
-                        hidden[b] = y;
-                    }
+                    if (outputs != null) outputs.accept(b, y);
+                    if (advance) setHidden(b, y);
                 }
             }
         }

@@ -124,22 +124,36 @@ public final class Compensation {
                     ModuleFit attention = null, ffn = null;
                     if (lp.keptHeads().length < shape.heads()) {
                         long[] kept = SliceRule.headRows(lp.keptHeads(), d);
-                        Tensor g = data.gram(stepper, l, w, false);
+                        Tensor g = data.gram(stepper, l, w, false, null);
                         String name = prefix + "self_attn.o_proj.weight";
                         Projection p = project(source, name, w.o(), g, kept, given, out);
                         attention = p.fit();
                         w = w.withO(p.weight());
                     }
+                    boolean advanced = false;
                     if (lp.keptFfn().length < shape.ffn()) {
                         long[] kept = SliceRule.toLong(lp.keptFfn());
-                        Tensor g = data.gram(stepper, l, w, true);
-                        String name = prefix + "mlp.down_proj.weight";
-                        Projection p = project(source, name, w.down(), g, kept, given, out);
-                        ffn = p.fit();
-                        w = w.withDown(p.weight());
+                        // the Gram pass's outputs and activations, when they fit, give the layer's output
+                        // with the refit without running the layer again
+                        Cache cache = data.activationBytes(shape.ffn()) <= CACHE_BYTES
+                                ? new Cache(data.batches().size())
+                                : null;
+                        try {
+                            Tensor g = data.gram(stepper, l, w, true, cache);
+                            String name = prefix + "mlp.down_proj.weight";
+                            Projection p = project(source, name, w.down(), g, kept, given, out);
+                            ffn = p.fit();
+                            if (cache != null) {
+                                cache.advance(stepper, p.weight().sub(w.down()));
+                                advanced = true;
+                            }
+                            w = w.withDown(p.weight());
+                        } finally {
+                            if (cache != null) cache.release();
+                        }
                     }
                     fits.add(new LayerFit(l, attention, ffn));
-                    stepper.advance(l, w);
+                    if (!advanced) stepper.advance(l, w);
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -147,6 +161,40 @@ public final class Compensation {
             throw e;
         }
         return out;
+    }
+
+    /** The most bytes of FFN activations (fp32, all batches of one layer) kept to skip a layer's second pass. */
+    static final long CACHE_BYTES = 1L << 30;
+
+    /**
+     * One layer's outputs y = x + attention + act W_downᵀ and activations of every batch from the
+     * Gram pass: with a refit ΔW = W_down' − W_down the layer's new output is y + act ΔWᵀ.
+     */
+    static final class Cache {
+        final Tensor[] outputs, activations;
+
+        Cache(int batches) {
+            outputs = new Tensor[batches];
+            activations = new Tensor[batches];
+        }
+
+        /** Moves the stepper's hidden states to the outputs with down_proj changed by {@code delta}. */
+        void advance(LayerStepper stepper, Tensor delta) {
+            for (int b = 0; b < outputs.length; b++) {
+                try (PointerScope scope = new PointerScope()) {
+                    stepper.setHidden(b, outputs[b].add(CpuLinear.linear(activations[b], delta, null)));
+                }
+            }
+            org.bytedeco.javacpp.Pointer.trimMemory();
+        }
+
+        void release() {
+            for (int b = 0; b < outputs.length; b++) {
+                Tensors.release(outputs[b]);
+                Tensors.release(activations[b]);
+                outputs[b] = activations[b] = null;
+            }
+        }
     }
 
     /** A projection's new weight in the compute dtype (full size, removed columns zero) and its fit. */
@@ -223,32 +271,47 @@ public final class Compensation {
          * The fp64 Gram of down_proj's input ({@code ffn}) or o_proj's input in layer {@code l}
          * with weights {@code w}, one per corpus, batches added in order.
          */
+        /** Bytes of one layer's fp32 activations of width {@code width} over every batch. */
+        long activationBytes(int width) {
+            return totalTokens() * width * 4L;
+        }
+
         Tensor[] gramsPerCorpus(LayerStepper stepper, int l, LayerWeights w, boolean ffn) {
+            return gramsPerCorpus(stepper, l, w, ffn, null);
+        }
+
+        /** As above; with a cache, every batch's layer output and FFN activation are kept in it. */
+        Tensor[] gramsPerCorpus(LayerStepper stepper, int l, LayerWeights w, boolean ffn, Cache cache) {
             int n = ffn ? w.size().intermediateSize() : w.size().numAttentionHeads() * w.headDim();
             Tensor[] grams = new Tensor[tokens.length];
             for (int c = 0; c < grams.length; c++) {
                 grams[c] = Tensors.doubleZeros(w.down().device(), n, n);
             }
             FfnActivation act = FfnActivation.configured();
-            stepper.run(l, w, b -> new LayerHooks() {
-                @Override
-                public Tensor ffnActivation(int layer, Tensor gate, Tensor up, Batch batch) {
-                    Tensor a = act.apply(layer, gate, up, batch);
-                    if (ffn) add(grams[corpusOf[b]], a);
-                    return a;
-                }
+            stepper.run(
+                    l,
+                    w,
+                    b -> new LayerHooks() {
+                        @Override
+                        public Tensor ffnActivation(int layer, Tensor gate, Tensor up, Batch batch) {
+                            Tensor a = act.apply(layer, gate, up, batch);
+                            if (ffn) add(grams[corpusOf[b]], a);
+                            if (cache != null) cache.activations[b] = Tensors.keep(a);
+                            return a;
+                        }
 
-                @Override
-                public void attentionOutput(int layer, Tensor z, Batch batch) {
-                    if (!ffn) add(grams[corpusOf[b]], z.reshape(z.size(0), z.size(1) * z.size(2)));
-                }
-            });
+                        @Override
+                        public void attentionOutput(int layer, Tensor z, Batch batch) {
+                            if (!ffn) add(grams[corpusOf[b]], z.reshape(z.size(0), z.size(1) * z.size(2)));
+                        }
+                    },
+                    cache == null ? null : (b, y) -> cache.outputs[b] = Tensors.keep(y));
             return grams;
         }
 
         /** The dimensions' Grams, each divided by its corpus' tokens, summed: every dimension weighs the same. */
-        Tensor gram(LayerStepper stepper, int l, LayerWeights w, boolean ffn) {
-            Tensor[] grams = gramsPerCorpus(stepper, l, w, ffn);
+        Tensor gram(LayerStepper stepper, int l, LayerWeights w, boolean ffn, Cache cache) {
+            Tensor[] grams = gramsPerCorpus(stepper, l, w, ffn, cache);
             Tensor g = null;
             for (int c = 0; c < grams.length; c++) {
                 Tensor part = grams[c].div(new Scalar((double) Math.max(1, tokens[c])));
