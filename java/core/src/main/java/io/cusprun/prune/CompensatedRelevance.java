@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -38,8 +37,7 @@ public final class CompensatedRelevance {
                     int f = (int) down.size(1);
                     double[] stat = new double[f], tie = new double[f];
                     for (int c = 0; c < grams.length; c++) {
-                        Tensor g = grams[c].div(new Scalar((double) Math.max(1, data.tokens()[c])));
-                        int[] pos = StructuredObs.greedy(down, g).positions();
+                        int[] pos = StructuredObs.greedy(down, grams[c]).positions();
                         for (int k = 0; k < f; k++) {
                             stat[k] = Math.max(stat[k], f == 1 ? 0 : pos[k] / (double) (f - 1));
                             tie[k] += pos[k];

@@ -276,14 +276,27 @@ public final class Compensation {
             return totalTokens() * width * 4L;
         }
 
+        /**
+         * The fp64 Grams of down_proj's input ({@code ffn}) or o_proj's input in layer {@code l}
+         * with weights {@code w}, one per corpus, each divided by its corpus' tokens.
+         */
         Tensor[] gramsPerCorpus(LayerStepper stepper, int l, LayerWeights w, boolean ffn) {
-            return gramsPerCorpus(stepper, l, w, ffn, null);
+            return grams(stepper, l, w, ffn, null, false);
         }
 
-        /** As above; with a cache, every batch's layer output and FFN activation are kept in it. */
-        Tensor[] gramsPerCorpus(LayerStepper stepper, int l, LayerWeights w, boolean ffn, Cache cache) {
+        /**
+         * The dimensions' Grams, each divided by its corpus' tokens, summed into one (every
+         * dimension weighs the same); with a cache, every batch's layer output and FFN activation
+         * are kept in it.
+         */
+        Tensor gram(LayerStepper stepper, int l, LayerWeights w, boolean ffn, Cache cache) {
+            return grams(stepper, l, w, ffn, cache, true)[0];
+        }
+
+        /** One pass over every batch, in order, adding each batch's xᵀx / n_X into its corpus' Gram, or all into one. */
+        private Tensor[] grams(LayerStepper stepper, int l, LayerWeights w, boolean ffn, Cache cache, boolean one) {
             int n = ffn ? w.size().intermediateSize() : w.size().numAttentionHeads() * w.headDim();
-            Tensor[] grams = new Tensor[tokens.length];
+            Tensor[] grams = new Tensor[one ? 1 : tokens.length];
             for (int c = 0; c < grams.length; c++) {
                 grams[c] = Tensors.doubleZeros(w.down().device(), n, n);
             }
@@ -292,32 +305,24 @@ public final class Compensation {
                     l,
                     w,
                     b -> new LayerHooks() {
+                        final Tensor gram = grams[one ? 0 : corpusOf[b]];
+                        final double scale = 1.0 / Math.max(1, tokens[corpusOf[b]]);
+
                         @Override
                         public Tensor ffnActivation(int layer, Tensor gate, Tensor up, Batch batch) {
                             Tensor a = act.apply(layer, gate, up, batch);
-                            if (ffn) add(grams[corpusOf[b]], a);
+                            if (ffn) add(gram, a, scale);
                             if (cache != null) cache.activations[b] = Tensors.keep(a);
                             return a;
                         }
 
                         @Override
                         public void attentionOutput(int layer, Tensor z, Batch batch) {
-                            if (!ffn) add(grams[corpusOf[b]], z.reshape(z.size(0), z.size(1) * z.size(2)));
+                            if (!ffn) add(gram, z.reshape(z.size(0), z.size(1) * z.size(2)), scale);
                         }
                     },
                     cache == null ? null : (b, y) -> cache.outputs[b] = Tensors.keep(y));
             return grams;
-        }
-
-        /** The dimensions' Grams, each divided by its corpus' tokens, summed: every dimension weighs the same. */
-        Tensor gram(LayerStepper stepper, int l, LayerWeights w, boolean ffn, Cache cache) {
-            Tensor[] grams = gramsPerCorpus(stepper, l, w, ffn, cache);
-            Tensor g = null;
-            for (int c = 0; c < grams.length; c++) {
-                Tensor part = grams[c].div(new Scalar((double) Math.max(1, tokens[c])));
-                g = g == null ? part : g.add_(part);
-            }
-            return g;
         }
 
         /**
@@ -327,9 +332,9 @@ public final class Compensation {
          * 4-8 times slower on the demo model (one OpenBLAS thread) for no change in the result
          * beyond the fourth digit of the error.
          */
-        private static void add(Tensor gram, Tensor x) {
+        private static void add(Tensor gram, Tensor x, double scale) {
             Tensor xt = x.to(torch.ScalarType.Float).t().contiguous(); // [N, T]
-            gram.add_(CpuLinear.linear(xt, xt, null).to(torch.ScalarType.Double));
+            gram.add_(CpuLinear.linear(xt, xt, null).to(torch.ScalarType.Double), new Scalar(scale));
         }
     }
 }
