@@ -210,9 +210,14 @@ public final class PruneCommand implements Command {
             if (!documents.isEmpty())
                 scored.addAll(pruner.scoreTokenized(documents, scoreSettings).corpora());
             if (scored.isEmpty()) throw new UsageException(method.label() + " needs --scores or --corpus");
-            if (settings.relevance() == Relevance.COMPENSATED && documents.isEmpty())
-                throw new UsageException("--relevance compensated needs the documents (--corpus); --relevance "
-                        + Relevance.ABLATION.label() + " works from score files alone");
+            if (settings.relevance() == Relevance.COMPENSATED && documents.isEmpty()) {
+                if (cl.hasOption("relevance"))
+                    throw new UsageException("--relevance compensated needs the documents (--corpus); --relevance "
+                            + Relevance.ABLATION.label() + " works from score files alone");
+                // score files alone hold the ablation statistic only
+                console.err().println("no documents (--corpus): selecting by the score files' ablation relevance");
+                settings = settings.withRelevance(Relevance.ABLATION);
+            }
         } else if (method.needsCalibration()) {
             if (corpusSpecs.isEmpty())
                 throw new UsageException(method.label() + " needs a calibration corpus (--corpus)");

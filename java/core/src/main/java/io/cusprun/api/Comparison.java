@@ -268,24 +268,26 @@ public final class Comparison {
     static final String PAPER = "cusprun-paper";
 
     /**
-     * The rows a method gives in the table, for the settings asked: cusprun as in the paper (the
-     * ablation relevance, no compensation; {@value #PAPER}), the paper's rule with compensation
-     * ({@value #PAPER}{@value #COMPENSATED}) and the settings asked ({@code cusprun}), each only
-     * when it differs from the asked settings; wanda-sp and flap as published and, when
-     * compensation is asked, with it ({@value #COMPENSATED}); magnitude and random as published;
-     * the other methods with the settings asked.
+     * The rows a method gives in the table, for the settings asked: cusprun with the settings
+     * asked ({@code cusprun}), then, unless that is already the paper's method, cusprun as in the
+     * paper (the ablation relevance, no compensation; {@value #PAPER}) and the paper's rule with
+     * compensation ({@value #PAPER}{@value #COMPENSATED}, unless that is what was asked);
+     * wanda-sp and flap as published and, when compensation is asked, with it ({@value
+     * #COMPENSATED}); magnitude and random as published; the other methods with the settings asked.
      */
     static List<Variant> variants(Method method, PruneSettings asked) {
         PruneSettings published = asked.withCompensate(false).withRelevance(Relevance.ABLATION);
         List<Variant> out = new ArrayList<>();
         switch (method) {
             case CUSPRUN -> {
-                for (Variant v : List.of(
-                        new Variant(method, PAPER, published),
-                        new Variant(method, PAPER + COMPENSATED, published.withCompensate(true)))) {
-                    if (!v.settings().equals(asked)) out.add(v);
-                }
                 out.add(new Variant(method, method.label(), asked));
+                if (!asked.equals(published)) {
+                    out.add(new Variant(method, PAPER, published));
+                    PruneSettings paperCompensated = published.withCompensate(true);
+                    if (!asked.equals(paperCompensated)) {
+                        out.add(new Variant(method, PAPER + COMPENSATED, paperCompensated));
+                    }
+                }
             }
             case WANDA_SP, FLAP -> {
                 out.add(new Variant(method, method.label(), published));

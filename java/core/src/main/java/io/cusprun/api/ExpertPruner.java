@@ -52,14 +52,15 @@ import java.util.Set;
  *
  * <pre>{@code
  * ExpertPruner pruner = ExpertPruner.open(Path.of("llama"));
- * ScoreSet scores = pruner.score(List.of(CorpusSpec.parse("language:de=de.jsonl"),
+ * List<TokenizedCorpus> documents = pruner.tokenize(List.of(CorpusSpec.parse("language:de=de.jsonl"),
  *         CorpusSpec.parse("domain:technical=tech.jsonl")), ScoreSettings.DEFAULTS);
- * // no calibration corpora (cusprun needs none), seed 0 (random baseline only),
- * // document quantile 1.0 (the max over documents, as in the paper)
- * PruneStatistics stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), List.of(), 0, 1.0);
- * PrunePlan plan = pruner.plan(stats, PruneSettings.DEFAULTS.withRatio(0.3));
+ * ScoreSet scores = pruner.scoreTokenized(documents, ScoreSettings.DEFAULTS);
+ * // the default settings: compensated relevance and compensation, both from the documents
+ * PruneSettings settings = PruneSettings.DEFAULTS.withRatio(0.3);
+ * PruneStatistics stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), documents, settings);
+ * PrunePlan plan = pruner.plan(stats, settings);
  * pruner.write(plan, Path.of("llama-de-technical"),
- *         pruner.provenance(scores.corpora(), List.of(), List.of()), false);
+ *         pruner.provenance(scores.corpora(), List.of(), List.of()), false, documents);
  * }</pre>
  *
  * <p>This example is compiled by the test suite ({@code ExpertPrunerJavadocTest}).
@@ -175,7 +176,8 @@ public final class ExpertPruner {
      * Per-unit statistics of a method (lower = removed first). {@code cusprun} and
      * {@code cusprun-general} use the scored corpora (the expert's dimensions, or a general
      * corpus); {@code wanda-sp}, {@code flap} and {@code shortgpt} collect activations of the
-     * calibration corpora; {@code random} and {@code magnitude} need no data.
+     * calibration corpora; {@code random} and {@code magnitude} need no data. cusprun's statistic is the paper's
+     * ({@link Relevance#ABLATION}); the overload with settings chooses.
      */
     public PruneStatistics statistics(
             Method method, List<CorpusScores> scored, List<TokenizedCorpus> calibration, long seed, double docQuantile)
@@ -184,12 +186,16 @@ public final class ExpertPruner {
                 method,
                 scored,
                 calibration,
-                PruneSettings.DEFAULTS.withSeed(seed).withDocQuantile(docQuantile));
+                PruneSettings.DEFAULTS
+                        .withSeed(seed)
+                        .withDocQuantile(docQuantile)
+                        .withRelevance(Relevance.ABLATION));
     }
 
     /**
-     * As above, with the seed, the document quantile and the head rule ({@link io.cusprun.prune.HeadRule}) taken
-     * from {@code settings}; its ratio is not used.
+     * As above, with the seed, the document quantile, the head rule ({@link io.cusprun.prune.HeadRule}) and
+     * cusprun's relevance taken from {@code settings}; its ratio is not used. {@link Relevance#COMPENSATED} reads the
+     * scored corpora's documents from {@code calibration} (one corpus per dimension).
      */
     public PruneStatistics statistics(
             Method method, List<CorpusScores> scored, List<TokenizedCorpus> calibration, PruneSettings settings)
