@@ -1,6 +1,7 @@
 package io.cusprun.prune;
 
 import io.cusprun.model.Tensors;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -104,28 +105,30 @@ public final class StructuredObs {
         int[] order = new int[n];
         double[] cost = new double[n];
         for (int step = 0; step < n; step++) {
-            double[] norms = Tensors.toDoubles(
-                    cur.mul(cur).sum(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
-            double[] diag = Tensors.toDoubles(torch.diagonal(hinv).contiguous());
-            int best = -1;
-            double bestCost = Double.POSITIVE_INFINITY;
-            for (int k = 0; k < n; k++) {
-                if (gone[k]) continue;
-                double c = diag[k] > 0 ? norms[k] / diag[k] : Double.POSITIVE_INFINITY;
-                if (best < 0 || c < bestCost) {
-                    best = k;
-                    bestCost = c;
+            try (PointerScope scope = new PointerScope()) { // each step's temporaries go with it
+                double[] norms = Tensors.toDoubles(
+                        cur.mul(cur).sum(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+                double[] diag = Tensors.toDoubles(torch.diagonal(hinv).contiguous());
+                int best = -1;
+                double bestCost = Double.POSITIVE_INFINITY;
+                for (int k = 0; k < n; k++) {
+                    if (gone[k]) continue;
+                    double c = diag[k] > 0 ? norms[k] / diag[k] : Double.POSITIVE_INFINITY;
+                    if (best < 0 || c < bestCost) {
+                        best = k;
+                        bestCost = c;
+                    }
                 }
+                order[step] = best;
+                cost[step] = bestCost;
+                gone[best] = true;
+                if (step == n - 1) break;
+                Tensor col = hinv.select(1, best).clone(); // H⁻¹[:,k]
+                Scalar step1 = new Scalar(1.0), shrink = new Scalar(-1.0 / diag[best]);
+                // W −= W[:,k] H⁻¹[k,:] / H⁻¹_kk zeroes column k and refits the rest; H⁻¹ is downdated likewise
+                cur.addr_(cur.select(1, best).clone(), col, step1, shrink);
+                hinv.addr_(col, col, step1, shrink);
             }
-            order[step] = best;
-            cost[step] = bestCost;
-            gone[best] = true;
-            if (step == n - 1) break;
-            Tensor col = hinv.select(1, best).clone(); // H⁻¹[:,k]
-            double hkk = diag[best];
-            // W -= W[:,k] H⁻¹[k,:] / H⁻¹_kk zeroes column k and refits the rest; H⁻¹ downdated likewise
-            cur.sub_(torch.outer(cur.select(1, best).clone(), col).div(new Scalar(hkk)));
-            hinv.sub_(torch.outer(col, col).div(new Scalar(hkk)));
         }
         return new Greedy(order, cost);
     }
