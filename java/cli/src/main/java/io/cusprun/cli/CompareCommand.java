@@ -99,6 +99,8 @@ public final class CompareCommand implements Command {
         o.addOption(PruneCommand.headUnitOption());
         o.addOption(PruneCommand.docQuantileOption());
         o.addOption(PruneCommand.headRuleOption());
+        o.addOption(PruneCommand.relevanceOption());
+        o.addOption(PruneCommand.noCompensateOption());
         o.addOption(Cli.option(
                 "max-tokens",
                 "N",

@@ -14,6 +14,7 @@ import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PruneReport;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.prune.PruneStatistics;
+import io.cusprun.prune.Relevance;
 import io.cusprun.score.CorpusScores;
 import io.cusprun.score.ScoreSettings;
 import io.cusprun.vocab.VocabTrimSettings;
@@ -74,6 +75,8 @@ public final class PruneCommand implements Command {
         o.addOption(headUnitOption());
         o.addOption(docQuantileOption());
         o.addOption(headRuleOption());
+        o.addOption(relevanceOption());
+        o.addOption(noCompensateOption());
         o.addOption(Cli.option(
                 "min-ffn",
                 "F",
@@ -169,12 +172,32 @@ public final class PruneCommand implements Command {
                         + PruneSettings.DEFAULTS.headRule().label() + ")");
     }
 
-    /** --head-unit, --doc-quantile and --head-rule over {@code s} (prune and compare share them). */
+    static Option relevanceOption() {
+        return Cli.option(
+                "relevance",
+                Relevance.labels("|"),
+                "cusprun's FFN statistic: the paper's ablation rank, or the cost once the rest compensates, see"
+                        + " docs/method.md (default "
+                        + PruneSettings.DEFAULTS.relevance().label() + ")");
+    }
+
+    static Option noCompensateOption() {
+        return Cli.flag(
+                "no-compensate",
+                "write the kept weights as they are (no least-squares refit of down_proj/o_proj on the documents)");
+    }
+
+    /**
+     * --head-unit, --doc-quantile, --head-rule, --relevance and --no-compensate over {@code s}
+     * (prune, compare and demo share them).
+     */
     static PruneSettings withHeadSelection(PruneSettings s, CommandLine cl) {
         if (cl.hasOption("head-unit")) s = s.withHeadUnit(HeadUnit.parse(cl.getOptionValue("head-unit")));
         if (cl.hasOption("doc-quantile"))
             s = s.withDocQuantile(Cli.number("doc-quantile", cl.getOptionValue("doc-quantile")));
         if (cl.hasOption("head-rule")) s = s.withHeadRule(HeadRule.parse(cl.getOptionValue("head-rule")));
+        if (cl.hasOption("relevance")) s = s.withRelevance(Relevance.parse(cl.getOptionValue("relevance")));
+        if (cl.hasOption("no-compensate")) s = s.withCompensate(false);
         return s;
     }
 
@@ -227,26 +250,39 @@ public final class PruneCommand implements Command {
         List<Path> files = new ArrayList<>();
         List<CorpusScores> scored = new ArrayList<>();
         List<TokenizedCorpus> calibration = List.of();
+        // the documents of --corpus: scored (cusprun) or calibration (baselines), and what compensation refits on
+        List<TokenizedCorpus> documents =
+                corpusSpecs.isEmpty() ? List.of() : pruner.tokenize(corpusSpecs, scoreSettings);
         if (method == Method.CUSPRUN || method == Method.CUSPRUN_GENERAL) {
             if (scoreFiles != null) {
                 for (String f : scoreFiles) files.add(Path.of(f));
                 scored.addAll(pruner.readScores(files));
             }
-            if (!corpusSpecs.isEmpty())
-                scored.addAll(pruner.score(corpusSpecs, scoreSettings).corpora());
+            if (!documents.isEmpty())
+                scored.addAll(pruner.scoreTokenized(documents, scoreSettings).corpora());
             if (scored.isEmpty()) throw new UsageException(method.label() + " needs --scores or --corpus");
+            if (settings.relevance() == Relevance.COMPENSATED && documents.isEmpty()) {
+                if (cl.hasOption("relevance"))
+                    throw new UsageException("--relevance compensated needs the documents (--corpus); --relevance "
+                            + Relevance.ABLATION.label() + " works from score files alone");
+                // score files alone hold the ablation statistic only
+                console.err().println("no documents (--corpus): selecting by the score files' ablation relevance");
+                settings = settings.withRelevance(Relevance.ABLATION);
+            }
         } else if (method.needsCalibration()) {
             if (corpusSpecs.isEmpty())
                 throw new UsageException(method.label() + " needs a calibration corpus (--corpus)");
-            calibration = pruner.tokenize(corpusSpecs, scoreSettings);
+            calibration = documents;
         }
-        PruneStatistics unitScores = pruner.statistics(method, scored, calibration, settings);
+        PruneStatistics unitScores = pruner.statistics(method, scored, documents, settings);
         PrunePlan plan = pruner.plan(unitScores, settings);
         if (cl.hasOption("json")) console.out().println(PruneReport.toJson(plan).toPrettyString());
         else console.out().print(PruneReport.describe(plan));
         if (dryRun) return Cli.OK;
         VocabularyTrim vocab = vocabSettings == null ? null : pruner.trimVocabulary(vocabSettings, corpusSpecs);
-        pruner.write(plan, out, pruner.provenance(scored, calibration, files), vocab, cl.hasOption("force"));
+        if (settings.compensate() && documents.isEmpty() && io.cusprun.prune.Compensation.applies(plan))
+            console.err().println("no documents to refit on (--corpus): the kept weights are written as they are");
+        pruner.write(plan, out, pruner.provenance(scored, calibration, files), cl.hasOption("force"), documents, vocab);
         if (vocab != null) {
             console.err()
                     .printf(

@@ -82,7 +82,21 @@ class CompareCommandTest {
         assertEquals(0, r.code(), r.err());
         JsonNode json = new ObjectMapper().readTree(r.out());
         JsonNode rows = json.get("rows");
-        assertEquals(10, rows.size(), "5 methods x 2 ratios");
+        // cusprun as asked (the paper's rule with compensation) and as in the paper; wanda-sp as
+        // published and compensated; random, magnitude and cusprun-general once
+        assertEquals(14, rows.size(), "7 rows x 2 ratios");
+        java.util.List<String> labels = new java.util.ArrayList<>();
+        for (JsonNode row : rows) labels.add(row.get("method").asText());
+        assertEquals(
+                java.util.List.of(
+                        "cusprun",
+                        "cusprun-paper",
+                        "random",
+                        "magnitude",
+                        "wanda-sp",
+                        "wanda-sp+comp",
+                        "cusprun-general"),
+                labels.stream().distinct().toList());
         double unprunedExpert = json.get("unpruned").get("expert_perplexity").asDouble();
         assertTrue(unprunedExpert > 1 && Double.isFinite(unprunedExpert));
         Map<String, Double> expertAt40 = new HashMap<>();
@@ -100,7 +114,7 @@ class CompareCommandTest {
         }
         // each method's own plan is evaluated (the planted model is random apart from its planted units,
         // so which method wins says nothing here; the pipeline's tests check what cusprun keeps)
-        assertEquals(5, expertAt40.values().stream().distinct().count(), expertAt40.toString());
+        assertEquals(7, expertAt40.values().stream().distinct().count(), expertAt40.toString());
         assertTrue(expertAt40.values().stream().allMatch(p -> p > 1 && Double.isFinite(p)), expertAt40.toString());
         assertTrue(Files.isRegularFile(report.resolve("index.html")));
         assertTrue(Files.isRegularFile(report.resolve("overlap.png")));
@@ -151,6 +165,10 @@ class CompareCommandTest {
                 "0.3",
                 "--method",
                 "cusprun,random,magnitude",
+                // one row per method, in this order (the rows of compensation are compared elsewhere)
+                "--no-compensate",
+                "--relevance",
+                "ablation",
                 "--docs",
                 "6",
                 "--eval-expert",

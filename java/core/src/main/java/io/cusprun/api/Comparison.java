@@ -21,6 +21,7 @@ import io.cusprun.prune.Provenance;
 import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.prune.PruneStatistics;
+import io.cusprun.prune.Relevance;
 import io.cusprun.report.ComparisonRow;
 import io.cusprun.report.RepeatedRow;
 import io.cusprun.report.RepeatedTable;
@@ -34,6 +35,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -200,10 +202,11 @@ public final class Comparison {
         List<CorpusScores> expert =
                 pruner.scoreTokenized(expertTokens, spec.scoring()).corpora();
         List<CorpusScores> general = List.of();
+        List<TokenizedCorpus> generalTokens = List.of();
         if (spec.methods().contains(Method.CUSPRUN_GENERAL)) {
             log.println(tag + "scoring the general corpus");
-            general = pruner.scoreTokenized(tokens(pruner, List.of(spec.generalCorpus()), k, seed), spec.scoring())
-                    .corpora();
+            generalTokens = tokens(pruner, List.of(spec.generalCorpus()), k, seed);
+            general = pruner.scoreTokenized(generalTokens, spec.scoring()).corpora();
         }
         boolean keep = k == 0 && spec.keepDir() != null; // the kept models are the first repeat's
         // shortgpt's calibration pass (with block influence) also collects the sums wanda-sp and flap
@@ -230,33 +233,42 @@ public final class Comparison {
                 continue;
             }
             List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
-            // the repeat's seed; head rule, head unit and document quantile as asked
-            PruneStatistics stats = early.containsKey(method)
-                    ? early.get(method)
-                    : pruner.statistics(
-                            method, scored, expertTokens, spec.prune().withSeed(seed));
-            for (double ratio : spec.ratios()) {
-                PruneSettings settings = spec.prune().withRatio(ratio);
-                PrunePlan plan = pruner.plan(stats, settings);
-                if (method == Method.CUSPRUN && ratio == middle) {
-                    shownPlan = plan;
+            List<TokenizedCorpus> documents = method == Method.CUSPRUN_GENERAL ? generalTokens : expertTokens;
+            Map<Relevance, PruneStatistics> statistics = new HashMap<>();
+            for (Variant variant : variants(method, spec.prune())) {
+                // the repeat's seed; head rule, head unit, document quantile and relevance as the variant asks
+                PruneSettings asked = variant.settings().withSeed(seed);
+                PruneStatistics stats = statistics.get(asked.relevance());
+                if (stats == null) {
+                    stats = early.containsKey(method)
+                            ? early.get(method)
+                            : pruner.statistics(method, scored, documents, asked);
+                    statistics.put(asked.relevance(), stats);
                 }
-                String name = String.format(Locale.ROOT, "%s-%02d", method.label(), Math.round(ratio * 100));
-                Provenance provenance =
-                        pruner.provenance(scored, method.needsCalibration() ? expertTokens : List.of(), List.of());
-                Evaluated e = writeAndEvaluate(
-                        pruner,
-                        plan,
-                        keep ? spec.keepDir().resolve(name) : scratch.resolve(name),
-                        provenance,
-                        null,
-                        method.label(),
-                        ratio,
-                        keep);
-                rows.add(e.row());
-                log.println(tag + format(e.row()));
-                if (k == 0 && method == Method.CUSPRUN && ratio == middle && spec.vocabTrim() != null) {
-                    vocabulary = trimmedVocabulary(pruner, plan, provenance, e, name, keep, scratch);
+                for (double ratio : spec.ratios()) {
+                    PrunePlan plan = pruner.plan(stats, asked.withRatio(ratio));
+                    boolean shown = variant.label().equals(Method.CUSPRUN.label()) && ratio == middle;
+                    if (shown) {
+                        shownPlan = plan;
+                    }
+                    String name = String.format(Locale.ROOT, "%s-%02d", variant.label(), Math.round(ratio * 100));
+                    Provenance provenance =
+                            pruner.provenance(scored, method.needsCalibration() ? expertTokens : List.of(), List.of());
+                    Evaluated e = writeAndEvaluate(
+                            pruner,
+                            plan,
+                            keep ? spec.keepDir().resolve(name) : scratch.resolve(name),
+                            provenance,
+                            documents,
+                            null,
+                            variant.label(),
+                            ratio,
+                            keep);
+                    rows.add(e.row());
+                    log.println(tag + format(e.row()));
+                    if (k == 0 && shown && spec.vocabTrim() != null) {
+                        vocabulary = trimmedVocabulary(pruner, plan, provenance, documents, e, name, keep, scratch);
+                    }
                 }
             }
         }
@@ -265,14 +277,18 @@ public final class Comparison {
             PruneSettings settings = spec.prune().withRatio(middle);
             for (List<CorpusScores> subset : subsets(expert)) {
                 String label = subset.stream().map(CorpusScores::name).collect(Collectors.joining(" + "));
+                List<TokenizedCorpus> subsetTokens = subset.stream()
+                        .map(c -> expertTokens.get(expert.indexOf(c)))
+                        .toList();
                 PruneStatistics stats = pruner.statistics(
-                        Method.CUSPRUN, subset, List.of(), spec.prune().withSeed(seed));
+                        Method.CUSPRUN, subset, subsetTokens, spec.prune().withSeed(seed));
                 PrunePlan plan = pruner.plan(stats, settings);
                 ComparisonRow row = writeAndEvaluate(
                                 pruner,
                                 plan,
                                 scratch.resolve("dimensions"),
                                 pruner.provenance(subset, List.of(), List.of()),
+                                subsetTokens,
                                 null,
                                 label,
                                 middle,
@@ -299,6 +315,7 @@ public final class Comparison {
             ExpertPruner pruner,
             PrunePlan plan,
             Provenance provenance,
+            List<TokenizedCorpus> documents,
             Evaluated whole,
             String name,
             boolean keep,
@@ -314,6 +331,7 @@ public final class Comparison {
                 plan,
                 out,
                 provenance,
+                documents,
                 trim,
                 "cusprun + trim-vocab",
                 whole.row().requestedRatio(),
@@ -341,19 +359,24 @@ public final class Comparison {
                 e.row().generalPerplexity());
     }
 
-    /** Writes the plan's model to {@code out} (vocabulary trimmed to {@code vocab} unless null), evaluates it and deletes it unless it is kept. */
+    /**
+     * Writes the plan's model to {@code out} (refit on {@code documents} when the plan's settings
+     * compensate; vocabulary trimmed to {@code vocab} unless null), evaluates it and deletes it
+     * unless it is kept.
+     */
     private Evaluated writeAndEvaluate(
             ExpertPruner pruner,
             PrunePlan plan,
             Path out,
             Provenance provenance,
+            List<TokenizedCorpus> documents,
             VocabularyTrim vocab,
             String label,
             double ratio,
             boolean keep)
             throws IOException {
         try {
-            pruner.write(plan, out, provenance, vocab, true);
+            pruner.write(plan, out, provenance, true, documents, vocab);
             long params = vocab == null ? plan.keptParams() : writtenParams(out);
             // the trimmed model's row is its bits per byte; multiple choice is left out (it saves the time)
             Evaluated e = evaluate(label, ratio, plan.blockRatio(), plan.totalRatio(), params, out, vocab == null);
@@ -366,6 +389,49 @@ public final class Comparison {
                 FileTrees.delete(out); // one pruned model on disk at a time
             }
         }
+    }
+
+    /** A row group of the table: a method run with these settings, under this label. */
+    record Variant(Method method, String label, PruneSettings settings) {}
+
+    /** The label suffix of a baseline run with compensation. */
+    static final String COMPENSATED = "+comp";
+
+    /** The label of cusprun as in the paper (ablation relevance, no compensation). */
+    static final String PAPER = "cusprun-paper";
+
+    /**
+     * The rows a method gives in the table, for the settings asked: cusprun with the settings
+     * asked ({@code cusprun}), then, unless that is already the paper's method, cusprun as in the
+     * paper (the ablation relevance, no compensation; {@value #PAPER}) and the paper's rule with
+     * compensation ({@value #PAPER}{@value #COMPENSATED}, unless that is what was asked);
+     * wanda-sp and flap as published and, when compensation is asked, with it ({@value
+     * #COMPENSATED}); magnitude and random as published; the other methods with the settings asked.
+     */
+    static List<Variant> variants(Method method, PruneSettings asked) {
+        PruneSettings published = asked.withCompensate(false).withRelevance(Relevance.ABLATION);
+        List<Variant> out = new ArrayList<>();
+        switch (method) {
+            case CUSPRUN -> {
+                out.add(new Variant(method, method.label(), asked));
+                if (!asked.equals(published)) {
+                    out.add(new Variant(method, PAPER, published));
+                    PruneSettings paperCompensated = published.withCompensate(true);
+                    if (!asked.equals(paperCompensated)) {
+                        out.add(new Variant(method, PAPER + COMPENSATED, paperCompensated));
+                    }
+                }
+            }
+            case WANDA_SP, FLAP -> {
+                out.add(new Variant(method, method.label(), published));
+                if (asked.compensate()) {
+                    out.add(new Variant(method, method.label() + COMPENSATED, published.withCompensate(true)));
+                }
+            }
+            case MAGNITUDE, RANDOM -> out.add(new Variant(method, method.label(), published));
+            default -> out.add(new Variant(method, method.label(), asked));
+        }
+        return out;
     }
 
     /**
@@ -579,7 +645,7 @@ public final class Comparison {
     public static String format(ComparisonRow r) {
         return String.format(
                 Locale.ROOT,
-                "%-16s %5.2f %9.3f %9.3f %,13d %11s %11s %9s %,11d %13d %10d",
+                "%-18s %5.2f %9.3f %9.3f %,13d %11s %11s %9s %,11d %13d %10d",
                 r.method(),
                 r.requestedRatio(),
                 r.achievedBlockRatio(),
@@ -596,7 +662,7 @@ public final class Comparison {
     public static String header() {
         return String.format(
                 Locale.ROOT,
-                "%-16s %5s %9s %9s %13s %11s %11s %9s %11s %13s %10s",
+                "%-18s %5s %9s %9s %13s %11s %11s %9s %11s %13s %10s",
                 "method",
                 "ratio",
                 "blocks",
@@ -635,7 +701,7 @@ public final class Comparison {
         ComparisonRow m = c.meanRow();
         StringBuilder s = new StringBuilder(String.format(
                 Locale.ROOT,
-                "%-16s %5.2f %9.3f %9.3f %,13d",
+                "%-18s %5.2f %9.3f %9.3f %,13d",
                 c.label(),
                 c.requestedRatio(),
                 m.achievedBlockRatio(),
@@ -659,7 +725,7 @@ public final class Comparison {
     public static String repeatedHeader() {
         return String.format(
                 Locale.ROOT,
-                "%-16s %5s %9s %9s %13s %18s %18s %18s %11s %13s %10s",
+                "%-18s %5s %9s %9s %13s %18s %18s %18s %11s %13s %10s",
                 "method",
                 "ratio",
                 "blocks",

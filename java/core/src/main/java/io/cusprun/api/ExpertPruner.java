@@ -16,6 +16,8 @@ import io.cusprun.prune.BaselineStatistics;
 import io.cusprun.prune.Calibration;
 import io.cusprun.prune.CalibrationHooks;
 import io.cusprun.prune.CheckpointPruner;
+import io.cusprun.prune.CompensatedRelevance;
+import io.cusprun.prune.Compensation;
 import io.cusprun.prune.CusprunStatistics;
 import io.cusprun.prune.LayerScores;
 import io.cusprun.prune.Method;
@@ -25,6 +27,8 @@ import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PrunePlanner;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.prune.PruneStatistics;
+import io.cusprun.prune.Relevance;
+import io.cusprun.prune.UnitScores;
 import io.cusprun.score.CorpusScores;
 import io.cusprun.score.ModelFingerprint;
 import io.cusprun.score.RelevanceBackends;
@@ -51,14 +55,15 @@ import java.util.Set;
  *
  * <pre>{@code
  * ExpertPruner pruner = ExpertPruner.open(Path.of("llama"));
- * ScoreSet scores = pruner.score(List.of(CorpusSpec.parse("language:de=de.jsonl"),
+ * List<TokenizedCorpus> documents = pruner.tokenize(List.of(CorpusSpec.parse("language:de=de.jsonl"),
  *         CorpusSpec.parse("domain:technical=tech.jsonl")), ScoreSettings.DEFAULTS);
- * // no calibration corpora (cusprun needs none), seed 0 (random baseline only),
- * // document quantile 1.0 (the max over documents, as in the paper)
- * PruneStatistics stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), List.of(), 0, 1.0);
- * PrunePlan plan = pruner.plan(stats, PruneSettings.DEFAULTS.withRatio(0.3));
+ * ScoreSet scores = pruner.scoreTokenized(documents, ScoreSettings.DEFAULTS);
+ * // the default settings: compensated relevance and compensation, both from the documents
+ * PruneSettings settings = PruneSettings.DEFAULTS.withRatio(0.3);
+ * PruneStatistics stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), documents, settings);
+ * PrunePlan plan = pruner.plan(stats, settings);
  * pruner.write(plan, Path.of("llama-de-technical"),
- *         pruner.provenance(scores.corpora(), List.of(), List.of()), false);
+ *         pruner.provenance(scores.corpora(), List.of(), List.of()), false, documents);
  * }</pre>
  *
  * <p>This example is compiled by the test suite ({@code ExpertPrunerJavadocTest}).
@@ -183,7 +188,8 @@ public final class ExpertPruner {
      * Per-unit statistics of a method (lower = removed first). {@code cusprun} and
      * {@code cusprun-general} use the scored corpora (the expert's dimensions, or a general
      * corpus); {@code wanda-sp}, {@code flap} and {@code shortgpt} collect activations of the
-     * calibration corpora; {@code random} and {@code magnitude} need no data.
+     * calibration corpora; {@code random} and {@code magnitude} need no data. cusprun's statistic is the paper's
+     * ({@link Relevance#ABLATION}); the overload with settings chooses.
      */
     public PruneStatistics statistics(
             Method method, List<CorpusScores> scored, List<TokenizedCorpus> calibration, long seed, double docQuantile)
@@ -192,12 +198,16 @@ public final class ExpertPruner {
                 method,
                 scored,
                 calibration,
-                PruneSettings.DEFAULTS.withSeed(seed).withDocQuantile(docQuantile));
+                PruneSettings.DEFAULTS
+                        .withSeed(seed)
+                        .withDocQuantile(docQuantile)
+                        .withRelevance(Relevance.ABLATION));
     }
 
     /**
-     * As above, with the seed, the document quantile and the head rule ({@link io.cusprun.prune.HeadRule}) taken
-     * from {@code settings}; its ratio is not used.
+     * As above, with the seed, the document quantile, the head rule ({@link io.cusprun.prune.HeadRule}) and
+     * cusprun's relevance taken from {@code settings}; its ratio is not used. {@link Relevance#COMPENSATED} reads the
+     * scored corpora's documents from {@code calibration} (one corpus per dimension).
      */
     public PruneStatistics statistics(
             Method method, List<CorpusScores> scored, List<TokenizedCorpus> calibration, PruneSettings settings)
@@ -207,8 +217,14 @@ public final class ExpertPruner {
                 if (scored.isEmpty()) {
                     throw new IllegalArgumentException(method.label() + " needs scored corpora");
                 }
-                yield CusprunStatistics.from(
+                UnitScores ablation = CusprunStatistics.from(
                         method, scored, shape.numLayers(), settings.docQuantile(), settings.headRule());
+                if (settings.relevance() == Relevance.ABLATION) yield ablation;
+                if (calibration.isEmpty()) {
+                    throw new SettingException(
+                            "relevance", "compensated needs the scored corpora's documents (or use ablation)");
+                }
+                yield CompensatedRelevance.of(ablation, modelDir, calibration);
             }
             case RANDOM -> BaselineStatistics.random(shape, settings.seed());
             case MAGNITUDE -> {
@@ -282,7 +298,7 @@ public final class ExpertPruner {
                 fingerprint, refs, scoreFiles.stream().map(Path::toString).toList());
     }
 
-    /** Writes the pruned checkpoint (temporary directory, renamed at the end). */
+    /** Writes the pruned checkpoint as cut from the source, without compensation (temporary directory, renamed at the end). */
     public void write(PrunePlan plan, Path out, Provenance provenance, boolean force) throws IOException {
         CheckpointPruner.write(modelDir, plan, out, provenance, force);
     }
@@ -296,9 +312,44 @@ public final class ExpertPruner {
         return VocabularyTrim.plan(modelDir, settings, expert);
     }
 
-    /** Writes the pruned checkpoint with its vocabulary trimmed to {@code vocab} (null: whole). */
-    public void write(PrunePlan plan, Path out, Provenance provenance, VocabularyTrim vocab, boolean force)
+    /**
+     * Writes the pruned checkpoint; when the plan's settings ask for compensation and it applies
+     * ({@link #compensates}), the kept columns of down_proj and o_proj are first refitted on {@code
+     * documents} (one dimension per corpus; docs/method.md, "Compensation").
+     */
+    public void write(PrunePlan plan, Path out, Provenance provenance, boolean force, List<TokenizedCorpus> documents)
             throws IOException {
-        CheckpointPruner.write(modelDir, plan, out, provenance, vocab, force);
+        write(plan, out, provenance, force, documents, null);
+    }
+
+    /** As above, with the vocabulary trimmed to {@code vocab} (null: whole). */
+    public void write(
+            PrunePlan plan,
+            Path out,
+            Provenance provenance,
+            boolean force,
+            List<TokenizedCorpus> documents,
+            VocabularyTrim vocab)
+            throws IOException {
+        if (!compensates(plan, documents)) {
+            CheckpointPruner.write(modelDir, plan, out, provenance, force, null, vocab);
+            return;
+        }
+        try (Compensation.Refit refit = compensate(plan, documents)) {
+            CheckpointPruner.write(modelDir, plan, out, provenance, force, refit, vocab);
+        }
+    }
+
+    /**
+     * Whether {@link #write(PrunePlan, Path, Provenance, boolean, List)} refits: the settings ask for it, the
+     * plan removes units within a stock layout (not whole layers, not neuron-level units), and there are documents.
+     */
+    public static boolean compensates(PrunePlan plan, List<TokenizedCorpus> documents) {
+        return plan.settings().compensate() && Compensation.applies(plan) && !documents.isEmpty();
+    }
+
+    /** The refit of {@code plan}'s kept columns on {@code documents}; close it when written. */
+    public Compensation.Refit compensate(PrunePlan plan, List<TokenizedCorpus> documents) throws IOException {
+        return Compensation.fit(modelDir, plan, documents);
     }
 }

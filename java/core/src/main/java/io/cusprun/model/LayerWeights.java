@@ -50,6 +50,18 @@ public record LayerWeights(
         return gateUp.narrow(0, size.intermediateSize(), size.intermediateSize());
     }
 
+    /** The same layer with o_proj replaced by {@code newO} (same shape and dtype). */
+    public LayerWeights withO(Tensor newO) {
+        return new LayerWeights(
+                size, headDim, inputNorm, qkv, qkvBias, newO, oBias, postNorm, gateUp, gateUpBias, down, downBias);
+    }
+
+    /** The same layer with down_proj replaced by {@code newDown} (same shape and dtype). */
+    public LayerWeights withDown(Tensor newDown) {
+        return new LayerWeights(
+                size, headDim, inputNorm, qkv, qkvBias, o, oBias, postNorm, gateUp, gateUpBias, newDown, downBias);
+    }
+
     /** The same weights converted to {@code type} (new tensors, owned by the caller's PointerScope). */
     LayerWeights to(org.bytedeco.pytorch.global.torch.ScalarType type) {
         return new LayerWeights(

@@ -236,6 +236,11 @@ public final class StreamedDecoder implements Decoder {
     }
 
     private Tensor readEmbedding(Batch batch) throws IOException {
+        return embedRows(checkpoint, batch, device, options);
+    }
+
+    /** A batch's token embeddings read from only the rows it uses, in the compute dtype on the device. */
+    static Tensor embedRows(Checkpoint checkpoint, Batch batch, Device device, LoadOptions options) throws IOException {
         long[] tokens = batch.tokens();
         long[] unique = java.util.Arrays.stream(tokens).distinct().sorted().toArray();
         Tensor rows = checkpoint.readRows(EMBEDDING, unique); // [U, D], stored dtype

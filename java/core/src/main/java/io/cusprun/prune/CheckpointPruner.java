@@ -92,16 +92,24 @@ public final class CheckpointPruner {
      */
     public static void write(Path sourceDir, PrunePlan plan, Path outDir, Provenance provenance, boolean force)
             throws IOException {
-        write(sourceDir, plan, outDir, provenance, null, force);
+        write(sourceDir, plan, outDir, provenance, force, null, null);
     }
 
     /**
-     * As above, with the vocabulary trimmed to {@code vocab} (null: whole): the embedding and
-     * LM-head rows of the kept tokens, the tokenizer files and the config's ids rewritten
-     * ({@link TokenizerTrimmer}), the kept ids in the manifest.
+     * As above, with the kept columns of down_proj and o_proj taken from {@code refit} where it
+     * holds them ({@link Compensation}; null writes every tensor as cut from the source), and the
+     * vocabulary trimmed to {@code vocab} (null: whole): the embedding and LM-head rows of the kept
+     * tokens, the tokenizer files and the config's ids rewritten ({@link TokenizerTrimmer}), the
+     * kept ids in the manifest.
      */
     public static void write(
-            Path sourceDir, PrunePlan plan, Path outDir, Provenance provenance, VocabularyTrim vocab, boolean force)
+            Path sourceDir,
+            PrunePlan plan,
+            Path outDir,
+            Provenance provenance,
+            boolean force,
+            Compensation.Refit refit,
+            VocabularyTrim vocab)
             throws IOException {
         if (vocab != null && plan.settings().masked()) {
             throw new SettingException(
@@ -110,7 +118,7 @@ public final class CheckpointPruner {
         boolean claimedHere = !AtomicOutput.holdsClaim(outDir); // a command claims its outputs itself
         try {
             OutputPolicy.check(outDir, "output", OUTPUT, force, Map.of(sourceDir, "source model"), null);
-            writeClaimed(sourceDir, plan, outDir, provenance, vocab);
+            writeClaimed(sourceDir, plan, outDir, provenance, refit, vocab);
         } finally {
             if (claimedHere) {
                 AtomicOutput.releaseClaim(outDir);
@@ -119,14 +127,19 @@ public final class CheckpointPruner {
     }
 
     private static void writeClaimed(
-            Path sourceDir, PrunePlan plan, Path outDir, Provenance provenance, VocabularyTrim vocab)
+            Path sourceDir,
+            PrunePlan plan,
+            Path outDir,
+            Provenance provenance,
+            Compensation.Refit refit,
+            VocabularyTrim vocab)
             throws IOException {
         AtomicOutput.writeDirectory(outDir, tmp -> {
             ModelConfig config = ModelConfig.read(sourceDir);
             long written;
             try (Checkpoint source = Checkpoint.open(sourceDir)) {
                 CheckpointLayout.checkWithValues(config, source); // NaN or infinite weights are not copied
-                written = writeWeights(source, plan, config.headDim(), vocab, tmp);
+                written = writeWeights(source, plan, config.headDim(), refit, vocab, tmp);
             }
             writeConfig(config, plan, vocab, tmp);
             if (vocab == null) {
@@ -134,15 +147,16 @@ public final class CheckpointPruner {
             } else {
                 TokenizerTrimmer.write(sourceDir, vocab, tmp);
             }
-            writeManifest(plan, provenance, vocab, written, tmp.resolve(MANIFEST));
+            writeManifest(plan, provenance, vocab, written, refit, tmp.resolve(MANIFEST));
         });
     }
 
     // ------------------------------------------------------------------ weights
 
-    private record Planned(String sourceName, TensorSpec spec, SliceRule rule) {}
+    private record Planned(String sourceName, TensorSpec spec, SliceRule rule, long[] sourceShape) {}
 
-    private static long writeWeights(Checkpoint source, PrunePlan plan, int headDim, VocabularyTrim vocab, Path dir)
+    private static long writeWeights(
+            Checkpoint source, PrunePlan plan, int headDim, Compensation.Refit refit, VocabularyTrim vocab, Path dir)
             throws IOException {
         boolean masked = plan.settings().masked();
         int[] newIndex = new int[plan.layers().size()];
@@ -159,7 +173,7 @@ public final class CheckpointPruner {
                 SliceRule rule = vocabularyRows(name, info, vocab);
                 long[] shape = info.shape();
                 if (rule != null) shape[0] = rule.kept().length;
-                planned.add(new Planned(name, new TensorSpec(name, info.dtype(), shape), rule));
+                planned.add(new Planned(name, new TensorSpec(name, info.dtype(), shape), rule, info.shape()));
                 continue;
             }
             int layer = Integer.parseInt(m.group(1));
@@ -169,7 +183,7 @@ public final class CheckpointPruner {
             long[] shape = info.shape();
             if (rule != null && !masked) shape[rule.dim()] = rule.kept().length;
             String outName = "model.layers." + newIndex[layer] + "." + m.group(2);
-            planned.add(new Planned(name, new TensorSpec(outName, info.dtype(), shape), rule));
+            planned.add(new Planned(name, new TensorSpec(outName, info.dtype(), shape), rule, info.shape()));
         }
         Map<String, Planned> byOut = new LinkedHashMap<>();
         for (Planned p : planned) byOut.put(p.spec().name(), p);
@@ -179,7 +193,12 @@ public final class CheckpointPruner {
         try (TensorSlicer slicer = new TensorSlicer(source)) {
             writer.writeBytes(planned.stream().map(Planned::spec).toList(), (spec, out) -> {
                 Planned p = byOut.get(spec.name());
-                slicer.write(p.sourceName(), p.rule(), masked, out);
+                org.bytedeco.pytorch.Tensor refitted = refit == null ? null : refit.keptColumns(p.sourceName());
+                if (refitted != null) {
+                    slicer.writeRefit(refitted, p.rule(), p.sourceShape()[1], masked, out);
+                } else {
+                    slicer.write(p.sourceName(), p.rule(), masked, out);
+                }
             });
         }
         long params = 0;
@@ -256,7 +275,13 @@ public final class CheckpointPruner {
         }
     }
 
-    static void writeManifest(PrunePlan plan, Provenance prov, VocabularyTrim vocab, long writtenParams, Path file)
+    static void writeManifest(
+            PrunePlan plan,
+            Provenance prov,
+            VocabularyTrim vocab,
+            long writtenParams,
+            Compensation.Refit refit,
+            Path file)
             throws IOException {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", "cusprun-manifest/1");
@@ -282,6 +307,8 @@ public final class CheckpointPruner {
         st.put("min_ffn_fraction", s.minFfnFraction());
         st.put("masked", s.masked());
         st.put("seed", s.seed());
+        st.put("relevance", s.relevance().label());
+        putCompensation(root.putObject("compensation"), refit);
         ArrayNode corpora = root.putArray("corpora");
         for (Provenance.CorpusRef c : prov.corpora()) {
             corpora.addObject()
@@ -314,6 +341,30 @@ public final class CheckpointPruner {
         }
         if (vocab != null) vocab.putManifest(root);
         Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+    }
+
+    /** Whether the kept columns were refitted, on what, and each layer's reconstruction error before and after. */
+    private static void putCompensation(ObjectNode o, Compensation.Refit refit) {
+        o.put("applied", refit != null);
+        if (refit == null) return;
+        o.put("ridge", StructuredObs.RIDGE);
+        o.put("documents", refit.documents());
+        o.put("tokens", refit.tokens());
+        ArrayNode layers = o.putArray("layers");
+        for (Compensation.LayerFit f : refit.layers()) {
+            ObjectNode l = layers.addObject();
+            l.put("source_layer", f.layer());
+            putFit(l, "o_proj", f.attention());
+            putFit(l, "down_proj", f.ffn());
+        }
+    }
+
+    private static void putFit(ObjectNode layer, String name, Compensation.ModuleFit fit) {
+        if (fit == null) return;
+        layer.putObject(name)
+                .put("lambda", fit.lambda())
+                .put("error_before", fit.errorBefore())
+                .put("error_after", fit.errorAfter());
     }
 
     private static void ints(ArrayNode arr, int[] v) {

@@ -14,6 +14,8 @@ import io.cusprun.SettingException;
  * @param minFfnFraction per-layer floor: every layer keeps at least this fraction of its FFN neurons
  * @param masked         write a full-size checkpoint with removed weights zeroed
  * @param seed           seed of the random baseline
+ * @param compensate     refit the kept columns of down_proj and o_proj on the documents (docs/method.md, "Compensation")
+ * @param relevance      cusprun's FFN statistic: the paper's ablation rank or the cost after compensation
  */
 public record PruneSettings(
         double ratio,
@@ -24,11 +26,23 @@ public record PruneSettings(
         HeadRule headRule,
         double minFfnFraction,
         boolean masked,
-        long seed) {
+        long seed,
+        boolean compensate,
+        Relevance relevance) {
 
     /** Nothing removed yet (ratio 0), uniform, FFN neurons and heads: callers set at least the ratio. */
     public static final PruneSettings DEFAULTS = new PruneSettings(
-            0.0, PruneMode.UNIFORM, Granularity.FFN_HEADS, HeadUnit.QUERY, 1.0, HeadRule.ALL_DOCS, 0.1, false, 0);
+            0.0,
+            PruneMode.UNIFORM,
+            Granularity.FFN_HEADS,
+            HeadUnit.QUERY,
+            1.0,
+            HeadRule.ALL_DOCS,
+            0.1,
+            false,
+            0,
+            true,
+            Relevance.ABLATION);
 
     public PruneSettings {
         if (!(ratio >= 0 && ratio < 1)) throw new SettingException("ratio", "must be in [0, 1), not " + ratio);
@@ -36,6 +50,7 @@ public record PruneSettings(
             throw new SettingException("docQuantile", "must be in (0, 1], not " + docQuantile);
         }
         if (headRule == null) throw new SettingException("headRule", "must be set");
+        if (relevance == null) throw new SettingException("relevance", "must be set");
         if (!(minFfnFraction >= 0 && minFfnFraction < 1)) {
             throw new SettingException("minFfnFraction", "must be in [0, 1), not " + minFfnFraction);
         }
@@ -46,38 +61,117 @@ public record PruneSettings(
     }
 
     public PruneSettings withRatio(double r) {
-        return new PruneSettings(r, mode, granularity, headUnit, docQuantile, headRule, minFfnFraction, masked, seed);
+        return new PruneSettings(
+                r,
+                mode,
+                granularity,
+                headUnit,
+                docQuantile,
+                headRule,
+                minFfnFraction,
+                masked,
+                seed,
+                compensate,
+                relevance);
     }
 
     public PruneSettings withMode(PruneMode m) {
-        return new PruneSettings(ratio, m, granularity, headUnit, docQuantile, headRule, minFfnFraction, masked, seed);
+        return new PruneSettings(
+                ratio,
+                m,
+                granularity,
+                headUnit,
+                docQuantile,
+                headRule,
+                minFfnFraction,
+                masked,
+                seed,
+                compensate,
+                relevance);
     }
 
     public PruneSettings withGranularity(Granularity g) {
-        return new PruneSettings(ratio, mode, g, headUnit, docQuantile, headRule, minFfnFraction, masked, seed);
+        return new PruneSettings(
+                ratio, mode, g, headUnit, docQuantile, headRule, minFfnFraction, masked, seed, compensate, relevance);
     }
 
     public PruneSettings withHeadUnit(HeadUnit h) {
-        return new PruneSettings(ratio, mode, granularity, h, docQuantile, headRule, minFfnFraction, masked, seed);
+        return new PruneSettings(
+                ratio,
+                mode,
+                granularity,
+                h,
+                docQuantile,
+                headRule,
+                minFfnFraction,
+                masked,
+                seed,
+                compensate,
+                relevance);
     }
 
     public PruneSettings withDocQuantile(double q) {
-        return new PruneSettings(ratio, mode, granularity, headUnit, q, headRule, minFfnFraction, masked, seed);
+        return new PruneSettings(
+                ratio, mode, granularity, headUnit, q, headRule, minFfnFraction, masked, seed, compensate, relevance);
     }
 
     public PruneSettings withHeadRule(HeadRule r) {
-        return new PruneSettings(ratio, mode, granularity, headUnit, docQuantile, r, minFfnFraction, masked, seed);
+        return new PruneSettings(
+                ratio,
+                mode,
+                granularity,
+                headUnit,
+                docQuantile,
+                r,
+                minFfnFraction,
+                masked,
+                seed,
+                compensate,
+                relevance);
     }
 
     public PruneSettings withMinFfnFraction(double f) {
-        return new PruneSettings(ratio, mode, granularity, headUnit, docQuantile, headRule, f, masked, seed);
+        return new PruneSettings(
+                ratio, mode, granularity, headUnit, docQuantile, headRule, f, masked, seed, compensate, relevance);
     }
 
     public PruneSettings withMasked(boolean m) {
-        return new PruneSettings(ratio, mode, granularity, headUnit, docQuantile, headRule, minFfnFraction, m, seed);
+        return new PruneSettings(
+                ratio,
+                mode,
+                granularity,
+                headUnit,
+                docQuantile,
+                headRule,
+                minFfnFraction,
+                m,
+                seed,
+                compensate,
+                relevance);
     }
 
     public PruneSettings withSeed(long s) {
-        return new PruneSettings(ratio, mode, granularity, headUnit, docQuantile, headRule, minFfnFraction, masked, s);
+        return new PruneSettings(
+                ratio,
+                mode,
+                granularity,
+                headUnit,
+                docQuantile,
+                headRule,
+                minFfnFraction,
+                masked,
+                s,
+                compensate,
+                relevance);
+    }
+
+    public PruneSettings withCompensate(boolean c) {
+        return new PruneSettings(
+                ratio, mode, granularity, headUnit, docQuantile, headRule, minFfnFraction, masked, seed, c, relevance);
+    }
+
+    public PruneSettings withRelevance(Relevance r) {
+        return new PruneSettings(
+                ratio, mode, granularity, headUnit, docQuantile, headRule, minFfnFraction, masked, seed, compensate, r);
     }
 }

@@ -4,6 +4,7 @@ import io.cusprun.model.Checkpoint;
 import io.cusprun.model.SafetensorsException;
 import io.cusprun.model.SafetensorsFile;
 import io.cusprun.model.TensorInfo;
+import io.cusprun.model.Tensors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -11,6 +12,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * Writes a source tensor's bytes, cut by a {@link SliceRule}, from the source safetensors file
@@ -40,6 +46,27 @@ final class TensorSlicer implements AutoCloseable {
             cut(file, name, rule, masked, out);
         } catch (SourceProblem e) {
             throw new SafetensorsException(file.path(), name, e.getMessage());
+        }
+    }
+
+    /**
+     * Appends a refitted tensor to {@code out} in place of the source's cut: {@code keptColumns}
+     * ([rows, |kept|], the source dtype, on the CPU) are the kept columns the rule names; masked, they
+     * go to their source positions of a full-size tensor of {@code columns} columns, the others zero.
+     */
+    void writeRefit(Tensor keptColumns, SliceRule rule, long columns, boolean masked, FileChannel out)
+            throws IOException {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor t = keptColumns;
+            if (masked) {
+                t = torch.zeros(
+                        new long[] {keptColumns.size(0), columns}, new TensorOptions(keptColumns.scalar_type()));
+                t.index_copy_(1, Tensors.ofLongs(rule.kept()), keptColumns);
+            }
+            t = t.contiguous();
+            long bytes = t.numel() * t.element_size();
+            ByteBuffer b = new BytePointer(t.data_ptr()).capacity(bytes).asByteBuffer();
+            while (b.hasRemaining()) out.write(b);
         }
     }
 

@@ -265,7 +265,7 @@ class VocabularyTrimTest {
             Path trimmed = tmp.resolve(family + "-trimmed");
             var prov = pruner.provenance(List.of(), List.of(), List.of());
             pruner.write(plan, whole, prov, false);
-            pruner.write(plan, trimmed, prov, trim, false);
+            pruner.write(plan, trimmed, prov, false, List.of(), trim);
 
             ModelConfig config = ModelConfig.read(trimmed);
             assertEquals(trim.size(), config.vocabSize());
@@ -337,7 +337,7 @@ class VocabularyTrimTest {
         PrunePlan plan = pruner.plan(
                 pruner.statistics(Method.RANDOM, List.of(), List.of(), 1, 1.0), PruneSettings.DEFAULTS.withRatio(0.35));
         Path model = tmp.resolve("demo-de35");
-        pruner.write(plan, model, pruner.provenance(List.of(), List.of(), List.of()), trim, false);
+        pruner.write(plan, model, pruner.provenance(List.of(), List.of(), List.of()), false, List.of(), trim);
         Path gguf = tmp.resolve("demo-de35.gguf");
         GgufExporter.export(model, gguf, GgufType.F32);
         GgufMetadata m = GgufReader.open(gguf).metadata();

@@ -1,0 +1,40 @@
+package io.cusprun.prune;
+
+import io.cusprun.SettingException;
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+/**
+ * What makes cusprun's FFN neuron irrelevant to a dimension (docs/method.md, "Compensated
+ * relevance"). Both keep the paper's intersection: a neuron goes only where it is cheap for every
+ * dimension.
+ */
+public enum Relevance {
+    /** The paper's rule: the neuron's per-document percentile rank of its ablation relevance (the scored statistic). */
+    ABLATION("ablation"),
+    /**
+     * The cost of removing the neuron once the remaining ones compensate (structured OBS on the
+     * dimension's Gram), as its position in the greedy removal order; heads keep the ablation rule.
+     */
+    COMPENSATED("compensated");
+
+    private final String label;
+
+    Relevance(String label) {
+        this.label = label;
+    }
+
+    public String label() {
+        return label;
+    }
+
+    /** Every choice's label, in declaration order, joined by {@code separator}. */
+    public static String labels(String separator) {
+        return Arrays.stream(values()).map(Relevance::label).collect(Collectors.joining(separator));
+    }
+
+    public static Relevance parse(String s) {
+        for (Relevance r : values()) if (r.label.equals(s)) return r;
+        throw new SettingException("relevance", "must be one of " + labels(", ") + ", not '" + s + "'");
+    }
+}

@@ -1,0 +1,148 @@
+package io.cusprun.prune;
+
+import io.cusprun.model.Tensors;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The closed-form algebra of compensation (docs/method.md, "Compensation"), on fp64 LibTorch
+ * tensors: a projection {@code W} [D, N] whose input channels have the Gram {@code G = AᵀA}
+ * [N, N] over the calibration tokens loses the channels R and keeps K. The least-squares refit of
+ * the kept columns, with a ridge toward their old values,
+ *
+ * <pre>W_K' = W_K + W_R G_RK (G_KK + λI)⁻¹,   λ = {@value #RIDGE} × mean(diag G_KK)</pre>
+ *
+ * makes {@code A_K W_K'ᵀ} reproduce {@code A Wᵀ} as closely as the kept channels allow; its
+ * error is {@code tr(ΔW G ΔWᵀ)} with {@code ΔW = W' − W} (W' zero on R). The greedy order removes,
+ * one channel at a time, the channel whose removal costs least once the rest is refitted
+ * (structured OBS): {@code ‖W[:,k]‖² / [H⁻¹]_kk} with {@code H = G + λI}, then W is refitted and
+ * H⁻¹ downdated.
+ */
+public final class StructuredObs {
+    /** λ relative to the mean diagonal of the Gram. */
+    public static final double RIDGE = 1e-3;
+
+    private StructuredObs() {}
+
+    /** A refit: W' [D, N] (zero on the removed channels) and the ridge used. */
+    public record Fit(Tensor weight, double lambda) {}
+
+    /** The refit of {@code w} [D, N] keeping the channels {@code kept} (ascending), from the Gram {@code g} [N, N]. */
+    public static Fit refit(Tensor w, Tensor g, long[] kept) {
+        int n = (int) g.size(0);
+        long[] removed = complement(kept, n);
+        Tensor k = Tensors.ofLongs(kept);
+        Tensor gkk = g.index_select(0, k).index_select(1, k);
+        double lambda = RIDGE * mean(torch.diagonal(gkk));
+        if (!(lambda > 0)) lambda = RIDGE; // kept channels never active: the ridge alone keeps W_K
+        Tensor out = torch.zeros_like(w);
+        Tensor wk = w.index_select(1, k);
+        if (removed.length == 0) {
+            out.index_copy_(1, k, wk);
+            return new Fit(out, lambda);
+        }
+        Tensor r = Tensors.ofLongs(removed);
+        Tensor h = gkk.add(torch.eye(kept.length, gkk.options()).mul(new Scalar(lambda)));
+        Tensor rhs =
+                g.index_select(0, k).index_select(1, r).mm(w.index_select(1, r).t()); // G_KR W_Rᵀ [K, D]
+        Tensor deltaT = torch.cholesky_solve(rhs, torch.linalg_cholesky(h)); // (G_KK + λI)⁻¹ G_KR W_Rᵀ
+        out.index_copy_(1, k, wk.add(deltaT.t()));
+        return new Fit(out, lambda);
+    }
+
+    /** {@code w} with every channel but {@code kept} zeroed: plain removal, no refit. */
+    public static Tensor removed(Tensor w, long[] kept) {
+        Tensor k = Tensors.ofLongs(kept);
+        Tensor out = torch.zeros_like(w);
+        out.index_copy_(1, k, w.index_select(1, k));
+        return out;
+    }
+
+    /**
+     * The reconstruction error of {@code changed} against {@code w} on the Gram {@code g}, relative
+     * to the output's energy: {@code tr(ΔW G ΔWᵀ) / tr(W G Wᵀ)} (0 when the output is zero).
+     */
+    public static double relativeError(Tensor w, Tensor g, Tensor changed) {
+        Tensor delta = changed.sub(w);
+        double err = quadratic(delta, g);
+        double energy = quadratic(w, g);
+        return energy > 0 ? err / energy : 0;
+    }
+
+    /** tr(X G Xᵀ) = Σ (X G) ∘ X. */
+    static double quadratic(Tensor x, Tensor g) {
+        return Tensors.toDoubles(x.mm(g).mul(x).sum())[0];
+    }
+
+    /** The greedy order and each step's cost (the error the step adds, on the ridge objective). */
+    public record Greedy(int[] order, double[] cost) {
+        /** Each channel's position in the order (0 = removed first). */
+        public int[] positions() {
+            int[] pos = new int[order.length];
+            for (int i = 0; i < order.length; i++) pos[order[i]] = i;
+            return pos;
+        }
+    }
+
+    /**
+     * Removes the channels of {@code w} [D, N] one at a time, each time the one whose removal adds
+     * the least error once the remaining channels are refitted, {@code ‖W[:,k]‖² / [H⁻¹]_kk} with
+     * {@code H = g + λI} ({@code λ = } {@value #RIDGE} × the mean diagonal of {@code g}), until one
+     * channel is left (it comes last). After each removal W is refitted ({@code W −= W[:,k] H⁻¹[k,:]
+     * / H⁻¹_kk}) and H⁻¹ downdated ({@code H⁻¹ −= H⁻¹[:,k] H⁻¹[k,:] / H⁻¹_kk}), both O(N (N + D)).
+     * Ties go to the lower index.
+     */
+    public static Greedy greedy(Tensor w, Tensor g) {
+        int n = (int) g.size(0);
+        double lambda = RIDGE * mean(torch.diagonal(g));
+        if (!(lambda > 0)) lambda = RIDGE;
+        Tensor h = g.add(torch.eye(n, g.options()).mul(new Scalar(lambda)));
+        Tensor hinv = torch.cholesky_inverse(torch.linalg_cholesky(h));
+        Tensor cur = w.clone();
+        boolean[] gone = new boolean[n];
+        int[] order = new int[n];
+        double[] cost = new double[n];
+        for (int step = 0; step < n; step++) {
+            try (PointerScope scope = new PointerScope()) { // each step's temporaries go with it
+                double[] norms = Tensors.toDoubles(
+                        cur.mul(cur).sum(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
+                double[] diag = Tensors.toDoubles(torch.diagonal(hinv).contiguous());
+                int best = -1;
+                double bestCost = Double.POSITIVE_INFINITY;
+                for (int k = 0; k < n; k++) {
+                    if (gone[k]) continue;
+                    double c = diag[k] > 0 ? norms[k] / diag[k] : Double.POSITIVE_INFINITY;
+                    if (best < 0 || c < bestCost) {
+                        best = k;
+                        bestCost = c;
+                    }
+                }
+                order[step] = best;
+                cost[step] = bestCost;
+                gone[best] = true;
+                if (step == n - 1) break;
+                Tensor col = hinv.select(1, best).clone(); // H⁻¹[:,k]
+                Scalar step1 = new Scalar(1.0), shrink = new Scalar(-1.0 / diag[best]);
+                // W −= W[:,k] H⁻¹[k,:] / H⁻¹_kk zeroes column k and refits the rest; H⁻¹ is downdated likewise
+                cur.addr_(cur.select(1, best).clone(), col, step1, shrink);
+                hinv.addr_(col, col, step1, shrink);
+            }
+        }
+        return new Greedy(order, cost);
+    }
+
+    private static double mean(Tensor v) {
+        return Tensors.toDoubles(v.mean())[0];
+    }
+
+    static long[] complement(long[] kept, int n) {
+        boolean[] in = new boolean[n];
+        for (long k : kept) in[(int) k] = true;
+        long[] out = new long[n - kept.length];
+        int j = 0;
+        for (int i = 0; i < n; i++) if (!in[i]) out[j++] = i;
+        return out;
+    }
+}

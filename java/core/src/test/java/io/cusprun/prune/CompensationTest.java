@@ -1,0 +1,385 @@
+package io.cusprun.prune;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cusprun.api.ExpertPruner;
+import io.cusprun.corpus.CorpusKind;
+import io.cusprun.corpus.CorpusSpec;
+import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.model.Batch;
+import io.cusprun.model.Checkpoint;
+import io.cusprun.model.DType;
+import io.cusprun.model.LayerStepper;
+import io.cusprun.model.LlamaModel;
+import io.cusprun.model.LoadOptions;
+import io.cusprun.model.Tensors;
+import io.cusprun.testing.Fixtures;
+import io.cusprun.testing.Fixtures.Family;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.IntStream;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Compensation (docs/method.md, "Compensation") on random models of every family. */
+class CompensationTest {
+    @TempDir
+    Path dir;
+
+    /** Families with a stock layout (the per-layer sized fixture is covered by the same code). */
+    enum Case {
+        LLAMA2_F32(Family.LLAMA2, DType.F32),
+        LLAMA3_BF16(Family.LLAMA3, DType.BF16),
+        MISTRAL_F32(Family.MISTRAL, DType.F32),
+        QWEN2_BF16(Family.QWEN2, DType.BF16);
+
+        final Family family;
+        final DType dtype;
+
+        Case(Family family, DType dtype) {
+            this.family = family;
+            this.dtype = dtype;
+        }
+    }
+
+    private static TokenizedCorpus corpus(String name, long seed, int docs, int length) {
+        int[] lengths = new int[docs];
+        Arrays.fill(lengths, length);
+        return new TokenizedCorpus(
+                new CorpusSpec(CorpusKind.LANGUAGE, name, Path.of(name)), Fixtures.randomDocs(seed, lengths));
+    }
+
+    /** Two dimensions of unequal size: the fit's documents. */
+    private static List<TokenizedCorpus> fitting() {
+        return List.of(corpus("a", 1, 12, 40), corpus("b", 2, 6, 30));
+    }
+
+    /** Other documents of the same kind, never seen by the fit. */
+    private static List<TokenizedCorpus> heldOut() {
+        return List.of(corpus("a", 101, 8, 40), corpus("b", 102, 8, 30));
+    }
+
+    /**
+     * A plan removing a random 40 % of every layer's FFN neurons and, with {@code heads}, the
+     * last query head of every group (so o_proj is refitted too).
+     */
+    private static PrunePlan plan(ModelShape shape, boolean heads, boolean masked, boolean compensate) {
+        Random r = new Random(7);
+        List<LayerPlan> layers = new ArrayList<>();
+        for (int l = 0; l < shape.numLayers(); l++) {
+            ModelShape.Layer s = shape.layer(l);
+            List<Integer> ffn = new ArrayList<>();
+            for (int k = 0; k < s.ffn(); k++) ffn.add(k);
+            java.util.Collections.shuffle(ffn, r);
+            int[] keptFfn = ffn.subList(0, s.ffn() * 3 / 5).stream()
+                    .mapToInt(Integer::intValue)
+                    .sorted()
+                    .toArray();
+            int g = s.groupSize();
+            int[] keptHeads = IntStream.range(0, s.heads()).toArray();
+            int[] kv = IntStream.range(0, s.kvHeads()).toArray();
+            if (heads && g > 1) {
+                keptHeads = IntStream.range(0, s.heads())
+                        .filter(h -> h % g != g - 1)
+                        .toArray();
+            } else if (heads) { // multi-head attention: the last head goes with its group
+                keptHeads = IntStream.range(0, s.heads() - 1).toArray();
+                kv = IntStream.range(0, s.kvHeads() - 1).toArray();
+            }
+            layers.add(new LayerPlan(l, false, keptFfn, keptHeads, kv, new int[0], new int[0]));
+        }
+        PruneSettings settings = PruneSettings.DEFAULTS.withMasked(masked).withCompensate(compensate);
+        return new PrunePlan(shape, settings, Method.RANDOM, 0, layers);
+    }
+
+    private Path model(Case c) throws Exception {
+        return Fixtures.write(dir, Fixtures.spec(c.family, c.dtype));
+    }
+
+    @ParameterizedTest
+    @EnumSource(Case.class)
+    void refitReducesEveryLayersErrorOnHeldOutTokens(Case c) throws Exception {
+        Path model = model(c);
+        PrunePlan plan = plan(CheckpointPruner.shapeOf(model), true, false, true);
+        try (Compensation.Refit refit = Compensation.fit(model, plan, fitting())) {
+            List<Compensation.LayerFit> held = Compensation.evaluate(model, plan, refit, heldOut());
+            assertEquals(plan.layers().size(), held.size());
+            for (Compensation.LayerFit f : held) {
+                assertNotNull(f.ffn(), "layer " + f.layer() + " removes FFN neurons");
+                assertNotNull(f.attention(), "layer " + f.layer() + " removes heads");
+                for (Compensation.ModuleFit m : List.of(f.ffn(), f.attention())) {
+                    assertTrue(m.errorBefore() > 0, "removal costs something in layer " + f.layer());
+                    assertTrue(
+                            m.errorAfter() < m.errorBefore(),
+                            "layer " + f.layer() + ": held-out error " + m.errorAfter() + " not below "
+                                    + m.errorBefore());
+                }
+            }
+            // on the documents it was fitted to, the refit is the least-squares optimum: far below removal
+            for (Compensation.LayerFit f : refit.layers()) {
+                assertTrue(f.ffn().errorAfter() < 0.9 * f.ffn().errorBefore(), "fit, layer " + f.layer());
+            }
+        }
+    }
+
+    @Test
+    void noCompensateReproducesTheUncompensatedBytesAndCompensationChangesOnlyTheRefittedColumns() throws Exception {
+        Path model = model(Case.QWEN2_BF16);
+        ExpertPruner pruner = ExpertPruner.open(model);
+        PrunePlan off = plan(pruner.shape(), true, false, false);
+        PrunePlan on = plan(pruner.shape(), true, false, true);
+        Provenance prov = new Provenance("fp", List.of(), List.of());
+        Path plain = dir.resolve("plain"), noComp = dir.resolve("no-comp"), comp = dir.resolve("comp");
+        CheckpointPruner.write(model, off, plain, prov, false); // the writer without any refit
+        pruner.write(off, noComp, prov, false, fitting());
+        pruner.write(on, comp, prov, false, fitting());
+        for (String f : List.of("model.safetensors", "config.json")) {
+            assertArrayEquals(Files.readAllBytes(plain.resolve(f)), Files.readAllBytes(noComp.resolve(f)), f);
+        }
+        JsonNode manifest = new ObjectMapper()
+                .readTree(noComp.resolve(CheckpointPruner.MANIFEST).toFile());
+        assertFalse(manifest.get("compensation").get("applied").asBoolean());
+        try (Checkpoint a = Checkpoint.open(plain);
+                Checkpoint b = Checkpoint.open(comp)) {
+            assertEquals(a.tensorNames(), b.tensorNames());
+            for (String name : a.tensorNames()) {
+                try (PointerScope scope = new PointerScope()) {
+                    boolean refitted = name.endsWith("down_proj.weight") || name.endsWith("o_proj.weight");
+                    float[] x = Tensors.toFloats(a.tensor(name)), y = Tensors.toFloats(b.tensor(name));
+                    assertEquals(!refitted, Arrays.equals(x, y), name);
+                }
+            }
+        }
+        manifest = new ObjectMapper()
+                .readTree(comp.resolve(CheckpointPruner.MANIFEST).toFile());
+        JsonNode c = manifest.get("compensation");
+        assertTrue(c.get("applied").asBoolean());
+        assertEquals(StructuredObs.RIDGE, c.get("ridge").asDouble());
+        assertEquals(18, c.get("documents").asLong());
+        assertEquals(12 * 40 + 6 * 30, c.get("tokens").asLong());
+        for (JsonNode l : c.get("layers")) {
+            for (String p : List.of("down_proj", "o_proj")) {
+                JsonNode fit = l.get(p);
+                assertTrue(fit.get("lambda").asDouble() > 0, p);
+                assertTrue(
+                        fit.get("error_after").asDouble()
+                                < fit.get("error_before").asDouble(),
+                        p);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Case.class)
+    void maskedEqualsSlicedWithCompensation(Case c) throws Exception {
+        Path model = model(c);
+        ExpertPruner pruner = ExpertPruner.open(model);
+        Provenance prov = new Provenance("fp", List.of(), List.of());
+        Path sliced = dir.resolve("sliced"), masked = dir.resolve("masked"), plain = dir.resolve("plain");
+        pruner.write(plan(pruner.shape(), true, false, true), sliced, prov, false, fitting());
+        pruner.write(plan(pruner.shape(), true, true, true), masked, prov, false, fitting());
+        pruner.write(plan(pruner.shape(), true, false, false), plain, prov, false, fitting());
+        float[] a = logits(sliced), b = logits(masked);
+        float scale = 0;
+        for (float v : b) scale = Math.max(scale, Math.abs(v));
+        for (int i = 0; i < a.length; i++) assertEquals(b[i], a[i], 1e-5 * scale, "logit " + i);
+        assertFalse(Arrays.equals(logits(plain), a), "compensation changed the model");
+    }
+
+    private static float[] logits(Path model) throws Exception {
+        try (LlamaModel m = LlamaModel.load(model);
+                PointerScope scope = new PointerScope()) {
+            return Tensors.toFloats(
+                    m.logits(Batch.pack(heldOut().get(0).documents().subList(0, 2))));
+        }
+    }
+
+    /** The layer-major pass computes, layer for layer, what the in-memory model computes. */
+    @ParameterizedTest
+    @EnumSource(Case.class)
+    void layerMajorStreamEqualsTheInMemoryModel(Case c) throws Exception {
+        Path model = model(c);
+        List<Batch> batches = List.of(
+                Batch.pack(fitting().get(0).documents().subList(0, 3)),
+                Batch.pack(fitting().get(1).documents().subList(0, 2)));
+        try (LayerStepper stepper = LayerStepper.open(model, LoadOptions.DEFAULTS, batches);
+                LlamaModel m = LlamaModel.load(model);
+                PointerScope scope = new PointerScope()) {
+            for (int l = 0; l < stepper.config().numHiddenLayers(); l++) {
+                try (PointerScope layer = new PointerScope()) {
+                    stepper.advance(l, stepper.layer(l));
+                }
+            }
+            for (int b = 0; b < batches.size(); b++) {
+                float[] streamed = Tensors.toFloats(stepper.finalHidden(b));
+                float[] inMemory =
+                        Tensors.toFloats(m.hiddenStates(batches.get(b), io.cusprun.model.LayerHooks.inference()));
+                assertArrayEquals(inMemory, streamed, "batch " + b);
+            }
+        }
+    }
+
+    /**
+     * Each greedy step removes the channel a brute-force search over every remaining channel finds
+     * cheapest (the ridge objective's minimum over refits of the rest, solved directly), at that cost.
+     */
+    @Test
+    void greedyRelevanceMatchesABruteForceSearchOnATinyLayer() {
+        Random r = new Random(3);
+        int d = 3, n = 6, t = 24;
+        double[][] w = new double[d][n], a = new double[t][n];
+        for (double[] row : w) for (int k = 0; k < n; k++) row[k] = r.nextGaussian();
+        for (double[] row : a) for (int k = 0; k < n; k++) row[k] = r.nextGaussian() * (1 + k % 3);
+        double[][] g = new double[n][n];
+        for (double[] row : a) for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) g[i][j] += row[i] * row[j];
+        double mean = 0;
+        for (int i = 0; i < n; i++) mean += g[i][i] / n;
+        double lambda = StructuredObs.RIDGE * mean;
+        double[][] h = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            h[i] = g[i].clone();
+            h[i][i] += lambda;
+        }
+        StructuredObs.Greedy greedy;
+        try (PointerScope scope = new PointerScope()) {
+            greedy = StructuredObs.greedy(tensor(w), tensor(g));
+        }
+        List<Integer> removed = new ArrayList<>();
+        double before = 0;
+        for (int step = 0; step < n; step++) {
+            int best = -1;
+            double bestErr = Double.POSITIVE_INFINITY;
+            for (int k = 0; k < n; k++) {
+                if (removed.contains(k)) continue;
+                List<Integer> cand = new ArrayList<>(removed);
+                cand.add(k);
+                double e = bruteForceError(w, h, cand);
+                if (e < bestErr) {
+                    best = k;
+                    bestErr = e;
+                }
+            }
+            assertEquals(best, greedy.order()[step], "step " + step);
+            assertEquals(bestErr - before, greedy.cost()[step], 1e-9 * Math.max(1, bestErr), "cost of step " + step);
+            removed.add(best);
+            before = bestErr;
+        }
+    }
+
+    /** The refit's kept columns against the normal equations solved independently. */
+    @Test
+    void refitSolvesTheRidgeLeastSquares() {
+        Random r = new Random(5);
+        int d = 4, n = 7, t = 30;
+        double[][] w = new double[d][n], a = new double[t][n];
+        for (double[] row : w) for (int k = 0; k < n; k++) row[k] = r.nextGaussian();
+        for (double[] row : a) for (int k = 0; k < n; k++) row[k] = r.nextGaussian();
+        double[][] g = new double[n][n];
+        for (double[] row : a) for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) g[i][j] += row[i] * row[j];
+        long[] kept = {0, 2, 3, 6};
+        int[] rem = {1, 4, 5};
+        double[] out;
+        double lambda;
+        try (PointerScope scope = new PointerScope()) {
+            StructuredObs.Fit fit = StructuredObs.refit(tensor(w), tensor(g), kept);
+            out = Tensors.toDoubles(fit.weight());
+            lambda = fit.lambda();
+        }
+        int m = kept.length;
+        double mean = 0;
+        for (long k : kept) mean += g[(int) k][(int) k] / m;
+        assertEquals(StructuredObs.RIDGE * mean, lambda, 1e-12 * lambda);
+        for (int row = 0; row < d; row++) {
+            // (G_KK + λI) x = G_KR W_R[row]ᵀ, then W_K' = W_K + x
+            double[][] lhs = new double[m][m];
+            double[] rhs = new double[m];
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < m; j++) lhs[i][j] = g[(int) kept[i]][(int) kept[j]] + (i == j ? lambda : 0);
+                for (int q : rem) rhs[i] += g[(int) kept[i]][q] * w[row][q];
+            }
+            double[] x = solve(lhs, rhs);
+            for (int i = 0; i < m; i++) {
+                double expected = w[row][(int) kept[i]] + x[i];
+                assertEquals(expected, out[row * n + (int) kept[i]], 1e-10 * (1 + Math.abs(expected)));
+            }
+            for (int q : rem) assertEquals(0.0, out[row * n + q]);
+        }
+    }
+
+    /**
+     * min over W_K' of tr(ΔW H ΔWᵀ) with W' zero on {@code removed}: ΔW_R = −W_R, and ΔW_K solves
+     * H_KK ΔW_Kᵀ = −H_KR ΔW_Rᵀ; the value is the error of that refit.
+     */
+    private static double bruteForceError(double[][] w, double[][] h, List<Integer> removed) {
+        int n = h.length;
+        List<Integer> kept = new ArrayList<>();
+        for (int k = 0; k < n; k++) if (!removed.contains(k)) kept.add(k);
+        double total = 0;
+        for (double[] row : w) {
+            double[] delta = new double[n];
+            for (int q : removed) delta[q] = -row[q];
+            if (!kept.isEmpty()) {
+                int m = kept.size();
+                double[][] lhs = new double[m][m];
+                double[] rhs = new double[m];
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < m; j++) lhs[i][j] = h[kept.get(i)][kept.get(j)];
+                    for (int q : removed) rhs[i] -= h[kept.get(i)][q] * delta[q];
+                }
+                double[] x = solve(lhs, rhs);
+                for (int i = 0; i < m; i++) delta[kept.get(i)] = x[i];
+            }
+            for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) total += delta[i] * h[i][j] * delta[j];
+        }
+        return total;
+    }
+
+    /** Gaussian elimination with partial pivoting. */
+    private static double[] solve(double[][] a, double[] b) {
+        int n = b.length;
+        double[][] m = new double[n][];
+        for (int i = 0; i < n; i++) {
+            m[i] = Arrays.copyOf(a[i], n + 1);
+            m[i][n] = b[i];
+        }
+        for (int c = 0; c < n; c++) {
+            int p = c;
+            for (int i = c + 1; i < n; i++) if (Math.abs(m[i][c]) > Math.abs(m[p][c])) p = i;
+            double[] tmp = m[c];
+            m[c] = m[p];
+            m[p] = tmp;
+            for (int i = c + 1; i < n; i++) {
+                double f = m[i][c] / m[c][c];
+                for (int j = c; j <= n; j++) m[i][j] -= f * m[c][j];
+            }
+        }
+        double[] x = new double[n];
+        for (int i = n - 1; i >= 0; i--) {
+            double s = m[i][n];
+            for (int j = i + 1; j < n; j++) s -= m[i][j] * x[j];
+            x[i] = s / m[i][i];
+        }
+        return x;
+    }
+
+    private static Tensor tensor(double[][] m) {
+        double[] flat = new double[m.length * m[0].length];
+        for (int i = 0; i < m.length; i++) System.arraycopy(m[i], 0, flat, i * m[0].length, m[0].length);
+        return Tensors.ofDoubles(flat, m.length, m[0].length).to(torch.ScalarType.Double);
+    }
+}
