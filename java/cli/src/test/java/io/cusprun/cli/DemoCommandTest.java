@@ -40,6 +40,7 @@ class DemoCommandTest {
                 "6",
                 "--repeats",
                 "2",
+                "--compensate",
                 "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode json = new ObjectMapper().readTree(r.out());
