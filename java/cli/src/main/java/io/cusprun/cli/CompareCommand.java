@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cusprun.api.Comparison;
 import io.cusprun.api.ComparisonSpec;
+import io.cusprun.api.ComparisonText;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.model.MemorySettings;
@@ -257,25 +258,25 @@ public final class CompareCommand implements Command {
         if (json) {
             out.println(results.toPrettyString());
         } else if (spec.repeats() > 1) {
-            out.println(Comparison.repeatedHeader());
-            out.println(Comparison.format(result.baseline()));
-            result.cells().forEach(c -> out.println(Comparison.format(c, result.cells())));
+            out.println(ComparisonText.repeatedHeader());
+            out.println(ComparisonText.format(result.baseline()));
+            result.cells().forEach(c -> out.println(ComparisonText.format(c, result.cells())));
             out.println(RepeatedTable.markNote(spec.repeats()));
         } else {
-            out.println(Comparison.header());
-            out.println(Comparison.format(result.baseline()));
-            result.rows().forEach(r -> out.println(Comparison.format(r)));
+            out.println(ComparisonText.header());
+            out.println(ComparisonText.format(result.baseline()));
+            result.rows().forEach(r -> out.println(ComparisonText.format(r)));
         }
-        String none = Comparison.noHeadsNote(result);
+        String none = ComparisonText.noHeadsNote(result);
         if (!json && none != null) out.println(none);
         if (!json && !result.dimensionStudy().isEmpty()) {
             out.println();
             out.println("dimension study: cusprun at the middle ratio, scored on each subset of the expert corpora");
-            out.println(spec.repeats() > 1 ? Comparison.repeatedHeader() : Comparison.header());
+            out.println(spec.repeats() > 1 ? ComparisonText.repeatedHeader() : ComparisonText.header());
             RepeatedRow all = RepeatedTable.allDimensions(result.dimensionStudy());
             result.dimensionStudy()
                     .forEach(c -> out.println(
-                            spec.repeats() > 1 ? Comparison.format(c, all) : Comparison.format(c.meanRow())));
+                            spec.repeats() > 1 ? ComparisonText.format(c, all) : ComparisonText.format(c.meanRow())));
             if (spec.repeats() > 1) {
                 out.println(RepeatedTable.dimensionMarkNote());
             }
@@ -285,8 +286,8 @@ public final class CompareCommand implements Command {
             out.println("vocabulary trim: cusprun at the middle ratio"
                     + (spec.repeats() > 1 ? " (repeat 1)" : "")
                     + ", whole and with --trim-vocab; bits per byte of the held-out text");
-            out.println(Comparison.vocabularyHeader());
-            result.vocabulary().forEach(r -> out.println(Comparison.formatVocabulary(r)));
+            out.println(ComparisonText.vocabularyHeader());
+            result.vocabulary().forEach(r -> out.println(ComparisonText.formatVocabulary(r)));
         }
         Path index =
                 ReportWriter.write(result.report(), reportDir, Map.of("results.json", results.toPrettyString() + "\n"));
@@ -347,7 +348,7 @@ public final class CompareCommand implements Command {
                 putFinite(o, "general_perplexity", r.generalPerplexity());
             }
         }
-        String none = Comparison.noHeadsNote(result);
+        String none = ComparisonText.noHeadsNote(result);
         if (none != null) root.put("note", none);
         return root;
     }

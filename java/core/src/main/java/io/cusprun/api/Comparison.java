@@ -24,7 +24,6 @@ import io.cusprun.prune.PruneStatistics;
 import io.cusprun.prune.Relevance;
 import io.cusprun.report.ComparisonRow;
 import io.cusprun.report.RepeatedRow;
-import io.cusprun.report.RepeatedTable;
 import io.cusprun.report.ReportData;
 import io.cusprun.score.CorpusScores;
 import io.cusprun.vocab.VocabularyTrim;
@@ -129,7 +128,7 @@ public final class Comparison {
         double middle = spec.ratios().get(spec.ratios().size() / 2);
         ComparisonRow baseline = evaluate("unpruned", 0, 0, 0, pruner.shape().totalParams(), spec.model(), true)
                 .row();
-        log.println(format(baseline));
+        log.println(ComparisonText.format(baseline));
         if (spec.keepDir() != null) {
             Files.createDirectories(spec.keepDir());
         }
@@ -227,7 +226,7 @@ public final class Comparison {
                 for (ComparisonRow row : first.rows()) {
                     if (row.method().equals(method.label())) {
                         rows.add(row); // the same model as in the first repeat: not written and evaluated again
-                        log.println(tag + format(row));
+                        log.println(tag + ComparisonText.format(row));
                     }
                 }
                 continue;
@@ -235,7 +234,7 @@ public final class Comparison {
             List<CorpusScores> scored = method == Method.CUSPRUN_GENERAL ? general : expert;
             List<TokenizedCorpus> documents = method == Method.CUSPRUN_GENERAL ? generalTokens : expertTokens;
             Map<Relevance, PruneStatistics> statistics = new HashMap<>();
-            for (Variant variant : variants(method, spec.prune())) {
+            for (ComparisonVariants.Variant variant : ComparisonVariants.of(method, spec.prune())) {
                 // the repeat's seed; head rule, head unit, document quantile and relevance as the variant asks
                 PruneSettings asked = variant.settings().withSeed(seed);
                 PruneStatistics stats = statistics.get(asked.relevance());
@@ -265,7 +264,7 @@ public final class Comparison {
                             ratio,
                             keep);
                     rows.add(e.row());
-                    log.println(tag + format(e.row()));
+                    log.println(tag + ComparisonText.format(e.row()));
                     if (k == 0 && shown && spec.vocabTrim() != null) {
                         vocabulary = trimmedVocabulary(pruner, plan, provenance, documents, e, name, keep, scratch);
                     }
@@ -295,7 +294,7 @@ public final class Comparison {
                                 false)
                         .row();
                 study.add(row);
-                log.println(tag + "dimensions " + format(row));
+                log.println(tag + "dimensions " + ComparisonText.format(row));
             }
         }
         return new Repeat(expert, rows, study, shownPlan, vocabulary);
@@ -339,7 +338,7 @@ public final class Comparison {
         List<VocabularyRow> rows = List.of(
                 vocabularyRow("cusprun", trim.sourceSize(), whole),
                 vocabularyRow("cusprun + trim-vocab", trim.size(), trimmed));
-        rows.forEach(r -> log.println(formatVocabulary(r)));
+        rows.forEach(r -> log.println(ComparisonText.formatVocabulary(r)));
         log.printf(
                 Locale.ROOT,
                 "trimmed model counted, written and evaluated in %.1f s%n",
@@ -389,49 +388,6 @@ public final class Comparison {
                 FileTrees.delete(out); // one pruned model on disk at a time
             }
         }
-    }
-
-    /** A row group of the table: a method run with these settings, under this label. */
-    record Variant(Method method, String label, PruneSettings settings) {}
-
-    /** The label suffix of a baseline run with compensation. */
-    static final String COMPENSATED = "+comp";
-
-    /** The label of cusprun as in the paper (ablation relevance, no compensation). */
-    static final String PAPER = "cusprun-paper";
-
-    /**
-     * The rows a method gives in the table, for the settings asked: cusprun with the settings
-     * asked ({@code cusprun}), then, unless that is already the paper's method, cusprun as in the
-     * paper (the ablation relevance, no compensation; {@value #PAPER}) and the paper's rule with
-     * compensation ({@value #PAPER}{@value #COMPENSATED}, unless that is what was asked);
-     * wanda-sp and flap as published and, when compensation is asked, with it ({@value
-     * #COMPENSATED}); magnitude and random as published; the other methods with the settings asked.
-     */
-    static List<Variant> variants(Method method, PruneSettings asked) {
-        PruneSettings published = asked.withCompensate(false).withRelevance(Relevance.ABLATION);
-        List<Variant> out = new ArrayList<>();
-        switch (method) {
-            case CUSPRUN -> {
-                out.add(new Variant(method, method.label(), asked));
-                if (!asked.equals(published)) {
-                    out.add(new Variant(method, PAPER, published));
-                    PruneSettings paperCompensated = published.withCompensate(true);
-                    if (!asked.equals(paperCompensated)) {
-                        out.add(new Variant(method, PAPER + COMPENSATED, paperCompensated));
-                    }
-                }
-            }
-            case WANDA_SP, FLAP -> {
-                out.add(new Variant(method, method.label(), published));
-                if (asked.compensate()) {
-                    out.add(new Variant(method, method.label() + COMPENSATED, published.withCompensate(true)));
-                }
-            }
-            case MAGNITUDE, RANDOM -> out.add(new Variant(method, method.label(), published));
-            default -> out.add(new Variant(method, method.label(), asked));
-        }
-        return out;
     }
 
     /**
@@ -527,36 +483,6 @@ public final class Comparison {
         }
     }
 
-    /** One line of the vocabulary table. */
-    public static String formatVocabulary(VocabularyRow r) {
-        return String.format(
-                Locale.ROOT,
-                "%-22s %5.2f %,10d %,13d %13.4f %14.4f %11s %11s",
-                r.label(),
-                r.ratio(),
-                r.vocabulary(),
-                r.parameters(),
-                r.expertBitsPerByte(),
-                r.generalBitsPerByte(),
-                num(r.expertPerplexity()),
-                num(r.generalPerplexity()));
-    }
-
-    /** The header of {@link #formatVocabulary}'s lines. */
-    public static String vocabularyHeader() {
-        return String.format(
-                Locale.ROOT,
-                "%-22s %5s %10s %13s %13s %14s %11s %11s",
-                "model",
-                "ratio",
-                "vocabulary",
-                "parameters",
-                "expert bits/B",
-                "general bits/B",
-                "expert ppl",
-                "general ppl");
-    }
-
     private String summary() {
         StringBuilder s = new StringBuilder("Expert corpora: ");
         s.append(String.join(
@@ -639,107 +565,5 @@ public final class Comparison {
             }
         }
         return j;
-    }
-
-    /** One line of the running log and of the final table. */
-    public static String format(ComparisonRow r) {
-        return String.format(
-                Locale.ROOT,
-                "%-18s %5.2f %9.3f %9.3f %,13d %11s %11s %9s %,11d %13d %10d",
-                r.method(),
-                r.requestedRatio(),
-                r.achievedBlockRatio(),
-                r.achievedTotalRatio(),
-                r.parameters(),
-                num(r.expertPerplexity()),
-                num(r.generalPerplexity()),
-                num(r.expertAccuracy()),
-                r.removed().ffnNeurons(),
-                r.removed().queryHeads(),
-                r.removed().kvGroups());
-    }
-
-    public static String header() {
-        return String.format(
-                Locale.ROOT,
-                "%-18s %5s %9s %9s %13s %11s %11s %9s %11s %13s %10s",
-                "method",
-                "ratio",
-                "blocks",
-                "total",
-                "parameters",
-                "expert ppl",
-                "general ppl",
-                "expert acc",
-                "FFN removed",
-                "heads removed",
-                "KV removed");
-    }
-
-    /** The line naming the pruned models that removed no head, or null (see {@link ComparisonRow#noHeadsNote}). */
-    public static String noHeadsNote(List<ComparisonRow> rows) {
-        return ComparisonRow.noHeadsNote(rows);
-    }
-
-    /** As above for a comparison's cells: a cell is named when none of its repeats removed a head. */
-    public static String noHeadsNote(Result result) {
-        return RepeatedTable.noHeadsNote(result.cells());
-    }
-
-    /**
-     * A cell of a repeated comparison: means of the structure columns, {@code mean ± sd} of the
-     * metrics, each marked when its paired difference to cusprun at the same ratio (in {@code
-     * all}) exceeds twice its standard error, then the units removed (the first repeat's, see
-     * {@link RepeatedRow#meanRow}).
-     */
-    public static String format(RepeatedRow c, List<RepeatedRow> all) {
-        return format(c, RepeatedTable.reference(c, all));
-    }
-
-    /** A cell of a repeated comparison, marked against {@code reference} (null: no marks). */
-    public static String format(RepeatedRow c, RepeatedRow reference) {
-        ComparisonRow m = c.meanRow();
-        StringBuilder s = new StringBuilder(String.format(
-                Locale.ROOT,
-                "%-18s %5.2f %9.3f %9.3f %,13d",
-                c.label(),
-                c.requestedRatio(),
-                m.achievedBlockRatio(),
-                m.achievedTotalRatio(),
-                m.parameters()));
-        for (RepeatedTable.Metric metric : RepeatedTable.Metric.values()) {
-            String v = RepeatedTable.value(c, metric, "-")
-                    + (RepeatedTable.markedAgainst(c, reference, metric) ? RepeatedTable.MARK : " ");
-            s.append(String.format(Locale.ROOT, " %18s", v));
-        }
-        s.append(String.format(
-                Locale.ROOT,
-                " %,11d %13d %10d",
-                m.removed().ffnNeurons(),
-                m.removed().queryHeads(),
-                m.removed().kvGroups()));
-        return s.toString();
-    }
-
-    /** The header of {@link #format(RepeatedRow, List)}'s lines. */
-    public static String repeatedHeader() {
-        return String.format(
-                Locale.ROOT,
-                "%-18s %5s %9s %9s %13s %18s %18s %18s %11s %13s %10s",
-                "method",
-                "ratio",
-                "blocks",
-                "total",
-                "parameters",
-                "expert ppl ",
-                "general ppl ",
-                "expert acc ",
-                "FFN removed",
-                "heads removed",
-                "KV removed");
-    }
-
-    private static String num(double v) {
-        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.3f", v) : "-";
     }
 }
