@@ -116,7 +116,7 @@ public final class DemoCommand implements Command {
                 Cli.flag(
                         "compensate",
                         "refit the kept weights as prune does by default, and add the compensated rows "
-                                + "(about 50 s more per pruned model on 2 cores; without it the demo prunes as the paper does)"));
+                                + "(about 2.5 min per draw on 2 cores; without it the demo prunes as the paper does)"));
         o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
         o.addOption(Cli.forceOption());
         Cli.addMemoryOptions(o);
