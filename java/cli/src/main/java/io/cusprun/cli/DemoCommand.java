@@ -112,11 +112,10 @@ public final class DemoCommand implements Command {
                 "full",
                 "the full study: also the dimension study, and the report's overlap heatmap over all "
                         + "bundled corpora, not only the expert's (the README's tables; about 1.6 times the time)"));
-        o.addOption(
-                Cli.flag(
-                        "compensate",
-                        "refit the kept weights as prune does by default, and add the compensated rows "
-                                + "(about 2.5 min per draw on 2 cores; without it the demo prunes as the paper does)"));
+        o.addOption(Cli.flag(
+                "compensate",
+                "refit the kept weights as prune does by default, and add the compensated rows "
+                        + "(about 2.5 min per draw on 2 cores; without it the demo prunes as the paper does)"));
         o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
         o.addOption(Cli.forceOption());
         Cli.addMemoryOptions(o);
