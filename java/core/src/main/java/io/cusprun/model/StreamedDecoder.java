@@ -30,7 +30,6 @@ import org.bytedeco.pytorch.global.torch_cuda;
 public final class StreamedDecoder implements Decoder {
     private static final String EMBEDDING = "model.embed_tokens.weight";
     private static final String PREFETCH_THREAD = "cusprun-layer-prefetch";
-    private static final boolean TRIM = !"false".equals(System.getProperty("cusprun.trim"));
     private static final ThreadLocal<Boolean> SIDE_STREAM = ThreadLocal.withInitial(() -> false);
 
     private final ModelConfig config;
@@ -149,7 +148,8 @@ public final class StreamedDecoder implements Decoder {
                         torch_cuda.getCurrentCUDAStream(deviceIndex()).synchronize();
                     }
                     if (!reuse) w.release();
-                    if (TRIM) org.bytedeco.javacpp.Pointer.trimMemory(); // freed memory back to the system
+                    // freed memory back to the system: without it the activations' heap grows (benchmarks/README.md)
+                    org.bytedeco.javacpp.Pointer.trimMemory();
                 }
             }
             for (int b = 0; b < n; b++) {
