@@ -32,6 +32,20 @@ public final class Inputs {
         return path;
     }
 
+    /**
+     * {@code dir}, which must be a model directory: a directory holding a config.json. The one
+     * check of a model directory, for every job and entry point (one-line IOException naming it).
+     */
+    public static Path modelDirectory(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new IOException("model directory not found: " + dir);
+        }
+        if (!Files.isRegularFile(dir.resolve("config.json"))) {
+            throw new IOException("model directory has no config.json: " + dir);
+        }
+        return dir;
+    }
+
     private static BasicFileAttributes attributes(Path p) throws IOException {
         try {
             return Files.readAttributes(p, BasicFileAttributes.class);

@@ -2,17 +2,13 @@ package io.cusprun.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.api.EvalJob;
+import io.cusprun.api.ModelEvaluator;
 import io.cusprun.eval.EvalData;
 import io.cusprun.eval.McItem;
 import io.cusprun.eval.McResult;
-import io.cusprun.eval.MultipleChoice;
-import io.cusprun.eval.Perplexity;
 import io.cusprun.eval.PerplexityResult;
-import io.cusprun.model.Decoder;
-import io.cusprun.model.Decoders;
-import io.cusprun.model.LoadOptions;
 import io.cusprun.model.MemoryPlan;
-import io.cusprun.model.MemorySettings;
 import io.cusprun.model.ModelConfig;
 import io.cusprun.model.TextTokenizer;
 import java.io.IOException;
@@ -20,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.OptionalInt;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.OptionGroup;
 import org.apache.commons.cli.Options;
@@ -33,9 +30,9 @@ import org.apache.commons.cli.Options;
 public final class EvalCommand implements Command {
     static final String NAME = "eval";
     /** Window when --max-length is absent: the model's context, at most this. */
-    static final int DEFAULT_MAX_LENGTH = 2048;
+    static final int DEFAULT_MAX_LENGTH = EvalJob.DEFAULT_MAX_LENGTH;
 
-    static final int DEFAULT_BATCH_TOKENS = 4096;
+    static final int DEFAULT_BATCH_TOKENS = EvalJob.DEFAULT_BATCH_TOKENS;
 
     @Override
     public String name() {
@@ -77,25 +74,41 @@ public final class EvalCommand implements Command {
         return o;
     }
 
+    /** The evaluation options' values as an {@link EvalJob}. */
+    static EvalJob job(CommandLine cl) {
+        return EvalJob.of(Path.of(Cli.required(cl, "model")))
+                .withLoad(Cli.loadOptions(cl.getOptionValue("device"), cl.getOptionValue("dtype")))
+                .withMemory(Cli.memory(cl))
+                .withMaxLength(optional(cl, "max-length", 2))
+                .withStride(optional(cl, "stride", 1))
+                .withBatchTokens(Cli.intOption(cl, "batch-tokens", DEFAULT_BATCH_TOKENS, 1, Cli.MAX_COUNT));
+    }
+
+    private static OptionalInt optional(CommandLine cl, String name, int min) {
+        return cl.hasOption(name)
+                ? OptionalInt.of(Cli.intOption(cl, name, min, min, Cli.MAX_COUNT))
+                : OptionalInt.empty();
+    }
+
     @Override
     public int execute(CommandLine cl, Console console) throws IOException {
-        Path modelDir = Path.of(Cli.required(cl, "model"));
+        Cli.required(cl, "model");
         if (!cl.hasOption("text") && !cl.hasOption("ids") && !cl.hasOption("mc")) {
             throw new UsageException("one of --text, --ids or --mc is required");
         }
-        int maxLength = Cli.intOption(cl, "max-length", -1, 2, Cli.MAX_COUNT); // -1: from the model's config
-        int stride = Cli.intOption(cl, "stride", -1, 1, Cli.MAX_COUNT); // -1: half the window
-        int batchTokens = Cli.intOption(cl, "batch-tokens", DEFAULT_BATCH_TOKENS, 1, Cli.MAX_COUNT);
-        LoadOptions load = Cli.loadOptions(cl.getOptionValue("device"), cl.getOptionValue("dtype"));
-        MemorySettings memory = Cli.memory(cl);
-        ModelConfig config = ModelConfig.read(modelDir);
-        if (maxLength < 0) {
-            maxLength = (int) Math.min(config.maxPositionEmbeddings(), DEFAULT_MAX_LENGTH);
-        }
-        int s = stride > 0 ? stride : Math.max(1, maxLength / 2);
-        if (maxLength < 2 || s > maxLength) {
+        int askedLength = Cli.intOption(cl, "max-length", 2, 2, Cli.MAX_COUNT);
+        int askedStride = Cli.intOption(cl, "stride", 1, 1, Cli.MAX_COUNT);
+        if (cl.hasOption("max-length") && cl.hasOption("stride") && askedStride > askedLength) {
             throw new UsageException("need --max-length >= 2 and --stride <= --max-length");
         }
+        EvalJob job = job(cl);
+        Path modelDir = job.model();
+        ModelConfig config = job.config(); // checks the model directory
+        int maxLength = job.window(config);
+        if (job.stride().isPresent() && job.stride().getAsInt() > maxLength) {
+            throw new UsageException("need --max-length >= 2 and --stride <= --max-length");
+        }
+        int s = job.stride(maxLength);
         ObjectNode result = new ObjectMapper().createObjectNode();
         result.put("model", modelDir.toString());
         boolean mc = cl.hasOption("mc");
@@ -108,7 +121,7 @@ public final class EvalCommand implements Command {
         List<long[]> docs = List.of();
         long tokens;
         if (mc) {
-            items = EvalData.readMultipleChoice(file);
+            items = ModelEvaluator.readMultipleChoice(file, OptionalInt.empty());
             if (items.isEmpty()) {
                 throw new IOException(file + ": no items");
             }
@@ -117,31 +130,23 @@ public final class EvalCommand implements Command {
             docs = cl.hasOption("text") ? readText(file, modelDir) : EvalData.readIds(file, config.vocabSize());
             tokens = docs.stream().mapToLong(d -> d.length).sum();
         }
-        MemoryPlan.Work work = new MemoryPlan.Work(
-                MemoryPlan.Pass.EVAL, batchTokens, batchTokens, maxLength, 0, 0, false, 1, tokens, docs.size());
-        MemoryPlan plan = Decoders.plan(modelDir, load, memory, work);
+        MemoryPlan plan = job.plan(maxLength, tokens, docs.size());
         if (cl.hasOption("dry-run")) {
             console.out().println(plan.describe(Math.max(1, Math.min(maxLength, tokens / Math.max(1, docs.size())))));
             return Cli.OK;
         }
-        try (Decoder model = Decoders.open(modelDir, load, plan)) {
+        try (ModelEvaluator ev = job.open(tokens, docs.size())) {
             if (mc) {
-                try (TextTokenizer tok = TextTokenizer.load(modelDir)) {
-                    McResult r = new MultipleChoice(model, tok, maxLength, batchTokens).evaluate(items);
-                    result.put("task", "multiple_choice")
-                            .put("file", file.toString())
-                            .put("acc", r.acc())
-                            .put("acc_norm", r.accNorm())
-                            .put("acc_norm_bytes", r.accNormBytes())
-                            .put("n", r.n());
-                    print(
-                            cl,
-                            console,
-                            result,
-                            String.format("acc %.4f  acc_norm %.4f  n %d", r.acc(), r.accNorm(), r.n()));
-                }
+                McResult r = ev.multipleChoice(items);
+                result.put("task", "multiple_choice")
+                        .put("file", file.toString())
+                        .put("acc", r.acc())
+                        .put("acc_norm", r.accNorm())
+                        .put("acc_norm_bytes", r.accNormBytes())
+                        .put("n", r.n());
+                print(cl, console, result, String.format("acc %.4f  acc_norm %.4f  n %d", r.acc(), r.accNorm(), r.n()));
             } else {
-                PerplexityResult r = new Perplexity(model, maxLength, s, batchTokens).evaluate(docs);
+                PerplexityResult r = ev.perplexityOfIds(docs);
                 if (r.tokens() == 0) {
                     throw new IOException(file + ": no tokens to score (documents need at least 2 tokens)");
                 }

@@ -20,7 +20,6 @@ import io.cusprun.score.ScoreSettings;
 import io.cusprun.vocab.VocabTrimSettings;
 import io.cusprun.vocab.VocabularyTrim;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -229,7 +228,7 @@ public final class PruneCommand implements Command {
         List<CorpusSpec> corpusSpecs = Corpora.parse(cl.getOptionValues("corpus"));
         for (CorpusSpec s : corpusSpecs) s.checkExists();
         String[] scoreFiles = cl.getOptionValues("scores");
-        if (!Files.isDirectory(model)) throw new IOException("model directory not found: " + model);
+        io.cusprun.Inputs.modelDirectory(model);
         if (!dryRun) {
             List<Path> scorePaths = new ArrayList<>();
             if (scoreFiles != null) for (String f : scoreFiles) scorePaths.add(Path.of(f));

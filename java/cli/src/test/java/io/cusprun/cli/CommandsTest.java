@@ -106,7 +106,13 @@ class CommandsTest {
         err.reset();
         assertEquals(1, eval("--model", tmp.toString(), "--text", missing.toString()));
         assertEquals(
-                "cusprun eval: " + tmp.resolve("config.json") + ": no such file",
+                "cusprun eval: model directory has no config.json: " + tmp,
+                err.toString().strip());
+        err.reset();
+        Path noModel = tmp.resolve("no-model");
+        assertEquals(1, eval("--model", noModel.toString(), "--text", missing.toString()));
+        assertEquals(
+                "cusprun eval: model directory not found: " + noModel,
                 err.toString().strip());
     }
 

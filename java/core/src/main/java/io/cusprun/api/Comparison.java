@@ -40,6 +40,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -116,13 +117,13 @@ public final class Comparison {
     public Result run() throws IOException {
         CpuRuntime.configure(); // the shipped native libraries, before anything touches LibTorch
         long start = System.nanoTime();
-        expertDocs = ModelEvaluator.readDocuments(spec.evalExpert(), spec.evalDocs());
-        generalDocs = ModelEvaluator.readDocuments(spec.evalGeneral(), spec.evalDocs());
+        expertDocs = ModelEvaluator.readDocuments(spec.evalExpert(), evalLimit());
+        generalDocs = ModelEvaluator.readDocuments(spec.evalGeneral(), evalLimit());
         expertBytes = PerplexityResult.utf8Bytes(expertDocs);
         generalBytes = PerplexityResult.utf8Bytes(generalDocs);
         choiceItems = spec.evalChoice() == null
                 ? List.of()
-                : ModelEvaluator.readMultipleChoice(spec.evalChoice(), spec.evalDocs());
+                : ModelEvaluator.readMultipleChoice(spec.evalChoice(), evalLimit());
 
         ExpertPruner pruner = ExpertPruner.open(spec.model()).withProgress(log).withMemory(memory);
         double middle = spec.ratios().get(spec.ratios().size() / 2);
@@ -457,7 +458,10 @@ public final class Comparison {
     private Evaluated evaluate(
             String method, double ratio, double block, double total, long params, Path model, boolean choice)
             throws IOException {
-        try (ModelEvaluator ev = ModelEvaluator.open(model, spec.maxLength(), memory)) {
+        EvalJob job = EvalJob.of(model)
+                .withMaxLength(OptionalInt.of(spec.maxLength()))
+                .withMemory(memory);
+        try (ModelEvaluator ev = job.open()) {
             PerplexityResult e = ev.perplexity(expertDocs);
             PerplexityResult g = ev.perplexity(generalDocs);
             double acc = Double.NaN;
@@ -470,6 +474,11 @@ public final class Comparison {
                     e.bitsPerByte(expertBytes),
                     g.bitsPerByte(generalBytes));
         }
+    }
+
+    /** The documents (and items) read per eval file: all when the spec says 0. */
+    private OptionalInt evalLimit() {
+        return spec.evalDocs() > 0 ? OptionalInt.of(spec.evalDocs()) : OptionalInt.empty();
     }
 
     /** Parameters of a written checkpoint. */

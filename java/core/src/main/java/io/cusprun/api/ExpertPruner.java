@@ -41,7 +41,6 @@ import io.cusprun.vocab.VocabTrimSettings;
 import io.cusprun.vocab.VocabularyTrim;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -92,9 +91,7 @@ public final class ExpertPruner {
     /** Reads the model directory's config and safetensors headers (no weights are loaded). */
     public static ExpertPruner open(Path modelDir) throws IOException {
         CpuRuntime.configure(); // the shipped native libraries, before anything touches LibTorch
-        if (!Files.isDirectory(modelDir)) {
-            throw new IOException("model directory not found: " + modelDir);
-        }
+        io.cusprun.Inputs.modelDirectory(modelDir);
         return new ExpertPruner(modelDir, ModelFingerprint.of(modelDir), CheckpointPruner.shapeOf(modelDir));
     }
 

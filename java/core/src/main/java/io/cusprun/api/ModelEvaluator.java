@@ -10,72 +10,76 @@ import io.cusprun.eval.Perplexity;
 import io.cusprun.eval.PerplexityResult;
 import io.cusprun.model.Decoder;
 import io.cusprun.model.Decoders;
-import io.cusprun.model.LoadOptions;
 import io.cusprun.model.MemoryPlan;
-import io.cusprun.model.MemorySettings;
 import io.cusprun.model.TextTokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
 
 /**
  * Quality of one checkpoint on held-out data: perplexity of documents (each scored on its own,
- * with sliding windows past the context) and multiple-choice accuracy. Holds the model and its
- * tokenizer until closed.
+ * with sliding windows past the context) and multiple-choice accuracy. Built from an {@link
+ * EvalJob} (device, dtype, memory, window limits), which plans its memory; holds the model and
+ * its tokenizer until closed.
  */
 public final class ModelEvaluator implements AutoCloseable {
-    /** Tokens per forward pass while evaluating. */
-    static final int BATCH_TOKENS = 4096;
-
     private final Decoder model;
     private final TextTokenizer tokenizer;
     private final int maxLength;
+    private final int stride;
+    private final int batchTokens;
 
-    private ModelEvaluator(Decoder model, TextTokenizer tokenizer, int maxLength) {
+    private ModelEvaluator(Decoder model, TextTokenizer tokenizer, int maxLength, int stride, int batchTokens) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.maxLength = maxLength;
+        this.stride = stride;
+        this.batchTokens = batchTokens;
     }
 
     /** Loads a checkpoint for evaluation on the CPU; windows of at most {@code maxLength} tokens. */
     public static ModelEvaluator open(Path modelDir, int maxLength) throws IOException {
-        return open(modelDir, maxLength, MemorySettings.DEFAULTS);
+        return EvalJob.of(modelDir).withMaxLength(OptionalInt.of(maxLength)).open();
     }
 
-    /**
-     * The same, in memory or layer-streamed as {@code memory} and the model's size decide (fp32
-     * on the CPU either way: the results agree to rounding).
-     */
-    public static ModelEvaluator open(Path modelDir, int maxLength, MemorySettings memory) throws IOException {
+    /** Opens {@code job}'s model with windows of {@code window} tokens under {@code plan} ({@link EvalJob#open}). */
+    static ModelEvaluator open(EvalJob job, int window, MemoryPlan plan) throws IOException {
         CpuRuntime.configure(); // the shipped native libraries, before anything touches LibTorch
-        MemoryPlan plan = plan(modelDir, maxLength, memory, Long.MAX_VALUE / 4);
-        Decoder model = Decoders.open(modelDir, LoadOptions.DEFAULTS, plan);
+        int stride = job.stride(window);
+        Decoder model = Decoders.open(job.model(), job.load(), plan);
         try {
-            TextTokenizer tokenizer = TextTokenizer.load(modelDir);
-            int length = (int) Math.min(maxLength, model.config().maxPositionEmbeddings());
-            return new ModelEvaluator(model, tokenizer, length);
+            TextTokenizer tokenizer = TextTokenizer.load(job.model());
+            return new ModelEvaluator(model, tokenizer, window, stride, job.batchTokens());
         } catch (IOException | RuntimeException e) {
             model.close();
             throw e;
         }
     }
 
-    /** The memory plan of evaluating {@code tokens} tokens in windows of {@code maxLength}. */
-    public static MemoryPlan plan(Path modelDir, int maxLength, MemorySettings memory, long tokens) throws IOException {
-        MemoryPlan.Work work = new MemoryPlan.Work(
-                MemoryPlan.Pass.EVAL, BATCH_TOKENS, BATCH_TOKENS, maxLength, 0, 0, false, 1, tokens, tokens);
-        return Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, work);
+    /**
+     * Documents of a held-out file: {@code .jsonl} (field text), {@code .txt} (blank-line
+     * separated) or a folder; the first {@code limit} of them, all when empty.
+     */
+    public static List<String> readDocuments(Path file, OptionalInt limit) throws IOException {
+        return DocumentReader.read(file, limit.orElse(0));
     }
 
-    /** Documents of a held-out file: {@code .jsonl} (field text), {@code .txt} (blank-line separated) or a folder. */
-    public static List<String> readDocuments(Path file, int limit) throws IOException {
-        return DocumentReader.read(file, limit);
-    }
-
-    public static List<McItem> readMultipleChoice(Path file, int limit) throws IOException {
+    /** Multiple-choice items of a JSONL file; the first {@code limit} of them, all when empty. */
+    public static List<McItem> readMultipleChoice(Path file, OptionalInt limit) throws IOException {
         List<McItem> items = EvalData.readMultipleChoice(file);
-        return limit > 0 && items.size() > limit ? items.subList(0, limit) : items;
+        return limit.isPresent() && items.size() > limit.getAsInt() ? items.subList(0, limit.getAsInt()) : items;
+    }
+
+    /** Tokens per window. */
+    public int maxLength() {
+        return maxLength;
+    }
+
+    /** Window stride. */
+    public int stride() {
+        return stride;
     }
 
     public Decoder model() {
@@ -88,12 +92,17 @@ public final class ModelEvaluator implements AutoCloseable {
         for (String d : documents) {
             ids.add(tokenizer.encode(d, true));
         }
-        return new Perplexity(model, maxLength, Math.max(1, maxLength / 2), BATCH_TOKENS).evaluate(ids);
+        return perplexityOfIds(ids);
+    }
+
+    /** Perplexity over documents already tokenized (each starts as the model expects, BOS included where it has one). */
+    public PerplexityResult perplexityOfIds(List<long[]> documents) {
+        return new Perplexity(model, maxLength, stride, batchTokens).evaluate(documents);
     }
 
     /** acc and acc_norm as lm-evaluation-harness defines them. */
     public McResult multipleChoice(List<McItem> items) {
-        return new MultipleChoice(model, tokenizer, maxLength, BATCH_TOKENS).evaluate(items);
+        return new MultipleChoice(model, tokenizer, maxLength, batchTokens).evaluate(items);
     }
 
     @Override

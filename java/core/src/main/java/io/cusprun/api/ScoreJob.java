@@ -68,10 +68,7 @@ public record ScoreJob(
      */
     public ScoreJob checkInputs() throws IOException {
         for (CorpusSpec s : corpora) s.checkExists();
-        if (!Files.isDirectory(model)) throw new IOException("model directory not found: " + model);
-        if (!Files.isRegularFile(model.resolve("config.json"))) {
-            throw new IOException("model directory has no config.json: " + model);
-        }
+        io.cusprun.Inputs.modelDirectory(model);
         return this;
     }
 

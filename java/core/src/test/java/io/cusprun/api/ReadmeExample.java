@@ -39,7 +39,7 @@ public class ReadmeExample {
 
         // 4. its quality on held-out text
         try (ModelEvaluator eval = ModelEvaluator.open(out, 1024)) {
-            List<String> heldOut = ModelEvaluator.readDocuments(Path.of(args[4]), 0);
+            List<String> heldOut = ModelEvaluator.readDocuments(Path.of(args[4]), java.util.OptionalInt.empty());
             System.out.println("perplexity " + eval.perplexity(heldOut).perplexity());
         }
     }
