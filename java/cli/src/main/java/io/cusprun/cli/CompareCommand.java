@@ -1,8 +1,5 @@
 package io.cusprun.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cusprun.api.Comparison;
 import io.cusprun.api.ComparisonSpec;
 import io.cusprun.api.ComparisonText;
@@ -12,17 +9,14 @@ import io.cusprun.model.MemorySettings;
 import io.cusprun.prune.Granularity;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.PruneMode;
-import io.cusprun.prune.PruneReport;
 import io.cusprun.prune.PruneSettings;
-import io.cusprun.report.ComparisonRow;
-import io.cusprun.report.RepeatedRow;
 import io.cusprun.report.RepeatedTable;
 import io.cusprun.report.ReportWriter;
+import io.cusprun.report.TextTable;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -254,159 +248,32 @@ public final class CompareCommand implements Command {
         PrintStream log = console.err();
         PrintStream out = console.out();
         Comparison.Result result = new Comparison(spec, log).withMemory(memory).run();
-        ObjectNode results = toJson(spec, result);
         if (json) {
-            out.println(results.toPrettyString());
-        } else if (spec.repeats() > 1) {
-            out.println(ComparisonText.repeatedHeader());
-            out.println(ComparisonText.format(result.baseline()));
-            result.cells().forEach(c -> out.println(ComparisonText.format(c, result.cells())));
-            out.println(RepeatedTable.markNote(spec.repeats()));
+            out.println(result.toJson().toPrettyString());
         } else {
-            out.println(ComparisonText.header());
-            out.println(ComparisonText.format(result.baseline()));
-            result.rows().forEach(r -> out.println(ComparisonText.format(r)));
-        }
-        String none = ComparisonText.noHeadsNote(result);
-        if (!json && none != null) out.println(none);
-        if (!json && !result.dimensionStudy().isEmpty()) {
-            out.println();
-            out.println("dimension study: cusprun at the middle ratio, scored on each subset of the expert corpora");
-            out.println(spec.repeats() > 1 ? ComparisonText.repeatedHeader() : ComparisonText.header());
-            RepeatedRow all = RepeatedTable.allDimensions(result.dimensionStudy());
-            result.dimensionStudy()
-                    .forEach(c -> out.println(
-                            spec.repeats() > 1 ? ComparisonText.format(c, all) : ComparisonText.format(c.meanRow())));
-            if (spec.repeats() > 1) {
-                out.println(RepeatedTable.dimensionMarkNote());
+            TextTable.lines(result.table()).forEach(out::println);
+            if (spec.repeats() > 1) out.println(RepeatedTable.markNote(spec.repeats()));
+            String none = ComparisonText.noHeadsNote(result);
+            if (none != null) out.println(none);
+            if (!result.dimensionStudy().isEmpty()) {
+                out.println();
+                out.println(
+                        "dimension study: cusprun at the middle ratio, scored on each subset of the expert corpora");
+                TextTable.lines(result.dimensionTable()).forEach(out::println);
+                if (spec.repeats() > 1) out.println(RepeatedTable.dimensionMarkNote());
+            }
+            if (!result.vocabulary().isEmpty()) {
+                out.println();
+                out.println("vocabulary trim: cusprun at the middle ratio"
+                        + (spec.repeats() > 1 ? " (repeat 1)" : "")
+                        + ", whole and with --trim-vocab; bits per byte of the held-out text");
+                out.println(ComparisonText.vocabularyHeader());
+                result.vocabulary().forEach(r -> out.println(ComparisonText.formatVocabulary(r)));
             }
         }
-        if (!json && !result.vocabulary().isEmpty()) {
-            out.println();
-            out.println("vocabulary trim: cusprun at the middle ratio"
-                    + (spec.repeats() > 1 ? " (repeat 1)" : "")
-                    + ", whole and with --trim-vocab; bits per byte of the held-out text");
-            out.println(ComparisonText.vocabularyHeader());
-            result.vocabulary().forEach(r -> out.println(ComparisonText.formatVocabulary(r)));
-        }
-        Path index =
-                ReportWriter.write(result.report(), reportDir, Map.of("results.json", results.toPrettyString() + "\n"));
-        Path jsonFile = reportDir.resolve("results.json");
-        log.println("report: " + index + "  results: " + jsonFile);
+        Path index = result.writeReport(reportDir);
+        log.println("report: " + index + "  results: " + reportDir.resolve(Comparison.RESULTS_JSON));
         return Cli.OK;
-    }
-
-    static ObjectNode toJson(ComparisonSpec spec, Comparison.Result result) {
-        ObjectMapper mapper = new ObjectMapper();
-        ObjectNode root = mapper.createObjectNode();
-        root.put("model", spec.model().toString());
-        ArrayNode corpora = root.putArray("expert_corpora");
-        spec.expertCorpora().forEach(c -> corpora.add(c.kind().label() + ":" + c.name()));
-        root.put("mode", spec.prune().mode().label());
-        root.put("granularity", spec.prune().granularity().label());
-        root.put("head_unit", spec.prune().headUnit().label());
-        root.put("doc_quantile", spec.prune().docQuantile());
-        root.put("head_rule", spec.prune().headRule().label());
-        root.set("unpruned", row(mapper, result.baseline()));
-        if (spec.repeats() > 1) {
-            root.put("repeats", spec.repeats());
-            root.put("seed", spec.prune().seed());
-        }
-        ArrayNode rows = root.putArray("rows");
-        for (int i = 0; i < result.rows().size(); i++) {
-            rows.add(
-                    spec.repeats() > 1
-                            ? repeatedRow(mapper, result.cells().get(i), result.cells())
-                            : row(mapper, result.rows().get(i)));
-        }
-        if (!result.dimensionStudy().isEmpty()) {
-            ObjectNode study = root.putObject("dimension_study");
-            study.put("ratio", result.dimensionStudy().get(0).requestedRatio());
-            ArrayNode studyRows = study.putArray("rows");
-            for (RepeatedRow c : result.dimensionStudy()) {
-                ObjectNode o = spec.repeats() > 1
-                        ? repeatedRow(mapper, c, RepeatedTable.allDimensions(result.dimensionStudy()), "vs_all")
-                        : row(mapper, c.meanRow());
-                o.remove("method");
-                ArrayNode dims = mapper.createArrayNode();
-                Arrays.stream(c.label().split(" \\+ ")).forEach(dims::add);
-                o.set("dimensions", dims);
-                studyRows.add(o);
-            }
-        }
-        if (!result.vocabulary().isEmpty()) {
-            ArrayNode vocab = root.putArray("vocabulary_trim");
-            for (Comparison.VocabularyRow r : result.vocabulary()) {
-                ObjectNode o = vocab.addObject();
-                o.put("model", r.label());
-                o.put("ratio", r.ratio());
-                o.put("vocabulary", r.vocabulary());
-                o.put("parameters", r.parameters());
-                putFinite(o, "expert_bits_per_byte", r.expertBitsPerByte());
-                putFinite(o, "general_bits_per_byte", r.generalBitsPerByte());
-                putFinite(o, "expert_perplexity", r.expertPerplexity());
-                putFinite(o, "general_perplexity", r.generalPerplexity());
-            }
-        }
-        String none = ComparisonText.noHeadsNote(result);
-        if (none != null) root.put("note", none);
-        return root;
-    }
-
-    /**
-     * A cell of a repeated comparison: the means under the single-run keys, {@code <metric>_sd},
-     * the paired difference to cusprun at the same ratio ({@code vs_cusprun}) and every repeat's row.
-     */
-    private static ObjectNode repeatedRow(ObjectMapper mapper, RepeatedRow c, List<RepeatedRow> all) {
-        return repeatedRow(mapper, c, RepeatedTable.reference(c, all), "vs_cusprun");
-    }
-
-    /** A repeated cell with its paired differences to {@code reference} under {@code vsKey}. */
-    private static ObjectNode repeatedRow(ObjectMapper mapper, RepeatedRow c, RepeatedRow reference, String vsKey) {
-        ObjectNode o = row(mapper, c.meanRow());
-        for (RepeatedTable.Metric m : RepeatedTable.Metric.values()) {
-            putFinite(o, m.key + "_sd", c.sd(m.value));
-        }
-        ObjectNode vs = mapper.createObjectNode();
-        for (RepeatedTable.Metric m : RepeatedTable.Metric.values()) {
-            RepeatedRow.Difference d = RepeatedTable.differenceTo(c, reference, m);
-            if (d != null && Double.isFinite(d.mean())) {
-                ObjectNode dn = vs.putObject(m.key);
-                dn.put("difference", d.mean());
-                dn.put("se", d.se());
-                dn.put("exceeds_2se", d.exceedsTwoSe());
-            }
-        }
-        if (!vs.isEmpty()) {
-            o.set(vsKey, vs);
-        }
-        ArrayNode runs = o.putArray("runs");
-        c.runs().forEach(r -> runs.add(row(mapper, r)));
-        return o;
-    }
-
-    private static ObjectNode row(ObjectMapper mapper, ComparisonRow r) {
-        ObjectNode o = mapper.createObjectNode();
-        o.put("method", r.method());
-        o.put("ratio", r.requestedRatio());
-        o.put("achieved_block_ratio", r.achievedBlockRatio());
-        o.put("achieved_total_ratio", r.achievedTotalRatio());
-        o.put("parameters", r.parameters());
-        putFinite(o, "expert_perplexity", r.expertPerplexity());
-        putFinite(o, "general_perplexity", r.generalPerplexity());
-        putFinite(o, "expert_acc", r.expertAccuracy());
-        o.set("removed", PruneReport.counts(r.removed()));
-        o.set("removed_per_layer", PruneReport.counts(r.removedPerLayer()));
-        return o;
-    }
-
-    /** JSON has no NaN: an unmeasured value is null. */
-    private static void putFinite(ObjectNode o, String key, double v) {
-        if (Double.isFinite(v)) {
-            o.put(key, v);
-        } else {
-            o.putNull(key);
-        }
     }
 
     /** Mode, granularity, document quantile and head rule over the default selection settings; the ratio is set per run. */

@@ -1,5 +1,6 @@
 package io.cusprun.api;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cusprun.AtomicOutput;
 import io.cusprun.FileTrees;
 import io.cusprun.OutputPolicy;
@@ -25,6 +26,8 @@ import io.cusprun.prune.Relevance;
 import io.cusprun.report.ComparisonRow;
 import io.cusprun.report.RepeatedRow;
 import io.cusprun.report.ReportData;
+import io.cusprun.report.ReportWriter;
+import io.cusprun.report.ResultsTable;
 import io.cusprun.score.CorpusScores;
 import io.cusprun.vocab.VocabularyTrim;
 import java.io.IOException;
@@ -62,7 +65,34 @@ public final class Comparison {
             ReportData report,
             List<RepeatedRow> cells,
             List<RepeatedRow> dimensionStudy,
-            List<VocabularyRow> vocabulary) {}
+            List<VocabularyRow> vocabulary,
+            ComparisonSpec spec) {
+        /** The results table: the unpruned model, then every cell (mean ± sd and the marks with repeats). */
+        public ResultsTable table() {
+            return ResultsTable.comparison(baseline, cells);
+        }
+
+        /** The dimension study's table (no rows when it was not asked for). */
+        public ResultsTable dimensionTable() {
+            return ResultsTable.dimensionStudy(dimensionStudy);
+        }
+
+        /** What {@code results.json} holds: the settings, the unpruned row, every row, the study and the trim. */
+        public ObjectNode toJson() {
+            return ComparisonJson.of(this);
+        }
+
+        /**
+         * Writes the report folder {@code dir} (index.html, the charts, table.md and results.json),
+         * built in a temporary folder and renamed into place; returns its index.html.
+         */
+        public Path writeReport(Path dir) throws IOException {
+            return ReportWriter.write(report, dir, Map.of(RESULTS_JSON, toJson().toPrettyString() + "\n"));
+        }
+    }
+
+    /** The name of the results' JSON in a report folder. */
+    public static final String RESULTS_JSON = "results.json";
 
     /**
      * cusprun's model at the middle ratio of the first repeat, whole or with its vocabulary
@@ -180,7 +210,7 @@ public final class Comparison {
                 baseline,
                 spec.repeats() > 1 ? cells : List.of(),
                 study);
-        return new Result(baseline, rows, report, cells, study, first.vocabulary());
+        return new Result(baseline, rows, report, cells, study, first.vocabulary(), spec);
     }
 
     /**

@@ -45,6 +45,19 @@ public record ReportData(
         this(title, summary, keptFractionPerLayer, overlapLabels, overlap, rows, baseline, List.of(), List.of());
     }
 
+    /** The comparison's table: the unpruned row, then every cell (the single runs without repeats). */
+    public ResultsTable table() {
+        return repeated.isEmpty() ? ResultsTable.ofRuns(baseline, rows) : ResultsTable.comparison(baseline, repeated);
+    }
+
+    /** The dimension study's table as the report shows it: the subsets, the ratio, the size and the quality. */
+    public ResultsTable dimensionTable() {
+        return ResultsTable.dimensionStudy(dimensionStudy)
+                .select(List.of(
+                        "method", "ratio", "parameters", "expert_perplexity", "general_perplexity", "expert_acc"))
+                .withLabelHeading("dimensions");
+    }
+
     /** How many resamples each cell ran on (1 without repeats). */
     public int repeats() {
         return repeated.isEmpty() ? 1 : repeated.get(0).repeats();

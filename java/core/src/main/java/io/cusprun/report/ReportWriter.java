@@ -109,11 +109,9 @@ public final class ReportWriter {
                 if (data.repeats() > 1) {
                     html.append("<p>")
                             .append(esc(RepeatedTable.markNote(data.repeats())))
-                            .append("</p>\n")
-                            .append(repeatedTable(data));
-                } else {
-                    html.append(table(data));
+                            .append("</p>\n");
                 }
+                html.append(HtmlTable.render(data.table().sortedByRatio(data.baseline() == null ? 0 : 1)));
                 String none = data.repeated().isEmpty()
                         ? ComparisonRow.noHeadsNote(data.rows())
                         : RepeatedTable.noHeadsNote(data.repeated());
@@ -169,12 +167,15 @@ public final class ReportWriter {
             }
             html.append("</body></html>\n");
             Files.writeString(tmp.resolve("index.html"), html.toString(), StandardCharsets.UTF_8);
-            StringBuilder md = new StringBuilder(RepeatedTable.markdown(data));
+            StringBuilder md = new StringBuilder(MarkdownTable.render(data.table()));
             if (data.repeats() > 1) {
                 md.append('\n').append(RepeatedTable.markNote(data.repeats())).append('\n');
             }
             if (!data.dimensionStudy().isEmpty()) {
-                md.append('\n').append(RepeatedTable.dimensionMarkdown(data));
+                md.append('\n').append(MarkdownTable.render(data.dimensionTable()));
+                if (data.dimensionStudy().get(0).repeats() > 1) {
+                    md.append('\n').append(RepeatedTable.dimensionMarkNote()).append('\n');
+                }
             }
             Files.writeString(tmp.resolve(TABLE), md.toString(), StandardCharsets.UTF_8);
             for (Map.Entry<String, String> e : extraFiles.entrySet()) {
@@ -187,59 +188,6 @@ public final class ReportWriter {
             Files.writeString(tmp.resolve(MANIFEST), m.toPrettyString() + "\n", StandardCharsets.UTF_8);
         });
         return dir.resolve("index.html");
-    }
-
-    private static String table(ReportData data) {
-        StringBuilder t = new StringBuilder("<table>\n<tr><th>method</th><th>ratio</th><th>achieved (blocks)</th>")
-                .append("<th>achieved (total)</th><th>parameters</th><th>expert ppl</th><th>general ppl</th>")
-                .append(
-                        "<th>expert acc</th><th>FFN removed</th><th>heads removed</th><th>KV groups removed</th></tr>\n");
-        if (data.baseline() != null) {
-            t.append(row(data.baseline()));
-        }
-        sorted(data).forEach(r -> t.append(row(r)));
-        return t.append("</table>\n").toString();
-    }
-
-    /** Means ± standard deviations over the repeats, the cells that differ from cusprun marked. */
-    private static String repeatedTable(ReportData data) {
-        StringBuilder t = new StringBuilder("<table>\n<tr><th>method</th><th>ratio</th><th>achieved (blocks)</th>")
-                .append("<th>achieved (total)</th><th>parameters</th><th>expert ppl</th><th>general ppl</th>")
-                .append(
-                        "<th>expert acc</th><th>FFN removed</th><th>heads removed</th><th>KV groups removed</th></tr>\n");
-        if (data.baseline() != null) {
-            t.append(row(data.baseline()));
-        }
-        data.repeated().stream()
-                .sorted(Comparator.comparingDouble(RepeatedRow::requestedRatio).thenComparing(RepeatedRow::label))
-                .forEach(c -> {
-                    ComparisonRow m = c.meanRow();
-                    t.append(String.format(
-                            Locale.ROOT,
-                            "<tr><td>%s</td><td>%.2f</td><td>%.3f</td><td>%.3f</td><td>%,d</td>",
-                            esc(c.label()),
-                            c.requestedRatio(),
-                            m.achievedBlockRatio(),
-                            m.achievedTotalRatio(),
-                            m.parameters()));
-                    for (RepeatedTable.Metric metric : RepeatedTable.Metric.values()) {
-                        t.append(cell(c, RepeatedTable.difference(c, data.repeated(), metric), metric));
-                    }
-                    t.append(removedCells(m.removed())).append("</tr>\n");
-                });
-        return t.append("</table>\n").toString();
-    }
-
-    /** A {@code mean ± sd} cell: bold and marked when its difference to the reference exceeds 2 SE, which its title gives. */
-    private static String cell(RepeatedRow c, RepeatedRow.Difference d, RepeatedTable.Metric metric) {
-        String v = esc(RepeatedTable.value(c, metric, "–"));
-        if (d == null || !Double.isFinite(d.mean())) {
-            return "<td>" + v + "</td>";
-        }
-        String title = String.format(Locale.ROOT, "difference to the reference %+.3f, SE %.3f", d.mean(), d.se());
-        return d.exceedsTwoSe()
-                ? "<td title=\"" + title + "\"><b>" + v + " " + RepeatedTable.MARK + "</b></td>"
-                : "<td title=\"" + title + "\">" + v + "</td>";
     }
 
     /** The dimension study's section: what each subset of the expert's dimensions keeps. */
@@ -255,50 +203,12 @@ public final class ReportWriter {
                         first.repeats() > 1
                                 ? "; mean ± standard deviation over " + first.repeats() + " resamples"
                                 : "")))
-                .append("</p>\n<table>\n<tr><th>dimensions</th><th>ratio</th><th>parameters</th>")
-                .append("<th>expert ppl</th><th>general ppl</th><th>expert acc</th></tr>\n");
-        RepeatedRow all = RepeatedTable.allDimensions(data.dimensionStudy());
-        for (RepeatedRow c : data.dimensionStudy()) {
-            t.append(String.format(
-                    Locale.ROOT,
-                    "<tr><td>%s</td><td>%.2f</td><td>%,d</td>",
-                    esc(c.label()),
-                    c.requestedRatio(),
-                    c.meanRow().parameters()));
-            for (RepeatedTable.Metric metric : RepeatedTable.Metric.values()) {
-                t.append(cell(c, RepeatedTable.differenceTo(c, all, metric), metric));
-            }
-            t.append("</tr>\n");
-        }
-        t.append("</table>\n");
+                .append("</p>\n")
+                .append(HtmlTable.render(data.dimensionTable()));
         if (first.repeats() > 1) {
             t.append("<p>").append(esc(RepeatedTable.dimensionMarkNote())).append("</p>\n");
         }
         return t.toString();
-    }
-
-    /** The FFN neurons, query heads and KV groups removed, as three cells. */
-    private static String removedCells(UnitCounts c) {
-        return String.format(
-                Locale.ROOT, "<td>%,d</td><td>%d</td><td>%d</td>", c.ffnNeurons(), c.queryHeads(), c.kvGroups());
-    }
-
-    private static String row(ComparisonRow r) {
-        return String.format(
-                Locale.ROOT,
-                "<tr><td>%s</td><td>%.2f</td><td>%.3f</td><td>%.3f</td><td>%,d</td><td>%s</td><td>%s</td><td>%s</td>"
-                        + "<td>%,d</td><td>%d</td><td>%d</td></tr>%n",
-                esc(r.method()),
-                r.requestedRatio(),
-                r.achievedBlockRatio(),
-                r.achievedTotalRatio(),
-                r.parameters(),
-                num(r.expertPerplexity()),
-                num(r.generalPerplexity()),
-                num(r.expertAccuracy()),
-                r.removed().ffnNeurons(),
-                r.removed().queryHeads(),
-                r.removed().kvGroups());
     }
 
     private static String perLayerTable(ReportData data) {
@@ -324,10 +234,6 @@ public final class ReportWriter {
         return data.rows().stream()
                 .sorted(Comparator.comparingDouble(ComparisonRow::requestedRatio)
                         .thenComparing(ComparisonRow::method));
-    }
-
-    private static String num(double v) {
-        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.3f", v) : "–";
     }
 
     static String esc(String s) {

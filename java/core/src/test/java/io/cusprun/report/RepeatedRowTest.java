@@ -56,8 +56,11 @@ class RepeatedRowTest {
             assertEquals(se, diff.se(), 1e-9);
             assertEquals(Math.abs(dm) > 2 * se, diff.exceedsTwoSe());
             List<RepeatedRow> all = List.of(ca, cb);
-            assertEquals(diff.exceedsTwoSe(), RepeatedTable.marked(cb, all, RepeatedTable.Metric.EXPERT_PERPLEXITY));
-            assertFalse(RepeatedTable.marked(ca, all, RepeatedTable.Metric.EXPERT_PERPLEXITY), "cusprun itself");
+            ResultsTable table = ResultsTable.comparison(null, all);
+            assertEquals(diff.exceedsTwoSe(), table.cell(1, "expert_perplexity").marked());
+            assertEquals(diff, table.cell(1, "expert_perplexity").difference());
+            assertFalse(table.cell(0, "expert_perplexity").marked(), "cusprun itself");
+            assertEquals(null, table.cell(0, "expert_perplexity").difference(), "cusprun itself");
         }
     }
 
@@ -115,10 +118,14 @@ class RepeatedRowTest {
                         "%.3f ± %.3f",
                         cb.mean(ComparisonRow::expertPerplexity),
                         cb.sd(ComparisonRow::expertPerplexity)),
-                RepeatedTable.value(cb, RepeatedTable.Metric.EXPERT_PERPLEXITY, "-"));
+                ResultsTable.comparison(null, List.of(cb))
+                        .cell(0, "expert_perplexity")
+                        .text("-"));
         assertEquals(
                 String.format(java.util.Locale.ROOT, "%.3f", rb.get(0).expertPerplexity()),
-                RepeatedTable.value(one, RepeatedTable.Metric.EXPERT_PERPLEXITY, "-"),
+                ResultsTable.comparison(null, List.of(one))
+                        .cell(0, "expert_perplexity")
+                        .text("-"),
                 "a single run: no spread");
     }
 }

@@ -195,7 +195,7 @@ class ReportWriterTest {
                     "the report's repeated table counts the units too");
         }
         assertEquals(
-                RepeatedTable.markdown(data).lines().count(),
+                MarkdownTable.render(data.table()).lines().count(),
                 md.lines().takeWhile(l -> !l.isBlank()).count());
         // a single-run report's table has no spread and no marks
         ReportWriter.write(single, tmp.resolve("single"));
