@@ -22,16 +22,32 @@ import java.util.function.Consumer;
  *   <li>temporaries that killed runs left next to the output are removed first.</li>
  * </ul>
  *
- * A refusal is a {@link RefusedException}: one line naming the path and why, a usage error.
+ * A refusal is a {@link RefusedException} (checked): one line naming the path and why, a usage error.
  * Commands check their outputs before any work; the writers check again before replacing.
  */
 public final class OutputPolicy {
     private OutputPolicy() {}
 
-    /** An output refused by the policy; the message is one line naming the path and the reason. */
-    public static final class RefusedException extends IllegalArgumentException {
+    /**
+     * An output refused by the policy, raised before any work: the message is one line naming the
+     * path and the reason, in the library's words; {@link #cliMessage} says the same in the
+     * command line's ({@code --force}). Checked: a caller decides what a refusal means for it.
+     */
+    public static final class RefusedException extends IOException {
+        private final String cliMessage;
+
         public RefusedException(String message) {
+            this(message, message);
+        }
+
+        public RefusedException(String message, String cliMessage) {
             super(message);
+            this.cliMessage = cliMessage;
+        }
+
+        /** The message as the command line words it. */
+        public String cliMessage() {
+            return cliMessage;
         }
     }
 
@@ -97,11 +113,13 @@ public final class OutputPolicy {
         try {
             AtomicOutput.claim(abs);
         } catch (RefusedException e) {
-            throw new RefusedException(name + e.getMessage());
+            throw new RefusedException(name + e.getMessage(), name + e.cliMessage());
         }
         if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) {
             if (!force) {
-                throw new RefusedException(name + abs + ": exists (use --force to replace it)");
+                throw new RefusedException(
+                        name + abs + ": exists (not replaced unless asked to: ExistingOutput.REPLACE)",
+                        name + abs + ": exists (use --force to replace it)");
             }
             why = replaceReason(abs, kind);
             if (why != null) {

@@ -80,8 +80,10 @@ class OutputPolicyTest {
         Path foreign = Files.createDirectories(dir.resolve("foreign"));
         Files.writeString(foreign.resolve("thesis.tex"), "years of work");
         Path empty = Files.createDirectories(dir.resolve("empty"));
-        assertTrue(refused(ours, DIR, false, Map.of()).contains("use --force"));
-        assertTrue(refused(empty, DIR, false, Map.of()).contains("use --force"));
+        assertTrue(refused(ours, DIR, false, Map.of())
+                .contains("exists (not replaced unless asked to: ExistingOutput.REPLACE)"));
+        assertTrue(refused(empty, DIR, false, Map.of())
+                .contains("exists (not replaced unless asked to: ExistingOutput.REPLACE)"));
         assertEquals(ours, OutputPolicy.check(ours, "--out", DIR, true, Map.of(), null));
         assertEquals(empty, OutputPolicy.check(empty, "--out", DIR, true, Map.of(), null));
         assertTrue(refused(foreign, DIR, true, Map.of()).contains("not a thing written by cusprun"));

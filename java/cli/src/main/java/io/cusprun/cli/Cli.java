@@ -95,7 +95,9 @@ public final class Cli {
         } catch (UsageException e) {
             return fail(console, command, e, e.getMessage(), USAGE);
         } catch (Exception | Error e) {
-            String message = e instanceof SettingException s ? flagMessage(s) : Errors.firstLine(e);
+            String message = e instanceof SettingException s
+                    ? flagMessage(s)
+                    : e instanceof OutputPolicy.RefusedException r ? r.cliMessage() : Errors.firstLine(e);
             return fail(console, command, e, message, ExitCode.of(e));
         } finally {
             AtomicOutput.releaseClaims(); // the outputs this command claimed (OutputPolicy.check)

@@ -1,6 +1,9 @@
 package io.cusprun.cli;
 
+import io.cusprun.api.ExistingOutput;
 import io.cusprun.api.ExpertPruner;
+import io.cusprun.api.PruneData;
+import io.cusprun.api.WriteOptions;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
@@ -9,6 +12,7 @@ import io.cusprun.prune.Granularity;
 import io.cusprun.prune.HeadRule;
 import io.cusprun.prune.HeadUnit;
 import io.cusprun.prune.Method;
+import io.cusprun.prune.Provenance;
 import io.cusprun.prune.PruneMode;
 import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PruneReport;
@@ -273,7 +277,8 @@ public final class PruneCommand implements Command {
                 throw new UsageException(method.label() + " needs a calibration corpus (--corpus)");
             calibration = documents;
         }
-        PruneStatistics unitScores = pruner.statistics(method, scored, documents, settings);
+        PruneStatistics unitScores =
+                pruner.statistics(method, PruneData.scored(scored).withDocuments(documents), settings);
         PrunePlan plan = pruner.plan(unitScores, settings);
         if (cl.hasOption("json")) console.out().println(PruneReport.toJson(plan).toPrettyString());
         else console.out().print(PruneReport.describe(plan));
@@ -281,7 +286,15 @@ public final class PruneCommand implements Command {
         VocabularyTrim vocab = vocabSettings == null ? null : pruner.trimVocabulary(vocabSettings, corpusSpecs);
         if (settings.compensate() && documents.isEmpty() && io.cusprun.prune.Compensation.applies(plan))
             console.err().println("no documents to refit on (--corpus): the kept weights are written as they are");
-        pruner.write(plan, out, pruner.provenance(scored, calibration, files), cl.hasOption("force"), documents, vocab);
+        Provenance provenance = pruner.provenance(
+                PruneData.scored(scored).withDocuments(calibration).withScoreFiles(files));
+        pruner.write(
+                plan,
+                out,
+                WriteOptions.of(provenance)
+                        .withDocuments(documents)
+                        .withVocabulary(vocab)
+                        .withExisting(cl.hasOption("force") ? ExistingOutput.REPLACE : ExistingOutput.REFUSE));
         if (vocab != null) {
             console.err()
                     .printf(

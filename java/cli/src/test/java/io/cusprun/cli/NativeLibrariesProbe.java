@@ -28,9 +28,13 @@ public final class NativeLibrariesProbe {
         ScoreSet scores = pruner.score(
                 List.of(CorpusSpec.parse("language:de=" + args[1])),
                 ScoreSettings.DEFAULTS.withMaxDocs(8).withMaxTokens(128));
-        PruneStatistics stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), List.of(), 0, 1.0);
+        PruneStatistics stats = pruner.statistics(
+                Method.CUSPRUN, io.cusprun.api.PruneData.scored(scores.corpora()), PruneSettings.DEFAULTS);
         PrunePlan plan = pruner.plan(stats, PruneSettings.DEFAULTS.withRatio(0.3));
-        pruner.write(plan, Path.of(args[2]), pruner.provenance(scores.corpora(), List.of(), List.of()), false);
+        pruner.write(
+                plan,
+                Path.of(args[2]),
+                io.cusprun.api.WriteOptions.of(pruner.provenance(io.cusprun.api.PruneData.scored(scores.corpora()))));
         System.out.println("written=" + Path.of(args[2]));
         // one OpenMP pool (LibTorch's and the kernels') of one thread per processor, OpenBLAS on one thread
         System.out.println("ompThreads=" + org.bytedeco.pytorch.global.torch.get_num_threads());

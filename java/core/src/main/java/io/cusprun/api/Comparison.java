@@ -247,7 +247,9 @@ public final class Comparison {
             early.put(
                     Method.SHORTGPT,
                     pruner.statistics(
-                            Method.SHORTGPT, expert, expertTokens, spec.prune().withSeed(seed)));
+                            Method.SHORTGPT,
+                            PruneData.scored(expert).withDocuments(expertTokens),
+                            spec.prune().withSeed(seed)));
         }
         List<ComparisonRow> rows = new ArrayList<>();
         List<VocabularyRow> vocabulary = List.of();
@@ -272,7 +274,7 @@ public final class Comparison {
                 if (stats == null) {
                     stats = early.containsKey(method)
                             ? early.get(method)
-                            : pruner.statistics(method, scored, documents, asked);
+                            : pruner.statistics(method, PruneData.scored(scored).withDocuments(documents), asked);
                     statistics.put(asked.relevance(), stats);
                 }
                 for (double ratio : spec.ratios()) {
@@ -282,8 +284,10 @@ public final class Comparison {
                         shownPlan = plan;
                     }
                     String name = String.format(Locale.ROOT, "%s-%02d", variant.label(), Math.round(ratio * 100));
-                    Provenance provenance =
-                            pruner.provenance(scored, method.needsCalibration() ? expertTokens : List.of(), List.of());
+                    Provenance provenance = pruner.provenance(
+                            method.needsCalibration()
+                                    ? PruneData.scored(scored).withDocuments(expertTokens)
+                                    : PruneData.scored(scored));
                     Evaluated e = writeAndEvaluate(
                             pruner,
                             plan,
@@ -311,13 +315,15 @@ public final class Comparison {
                         .map(c -> expertTokens.get(expert.indexOf(c)))
                         .toList();
                 PruneStatistics stats = pruner.statistics(
-                        Method.CUSPRUN, subset, subsetTokens, spec.prune().withSeed(seed));
+                        Method.CUSPRUN,
+                        PruneData.scored(subset).withDocuments(subsetTokens),
+                        spec.prune().withSeed(seed));
                 PrunePlan plan = pruner.plan(stats, settings);
                 ComparisonRow row = writeAndEvaluate(
                                 pruner,
                                 plan,
                                 scratch.resolve("dimensions"),
-                                pruner.provenance(subset, List.of(), List.of()),
+                                pruner.provenance(PruneData.scored(subset)),
                                 subsetTokens,
                                 null,
                                 label,
@@ -406,7 +412,13 @@ public final class Comparison {
             boolean keep)
             throws IOException {
         try {
-            pruner.write(plan, out, provenance, true, documents, vocab);
+            pruner.write(
+                    plan,
+                    out,
+                    WriteOptions.of(provenance)
+                            .withDocuments(documents)
+                            .withVocabulary(vocab)
+                            .withExisting(ExistingOutput.REPLACE));
             long params = vocab == null ? plan.keptParams() : writtenParams(out);
             // the trimmed model's row is its bits per byte; multiple choice is left out (it saves the time)
             Evaluated e = evaluate(label, ratio, plan.blockRatio(), plan.totalRatio(), params, out, vocab == null);
@@ -574,7 +586,8 @@ public final class Comparison {
         PruneSettings ffnOnly = PruneSettings.DEFAULTS.withRatio(ratio).withGranularity(Granularity.FFN);
         for (CorpusScores c : corpora) {
             try {
-                PruneStatistics stats = pruner.statistics(Method.CUSPRUN, List.of(c), List.of(), 0, 1.0);
+                PruneStatistics stats =
+                        pruner.statistics(Method.CUSPRUN, PruneData.scored(List.of(c)), PruneSettings.DEFAULTS);
                 PrunePlan plan = pruner.plan(stats, ffnOnly);
                 Set<Long> set = new HashSet<>();
                 for (LayerPlan l : plan.layers()) {

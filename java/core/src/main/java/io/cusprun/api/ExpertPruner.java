@@ -1,5 +1,6 @@
 package io.cusprun.api;
 
+import io.cusprun.OutputPolicy;
 import io.cusprun.SettingException;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
@@ -45,6 +46,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -53,21 +55,23 @@ import java.util.Set;
  * The CLI's {@code score}, {@code prune}, {@code compare} and {@code demo} run through it.
  *
  * <pre>{@code
- * ExpertPruner pruner = ExpertPruner.open(Path.of("llama"));
- * List<TokenizedCorpus> documents = pruner.tokenize(List.of(CorpusSpec.parse("language:de=de.jsonl"),
- *         CorpusSpec.parse("domain:technical=tech.jsonl")), ScoreSettings.DEFAULTS);
- * ScoreSet scores = pruner.scoreTokenized(documents, ScoreSettings.DEFAULTS);
- * // the default settings: compensated relevance and compensation, both from the documents
- * PruneSettings settings = PruneSettings.DEFAULTS.withRatio(0.3);
- * PruneStatistics stats = pruner.statistics(Method.CUSPRUN, scores.corpora(), documents, settings);
- * PrunePlan plan = pruner.plan(stats, settings);
- * pruner.write(plan, Path.of("llama-de-technical"),
- *         pruner.provenance(scores.corpora(), List.of(), List.of()), false, documents);
+ * try (ExpertPruner pruner = ExpertPruner.open(Path.of("llama"))) {
+ *     Path out = pruner.checkOutput(Path.of("llama-de-technical"), ExistingOutput.REFUSE); // before any work
+ *     List<TokenizedCorpus> documents = pruner.tokenize(List.of(CorpusSpec.parse("language:de=de.jsonl"),
+ *             CorpusSpec.parse("domain:technical=tech.jsonl")), ScoreSettings.DEFAULTS);
+ *     ScoreSet scores = pruner.scoreTokenized(documents, ScoreSettings.DEFAULTS);
+ *     // the default settings: compensated relevance and compensation, both from the documents
+ *     PruneSettings settings = PruneSettings.DEFAULTS.withRatio(0.3);
+ *     PruneData data = PruneData.scored(scores.corpora()).withDocuments(documents);
+ *     PrunePlan plan = pruner.plan(pruner.statistics(Method.CUSPRUN, data, settings), settings);
+ *     pruner.write(plan, out, WriteOptions.of(pruner.provenance(PruneData.scored(scores.corpora())))
+ *             .withDocuments(documents));
+ * }
  * }</pre>
  *
  * <p>This example is compiled by the test suite ({@code ExpertPrunerJavadocTest}).
  */
-public final class ExpertPruner {
+public final class ExpertPruner implements AutoCloseable {
     private final Path modelDir;
     private final String fingerprint;
     private final ModelShape shape;
@@ -156,6 +160,22 @@ public final class ExpertPruner {
         }
     }
 
+    /**
+     * Saves scores as a score file (safetensors with a JSON header; temporary file, then rename),
+     * the output checked first as {@link #checkOutput} does for a model; returns the path.
+     */
+    public Path saveScores(ScoreSet scores, Path file, ExistingOutput existing) throws IOException {
+        Path abs = OutputPolicy.check(
+                file,
+                "score file",
+                ScoreFile.OUTPUT,
+                existing == ExistingOutput.REPLACE,
+                Map.of(modelDir, "model"),
+                null);
+        ScoreFile.write(scores, abs);
+        return abs;
+    }
+
     /** Reads score files, refusing files of another model, incomplete shards and repeated corpora. */
     public List<CorpusScores> readScores(List<Path> files) throws IOException {
         List<CorpusScores> corpora = new ArrayList<>();
@@ -182,33 +202,17 @@ public final class ExpertPruner {
     }
 
     /**
-     * Per-unit statistics of a method (lower = removed first). {@code cusprun} and
-     * {@code cusprun-general} use the scored corpora (the expert's dimensions, or a general
-     * corpus); {@code wanda-sp}, {@code flap} and {@code shortgpt} collect activations of the
-     * calibration corpora; {@code random} and {@code magnitude} need no data. cusprun's statistic is the paper's
-     * ({@link Relevance#ABLATION}); the overload with settings chooses.
+     * Per-unit statistics of a method (lower = removed first). {@code cusprun} and {@code
+     * cusprun-general} use {@code data}'s scored corpora (the expert's dimensions, or a general
+     * corpus); {@code wanda-sp}, {@code flap} and {@code shortgpt} collect activations of its
+     * documents; {@code random} and {@code magnitude} need no data ({@link PruneData#NONE}). The
+     * seed, the document quantile, the head rule ({@link io.cusprun.prune.HeadRule}) and cusprun's
+     * relevance come from {@code settings}; its ratio is not used. {@link Relevance#COMPENSATED}
+     * reads the scored corpora's documents from {@code data} (one corpus per dimension).
      */
-    public PruneStatistics statistics(
-            Method method, List<CorpusScores> scored, List<TokenizedCorpus> calibration, long seed, double docQuantile)
-            throws IOException {
-        return statistics(
-                method,
-                scored,
-                calibration,
-                PruneSettings.DEFAULTS
-                        .withSeed(seed)
-                        .withDocQuantile(docQuantile)
-                        .withRelevance(Relevance.ABLATION));
-    }
-
-    /**
-     * As above, with the seed, the document quantile, the head rule ({@link io.cusprun.prune.HeadRule}) and
-     * cusprun's relevance taken from {@code settings}; its ratio is not used. {@link Relevance#COMPENSATED} reads the
-     * scored corpora's documents from {@code calibration} (one corpus per dimension).
-     */
-    public PruneStatistics statistics(
-            Method method, List<CorpusScores> scored, List<TokenizedCorpus> calibration, PruneSettings settings)
-            throws IOException {
+    public PruneStatistics statistics(Method method, PruneData data, PruneSettings settings) throws IOException {
+        List<CorpusScores> scored = data.scored();
+        List<TokenizedCorpus> calibration = data.documents();
         return switch (method) {
             case CUSPRUN, CUSPRUN_GENERAL -> {
                 if (scored.isEmpty()) {
@@ -282,22 +286,22 @@ public final class ExpertPruner {
         return PrunePlanner.plan(shape, statistics, settings);
     }
 
-    /** What the manifest records about the data behind a plan. */
-    public Provenance provenance(List<CorpusScores> scored, List<TokenizedCorpus> calibration, List<Path> scoreFiles) {
+    /**
+     * What the manifest records about the data behind a plan: the scored corpora, the calibration
+     * documents and the score files of {@code data} (pass the documents only where a method
+     * calibrated on them).
+     */
+    public Provenance provenance(PruneData data) {
         List<Provenance.CorpusRef> refs = new ArrayList<>();
-        for (CorpusScores c : scored) {
+        for (CorpusScores c : data.scored()) {
             refs.add(new Provenance.CorpusRef(c.kind().label(), c.name(), c.documents(), c.tokens()));
         }
-        for (TokenizedCorpus c : calibration) {
+        List<Path> scoreFiles = data.scoreFiles();
+        for (TokenizedCorpus c : data.documents()) {
             refs.add(new Provenance.CorpusRef(c.spec().kind().label(), c.spec().name(), c.size(), c.tokens()));
         }
         return new Provenance(
                 fingerprint, refs, scoreFiles.stream().map(Path::toString).toList());
-    }
-
-    /** Writes the pruned checkpoint as cut from the source, without compensation (temporary directory, renamed at the end). */
-    public void write(PrunePlan plan, Path out, Provenance provenance, boolean force) throws IOException {
-        CheckpointPruner.write(modelDir, plan, out, provenance, force);
     }
 
     /**
@@ -310,35 +314,42 @@ public final class ExpertPruner {
     }
 
     /**
-     * Writes the pruned checkpoint; when the plan's settings ask for compensation and it applies
-     * ({@link #compensates}), the kept columns of down_proj and o_proj are first refitted on {@code
-     * documents} (one dimension per corpus; docs/method.md, "Compensation").
+     * Checks that {@code out} may be written as a pruned model, before any work: refused (a checked
+     * {@link OutputPolicy.RefusedException} naming the path and why) when it exists and {@code existing}
+     * is {@link ExistingOutput#REFUSE}, when it is not a pruned model cusprun wrote, or when it is the
+     * source model, the working directory or a folder holding them. The name is claimed for this
+     * process until the model is written; returns the path, absolute.
      */
-    public void write(PrunePlan plan, Path out, Provenance provenance, boolean force, List<TokenizedCorpus> documents)
-            throws IOException {
-        write(plan, out, provenance, force, documents, null);
+    public Path checkOutput(Path out, ExistingOutput existing) throws IOException {
+        return OutputPolicy.check(
+                out,
+                "output",
+                CheckpointPruner.OUTPUT,
+                existing == ExistingOutput.REPLACE,
+                Map.of(modelDir, "source model"),
+                null);
     }
 
-    /** As above, with the vocabulary trimmed to {@code vocab} (null: whole). */
-    public void write(
-            PrunePlan plan,
-            Path out,
-            Provenance provenance,
-            boolean force,
-            List<TokenizedCorpus> documents,
-            VocabularyTrim vocab)
-            throws IOException {
+    /**
+     * Writes the pruned checkpoint (temporary directory, renamed at the end; the output checked
+     * as {@link #checkOutput} does). When the plan's settings ask for compensation and it applies
+     * ({@link #compensates}), the kept columns of down_proj and o_proj are first refitted on the
+     * options' documents (one dimension per corpus; docs/method.md, "Compensation").
+     */
+    public void write(PrunePlan plan, Path out, WriteOptions options) throws IOException {
+        boolean force = options.existing() == ExistingOutput.REPLACE;
+        List<TokenizedCorpus> documents = options.documents();
         if (!compensates(plan, documents)) {
-            CheckpointPruner.write(modelDir, plan, out, provenance, force, null, vocab);
+            CheckpointPruner.write(modelDir, plan, out, options.provenance(), force, null, options.vocabulary());
             return;
         }
         try (Compensation.Refit refit = compensate(plan, documents)) {
-            CheckpointPruner.write(modelDir, plan, out, provenance, force, refit, vocab);
+            CheckpointPruner.write(modelDir, plan, out, options.provenance(), force, refit, options.vocabulary());
         }
     }
 
     /**
-     * Whether {@link #write(PrunePlan, Path, Provenance, boolean, List)} refits: the settings ask for it, the
+     * Whether {@link #write(PrunePlan, Path, WriteOptions)} refits: the settings ask for it, the
      * plan removes units within a stock layout (not whole layers, not neuron-level units), and there are documents.
      */
     public static boolean compensates(PrunePlan plan, List<TokenizedCorpus> documents) {
@@ -348,5 +359,11 @@ public final class ExpertPruner {
     /** The refit of {@code plan}'s kept columns on {@code documents}; close it when written. */
     public Compensation.Refit compensate(PrunePlan plan, List<TokenizedCorpus> documents) throws IOException {
         return Compensation.fit(modelDir, plan, documents);
+    }
+
+    /** Drops what the pruner keeps between calls (the last calibration pass); it can still be used. */
+    @Override
+    public void close() {
+        lastCalibration = null;
     }
 }

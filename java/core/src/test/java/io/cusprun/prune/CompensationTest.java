@@ -146,8 +146,8 @@ class CompensationTest {
         Provenance prov = new Provenance("fp", List.of(), List.of());
         Path plain = dir.resolve("plain"), noComp = dir.resolve("no-comp"), comp = dir.resolve("comp");
         CheckpointPruner.write(model, off, plain, prov, false); // the writer without any refit
-        pruner.write(off, noComp, prov, false, fitting());
-        pruner.write(on, comp, prov, false, fitting());
+        pruner.write(off, noComp, io.cusprun.api.WriteOptions.of(prov).withDocuments(fitting()));
+        pruner.write(on, comp, io.cusprun.api.WriteOptions.of(prov).withDocuments(fitting()));
         for (String f : List.of("model.safetensors", "config.json")) {
             assertArrayEquals(Files.readAllBytes(plain.resolve(f)), Files.readAllBytes(noComp.resolve(f)), f);
         }
@@ -191,9 +191,18 @@ class CompensationTest {
         ExpertPruner pruner = ExpertPruner.open(model);
         Provenance prov = new Provenance("fp", List.of(), List.of());
         Path sliced = dir.resolve("sliced"), masked = dir.resolve("masked"), plain = dir.resolve("plain");
-        pruner.write(plan(pruner.shape(), true, false, true), sliced, prov, false, fitting());
-        pruner.write(plan(pruner.shape(), true, true, true), masked, prov, false, fitting());
-        pruner.write(plan(pruner.shape(), true, false, false), plain, prov, false, fitting());
+        pruner.write(
+                plan(pruner.shape(), true, false, true),
+                sliced,
+                io.cusprun.api.WriteOptions.of(prov).withDocuments(fitting()));
+        pruner.write(
+                plan(pruner.shape(), true, true, true),
+                masked,
+                io.cusprun.api.WriteOptions.of(prov).withDocuments(fitting()));
+        pruner.write(
+                plan(pruner.shape(), true, false, false),
+                plain,
+                io.cusprun.api.WriteOptions.of(prov).withDocuments(fitting()));
         float[] a = logits(sliced), b = logits(masked);
         float scale = 0;
         for (float v : b) scale = Math.max(scale, Math.abs(v));

@@ -44,16 +44,34 @@ class CalibrationReuseTest {
         }) {
             ExpertPruner shared = ExpertPruner.open(model);
             for (Method m : order) {
-                PruneStatistics fresh = ExpertPruner.open(model).statistics(m, List.of(), calibration, 1, 1.0);
-                PruneStatistics reused = shared.statistics(m, List.of(), calibration, 1, 1.0);
+                PruneStatistics fresh = ExpertPruner.open(model)
+                        .statistics(
+                                m,
+                                io.cusprun.api.PruneData.documents(calibration),
+                                io.cusprun.prune.PruneSettings.DEFAULTS.withSeed(1));
+                PruneStatistics reused = shared.statistics(
+                        m,
+                        io.cusprun.api.PruneData.documents(calibration),
+                        io.cusprun.prune.PruneSettings.DEFAULTS.withSeed(1));
                 StreamingTest.assertSameStatistics(fresh, reused, spec.name() + " " + m.label());
             }
             // another list (other documents) after the first: its own pass, not the last one's sums
             List<TokenizedCorpus> other = calibration(spec, spec.seed() + 6);
-            PruneStatistics want = ExpertPruner.open(model).statistics(Method.FLAP, List.of(), other, 1, 1.0);
-            PruneStatistics got = shared.statistics(Method.FLAP, List.of(), other, 1, 1.0);
+            PruneStatistics want = ExpertPruner.open(model)
+                    .statistics(
+                            Method.FLAP,
+                            io.cusprun.api.PruneData.documents(other),
+                            io.cusprun.prune.PruneSettings.DEFAULTS.withSeed(1));
+            PruneStatistics got = shared.statistics(
+                    Method.FLAP,
+                    io.cusprun.api.PruneData.documents(other),
+                    io.cusprun.prune.PruneSettings.DEFAULTS.withSeed(1));
             StreamingTest.assertSameStatistics(want, got, spec.name() + " other documents");
-            PruneStatistics stale = ExpertPruner.open(model).statistics(Method.FLAP, List.of(), calibration, 1, 1.0);
+            PruneStatistics stale = ExpertPruner.open(model)
+                    .statistics(
+                            Method.FLAP,
+                            io.cusprun.api.PruneData.documents(calibration),
+                            io.cusprun.prune.PruneSettings.DEFAULTS.withSeed(1));
             assertThrows(
                     AssertionError.class,
                     () -> StreamingTest.assertSameStatistics(stale, got, "the documents make a difference"));

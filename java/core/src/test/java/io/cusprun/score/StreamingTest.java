@@ -175,8 +175,14 @@ class StreamingTest {
         // a budget just above the smallest: chunks of a few batches
         ExpertPruner streamed = ExpertPruner.open(model).withMemory(new MemorySettings(true, 1L << 40));
         for (Method m : new Method[] {Method.WANDA_SP, Method.FLAP, Method.SHORTGPT}) {
-            PruneStatistics want = resident.statistics(m, List.of(), calibration, 1, 1.0);
-            PruneStatistics got = streamed.statistics(m, List.of(), calibration, 1, 1.0);
+            PruneStatistics want = resident.statistics(
+                    m,
+                    io.cusprun.api.PruneData.documents(calibration),
+                    io.cusprun.prune.PruneSettings.DEFAULTS.withSeed(1));
+            PruneStatistics got = streamed.statistics(
+                    m,
+                    io.cusprun.api.PruneData.documents(calibration),
+                    io.cusprun.prune.PruneSettings.DEFAULTS.withSeed(1));
             assertSameStatistics(want, got, spec.name() + " " + m.label());
         }
     }

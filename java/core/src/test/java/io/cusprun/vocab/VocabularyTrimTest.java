@@ -252,7 +252,7 @@ class VocabularyTrimTest {
             Path source = Fixtures.write(tmp.resolve(family.name()), spec);
             ExpertPruner pruner = ExpertPruner.open(source);
             PrunePlan plan = pruner.plan(
-                    pruner.statistics(Method.RANDOM, List.of(), List.of(), 3, 1.0),
+                    pruner.statistics(Method.RANDOM, io.cusprun.api.PruneData.NONE, PruneSettings.DEFAULTS.withSeed(3)),
                     PruneSettings.DEFAULTS.withRatio(0.2));
             TokenizerVocabulary vocab = TokenizerVocabulary.read(source.resolve("tokenizer.json"));
             long[] counts = new long[vocab.size()];
@@ -263,9 +263,9 @@ class VocabularyTrimTest {
             assertTrue(trim.size() < spec.vocabSize() && trim.size() > spec.vocabSize() / 2);
             Path whole = tmp.resolve(family + "-whole");
             Path trimmed = tmp.resolve(family + "-trimmed");
-            var prov = pruner.provenance(List.of(), List.of(), List.of());
-            pruner.write(plan, whole, prov, false);
-            pruner.write(plan, trimmed, prov, false, List.of(), trim);
+            var prov = io.cusprun.api.WriteOptions.of(pruner.provenance(io.cusprun.api.PruneData.NONE));
+            pruner.write(plan, whole, prov);
+            pruner.write(plan, trimmed, prov.withVocabulary(trim));
 
             ModelConfig config = ModelConfig.read(trimmed);
             assertEquals(trim.size(), config.vocabSize());
@@ -335,9 +335,14 @@ class VocabularyTrimTest {
         VocabularyTrim trim = VocabularyTrim.plan(DEMO, VocabTrimSettings.DEFAULTS, germanExpert());
         ExpertPruner pruner = ExpertPruner.open(DEMO);
         PrunePlan plan = pruner.plan(
-                pruner.statistics(Method.RANDOM, List.of(), List.of(), 1, 1.0), PruneSettings.DEFAULTS.withRatio(0.35));
+                pruner.statistics(Method.RANDOM, io.cusprun.api.PruneData.NONE, PruneSettings.DEFAULTS.withSeed(1)),
+                PruneSettings.DEFAULTS.withRatio(0.35));
         Path model = tmp.resolve("demo-de35");
-        pruner.write(plan, model, pruner.provenance(List.of(), List.of(), List.of()), false, List.of(), trim);
+        pruner.write(
+                plan,
+                model,
+                io.cusprun.api.WriteOptions.of(pruner.provenance(io.cusprun.api.PruneData.NONE))
+                        .withVocabulary(trim));
         Path gguf = tmp.resolve("demo-de35.gguf");
         GgufExporter.export(model, gguf, GgufType.F32);
         GgufMetadata m = GgufReader.open(gguf).metadata();

@@ -412,7 +412,9 @@ public final class SparkScore {
             return new SparkScore(err).execute(cl);
         } catch (ParseException e) {
             return fail(err, debug, e, Errors.firstLine(e), USAGE);
-        } catch (UsageException | OutputPolicy.RefusedException | SettingException e) {
+        } catch (OutputPolicy.RefusedException e) {
+            return fail(err, debug, e, e.cliMessage(), USAGE);
+        } catch (UsageException | SettingException e) {
             return fail(err, debug, e, e.getMessage(), USAGE);
         } catch (IllegalArgumentException e) { // a bad value (corpus spec, size), as cusprun's commands
             return fail(err, debug, e, Errors.firstLine(e), USAGE);
