@@ -37,7 +37,13 @@ public record MemorySettings(boolean stream, long budget) {
      */
     public static long machineBudget(String device) {
         if (device.startsWith("cuda")) {
-            return (long) (0.9 * gpuTotalBytes(device));
+            try {
+                return (long) (0.9 * gpuTotalBytes(device));
+            } catch (NoClassDefFoundError e) { // org.bytedeco:cuda is an optional dependency of cusprun-core
+                throw new IllegalStateException("the memory budget of " + device + " is read through JavaCPP's CUDA "
+                        + "presets (org.bytedeco:cuda), which are not on the class path: add them, or give the budget "
+                        + "(MemorySettings.withBudget)");
+            }
         }
         long available = meminfo("MemAvailable");
         long cgroup = cgroupLimit();
