@@ -35,7 +35,7 @@ class JavaConsumerIT {
     void theDocumentedConsumerBuildsAndRunsOffline() throws Exception {
         Path root = Fixtures.repositoryRoot();
         String version = System.getProperty("cusprun.version", "0.1.0-SNAPSHOT");
-        Path coreJar = root.resolve("java/core/target/cusprun-core-" + version + ".jar");
+        Path coreJar = root.resolve("java/core/target/cusprun-core.jar");
         assertTrue(Files.isRegularFile(coreJar), coreJar + " not packaged");
         String page = Files.readString(root.resolve(PAGE), StandardCharsets.UTF_8);
 
@@ -46,8 +46,8 @@ class JavaConsumerIT {
         Files.writeString(src.resolve("Prune.java"), block(page, "<!-- consumer:java -->", "```java\n"));
 
         // a local repository: the build's own, linked, with cusprun's parent POM and core as packaged now
-        Path repo = privateRepository(Path.of(System.getProperty(
-                "cusprun.localRepository", System.getProperty("user.home") + "/.m2/repository")));
+        Path repo = privateRepository(Path.of(
+                System.getProperty("cusprun.localRepository", System.getProperty("user.home") + "/.m2/repository")));
         Path group = Files.createDirectories(repo.resolve("io/cusprun"));
         Path parent = Files.createDirectories(group.resolve("cusprun-parent/" + version));
         Files.copy(root.resolve("pom.xml"), parent.resolve("cusprun-parent-" + version + ".pom"));
@@ -75,7 +75,8 @@ class JavaConsumerIT {
         // a model, a corpus and held-out text; the caches moved out of the home
         Path model = PlantedModel.write(dir.resolve("model"), 11);
         Path de = Files.writeString(dir.resolve("de.txt"), PlantedModel.text(PlantedModel.documents('a', 8, 6, 20, 1)));
-        Path held = Files.writeString(dir.resolve("held.txt"), PlantedModel.text(PlantedModel.documents('a', 4, 6, 20, 3)));
+        Path held =
+                Files.writeString(dir.resolve("held.txt"), PlantedModel.text(PlantedModel.documents('a', 4, 6, 20, 3)));
         Path javacpp = dir.resolve("cache/javacpp");
         Path djl = dir.resolve("cache/djl");
         Path out = dir.resolve("expert");
@@ -117,7 +118,8 @@ class JavaConsumerIT {
                     try (Stream<Path> groups = Files.list(p)) {
                         for (Path g : groups.toList()) {
                             if (!g.getFileName().toString().equals("cusprun")) {
-                                Files.createSymbolicLink(io.resolve(g.getFileName().toString()), g);
+                                Files.createSymbolicLink(
+                                        io.resolve(g.getFileName().toString()), g);
                             }
                         }
                     }

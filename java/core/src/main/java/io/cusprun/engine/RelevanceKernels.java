@@ -362,7 +362,18 @@ public final class RelevanceKernels {
     }
 
     private Pointer stream() {
-        return device < 0 ? null : torch_cuda.getCurrentCUDAStream((byte) device).stream();
+        return device < 0 ? null : CudaStream.current(device);
+    }
+
+    /**
+     * LibTorch's current CUDA stream, in a class of its own: its type comes from JavaCPP's CUDA
+     * presets, an optional dependency, which the CPU path must not load (verifying a method that
+     * returns it loads them).
+     */
+    private static final class CudaStream {
+        static Pointer current(int device) {
+            return torch_cuda.getCurrentCUDAStream((byte) device).stream();
+        }
     }
 
     private static void check(String fn, int rc) {
