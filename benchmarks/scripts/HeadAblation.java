@@ -1,5 +1,8 @@
+import io.cusprun.api.ExistingOutput;
 import io.cusprun.api.ExpertPruner;
 import io.cusprun.api.ModelEvaluator;
+import io.cusprun.api.PruneData;
+import io.cusprun.api.WriteOptions;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.prune.CusprunStatistics;
 import io.cusprun.prune.HeadRule;
@@ -17,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Random;
 
 /**
@@ -41,8 +45,8 @@ public class HeadAblation {
         int layers = shape.numLayers();
         ModelShape.Layer s = shape.layer(0);
         int g = s.groupSize(), h = s.heads();
-        List<String> expert = ModelEvaluator.readDocuments(c.resolve("eval/expert_de_technical_qa.jsonl"), 40);
-        List<String> general = ModelEvaluator.readDocuments(c.resolve("eval/general.jsonl"), 40);
+        List<String> expert = ModelEvaluator.readDocuments(c.resolve("eval/expert_de_technical_qa.jsonl"), OptionalInt.of(40));
+        List<String> general = ModelEvaluator.readDocuments(c.resolve("eval/general.jsonl"), OptionalInt.of(40));
 
         // per layer, the head each choice removes from every group
         Map<String, int[][]> choices = new LinkedHashMap<>();
@@ -143,7 +147,7 @@ public class HeadAblation {
             plans.add(new LayerPlan(l, false, all.keptFfn(), kept, all.keptKvHeads(), new int[0], new int[0]));
         }
         PrunePlan plan = new PrunePlan(shape, PruneSettings.DEFAULTS, Method.CUSPRUN, Double.NaN, plans);
-        pruner.write(plan, dir, pruner.provenance(scored, List.of(), List.of()), true);
+        pruner.write(plan, dir, WriteOptions.of(pruner.provenance(PruneData.scored(scored))).withExisting(ExistingOutput.REPLACE));
         return evaluate(dir, expert, general);
     }
 
