@@ -3,6 +3,7 @@ package io.cusprun.cli;
 import io.cusprun.api.Comparison;
 import io.cusprun.api.ComparisonSpec;
 import io.cusprun.api.ComparisonText;
+import io.cusprun.api.ExistingOutput;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.model.MemorySettings;
@@ -271,7 +272,9 @@ public final class CompareCommand implements Command {
                 result.vocabulary().forEach(r -> out.println(ComparisonText.formatVocabulary(r)));
             }
         }
-        Path index = result.writeReport(reportDir);
+        // checked (and claimed) before the run, --force included (Cli.output): what exists now may be replaced
+        // when it is a report cusprun wrote, as the library checks again
+        Path index = result.writeReport(reportDir, ExistingOutput.REPLACE);
         log.println("report: " + index + "  results: " + reportDir.resolve(Comparison.RESULTS_JSON));
         return Cli.OK;
     }

@@ -34,6 +34,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -77,11 +78,33 @@ public final class Comparison {
 
         /**
          * Writes the report folder {@code dir} (index.html, the charts, table.md and results.json),
-         * built in a temporary folder and renamed into place; returns its index.html.
+         * built in a temporary folder and renamed into place, after the check of {@link
+         * #checkReport}; returns its index.html.
          */
-        public Path writeReport(Path dir) throws IOException {
+        public Path writeReport(Path dir, ExistingOutput existing) throws IOException {
+            checkReport(spec, dir, existing);
             return ReportWriter.write(report, dir, Map.of(RESULTS_JSON, toJson().toPrettyString() + "\n"));
         }
+    }
+
+    /**
+     * Checks that {@code dir} may take the report of a comparison of {@code spec}, before any
+     * work: refused (a checked {@link OutputPolicy.RefusedException}) when it exists and {@code
+     * existing} is {@link ExistingOutput#REFUSE}, when it is not a report cusprun wrote, or when it
+     * is or holds one of the comparison's inputs. Returns the path, absolute.
+     */
+    public static Path checkReport(ComparisonSpec spec, Path dir, ExistingOutput existing) throws IOException {
+        Map<Path, String> inputs = new LinkedHashMap<>();
+        inputs.put(spec.model(), "model");
+        for (CorpusSpec c : spec.expertCorpora()) inputs.putIfAbsent(c.path(), "corpus " + c.name());
+        for (CorpusSpec c : spec.overlapCorpora()) inputs.putIfAbsent(c.path(), "corpus " + c.name());
+        if (spec.generalCorpus() != null)
+            inputs.putIfAbsent(spec.generalCorpus().path(), "general corpus");
+        for (Path p : java.util.Arrays.asList(spec.evalExpert(), spec.evalGeneral(), spec.evalChoice())) {
+            if (p != null) inputs.putIfAbsent(p, "held-out file");
+        }
+        if (spec.keepDir() != null) inputs.putIfAbsent(spec.keepDir(), "kept models");
+        return OutputPolicy.check(dir, "report", ReportWriter.OUTPUT, existing == ExistingOutput.REPLACE, inputs, null);
     }
 
     /** The name of the results' JSON in a report folder. */

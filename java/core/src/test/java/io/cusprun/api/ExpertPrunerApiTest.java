@@ -102,6 +102,24 @@ class ExpertPrunerApiTest {
                 assertEquals(16, ev.stride());
                 assertTrue(Double.isFinite(ev.perplexity(held).perplexity()));
             }
+            // a comparison's report folder is checked the same way, before the comparison runs
+            ComparisonSpec spec = ComparisonSpec.DEFAULTS
+                    .withModel(model)
+                    .withExpertCorpora(List.of(CorpusSpec.parse("language:de=" + de)))
+                    .withEvalExpert(de)
+                    .withEvalGeneral(de);
+            OutputPolicy.RefusedException report = assertThrows(
+                    OutputPolicy.RefusedException.class,
+                    () -> Comparison.checkReport(spec, existing, ExistingOutput.REPLACE),
+                    "not a report cusprun wrote");
+            assertTrue(report.getMessage().contains(existing.toString()), report.getMessage());
+            assertThrows(
+                    OutputPolicy.RefusedException.class,
+                    () -> Comparison.checkReport(spec, dir, ExistingOutput.REPLACE),
+                    "a folder holding the inputs");
+            assertEquals(
+                    dir.resolve("report").toAbsolutePath(),
+                    Comparison.checkReport(spec, dir.resolve("report"), ExistingOutput.REFUSE));
             IOException missing = assertThrows(
                     IOException.class, () -> EvalJob.of(dir.resolve("none")).open());
             assertEquals("model directory not found: " + dir.resolve("none"), missing.getMessage());
