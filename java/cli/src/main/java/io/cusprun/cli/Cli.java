@@ -5,6 +5,7 @@ import io.cusprun.Errors;
 import io.cusprun.ExitCode;
 import io.cusprun.OutputPolicy;
 import io.cusprun.SettingException;
+import io.cusprun.StrictOptions;
 import io.cusprun.model.DType;
 import io.cusprun.model.LoadOptions;
 import io.cusprun.model.MemorySettings;
@@ -17,22 +18,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.CodeSource;
 import java.security.ProtectionDomain;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import org.apache.commons.cli.AlreadySelectedException;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.HelpFormatter;
-import org.apache.commons.cli.MissingArgumentException;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
-import org.apache.commons.cli.UnrecognizedOptionException;
 
 /** The one path every command runs through: help, parsing, option values and the error contract. */
 public final class Cli {
@@ -154,116 +148,14 @@ public final class Cli {
         return "cusprun " + command.name() + " [options]" + (operands.isEmpty() ? "" : " " + operands);
     }
 
-    /**
-     * Parses {@code args}; stray operands are an error unless the command takes operands. Strict:
-     * options are spelled out in full, and a token that looks like an option but is none is an
-     * unknown option wherever it stands (Commons CLI alone takes it as a value of the option before
-     * it when that one takes several, e.g. {@code --corpus A --max-docs 64}).
-     */
+    /** Parses {@code args} strictly ({@link StrictOptions}); stray operands are an error unless the command takes operands. */
     static CommandLine parse(Command command, String[] args) {
-        Options options = command.options();
-        rejectUnknownOptions(command, options, args);
-        CommandLine cl;
         try {
-            cl = DefaultParser.builder().setAllowPartialMatching(false).build().parse(options, args);
+            return StrictOptions.parse(
+                    command.options(), args, !command.operands().isEmpty(), "'cusprun " + command.name() + " --help'");
         } catch (ParseException e) {
-            throw new UsageException(parseMessage(e) + " (see 'cusprun " + command.name() + " --help')");
+            throw new UsageException(e.getMessage());
         }
-        Set<String> seen = new HashSet<>();
-        for (Option o : cl.getOptions()) {
-            // Commons CLI keeps the first of repeated values silently: a repeated single-valued option is an error
-            if (o.getArgs() == 1 && !seen.add(o.getKey())) {
-                throw new UsageException(
-                        "--" + o.getKey() + " given more than once (see 'cusprun " + command.name() + " --help')");
-            }
-        }
-        if (command.operands().isEmpty() && !cl.getArgList().isEmpty()) {
-            throw new UsageException("unexpected argument '" + cl.getArgList().get(0) + "' (see 'cusprun "
-                    + command.name() + " --help')");
-        }
-        return cl;
-    }
-
-    /** The first token of {@code args} that looks like an option but names none of {@code options}, as a usage error. */
-    static void rejectUnknownOptions(Command command, Options options, String[] args) {
-        for (String token : args) {
-            if (token.equals("--")) {
-                return; // what follows are operands
-            }
-            String name = optionName(token);
-            if (name == null || (token.startsWith("--") ? options.hasLongOption(name) : options.hasShortOption(name))) {
-                continue;
-            }
-            String typed = token.startsWith("--") ? "--" + name : "-" + name;
-            String closest = closestOption(name, options);
-            throw new UsageException("unknown option " + typed
-                    + (closest != null
-                            ? " (did you mean --" + closest + "?)"
-                            : " (see 'cusprun " + command.name() + " --help')"));
-        }
-    }
-
-    /** The option name of {@code --name}, {@code --name=value} or {@code -x}; null for values (also negative numbers). */
-    static String optionName(String token) {
-        if (token.startsWith("--") && token.length() > 2) {
-            int eq = token.indexOf('=');
-            return eq < 0 ? token.substring(2) : token.substring(2, eq);
-        }
-        if (token.startsWith("-") && token.length() > 1 && Character.isLetter(token.charAt(1))) {
-            return token.substring(1);
-        }
-        return null;
-    }
-
-    /**
-     * The long option closest to {@code typed}: within a few edits (a typo, a transposition), else
-     * one whose hyphenated words are all among the typed ones or hold all of them ({@code
-     * max-docs} → {@code docs}); null when none is close. Ties go to the option declared first.
-     */
-    static String closestOption(String typed, Options options) {
-        String best = null;
-        int bestScore = Integer.MAX_VALUE;
-        List<String> typedWords = List.of(typed.split("-"));
-        for (Option o : options.getOptions()) {
-            String name = o.getLongOpt();
-            if (name == null) {
-                continue;
-            }
-            int d = editDistance(typed, name);
-            List<String> words = List.of(name.split("-"));
-            int score;
-            if (d <= Math.max(2, typed.length() / 3)) {
-                score = d;
-            } else if (typedWords.containsAll(words) || words.containsAll(typedWords)) {
-                score = 100 + Math.abs(words.size() - typedWords.size());
-            } else {
-                continue;
-            }
-            if (score < bestScore) {
-                best = name;
-                bestScore = score;
-            }
-        }
-        return best;
-    }
-
-    /** Edits (insert, delete, substitute, swap two neighbours) that turn {@code a} into {@code b}. */
-    static int editDistance(String a, String b) {
-        int[][] d = new int[a.length() + 1][b.length() + 1];
-        for (int i = 0; i <= a.length(); i++) {
-            for (int j = 0; j <= b.length(); j++) {
-                if (i == 0 || j == 0) {
-                    d[i][j] = i + j;
-                    continue;
-                }
-                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
-                if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
-                    d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-                }
-            }
-        }
-        return d[a.length()][b.length()];
     }
 
     /** An option with one value, e.g. {@code --model DIR}. */
@@ -365,24 +257,6 @@ public final class Cli {
             }
         }
         return m;
-    }
-
-    /** Commons CLI's parse errors in the CLI's words, naming options as they are typed. */
-    static String parseMessage(ParseException e) {
-        if (e instanceof AlreadySelectedException a
-                && a.getOption() != null
-                && a.getOptionGroup() != null
-                && a.getOptionGroup().getSelected() != null) {
-            return "--" + a.getOption().getKey() + " and --"
-                    + a.getOptionGroup().getSelected() + " cannot be given together";
-        }
-        if (e instanceof MissingArgumentException m && m.getOption() != null) {
-            return "--" + m.getOption().getKey() + " needs a value";
-        }
-        if (e instanceof UnrecognizedOptionException u && u.getOption() != null) {
-            return "unknown option " + u.getOption();
-        }
-        return Errors.firstLine(e);
     }
 
     /** Reads an option that must be present, naming it when it is missing. */

@@ -100,6 +100,10 @@ public final class DemoCommand implements Command {
                 "data",
                 "DIR",
                 "the bundled data folder (default: ./data, else the one of the checkout the jar was built in)"));
+        o.addOption(Cli.option(
+                "model",
+                "DIR",
+                "the model to prune (default DATA/demo-model; DATA/demo-model-qwen2 is the second bundled model)"));
         o.addOption(Cli.option("out", "DIR", "output folder (default " + DEFAULT_OUT + ")"));
         o.addOption(Cli.option(
                 "ratio", "R[,R...]", "default " + CompareCommand.ratioList(ComparisonSpec.DEFAULTS.ratios())));
@@ -142,7 +146,8 @@ public final class DemoCommand implements Command {
         Path out = dryRun
                 ? Path.of(cl.getOptionValue("out", DEFAULT_OUT))
                 : Cli.output(cl, "out", DEFAULT_OUT, OUTPUT, Cli.inputs(data, "--data"), console);
-        ComparisonSpec spec = spec(data, out, ratios, methods, docs, evalDocs, full, cl.hasOption("compensate"));
+        Path model = cl.hasOption("model") ? Path.of(cl.getOptionValue("model")) : data.resolve("demo-model");
+        ComparisonSpec spec = spec(data, model, out, ratios, methods, docs, evalDocs, full, cl.hasOption("compensate"));
         spec = CompareCommand.withRepeatOptions(spec, cl, quick ? 1 : REPEATS, full)
                 .check();
         if (dryRun) {
@@ -159,6 +164,7 @@ public final class DemoCommand implements Command {
      */
     static ComparisonSpec spec(
             Path data,
+            Path model,
             Path out,
             List<Double> ratios,
             List<Method> methods,
@@ -168,9 +174,8 @@ public final class DemoCommand implements Command {
             boolean compensate)
             throws IOException {
         Path corpora = data.resolve("corpora");
-        Path model = data.resolve("demo-model");
         if (!Files.isRegularFile(model.resolve("config.json"))) {
-            throw new IOException(model + ": the demo model is missing (config.json not found)");
+            throw new IOException(model + ": no model here (config.json not found)");
         }
         List<CorpusSpec> expert = List.of(
                 corpus("language:de", corpora.resolve("language/de/score.jsonl")),
@@ -197,7 +202,7 @@ public final class DemoCommand implements Command {
                 .withEvalGeneral(corpora.resolve("eval/general.jsonl"))
                 .withEvalChoice(corpora.resolve("eval/mc_de_language_continuation.jsonl"))
                 .withEvalDocs(evalDocs)
-                .withMaxLength(SCORING.maxTokens()) // the demo model was trained on 256-token windows
+                .withMaxLength(SCORING.maxTokens()) // the bundled models were trained on 256-token windows
                 .withKeepDir(out.resolve("models"))
                 // cusprun's model at the middle ratio, also with its vocabulary trimmed to German
                 .withVocabTrim(methods.contains(Method.CUSPRUN) ? VocabTrimSettings.DEFAULTS : null);

@@ -85,13 +85,13 @@ class CliTest {
 
     @Test
     void negativeNumbersAndOperandsAreNoOptions() {
-        assertEquals(null, Cli.optionName("-1"));
-        assertEquals(null, Cli.optionName("-0.5"));
-        assertEquals(null, Cli.optionName("-"));
-        assertEquals("max-docs", Cli.optionName("--max-docs=3"));
-        assertEquals("h", Cli.optionName("-h"));
-        assertEquals(1, Cli.editDistance("modle", "model"));
-        assertEquals(4, Cli.editDistance("max-docs", "docs"));
+        assertEquals(null, io.cusprun.StrictOptions.optionName("-1"));
+        assertEquals(null, io.cusprun.StrictOptions.optionName("-0.5"));
+        assertEquals(null, io.cusprun.StrictOptions.optionName("-"));
+        assertEquals("max-docs", io.cusprun.StrictOptions.optionName("--max-docs=3"));
+        assertEquals("h", io.cusprun.StrictOptions.optionName("-h"));
+        assertEquals(1, io.cusprun.StrictOptions.editDistance("modle", "model"));
+        assertEquals(4, io.cusprun.StrictOptions.editDistance("max-docs", "docs"));
     }
 
     @Test

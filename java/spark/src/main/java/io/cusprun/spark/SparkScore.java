@@ -3,6 +3,7 @@ package io.cusprun.spark;
 import io.cusprun.Errors;
 import io.cusprun.OutputPolicy;
 import io.cusprun.SettingException;
+import io.cusprun.StrictOptions;
 import io.cusprun.api.ScoreJob;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
@@ -31,7 +32,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -390,7 +390,7 @@ public final class SparkScore {
         boolean debug = rest.removeIf(a -> a.equals("--debug"));
         Options options = options();
         try {
-            CommandLine cl = new DefaultParser().parse(options, rest.toArray(new String[0]));
+            CommandLine cl = StrictOptions.parse(options, rest.toArray(new String[0]), false, "SparkScore --help");
             if (cl.hasOption("help")) {
                 PrintWriter w = new PrintWriter(out, true);
                 new HelpFormatter()
@@ -406,9 +406,6 @@ public final class SparkScore {
                                 "");
                 return OK;
             }
-            if (!cl.getArgList().isEmpty())
-                throw new UsageException(
-                        "unexpected argument " + cl.getArgList().get(0));
             return new SparkScore(err).execute(cl);
         } catch (ParseException e) {
             return fail(err, debug, e, Errors.firstLine(e), USAGE);

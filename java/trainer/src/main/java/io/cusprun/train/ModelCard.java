@@ -1,5 +1,6 @@
 package io.cusprun.train;
 
+import io.cusprun.model.Architecture;
 import io.cusprun.model.ModelConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -176,11 +177,12 @@ public final class ModelCard {
         CosineSchedule schedule = s.schedule().cosine();
         Trainer.Run run = c.run();
         StringBuilder b = new StringBuilder();
-        line(b, "# cusprun demo model");
+        line(b, m.architecture() == Architecture.QWEN2 ? "# cusprun demo model, Qwen2 layout" : "# cusprun demo model");
         line(b, "");
         line(
                 b,
-                "A small Llama-architecture model (%s parameters) trained %s by cusprun's own trainer",
+                "A small %s-architecture model (%s parameters) trained %s by cusprun's own trainer",
+                m.architecture() == Architecture.QWEN2 ? "Qwen2" : "Llama",
                 millions(p.total()),
                 s.locations().init() == null
                         ? "from scratch"
@@ -231,9 +233,10 @@ public final class ModelCard {
         line(b, "");
         line(
                 b,
-                "Parameters: %s in total = embedding %s (shared with lm_head) + attention %s + MLP %s + norms %s%s;",
+                "Parameters: %s in total = embedding %s%s + attention %s + MLP %s + norms %s%s;",
                 group(p.total()),
                 group(p.embedding()),
+                p.lmHead() > 0 ? "" : " (shared with lm_head)",
                 group(p.attention()),
                 group(p.mlp()),
                 group(p.norms()),
@@ -302,7 +305,7 @@ public final class ModelCard {
         if (s.locations().init() == null) {
             line(
                     b,
-                    "| initialisation | HF Llama: N(0, 0.02^2) matrices and embedding, RMSNorm weights 1; seed %d |",
+                    "| initialisation | as HF initialises it: N(0, 0.02^2) matrices and embeddings, biases 0, RMSNorm weights 1; seed %d |",
                     s.execution().seed());
         } else {
             line(

@@ -31,13 +31,20 @@ final class ModelFiles {
 
     private ModelFiles() {}
 
-    /** The demo model's config.json: a plain Llama with the settings' sizes and the tokenizer's vocabulary. */
+    /**
+     * The model's config.json from the settings' shape and the tokenizer's vocabulary: a plain Llama
+     * (no biases), or a Qwen2 (q/k/v biases, no sliding window), tied or untied embeddings.
+     */
     static ModelConfig config(TrainSettings.Shape s, Vocabulary vocab, long bos, long eos) {
         if (s.heads() <= 0 || s.hidden() % s.heads() != 0) {
             throw new IllegalArgumentException("--hidden " + s.hidden() + " is not a multiple of --heads " + s.heads());
         }
+        if (s.kvHeads() <= 0 || s.heads() % s.kvHeads() != 0) {
+            throw new IllegalArgumentException(
+                    "--heads " + s.heads() + " is not a multiple of --kv-heads " + s.kvHeads());
+        }
         ModelConfig.Builder c = ModelConfig.builder(
-                        Architecture.LLAMA,
+                        s.architecture(),
                         vocab.size(),
                         s.hidden(),
                         s.intermediate(),
@@ -47,13 +54,17 @@ final class ModelFiles {
                 .headDim(s.hidden() / s.heads())
                 .hiddenAct("silu")
                 .maxPositionEmbeddings(s.maxPositions())
-                .rmsNormEps(1e-5)
-                .ropeTheta(10000.0)
-                .attentionBias(false)
-                .extra("attention_dropout", 0.0)
-                .mlpBias(false)
-                .extra("initializer_range", 0.02)
-                .tieWordEmbeddings(true)
+                .rmsNormEps(s.architecture() == Architecture.QWEN2 ? 1e-6 : 1e-5)
+                .ropeTheta(10000.0);
+        switch (s.architecture()) {
+            case LLAMA -> c.attentionBias(false).extra("attention_dropout", 0.0).mlpBias(false);
+            case QWEN2 -> c.extra("attention_dropout", 0.0).qwen2SlidingWindow(false, s.maxPositions(), s.layers());
+            default ->
+                throw new IllegalArgumentException("the trainer builds llama or qwen2 models, not "
+                        + s.architecture().modelType());
+        }
+        c.extra("initializer_range", 0.02)
+                .tieWordEmbeddings(s.tiedEmbeddings())
                 .bosTokenId(bos)
                 .eosTokenIds(eos);
         if (vocab.pad() != null) {
@@ -66,6 +77,7 @@ final class ModelFiles {
     private record Size(String key, Function<ModelConfig, Object> value) {}
 
     private static final List<Size> INIT_SIZES = List.of(
+            new Size("architectures", ModelConfig::architecture),
             new Size("vocab_size", ModelConfig::vocabSize),
             new Size("hidden_size", ModelConfig::hiddenSize),
             new Size("intermediate_size", ModelConfig::intermediateSize),

@@ -1,5 +1,6 @@
 package io.cusprun.train;
 
+import io.cusprun.model.Architecture;
 import java.nio.file.Path;
 
 /**
@@ -40,8 +41,21 @@ public record TrainSettings(
      */
     public record Locations(Path out, Path trainFile, Path tokenizerDir, Path corpora, Path init) {}
 
-    /** The model's sizes ({@code config.json}); the vocabulary is the tokenizer's. */
-    public record Shape(int hidden, int layers, int heads, int kvHeads, int intermediate, int maxPositions) {}
+    /**
+     * The model's family and sizes ({@code config.json}); the vocabulary is the tokenizer's.
+     *
+     * @param architecture     {@code LLAMA} (no biases) or {@code QWEN2} (q/k/v biases, as HF's Qwen2 has)
+     * @param tiedEmbeddings   lm_head shares the embedding's weights
+     */
+    public record Shape(
+            Architecture architecture,
+            int hidden,
+            int layers,
+            int heads,
+            int kvHeads,
+            int intermediate,
+            int maxPositions,
+            boolean tiedEmbeddings) {}
 
     /** Each optimisation step sees {@code rows} rows of {@code context} tokens. */
     public record Batches(int context, int rows) {}
@@ -63,7 +77,7 @@ public record TrainSettings(
                     Path.of("data/demo-tokenizer"),
                     Path.of("data/corpora"),
                     null),
-            new Shape(256, 6, 8, 4, 768, 1024),
+            new Shape(Architecture.LLAMA, 256, 6, 8, 4, 768, 1024, true),
             new Batches(256, 16),
             new Schedule(DEFAULT_STEPS, warmupFor(DEFAULT_STEPS), 2e-3, 0.1),
             Trainer.Hyper.DEFAULTS,

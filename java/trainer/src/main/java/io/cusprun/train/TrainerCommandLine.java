@@ -1,10 +1,11 @@
 package io.cusprun.train;
 
+import io.cusprun.StrictOptions;
+import io.cusprun.model.Architecture;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -67,6 +68,15 @@ final class TrainerCommandLine {
                 "log-every",
                 "N",
                 "steps between log lines (default " + d.execution().logEvery() + ")"));
+        o.addOption(opt(
+                "architecture",
+                "NAME",
+                "model family: llama (no biases) or qwen2 (q/k/v biases) (default "
+                        + d.shape().architecture().modelType() + ")"));
+        o.addOption(Option.builder()
+                .longOpt("untied-embeddings")
+                .desc("give lm_head weights of its own instead of sharing the embedding's")
+                .build());
         o.addOption(opt("hidden", "N", "hidden size (default " + d.shape().hidden() + ")"));
         o.addOption(opt("layers", "N", "decoder layers (default " + d.shape().layers() + ")"));
         o.addOption(opt("heads", "N", "attention heads (default " + d.shape().heads() + ")"));
@@ -87,16 +97,10 @@ final class TrainerCommandLine {
         return Option.builder().longOpt(name).hasArg().argName(arg).desc(desc).build();
     }
 
-    /** Parses {@code args}; null when they ask for help. */
+    /** Parses {@code args} strictly (full option names, suggestions for typos); null when they ask for help. */
     static CommandLine parse(String[] args) throws ParseException {
-        CommandLine cl = new DefaultParser().parse(options(), args);
-        if (cl.hasOption("help")) {
-            return null;
-        }
-        if (!cl.getArgList().isEmpty()) {
-            throw new ParseException("unexpected argument " + cl.getArgList().get(0));
-        }
-        return cl;
+        CommandLine cl = StrictOptions.parse(options(), args, false, "--help");
+        return cl.hasOption("help") ? null : cl;
     }
 
     @SuppressWarnings("deprecation") // the classic formatter prints the compact layout the CLI uses too
@@ -130,12 +134,14 @@ final class TrainerCommandLine {
                                 : path(cl, "corpora", d.locations().corpora()))
                 .init(path(cl, "init", null))
                 .shape(new TrainSettings.Shape(
+                        architecture(cl, d.shape().architecture()),
                         intOpt(cl, "hidden", d.shape().hidden()),
                         intOpt(cl, "layers", d.shape().layers()),
                         intOpt(cl, "heads", d.shape().heads()),
                         intOpt(cl, "kv-heads", d.shape().kvHeads()),
                         intOpt(cl, "intermediate", d.shape().intermediate()),
-                        intOpt(cl, "max-positions", d.shape().maxPositions())))
+                        intOpt(cl, "max-positions", d.shape().maxPositions()),
+                        d.shape().tiedEmbeddings() && !cl.hasOption("untied-embeddings")))
                 .batches(new TrainSettings.Batches(
                         intOpt(cl, "context", d.batches().context()),
                         intOpt(cl, "batch", d.batches().rows())))
@@ -153,6 +159,18 @@ final class TrainerCommandLine {
             b.warmupSteps(intOpt(cl, "warmup", 0, 0));
         }
         return b.build();
+    }
+
+    private static Architecture architecture(CommandLine cl, Architecture def) throws ParseException {
+        String v = cl.getOptionValue("architecture");
+        if (v == null) {
+            return def;
+        }
+        Architecture a = Architecture.byModelType(v);
+        if (a != Architecture.LLAMA && a != Architecture.QWEN2) {
+            throw new ParseException("--architecture needs llama or qwen2, not '" + v + "'");
+        }
+        return a;
     }
 
     private static Path path(CommandLine cl, String name, Path def) {

@@ -85,7 +85,8 @@ class TrainSettingsTest {
         assertEquals(
                 new TrainSettings.Locations(Path.of("m"), Path.of("t.jsonl"), Path.of("tok"), null, Path.of("prev")),
                 s.locations());
-        assertEquals(new TrainSettings.Shape(48, 2, 6, 3, 96, 128), s.shape());
+        assertEquals(
+                new TrainSettings.Shape(io.cusprun.model.Architecture.LLAMA, 48, 2, 6, 3, 96, 128, true), s.shape());
         assertEquals(new TrainSettings.Batches(64, 3), s.batches());
         assertEquals(new TrainSettings.Schedule(40, 2, 0.01, 0.5), s.schedule());
         assertEquals(Trainer.Hyper.DEFAULTS.withWeightDecay(0.2).withGradClip(0), s.hyper());
@@ -102,6 +103,38 @@ class TrainSettingsTest {
         assertEquals(
                 "--steps needs a positive integer, not '0'",
                 assertThrows(ParseException.class, () -> parse("--out", "m", "--steps", "0"))
+                        .getMessage());
+    }
+
+    @Test
+    void familyAndEmbeddingsHaveOptions() throws ParseException {
+        TrainSettings s = parse("--out", "m", "--architecture", "qwen2", "--untied-embeddings");
+        assertEquals(io.cusprun.model.Architecture.QWEN2, s.shape().architecture());
+        assertEquals(false, s.shape().tiedEmbeddings());
+        assertEquals(
+                "--architecture needs llama or qwen2, not 'mistral'",
+                assertThrows(ParseException.class, () -> parse("--out", "m", "--architecture", "mistral"))
+                        .getMessage());
+    }
+
+    @Test
+    void optionsAreStrict() {
+        // a prefix is no option (Commons CLI alone would read --ste as --steps)
+        assertEquals(
+                "unknown option --ste (did you mean --steps?)",
+                assertThrows(ParseException.class, () -> parse("--out", "m", "--ste", "3"))
+                        .getMessage());
+        assertEquals(
+                "unknown option --lerning-rate (see --help)",
+                assertThrows(ParseException.class, () -> parse("--out", "m", "--lerning-rate", "3"))
+                        .getMessage());
+        assertEquals(
+                "--steps given more than once (see --help)",
+                assertThrows(ParseException.class, () -> parse("--out", "m", "--steps", "3", "--steps", "4"))
+                        .getMessage());
+        assertEquals(
+                "unexpected argument 'extra' (see --help)",
+                assertThrows(ParseException.class, () -> parse("--out", "m", "extra"))
                         .getMessage());
     }
 }
