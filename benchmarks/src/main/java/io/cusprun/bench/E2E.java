@@ -10,7 +10,6 @@ import io.cusprun.model.LayerHooks;
 import io.cusprun.model.LlamaModel;
 import io.cusprun.model.SafetensorsWriter;
 import io.cusprun.model.Tensors;
-import io.cusprun.score.RankUpdater;
 import io.cusprun.score.RelevanceBackend;
 import io.cusprun.score.RelevanceBackends;
 import io.cusprun.score.ScoreSettings;
@@ -136,8 +135,8 @@ final class E2E {
                 }
             }
 
-            public RankUpdater ranks() {
-                return ranks.ranks();
+            public void rankUpdate(Tensor relevance, Tensor rankMax, Tensor rankHist, Tensor relevanceSum) {
+                ranks.rankUpdate(relevance, rankMax, rankHist, relevanceSum);
             }
 
             public String name() {

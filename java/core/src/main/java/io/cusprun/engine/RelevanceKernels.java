@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
@@ -284,9 +283,11 @@ public final class RelevanceKernels {
     }
 
     /**
-     * relevance [nDocs, N] (f32/f64): per document, percentile ranks (ties share their mean
-     * rank) update rankMax [N] f32 (max), rankHist [N, nBins] int32 (+1 per document) and
-     * relevanceSum [N] f64 (+relevance).
+     * relevance [nDocs, N] (f32/f64, every value in [0, 2^62)): per document, percentile ranks
+     * (ties share their mean rank) update rankMax [N] f32 (max), rankHist [N, nBins] int32 (+1
+     * per document) and relevanceSum [N, 2] int64, the exact 128-bit fixed-point sum of the
+     * relevance (integer part, fraction in units of 2^-64; what {@code score.ExactSum} holds).
+     * A value outside the range is refused ({@link KernelException}) before anything changes.
      */
     public void rankUpdate(Tensor relevance, Tensor rankMax, Tensor rankHist, Tensor relevanceSum) {
         final String fn = "rankUpdate";
@@ -299,13 +300,13 @@ public final class RelevanceKernels {
         int relDt = accDtype(relevance, fn, "relevance");
         requireDtype(rankMax, ScalarType.Float, fn, "rankMax");
         requireDtype(rankHist, ScalarType.Int, fn, "rankHist");
-        requireDtype(relevanceSum, ScalarType.Double, fn, "relevanceSum");
+        requireDtype(relevanceSum, ScalarType.Long, fn, "relevanceSum");
         requireShape(rankMax, fn, "rankMax", N);
         requireDim(rankHist, 2, fn, "rankHist");
         long nBins = rankHist.size(1);
         requireShape(rankHist, fn, "rankHist", N, nBins);
         if (nBins <= 0) throw new IllegalArgumentException(fn + ": rankHist needs at least one bin");
-        requireShape(relevanceSum, fn, "relevanceSum", N);
+        requireShape(relevanceSum, fn, "relevanceSum", N, 2);
         for (Tensor t : new Tensor[] {relevance, rankMax, rankHist, relevanceSum}) {
             requireContiguous(t, fn, "all tensors");
             requireDevice(t, fn, "all tensors");
@@ -324,7 +325,7 @@ public final class RelevanceKernels {
                         new FloatPointer(rankMax.data_ptr()),
                         new IntPointer(rankHist.data_ptr()),
                         nBins,
-                        new DoublePointer(relevanceSum.data_ptr())));
+                        new LongPointer(relevanceSum.data_ptr())));
     }
 
     // ------------------------------------------------------------------ helpers

@@ -174,11 +174,11 @@ class ExactnessTest {
         Path partial = dir.resolve("array.safetensors.partial");
         assertFalse(Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 3))
                 .complete());
-        JsonNode done = JSON.readTree(SafetensorsHeader.read(partial).metadata().get(Scorer.DONE_KEY));
+        JsonNode done = JSON.readTree(SafetensorsHeader.read(partial).metadata().get(PartialCheckpoint.DONE_KEY));
         ObjectNode old = JSON.createObjectNode();
         done.fields().forEachRemaining(e -> {
             assertTrue(e.getValue().isArray(), e.toString());
-            old.put(e.getKey(), Scorer.doneBatches(e.getValue()).toString());
+            old.put(e.getKey(), PartialCheckpoint.doneBatches(e.getValue()).toString());
         });
         assertTrue(old.toString().contains("\"{0, 1"), old.toString());
         Path legacy = dir.resolve("legacy.safetensors.partial");
@@ -186,10 +186,10 @@ class ExactnessTest {
                 ScoreFile.read(partial),
                 legacy,
                 Map.of(
-                        Scorer.DONE_KEY,
+                        PartialCheckpoint.DONE_KEY,
                         JSON.writeValueAsString(old),
-                        Scorer.DIGESTS_KEY,
-                        SafetensorsHeader.read(partial).metadata().get(Scorer.DIGESTS_KEY)));
+                        PartialCheckpoint.DIGESTS_KEY,
+                        SafetensorsHeader.read(partial).metadata().get(PartialCheckpoint.DIGESTS_KEY)));
         Scorer.Result resumed =
                 Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(legacy, true, 0));
         assertTrue(resumed.complete());
@@ -203,12 +203,12 @@ class ExactnessTest {
         expected.set(1);
         expected.set(2);
         expected.set(5);
-        assertEquals("[1,2,5]", Scorer.doneBatches(expected).toString());
-        assertEquals(expected, Scorer.doneBatches(JSON.readTree("[1, 2, 5]")));
-        assertEquals(expected, Scorer.doneBatches(JSON.readTree("\"{1, 2, 5}\"")));
-        assertEquals(new BitSet(), Scorer.doneBatches(JSON.readTree("\"{}\"")));
-        assertThrows(IllegalArgumentException.class, () -> Scorer.doneBatches(JSON.readTree("[1, -2]")));
-        assertThrows(IllegalArgumentException.class, () -> Scorer.doneBatches(JSON.readTree("\"1; 2\"")));
+        assertEquals("[1,2,5]", PartialCheckpoint.doneBatches(expected).toString());
+        assertEquals(expected, PartialCheckpoint.doneBatches(JSON.readTree("[1, 2, 5]")));
+        assertEquals(expected, PartialCheckpoint.doneBatches(JSON.readTree("\"{1, 2, 5}\"")));
+        assertEquals(new BitSet(), PartialCheckpoint.doneBatches(JSON.readTree("\"{}\"")));
+        assertThrows(IllegalArgumentException.class, () -> PartialCheckpoint.doneBatches(JSON.readTree("[1, -2]")));
+        assertThrows(IllegalArgumentException.class, () -> PartialCheckpoint.doneBatches(JSON.readTree("\"1; 2\"")));
     }
 
     @Test
