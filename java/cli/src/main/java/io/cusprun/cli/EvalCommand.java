@@ -117,8 +117,7 @@ public final class EvalCommand implements Command {
             docs = cl.hasOption("text") ? readText(file, modelDir) : EvalData.readIds(file, config.vocabSize());
             tokens = docs.stream().mapToLong(d -> d.length).sum();
         }
-        MemoryPlan.Work work = new MemoryPlan.Work(
-                MemoryPlan.Pass.EVAL, batchTokens, batchTokens, maxLength, 0, 0, false, 1, tokens, docs.size());
+        MemoryPlan.Work work = MemoryPlan.Work.eval(batchTokens, maxLength, tokens, docs.size());
         MemoryPlan plan = Decoders.plan(modelDir, load, memory, work);
         if (cl.hasOption("dry-run")) {
             console.out().println(plan.describe(Math.max(1, Math.min(maxLength, tokens / Math.max(1, docs.size())))));

@@ -63,8 +63,7 @@ public final class ModelEvaluator implements AutoCloseable {
 
     /** The memory plan of evaluating {@code tokens} tokens in windows of {@code maxLength}. */
     public static MemoryPlan plan(Path modelDir, int maxLength, MemorySettings memory, long tokens) throws IOException {
-        MemoryPlan.Work work = new MemoryPlan.Work(
-                MemoryPlan.Pass.EVAL, BATCH_TOKENS, BATCH_TOKENS, maxLength, 0, 0, false, 1, tokens, tokens);
+        MemoryPlan.Work work = MemoryPlan.Work.eval(BATCH_TOKENS, maxLength, tokens, tokens);
         return Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, work);
     }
 

@@ -205,17 +205,9 @@ public final class Scorer {
         for (String device : options.devices()) {
             if (out.containsKey(device)) continue;
             int workers = Collections.frequency(options.devices(), device);
-            MemoryPlan.Work work = new MemoryPlan.Work(
-                    MemoryPlan.Pass.SCORE,
-                    batchTokens,
-                    batchDocs,
-                    maxDoc,
-                    corpora,
-                    settings.bins(),
-                    settings.neurons(),
-                    workers,
-                    tokens,
-                    docs);
+            MemoryPlan.Work work = MemoryPlan.Work.score(batchTokens, batchDocs, maxDoc, tokens, docs)
+                    .withRanks(corpora, settings.bins(), settings.neurons())
+                    .withWorkers(workers);
             out.put(device, target.plan(device, options.memory(), work));
         }
         return out;

@@ -203,7 +203,7 @@ class StreamingTest {
     @MethodSource("families")
     void aBudgetBelowOneLayerAndOneBatchNamesTheSmallestThatWorks(Fixtures.Spec spec) throws Exception {
         Path model = Fixtures.write(dir.resolve("budget"), spec);
-        MemoryPlan.Work work = new MemoryPlan.Work(MemoryPlan.Pass.EVAL, 64, 4, 32, 0, 0, false, 1, 1000, 20);
+        MemoryPlan.Work work = MemoryPlan.Work.eval(64, 32, 1000, 20);
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
                 IllegalArgumentException.class,
                 () -> io.cusprun.model.Decoders.plan(
