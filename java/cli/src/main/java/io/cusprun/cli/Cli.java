@@ -41,8 +41,10 @@ public final class Cli {
     public static final int USAGE = ExitCode.USAGE;
 
     /**
-     * The library's setting names and the flags that set them. Settings missing here have no
-     * flag of their own; their errors keep the library's wording.
+     * The library's setting names (the components of its settings records, or the name their
+     * {@link SettingException} gives) and the flags that set them. SettingFlagsTest checks both
+     * ways against the records and the commands' options: a setting without a flag, or a flag
+     * without a setting, fails it.
      */
     static final Map<String, String> FLAGS = Map.ofEntries(
             Map.entry("ratio", "ratio"),
@@ -64,6 +66,19 @@ public final class Cli {
             Map.entry("maxDocs", "docs"),
             Map.entry("bins", "bins"),
             Map.entry("batchTokens", "batch-tokens"),
+            Map.entry("batchDocs", "batch-docs"),
+            Map.entry("budget", "memory-budget"),
+            Map.entry("stream", "stream"),
+            Map.entry("compensate", "no-compensate"),
+            Map.entry("relevance", "relevance"),
+            Map.entry("corpora", "corpus"),
+            Map.entry("device", "device"),
+            Map.entry("devices", "devices"),
+            Map.entry("resume", "resume"),
+            Map.entry("checkpointEvery", "checkpoint-seconds"),
+            Map.entry("overlapCorpora", "overlap-corpus"),
+            Map.entry("evalChoice", "eval-mc"),
+            Map.entry("keepDir", "keep"),
             Map.entry("neurons", "neurons"),
             Map.entry("shard", "shard"),
             Map.entry("kernels", "kernels"),

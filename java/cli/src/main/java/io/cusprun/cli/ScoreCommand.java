@@ -64,6 +64,7 @@ public final class ScoreCommand implements Command {
         o.addOption(Cli.option("bins", "B", "rank histogram bins (default " + d.bins() + ")"));
         o.addOption(
                 Cli.option("batch-tokens", "N", "token budget of a packed batch (default " + d.batchTokens() + ")"));
+        o.addOption(Cli.option("batch-docs", "N", "most documents in a packed batch (default " + d.batchDocs() + ")"));
         o.addOption(Cli.flag("neurons", "also score query/key pairs and value/output neurons"));
         o.addOption(
                 Cli.option("kernels", "native|torch", "relevance kernels (default " + ScoreJob.DEFAULT_KERNELS + ")"));
@@ -94,6 +95,7 @@ public final class ScoreCommand implements Command {
         ScoreSettings settings = settings(cl, d)
                 .withBins(Cli.intOption(cl, "bins", d.bins(), 2, 100_000))
                 .withBatchTokens(Cli.intOption(cl, "batch-tokens", d.batchTokens(), 1, Cli.MAX_COUNT))
+                .withBatchDocs(Cli.intOption(cl, "batch-docs", d.batchDocs(), 1, Cli.MAX_COUNT))
                 .withNeurons(cl.hasOption("neurons"));
         ShardSpec shard = cl.hasOption("shard") ? ShardSpec.parse(cl.getOptionValue("shard")) : ShardSpec.ALL;
         List<String> devices = Arrays.stream(cl.getOptionValue("devices", "cpu").split(",", -1))
