@@ -98,7 +98,9 @@ final class E2E {
         try (NoGradGuard g = new NoGradGuard()) {
             for (DocumentBatch b : new BatchPacker(s.batchTokens(), s.batchDocs()).pack(corpus)) {
                 try (PointerScope scope = new PointerScope()) {
-                    Tensor h = model.hiddenStates(new Batch(b.ids(), b.docOffsets()), LayerHooks.inference());
+                    Tensor h = model.hiddenStates(
+                            new Batch(b.ids(), b.docOffsets()),
+                            LayerHooks.inference(io.cusprun.engine.KernelBackend.NATIVE));
                     tokens += h.size(0);
                 }
             }

@@ -91,7 +91,8 @@ public final class Cli {
             Map.entry("maxLength", "max-length"),
             Map.entry("repeats", "repeats"),
             Map.entry("dimensionStudy", "dimension-study"),
-            Map.entry("dtype", "dtype"));
+            Map.entry("dtype", "dtype"),
+            Map.entry("ffn", "ffn"));
 
     private Cli() {}
 

@@ -2,6 +2,7 @@ package io.cusprun.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.engine.KernelBackend;
 import io.cusprun.eval.EvalData;
 import io.cusprun.eval.McItem;
 import io.cusprun.eval.McResult;
@@ -72,6 +73,8 @@ public final class EvalCommand implements Command {
         o.addOption(Cli.option("batch-tokens", "N", "tokens per forward pass (default " + DEFAULT_BATCH_TOKENS + ")"));
         o.addOption(Cli.option("device", "D", "cpu (default), cuda, cuda:N"));
         o.addOption(Cli.option("dtype", "T", "compute dtype: f32 (default), bf16, f16"));
+        o.addOption(
+                Cli.option("ffn", "native|libtorch", "FFN activation: the native kernel (default) or LibTorch's ops"));
         Cli.addMemoryOptions(o);
         o.addOption(Cli.helpOption());
         return o;
@@ -86,7 +89,8 @@ public final class EvalCommand implements Command {
         int maxLength = Cli.intOption(cl, "max-length", -1, 2, Cli.MAX_COUNT); // -1: from the model's config
         int stride = Cli.intOption(cl, "stride", -1, 1, Cli.MAX_COUNT); // -1: half the window
         int batchTokens = Cli.intOption(cl, "batch-tokens", DEFAULT_BATCH_TOKENS, 1, Cli.MAX_COUNT);
-        LoadOptions load = Cli.loadOptions(cl.getOptionValue("device"), cl.getOptionValue("dtype"));
+        LoadOptions load = Cli.loadOptions(cl.getOptionValue("device"), cl.getOptionValue("dtype"))
+                .withFfn(KernelBackend.parse("ffn", cl.getOptionValue("ffn", KernelBackend.NATIVE.label())));
         MemorySettings memory = Cli.memory(cl);
         ModelConfig config = ModelConfig.read(modelDir);
         if (maxLength < 0) {

@@ -66,8 +66,10 @@ public final class ScoreCommand implements Command {
                 Cli.option("batch-tokens", "N", "token budget of a packed batch (default " + d.batchTokens() + ")"));
         o.addOption(Cli.option("batch-docs", "N", "most documents in a packed batch (default " + d.batchDocs() + ")"));
         o.addOption(Cli.flag("neurons", "also score query/key pairs and value/output neurons"));
-        o.addOption(
-                Cli.option("kernels", "native|torch", "relevance kernels (default " + ScoreJob.DEFAULT_KERNELS + ")"));
+        o.addOption(Cli.option(
+                "kernels",
+                "native|libtorch",
+                "relevance kernels (default " + ScoreJob.DEFAULT_KERNELS + "; torch: libtorch)"));
         o.addOption(Cli.option(
                 "checkpoint-seconds", "S", "checkpoint interval (default " + DEFAULT_CHECKPOINT.toSeconds() + ")"));
         o.addOption(Cli.flag("no-progress", "no progress bar"));

@@ -24,7 +24,7 @@ import java.util.Map;
  * on the driver and each task {@link #score}s its shard with it. The inputs are checked here, once
  * ({@link #checkInputs}).
  *
- * @param kernels the relevance back end by name ({@link RelevanceBackends#byName}: native or torch)
+ * @param kernels the relevance back end by name ({@link RelevanceBackends#byName}: native or libtorch)
  * @param options devices, shard, resume, checkpoint interval, memory; the partial file is set by {@link #run}
  */
 public record ScoreJob(

@@ -300,7 +300,7 @@ public final class Compensation {
             for (int c = 0; c < grams.length; c++) {
                 grams[c] = Tensors.doubleZeros(w.down().device(), n, n);
             }
-            FfnActivation act = FfnActivation.configured();
+            FfnActivation act = FfnActivation.of(stepper.options().ffn());
             stepper.run(
                     l,
                     w,

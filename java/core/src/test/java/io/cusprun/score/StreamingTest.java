@@ -95,13 +95,16 @@ class StreamingTest {
 
     static List<float[]> hidden(Decoder d, List<Batch> batches) {
         float[][] out = new float[batches.size()][];
-        d.run(batches, b -> LayerHooks.inference(), (b, h) -> out[b] = io.cusprun.model.Tensors.toFloats(h));
+        d.run(
+                batches,
+                b -> LayerHooks.inference(io.cusprun.engine.KernelBackend.NATIVE),
+                (b, h) -> out[b] = io.cusprun.model.Tensors.toFloats(h));
         return List.of(out);
     }
 
     static List<float[]> logits(Decoder d, List<Batch> batches) {
         float[][] out = new float[batches.size()][];
-        d.run(batches, b -> LayerHooks.inference(), (b, h) -> {
+        d.run(batches, b -> LayerHooks.inference(io.cusprun.engine.KernelBackend.NATIVE), (b, h) -> {
             try (PointerScope s = new PointerScope()) {
                 Tensor l = d.project(h).to(torch.ScalarType.Float);
                 out[b] = io.cusprun.model.Tensors.toFloats(l);

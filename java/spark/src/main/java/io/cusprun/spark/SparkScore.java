@@ -106,7 +106,10 @@ public final class SparkScore {
         o.addOption(option("bins", "B", "rank histogram bins (default " + d.bins() + ")"));
         o.addOption(option("batch-tokens", "N", "token budget of a packed batch (default " + d.batchTokens() + ")"));
         o.addOption(flag("neurons", "also score query/key pairs and value/output neurons"));
-        o.addOption(option("kernels", "native|torch", "relevance kernels (default " + ScoreJob.DEFAULT_KERNELS + ")"));
+        o.addOption(option(
+                "kernels",
+                "native|libtorch",
+                "relevance kernels (default " + ScoreJob.DEFAULT_KERNELS + "; torch: libtorch)"));
         o.addOption(flag("stream", "executors run layer by layer: one decoder layer's weights in memory at a time"));
         o.addOption(
                 option("memory-budget", "SIZE", "memory a task may use, e.g. 6G (default: 90% of what is available)"));
