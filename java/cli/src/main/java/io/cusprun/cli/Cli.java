@@ -5,6 +5,7 @@ import io.cusprun.Errors;
 import io.cusprun.ExitCode;
 import io.cusprun.OutputPolicy;
 import io.cusprun.SettingException;
+import io.cusprun.engine.Device;
 import io.cusprun.model.DType;
 import io.cusprun.model.LoadOptions;
 import io.cusprun.model.MemorySettings;
@@ -462,11 +463,11 @@ public final class Cli {
 
     /** A device name ({@code cpu}, {@code cuda}, {@code cuda:N}) for {@code --option}, checked before LibTorch sees it. */
     static String device(String option, String value) {
-        String d = value.trim();
-        if (!d.matches("cpu|cuda(:\\d{1,4})?")) {
+        try {
+            return Device.parse(value).toString();
+        } catch (IllegalArgumentException e) {
             throw new UsageException("--" + option + " must be cpu, cuda or cuda:N, not '" + value + "'");
         }
-        return d;
     }
 
     /** Upper bound of counts and sizes: far above any real value, and safe from int overflow when doubled. */

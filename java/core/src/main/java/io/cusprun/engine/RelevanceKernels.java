@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import org.bytedeco.javacpp.FloatPointer;
@@ -49,24 +48,16 @@ public final class RelevanceKernels {
         return new RelevanceKernels(-1, Map.of());
     }
 
-    /** "cpu", "cuda" or "cuda:N"; throws {@link KernelException} when that CUDA device is unusable. */
+    /** "cpu", "cuda" or "cuda:N" ({@link Device#parse}); see {@link #forDevice(Device)}. */
     public static RelevanceKernels forDevice(String device) {
         Objects.requireNonNull(device, "device");
-        String d = device.trim().toLowerCase(Locale.ROOT);
-        if (d.equals("cpu")) return cpu();
-        int index;
-        if (d.equals("cuda")) {
-            index = 0;
-        } else if (d.startsWith("cuda:")) {
-            try {
-                index = Integer.parseInt(d.substring(5));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("bad device '" + device + "': expected \"cpu\" or \"cuda:N\"");
-            }
-            if (index < 0) throw new IllegalArgumentException("bad device '" + device + "': negative index");
-        } else {
-            throw new IllegalArgumentException("unknown device '" + device + "': expected \"cpu\" or \"cuda:N\"");
-        }
+        return forDevice(Device.parse(device));
+    }
+
+    /** The kernels on {@code device}; throws {@link KernelException} when that CUDA device is unusable. */
+    public static RelevanceKernels forDevice(Device device) {
+        if (!device.isCuda()) return cpu();
+        int index = device.index();
         int rc = loadCuda();
         if (rc != CUSPRUN_OK)
             throw new KernelException(rc, "cannot use device " + device + ": " + cusprun_last_error());
@@ -93,7 +84,7 @@ public final class RelevanceKernels {
 
     /** "cpu" or "cuda:N". */
     public String device() {
-        return device < 0 ? "cpu" : "cuda:" + device;
+        return new Device(device).toString();
     }
 
     /** Name of the variant this instance runs for {@code kernel}. */
@@ -411,8 +402,8 @@ public final class RelevanceKernels {
     private void requireDevice(Tensor t, String fn, String name) {
         boolean ok = device < 0 ? t.is_cpu() : t.is_cuda() && t.device().index() == device;
         if (!ok)
-            throw new IllegalArgumentException(fn + ": " + name + " is on "
-                    + (t.is_cuda() ? "cuda:" + t.device().index() : "cpu") + ", kernels run on " + device());
+            throw new IllegalArgumentException(
+                    fn + ": " + name + " is on " + Device.of(t) + ", kernels run on " + device());
     }
 
     private static void requireDtype(Tensor t, ScalarType want, String fn, String name) {

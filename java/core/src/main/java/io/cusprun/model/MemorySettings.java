@@ -1,6 +1,7 @@
 package io.cusprun.model;
 
 import io.cusprun.SettingException;
+import io.cusprun.engine.Device;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,8 +37,9 @@ public record MemorySettings(boolean stream, long budget) {
      * limit where one is set) on the host; 90 % of the GPU's total memory on a GPU.
      */
     public static long machineBudget(String device) {
-        if (device.startsWith("cuda")) {
-            return (long) (0.9 * gpuTotalBytes(device));
+        Device d = Device.parse(device);
+        if (d.isCuda()) {
+            return (long) (0.9 * gpuTotalBytes(d.index()));
         }
         long available = meminfo("MemAvailable");
         long cgroup = cgroupLimit();
@@ -45,13 +47,13 @@ public record MemorySettings(boolean stream, long budget) {
         return (long) (0.9 * available);
     }
 
-    private static long gpuTotalBytes(String device) {
-        int index = device.contains(":") ? Integer.parseInt(device.substring(device.indexOf(':') + 1)) : 0;
+    private static long gpuTotalBytes(int index) {
         org.bytedeco.cuda.global.cudart.cudaSetDevice(index);
         try (org.bytedeco.javacpp.SizeTPointer free = new org.bytedeco.javacpp.SizeTPointer(1);
                 org.bytedeco.javacpp.SizeTPointer total = new org.bytedeco.javacpp.SizeTPointer(1)) {
             int rc = org.bytedeco.cuda.global.cudart.cudaMemGetInfo(free, total);
-            if (rc != 0) throw new IllegalStateException("cudaMemGetInfo failed on " + device + " (error " + rc + ")");
+            if (rc != 0)
+                throw new IllegalStateException("cudaMemGetInfo failed on cuda:" + index + " (error " + rc + ")");
             return total.get();
         }
     }

@@ -4,6 +4,7 @@ import io.cusprun.Errors;
 import io.cusprun.api.ScoreJob;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
+import io.cusprun.engine.Device;
 import io.cusprun.model.MemorySettings;
 import io.cusprun.score.ScoreSettings;
 import io.cusprun.score.Scorer;
@@ -122,8 +123,8 @@ final class ShardTask implements Function<Integer, ScoreData> {
     /** {@code cuda:<address>} of the task's first {@code gpu} address, or {@code cpu} when no GPU resource is configured. */
     static String device(Map<String, ResourceInformation> resources) {
         ResourceInformation gpu = resources.get("gpu");
-        if (gpu == null || gpu.addresses().length == 0) return "cpu";
-        return "cuda:" + gpu.addresses()[0];
+        if (gpu == null || gpu.addresses().length == 0) return Device.CPU.toString();
+        return Device.parse("cuda:" + gpu.addresses()[0].trim()).toString(); // a bad address fails here, named
     }
 
     /** One-line IOException naming the path and this host when the path cannot be read here. */
