@@ -104,7 +104,10 @@ public final class DemoCommand implements Command {
         o.addOption(Cli.option(
                 "ratio", "R[,R...]", "default " + CompareCommand.ratioList(ComparisonSpec.DEFAULTS.ratios())));
         o.addOption(Cli.option("method", "LIST", "default " + CompareCommand.ALL_METHODS));
-        o.addOption(Cli.option("docs", "N", "documents scored per corpus (default " + SCORING.maxDocs() + ")"));
+        o.addOption(Cli.option(
+                "docs",
+                "N",
+                "documents scored per corpus (default " + SCORING.maxDocs().getAsInt() + ")"));
         o.addOption(Cli.option("eval-docs", "N", "held-out documents per eval file (default " + EVAL_DOCS + ")"));
         CompareCommand.addRepeatOptions(o, "default " + REPEATS + "; --quick: 1");
         o.addOption(Cli.flag("quick", "one draw of the documents (the table has no ± columns; a third of the time)"));
@@ -131,7 +134,7 @@ public final class DemoCommand implements Command {
                 ? CompareCommand.ratios(cl.getOptionValue("ratio"))
                 : ComparisonSpec.DEFAULTS.ratios();
         List<Method> methods = CompareCommand.methods(cl.getOptionValue("method", CompareCommand.ALL_METHODS));
-        int docs = Cli.intOption(cl, "docs", SCORING.maxDocs(), 0, Integer.MAX_VALUE);
+        int docs = Cli.intOption(cl, "docs", SCORING.maxDocs().getAsInt(), 1, Integer.MAX_VALUE);
         int evalDocs = Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE);
         boolean quick = cl.hasOption("quick");
         boolean full = cl.hasOption("full");

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.OptionalInt;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -82,7 +83,10 @@ public final class ScoreCommand implements Command {
     /** The score settings the options ask for (shared with prune and compare, which score too). */
     static ScoreSettings settings(CommandLine cl, ScoreSettings defaults) {
         return defaults.withMaxTokens(Cli.intOption(cl, "max-tokens", defaults.maxTokens(), 1, Cli.MAX_COUNT))
-                .withMaxDocs(Cli.intOption(cl, "docs", defaults.maxDocs(), 0, Integer.MAX_VALUE));
+                .withMaxDocs(
+                        cl.hasOption("docs")
+                                ? OptionalInt.of(Cli.intOption(cl, "docs", 1, 1, Integer.MAX_VALUE))
+                                : defaults.maxDocs());
     }
 
     /**

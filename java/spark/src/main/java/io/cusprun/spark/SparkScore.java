@@ -26,6 +26,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -150,7 +151,10 @@ public final class SparkScore {
         if (specs.isEmpty()) throw new UsageException("--corpus is required");
         ScoreSettings d = ScoreSettings.DEFAULTS;
         ScoreSettings settings = d.withMaxTokens(intOption(cl, "max-tokens", d.maxTokens(), 1, 1_000_000_000))
-                .withMaxDocs(intOption(cl, "docs", d.maxDocs(), 0, Integer.MAX_VALUE))
+                .withMaxDocs(
+                        cl.hasOption("docs")
+                                ? OptionalInt.of(intOption(cl, "docs", 1, 1, Integer.MAX_VALUE))
+                                : d.maxDocs())
                 .withBins(intOption(cl, "bins", d.bins(), 2, 100_000))
                 .withBatchTokens(intOption(cl, "batch-tokens", d.batchTokens(), 1, 1_000_000_000))
                 .withNeurons(cl.hasOption("neurons"));
