@@ -112,7 +112,7 @@ public final class ScoreCommand implements Command {
         Scorer.Options options = Scorer.Options.DEFAULTS
                 .withDevices(devices)
                 .withShard(shard)
-                .withPartial(null, cl.hasOption("resume"), 0)
+                .withPartial(null, cl.hasOption("resume"))
                 .withCheckpointEvery(Duration.ofSeconds(checkpointSeconds))
                 .withMemory(Cli.memory(cl));
         return new ScoreJob(model, specs, settings, cl.getOptionValue("kernels", ScoreJob.DEFAULT_KERNELS), options);

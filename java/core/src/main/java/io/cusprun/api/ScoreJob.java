@@ -94,10 +94,8 @@ public record ScoreJob(
      */
     public Scorer.Result run(Path out, PrintStream progress) throws IOException {
         Path partial = partial(out);
-        Scorer.Result r = score(
-                tokenize(),
-                options.withPartial(partial, options.resume(), options.stopAfterBatches())
-                        .withProgress(progress));
+        Scorer.Result r =
+                score(tokenize(), options.withPartial(partial, options.resume()).withProgress(progress));
         if (r.scores() != null) {
             ScoreFile.write(r.scores(), out);
             Files.deleteIfExists(partial);

@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import me.tongfei.progressbar.ProgressBar;
@@ -45,7 +46,7 @@ public final class Scorer {
      * @param partialFile      checkpoint file (FILE.partial), null for none
      * @param resume           continue from partialFile when it exists
      * @param checkpointEvery  how often accumulators are checkpointed
-     * @param stopAfterBatches stop (checkpointing first) after this many batches; 0 = run to the end
+     * @param stopAfterBatches stop (checkpointing first) after this many batches; empty: run to the end
      * @param progress         where the progress bar is drawn (a terminal's stream); null = no progress bar
      */
     public record Options(
@@ -54,12 +55,19 @@ public final class Scorer {
             Path partialFile,
             boolean resume,
             Duration checkpointEvery,
-            int stopAfterBatches,
+            OptionalInt stopAfterBatches,
             PrintStream progress,
             MemorySettings memory) {
         /** One CPU worker, the whole run, no checkpoints, no progress bar, memory from the machine. */
         public static final Options DEFAULTS = new Options(
-                List.of("cpu"), ShardSpec.ALL, null, false, Duration.ofMinutes(1), 0, null, MemorySettings.DEFAULTS);
+                List.of("cpu"),
+                ShardSpec.ALL,
+                null,
+                false,
+                Duration.ofMinutes(1),
+                OptionalInt.empty(),
+                null,
+                MemorySettings.DEFAULTS);
 
         public Options withDevices(List<String> d) {
             return new Options(d, shard, partialFile, resume, checkpointEvery, stopAfterBatches, progress, memory);
@@ -78,8 +86,16 @@ public final class Scorer {
             return new Options(devices, shard, partialFile, resume, every, stopAfterBatches, progress, memory);
         }
 
-        public Options withPartial(Path p, boolean r, int stopAfter) {
-            return new Options(devices, shard, p, r, checkpointEvery, stopAfter, progress, memory);
+        /** Checkpoints to {@code p} (FILE.partial), resuming from it when {@code r} and it exists. */
+        public Options withPartial(Path p, boolean r) {
+            return new Options(devices, shard, p, r, checkpointEvery, stopAfterBatches, progress, memory);
+        }
+
+        /** Stops, checkpointing first, after {@code batches} batches (at least 1). */
+        public Options withStopAfter(int batches) {
+            if (batches < 1) throw new IllegalArgumentException("stopAfterBatches must be at least 1, not " + batches);
+            return new Options(
+                    devices, shard, partialFile, resume, checkpointEvery, OptionalInt.of(batches), progress, memory);
         }
 
         /** In memory or layer-streamed, and the budget (see {@link MemorySettings}). */
@@ -146,8 +162,8 @@ public final class Scorer {
                         bar.stepBy(d.relevance().numDocs());
                         bar.setExtraMessage(String.format(" %.0f tok/s", tokensDone / Math.max(secs, 1e-9)));
                     }
-                    boolean stopping = options.stopAfterBatches() > 0
-                            && batchesDone >= options.stopAfterBatches()
+                    boolean stopping = options.stopAfterBatches().isPresent()
+                            && batchesDone >= options.stopAfterBatches().getAsInt()
                             && batchesDone < nJobs;
                     if (options.partialFile() != null
                             && (stopping

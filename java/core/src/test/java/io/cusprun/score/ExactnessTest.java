@@ -112,13 +112,16 @@ class ExactnessTest {
     @Test
     void resumedRunEqualsUninterruptedRun() throws Exception {
         Path partial = dir.resolve("scores.safetensors.partial");
-        Scorer.Result first =
-                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 3));
+        Scorer.Result first = Scorer.run(
+                target,
+                corpora,
+                SETTINGS,
+                Scorer.Options.DEFAULTS.withPartial(partial, true).withStopAfter(3));
         assertFalse(first.complete());
         assertNull(first.scores());
         assertTrue(Files.exists(partial));
         Scorer.Result second =
-                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 0));
+                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true));
         assertTrue(second.complete());
         assertTrue(second.documents() < 23, "the restart skipped the batches done");
         assertTrue(second.scores().sameAs(reference));
@@ -132,7 +135,11 @@ class ExactnessTest {
     @Test
     void resumeRefusesOtherCorpusContentsOtherSelectionsAndDamagedPartials() throws Exception {
         Path partial = dir.resolve("digest.safetensors.partial");
-        assertFalse(Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 3))
+        assertFalse(Scorer.run(
+                        target,
+                        corpora,
+                        SETTINGS,
+                        Scorer.Options.DEFAULTS.withPartial(partial, true).withStopAfter(3))
                 .complete());
         List<TokenizedCorpus> otherText = List.of(
                 corpora.get(0), new TokenizedCorpus(corpora.get(1).spec(), PlantedModel.documents('b', 9, 3, 40, 10)));
@@ -144,7 +151,7 @@ class ExactnessTest {
         for (List<TokenizedCorpus> other : List.of(otherText, otherSelection)) {
             IOException e = assertThrows(
                     IOException.class,
-                    () -> Scorer.run(target, other, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 0)));
+                    () -> Scorer.run(target, other, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true)));
             assertTrue(e.getMessage().contains("corpus b") && e.getMessage().contains("digest"), e.getMessage());
             assertFalse(e.getMessage().contains("\n"));
         }
@@ -160,19 +167,23 @@ class ExactnessTest {
             Files.write(flipped, all);
             IOException e = assertThrows(
                     IOException.class,
-                    () -> Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(flipped, true, 0)),
+                    () -> Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(flipped, true)),
                     "byte " + at);
             assertTrue(e.getMessage().contains(flipped.toString()), e.getMessage());
         }
         Scorer.Result resumed =
-                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 0));
+                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true));
         assertTrue(resumed.scores().sameAs(reference));
     }
 
     @Test
     void partialFilesListTheBatchesDoneAsAnArrayAndTheOldStringFormStillResumes() throws Exception {
         Path partial = dir.resolve("array.safetensors.partial");
-        assertFalse(Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 3))
+        assertFalse(Scorer.run(
+                        target,
+                        corpora,
+                        SETTINGS,
+                        Scorer.Options.DEFAULTS.withPartial(partial, true).withStopAfter(3))
                 .complete());
         JsonNode done = JSON.readTree(SafetensorsHeader.read(partial).metadata().get(PartialCheckpoint.DONE_KEY));
         ObjectNode old = JSON.createObjectNode();
@@ -191,7 +202,7 @@ class ExactnessTest {
                         PartialCheckpoint.DIGESTS_KEY,
                         SafetensorsHeader.read(partial).metadata().get(PartialCheckpoint.DIGESTS_KEY)));
         Scorer.Result resumed =
-                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(legacy, true, 0));
+                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(legacy, true));
         assertTrue(resumed.complete());
         assertTrue(resumed.documents() < 23, "the restart skipped the batches done");
         assertTrue(resumed.scores().sameAs(reference));

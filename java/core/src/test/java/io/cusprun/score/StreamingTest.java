@@ -159,9 +159,13 @@ class StreamingTest {
             ScoreSet mergedFinal = merged;
             assertTrue(mergedFinal.sameAs(reference), () -> ExactnessTest.describeDiff(mergedFinal, reference));
             Path partial = dir.resolve(spec.name() + ".partial");
-            Scorer.Result first = Scorer.run(target, corpora, settings, streamed.withPartial(partial, false, 2));
+            Scorer.Result first = Scorer.run(
+                    target,
+                    corpora,
+                    settings,
+                    streamed.withPartial(partial, false).withStopAfter(2));
             assertFalse(first.complete());
-            ScoreSet resumed = Scorer.run(target, corpora, settings, streamed.withPartial(partial, true, 0))
+            ScoreSet resumed = Scorer.run(target, corpora, settings, streamed.withPartial(partial, true))
                     .scores();
             assertTrue(resumed.sameAs(reference), () -> ExactnessTest.describeDiff(resumed, reference));
         }
