@@ -152,7 +152,7 @@ public record MemoryPlan(
     public static MemoryPlan of(
             ModelConfig config, DType stored, LoadOptions load, MemorySettings settings, Work work) {
         boolean gpu = io.cusprun.engine.Device.parse(load.device()).isCuda();
-        long budget = settings.budget() > 0 ? settings.budget() : MemorySettings.machineBudget(load.device());
+        long budget = settings.budget().orElseGet(() -> MemorySettings.machineBudget(load.device()));
         int c = load.dtype().byteSize();
         int s = stored.byteSize();
         long d = config.hiddenSize();

@@ -6,30 +6,34 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.OptionalLong;
 
 /**
  * How a run that executes the model may use memory (docs/memory.md).
  *
  * @param stream force the layer-streamed mode (one decoder layer resident at a time)
  * @param budget bytes the run may use on the device that holds the weights (the host for "cpu",
- *               the GPU for "cuda:N"); 0 = from the machine ({@link #machineBudget}). When the
+ *               the GPU for "cuda:N"); empty: from the machine ({@link #machineBudget}). When the
  *               whole model does not fit, the run streams.
  */
-public record MemorySettings(boolean stream, long budget) {
+public record MemorySettings(boolean stream, OptionalLong budget) {
 
     /** In memory when the model fits the machine, streamed otherwise. */
-    public static final MemorySettings DEFAULTS = new MemorySettings(false, 0);
+    public static final MemorySettings DEFAULTS = new MemorySettings(false, OptionalLong.empty());
 
     public MemorySettings {
-        if (budget < 0) throw new SettingException("budget", "must be positive, not " + budget);
+        if (budget == null) budget = OptionalLong.empty();
+        if (budget.isPresent() && budget.getAsLong() <= 0)
+            throw new SettingException("budget", "must be positive, not " + budget.getAsLong());
     }
 
     public MemorySettings withStream(boolean s) {
         return new MemorySettings(s, budget);
     }
 
+    /** At most {@code b} bytes (positive). */
     public MemorySettings withBudget(long b) {
-        return new MemorySettings(stream, b);
+        return new MemorySettings(stream, OptionalLong.of(b));
     }
 
     /**

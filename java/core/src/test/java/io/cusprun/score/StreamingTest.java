@@ -132,11 +132,13 @@ class StreamingTest {
         try (ScoreTarget target = ScoreTarget.open(model, RelevanceBackends.byName("native"))) {
             ScoreSet reference = Scorer.score(target, corpora, settings);
             // a budget whose chunk holds about 2.5 batches: uneven chunks
-            Scorer.Options roomy = Scorer.Options.DEFAULTS.withMemory(new MemorySettings(true, 1L << 40));
+            Scorer.Options roomy = Scorer.Options.DEFAULTS.withMemory(
+                    MemorySettings.DEFAULTS.withStream(true).withBudget(1L << 40));
             MemoryPlan p = Scorer.plans(target, corpora, settings, roomy).get("cpu");
             assertTrue(p.streamed());
             long budget = p.fixedBytes() + (long) (2.5 * p.batchCost(24, 3));
-            Scorer.Options streamed = Scorer.Options.DEFAULTS.withMemory(new MemorySettings(true, budget));
+            Scorer.Options streamed = Scorer.Options.DEFAULTS.withMemory(
+                    MemorySettings.DEFAULTS.withStream(true).withBudget(budget));
             MemoryPlan tight = Scorer.plans(target, corpora, settings, streamed).get("cpu");
             assertTrue(tight.chunkBytes() < 3 * p.batchCost(24, 3), "chunks of a few batches: " + tight);
 
@@ -150,7 +152,9 @@ class StreamingTest {
                                 target,
                                 corpora,
                                 settings,
-                                streamed.withMemory(new MemorySettings(true, 2 * budget))
+                                streamed.withMemory(MemorySettings.DEFAULTS
+                                                .withStream(true)
+                                                .withBudget(2 * budget))
                                         .withDevices(List.of("cpu", "cpu"))
                                         .withShard(ShardSpec.parse(i + "/2")))
                         .scores();
@@ -180,7 +184,8 @@ class StreamingTest {
                 Fixtures.randomDocs(spec.seed() + 3, 30, 12, 25, 8, 19, 4)));
         ExpertPruner resident = ExpertPruner.open(model);
         // a budget just above the smallest: chunks of a few batches
-        ExpertPruner streamed = ExpertPruner.open(model).withMemory(new MemorySettings(true, 1L << 40));
+        ExpertPruner streamed = ExpertPruner.open(model)
+                .withMemory(MemorySettings.DEFAULTS.withStream(true).withBudget(1L << 40));
         for (Method m : new Method[] {Method.WANDA_SP, Method.FLAP, Method.SHORTGPT}) {
             PruneStatistics want = resident.statistics(m, List.of(), calibration, 1, 1.0);
             PruneStatistics got = streamed.statistics(m, List.of(), calibration, 1, 1.0);
@@ -214,15 +219,24 @@ class StreamingTest {
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
                 IllegalArgumentException.class,
                 () -> io.cusprun.model.Decoders.plan(
-                        model, LoadOptions.DEFAULTS, new MemorySettings(false, 1 << 20), work));
+                        model,
+                        LoadOptions.DEFAULTS,
+                        MemorySettings.DEFAULTS.withStream(false).withBudget(1 << 20),
+                        work));
         String msg = e.getMessage();
         assertTrue(msg.startsWith("memory budget 1.0 MB is too small"), msg);
         String suggested = msg.replaceAll(".*--memory-budget (\\d+M)\\).*", "$1");
         MemoryPlan ok = io.cusprun.model.Decoders.plan(
-                model, LoadOptions.DEFAULTS, new MemorySettings(true, MemorySettings.parseSize(suggested)), work);
+                model,
+                LoadOptions.DEFAULTS,
+                MemorySettings.DEFAULTS.withStream(true).withBudget(MemorySettings.parseSize(suggested)),
+                work);
         assertTrue(ok.streamed());
-        MemoryPlan roomy =
-                io.cusprun.model.Decoders.plan(model, LoadOptions.DEFAULTS, new MemorySettings(false, 1L << 34), work);
+        MemoryPlan roomy = io.cusprun.model.Decoders.plan(
+                model,
+                LoadOptions.DEFAULTS,
+                MemorySettings.DEFAULTS.withStream(false).withBudget(1L << 34),
+                work);
         assertFalse(roomy.streamed(), "a model that fits runs in memory");
         assertTrue(Map.of().isEmpty());
     }

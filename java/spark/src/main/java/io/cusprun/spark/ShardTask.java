@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.TreeMap;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
@@ -41,7 +42,7 @@ final class ShardTask implements Function<Integer, ScoreData> {
     static final String FAIL_FIRST_ATTEMPT = "spark.cusprun.test.failFirstAttempt";
 
     private final boolean stream;
-    private final long budget;
+    private final Long budget; // null: from the machine (OptionalLong is not serializable)
     private final String model;
     private final ArrayList<String> corpora;
     private final TreeMap<String, String> settings;
@@ -59,7 +60,8 @@ final class ShardTask implements Function<Integer, ScoreData> {
         this.settings = new TreeMap<>(job.settings().toMap());
         this.kernels = job.kernels();
         this.stream = job.options().memory().stream();
-        this.budget = job.options().memory().budget();
+        OptionalLong b = job.options().memory().budget();
+        this.budget = b.isPresent() ? b.getAsLong() : null;
         this.tasks = tasks;
         this.documents = documents;
         this.tokens = tokens;
@@ -89,7 +91,8 @@ final class ShardTask implements Function<Integer, ScoreData> {
                 Scorer.Options.DEFAULTS
                         .withDevices(List.of(device))
                         .withShard(shard)
-                        .withMemory(new MemorySettings(stream, budget)));
+                        .withMemory(new MemorySettings(
+                                stream, budget == null ? OptionalLong.empty() : OptionalLong.of(budget))));
         long start = System.nanoTime();
         Scorer.Result r;
         try {
