@@ -38,7 +38,10 @@ import org.slf4j.LoggerFactory;
 final class ShardTask implements Function<Integer, ScoreData> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(ShardTask.class);
-    /** Test hook: the partition whose first attempt fails (a Spark conf key, also read from -D system properties). */
+    /**
+     * Test hook: the partition whose first attempt fails, a key of the job's Spark conf only (which
+     * SparkConf fills from {@code spark.*} system properties where the job starts).
+     */
     static final String FAIL_FIRST_ATTEMPT = "spark.cusprun.test.failFirstAttempt";
 
     private final boolean stream;
@@ -151,7 +154,6 @@ final class ShardTask implements Function<Integer, ScoreData> {
     private static int failFirstAttempt() {
         SparkEnv env = SparkEnv.get();
         String v = env != null ? env.conf().get(FAIL_FIRST_ATTEMPT, null) : null;
-        if (v == null) v = System.getProperty(FAIL_FIRST_ATTEMPT);
         return v == null ? -1 : Integer.parseInt(v.trim());
     }
 }
