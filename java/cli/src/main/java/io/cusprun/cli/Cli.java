@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import org.apache.commons.cli.AlreadySelectedException;
 import org.apache.commons.cli.CommandLine;
@@ -441,6 +442,17 @@ public final class Cli {
             // below
         }
         throw new UsageException("--" + option + " must be a number, not '" + value + "'");
+    }
+
+    /** A document limit: {@code N} (at least 1) or {@code all}; {@code def} when the option is absent. */
+    static OptionalInt docsOption(CommandLine cl, String option, OptionalInt def) {
+        String v = cl.getOptionValue(option);
+        if (v == null) {
+            return def;
+        }
+        return v.trim().equalsIgnoreCase("all")
+                ? OptionalInt.empty()
+                : OptionalInt.of(intOption(cl, option, 1, 1, Integer.MAX_VALUE));
     }
 
     /** --device / --dtype over {@link LoadOptions#DEFAULTS}. */

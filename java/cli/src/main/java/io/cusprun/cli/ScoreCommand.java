@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.OptionalInt;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -58,7 +57,7 @@ public final class ScoreCommand implements Command {
                 .build());
         o.addOption(Cli.option("out", "FILE", "score file to write (safetensors)"));
         o.addOption(Cli.option("max-tokens", "N", "truncate documents to N tokens (default " + d.maxTokens() + ")"));
-        o.addOption(Cli.option("docs", "N", "use at most N documents per corpus (default all)"));
+        o.addOption(Cli.option("docs", "N|all", "use at most N documents per corpus (default all)"));
         o.addOption(Cli.option("devices", "LIST", "workers: cpu (default), cpu,cpu, cuda:0,cuda:1"));
         o.addOption(Cli.option("shard", "I/N", "score every N-th packed batch from I (merge shards with 'merge')"));
         o.addOption(Cli.flag("resume", "continue from FILE.partial if present"));
@@ -83,10 +82,7 @@ public final class ScoreCommand implements Command {
     /** The score settings the options ask for (shared with prune and compare, which score too). */
     static ScoreSettings settings(CommandLine cl, ScoreSettings defaults) {
         return defaults.withMaxTokens(Cli.intOption(cl, "max-tokens", defaults.maxTokens(), 1, Cli.MAX_COUNT))
-                .withMaxDocs(
-                        cl.hasOption("docs")
-                                ? OptionalInt.of(Cli.intOption(cl, "docs", 1, 1, Integer.MAX_VALUE))
-                                : defaults.maxDocs());
+                .withMaxDocs(Cli.docsOption(cl, "docs", defaults.maxDocs()));
     }
 
     /**
