@@ -1,6 +1,7 @@
 // Kernel 4: rank update (docs/method.md, Ranks and the selection rule). Per document,
 // rank the N relevances ascending with mean ranks for ties, p = rank / (N - 1); then per neuron
-// rank_max = max(rank_max, p), rank_hist[bin(p)] += 1, relevance_sum += rel.
+// rank_max = max(rank_max, p), rank_hist[bin(p)] += 1, relevance_sum += rel (exact 128-bit
+// fixed point, kernel_args.h's exact_add, the same text as the CPU's).
 //   1_naive        one thread per neuron: for each document counts the values
 //                  below / equal to its own (O(N) per document), then updates
 //                  its own outputs in document order (no atomics).
@@ -8,8 +9,8 @@
 //                  ranks of tie runs by binary search in the sorted values, ranks
 //                  scattered to a scratch n_docs x N array, then one thread per
 //                  neuron folds the documents in order (deterministic, no atomics).
-// Percentiles and bins are computed in double, then p is stored as float. Relevance with a
-// NaN is refused (device scan, refuse_nan) before either variant runs.
+// Percentiles and bins are computed in double, then p is stored as float. Relevance outside
+// [0, 2^62) is refused (device scan, refuse_out_of_range) before either variant runs.
 #include <cub/device/device_segmented_radix_sort.cuh>
 
 #include <climits>
@@ -21,7 +22,7 @@ namespace {
 
 // Folds one document's rank into neuron k's outputs.
 __device__ __forceinline__ void fold(double rank, int64_t N, int64_t k, double rel, int32_t *hist,
-                                     int64_t n_bins, float &mx, double &sum) {
+                                     int64_t n_bins, float &mx, int64_t *sum) {
     const double p = N > 1 ? rank / (double)(N - 1) : 0.0;
     const float pf = (float)p;
     mx = fmaxf(mx, pf);
@@ -29,7 +30,7 @@ __device__ __forceinline__ void fold(double rank, int64_t N, int64_t k, double r
     if (bin > n_bins - 1) bin = n_bins - 1;
     if (bin < 0) bin = 0;
     hist[k * n_bins + bin] += 1;
-    sum += rel;
+    cusprun_args::exact_add(sum, k, rel);
 }
 
 // ------------------------------------------------------------ 1_naive
@@ -37,11 +38,10 @@ __device__ __forceinline__ void fold(double rank, int64_t N, int64_t k, double r
 template <typename R>
 __global__ void rank_naive_kernel(const R *__restrict__ rel, int64_t n_docs, int64_t N,
                                   float *__restrict__ rank_max, int32_t *__restrict__ hist,
-                                  int64_t n_bins, double *__restrict__ rel_sum) {
+                                  int64_t n_bins, int64_t *__restrict__ rel_sum) {
     const int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (k >= N) return;
     float mx = rank_max[k];
-    double sum = rel_sum[k];
     for (int64_t doc = 0; doc < n_docs; ++doc) {
         const R *row = rel + doc * N;
         const R v = row[k];
@@ -53,10 +53,9 @@ __global__ void rank_naive_kernel(const R *__restrict__ rel, int64_t n_docs, int
         }
         // Mean of ranks less .. less+equal-1 (equal >= 1 unless v is NaN).
         const double rank = (double)less + (equal > 0 ? (double)(equal - 1) * 0.5 : 0.0);
-        fold(rank, N, k, (double)v, hist, n_bins, mx, sum);
+        fold(rank, N, k, (double)v, hist, n_bins, mx, rel_sum);
     }
     rank_max[k] = mx;
-    rel_sum[k] = sum;
 }
 
 // ------------------------------------------------------- 2_cub_segsort
@@ -100,20 +99,18 @@ template <typename R>
 __global__ void fold_kernel(const R *__restrict__ rel, const float *__restrict__ ranks,
                             int64_t n_docs, int64_t N, float *__restrict__ rank_max,
                             int32_t *__restrict__ hist, int64_t n_bins,
-                            double *__restrict__ rel_sum) {
+                            int64_t *__restrict__ rel_sum) {
     const int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (k >= N) return;
     float mx = rank_max[k];
-    double sum = rel_sum[k];
     for (int64_t doc = 0; doc < n_docs; ++doc)
-        fold((double)ranks[doc * N + k], N, k, (double)rel[doc * N + k], hist, n_bins, mx, sum);
+        fold((double)ranks[doc * N + k], N, k, (double)rel[doc * N + k], hist, n_bins, mx, rel_sum);
     rank_max[k] = mx;
-    rel_sum[k] = sum;
 }
 
 template <typename R>
 int rank_segsort(cudaStream_t s, const R *rel, int64_t n_docs, int64_t N, float *rank_max,
-                 int32_t *hist, int64_t n_bins, double *rel_sum) {
+                 int32_t *hist, int64_t n_bins, int64_t *rel_sum) {
     // CUB takes int item counts: sort at most `batch` documents at a time.
     int64_t batch = (int64_t)(INT_MAX / 2) / N;
     if (batch < 1)
@@ -171,20 +168,23 @@ int rank_segsort(cudaStream_t s, const R *rel, int64_t n_docs, int64_t N, float 
     return status;
 }
 
-// Index of the first NaN of rel (row-major) into *first, which starts at ULLONG_MAX.
+// Index of the first value of rel outside [0, 2^62) (row-major) into *first, which starts at
+// ULLONG_MAX.
 template <typename R>
-__global__ void first_nan_kernel(const R *__restrict__ rel, int64_t n, unsigned long long *first) {
+__global__ void first_out_of_range_kernel(const R *__restrict__ rel, int64_t n,
+                                          unsigned long long *first) {
     const int64_t stride = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
-        if (isnan(rel[i])) atomicMin(first, (unsigned long long)i);
+        if (!cusprun_args::relevance_in_range((double)rel[i]))
+            atomicMin(first, (unsigned long long)i);
 }
 
-// The NaN policy of both back ends (kernel_args.h): relevance with a NaN is refused before
-// any accumulator changes, naming the first one. relevance is device memory, so the scan
-// runs on the stream and the host waits for its 8-byte answer (one stream synchronisation
-// per call).
+// The range policy of both back ends (kernel_args.h): relevance outside [0, 2^62) is refused
+// before any accumulator changes, naming the first such value. relevance is device memory,
+// so the scan runs on the stream and the host waits for its 8-byte answer (one stream
+// synchronisation per call; a refusal copies the offending value too).
 template <typename R>
-int refuse_nan(cudaStream_t s, const char *fn, const R *rel, int64_t n_docs, int64_t N) {
+int refuse_out_of_range(cudaStream_t s, const char *fn, const R *rel, int64_t n_docs, int64_t N) {
     const int64_t n = n_docs * N;
     unsigned long long *d_first = nullptr;
     CUSPRUN_CU(cudaMallocAsync((void **)&d_first, sizeof *d_first, s));
@@ -192,17 +192,20 @@ int refuse_nan(cudaStream_t s, const char *fn, const R *rel, int64_t n_docs, int
     cudaError_t e = cudaMemsetAsync(d_first, 0xFF, sizeof *d_first, s);
     if (e == cudaSuccess) {
         const int64_t blocks = ceil_div(n, 256) < 4096 ? ceil_div(n, 256) : 4096;
-        first_nan_kernel<R><<<(unsigned)blocks, 256, 0, s>>>(rel, n, d_first);
+        first_out_of_range_kernel<R><<<(unsigned)blocks, 256, 0, s>>>(rel, n, d_first);
         e = cudaGetLastError();
     }
     if (e == cudaSuccess)
         e = cudaMemcpyAsync(&first, d_first, sizeof first, cudaMemcpyDeviceToHost, s);
     cudaError_t fe = cudaFreeAsync(d_first, s);
     if (e == cudaSuccess) e = cudaStreamSynchronize(s);
-    if (e != cudaSuccess) return cuda_fail(e, "rank_update NaN scan");
+    if (e != cudaSuccess) return cuda_fail(e, "rank_update range scan");
     if (fe != cudaSuccess) return cuda_fail(fe, "cudaFreeAsync");
-    if (first != ULLONG_MAX) return cusprun_args::relevance_is_nan(fail, fn, (int64_t)first, N);
-    return CUSPRUN_OK;
+    if (first == ULLONG_MAX) return CUSPRUN_OK;
+    R bad{};
+    CUSPRUN_CU(cudaMemcpyAsync(&bad, rel + first, sizeof bad, cudaMemcpyDeviceToHost, s));
+    CUSPRUN_CU(cudaStreamSynchronize(s));
+    return cusprun_args::relevance_out_of_range(fail, fn, (int64_t)first, N, (double)bad);
 }
 
 }  // namespace
@@ -213,7 +216,8 @@ using namespace cusprun_cuda;
 extern "C" int cusprun_cuda_rank_update(int device, int variant, void *stream,
                                         cusprun_dtype rel_dtype, const void *relevance,
                                         int64_t n_docs, int64_t N, float *rank_max,
-                                        int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
+                                        int32_t *rank_hist, int64_t n_bins,
+                                        int64_t *relevance_sum) {
     const char *v = nullptr;
     CUSPRUN_TRY(resolve_variant(K_RANK, variant, &v));
     const char *fn = "cusprun_cuda_rank_update";
@@ -229,7 +233,7 @@ extern "C" int cusprun_cuda_rank_update(int device, int variant, void *stream,
     auto run = [&](auto tag) -> int {
         using R = decltype(tag);
         const R *rel = static_cast<const R *>(relevance);
-        CUSPRUN_TRY(refuse_nan<R>(s, fn, rel, n_docs, N));
+        CUSPRUN_TRY(refuse_out_of_range<R>(s, fn, rel, n_docs, N));
         if (same_variant(v, variant::kNaive)) {
             rank_naive_kernel<R><<<(unsigned)ceil_div(N, 128), 128, 0, s>>>(
                 rel, n_docs, N, rank_max, rank_hist, n_bins, relevance_sum);

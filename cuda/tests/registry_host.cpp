@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
     // Bad arguments: the shared check, the CPU's message, before the device is looked at.
     float x[8] = {1, 2, 3, 4, 5, 6, 7, 8}, mx[4] = {0};
     int32_t hist[12] = {0};
-    double sum[4] = {0};
+    int64_t sum[8] = {0};
     int64_t offs[2] = {0, 2};
     rc = cusprun_rank_update(-1, -1, nullptr, CUSPRUN_F32, x, 2, 4, mx, hist, 0, sum);
     std::string cpu = cusprun_last_error();

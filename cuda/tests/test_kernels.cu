@@ -293,16 +293,17 @@ void test_rank(const RankCase &c) {
         }
     std::vector<float> max0(c.N);
     std::vector<int32_t> hist0(c.N * c.n_bins);
-    std::vector<double> sum0(c.N);
+    std::vector<int64_t> sum0(2 * c.N);  // exact sums: integer part, fraction (2^-64 units)
     std::uniform_real_distribution<double> u01(0.0, 1.0);
     for (int64_t k = 0; k < c.N; ++k) {
         max0[k] = (k % 4 == 0) ? -1.0f : (float)(0.5 * u01(g_rng));
-        sum0[k] = 10.0 * u01(g_rng);
+        sum0[2 * k] = (int64_t)(g_rng() % 1000);
+        sum0[2 * k + 1] = (int64_t)g_rng();  // carries into the integer part get tested
     }
     for (auto &h : hist0) h = (int32_t)(g_rng() % 5);
     std::vector<float> max_cpu = max0;
     std::vector<int32_t> hist_cpu = hist0;
-    std::vector<double> sum_cpu = sum0;
+    std::vector<int64_t> sum_cpu = sum0;
     int rc =
         cusprun_rank_update(-1, cpu_variant("rank_update"), nullptr, c.rel, rel.data(), c.n_docs,
                             c.N, max_cpu.data(), hist_cpu.data(), c.n_bins, sum_cpu.data());
@@ -320,20 +321,20 @@ void test_rank(const RankCase &c) {
                      d_sum = tu::to_device(sum0);
         if (!cuda_ok(cusprun_cuda_rank_update(0, v, g_stream, c.rel, d_rel.ptr, c.n_docs, c.N,
                                               d_max.as<float>(), d_hist.as<int32_t>(), c.n_bins,
-                                              d_sum.as<double>()),
+                                              d_sum.as<int64_t>()),
                      what))
             continue;
         std::vector<float> mx(c.N);
         std::vector<int32_t> hist(c.N * c.n_bins);
-        std::vector<double> sum(c.N);
+        std::vector<int64_t> sum(2 * c.N);
         d_max.download(mx.data(), mx.size() * sizeof(float));
         d_hist.download(hist.data(), hist.size() * sizeof(int32_t));
-        d_sum.download(sum.data(), sum.size() * sizeof(double));
+        d_sum.download(sum.data(), sum.size() * sizeof(int64_t));
         int64_t bad_max = 0, bad_hist = 0, bad_sum = 0;
         for (int64_t k = 0; k < c.N; ++k) {
             if (!(std::fabs(mx[k] - max_cpu[k]) <= 1e-6f)) ++bad_max;
-            if (!(std::fabs(sum[k] - sum_cpu[k]) <= 1e-12 * std::fabs(sum_cpu[k]) + 1e-12))
-                ++bad_sum;
+            // exact fixed-point sums: the same bits as the CPU's whatever the order
+            bad_sum += sum[2 * k] != sum_cpu[2 * k] || sum[2 * k + 1] != sum_cpu[2 * k + 1];
         }
         for (size_t i = 0; i < hist.size(); ++i) bad_hist += hist[i] != hist_cpu[i];
         const bool ok = bad_max == 0 && bad_hist == 0 && bad_sum == 0;
@@ -376,39 +377,45 @@ void test_rank(const RankCase &c) {
                                 0, offs, 1, CUSPRUN_F32, &dummy_f);
     report(rc == CUSPRUN_ERR_ARGUMENT, "api bad act dtype", cusprun_cuda_last_error());
     rc = cusprun_cuda_rank_update(1 << 20, -1, g_stream, CUSPRUN_F32, &dummy_f, 1, 4, &dummy_f,
-                                  (int32_t *)&dummy_f, 1, (double *)&dummy_f);
+                                  (int32_t *)&dummy_f, 1, (int64_t *)&dummy_f);
     report(rc == CUSPRUN_ERR_ARGUMENT, "api bad device", cusprun_cuda_last_error());
     rc = cusprun_cuda_ffn_swiglu(0, -1, g_stream, CUSPRUN_F32, &dummy_f, &dummy_f, 8, nullptr, 4, 8,
                                  offs, 1, CUSPRUN_F32, nullptr);
     report(rc == CUSPRUN_ERR_ARGUMENT, "api act_out and acc NULL", cusprun_cuda_last_error());
-    // The NaN policy of both back ends: every variant refuses relevance with a NaN, naming
-    // the first one as the CPU does, and leaves the accumulators as they were.
+    // The range policy of both back ends: every variant refuses relevance with a NaN, a
+    // negative, an infinite or a too large value, naming the first one as the CPU does, and
+    // leaves the accumulators as they were.
     const int64_t nd = 3, nn = 5;
-    std::vector<float> rel(nd * nn, 1.5f), mx0(nn, 0.25f);
-    rel[1 * nn + 2] = NAN;
-    rel[2 * nn + 4] = NAN;
-    std::vector<int32_t> hist0(nn * 4, 7);
-    std::vector<double> sum0(nn, 2.5);
-    DeviceBuffer d_rel = tu::to_device(rel);
-    for (int v = 0; v < cusprun_cuda_variant_count("rank_update"); ++v) {
-        DeviceBuffer d_mx = tu::to_device(mx0), d_hist = tu::to_device(hist0),
-                     d_sum = tu::to_device(sum0);
-        rc =
-            cusprun_cuda_rank_update(0, v, g_stream, CUSPRUN_F32, d_rel.ptr, nd, nn,
-                                     d_mx.as<float>(), d_hist.as<int32_t>(), 4, d_sum.as<double>());
-        std::vector<float> mx(nn);
-        std::vector<int32_t> hist(nn * 4);
-        std::vector<double> sum(nn);
-        d_mx.download(mx.data(), mx.size() * sizeof(float));
-        d_hist.download(hist.data(), hist.size() * sizeof(int32_t));
-        d_sum.download(sum.data(), sum.size() * sizeof(double));
-        char what[96];
-        std::snprintf(what, sizeof what, "api rank_update %s refuses NaN",
-                      cusprun_cuda_variant_name("rank_update", v));
-        report(rc == CUSPRUN_ERR_ARGUMENT &&
-                   std::strstr(cusprun_cuda_last_error(), "relevance[1][2] is NaN") != nullptr &&
-                   mx == mx0 && hist == hist0 && sum == sum0,
-               what, cusprun_cuda_last_error());
+    const float bad_values[4] = {NAN, -1.0f, INFINITY, 0x1p63f};
+    const char *bad_said[4] = {"relevance[1][2] is NaN", "relevance[1][2] is negative",
+                               "relevance[1][2] is infinite", "relevance[1][2] is >= 2^62"};
+    for (int b = 0; b < 4; ++b) {
+        std::vector<float> rel(nd * nn, 1.5f), mx0(nn, 0.25f);
+        rel[1 * nn + 2] = bad_values[b];
+        rel[2 * nn + 4] = NAN;
+        std::vector<int32_t> hist0(nn * 4, 7);
+        std::vector<int64_t> sum0(2 * nn, 3);
+        DeviceBuffer d_rel = tu::to_device(rel);
+        for (int v = 0; v < cusprun_cuda_variant_count("rank_update"); ++v) {
+            DeviceBuffer d_mx = tu::to_device(mx0), d_hist = tu::to_device(hist0),
+                         d_sum = tu::to_device(sum0);
+            rc = cusprun_cuda_rank_update(0, v, g_stream, CUSPRUN_F32, d_rel.ptr, nd, nn,
+                                          d_mx.as<float>(), d_hist.as<int32_t>(), 4,
+                                          d_sum.as<int64_t>());
+            std::vector<float> mx(nn);
+            std::vector<int32_t> hist(nn * 4);
+            std::vector<int64_t> sum(2 * nn);
+            d_mx.download(mx.data(), mx.size() * sizeof(float));
+            d_hist.download(hist.data(), hist.size() * sizeof(int32_t));
+            d_sum.download(sum.data(), sum.size() * sizeof(int64_t));
+            char what[96];
+            std::snprintf(what, sizeof what, "api rank_update %s refuses '%s'",
+                          cusprun_cuda_variant_name("rank_update", v), bad_said[b]);
+            report(rc == CUSPRUN_ERR_ARGUMENT &&
+                       std::strstr(cusprun_cuda_last_error(), bad_said[b]) != nullptr &&
+                       mx == mx0 && hist == hist0 && sum == sum0,
+                   what, cusprun_cuda_last_error());
+        }
     }
     // A bad device pointer is a CUDA error, reported as CUSPRUN_ERR_CUDA... but it
     // would poison the context for the tests that follow, so it is not exercised.

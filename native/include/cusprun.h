@@ -34,7 +34,7 @@
 extern "C" {
 #endif
 
-#define CUSPRUN_API_VERSION 1
+#define CUSPRUN_API_VERSION 2
 #define CUSPRUN_DEFAULT_VARIANT (-1)
 
 typedef enum cusprun_dtype {
@@ -192,17 +192,23 @@ cusprun_qk_neuron_fn cusprun_qk_neuron;
  *    (p = 0 when N == 1). Then for every neuron k:
  *        rank_max[k]  = max(rank_max[k], p)                (float, N)
  *        rank_hist[k * n_bins + min(n_bins-1, floor(p * n_bins))] += 1   (int32, N x n_bins)
- *        relevance_sum[k] += relevance[doc][k]              (double, N)
+ *        relevance_sum[2k], [2k+1] += relevance[doc][k]    (int64, N x 2)
+ *    relevance_sum is an exact 128-bit fixed-point sum: [2k] holds the integer part, [2k+1]
+ *    the fraction in units of 2^-64 (its 64 bits read as unsigned); each term is cut to a
+ *    multiple of 2^-64 (terms below 5e-20 vanish) and added with carry. The addition is
+ *    exact, so the sums do not depend on the order of documents, calls, shards or back ends
+ *    (they are what score files store; the Java ExactSum reads them as they are).
  *    Initialise rank_max to 0 (or -1 to tell "no document yet"), the others to 0.
- *    A NaN in relevance is refused on both back ends (CUSPRUN_ERR_ARGUMENT, naming the
- *    first one) before any accumulator changes; on CUDA the scan runs on the device and
- *    the call waits for its stream.
+ *    Relevance must lie in [0, 2^62): a NaN, a negative value, an infinity or a larger value
+ *    is refused on both back ends (CUSPRUN_ERR_ARGUMENT, naming the first one in row-major
+ *    order) before any accumulator changes; on CUDA the scan runs on the device and the call
+ *    waits for its stream (8 bytes come back).
  */
 typedef int cusprun_rank_update_fn(int device, int variant, void *stream,
                                    cusprun_dtype rel_dtype, const void *relevance,
                                    int64_t n_docs, int64_t N,
                                    float *rank_max, int32_t *rank_hist, int64_t n_bins,
-                                   double *relevance_sum);
+                                   int64_t *relevance_sum);
 cusprun_rank_update_fn cusprun_rank_update;
 /* clang-format on */
 

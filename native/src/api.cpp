@@ -235,7 +235,7 @@ int cusprun_qk_neuron(int device, int variant, void *stream, cusprun_dtype act_d
 
 int cusprun_rank_update(int device, int variant, void *stream, cusprun_dtype rel_dtype,
                         const void *relevance, int64_t n_docs, int64_t N, float *rank_max,
-                        int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
+                        int32_t *rank_hist, int64_t n_bins, int64_t *relevance_sum) {
     const char *fn = "cusprun_rank_update";
     if (int rc = cusprun_args::rank_update(fail, fn, rel_dtype, relevance, n_docs, N, rank_max,
                                            rank_hist, n_bins, relevance_sum))
@@ -247,7 +247,7 @@ int cusprun_rank_update(int device, int variant, void *stream, cusprun_dtype rel
         return from_cuda(api->rank_update(device, variant, stream, rel_dtype, relevance, n_docs, N,
                                           rank_max, rank_hist, n_bins, relevance_sum),
                          api);
-    if ((rc = cusprun_args::check_relevance_not_nan(fail, fn, rel_dtype, relevance, n_docs, N)))
+    if ((rc = cusprun_args::check_relevance_range(fail, fn, rel_dtype, relevance, n_docs, N)))
         return rc;
     if (n_docs == 0 || N == 0) return CUSPRUN_OK;
     auto *f = kRank[variant].fn;

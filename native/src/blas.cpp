@@ -24,9 +24,8 @@ using sgemm_fn = void (*)(int, int, int, int, int, int, float, const float *, in
 constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
 
 // The tile grid of cusprun_linear_f32: 512 x 512 tiles. Each tile is a GEMM call that packs
-// its own panels of x and w, so smaller tiles cost more (128 x 256 tiles ran the 1B shape's
-// GEMMs ~15 % slower on 2 threads, 512 x 512 within the noise of the old grid,
-// benchmarks/README.md "Threads"); a 2048-token batch still gives 4 row tiles per 512 columns.
+// its own panels of x and w, so smaller tiles cost more (the grids compared: benchmarks/README.md
+// "Threads"); a 2048-token batch still gives 4 row tiles per 512 columns.
 constexpr int64_t kTileRows = 512, kTileCols = 512;
 
 // A symbol of a BLAS library already in the process (RTLD_NOLOAD: never loads one itself).

@@ -327,7 +327,7 @@ void rank_doc_f64(const double *x, int64_t N, double *pct, DKey *a) {
 // Documents ranked in parallel (batches of 64), then neurons updated in parallel:
 // each neuron's accumulators see the documents in order, as in 1_naive (same bits).
 int rank_omp_simd(int, int, void *, cusprun_dtype dt, const void *rel, int64_t n_docs, int64_t N,
-                  float *rank_max, int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
+                  float *rank_max, int32_t *rank_hist, int64_t n_bins, int64_t *relevance_sum) {
     if (N > 0xFFFFFFFFll) return fail(CUSPRUN_ERR_UNSUPPORTED, "rank_update: N > 2^32");
     const int64_t B = std::min<int64_t>(n_docs, 64);
     Scratch spct(sizeof(double) * B * N);

@@ -138,7 +138,7 @@ int qk_t(const void *q, const void *k, int64_t H, int64_t Hkv, int64_t d, float 
 
 template <typename R>
 int rank_t(const R *rel, int64_t n_docs, int64_t N, float *rank_max, int32_t *rank_hist,
-           int64_t n_bins, double *relevance_sum) {
+           int64_t n_bins, int64_t *relevance_sum) {
     std::vector<int64_t> idx((size_t)N);
     std::vector<double> pct((size_t)N);
     for (int64_t doc = 0; doc < n_docs; ++doc) {
@@ -197,7 +197,7 @@ int qk_naive(int, int, void *, cusprun_dtype dt, const void *q, const void *k, i
 }
 
 int rank_naive(int, int, void *, cusprun_dtype dt, const void *rel, int64_t n_docs, int64_t N,
-               float *rank_max, int32_t *rank_hist, int64_t n_bins, double *relevance_sum) {
+               float *rank_max, int32_t *rank_hist, int64_t n_bins, int64_t *relevance_sum) {
     if (dt == CUSPRUN_F64)
         return rank_t((const double *)rel, n_docs, N, rank_max, rank_hist, n_bins, relevance_sum);
     return rank_t((const float *)rel, n_docs, N, rank_max, rank_hist, n_bins, relevance_sum);

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "cusprun.h"
+#include "kernel_args.h"
 
 namespace cusprun {
 
@@ -100,13 +101,13 @@ cusprun_rank_update_fn rank_naive, rank_omp_simd;
 
 // Shared by both rank_update variants so that their results are bit-identical.
 static inline void rank_apply(double p, int64_t k, double rel, float *rank_max, int32_t *rank_hist,
-                              int64_t n_bins, double *relevance_sum) {
+                              int64_t n_bins, int64_t *relevance_sum) {
     float pf = (float)p;
     if (pf > rank_max[k]) rank_max[k] = pf;
     int64_t bin = (int64_t)(p * (double)n_bins);
     if (bin > n_bins - 1) bin = n_bins - 1;
     rank_hist[k * n_bins + bin] += 1;
-    relevance_sum[k] += rel;
+    cusprun_args::exact_add(relevance_sum, k, rel);
 }
 
 }  // namespace cusprun

@@ -6,10 +6,11 @@
 // What is checked where: these functions read only what the host can see whatever the
 // back end (dtypes, sizes, scalars, which pointers are NULL). Array contents are host
 // memory only on the CPU: there api.cpp also runs check_doc_offsets and
-// check_relevance_not_nan. On CUDA they are device memory and are not read by the host:
+// check_relevance_range. On CUDA they are device memory and are not read by the host:
 // the kernels clamp doc_offsets, so a bad table cannot read or write out of bounds (it
-// gives wrong sums, not a crash), and rank_update scans relevance for NaN on the device
-// before it touches the accumulators, refusing with the same message as the CPU.
+// gives wrong sums, not a crash), and rank_update scans relevance for values outside
+// [0, 2^62) on the device before it touches the accumulators, refusing with the same
+// message as the CPU.
 #pragma once
 
 #include <math.h>
@@ -17,7 +18,28 @@
 
 #include "cusprun.h"
 
+#ifdef __CUDACC__
+#define CUSPRUN_HD __host__ __device__
+#else
+#define CUSPRUN_HD
+#endif
+
 namespace cusprun_args {
+
+// ---- the exact relevance sum of rank_update (cusprun.h), shared by every variant ----
+
+// Relevance rank_update accepts: [0, 2^62) (NaN compares false).
+CUSPRUN_HD inline bool relevance_in_range(double v) { return v >= 0.0 && v < 0x1p62; }
+
+// sum[2k] (integer part), sum[2k+1] (fraction, units of 2^-64) += v, exactly; v in range.
+// v - trunc(v) and its scaling by 2^64 are exact; the cast cuts what lies below 2^-64.
+CUSPRUN_HD inline void exact_add(int64_t *sum, int64_t k, double v) {
+    const int64_t ip = (int64_t)v;
+    const uint64_t frac = (uint64_t)((v - (double)ip) * 0x1p64);
+    const uint64_t lo = (uint64_t)sum[2 * k + 1] + frac;
+    sum[2 * k + 1] = (int64_t)lo;
+    sum[2 * k] += ip + (lo < frac ? 1 : 0);
+}
 
 // Stores a printf-style one-line message as the calling thread's last error and returns
 // `code`: cusprun::fail in libcusprun, cusprun_cuda::fail in libcusprun_cuda.
@@ -100,7 +122,7 @@ inline int qk_neuron(Fail fail, const char *fn, cusprun_dtype act_dtype, const v
 
 inline int rank_update(Fail fail, const char *fn, cusprun_dtype rel_dtype, const void *relevance,
                        int64_t n_docs, int64_t N, const float *rank_max, const int32_t *rank_hist,
-                       int64_t n_bins, const double *relevance_sum) {
+                       int64_t n_bins, const int64_t *relevance_sum) {
     CUSPRUN_REQUIRE(is_acc(rel_dtype), "%s: rel_dtype %d is not F32 or F64", fn, (int)rel_dtype);
     CUSPRUN_REQUIRE(n_docs >= 0 && N >= 0, "%s: negative size (n_docs = %lld, N = %lld)", fn,
                     (long long)n_docs, (long long)N);
@@ -125,20 +147,22 @@ inline int check_doc_offsets(Fail fail, const char *fn, const int64_t *offs, int
     return CUSPRUN_OK;
 }
 
-// The NaN policy of rank_update, on both back ends: NaN has no rank (and would break the
-// sort), so a call with one is refused before any accumulator changes. The message names the
-// first NaN in row-major order; the CUDA back end reports the same index from its device scan.
-inline int relevance_is_nan(Fail fail, const char *fn, int64_t index, int64_t N) {
-    return fail(CUSPRUN_ERR_ARGUMENT, "%s: relevance[%lld][%lld] is NaN", fn,
-                (long long)(index / N), (long long)(index % N));
+// The range policy of rank_update, on both back ends: NaN has no rank (and would break the
+// sort), and the exact sum holds only [0, 2^62), so a call with a value outside is refused
+// before any accumulator changes. The message names the first such value in row-major order;
+// the CUDA back end reports the same index from its device scan.
+inline int relevance_out_of_range(Fail fail, const char *fn, int64_t index, int64_t N, double v) {
+    const char *what = isnan(v) ? "NaN" : v < 0 ? "negative" : isinf(v) ? "infinite" : ">= 2^62";
+    return fail(CUSPRUN_ERR_ARGUMENT, "%s: relevance[%lld][%lld] is %s (%g)", fn,
+                (long long)(index / N), (long long)(index % N), what, v);
 }
 
-inline int check_relevance_not_nan(Fail fail, const char *fn, cusprun_dtype rel_dtype,
-                                   const void *relevance, int64_t n_docs, int64_t N) {
+inline int check_relevance_range(Fail fail, const char *fn, cusprun_dtype rel_dtype,
+                                 const void *relevance, int64_t n_docs, int64_t N) {
     for (int64_t i = 0; i < n_docs * N; ++i) {
         double x = rel_dtype == CUSPRUN_F64 ? ((const double *)relevance)[i]
                                             : ((const float *)relevance)[i];
-        if (isnan(x)) return relevance_is_nan(fail, fn, i, N);
+        if (!relevance_in_range(x)) return relevance_out_of_range(fail, fn, i, N, x);
     }
     return CUSPRUN_OK;
 }

@@ -68,7 +68,7 @@ int cusprun_cuda_qk_neuron(int, int, void *, cusprun_dtype, const void *, const 
 }
 #ifndef FAKE_BROKEN
 int cusprun_cuda_rank_update(int, int, void *, cusprun_dtype, const void *, int64_t n_docs,
-                             int64_t N, float *rank_max, int32_t *, int64_t n_bins, double *) {
+                             int64_t N, float *rank_max, int32_t *, int64_t n_bins, int64_t *) {
     if (n_docs == 13) return fake_fail("rank_update");
     rank_max[0] = (float)(N * 100 + n_bins);
     return CUSPRUN_OK;

@@ -78,7 +78,7 @@ int main() {
     // ---- rank_update
     std::vector<float> mx(8, 0.0f);
     std::vector<int32_t> hist(8 * 4, 0);
-    std::vector<double> sum(8, 0.0);
+    std::vector<int64_t> sum(16, 0);
     expect(cusprun_rank_update(CPU, -1, 0, F32, A, 1, 8, mx.data(), hist.data(), 0, sum.data()),
            ARG, "n_bins", "bins 0");
     expect(cusprun_rank_update(CPU, -1, 0, F32, A, 1, 8, mx.data(), nullptr, 4, sum.data()), ARG,
@@ -90,8 +90,19 @@ int main() {
     expect(cusprun_rank_update(CPU, -1, 0, F32, rel.data(), 1, 8, mx.data(), hist.data(), 4,
                                sum.data()),
            ARG, "relevance[0][2] is NaN", "nan rel");
-    CHECK(sum == std::vector<double>(8, 0.0) && hist == std::vector<int32_t>(32, 0),
+    CHECK(sum == std::vector<int64_t>(16, 0) && hist == std::vector<int32_t>(32, 0),
           "NaN call touched outputs");
+    const float outside[3] = {-0.5f, INFINITY, 0x1p62f};
+    const char *said[3] = {"relevance[0][5] is negative", "relevance[0][5] is infinite",
+                           "relevance[0][5] is >= 2^62"};
+    for (int i = 0; i < 3; ++i) {
+        rel = {1, 2, 3, 4, 5, outside[i], 7, 8};
+        expect(cusprun_rank_update(CPU, -1, 0, F32, rel.data(), 1, 8, mx.data(), hist.data(), 4,
+                                   sum.data()),
+               ARG, said[i], "out-of-range rel");
+    }
+    CHECK(sum == std::vector<int64_t>(16, 0) && hist == std::vector<int32_t>(32, 0),
+          "out-of-range calls touched outputs");
 
     // ---- registry
     CHECK(cusprun_kernel_count() == 4, "kernel count");

@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
     CHECK(rc == CUSPRUN_OK && out[0] == 4261.5, "qk forward %d %g", rc, out[0]);
     float mx[1] = {0};
     int32_t hist[1] = {0};
-    double sum[1] = {0};
+    int64_t sum[2] = {0, 0};
     rc = cusprun_rank_update(0, 0, nullptr, CUSPRUN_F32, x, 1, 4, mx, hist, 3, sum);
     CHECK(rc == CUSPRUN_OK && mx[0] == 403, "rank forward %d %g", rc, mx[0]);
 
@@ -135,12 +135,12 @@ int main(int argc, char **argv) {
         {"rank bins",
          [](int dev, double *o) {
              return cusprun_rank_update(dev, -1, nullptr, CUSPRUN_F32, g_x, 1, 4, (float *)o,
-                                        (int32_t *)o, 0, o);
+                                        (int32_t *)o, 0, (int64_t *)o);
          }},
         {"rank NULL",
          [](int dev, double *o) {
              return cusprun_rank_update(dev, -1, nullptr, CUSPRUN_F32, g_x, 1, 4, (float *)o,
-                                        nullptr, 3, o);
+                                        nullptr, 3, (int64_t *)o);
          }},
     };
     for (const Bad &b : bad) {

@@ -10,7 +10,6 @@ import io.cusprun.model.LayerHooks;
 import io.cusprun.model.LlamaModel;
 import io.cusprun.model.SafetensorsWriter;
 import io.cusprun.model.Tensors;
-import io.cusprun.score.RankUpdater;
 import io.cusprun.score.RelevanceBackend;
 import io.cusprun.score.RelevanceBackends;
 import io.cusprun.score.ScoreSettings;
@@ -99,7 +98,9 @@ final class E2E {
         try (NoGradGuard g = new NoGradGuard()) {
             for (DocumentBatch b : new BatchPacker(s.batchTokens(), s.batchDocs()).pack(corpus)) {
                 try (PointerScope scope = new PointerScope()) {
-                    Tensor h = model.hiddenStates(new Batch(b.ids(), b.docOffsets()), LayerHooks.inference());
+                    Tensor h = model.hiddenStates(
+                            new Batch(b.ids(), b.docOffsets()),
+                            LayerHooks.inference(io.cusprun.engine.KernelBackend.NATIVE));
                     tokens += h.size(0);
                 }
             }
@@ -136,8 +137,8 @@ final class E2E {
                 }
             }
 
-            public RankUpdater ranks() {
-                return ranks.ranks();
+            public void rankUpdate(Tensor relevance, Tensor rankMax, Tensor rankHist, Tensor relevanceSum) {
+                ranks.rankUpdate(relevance, rankMax, rankHist, relevanceSum);
             }
 
             public String name() {

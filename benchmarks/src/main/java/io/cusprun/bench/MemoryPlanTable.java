@@ -38,18 +38,10 @@ public final class MemoryPlanTable {
                 LoadOptions load = m.gpu
                         ? LoadOptions.DEFAULTS.withDevice("cuda:0").withDtype(DType.BF16)
                         : LoadOptions.DEFAULTS.withStorage(DType.BF16);
-                MemoryPlan.Work work = new MemoryPlan.Work(
-                        MemoryPlan.Pass.SCORE,
-                        2048,
-                        4,
-                        512,
-                        3,
-                        100,
-                        false,
-                        1,
-                        1_500_000L / m.devices,
-                        2_930 / m.devices);
-                MemoryPlan p = MemoryPlan.of(config, DType.BF16, load, new MemorySettings(false, m.budget), work);
+                MemoryPlan.Work work = MemoryPlan.Work.score(2048, 4, 512, 1_500_000L / m.devices, 2_930 / m.devices)
+                        .withRanks(3, 100, false);
+                MemoryPlan p =
+                        MemoryPlan.of(config, DType.BF16, load, MemorySettings.DEFAULTS.withBudget(m.budget), work);
                 long chunkTokens = p.streamed() ? p.chunkBytes() / Math.max(1, p.batchCost(512, 1) / 512) : 0;
                 System.out.printf(
                         Locale.ROOT,

@@ -38,7 +38,7 @@ public class RankUpdateBench {
         rel = torch.rand(new long[] {docs, N}, new TensorOptions(ScalarType.Float));
         max = torch.full(new long[] {N}, new Scalar(-1.0f), new TensorOptions(ScalarType.Float));
         hist = torch.zeros(new long[] {N, 20}, new TensorOptions(ScalarType.Int));
-        sum = torch.zeros(new long[] {N}, new TensorOptions(ScalarType.Double));
+        sum = torch.zeros(new long[] {N, 2}, new TensorOptions(ScalarType.Long));
     }
 
     @Benchmark

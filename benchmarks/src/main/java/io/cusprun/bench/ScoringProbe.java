@@ -102,16 +102,17 @@ public final class ScoringProbe {
                 }
             }
 
-            public io.cusprun.score.RankUpdater ranks() {
-                io.cusprun.score.RankUpdater r = b.ranks();
-                return (rel, n, size, max, hist, bins) -> {
-                    long t0 = System.nanoTime();
-                    try {
-                        r.update(rel, n, size, max, hist, bins);
-                    } finally {
-                        nanos[3] += System.nanoTime() - t0;
-                    }
-                };
+            public void rankUpdate(
+                    org.bytedeco.pytorch.Tensor rel,
+                    org.bytedeco.pytorch.Tensor max,
+                    org.bytedeco.pytorch.Tensor hist,
+                    org.bytedeco.pytorch.Tensor sum) {
+                long t0 = System.nanoTime();
+                try {
+                    b.rankUpdate(rel, max, hist, sum);
+                } finally {
+                    nanos[3] += System.nanoTime() - t0;
+                }
             }
 
             public String name() {

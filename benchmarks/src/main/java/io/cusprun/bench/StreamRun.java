@@ -33,7 +33,10 @@ public final class StreamRun {
         double fileGB = RandomCheckpoint.bytes(dir) / 1e9;
         TokenizedCorpus corpus = E2E.corpus(Math.min(shape.vocab(), 32000), docs, len, 42);
         ScoreSettings settings = E2E.settings(false);
-        Scorer.Options options = Scorer.Options.DEFAULTS.withMemory(new MemorySettings(stream, budget));
+        Scorer.Options options = Scorer.Options.DEFAULTS.withMemory(
+                budget > 0
+                        ? MemorySettings.DEFAULTS.withStream(stream).withBudget(budget)
+                        : MemorySettings.DEFAULTS.withStream(stream));
         try (ScoreTarget target = ScoreTarget.open(dir, RelevanceBackends.byName("native"))) {
             MemoryPlan plan =
                     Scorer.plans(target, List.of(corpus), settings, options).get("cpu");

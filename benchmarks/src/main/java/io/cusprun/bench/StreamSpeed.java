@@ -40,8 +40,8 @@ public final class StreamSpeed {
         Path dir = args.length > 3 ? RandomCheckpoint.ensure(shape, Path.of(args[3])) : E2E.modelDir(preset);
         TokenizedCorpus corpus = E2E.corpus(Math.min(shape.vocab(), 32000), docs, 512, 42);
         ScoreSettings settings = E2E.settings(false);
-        Scorer.Options memory = Scorer.Options.DEFAULTS.withMemory(new MemorySettings(false, 0));
-        Scorer.Options stream = Scorer.Options.DEFAULTS.withMemory(new MemorySettings(true, 0));
+        Scorer.Options memory = Scorer.Options.DEFAULTS.withMemory(MemorySettings.DEFAULTS);
+        Scorer.Options stream = Scorer.Options.DEFAULTS.withMemory(MemorySettings.DEFAULTS.withStream(true));
         double[] ratios = new double[rounds];
         run(dir, corpus, settings, memory); // warm-up: JIT, the file in the page cache
         for (int r = 0; r < rounds; r++) {

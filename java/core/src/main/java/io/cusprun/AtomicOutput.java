@@ -183,14 +183,6 @@ public final class AtomicOutput {
     }
 
     /**
-     * Registers a temporary file or directory made elsewhere (e.g. a scratch folder under the
-     * system's temporary directory), to be deleted if the process is stopped before {@link #release}.
-     */
-    public static void register(Path temporary) throws IOException {
-        begin(temporary.toAbsolutePath().normalize(), null, () -> {});
-    }
-
-    /**
      * A fresh scratch directory {@code PREFIX-PID-*} under the system's temporary directory,
      * registered like any temporary; scratch directories {@code PREFIX-PID-*} of processes that no
      * longer run are removed first, one note each. Delete it with {@link #release}.
@@ -221,7 +213,7 @@ public final class AtomicOutput {
         }
         Path dir =
                 Files.createTempDirectory(prefix + "-" + ProcessHandle.current().pid() + "-");
-        register(dir);
+        begin(dir.toAbsolutePath().normalize(), null, () -> {}); // deleted if the process stops first
         return dir;
     }
 
@@ -230,7 +222,7 @@ public final class AtomicOutput {
                 || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
     }
 
-    /** Deletes a temporary registered with {@link #register} and forgets it. */
+    /** Deletes a scratch directory of {@link #scratchDirectory} and forgets it. */
     public static void release(Path temporary) throws IOException {
         discard(temporary.toAbsolutePath().normalize());
     }

@@ -1,7 +1,8 @@
 package io.cusprun;
 
 /**
- * A computation produced a NaN or an infinity (a loss, a log-likelihood, a relevance): the
+ * A computation produced a NaN or an infinity (a loss, a log-likelihood, a relevance), or a
+ * relevance too large for the exact sums (2^62 or more: an overflow all the same): the
  * message is one line naming where it first appeared (the layer, module, document), so that no
  * NaN is ever printed as a result. Front ends report it as a failure.
  */

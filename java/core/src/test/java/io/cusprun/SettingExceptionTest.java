@@ -46,7 +46,7 @@ class SettingExceptionTest {
                 ScoreSettings.DEFAULTS,
                 ScoreSettings.DEFAULTS
                         .withMaxTokens(512)
-                        .withMaxDocs(0)
+                        .withAllDocs()
                         .withBins(100)
                         .withBatchTokens(2048)
                         .withBatchDocs(16)

@@ -6,6 +6,7 @@ import io.cusprun.ExitCode;
 import io.cusprun.OutputPolicy;
 import io.cusprun.SettingException;
 import io.cusprun.StrictOptions;
+import io.cusprun.engine.Device;
 import io.cusprun.model.DType;
 import io.cusprun.model.LoadOptions;
 import io.cusprun.model.MemorySettings;
@@ -22,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.Option;
@@ -35,8 +37,10 @@ public final class Cli {
     public static final int USAGE = ExitCode.USAGE;
 
     /**
-     * The library's setting names and the flags that set them. Settings missing here have no
-     * flag of their own; their errors keep the library's wording.
+     * The library's setting names (the components of its settings records, or the name their
+     * {@link SettingException} gives) and the flags that set them. SettingFlagsTest checks both
+     * ways against the records and the commands' options: a setting without a flag, or a flag
+     * without a setting, fails it.
      */
     static final Map<String, String> FLAGS = Map.ofEntries(
             Map.entry("ratio", "ratio"),
@@ -58,6 +62,19 @@ public final class Cli {
             Map.entry("maxDocs", "docs"),
             Map.entry("bins", "bins"),
             Map.entry("batchTokens", "batch-tokens"),
+            Map.entry("batchDocs", "batch-docs"),
+            Map.entry("budget", "memory-budget"),
+            Map.entry("stream", "stream"),
+            Map.entry("compensate", "no-compensate"),
+            Map.entry("relevance", "relevance"),
+            Map.entry("corpora", "corpus"),
+            Map.entry("device", "device"),
+            Map.entry("devices", "devices"),
+            Map.entry("resume", "resume"),
+            Map.entry("checkpointEvery", "checkpoint-seconds"),
+            Map.entry("overlapCorpora", "overlap-corpus"),
+            Map.entry("evalChoice", "eval-mc"),
+            Map.entry("keepDir", "keep"),
             Map.entry("neurons", "neurons"),
             Map.entry("shard", "shard"),
             Map.entry("kernels", "kernels"),
@@ -70,7 +87,8 @@ public final class Cli {
             Map.entry("maxLength", "max-length"),
             Map.entry("repeats", "repeats"),
             Map.entry("dimensionStudy", "dimension-study"),
-            Map.entry("dtype", "dtype"));
+            Map.entry("dtype", "dtype"),
+            Map.entry("ffn", "ffn"));
 
     private Cli() {}
 
@@ -302,6 +320,17 @@ public final class Cli {
         throw new UsageException("--" + option + " must be a number, not '" + value + "'");
     }
 
+    /** A document limit: {@code N} (at least 1) or {@code all}; {@code def} when the option is absent. */
+    static OptionalInt docsOption(CommandLine cl, String option, OptionalInt def) {
+        String v = cl.getOptionValue(option);
+        if (v == null) {
+            return def;
+        }
+        return v.trim().equalsIgnoreCase("all")
+                ? OptionalInt.empty()
+                : OptionalInt.of(intOption(cl, option, 1, 1, Integer.MAX_VALUE));
+    }
+
     /** --device / --dtype over {@link LoadOptions#DEFAULTS}. */
     static LoadOptions loadOptions(String device, String dtype) {
         LoadOptions o = LoadOptions.DEFAULTS;
@@ -322,11 +351,11 @@ public final class Cli {
 
     /** A device name ({@code cpu}, {@code cuda}, {@code cuda:N}) for {@code --option}, checked before LibTorch sees it. */
     static String device(String option, String value) {
-        String d = value.trim();
-        if (!d.matches("cpu|cuda(:\\d{1,4})?")) {
+        try {
+            return Device.parse(value).toString();
+        } catch (IllegalArgumentException e) {
             throw new UsageException("--" + option + " must be cpu, cuda or cuda:N, not '" + value + "'");
         }
-        return d;
     }
 
     /** Upper bound of counts and sizes: far above any real value, and safe from int overflow when doubled. */

@@ -101,7 +101,7 @@ public final class CompareCommand implements Command {
                 "max-tokens",
                 "N",
                 "scoring: truncate documents (default " + d.scoring().maxTokens() + ")"));
-        o.addOption(Cli.option("docs", "N", "scoring: documents per corpus (default all)"));
+        o.addOption(Cli.option("docs", "N|all", "scoring: documents per corpus (default all)"));
         addRepeatOptions(o, "default 1: the first documents, one run");
         PruneCommand.addVocabOptions(o);
         o.addOption(Cli.option("keep", "DIR", "keep the pruned models in DIR/<method>-<ratio>"));

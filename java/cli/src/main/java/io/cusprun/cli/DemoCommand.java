@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
@@ -108,7 +109,10 @@ public final class DemoCommand implements Command {
         o.addOption(Cli.option(
                 "ratio", "R[,R...]", "default " + CompareCommand.ratioList(ComparisonSpec.DEFAULTS.ratios())));
         o.addOption(Cli.option("method", "LIST", "default " + CompareCommand.ALL_METHODS));
-        o.addOption(Cli.option("docs", "N", "documents scored per corpus (default " + SCORING.maxDocs() + ")"));
+        o.addOption(Cli.option(
+                "docs",
+                "N|all",
+                "documents scored per corpus (default " + SCORING.maxDocs().getAsInt() + ")"));
         o.addOption(Cli.option("eval-docs", "N", "held-out documents per eval file (default " + EVAL_DOCS + ")"));
         CompareCommand.addRepeatOptions(o, "default " + REPEATS + "; --quick: 1");
         o.addOption(Cli.flag("quick", "one draw of the documents (the table has no ± columns; a third of the time)"));
@@ -135,7 +139,7 @@ public final class DemoCommand implements Command {
                 ? CompareCommand.ratios(cl.getOptionValue("ratio"))
                 : ComparisonSpec.DEFAULTS.ratios();
         List<Method> methods = CompareCommand.methods(cl.getOptionValue("method", CompareCommand.ALL_METHODS));
-        int docs = Cli.intOption(cl, "docs", SCORING.maxDocs(), 0, Integer.MAX_VALUE);
+        OptionalInt docs = Cli.docsOption(cl, "docs", SCORING.maxDocs());
         int evalDocs = Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE);
         boolean quick = cl.hasOption("quick");
         boolean full = cl.hasOption("full");
@@ -168,7 +172,7 @@ public final class DemoCommand implements Command {
             Path out,
             List<Double> ratios,
             List<Method> methods,
-            int docs,
+            OptionalInt docs,
             int evalDocs,
             boolean allOverlap,
             boolean compensate)

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cusprun.api.EvalJob;
 import io.cusprun.api.ModelEvaluator;
+import io.cusprun.engine.KernelBackend;
 import io.cusprun.eval.EvalData;
 import io.cusprun.eval.McItem;
 import io.cusprun.eval.McResult;
@@ -69,6 +70,8 @@ public final class EvalCommand implements Command {
         o.addOption(Cli.option("batch-tokens", "N", "tokens per forward pass (default " + DEFAULT_BATCH_TOKENS + ")"));
         o.addOption(Cli.option("device", "D", "cpu (default), cuda, cuda:N"));
         o.addOption(Cli.option("dtype", "T", "compute dtype: f32 (default), bf16, f16"));
+        o.addOption(
+                Cli.option("ffn", "native|libtorch", "FFN activation: the native kernel (default) or LibTorch's ops"));
         Cli.addMemoryOptions(o);
         o.addOption(Cli.helpOption());
         return o;
@@ -77,7 +80,8 @@ public final class EvalCommand implements Command {
     /** The evaluation options' values as an {@link EvalJob}. */
     static EvalJob job(CommandLine cl) {
         return EvalJob.of(Path.of(Cli.required(cl, "model")))
-                .withLoad(Cli.loadOptions(cl.getOptionValue("device"), cl.getOptionValue("dtype")))
+                .withLoad(Cli.loadOptions(cl.getOptionValue("device"), cl.getOptionValue("dtype"))
+                        .withFfn(KernelBackend.parse("ffn", cl.getOptionValue("ffn", KernelBackend.NATIVE.label()))))
                 .withMemory(Cli.memory(cl))
                 .withMaxLength(optional(cl, "max-length", 2))
                 .withStride(optional(cl, "stride", 1))

@@ -100,7 +100,7 @@ public final class PruneCommand implements Command {
                 "max-tokens",
                 "N",
                 "with --corpus: truncate documents (default " + ScoreSettings.DEFAULTS.maxTokens() + ")"));
-        o.addOption(Cli.option("docs", "N", "with --corpus: documents per corpus (default all)"));
+        o.addOption(Cli.option("docs", "N|all", "with --corpus: documents per corpus (default all)"));
         o.addOption(Cli.option("seed", "S", "seed of the random baseline (default " + d.seed() + ")"));
         addVocabOptions(o);
         Cli.addMemoryOptions(o);

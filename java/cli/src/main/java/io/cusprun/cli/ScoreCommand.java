@@ -57,16 +57,19 @@ public final class ScoreCommand implements Command {
                 .build());
         o.addOption(Cli.option("out", "FILE", "score file to write (safetensors)"));
         o.addOption(Cli.option("max-tokens", "N", "truncate documents to N tokens (default " + d.maxTokens() + ")"));
-        o.addOption(Cli.option("docs", "N", "use at most N documents per corpus (default all)"));
+        o.addOption(Cli.option("docs", "N|all", "use at most N documents per corpus (default all)"));
         o.addOption(Cli.option("devices", "LIST", "workers: cpu (default), cpu,cpu, cuda:0,cuda:1"));
         o.addOption(Cli.option("shard", "I/N", "score every N-th packed batch from I (merge shards with 'merge')"));
         o.addOption(Cli.flag("resume", "continue from FILE.partial if present"));
         o.addOption(Cli.option("bins", "B", "rank histogram bins (default " + d.bins() + ")"));
         o.addOption(
                 Cli.option("batch-tokens", "N", "token budget of a packed batch (default " + d.batchTokens() + ")"));
+        o.addOption(Cli.option("batch-docs", "N", "most documents in a packed batch (default " + d.batchDocs() + ")"));
         o.addOption(Cli.flag("neurons", "also score query/key pairs and value/output neurons"));
-        o.addOption(
-                Cli.option("kernels", "native|torch", "relevance kernels (default " + ScoreJob.DEFAULT_KERNELS + ")"));
+        o.addOption(Cli.option(
+                "kernels",
+                "native|libtorch",
+                "relevance kernels (default " + ScoreJob.DEFAULT_KERNELS + "; torch: libtorch)"));
         o.addOption(Cli.option(
                 "checkpoint-seconds", "S", "checkpoint interval (default " + DEFAULT_CHECKPOINT.toSeconds() + ")"));
         o.addOption(Cli.flag("no-progress", "no progress bar"));
@@ -79,7 +82,7 @@ public final class ScoreCommand implements Command {
     /** The score settings the options ask for (shared with prune and compare, which score too). */
     static ScoreSettings settings(CommandLine cl, ScoreSettings defaults) {
         return defaults.withMaxTokens(Cli.intOption(cl, "max-tokens", defaults.maxTokens(), 1, Cli.MAX_COUNT))
-                .withMaxDocs(Cli.intOption(cl, "docs", defaults.maxDocs(), 0, Integer.MAX_VALUE));
+                .withMaxDocs(Cli.docsOption(cl, "docs", defaults.maxDocs()));
     }
 
     /**
@@ -94,6 +97,7 @@ public final class ScoreCommand implements Command {
         ScoreSettings settings = settings(cl, d)
                 .withBins(Cli.intOption(cl, "bins", d.bins(), 2, 100_000))
                 .withBatchTokens(Cli.intOption(cl, "batch-tokens", d.batchTokens(), 1, Cli.MAX_COUNT))
+                .withBatchDocs(Cli.intOption(cl, "batch-docs", d.batchDocs(), 1, Cli.MAX_COUNT))
                 .withNeurons(cl.hasOption("neurons"));
         ShardSpec shard = cl.hasOption("shard") ? ShardSpec.parse(cl.getOptionValue("shard")) : ShardSpec.ALL;
         List<String> devices = Arrays.stream(cl.getOptionValue("devices", "cpu").split(",", -1))
@@ -104,7 +108,7 @@ public final class ScoreCommand implements Command {
         Scorer.Options options = Scorer.Options.DEFAULTS
                 .withDevices(devices)
                 .withShard(shard)
-                .withPartial(null, cl.hasOption("resume"), 0)
+                .withPartial(null, cl.hasOption("resume"))
                 .withCheckpointEvery(Duration.ofSeconds(checkpointSeconds))
                 .withMemory(Cli.memory(cl));
         return new ScoreJob(model, specs, settings, cl.getOptionValue("kernels", ScoreJob.DEFAULT_KERNELS), options);

@@ -383,7 +383,9 @@ class HostileCasesTest {
                             target,
                             corpora,
                             settings,
-                            io.cusprun.score.Scorer.Options.DEFAULTS.withPartial(partial, true, 2))
+                            io.cusprun.score.Scorer.Options.DEFAULTS
+                                    .withPartial(partial, true)
+                                    .withStopAfter(2))
                     .complete());
         }
         byte[] good = Files.readAllBytes(partial);

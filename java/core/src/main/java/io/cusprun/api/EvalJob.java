@@ -131,8 +131,7 @@ public record EvalJob(
      * model's size decide.
      */
     public MemoryPlan plan(int window, long tokens, long documents) throws IOException {
-        MemoryPlan.Work work = new MemoryPlan.Work(
-                MemoryPlan.Pass.EVAL, batchTokens, batchTokens, window, 0, 0, false, 1, tokens, documents);
+        MemoryPlan.Work work = MemoryPlan.Work.eval(batchTokens, window, tokens, documents);
         return Decoders.plan(Inputs.modelDirectory(model), load, memory, work);
     }
 

@@ -243,15 +243,11 @@ public final class ExpertPruner implements AutoCloseable {
                         .max()
                         .orElse(0);
                 int batchTokens = Math.max(2048, longest); // every document fits in one packed batch
-                MemoryPlan.Work work = new MemoryPlan.Work(
-                        method == Method.SHORTGPT ? MemoryPlan.Pass.CALIBRATE_BLOCKS : MemoryPlan.Pass.CALIBRATE,
+                MemoryPlan.Work work = MemoryPlan.Work.calibrate(
+                        method == Method.SHORTGPT,
                         batchTokens,
                         64,
                         longest,
-                        0,
-                        0,
-                        false,
-                        1,
                         calibration.stream().mapToLong(TokenizedCorpus::tokens).sum(),
                         calibration.stream().mapToLong(TokenizedCorpus::size).sum());
                 boolean blocks = method == Method.SHORTGPT;

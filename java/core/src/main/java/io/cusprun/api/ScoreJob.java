@@ -24,7 +24,7 @@ import java.util.Map;
  * on the driver and each task {@link #score}s its shard with it. The inputs are checked here, once
  * ({@link #checkInputs}).
  *
- * @param kernels the relevance back end by name ({@link RelevanceBackends#byName}: native or torch)
+ * @param kernels the relevance back end by name ({@link RelevanceBackends#byName}: native or libtorch)
  * @param options devices, shard, resume, checkpoint interval, memory; the partial file is set by {@link #run}
  */
 public record ScoreJob(
@@ -91,10 +91,8 @@ public record ScoreJob(
      */
     public Scorer.Result run(Path out, PrintStream progress) throws IOException {
         Path partial = partial(out);
-        Scorer.Result r = score(
-                tokenize(),
-                options.withPartial(partial, options.resume(), options.stopAfterBatches())
-                        .withProgress(progress));
+        Scorer.Result r =
+                score(tokenize(), options.withPartial(partial, options.resume()).withProgress(progress));
         if (r.scores() != null) {
             ScoreFile.write(r.scores(), out);
             Files.deleteIfExists(partial);

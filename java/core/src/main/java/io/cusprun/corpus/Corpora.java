@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.Set;
 
 /** Parses and loads the {@code --corpus KIND:NAME=PATH} arguments of a command. */
@@ -22,18 +23,20 @@ public final class Corpora {
         return specs;
     }
 
-    public static List<TokenizedCorpus> load(List<CorpusSpec> specs, TokenEncoder encoder, int maxTokens, int maxDocs)
-            throws IOException {
+    /** Each corpus' first {@code maxDocs} documents (all when empty), truncated to {@code maxTokens}. */
+    public static List<TokenizedCorpus> load(
+            List<CorpusSpec> specs, TokenEncoder encoder, int maxTokens, OptionalInt maxDocs) throws IOException {
         List<TokenizedCorpus> out = new ArrayList<>();
-        for (CorpusSpec s : specs) out.add(TokenizedCorpus.load(s, encoder, maxTokens, maxDocs));
+        for (CorpusSpec s : specs) out.add(TokenizedCorpus.load(s, encoder, maxTokens, maxDocs.orElse(0)));
         return out;
     }
 
     /** Every corpus resampled with {@link TokenizedCorpus#sample} from one seed. */
     public static List<TokenizedCorpus> sample(
-            List<CorpusSpec> specs, TokenEncoder encoder, int maxTokens, int maxDocs, long seed) throws IOException {
+            List<CorpusSpec> specs, TokenEncoder encoder, int maxTokens, OptionalInt maxDocs, long seed)
+            throws IOException {
         List<TokenizedCorpus> out = new ArrayList<>();
-        for (CorpusSpec s : specs) out.add(TokenizedCorpus.sample(s, encoder, maxTokens, maxDocs, seed));
+        for (CorpusSpec s : specs) out.add(TokenizedCorpus.sample(s, encoder, maxTokens, maxDocs.orElse(0), seed));
         return out;
     }
 }

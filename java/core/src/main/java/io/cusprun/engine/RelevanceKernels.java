@@ -8,10 +8,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
@@ -50,24 +48,16 @@ public final class RelevanceKernels {
         return new RelevanceKernels(-1, Map.of());
     }
 
-    /** "cpu", "cuda" or "cuda:N"; throws {@link KernelException} when that CUDA device is unusable. */
+    /** "cpu", "cuda" or "cuda:N" ({@link Device#parse}); see {@link #forDevice(Device)}. */
     public static RelevanceKernels forDevice(String device) {
         Objects.requireNonNull(device, "device");
-        String d = device.trim().toLowerCase(Locale.ROOT);
-        if (d.equals("cpu")) return cpu();
-        int index;
-        if (d.equals("cuda")) {
-            index = 0;
-        } else if (d.startsWith("cuda:")) {
-            try {
-                index = Integer.parseInt(d.substring(5));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("bad device '" + device + "': expected \"cpu\" or \"cuda:N\"");
-            }
-            if (index < 0) throw new IllegalArgumentException("bad device '" + device + "': negative index");
-        } else {
-            throw new IllegalArgumentException("unknown device '" + device + "': expected \"cpu\" or \"cuda:N\"");
-        }
+        return forDevice(Device.parse(device));
+    }
+
+    /** The kernels on {@code device}; throws {@link KernelException} when that CUDA device is unusable. */
+    public static RelevanceKernels forDevice(Device device) {
+        if (!device.isCuda()) return cpu();
+        int index = device.index();
         int rc = loadCuda();
         if (rc != CUSPRUN_OK)
             throw new KernelException(rc, "cannot use device " + device + ": " + cusprun_last_error());
@@ -94,7 +84,7 @@ public final class RelevanceKernels {
 
     /** "cpu" or "cuda:N". */
     public String device() {
-        return device < 0 ? "cpu" : "cuda:" + device;
+        return new Device(device).toString();
     }
 
     /** Name of the variant this instance runs for {@code kernel}. */
@@ -284,9 +274,11 @@ public final class RelevanceKernels {
     }
 
     /**
-     * relevance [nDocs, N] (f32/f64): per document, percentile ranks (ties share their mean
-     * rank) update rankMax [N] f32 (max), rankHist [N, nBins] int32 (+1 per document) and
-     * relevanceSum [N] f64 (+relevance).
+     * relevance [nDocs, N] (f32/f64, every value in [0, 2^62)): per document, percentile ranks
+     * (ties share their mean rank) update rankMax [N] f32 (max), rankHist [N, nBins] int32 (+1
+     * per document) and relevanceSum [N, 2] int64, the exact 128-bit fixed-point sum of the
+     * relevance (integer part, fraction in units of 2^-64; what {@code score.ExactSum} holds).
+     * A value outside the range is refused ({@link KernelException}) before anything changes.
      */
     public void rankUpdate(Tensor relevance, Tensor rankMax, Tensor rankHist, Tensor relevanceSum) {
         final String fn = "rankUpdate";
@@ -299,13 +291,13 @@ public final class RelevanceKernels {
         int relDt = accDtype(relevance, fn, "relevance");
         requireDtype(rankMax, ScalarType.Float, fn, "rankMax");
         requireDtype(rankHist, ScalarType.Int, fn, "rankHist");
-        requireDtype(relevanceSum, ScalarType.Double, fn, "relevanceSum");
+        requireDtype(relevanceSum, ScalarType.Long, fn, "relevanceSum");
         requireShape(rankMax, fn, "rankMax", N);
         requireDim(rankHist, 2, fn, "rankHist");
         long nBins = rankHist.size(1);
         requireShape(rankHist, fn, "rankHist", N, nBins);
         if (nBins <= 0) throw new IllegalArgumentException(fn + ": rankHist needs at least one bin");
-        requireShape(relevanceSum, fn, "relevanceSum", N);
+        requireShape(relevanceSum, fn, "relevanceSum", N, 2);
         for (Tensor t : new Tensor[] {relevance, rankMax, rankHist, relevanceSum}) {
             requireContiguous(t, fn, "all tensors");
             requireDevice(t, fn, "all tensors");
@@ -324,7 +316,7 @@ public final class RelevanceKernels {
                         new FloatPointer(rankMax.data_ptr()),
                         new IntPointer(rankHist.data_ptr()),
                         nBins,
-                        new DoublePointer(relevanceSum.data_ptr())));
+                        new LongPointer(relevanceSum.data_ptr())));
     }
 
     // ------------------------------------------------------------------ helpers
@@ -421,8 +413,8 @@ public final class RelevanceKernels {
     private void requireDevice(Tensor t, String fn, String name) {
         boolean ok = device < 0 ? t.is_cpu() : t.is_cuda() && t.device().index() == device;
         if (!ok)
-            throw new IllegalArgumentException(fn + ": " + name + " is on "
-                    + (t.is_cuda() ? "cuda:" + t.device().index() : "cpu") + ", kernels run on " + device());
+            throw new IllegalArgumentException(
+                    fn + ": " + name + " is on " + Device.of(t) + ", kernels run on " + device());
     }
 
     private static void requireDtype(Tensor t, ScalarType want, String fn, String name) {

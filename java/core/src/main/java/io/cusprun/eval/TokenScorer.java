@@ -50,7 +50,7 @@ public final class TokenScorer {
         List<Batch> batches = packed.stream().map(Packed::batch).toList();
         model.run(
                 batches,
-                b -> LayerHooks.inference(),
+                b -> LayerHooks.inference(model.options().ffn()),
                 (b, hidden) -> packed.get(b).score(hidden, out));
         return out;
     }

@@ -23,6 +23,9 @@ public interface Decoder extends AutoCloseable {
     /** LibTorch device string ("cpu", "cuda:1"). */
     String device();
 
+    /** The device, dtypes and FFN activation of plain inference it runs with. */
+    LoadOptions options();
+
     /**
      * Runs the batches; {@code hooks.apply(b)} gives the hooks for batch b (called before each of
      * its layers, so hooks may keep per-batch state there), and {@code sink} gets each batch's

@@ -1,9 +1,10 @@
 package io.cusprun.model;
 
+import io.cusprun.engine.KernelBackend;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
-/** act = silu(gate) * up for the SwiGLU MLP, as used by {@link LayerHooks#inference()}. */
+/** act = silu(gate) * up for the SwiGLU MLP, as used by {@link LayerHooks#inference}. */
 @FunctionalInterface
 public interface FfnActivation {
 
@@ -15,24 +16,13 @@ public interface FfnActivation {
     /** The native engine's fused kernel (io.cusprun.engine.RelevanceKernels, ffn_swiglu without accumulation). */
     FfnActivation NATIVE = new NativeFfnActivation();
 
-    /** The system property that picks the activation of plain inference: {@code native} (default) or {@code libtorch}. */
-    String PROPERTY = "cusprun.ffn";
-
-    /**
-     * The activation of plain inference ({@link LayerHooks#inference()}) as {@link #PROPERTY}
-     * names it; both agree to float rounding (LlamaModelTest#nativeAndLibTorchActivationsAgree).
-     */
-    static FfnActivation configured() {
-        return byName(System.getProperty(PROPERTY, "native"));
+    /** The activation {@code backend} computes. */
+    static FfnActivation of(KernelBackend backend) {
+        return backend == KernelBackend.LIBTORCH ? LIBTORCH : NATIVE;
     }
 
-    /** {@code native} or {@code libtorch}. */
+    /** {@code native} or {@code libtorch} ({@link KernelBackend#parse}). */
     static FfnActivation byName(String name) {
-        return switch (name) {
-            case "native" -> NATIVE;
-            case "libtorch" -> LIBTORCH;
-            default ->
-                throw new IllegalArgumentException("-D" + PROPERTY + "=" + name + ": expected native or libtorch");
-        };
+        return of(KernelBackend.parse("ffn", name));
     }
 }

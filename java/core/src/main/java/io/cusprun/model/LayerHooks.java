@@ -1,5 +1,6 @@
 package io.cusprun.model;
 
+import io.cusprun.engine.KernelBackend;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -32,9 +33,9 @@ public interface LayerHooks {
         return false;
     }
 
-    /** Plain inference: the configured FFN activation ({@link FfnActivation#configured()}) and nothing else. */
-    static LayerHooks inference() {
-        return FfnActivation.configured()::apply;
+    /** Plain inference: the FFN activation {@code ffn} computes ({@link LoadOptions#ffn}) and nothing else. */
+    static LayerHooks inference(KernelBackend ffn) {
+        return FfnActivation.of(ffn)::apply;
     }
 
     /** Training: the LibTorch FFN activation, which autograd differentiates, and nothing else. */

@@ -97,8 +97,13 @@ public final class LayerStepper implements AutoCloseable {
 
     /** Runs every batch through layer i with {@code w} (plain inference); the outputs become the hidden states. */
     public void advance(int layer, LayerWeights w) {
-        LayerHooks inference = LayerHooks.inference();
+        LayerHooks inference = LayerHooks.inference(options.ffn());
         step(layer, w, b -> inference, true, null);
+    }
+
+    /** The device, dtypes and FFN activation the layers run with. */
+    public LoadOptions options() {
+        return options;
     }
 
     /** Batch b's hidden state after the layers advanced so far (before the final norm), [T, D]. */

@@ -117,6 +117,7 @@ public final class LlamaModel implements Decoder {
         return config;
     }
 
+    @Override
     public LoadOptions options() {
         return options;
     }
@@ -144,7 +145,7 @@ public final class LlamaModel implements Decoder {
 
     /** Logits [T, V] of a packed batch, plain inference. */
     public Tensor logits(Batch batch) {
-        return logits(batch, LayerHooks.inference());
+        return logits(batch, LayerHooks.inference(options.ffn()));
     }
 
     /** Logits [T, V] of a packed batch, with the given hooks. */

@@ -51,7 +51,8 @@ public record MemoryPlan(
     }
 
     /**
-     * The work, as far as memory depends on it.
+     * The work, as far as memory depends on it; made by {@link #eval}, {@link #calibrate} or
+     * {@link #score} (then {@link #withRanks}, {@link #withWorkers}).
      *
      * @param batchTokens  most tokens in one packed batch
      * @param batchDocs    most documents in one packed batch
@@ -73,7 +74,74 @@ public record MemoryPlan(
             boolean neurons,
             int workers,
             long totalTokens,
-            long totalDocs) {}
+            long totalDocs) {
+
+        /**
+         * Perplexity or multiple choice: windows of at most {@code maxDocTokens} packed into
+         * batches of {@code batchTokens} (as many documents as tokens at most), one worker.
+         */
+        public static Work eval(int batchTokens, int maxDocTokens, long totalTokens, long totalDocs) {
+            return new Work(Pass.EVAL, batchTokens, batchTokens, maxDocTokens, 0, 0, false, 1, totalTokens, totalDocs);
+        }
+
+        /**
+         * Calibration statistics of the baselines ({@link Pass#CALIBRATE}), or also each batch's
+         * residual stream between layers when {@code residuals} (ShortGPT, {@link
+         * Pass#CALIBRATE_BLOCKS}); one worker.
+         */
+        public static Work calibrate(
+                boolean residuals, int batchTokens, int batchDocs, int maxDocTokens, long totalTokens, long totalDocs) {
+            return new Work(
+                    residuals ? Pass.CALIBRATE_BLOCKS : Pass.CALIBRATE,
+                    batchTokens,
+                    batchDocs,
+                    maxDocTokens,
+                    0,
+                    0,
+                    false,
+                    1,
+                    totalTokens,
+                    totalDocs);
+        }
+
+        /**
+         * Scoring of these batches on one worker, no rank accumulators yet: add them with {@link
+         * #withRanks}, more workers with {@link #withWorkers}.
+         */
+        public static Work score(int batchTokens, int batchDocs, int maxDocTokens, long totalTokens, long totalDocs) {
+            return new Work(Pass.SCORE, batchTokens, batchDocs, maxDocTokens, 0, 0, false, 1, totalTokens, totalDocs);
+        }
+
+        /** The rank accumulators: per corpus, {@code bins} histogram bins, neuron-level units too. */
+        public Work withRanks(int corpora, int bins, boolean neurons) {
+            return new Work(
+                    pass,
+                    batchTokens,
+                    batchDocs,
+                    maxDocTokens,
+                    corpora,
+                    bins,
+                    neurons,
+                    workers,
+                    totalTokens,
+                    totalDocs);
+        }
+
+        /** {@code workers} workers on this device (CPU workers share a resident model). */
+        public Work withWorkers(int workers) {
+            return new Work(
+                    pass,
+                    batchTokens,
+                    batchDocs,
+                    maxDocTokens,
+                    corpora,
+                    bins,
+                    neurons,
+                    workers,
+                    totalTokens,
+                    totalDocs);
+        }
+    }
 
     /**
      * The plan for running {@code config}'s model, stored in {@code stored}, with {@code load}'s
@@ -83,8 +151,8 @@ public record MemoryPlan(
      */
     public static MemoryPlan of(
             ModelConfig config, DType stored, LoadOptions load, MemorySettings settings, Work work) {
-        boolean gpu = load.device().startsWith("cuda");
-        long budget = settings.budget() > 0 ? settings.budget() : MemorySettings.machineBudget(load.device());
+        boolean gpu = io.cusprun.engine.Device.parse(load.device()).isCuda();
+        long budget = settings.budget().orElseGet(() -> MemorySettings.machineBudget(load.device()));
         int c = load.dtype().byteSize();
         int s = stored.byteSize();
         long d = config.hiddenSize();

@@ -1,34 +1,39 @@
 package io.cusprun.model;
 
 import io.cusprun.SettingException;
+import io.cusprun.engine.Device;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.OptionalLong;
 
 /**
  * How a run that executes the model may use memory (docs/memory.md).
  *
  * @param stream force the layer-streamed mode (one decoder layer resident at a time)
  * @param budget bytes the run may use on the device that holds the weights (the host for "cpu",
- *               the GPU for "cuda:N"); 0 = from the machine ({@link #machineBudget}). When the
+ *               the GPU for "cuda:N"); empty: from the machine ({@link #machineBudget}). When the
  *               whole model does not fit, the run streams.
  */
-public record MemorySettings(boolean stream, long budget) {
+public record MemorySettings(boolean stream, OptionalLong budget) {
 
     /** In memory when the model fits the machine, streamed otherwise. */
-    public static final MemorySettings DEFAULTS = new MemorySettings(false, 0);
+    public static final MemorySettings DEFAULTS = new MemorySettings(false, OptionalLong.empty());
 
     public MemorySettings {
-        if (budget < 0) throw new SettingException("budget", "must be positive, not " + budget);
+        if (budget == null) budget = OptionalLong.empty();
+        if (budget.isPresent() && budget.getAsLong() <= 0)
+            throw new SettingException("budget", "must be positive, not " + budget.getAsLong());
     }
 
     public MemorySettings withStream(boolean s) {
         return new MemorySettings(s, budget);
     }
 
+    /** At most {@code b} bytes (positive). */
     public MemorySettings withBudget(long b) {
-        return new MemorySettings(stream, b);
+        return new MemorySettings(stream, OptionalLong.of(b));
     }
 
     /**
@@ -36,9 +41,10 @@ public record MemorySettings(boolean stream, long budget) {
      * limit where one is set) on the host; 90 % of the GPU's total memory on a GPU.
      */
     public static long machineBudget(String device) {
-        if (device.startsWith("cuda")) {
+        Device d = Device.parse(device);
+        if (d.isCuda()) {
             try {
-                return (long) (0.9 * gpuTotalBytes(device));
+                return (long) (0.9 * gpuTotalBytes(d.index()));
             } catch (NoClassDefFoundError e) { // org.bytedeco:cuda is an optional dependency of cusprun-core
                 throw new IllegalStateException("the memory budget of " + device + " is read through JavaCPP's CUDA "
                         + "presets (org.bytedeco:cuda), which are not on the class path: add them, or give the budget "
@@ -51,13 +57,13 @@ public record MemorySettings(boolean stream, long budget) {
         return (long) (0.9 * available);
     }
 
-    private static long gpuTotalBytes(String device) {
-        int index = device.contains(":") ? Integer.parseInt(device.substring(device.indexOf(':') + 1)) : 0;
+    private static long gpuTotalBytes(int index) {
         org.bytedeco.cuda.global.cudart.cudaSetDevice(index);
         try (org.bytedeco.javacpp.SizeTPointer free = new org.bytedeco.javacpp.SizeTPointer(1);
                 org.bytedeco.javacpp.SizeTPointer total = new org.bytedeco.javacpp.SizeTPointer(1)) {
             int rc = org.bytedeco.cuda.global.cudart.cudaMemGetInfo(free, total);
-            if (rc != 0) throw new IllegalStateException("cudaMemGetInfo failed on " + device + " (error " + rc + ")");
+            if (rc != 0)
+                throw new IllegalStateException("cudaMemGetInfo failed on cuda:" + index + " (error " + rc + ")");
             return total.get();
         }
     }

@@ -1,5 +1,6 @@
 package io.cusprun.model;
 
+import io.cusprun.engine.Device;
 import io.cusprun.engine.RelevanceKernels;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,11 +19,11 @@ import org.bytedeco.pytorch.global.torch;
  */
 final class NativeFfnActivation implements FfnActivation {
 
-    private final Map<String, RelevanceKernels> kernels = new ConcurrentHashMap<>();
+    private final Map<Device, RelevanceKernels> kernels = new ConcurrentHashMap<>();
 
     @Override
     public Tensor apply(int layer, Tensor gate, Tensor up, Batch batch) {
-        String device = gate.is_cuda() ? "cuda:" + gate.device().index() : "cpu";
+        Device device = Device.of(gate);
         Tensor act = torch.empty(
                 new long[] {gate.size(0), gate.size(1)},
                 new ScalarTypeOptional(gate.scalar_type()),
@@ -30,7 +31,7 @@ final class NativeFfnActivation implements FfnActivation {
                 new DeviceOptional(gate.device()),
                 new BoolOptional(),
                 new MemoryFormatOptional());
-        kernels.computeIfAbsent(device, RelevanceKernels::forDevice).ffnSwiglu(gate, up, act, null, null);
+        kernels.computeIfAbsent(device, d -> RelevanceKernels.forDevice(d)).ffnSwiglu(gate, up, act, null, null);
         return act;
     }
 }

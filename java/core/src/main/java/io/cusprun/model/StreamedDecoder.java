@@ -92,6 +92,11 @@ public final class StreamedDecoder implements Decoder {
     }
 
     @Override
+    public LoadOptions options() {
+        return options;
+    }
+
+    @Override
     public String device() {
         return options.device();
     }

@@ -300,7 +300,7 @@ public final class Compensation {
             for (int c = 0; c < grams.length; c++) {
                 grams[c] = Tensors.doubleZeros(w.down().device(), n, n);
             }
-            FfnActivation act = FfnActivation.configured();
+            FfnActivation act = FfnActivation.of(stepper.options().ffn());
             stepper.run(
                     l,
                     w,
@@ -328,9 +328,8 @@ public final class Compensation {
         /**
          * Adds xᵀx to the fp64 Gram: the batch's product in fp32 as the forward pass computes its
          * Linear layers ({@link CpuLinear}: on the CPU each entry is one dot product, whatever the
-         * number of threads), the sum over batches in fp64, in batch order. On the demo model an
-         * fp64 product (LibTorch's, on one OpenBLAS thread) dominated the refit's time and gave the
-         * same expert perplexities to three decimals (46.406 and 47.324 at 25 % and 35 %).
+         * number of threads), the sum over batches in fp64, in batch order. Why not an fp64
+         * product: docs/method.md, "Compensation" (what it cost and gave on the demo model).
          */
         private static void add(Tensor gram, Tensor x, double scale) {
             Tensor xt = x.to(torch.ScalarType.Float).t().contiguous(); // [N, T]

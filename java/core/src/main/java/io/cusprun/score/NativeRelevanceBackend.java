@@ -1,7 +1,6 @@
 package io.cusprun.score;
 
 import io.cusprun.engine.RelevanceKernels;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -10,11 +9,9 @@ import org.bytedeco.pytorch.global.torch;
 /** The native engine's fused kernels ({@link RelevanceKernels}) on one device. */
 final class NativeRelevanceBackend implements RelevanceBackend {
     private final RelevanceKernels kernels;
-    private final RelevanceKernels cpu;
 
     private NativeRelevanceBackend(RelevanceKernels kernels) {
         this.kernels = kernels;
-        this.cpu = RelevanceKernels.cpu();
     }
 
     static RelevanceBackend forDevice(String device) {
@@ -46,26 +43,9 @@ final class NativeRelevanceBackend implements RelevanceBackend {
         kernels.qkNeuron(q.contiguous(), k.contiguous(), numHeads, numKvHeads, scale, true, docOffsets, acc);
     }
 
-    /** Ranks on the CPU kernel; the relevance sums it also forms are dropped (ExactSum keeps ours). */
+    /** The {@code rank_update} kernel on this device: the relevance never leaves it. */
     @Override
-    public RankUpdater ranks() {
-        return (relevance, nDocs, n, rankMax, rankHist, bins) -> {
-            try (PointerScope scope = new PointerScope()) {
-                Tensor rel = empty(torch.ScalarType.Double, nDocs, n);
-                rel.data_ptr_double().put(relevance, 0, nDocs * n);
-                Tensor max = empty(torch.ScalarType.Float, n);
-                max.data_ptr_float().put(rankMax, 0, n);
-                Tensor hist = empty(torch.ScalarType.Int, n, bins);
-                hist.data_ptr_int().put(rankHist, 0, n * bins);
-                Tensor sum = torch.zeros(new long[] {n}, new TensorOptions(torch.ScalarType.Double));
-                cpu.rankUpdate(rel, max, hist, sum);
-                max.data_ptr_float().get(rankMax, 0, n);
-                hist.data_ptr_int().get(rankHist, 0, n * bins);
-            }
-        };
-    }
-
-    private static Tensor empty(torch.ScalarType type, long... shape) {
-        return torch.empty(shape, new TensorOptions(type), new MemoryFormatOptional());
+    public void rankUpdate(Tensor relevance, Tensor rankMax, Tensor rankHist, Tensor relevanceSum) {
+        kernels.rankUpdate(relevance, rankMax, rankHist, relevanceSum);
     }
 }

@@ -17,8 +17,13 @@ public interface RelevanceBackend {
     /** acc[nDocs, H, d/2] += squared softmax change when a RoPE pair of q.k is removed. */
     void qkNeuron(Tensor q, Tensor k, int numHeads, int numKvHeads, float scale, Tensor docOffsets, Tensor acc);
 
-    /** Percentile ranks into running max and histogram. */
-    RankUpdater ranks();
+    /**
+     * Per document of relevance [nDocs, N] (fp64, on the accumulators' device): percentile ranks
+     * into rankMax [N] (f32, max) and rankHist [N, bins] (int32), and the relevance into
+     * relevanceSum [N, 2] (int64, the exact sum of {@link ExactSum}); the {@code rank_update}
+     * contract of cusprun.h. A value outside [0, 2^62) is refused before anything changes.
+     */
+    void rankUpdate(Tensor relevance, Tensor rankMax, Tensor rankHist, Tensor relevanceSum);
 
     String name();
 }

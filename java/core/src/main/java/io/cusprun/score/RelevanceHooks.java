@@ -10,7 +10,8 @@ import org.bytedeco.pytorch.Tensor;
  * Scores during the forward pass (docs/method.md, "Relevance of a unit"): the FFN activation the forward continues with
  * comes from the fused kernel that also accumulates per-document sum(a^2); the attention
  * output goes into per-document group Grams. Each layer's per-document relevance is formed as
- * soon as its accumulators are complete, so only one layer's accumulators exist at a time.
+ * soon as its accumulators are complete, so only one layer's accumulators exist at a time; it
+ * stays on the device ({@link BatchRelevance}) until the rank accumulators there take it.
  */
 public final class RelevanceHooks implements LayerHooks {
     private final RelevanceBackend backend;
@@ -42,7 +43,7 @@ public final class RelevanceHooks implements LayerHooks {
         Tensor acc = Tensors.doubleZeros(gate.device(), batch.numDocs(), gate.size(1));
         Tensor act = backend.ffnSwiglu(gate, up, docOffsets, acc);
         // I(k) = sqrt(sum_t a[t,k]^2) * ||W_down[:,k]||
-        out.put(layer, ModuleKind.MLP, Tensors.toDoubles(acc.sqrt_().mul_(weights.downNorm(layer))));
+        out.put(layer, ModuleKind.MLP, acc.sqrt_().mul_(weights.downNorm(layer)));
         return act;
     }
 
@@ -61,16 +62,15 @@ public final class RelevanceHooks implements LayerHooks {
         out.put(
                 layer,
                 ModuleKind.GROUP,
-                Tensors.toDoubles(sqrtClamped(
-                        prod.sum(new long[] {2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional()))));
+                sqrtClamped(prod.sum(new long[] {2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional())));
         // head: the diagonal d x d blocks of the same product
         Tensor blocks = prod.reshape(n, groups, g, d, g, d).diagonal(0, 2, 4); // [n, G, d, d, g]
         Tensor head = blocks.sum(new long[] {2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional()); // [n, G, g]
-        out.put(layer, ModuleKind.HEAD, Tensors.toDoubles(sqrtClamped(head.reshape(n, heads))));
+        out.put(layer, ModuleKind.HEAD, sqrtClamped(head.reshape(n, heads)));
         if (neurons) {
             // value/output neuron j of head h: ||z[:,h,j]|| * ||W_O[:, h*d+j]||; ||z||^2 is the Gram's diagonal
             Tensor diag = gram.diagonal(0, 2, 3).reshape(n, heads * d);
-            out.put(layer, ModuleKind.VO, Tensors.toDoubles(sqrtClamped(diag).mul_(weights.oColNorm(layer))));
+            out.put(layer, ModuleKind.VO, sqrtClamped(diag).mul_(weights.oColNorm(layer)));
         }
     }
 
@@ -80,7 +80,7 @@ public final class RelevanceHooks implements LayerHooks {
         long d = q.size(2);
         Tensor acc = Tensors.doubleZeros(q.device(), batch.numDocs(), heads, d / 2);
         backend.qkNeuron(q, k, heads, kvHeads, (float) (1.0 / Math.sqrt(d)), docOffsets, acc);
-        out.put(layer, ModuleKind.QK, Tensors.toDoubles(acc.sqrt_().reshape(batch.numDocs(), heads * (d / 2))));
+        out.put(layer, ModuleKind.QK, acc.sqrt_().reshape(batch.numDocs(), heads * (d / 2)));
     }
 
     @Override

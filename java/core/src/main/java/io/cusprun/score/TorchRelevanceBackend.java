@@ -77,8 +77,37 @@ public final class TorchRelevanceBackend implements RelevanceBackend {
         }
     }
 
+    /**
+     * The Java reference of {@code rank_update} ({@link RankUpdater#JAVA}, {@link ExactSum}) on
+     * host copies, written back to the tensors.
+     */
     @Override
-    public RankUpdater ranks() {
-        return RankUpdater.JAVA;
+    public void rankUpdate(Tensor relevance, Tensor rankMax, Tensor rankHist, Tensor relevanceSum) {
+        int nDocs = (int) relevance.size(0), n = (int) relevance.size(1), bins = (int) rankHist.size(1);
+        double[] rel = Tensors.toDoubles(relevance);
+        for (int i = 0; i < rel.length; i++) {
+            if (!(rel[i] >= 0 && rel[i] < 0x1p62))
+                throw new ArithmeticException("relevance[" + i / n + "][" + i % n + "] is out of range: " + rel[i]);
+        }
+        float[] max = Tensors.toFloats(rankMax);
+        int[] hist = Tensors.toInts(rankHist);
+        long[] sum = Tensors.toLongs(relevanceSum);
+        long[] hi = new long[n], lo = new long[n];
+        for (int k = 0; k < n; k++) {
+            hi[k] = sum[2 * k];
+            lo[k] = sum[2 * k + 1];
+        }
+        ExactSum exact = ExactSum.of(hi, lo);
+        RankUpdater.JAVA.update(rel, nDocs, n, max, hist, bins);
+        for (int i = 0; i < rel.length; i++) exact.add(i % n, rel[i]);
+        hi = exact.hi();
+        lo = exact.lo();
+        for (int k = 0; k < n; k++) {
+            sum[2 * k] = hi[k];
+            sum[2 * k + 1] = lo[k];
+        }
+        rankMax.copy_(Tensors.ofFloats(max));
+        rankHist.copy_(Tensors.ofInts(hist, n, bins));
+        relevanceSum.copy_(Tensors.ofLongs(sum, n, 2));
     }
 }

@@ -178,7 +178,7 @@ class RelevanceKernelsTest {
                 Tensor rankMax = torch.full(
                         new long[] {N}, new Scalar(-1.0f), new org.bytedeco.pytorch.TensorOptions(ScalarType.Float));
                 Tensor hist = zeros(ScalarType.Int, N, nBins);
-                Tensor sum = zeros(ScalarType.Double, N);
+                Tensor sum = zeros(ScalarType.Long, N, 2);
                 RelevanceKernels.cpu().withVariant(Kernel.RANK_UPDATE, variant).rankUpdate(rel, rankMax, hist, sum);
                 double[] v = Tensors.toDoubles(rel);
                 float[] wantMax = new float[N];
@@ -199,7 +199,12 @@ class RelevanceKernelsTest {
                     }
                 assertArrayEquals(wantMax, Tensors.toFloats(rankMax), 1e-7f, "rankMax " + variant + " " + dt);
                 assertArrayEquals(wantHist, Tensors.toInts(hist), "rankHist " + variant + " " + dt);
-                assertArrayEquals(wantSum, Tensors.toDoubles(sum), 1e-9, "relevanceSum " + variant + " " + dt);
+                // integer relevance: the exact sums are integers with no fraction
+                long[] got = Tensors.toLongs(sum);
+                for (int k = 0; k < N; k++) {
+                    assertEquals((long) wantSum[k], got[2 * k], "relevanceSum " + variant + " " + dt + " unit " + k);
+                    assertEquals(0L, got[2 * k + 1], "relevanceSum fraction " + variant + " " + dt + " unit " + k);
+                }
             }
         }
     }
@@ -254,15 +259,23 @@ class RelevanceKernelsTest {
                         randn(2, 5),
                         zeros(ScalarType.Float, 5),
                         zeros(ScalarType.Long, 5, 4),
-                        zeros(ScalarType.Double, 5)));
+                        zeros(ScalarType.Long, 5, 2)));
         var e5 = assertThrows(
                 KernelException.class,
                 () -> k.rankUpdate(
                         nans(ScalarType.Float, 2, 5),
                         zeros(ScalarType.Float, 5),
                         zeros(ScalarType.Int, 5, 4),
-                        zeros(ScalarType.Double, 5)));
+                        zeros(ScalarType.Long, 5, 2)));
         assertTrue(e5.getMessage().contains("NaN"), e5.getMessage());
+        Tensor negative = torch.ones(new long[] {2, 5}, new org.bytedeco.pytorch.TensorOptions(ScalarType.Double));
+        negative.select(0, 1).select(0, 3).fill_(new Scalar(-0.5));
+        Tensor untouched = zeros(ScalarType.Long, 5, 2);
+        var e6 = assertThrows(
+                KernelException.class,
+                () -> k.rankUpdate(negative, zeros(ScalarType.Float, 5), zeros(ScalarType.Int, 5, 4), untouched));
+        assertTrue(e6.getMessage().contains("relevance[1][3] is negative"), e6.getMessage());
+        assertArrayEquals(new long[10], Tensors.toLongs(untouched));
     }
 
     @Test

@@ -65,8 +65,10 @@ class LlamaModelTest {
                 assertArrayEquals(
                         Tensors.toFloats(full.logits(packed)), Tensors.toFloats(compact.logits(packed)), f.name());
                 assertArrayEquals(
-                        Tensors.toFloats(full.hiddenStates(packed, LayerHooks.inference())),
-                        Tensors.toFloats(compact.hiddenStates(packed, LayerHooks.inference())),
+                        Tensors.toFloats(full.hiddenStates(
+                                packed, LayerHooks.inference(io.cusprun.engine.KernelBackend.NATIVE))),
+                        Tensors.toFloats(compact.hiddenStates(
+                                packed, LayerHooks.inference(io.cusprun.engine.KernelBackend.NATIVE))),
                         f.name());
             }
         }
@@ -120,7 +122,8 @@ class LlamaModelTest {
             LayerHooks doubled =
                     (layer, gate, up, b) -> torch.silu(gate).mul(up).mul(new org.bytedeco.pytorch.Scalar(2.0));
             assertTrue(Golden.relativeError(Tensors.toFloats(m.logits(batch, doubled)), hooked) > 1e-3);
-            float[] viaHidden = Tensors.toFloats(m.project(m.hiddenStates(batch, LayerHooks.inference())));
+            float[] viaHidden = Tensors.toFloats(
+                    m.project(m.hiddenStates(batch, LayerHooks.inference(io.cusprun.engine.KernelBackend.NATIVE))));
             assertTrue(Golden.relativeError(viaHidden, hooked) < 1e-6);
         }
     }
@@ -139,6 +142,13 @@ class LlamaModelTest {
             float[] viaNative = Tensors.toFloats(m.logits(batch, FfnActivation.NATIVE::apply));
             float[] viaTorch = Tensors.toFloats(m.logits(batch, FfnActivation.LIBTORCH::apply));
             assertTrue(Golden.relativeError(viaNative, viaTorch) < 1e-6);
+            // the setting picks the activation of plain inference, per model
+            try (LlamaModel t = LlamaModel.load(
+                    fixture(Family.QWEN2),
+                    io.cusprun.model.LoadOptions.DEFAULTS.withFfn(io.cusprun.engine.KernelBackend.LIBTORCH))) {
+                org.junit.jupiter.api.Assertions.assertArrayEquals(viaTorch, Tensors.toFloats(t.logits(batch)));
+            }
+            org.junit.jupiter.api.Assertions.assertArrayEquals(viaNative, Tensors.toFloats(m.logits(batch)));
         }
         assertSame(FfnActivation.NATIVE, FfnActivation.byName("native"));
         assertSame(FfnActivation.LIBTORCH, FfnActivation.byName("libtorch"));

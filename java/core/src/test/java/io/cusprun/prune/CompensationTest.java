@@ -236,8 +236,8 @@ class CompensationTest {
             }
             for (int b = 0; b < batches.size(); b++) {
                 float[] streamed = Tensors.toFloats(stepper.finalHidden(b));
-                float[] inMemory =
-                        Tensors.toFloats(m.hiddenStates(batches.get(b), io.cusprun.model.LayerHooks.inference()));
+                float[] inMemory = Tensors.toFloats(m.hiddenStates(
+                        batches.get(b), io.cusprun.model.LayerHooks.inference(io.cusprun.engine.KernelBackend.NATIVE)));
                 assertArrayEquals(inMemory, streamed, "batch " + b);
             }
         }

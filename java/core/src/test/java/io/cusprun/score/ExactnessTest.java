@@ -112,13 +112,16 @@ class ExactnessTest {
     @Test
     void resumedRunEqualsUninterruptedRun() throws Exception {
         Path partial = dir.resolve("scores.safetensors.partial");
-        Scorer.Result first =
-                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 3));
+        Scorer.Result first = Scorer.run(
+                target,
+                corpora,
+                SETTINGS,
+                Scorer.Options.DEFAULTS.withPartial(partial, true).withStopAfter(3));
         assertFalse(first.complete());
         assertNull(first.scores());
         assertTrue(Files.exists(partial));
         Scorer.Result second =
-                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 0));
+                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true));
         assertTrue(second.complete());
         assertTrue(second.documents() < 23, "the restart skipped the batches done");
         assertTrue(second.scores().sameAs(reference));
@@ -132,7 +135,11 @@ class ExactnessTest {
     @Test
     void resumeRefusesOtherCorpusContentsOtherSelectionsAndDamagedPartials() throws Exception {
         Path partial = dir.resolve("digest.safetensors.partial");
-        assertFalse(Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 3))
+        assertFalse(Scorer.run(
+                        target,
+                        corpora,
+                        SETTINGS,
+                        Scorer.Options.DEFAULTS.withPartial(partial, true).withStopAfter(3))
                 .complete());
         List<TokenizedCorpus> otherText = List.of(
                 corpora.get(0), new TokenizedCorpus(corpora.get(1).spec(), PlantedModel.documents('b', 9, 3, 40, 10)));
@@ -144,7 +151,7 @@ class ExactnessTest {
         for (List<TokenizedCorpus> other : List.of(otherText, otherSelection)) {
             IOException e = assertThrows(
                     IOException.class,
-                    () -> Scorer.run(target, other, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 0)));
+                    () -> Scorer.run(target, other, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true)));
             assertTrue(e.getMessage().contains("corpus b") && e.getMessage().contains("digest"), e.getMessage());
             assertFalse(e.getMessage().contains("\n"));
         }
@@ -160,25 +167,29 @@ class ExactnessTest {
             Files.write(flipped, all);
             IOException e = assertThrows(
                     IOException.class,
-                    () -> Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(flipped, true, 0)),
+                    () -> Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(flipped, true)),
                     "byte " + at);
             assertTrue(e.getMessage().contains(flipped.toString()), e.getMessage());
         }
         Scorer.Result resumed =
-                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 0));
+                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true));
         assertTrue(resumed.scores().sameAs(reference));
     }
 
     @Test
     void partialFilesListTheBatchesDoneAsAnArrayAndTheOldStringFormStillResumes() throws Exception {
         Path partial = dir.resolve("array.safetensors.partial");
-        assertFalse(Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(partial, true, 3))
+        assertFalse(Scorer.run(
+                        target,
+                        corpora,
+                        SETTINGS,
+                        Scorer.Options.DEFAULTS.withPartial(partial, true).withStopAfter(3))
                 .complete());
-        JsonNode done = JSON.readTree(SafetensorsHeader.read(partial).metadata().get(Scorer.DONE_KEY));
+        JsonNode done = JSON.readTree(SafetensorsHeader.read(partial).metadata().get(PartialCheckpoint.DONE_KEY));
         ObjectNode old = JSON.createObjectNode();
         done.fields().forEachRemaining(e -> {
             assertTrue(e.getValue().isArray(), e.toString());
-            old.put(e.getKey(), Scorer.doneBatches(e.getValue()).toString());
+            old.put(e.getKey(), PartialCheckpoint.doneBatches(e.getValue()).toString());
         });
         assertTrue(old.toString().contains("\"{0, 1"), old.toString());
         Path legacy = dir.resolve("legacy.safetensors.partial");
@@ -186,12 +197,12 @@ class ExactnessTest {
                 ScoreFile.read(partial),
                 legacy,
                 Map.of(
-                        Scorer.DONE_KEY,
+                        PartialCheckpoint.DONE_KEY,
                         JSON.writeValueAsString(old),
-                        Scorer.DIGESTS_KEY,
-                        SafetensorsHeader.read(partial).metadata().get(Scorer.DIGESTS_KEY)));
+                        PartialCheckpoint.DIGESTS_KEY,
+                        SafetensorsHeader.read(partial).metadata().get(PartialCheckpoint.DIGESTS_KEY)));
         Scorer.Result resumed =
-                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(legacy, true, 0));
+                Scorer.run(target, corpora, SETTINGS, Scorer.Options.DEFAULTS.withPartial(legacy, true));
         assertTrue(resumed.complete());
         assertTrue(resumed.documents() < 23, "the restart skipped the batches done");
         assertTrue(resumed.scores().sameAs(reference));
@@ -203,12 +214,12 @@ class ExactnessTest {
         expected.set(1);
         expected.set(2);
         expected.set(5);
-        assertEquals("[1,2,5]", Scorer.doneBatches(expected).toString());
-        assertEquals(expected, Scorer.doneBatches(JSON.readTree("[1, 2, 5]")));
-        assertEquals(expected, Scorer.doneBatches(JSON.readTree("\"{1, 2, 5}\"")));
-        assertEquals(new BitSet(), Scorer.doneBatches(JSON.readTree("\"{}\"")));
-        assertThrows(IllegalArgumentException.class, () -> Scorer.doneBatches(JSON.readTree("[1, -2]")));
-        assertThrows(IllegalArgumentException.class, () -> Scorer.doneBatches(JSON.readTree("\"1; 2\"")));
+        assertEquals("[1,2,5]", PartialCheckpoint.doneBatches(expected).toString());
+        assertEquals(expected, PartialCheckpoint.doneBatches(JSON.readTree("[1, 2, 5]")));
+        assertEquals(expected, PartialCheckpoint.doneBatches(JSON.readTree("\"{1, 2, 5}\"")));
+        assertEquals(new BitSet(), PartialCheckpoint.doneBatches(JSON.readTree("\"{}\"")));
+        assertThrows(IllegalArgumentException.class, () -> PartialCheckpoint.doneBatches(JSON.readTree("[1, -2]")));
+        assertThrows(IllegalArgumentException.class, () -> PartialCheckpoint.doneBatches(JSON.readTree("\"1; 2\"")));
     }
 
     @Test

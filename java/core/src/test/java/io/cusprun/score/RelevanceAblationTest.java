@@ -79,21 +79,24 @@ class RelevanceAblationTest {
                 for (int pick = 0; pick < 5; pick++) {
                     int k = rnd.nextInt(PlantedModel.FFN);
                     double measured = change(a, w.down(), w.downBias(), k, 1);
-                    assertClose(measured, rel.modules().get(new ModuleKey(l, ModuleKind.MLP))[k], "FFN " + l + "/" + k);
+                    assertClose(
+                            measured,
+                            Tensors.toDoubles(rel.modules().get(new ModuleKey(l, ModuleKind.MLP)))[k],
+                            "FFN " + l + "/" + k);
                     int h = rnd.nextInt(PlantedModel.HEADS);
                     assertClose(
                             change(z, w.o(), w.oBias(), h * d, d),
-                            rel.modules().get(new ModuleKey(l, ModuleKind.HEAD))[h],
+                            Tensors.toDoubles(rel.modules().get(new ModuleKey(l, ModuleKind.HEAD)))[h],
                             "head " + h);
                     int grp = rnd.nextInt(PlantedModel.KV_HEADS);
                     assertClose(
                             change(z, w.o(), w.oBias(), grp * g * d, g * d),
-                            rel.modules().get(new ModuleKey(l, ModuleKind.GROUP))[grp],
+                            Tensors.toDoubles(rel.modules().get(new ModuleKey(l, ModuleKind.GROUP)))[grp],
                             "group " + grp);
                     int c = rnd.nextInt(PlantedModel.HEADS * d);
                     assertClose(
                             change(z, w.o(), w.oBias(), c, 1),
-                            rel.modules().get(new ModuleKey(l, ModuleKind.VO))[c],
+                            Tensors.toDoubles(rel.modules().get(new ModuleKey(l, ModuleKind.VO)))[c],
                             "vo " + c);
                     checked += 4;
                 }

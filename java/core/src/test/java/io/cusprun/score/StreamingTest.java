@@ -95,13 +95,16 @@ class StreamingTest {
 
     static List<float[]> hidden(Decoder d, List<Batch> batches) {
         float[][] out = new float[batches.size()][];
-        d.run(batches, b -> LayerHooks.inference(), (b, h) -> out[b] = io.cusprun.model.Tensors.toFloats(h));
+        d.run(
+                batches,
+                b -> LayerHooks.inference(io.cusprun.engine.KernelBackend.NATIVE),
+                (b, h) -> out[b] = io.cusprun.model.Tensors.toFloats(h));
         return List.of(out);
     }
 
     static List<float[]> logits(Decoder d, List<Batch> batches) {
         float[][] out = new float[batches.size()][];
-        d.run(batches, b -> LayerHooks.inference(), (b, h) -> {
+        d.run(batches, b -> LayerHooks.inference(io.cusprun.engine.KernelBackend.NATIVE), (b, h) -> {
             try (PointerScope s = new PointerScope()) {
                 Tensor l = d.project(h).to(torch.ScalarType.Float);
                 out[b] = io.cusprun.model.Tensors.toFloats(l);
@@ -129,11 +132,13 @@ class StreamingTest {
         try (ScoreTarget target = ScoreTarget.open(model, RelevanceBackends.byName("native"))) {
             ScoreSet reference = Scorer.score(target, corpora, settings);
             // a budget whose chunk holds about 2.5 batches: uneven chunks
-            Scorer.Options roomy = Scorer.Options.DEFAULTS.withMemory(new MemorySettings(true, 1L << 40));
+            Scorer.Options roomy = Scorer.Options.DEFAULTS.withMemory(
+                    MemorySettings.DEFAULTS.withStream(true).withBudget(1L << 40));
             MemoryPlan p = Scorer.plans(target, corpora, settings, roomy).get("cpu");
             assertTrue(p.streamed());
             long budget = p.fixedBytes() + (long) (2.5 * p.batchCost(24, 3));
-            Scorer.Options streamed = Scorer.Options.DEFAULTS.withMemory(new MemorySettings(true, budget));
+            Scorer.Options streamed = Scorer.Options.DEFAULTS.withMemory(
+                    MemorySettings.DEFAULTS.withStream(true).withBudget(budget));
             MemoryPlan tight = Scorer.plans(target, corpora, settings, streamed).get("cpu");
             assertTrue(tight.chunkBytes() < 3 * p.batchCost(24, 3), "chunks of a few batches: " + tight);
 
@@ -147,7 +152,9 @@ class StreamingTest {
                                 target,
                                 corpora,
                                 settings,
-                                streamed.withMemory(new MemorySettings(true, 2 * budget))
+                                streamed.withMemory(MemorySettings.DEFAULTS
+                                                .withStream(true)
+                                                .withBudget(2 * budget))
                                         .withDevices(List.of("cpu", "cpu"))
                                         .withShard(ShardSpec.parse(i + "/2")))
                         .scores();
@@ -156,9 +163,13 @@ class StreamingTest {
             ScoreSet mergedFinal = merged;
             assertTrue(mergedFinal.sameAs(reference), () -> ExactnessTest.describeDiff(mergedFinal, reference));
             Path partial = dir.resolve(spec.name() + ".partial");
-            Scorer.Result first = Scorer.run(target, corpora, settings, streamed.withPartial(partial, false, 2));
+            Scorer.Result first = Scorer.run(
+                    target,
+                    corpora,
+                    settings,
+                    streamed.withPartial(partial, false).withStopAfter(2));
             assertFalse(first.complete());
-            ScoreSet resumed = Scorer.run(target, corpora, settings, streamed.withPartial(partial, true, 0))
+            ScoreSet resumed = Scorer.run(target, corpora, settings, streamed.withPartial(partial, true))
                     .scores();
             assertTrue(resumed.sameAs(reference), () -> ExactnessTest.describeDiff(resumed, reference));
         }
@@ -173,7 +184,8 @@ class StreamingTest {
                 Fixtures.randomDocs(spec.seed() + 3, 30, 12, 25, 8, 19, 4)));
         ExpertPruner resident = ExpertPruner.open(model);
         // a budget just above the smallest: chunks of a few batches
-        ExpertPruner streamed = ExpertPruner.open(model).withMemory(new MemorySettings(true, 1L << 40));
+        ExpertPruner streamed = ExpertPruner.open(model)
+                .withMemory(MemorySettings.DEFAULTS.withStream(true).withBudget(1L << 40));
         for (Method m : new Method[] {Method.WANDA_SP, Method.FLAP, Method.SHORTGPT}) {
             PruneStatistics want = resident.statistics(
                     m,
@@ -209,19 +221,28 @@ class StreamingTest {
     @MethodSource("families")
     void aBudgetBelowOneLayerAndOneBatchNamesTheSmallestThatWorks(Fixtures.Spec spec) throws Exception {
         Path model = Fixtures.write(dir.resolve("budget"), spec);
-        MemoryPlan.Work work = new MemoryPlan.Work(MemoryPlan.Pass.EVAL, 64, 4, 32, 0, 0, false, 1, 1000, 20);
+        MemoryPlan.Work work = MemoryPlan.Work.eval(64, 32, 1000, 20);
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
                 IllegalArgumentException.class,
                 () -> io.cusprun.model.Decoders.plan(
-                        model, LoadOptions.DEFAULTS, new MemorySettings(false, 1 << 20), work));
+                        model,
+                        LoadOptions.DEFAULTS,
+                        MemorySettings.DEFAULTS.withStream(false).withBudget(1 << 20),
+                        work));
         String msg = e.getMessage();
         assertTrue(msg.startsWith("memory budget 1.0 MB is too small"), msg);
         String suggested = msg.replaceAll(".*--memory-budget (\\d+M)\\).*", "$1");
         MemoryPlan ok = io.cusprun.model.Decoders.plan(
-                model, LoadOptions.DEFAULTS, new MemorySettings(true, MemorySettings.parseSize(suggested)), work);
+                model,
+                LoadOptions.DEFAULTS,
+                MemorySettings.DEFAULTS.withStream(true).withBudget(MemorySettings.parseSize(suggested)),
+                work);
         assertTrue(ok.streamed());
-        MemoryPlan roomy =
-                io.cusprun.model.Decoders.plan(model, LoadOptions.DEFAULTS, new MemorySettings(false, 1L << 34), work);
+        MemoryPlan roomy = io.cusprun.model.Decoders.plan(
+                model,
+                LoadOptions.DEFAULTS,
+                MemorySettings.DEFAULTS.withStream(false).withBudget(1L << 34),
+                work);
         assertFalse(roomy.streamed(), "a model that fits runs in memory");
         assertTrue(Map.of().isEmpty());
     }

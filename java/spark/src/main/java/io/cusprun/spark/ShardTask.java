@@ -4,6 +4,7 @@ import io.cusprun.Errors;
 import io.cusprun.api.ScoreJob;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
+import io.cusprun.engine.Device;
 import io.cusprun.model.MemorySettings;
 import io.cusprun.score.ScoreSettings;
 import io.cusprun.score.Scorer;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.TreeMap;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
@@ -36,11 +38,14 @@ import org.slf4j.LoggerFactory;
 final class ShardTask implements Function<Integer, ScoreData> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(ShardTask.class);
-    /** Test hook: the partition whose first attempt fails (a Spark conf key, also read from -D system properties). */
+    /**
+     * Test hook: the partition whose first attempt fails, a key of the job's Spark conf only (which
+     * SparkConf fills from {@code spark.*} system properties where the job starts).
+     */
     static final String FAIL_FIRST_ATTEMPT = "spark.cusprun.test.failFirstAttempt";
 
     private final boolean stream;
-    private final long budget;
+    private final Long budget; // null: from the machine (OptionalLong is not serializable)
     private final String model;
     private final ArrayList<String> corpora;
     private final TreeMap<String, String> settings;
@@ -58,7 +63,8 @@ final class ShardTask implements Function<Integer, ScoreData> {
         this.settings = new TreeMap<>(job.settings().toMap());
         this.kernels = job.kernels();
         this.stream = job.options().memory().stream();
-        this.budget = job.options().memory().budget();
+        OptionalLong b = job.options().memory().budget();
+        this.budget = b.isPresent() ? b.getAsLong() : null;
         this.tasks = tasks;
         this.documents = documents;
         this.tokens = tokens;
@@ -88,7 +94,8 @@ final class ShardTask implements Function<Integer, ScoreData> {
                 Scorer.Options.DEFAULTS
                         .withDevices(List.of(device))
                         .withShard(shard)
-                        .withMemory(new MemorySettings(stream, budget)));
+                        .withMemory(new MemorySettings(
+                                stream, budget == null ? OptionalLong.empty() : OptionalLong.of(budget))));
         long start = System.nanoTime();
         Scorer.Result r;
         try {
@@ -122,8 +129,8 @@ final class ShardTask implements Function<Integer, ScoreData> {
     /** {@code cuda:<address>} of the task's first {@code gpu} address, or {@code cpu} when no GPU resource is configured. */
     static String device(Map<String, ResourceInformation> resources) {
         ResourceInformation gpu = resources.get("gpu");
-        if (gpu == null || gpu.addresses().length == 0) return "cpu";
-        return "cuda:" + gpu.addresses()[0];
+        if (gpu == null || gpu.addresses().length == 0) return Device.CPU.toString();
+        return Device.parse("cuda:" + gpu.addresses()[0].trim()).toString(); // a bad address fails here, named
     }
 
     /** One-line IOException naming the path and this host when the path cannot be read here. */
@@ -147,7 +154,6 @@ final class ShardTask implements Function<Integer, ScoreData> {
     private static int failFirstAttempt() {
         SparkEnv env = SparkEnv.get();
         String v = env != null ? env.conf().get(FAIL_FIRST_ATTEMPT, null) : null;
-        if (v == null) v = System.getProperty(FAIL_FIRST_ATTEMPT);
         return v == null ? -1 : Integer.parseInt(v.trim());
     }
 }

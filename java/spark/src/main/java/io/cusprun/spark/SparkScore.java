@@ -27,6 +27,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -106,7 +107,10 @@ public final class SparkScore {
         o.addOption(option("bins", "B", "rank histogram bins (default " + d.bins() + ")"));
         o.addOption(option("batch-tokens", "N", "token budget of a packed batch (default " + d.batchTokens() + ")"));
         o.addOption(flag("neurons", "also score query/key pairs and value/output neurons"));
-        o.addOption(option("kernels", "native|torch", "relevance kernels (default " + ScoreJob.DEFAULT_KERNELS + ")"));
+        o.addOption(option(
+                "kernels",
+                "native|libtorch",
+                "relevance kernels (default " + ScoreJob.DEFAULT_KERNELS + "; torch: libtorch)"));
         o.addOption(flag("stream", "executors run layer by layer: one decoder layer's weights in memory at a time"));
         o.addOption(
                 option("memory-budget", "SIZE", "memory a task may use, e.g. 6G (default: 90% of what is available)"));
@@ -147,7 +151,10 @@ public final class SparkScore {
         if (specs.isEmpty()) throw new UsageException("--corpus is required");
         ScoreSettings d = ScoreSettings.DEFAULTS;
         ScoreSettings settings = d.withMaxTokens(intOption(cl, "max-tokens", d.maxTokens(), 1, 1_000_000_000))
-                .withMaxDocs(intOption(cl, "docs", d.maxDocs(), 0, Integer.MAX_VALUE))
+                .withMaxDocs(
+                        cl.hasOption("docs")
+                                ? OptionalInt.of(intOption(cl, "docs", 1, 1, Integer.MAX_VALUE))
+                                : d.maxDocs())
                 .withBins(intOption(cl, "bins", d.bins(), 2, 100_000))
                 .withBatchTokens(intOption(cl, "batch-tokens", d.batchTokens(), 1, 1_000_000_000))
                 .withNeurons(cl.hasOption("neurons"));

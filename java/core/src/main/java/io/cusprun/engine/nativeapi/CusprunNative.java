@@ -1,6 +1,5 @@
 package io.cusprun.engine.nativeapi;
 
-import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
@@ -20,7 +19,7 @@ import org.bytedeco.javacpp.annotation.Platform;
  */
 @Platform(include = "cusprun.h", link = "cusprun")
 public final class CusprunNative {
-    public static final int CUSPRUN_API_VERSION = 1;
+    public static final int CUSPRUN_API_VERSION = 2;
 
     static {
         BundledLibraries.loadOpenMp(); // libcusprun.so's OpenMP runtime is LibTorch's, not the system's
@@ -141,5 +140,5 @@ public final class CusprunNative {
             FloatPointer rank_max,
             @Cast("int32_t*") IntPointer rank_hist,
             long n_bins,
-            DoublePointer relevance_sum);
+            @Cast("int64_t*") LongPointer relevance_sum);
 }
