@@ -85,13 +85,13 @@ class CliTest {
 
     @Test
     void negativeNumbersAndOperandsAreNoOptions() {
-        assertEquals(null, io.cusprun.StrictOptions.optionName("-1"));
-        assertEquals(null, io.cusprun.StrictOptions.optionName("-0.5"));
-        assertEquals(null, io.cusprun.StrictOptions.optionName("-"));
-        assertEquals("max-docs", io.cusprun.StrictOptions.optionName("--max-docs=3"));
-        assertEquals("h", io.cusprun.StrictOptions.optionName("-h"));
-        assertEquals(1, io.cusprun.StrictOptions.editDistance("modle", "model"));
-        assertEquals(4, io.cusprun.StrictOptions.editDistance("max-docs", "docs"));
+        assertEquals(null, io.cusprun.options.StrictOptions.optionName("-1"));
+        assertEquals(null, io.cusprun.options.StrictOptions.optionName("-0.5"));
+        assertEquals(null, io.cusprun.options.StrictOptions.optionName("-"));
+        assertEquals("max-docs", io.cusprun.options.StrictOptions.optionName("--max-docs=3"));
+        assertEquals("h", io.cusprun.options.StrictOptions.optionName("-h"));
+        assertEquals(1, io.cusprun.options.StrictOptions.editDistance("modle", "model"));
+        assertEquals(4, io.cusprun.options.StrictOptions.editDistance("max-docs", "docs"));
     }
 
     @Test

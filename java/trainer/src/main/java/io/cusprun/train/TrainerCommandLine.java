@@ -1,7 +1,7 @@
 package io.cusprun.train;
 
-import io.cusprun.StrictOptions;
 import io.cusprun.model.Architecture;
+import io.cusprun.options.StrictOptions;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;

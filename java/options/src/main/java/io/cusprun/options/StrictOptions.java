@@ -1,4 +1,4 @@
-package io.cusprun;
+package io.cusprun.options;
 
 import java.util.HashSet;
 import java.util.List;
@@ -13,7 +13,8 @@ import org.apache.commons.cli.ParseException;
 import org.apache.commons.cli.UnrecognizedOptionException;
 
 /**
- * The one option parser of every cusprun entry point (the CLI, the Spark job, the trainer). Strict:
+ * The one option parser of every cusprun entry point (the CLI, the Spark job, the trainer), in a
+ * module of its own so that the library (cusprun-core) stays free of Commons CLI. Strict:
  * options are spelled out in full (no prefixes), a token that looks like an option but is none is an
  * unknown option wherever it stands, with the closest option suggested, a single-valued option given
  * twice is an error, and stray operands are refused unless the caller takes operands. Each error is
@@ -149,6 +150,7 @@ public final class StrictOptions {
         if (e instanceof UnrecognizedOptionException u && u.getOption() != null) {
             return "unknown option " + u.getOption();
         }
-        return Errors.firstLine(e);
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return m.lines().findFirst().orElse(m);
     }
 }
