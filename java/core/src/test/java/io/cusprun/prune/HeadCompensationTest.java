@@ -173,6 +173,60 @@ class HeadCompensationTest {
         }
     }
 
+    /**
+     * Through the API: {@code --relevance compensated} with heads allowed gives heads and groups
+     * the block form's statistic, the max over dimensions of each dimension's own (the paper's
+     * intersection), keeps the FFN statistic of the FFN-only run, and with {@code --granularity
+     * ffn} leaves the ablation statistic of heads untouched.
+     */
+    @Test
+    void compensatedRelevanceRanksHeadsPerDimensionAndTakesTheMax() throws Exception {
+        Path model = Fixtures.write(dir, Fixtures.spec(Family.LLAMA3, DType.BF16));
+        ExpertPruner pruner = ExpertPruner.open(model);
+        // a second dimension of another kind of text: few distinct tokens, repeated
+        List<long[]> narrow = new ArrayList<>();
+        for (long[] doc : Fixtures.randomDocs(32, 24, 24, 24, 24))
+            narrow.add(Arrays.stream(doc).map(t -> 10 + t % 3).toArray());
+        List<TokenizedCorpus> corpora = List.of(
+                corpus("a", 31, 6, 30),
+                new TokenizedCorpus(new CorpusSpec(CorpusKind.DOMAIN, "b", Path.of("b")), narrow));
+        var scored = pruner.scoreTokenized(corpora, io.cusprun.score.ScoreSettings.DEFAULTS)
+                .corpora();
+        PruneSettings comp = PruneSettings.DEFAULTS.withRelevance(Relevance.COMPENSATED);
+        UnitScores ablation = (UnitScores) pruner.statistics(
+                Method.CUSPRUN, scored, corpora, PruneSettings.DEFAULTS.withRelevance(Relevance.ABLATION));
+        UnitScores ffnOnly =
+                (UnitScores) pruner.statistics(Method.CUSPRUN, scored, corpora, comp.withGranularity(Granularity.FFN));
+        UnitScores both = (UnitScores) pruner.statistics(Method.CUSPRUN, scored, corpora, comp);
+        UnitScores a = HeadCompensation.of(ffnOnly, model, List.of(corpora.get(0)));
+        UnitScores b = HeadCompensation.of(ffnOnly, model, List.of(corpora.get(1)));
+        boolean differ = false;
+        for (int l = 0; l < both.numLayers(); l++) {
+            UnitScores.Layer got = both.layers().get(l);
+            assertArrayEquals(ffnOnly.layers().get(l).ffn().stat(), got.ffn().stat(), "FFN, layer " + l);
+            assertArrayEquals(
+                    ablation.layers().get(l).heads().stat(),
+                    ffnOnly.layers().get(l).heads().stat());
+            assertArrayEquals(
+                    ablation.layers().get(l).groups().stat(),
+                    ffnOnly.layers().get(l).groups().stat());
+            for (int u = 0; u < 2; u++) {
+                double[] x = u == 0
+                        ? a.layers().get(l).heads().stat()
+                        : a.layers().get(l).groups().stat();
+                double[] y = u == 0
+                        ? b.layers().get(l).heads().stat()
+                        : b.layers().get(l).groups().stat();
+                double[] want = new double[x.length];
+                for (int k = 0; k < x.length; k++) want[k] = Math.max(x[k], y[k]);
+                double[] have = u == 0 ? got.heads().stat() : got.groups().stat();
+                assertArrayEquals(want, have, "layer " + l);
+                differ |= !Arrays.equals(x, y);
+            }
+        }
+        assertTrue(differ, "the two dimensions rank some heads differently (else the max tests nothing)");
+    }
+
     /** With compensation on, removing whole KV groups: o_proj's refit lowers the held-out error, and masked equals sliced. */
     @ParameterizedTest
     @EnumSource(
