@@ -179,7 +179,8 @@ public final class PruneCommand implements Command {
         return Cli.option(
                 "relevance",
                 Relevance.labels("|"),
-                "cusprun's FFN statistic: the paper's ablation rank, or the cost once the rest compensates, see"
+                "cusprun's FFN, head and KV-group statistic: the paper's ablation rank, or the cost once the rest"
+                        + " compensates, see"
                         + " docs/method.md (default "
                         + PruneSettings.DEFAULTS.relevance().label() + ")");
     }

@@ -20,6 +20,8 @@ import io.cusprun.prune.CheckpointPruner;
 import io.cusprun.prune.CompensatedRelevance;
 import io.cusprun.prune.Compensation;
 import io.cusprun.prune.CusprunStatistics;
+import io.cusprun.prune.Granularity;
+import io.cusprun.prune.HeadCompensation;
 import io.cusprun.prune.LayerScores;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.ModelShape;
@@ -225,7 +227,11 @@ public final class ExpertPruner implements AutoCloseable {
                     throw new SettingException(
                             "relevance", "compensated needs the scored corpora's documents (or use ablation)");
                 }
-                yield CompensatedRelevance.of(ablation, modelDir, calibration);
+                UnitScores compensated = CompensatedRelevance.of(ablation, modelDir, calibration);
+                // heads and KV groups by the block form, where the granularity can remove them
+                yield settings.granularity() == Granularity.FFN_HEADS
+                        ? HeadCompensation.of(compensated, modelDir, calibration)
+                        : compensated;
             }
             case RANDOM -> BaselineStatistics.random(shape, settings.seed());
             case MAGNITUDE -> {

@@ -15,7 +15,7 @@ import io.cusprun.SettingException;
  * @param masked         write a full-size checkpoint with removed weights zeroed
  * @param seed           seed of the random baseline
  * @param compensate     refit the kept columns of down_proj and o_proj on the documents (docs/method.md, "Compensation")
- * @param relevance      cusprun's FFN statistic: the paper's ablation rank or the cost after compensation
+ * @param relevance      cusprun's FFN (and head/group) statistic: the paper's ablation rank or the cost after compensation
  */
 public record PruneSettings(
         double ratio,

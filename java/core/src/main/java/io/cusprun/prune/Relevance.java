@@ -14,7 +14,8 @@ public enum Relevance {
     ABLATION("ablation"),
     /**
      * The cost of removing the neuron once the remaining ones compensate (structured OBS on the
-     * dimension's Gram), as its position in the greedy removal order; heads keep the ablation rule.
+     * dimension's Gram), as its position in the greedy removal order; query heads and KV groups by the
+     * block form ({@link HeadCompensation}) where the granularity removes them.
      */
     COMPENSATED("compensated");
 
