@@ -106,7 +106,7 @@ public final class Compensation {
             out.close();
             throw e;
         }
-        return out;
+        return everyLayer(plan, out);
     }
 
     /** As {@link #fit(Path, PrunePlan, List)}, from Grams already held (one pass serves every plan from the same documents). */
@@ -124,6 +124,19 @@ public final class Compensation {
         } catch (IOException | RuntimeException e) {
             out.close();
             throw e;
+        }
+        return everyLayer(plan, out);
+    }
+
+    /** {@code out} with a fit (null where nothing was refitted) for every layer, in order, as the manifest lists them. */
+    private static Refit everyLayer(PrunePlan plan, Refit out) {
+        List<LayerFit> fitted = new ArrayList<>(out.layers);
+        out.layers.clear();
+        for (LayerPlan lp : plan.layers()) {
+            out.layers.add(fitted.stream()
+                    .filter(f -> f.layer() == lp.layer())
+                    .findFirst()
+                    .orElse(new LayerFit(lp.layer(), null, null)));
         }
         return out;
     }
