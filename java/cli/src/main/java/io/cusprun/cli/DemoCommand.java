@@ -6,6 +6,7 @@ import io.cusprun.api.ComparisonSpec;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.prune.Method;
 import io.cusprun.prune.PruneSettings;
+import io.cusprun.prune.Relevance;
 import io.cusprun.report.ReportWriter;
 import io.cusprun.score.ScoreSettings;
 import io.cusprun.vocab.VocabTrimSettings;
@@ -13,8 +14,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.stream.Collectors;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
@@ -40,6 +43,15 @@ public final class DemoCommand implements Command {
      * "Demo results").
      */
     static final int REPEATS = 3;
+
+    /**
+     * The plain demo's methods: every method but cusprun-general (with the compensated rows the
+     * table has enough rows for the first command's time; {@code --full} adds it).
+     */
+    static final String DEMO_METHODS = Arrays.stream(Method.values())
+            .filter(m -> m != Method.CUSPRUN_GENERAL)
+            .map(Method::label)
+            .collect(Collectors.joining(","));
 
     /**
      * The demo's output folder: cusprun wrote it when it holds nothing but a report and a folder
@@ -108,7 +120,8 @@ public final class DemoCommand implements Command {
         o.addOption(Cli.option("out", "DIR", "output folder (default " + DEFAULT_OUT + ")"));
         o.addOption(Cli.option(
                 "ratio", "R[,R...]", "default " + CompareCommand.ratioList(ComparisonSpec.DEFAULTS.ratios())));
-        o.addOption(Cli.option("method", "LIST", "default " + CompareCommand.ALL_METHODS));
+        o.addOption(
+                Cli.option("method", "LIST", "default " + DEMO_METHODS + "; --full: " + CompareCommand.ALL_METHODS));
         o.addOption(Cli.option(
                 "docs",
                 "N|all",
@@ -121,9 +134,9 @@ public final class DemoCommand implements Command {
                 "the full study: also the dimension study, and the report's overlap heatmap over all "
                         + "bundled corpora, not only the expert's (the README's tables; about 1.6 times the time)"));
         o.addOption(Cli.flag(
-                "compensate",
-                "refit the kept weights as prune does by default, and add the compensated rows "
-                        + "(about 2.5 min per draw on 2 cores; without it the demo prunes as the paper does)"));
+                "no-compensate",
+                "prune as the paper does: no refit of the kept weights, the ablation relevance, and no "
+                        + "compensated rows"));
         o.addOption(Cli.flag("json", "print the results as JSON instead of the table"));
         o.addOption(Cli.forceOption());
         Cli.addMemoryOptions(o);
@@ -138,11 +151,12 @@ public final class DemoCommand implements Command {
         List<Double> ratios = cl.hasOption("ratio")
                 ? CompareCommand.ratios(cl.getOptionValue("ratio"))
                 : ComparisonSpec.DEFAULTS.ratios();
-        List<Method> methods = CompareCommand.methods(cl.getOptionValue("method", CompareCommand.ALL_METHODS));
+        boolean full = cl.hasOption("full");
+        List<Method> methods =
+                CompareCommand.methods(cl.getOptionValue("method", full ? CompareCommand.ALL_METHODS : DEMO_METHODS));
         OptionalInt docs = Cli.docsOption(cl, "docs", SCORING.maxDocs());
         int evalDocs = Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE);
         boolean quick = cl.hasOption("quick");
-        boolean full = cl.hasOption("full");
         if (quick && full) {
             throw new UsageException("--quick and --full cannot be given together");
         }
@@ -151,7 +165,8 @@ public final class DemoCommand implements Command {
                 ? Path.of(cl.getOptionValue("out", DEFAULT_OUT))
                 : Cli.output(cl, "out", DEFAULT_OUT, OUTPUT, Cli.inputs(data, "--data"), console);
         Path model = cl.hasOption("model") ? Path.of(cl.getOptionValue("model")) : data.resolve("demo-model");
-        ComparisonSpec spec = spec(data, model, out, ratios, methods, docs, evalDocs, full, cl.hasOption("compensate"));
+        ComparisonSpec spec =
+                spec(data, model, out, ratios, methods, docs, evalDocs, full, !cl.hasOption("no-compensate"));
         spec = CompareCommand.withRepeatOptions(spec, cl, quick ? 1 : REPEATS, full)
                 .check();
         if (dryRun) {
@@ -164,7 +179,8 @@ public final class DemoCommand implements Command {
     /**
      * The demo's comparison over the bundled data folder; {@code allOverlap}: the overlap heatmap
      * also scores the other languages, the literary domain and the continuation task; {@code
-     * compensate}: refit the kept weights (prune's default; too slow for the first command's budget).
+     * compensate}: prune's defaults (the compensated relevance, the kept weights refitted; with the
+     * paper's rule and the baselines with and without the refit beside them), else as the paper does.
      */
     static ComparisonSpec spec(
             Path data,
@@ -200,7 +216,10 @@ public final class DemoCommand implements Command {
                 .withOverlapCorpora(overlap)
                 .withRatios(ratios)
                 .withMethods(methods)
-                .withPrune(PruneSettings.DEFAULTS.withCompensate(compensate))
+                .withPrune(
+                        compensate
+                                ? PruneSettings.DEFAULTS
+                                : PruneSettings.DEFAULTS.withCompensate(false).withRelevance(Relevance.ABLATION))
                 .withScoring(SCORING.withMaxDocs(docs))
                 .withEvalExpert(corpora.resolve("eval/expert_de_technical_qa.jsonl"))
                 .withEvalGeneral(corpora.resolve("eval/general.jsonl"))

@@ -82,15 +82,16 @@ class CompareCommandTest {
         assertEquals(0, r.code(), r.err());
         JsonNode json = new ObjectMapper().readTree(r.out());
         JsonNode rows = json.get("rows");
-        // cusprun as asked (the paper's rule with compensation) and as in the paper; wanda-sp as
-        // published and compensated; random, magnitude and cusprun-general once
-        assertEquals(14, rows.size(), "7 rows x 2 ratios");
+        // cusprun as asked (the compensated relevance, refitted), as in the paper and the paper's rule
+        // refitted; wanda-sp as published and compensated; random, magnitude and cusprun-general once
+        assertEquals(16, rows.size(), "8 rows x 2 ratios");
         java.util.List<String> labels = new java.util.ArrayList<>();
         for (JsonNode row : rows) labels.add(row.get("method").asText());
         assertEquals(
                 java.util.List.of(
                         "cusprun",
                         "cusprun-paper",
+                        "cusprun-paper+comp",
                         "random",
                         "magnitude",
                         "wanda-sp",
@@ -114,7 +115,7 @@ class CompareCommandTest {
         }
         // each method's own plan is evaluated (the planted model is random apart from its planted units,
         // so which method wins says nothing here; the pipeline's tests check what cusprun keeps)
-        assertEquals(7, expertAt40.values().stream().distinct().count(), expertAt40.toString());
+        assertEquals(8, expertAt40.values().stream().distinct().count(), expertAt40.toString());
         assertTrue(expertAt40.values().stream().allMatch(p -> p > 1 && Double.isFinite(p)), expertAt40.toString());
         assertTrue(Files.isRegularFile(report.resolve("index.html")));
         assertTrue(Files.isRegularFile(report.resolve("overlap.png")));

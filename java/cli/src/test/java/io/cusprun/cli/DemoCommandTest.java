@@ -40,7 +40,6 @@ class DemoCommandTest {
                 "6",
                 "--repeats",
                 "2",
-                "--compensate",
                 "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode json = new ObjectMapper().readTree(r.out());
@@ -48,9 +47,11 @@ class DemoCommandTest {
                 "[\"language:de\",\"domain:technical\",\"task:qa\"]",
                 json.get("expert_corpora").toString());
         JsonNode base = json.get("unpruned");
-        // cusprun (refitted on the scoring documents), cusprun as in the paper, magnitude as published
-        assertEquals(3, json.get("rows").size());
+        // cusprun (compensated relevance, refitted on the scoring documents), cusprun as in the paper,
+        // the paper's rule refitted, magnitude as published
+        assertEquals(4, json.get("rows").size());
         assertEquals("cusprun-paper", json.get("rows").get(1).get("method").asText());
+        assertEquals("cusprun-paper+comp", json.get("rows").get(2).get("method").asText());
         for (JsonNode row : json.get("rows")) {
             assertEquals(0.35, row.get("achieved_block_ratio").asDouble(), 0.03, row.toString());
             assertTrue(row.get("expert_acc").asDouble() >= 0
@@ -66,7 +67,7 @@ class DemoCommandTest {
         assertTrue(cusprun.get(0).get("expert_perplexity").asDouble()
                 != cusprun.get(1).get("expert_perplexity").asDouble());
         assertTrue(json.get("rows").get(0).get("expert_perplexity_sd").asDouble() > 0);
-        JsonNode magnitude = json.get("rows").get(2).get("runs");
+        JsonNode magnitude = json.get("rows").get(3).get("runs");
         assertEquals(magnitude.get(0), magnitude.get(1));
         Path expert = out.resolve("models/cusprun-35");
         ModelConfig pruned = ModelConfig.read(expert);

@@ -12,6 +12,7 @@ import io.cusprun.model.Decoders;
 import io.cusprun.model.LoadOptions;
 import io.cusprun.model.MemoryPlan;
 import io.cusprun.model.MemorySettings;
+import io.cusprun.model.ModelConfig;
 import io.cusprun.model.TextTokenizer;
 import io.cusprun.prune.BaselineStatistics;
 import io.cusprun.prune.Calibration;
@@ -32,6 +33,7 @@ import io.cusprun.prune.PruneSettings;
 import io.cusprun.prune.PruneStatistics;
 import io.cusprun.prune.Relevance;
 import io.cusprun.prune.UnitScores;
+import io.cusprun.prune.UnprunedGrams;
 import io.cusprun.score.CorpusScores;
 import io.cusprun.score.ModelFingerprint;
 import io.cusprun.score.RelevanceBackends;
@@ -87,6 +89,19 @@ public final class ExpertPruner implements AutoCloseable {
     private CollectedCalibration lastCalibration;
 
     private record CollectedCalibration(List<TokenizedCorpus> corpora, boolean blocks, CalibrationHooks hooks) {}
+
+    /**
+     * The last documents' Grams of the unpruned model (compensation and the compensated
+     * relevance read them; they do not depend on the plan), held when they take at most {@link
+     * #HELD_GRAMS_BYTES}: every method and ratio pruned from the same document list is then
+     * refitted without running the model again.
+     */
+    private HeldGrams lastGrams;
+
+    private record HeldGrams(List<TokenizedCorpus> corpora, UnprunedGrams grams) {}
+
+    /** The most bytes of Grams held between plans (the demo model's, three dimensions: 129 MB). */
+    static final long HELD_GRAMS_BYTES = 512L << 20;
 
     private ExpertPruner(Path modelDir, String fingerprint, ModelShape shape) {
         this.modelDir = modelDir;
@@ -227,7 +242,10 @@ public final class ExpertPruner implements AutoCloseable {
                     throw new SettingException(
                             "relevance", "compensated needs the scored corpora's documents (or use ablation)");
                 }
-                UnitScores compensated = CompensatedRelevance.of(ablation, modelDir, calibration);
+                UnprunedGrams grams = grams(calibration);
+                UnitScores compensated = grams == null
+                        ? CompensatedRelevance.of(ablation, modelDir, calibration)
+                        : CompensatedRelevance.of(ablation, grams);
                 // heads and KV groups by the block form, where the granularity can remove them
                 yield settings.granularity() == Granularity.FFN_HEADS
                         ? HeadCompensation.of(compensated, modelDir, calibration)
@@ -360,12 +378,24 @@ public final class ExpertPruner implements AutoCloseable {
 
     /** The refit of {@code plan}'s kept columns on {@code documents}; close it when written. */
     public Compensation.Refit compensate(PrunePlan plan, List<TokenizedCorpus> documents) throws IOException {
-        return Compensation.fit(modelDir, plan, documents);
+        UnprunedGrams grams = grams(documents);
+        return grams == null ? Compensation.fit(modelDir, plan, documents) : Compensation.fit(modelDir, plan, grams);
+    }
+
+    /** {@code documents}' Grams, held (the same list object as last time: no pass), or null where they are too big to hold. */
+    private UnprunedGrams grams(List<TokenizedCorpus> documents) throws IOException {
+        if (lastGrams != null && lastGrams.corpora() == documents) return lastGrams.grams();
+        lastGrams = null;
+        if (UnprunedGrams.heldBytes(ModelConfig.read(modelDir), documents.size()) > HELD_GRAMS_BYTES) return null;
+        UnprunedGrams grams = UnprunedGrams.hold(modelDir, documents);
+        lastGrams = new HeldGrams(documents, grams);
+        return grams;
     }
 
     /** Drops what the pruner keeps between calls (the last calibration pass); it can still be used. */
     @Override
     public void close() {
         lastCalibration = null;
+        lastGrams = null;
     }
 }

@@ -1,16 +1,13 @@
 package io.cusprun.prune;
 
 import io.cusprun.corpus.TokenizedCorpus;
-import io.cusprun.model.LayerStepper;
-import io.cusprun.model.LayerWeights;
-import io.cusprun.model.LoadOptions;
+import io.cusprun.model.Tensors;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * cusprun's FFN statistic after compensation ({@link Relevance#COMPENSATED}, docs/method.md,
@@ -26,30 +23,42 @@ public final class CompensatedRelevance {
 
     /** {@code ablation} with its FFN statistic replaced by the compensated one, from {@code corpora} (one dimension each). */
     public static UnitScores of(UnitScores ablation, Path modelDir, List<TokenizedCorpus> corpora) throws IOException {
-        Compensation.Batches data = Compensation.Batches.of(corpora);
+        UnitScores.Layer[] layers = new UnitScores.Layer[ablation.numLayers()];
+        UnprunedGrams.stream(modelDir, corpora, l -> true, g -> layers[g.layer()] = layer(ablation, g));
+        return new UnitScores(ablation.method(), List.of(layers));
+    }
+
+    /** As above, from Grams already held (the same pass serves the refit). */
+    public static UnitScores of(UnitScores ablation, UnprunedGrams grams) {
         List<UnitScores.Layer> layers = new ArrayList<>();
-        try (LayerStepper stepper = LayerStepper.open(modelDir, LoadOptions.DEFAULTS, data.batches())) {
-            for (int l = 0; l < ablation.numLayers(); l++) {
-                try (PointerScope scope = new PointerScope()) {
-                    LayerWeights w = stepper.layer(l);
-                    Tensor down = w.down().to(torch.ScalarType.Double);
-                    Tensor[] grams = data.gramsPerCorpus(stepper, l, w, true);
-                    int f = (int) down.size(1);
-                    double[] stat = new double[f], tie = new double[f];
-                    for (int c = 0; c < grams.length; c++) {
-                        int[] pos = StructuredObs.greedy(down, grams[c]).positions();
-                        for (int k = 0; k < f; k++) {
-                            stat[k] = Math.max(stat[k], f == 1 ? 0 : pos[k] / (double) (f - 1));
-                            tie[k] += pos[k];
-                        }
-                    }
-                    UnitScores.Layer a = ablation.layers().get(l);
-                    layers.add(new UnitScores.Layer(
-                            new UnitScores.Ranked(stat, tie), a.heads(), a.groups(), a.qk(), a.vo()));
-                    stepper.advance(l, w);
-                }
+        for (int l = 0; l < ablation.numLayers(); l++) {
+            try (PointerScope scope = new PointerScope()) {
+                layers.add(layer(ablation, grams.layer(l)));
             }
         }
         return new UnitScores(ablation.method(), layers);
+    }
+
+    /** One layer's statistic: the dimensions' greedy orders (run in parallel, each on its own Gram) combined. */
+    private static UnitScores.Layer layer(UnitScores ablation, UnprunedGrams.Layer g) {
+        int f = (int) g.down().size(1);
+        int dims = g.ffnPerCorpus().length;
+        double[] w = Tensors.toDoubles(g.down());
+        int d = (int) g.down().size(0);
+        double[][] hinv = new double[dims][];
+        for (int c = 0; c < dims; c++) hinv[c] = StructuredObs.ridgeInverse(g.ffnPerCorpus()[c]);
+        int[][] pos = new int[dims][];
+        IntStream.range(0, dims)
+                .parallel()
+                .forEach(c -> pos[c] = StructuredObs.greedy(w, d, f, hinv[c]).positions());
+        double[] stat = new double[f], tie = new double[f];
+        for (int c = 0; c < dims; c++) {
+            for (int k = 0; k < f; k++) {
+                stat[k] = Math.max(stat[k], f == 1 ? 0 : pos[c][k] / (double) (f - 1));
+                tie[k] += pos[c][k];
+            }
+        }
+        UnitScores.Layer a = ablation.layers().get(g.layer());
+        return new UnitScores.Layer(new UnitScores.Ranked(stat, tie), a.heads(), a.groups(), a.qk(), a.vo());
     }
 }

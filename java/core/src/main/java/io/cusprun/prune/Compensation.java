@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntPredicate;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -90,9 +91,89 @@ public final class Compensation {
                 && plan.layers().stream().noneMatch(LayerPlan::dropped);
     }
 
-    /** Fits the refit of {@code plan} on {@code corpora} (one dimension each). */
+    /**
+     * Fits the refit of {@code plan} on {@code corpora} (one dimension each), from the Grams of the
+     * unpruned model's inputs ({@link UnprunedGrams}): one layer-major pass over the documents,
+     * one layer's Grams held at a time.
+     */
     public static Refit fit(Path modelDir, PrunePlan plan, List<TokenizedCorpus> corpora) throws IOException {
+        check(plan);
+        Compensation.Batches data = Batches.of(corpora);
+        Refit out = new Refit(new ArrayList<>(), data.documents(), data.totalTokens());
+        try (Checkpoint source = Checkpoint.open(modelDir)) {
+            UnprunedGrams.stream(modelDir, corpora, UnprunedGrams.pruned(plan), g -> fitLayer(source, plan, g, out));
+        } catch (IOException | RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return everyLayer(plan, out);
+    }
+
+    /** As {@link #fit(Path, PrunePlan, List)}, from Grams already held (one pass serves every plan from the same documents). */
+    public static Refit fit(Path modelDir, PrunePlan plan, UnprunedGrams grams) throws IOException {
+        check(plan);
+        Refit out = new Refit(new ArrayList<>(), grams.documents(), grams.tokens());
+        IntPredicate needed = UnprunedGrams.pruned(plan);
+        try (Checkpoint source = Checkpoint.open(modelDir)) {
+            for (int l = 0; l < grams.numLayers(); l++) {
+                if (!needed.test(l)) continue;
+                try (PointerScope scope = new PointerScope()) {
+                    fitLayer(source, plan, grams.layer(l), out);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return everyLayer(plan, out);
+    }
+
+    /** {@code out} with a fit (null where nothing was refitted) for every layer, in order, as the manifest lists them. */
+    private static Refit everyLayer(PrunePlan plan, Refit out) {
+        List<LayerFit> fitted = new ArrayList<>(out.layers);
+        out.layers.clear();
+        for (LayerPlan lp : plan.layers()) {
+            out.layers.add(fitted.stream()
+                    .filter(f -> f.layer() == lp.layer())
+                    .findFirst()
+                    .orElse(new LayerFit(lp.layer(), null, null)));
+        }
+        return out;
+    }
+
+    /**
+     * The refit as first specified: layer by layer, each layer's Grams taken on the inputs that
+     * the already pruned and refitted earlier layers produce (two passes per refitted layer; about
+     * as good, see docs/method.md, "Compensation", and one full pass per plan).
+     */
+    public static Refit fitOnPrunedInputs(Path modelDir, PrunePlan plan, List<TokenizedCorpus> corpora)
+            throws IOException {
         return run(modelDir, plan, corpora, null);
+    }
+
+    private static void check(PrunePlan plan) {
+        if (!applies(plan)) throw new IllegalArgumentException("compensation applies to FFN neurons and heads only");
+    }
+
+    /** Refits layer {@code g.layer()}'s projections that {@code plan} removes channels from, into {@code out}. */
+    private static void fitLayer(Checkpoint source, PrunePlan plan, UnprunedGrams.Layer g, Refit out)
+            throws IOException {
+        int l = g.layer();
+        LayerPlan lp = plan.layers().get(l);
+        ModelShape.Layer shape = plan.source().layer(l);
+        String prefix = ModelShape.layerPrefix(l);
+        ModuleFit attention = null, ffn = null;
+        if (lp.keptHeads().length < shape.heads()) {
+            long[] kept = SliceRule.headRows(lp.keptHeads(), plan.source().headDim());
+            attention = project(source, prefix + "self_attn.o_proj.weight", g.o(), g.attention(), kept, null, out)
+                    .fit();
+        }
+        if (lp.keptFfn().length < shape.ffn()) {
+            long[] kept = SliceRule.toLong(lp.keptFfn());
+            ffn = project(source, prefix + "mlp.down_proj.weight", g.down(), g.ffn(), kept, null, out)
+                    .fit();
+        }
+        out.layers.add(new LayerFit(l, attention, ffn));
     }
 
     /**
@@ -108,7 +189,7 @@ public final class Compensation {
 
     private static Refit run(Path modelDir, PrunePlan plan, List<TokenizedCorpus> corpora, Refit given)
             throws IOException {
-        if (!applies(plan)) throw new IllegalArgumentException("compensation applies to FFN neurons and heads only");
+        check(plan);
         Batches data = Batches.of(corpora);
         List<LayerFit> fits = new ArrayList<>();
         Refit out = new Refit(fits, data.documents(), data.totalTokens());
@@ -331,7 +412,7 @@ public final class Compensation {
          * number of threads), the sum over batches in fp64, in batch order. Why not an fp64
          * product: docs/method.md, "Compensation" (what it cost and gave on the demo model).
          */
-        private static void add(Tensor gram, Tensor x, double scale) {
+        static void add(Tensor gram, Tensor x, double scale) {
             Tensor xt = x.to(torch.ScalarType.Float).t().contiguous(); // [N, T]
             gram.add_(CpuLinear.linear(xt, xt, null).to(torch.ScalarType.Double), new Scalar(scale));
         }

@@ -30,7 +30,10 @@ public record PruneSettings(
         boolean compensate,
         Relevance relevance) {
 
-    /** Nothing removed yet (ratio 0), uniform, FFN neurons and heads: callers set at least the ratio. */
+    /**
+     * Nothing removed yet (ratio 0), uniform, FFN neurons and heads, the compensated relevance and
+     * compensation (docs/method.md): callers set at least the ratio.
+     */
     public static final PruneSettings DEFAULTS = new PruneSettings(
             0.0,
             PruneMode.UNIFORM,
@@ -42,7 +45,7 @@ public record PruneSettings(
             false,
             0,
             true,
-            Relevance.ABLATION);
+            Relevance.COMPENSATED);
 
     public PruneSettings {
         if (!(ratio >= 0 && ratio < 1)) throw new SettingException("ratio", "must be in [0, 1), not " + ratio);

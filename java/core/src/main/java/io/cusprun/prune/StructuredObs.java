@@ -96,38 +96,82 @@ public final class StructuredObs {
      */
     public static Greedy greedy(Tensor w, Tensor g) {
         int n = (int) g.size(0);
-        double lambda = RIDGE * mean(torch.diagonal(g));
-        if (!(lambda > 0)) lambda = RIDGE;
-        Tensor h = g.add(torch.eye(n, g.options()).mul(new Scalar(lambda)));
-        Tensor hinv = torch.cholesky_inverse(torch.linalg_cholesky(h));
-        Tensor cur = w.clone();
-        boolean[] gone = new boolean[n];
+        return greedy(Tensors.toDoubles(w), (int) w.size(0), n, ridgeInverse(g));
+    }
+
+    /** {@code (g + λI)⁻¹} [N, N] row-major, λ = {@value #RIDGE} × the mean diagonal of {@code g} ({@value #RIDGE} if that is 0). */
+    public static double[] ridgeInverse(Tensor g) {
+        try (PointerScope scope = new PointerScope()) {
+            int n = (int) g.size(0);
+            double lambda = RIDGE * mean(torch.diagonal(g));
+            if (!(lambda > 0)) lambda = RIDGE;
+            Tensor h = g.add(torch.eye(n, g.options()).mul(new Scalar(lambda)));
+            return Tensors.toDoubles(torch.cholesky_inverse(torch.linalg_cholesky(h)));
+        }
+    }
+
+    /**
+     * {@link #greedy(Tensor, Tensor)} on Java arrays: {@code w} [D, N] and {@code hinv} = H⁻¹ [N, N],
+     * both row-major ({@code hinv} is not changed). The channels still in play are kept contiguous
+     * (a removed channel's place goes to the last one), so step s costs (N − s)(N − s + D) and the
+     * whole order about N³/3 + D N²/2 multiply-adds.
+     */
+    public static Greedy greedy(double[] w, int d, int n, double[] hinv) {
+        double[][] h = new double[n][];
+        double[][] c = new double[n][]; // c[j] = W[:, j]
+        double[] norm = new double[n];
+        int[] orig = new int[n];
+        for (int j = 0; j < n; j++) {
+            h[j] = java.util.Arrays.copyOfRange(hinv, j * n, j * n + n);
+            double[] cj = new double[d];
+            double sq = 0;
+            for (int i = 0; i < d; i++) {
+                cj[i] = w[i * n + j];
+                sq += cj[i] * cj[i];
+            }
+            c[j] = cj;
+            norm[j] = sq;
+            orig[j] = j;
+        }
         int[] order = new int[n];
         double[] cost = new double[n];
-        for (int step = 0; step < n; step++) {
-            try (PointerScope scope = new PointerScope()) { // each step's temporaries go with it
-                double[] norms = Tensors.toDoubles(
-                        cur.mul(cur).sum(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
-                double[] diag = Tensors.toDoubles(torch.diagonal(hinv).contiguous());
-                int best = -1;
-                double bestCost = Double.POSITIVE_INFINITY;
-                for (int k = 0; k < n; k++) {
-                    if (gone[k]) continue;
-                    double c = diag[k] > 0 ? norms[k] / diag[k] : Double.POSITIVE_INFINITY;
-                    if (best < 0 || c < bestCost) {
-                        best = k;
-                        bestCost = c;
-                    }
+        double[] col = new double[n];
+        for (int step = 0, m = n; step < n; step++) {
+            int best = -1;
+            double bestCost = Double.POSITIVE_INFINITY;
+            for (int j = 0; j < m; j++) {
+                double cj = h[j][j] > 0 ? norm[j] / h[j][j] : Double.POSITIVE_INFINITY;
+                if (best < 0 || cj < bestCost || (cj == bestCost && orig[j] < orig[best])) {
+                    best = j;
+                    bestCost = cj;
                 }
-                order[step] = best;
-                cost[step] = bestCost;
-                gone[best] = true;
-                if (step == n - 1) break;
-                Tensor col = hinv.select(1, best).clone(); // H⁻¹[:,k]
-                Scalar step1 = new Scalar(1.0), shrink = new Scalar(-1.0 / diag[best]);
-                // W −= W[:,k] H⁻¹[k,:] / H⁻¹_kk zeroes column k and refits the rest; H⁻¹ is downdated likewise
-                cur.addr_(cur.select(1, best).clone(), col, step1, shrink);
-                hinv.addr_(col, col, step1, shrink);
+            }
+            order[step] = orig[best];
+            cost[step] = bestCost;
+            if (step == n - 1) break;
+            double diag = h[best][best];
+            double[] row = c[best];
+            for (int j = 0; j < m; j++) col[j] = h[j][best];
+            int last = m - 1; // the last channel takes the removed one's place
+            h[best] = h[last];
+            c[best] = c[last];
+            norm[best] = norm[last];
+            orig[best] = orig[last];
+            col[best] = col[last];
+            for (int i = 0; i < last; i++) h[i][best] = h[i][last];
+            m = last;
+            // W −= W[:,k] H⁻¹[k,:] / H⁻¹_kk refits the rest; H⁻¹ −= H⁻¹[:,k] H⁻¹[k,:] / H⁻¹_kk
+            for (int i = 0; i < m; i++) {
+                double f = col[i] / diag;
+                double[] hi = h[i];
+                for (int j = 0; j < m; j++) hi[j] -= f * col[j];
+                double[] ci = c[i];
+                double sq = 0;
+                for (int k = 0; k < d; k++) {
+                    ci[k] -= f * row[k];
+                    sq += ci[k] * ci[k];
+                }
+                norm[i] = sq;
             }
         }
         return new Greedy(order, cost);

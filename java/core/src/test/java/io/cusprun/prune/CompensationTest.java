@@ -116,24 +116,69 @@ class CompensationTest {
     void refitReducesEveryLayersErrorOnHeldOutTokens(Case c) throws Exception {
         Path model = model(c);
         PrunePlan plan = plan(CheckpointPruner.shapeOf(model), true, false, true);
-        try (Compensation.Refit refit = Compensation.fit(model, plan, fitting())) {
-            List<Compensation.LayerFit> held = Compensation.evaluate(model, plan, refit, heldOut());
-            assertEquals(plan.layers().size(), held.size());
-            for (Compensation.LayerFit f : held) {
-                assertNotNull(f.ffn(), "layer " + f.layer() + " removes FFN neurons");
-                assertNotNull(f.attention(), "layer " + f.layer() + " removes heads");
-                for (Compensation.ModuleFit m : List.of(f.ffn(), f.attention())) {
-                    assertTrue(m.errorBefore() > 0, "removal costs something in layer " + f.layer());
-                    assertTrue(
-                            m.errorAfter() < m.errorBefore(),
-                            "layer " + f.layer() + ": held-out error " + m.errorAfter() + " not below "
-                                    + m.errorBefore());
+        for (boolean onPrunedInputs : new boolean[] {false, true}) {
+            try (Compensation.Refit refit = onPrunedInputs
+                    ? Compensation.fitOnPrunedInputs(model, plan, fitting())
+                    : Compensation.fit(model, plan, fitting())) {
+                assertReducesHeldOutError(model, plan, refit);
+            }
+        }
+    }
+
+    private static void assertReducesHeldOutError(Path model, PrunePlan plan, Compensation.Refit refit)
+            throws Exception {
+        List<Compensation.LayerFit> held = Compensation.evaluate(model, plan, refit, heldOut());
+        assertEquals(plan.layers().size(), held.size());
+        for (Compensation.LayerFit f : held) {
+            assertNotNull(f.ffn(), "layer " + f.layer() + " removes FFN neurons");
+            assertNotNull(f.attention(), "layer " + f.layer() + " removes heads");
+            for (Compensation.ModuleFit m : List.of(f.ffn(), f.attention())) {
+                assertTrue(m.errorBefore() > 0, "removal costs something in layer " + f.layer());
+                assertTrue(
+                        m.errorAfter() < m.errorBefore(),
+                        "layer " + f.layer() + ": held-out error " + m.errorAfter() + " not below " + m.errorBefore());
+            }
+        }
+        // on the documents it was fitted to, the refit is the least-squares optimum: far below removal
+        for (Compensation.LayerFit f : refit.layers()) {
+            assertTrue(f.ffn().errorAfter() < 0.9 * f.ffn().errorBefore(), "fit, layer " + f.layer());
+        }
+    }
+
+    /**
+     * The Grams held for every plan (one pass serves a comparison) give, bit for bit, the refit
+     * and the compensated relevance of the layer-major stream that holds one layer at a time.
+     */
+    @ParameterizedTest
+    @EnumSource(Case.class)
+    void heldGramsEqualTheLayerMajorStream(Case c) throws Exception {
+        Path model = model(c);
+        PrunePlan plan = plan(CheckpointPruner.shapeOf(model), true, false, true);
+        UnprunedGrams held = UnprunedGrams.hold(model, fitting());
+        try (Compensation.Refit streamed = Compensation.fit(model, plan, fitting());
+                Compensation.Refit fromHeld = Compensation.fit(model, plan, held);
+                PointerScope scope = new PointerScope()) {
+            assertEquals(streamed.layers(), fromHeld.layers());
+            assertEquals(streamed.tokens(), fromHeld.tokens());
+            for (int l = 0; l < plan.layers().size(); l++) {
+                for (String p : List.of("mlp.down_proj.weight", "self_attn.o_proj.weight")) {
+                    String name = ModelShape.layerPrefix(l) + p;
+                    assertArrayEquals(
+                            Tensors.toFloats(streamed.keptColumns(name)),
+                            Tensors.toFloats(fromHeld.keptColumns(name)),
+                            name);
                 }
             }
-            // on the documents it was fitted to, the refit is the least-squares optimum: far below removal
-            for (Compensation.LayerFit f : refit.layers()) {
-                assertTrue(f.ffn().errorAfter() < 0.9 * f.ffn().errorBefore(), "fit, layer " + f.layer());
-            }
+        }
+        ModelShape shape = CheckpointPruner.shapeOf(model);
+        UnitScores ablation = BaselineStatistics.random(shape, 3);
+        UnitScores a = CompensatedRelevance.of(ablation, model, fitting());
+        UnitScores b = CompensatedRelevance.of(ablation, held);
+        for (int l = 0; l < shape.numLayers(); l++) {
+            assertArrayEquals(
+                    a.layers().get(l).ffn().stat(), b.layers().get(l).ffn().stat(), "layer " + l);
+            assertArrayEquals(
+                    a.layers().get(l).ffn().tie(), b.layers().get(l).ffn().tie(), "layer " + l);
         }
     }
 

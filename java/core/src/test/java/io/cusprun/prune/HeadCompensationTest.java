@@ -133,7 +133,8 @@ class HeadCompensationTest {
                     m.hiddenStates(Batch.pack(List.of(doc)), new LayerHooks() {
                         @Override
                         public Tensor ffnActivation(int layer, Tensor gate, Tensor up, Batch batch) {
-                            return LayerHooks.inference().ffnActivation(layer, gate, up, batch);
+                            return LayerHooks.inference(io.cusprun.engine.KernelBackend.NATIVE)
+                                    .ffnActivation(layer, gate, up, batch);
                         }
 
                         @Override
@@ -194,10 +195,15 @@ class HeadCompensationTest {
                 .corpora();
         PruneSettings comp = PruneSettings.DEFAULTS.withRelevance(Relevance.COMPENSATED);
         UnitScores ablation = (UnitScores) pruner.statistics(
-                Method.CUSPRUN, scored, corpora, PruneSettings.DEFAULTS.withRelevance(Relevance.ABLATION));
-        UnitScores ffnOnly =
-                (UnitScores) pruner.statistics(Method.CUSPRUN, scored, corpora, comp.withGranularity(Granularity.FFN));
-        UnitScores both = (UnitScores) pruner.statistics(Method.CUSPRUN, scored, corpora, comp);
+                Method.CUSPRUN,
+                io.cusprun.api.PruneData.scored(scored).withDocuments(corpora),
+                PruneSettings.DEFAULTS.withRelevance(Relevance.ABLATION));
+        UnitScores ffnOnly = (UnitScores) pruner.statistics(
+                Method.CUSPRUN,
+                io.cusprun.api.PruneData.scored(scored).withDocuments(corpora),
+                comp.withGranularity(Granularity.FFN));
+        UnitScores both = (UnitScores) pruner.statistics(
+                Method.CUSPRUN, io.cusprun.api.PruneData.scored(scored).withDocuments(corpora), comp);
         UnitScores a = HeadCompensation.of(ffnOnly, model, List.of(corpora.get(0)));
         UnitScores b = HeadCompensation.of(ffnOnly, model, List.of(corpora.get(1)));
         boolean differ = false;
@@ -252,9 +258,18 @@ class HeadCompensationTest {
         }
         Provenance prov = new Provenance("fp", List.of(), List.of());
         Path sliced = dir.resolve("sliced"), masked = dir.resolve("masked"), plain = dir.resolve("plain");
-        pruner.write(groupPlan(pruner.shape(), false, true), sliced, prov, false, fitting);
-        pruner.write(groupPlan(pruner.shape(), true, true), masked, prov, false, fitting);
-        pruner.write(groupPlan(pruner.shape(), false, false), plain, prov, false, fitting);
+        pruner.write(
+                groupPlan(pruner.shape(), false, true),
+                sliced,
+                io.cusprun.api.WriteOptions.of(prov).withDocuments(fitting));
+        pruner.write(
+                groupPlan(pruner.shape(), true, true),
+                masked,
+                io.cusprun.api.WriteOptions.of(prov).withDocuments(fitting));
+        pruner.write(
+                groupPlan(pruner.shape(), false, false),
+                plain,
+                io.cusprun.api.WriteOptions.of(prov).withDocuments(fitting));
         float[] a = logits(sliced, heldOut), b = logits(masked, heldOut);
         float scale = 0;
         for (float v : b) scale = Math.max(scale, Math.abs(v));
