@@ -39,15 +39,18 @@ final class ComparisonCharts {
 
     /**
      * Jaccard overlap between the FFN neurons each corpus alone would remove at {@code ratio}
-     * (uniform, FFN only): corpora that share little need different experts.
+     * (uniform, FFN only, by the paper's ablation statistic: it needs only the scores): corpora that
+     * share little need different experts.
      */
     static double[][] overlap(ExpertPruner pruner, List<CorpusScores> corpora, double ratio) {
         List<Set<Long>> removed = new ArrayList<>();
-        PruneSettings ffnOnly = PruneSettings.DEFAULTS.withRatio(ratio).withGranularity(Granularity.FFN);
+        PruneSettings ffnOnly = PruneSettings.DEFAULTS
+                .withRatio(ratio)
+                .withGranularity(Granularity.FFN)
+                .withRelevance(io.cusprun.prune.Relevance.ABLATION);
         for (CorpusScores c : corpora) {
             try {
-                PruneStatistics stats =
-                        pruner.statistics(Method.CUSPRUN, PruneData.scored(List.of(c)), PruneSettings.DEFAULTS);
+                PruneStatistics stats = pruner.statistics(Method.CUSPRUN, PruneData.scored(List.of(c)), ffnOnly);
                 PrunePlan plan = pruner.plan(stats, ffnOnly);
                 Set<Long> set = new HashSet<>();
                 for (LayerPlan l : plan.layers()) {

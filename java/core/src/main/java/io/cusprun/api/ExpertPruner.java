@@ -382,9 +382,9 @@ public final class ExpertPruner implements AutoCloseable {
         return grams == null ? Compensation.fit(modelDir, plan, documents) : Compensation.fit(modelDir, plan, grams);
     }
 
-    /** {@code documents}' Grams, held (the same list object as last time: no pass), or null where they are too big to hold. */
+    /** {@code documents}' Grams, held (the same documents as last time: no second pass), or null where they are too big to hold. */
     private UnprunedGrams grams(List<TokenizedCorpus> documents) throws IOException {
-        if (lastGrams != null && lastGrams.corpora() == documents) return lastGrams.grams();
+        if (lastGrams != null && lastGrams.corpora().equals(documents)) return lastGrams.grams();
         lastGrams = null;
         if (UnprunedGrams.heldBytes(ModelConfig.read(modelDir), documents.size()) > HELD_GRAMS_BYTES) return null;
         UnprunedGrams grams = UnprunedGrams.hold(modelDir, documents);
