@@ -34,9 +34,10 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 final class E2E {
     private E2E() {}
 
-    /** Where generated models live: -Dcusprun.bench.dir, default benchmarks/target/bench-models (run from the repo root). */
+    /** Where generated models live: $CUSPRUN_BENCH_DIR, default benchmarks/target/bench-models (run from the repo root). */
     static Path modelDir(String preset) throws IOException {
-        Path root = Path.of(System.getProperty("cusprun.bench.dir", "benchmarks/target/bench-models"));
+        String dir = System.getenv("CUSPRUN_BENCH_DIR");
+        Path root = Path.of(dir == null || dir.isEmpty() ? "benchmarks/target/bench-models" : dir);
         return RandomCheckpoint.ensure(RandomCheckpoint.preset(preset), root.resolve(preset));
     }
 

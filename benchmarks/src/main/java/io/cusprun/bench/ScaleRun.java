@@ -14,7 +14,7 @@ import java.util.Locale;
  * random tokens in 2048-token batches, in a fresh JVM; prints the load time, tokens/s of the
  * scoring run and the peak resident memory (VmHWM) against the checkpoint's size.
  *
- * <p>Args: [preset=1b] [docs=8] [modelDir: default generated under -Dcusprun.bench.dir].
+ * <p>Args: [preset=1b] [docs=8] [modelDir: default generated under $CUSPRUN_BENCH_DIR].
  */
 public final class ScaleRun {
     public static void main(String[] args) throws Exception {

@@ -18,7 +18,7 @@ import java.util.Locale;
  * that runs in the two modes can be compared byte for byte.
  *
  * <p>Args: preset memory|stream docs len scoreFile [budget, e.g. 4G; default from the machine]
- * [modelDir, default generated under -Dcusprun.bench.dir].
+ * [modelDir, default generated under $CUSPRUN_BENCH_DIR].
  */
 public final class StreamRun {
     public static void main(String[] args) throws Exception {

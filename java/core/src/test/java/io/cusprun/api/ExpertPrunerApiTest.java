@@ -71,10 +71,13 @@ class ExpertPrunerApiTest {
             // a pruned model written once is replaced only when asked
             PruneSettings settings = PruneSettings.DEFAULTS.withRatio(0.3);
             PrunePlan plan = pruner.plan(
-                    pruner.statistics(Method.CUSPRUN, PruneData.scored(scores.corpora()), settings), settings);
+                    pruner.statistics(
+                            Method.CUSPRUN, PruneData.scored(scores.corpora()).withDocuments(docs), settings),
+                    settings);
             Path out = pruner.checkOutput(dir.resolve("expert"), ExistingOutput.REFUSE);
             WriteOptions write = WriteOptions.of(
-                    pruner.provenance(PruneData.scored(scores.corpora()).withScoreFiles(List.of(file))));
+                            pruner.provenance(PruneData.scored(scores.corpora()).withScoreFiles(List.of(file))))
+                    .withDocuments(docs); // the default refits the kept weights on them
             pruner.write(plan, out, write);
             assertTrue(Files.readString(out.resolve("cusprun-manifest.json")).contains("de.scores"));
             assertThrows(OutputPolicy.RefusedException.class, () -> pruner.write(plan, out, write));
