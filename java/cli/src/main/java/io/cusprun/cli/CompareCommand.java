@@ -84,7 +84,7 @@ public final class CompareCommand implements Command {
         o.addOption(Cli.option("eval-expert", "FILE", "held-out expert documents (.jsonl/.txt)"));
         o.addOption(Cli.option("eval-general", "FILE", "held-out general documents"));
         o.addOption(Cli.option("eval-mc", "FILE", "held-out multiple-choice items (JSONL)"));
-        o.addOption(Cli.option("eval-docs", "N", "at most N documents per eval file (default all)"));
+        o.addOption(Cli.option("eval-docs", "N|all", "at most N documents per eval file (default all)"));
         o.addOption(Cli.option("max-length", "N", "evaluation window (default " + d.maxLength() + ")"));
         o.addOption(Cli.option(
                 "mode", "uniform|per-layer", "default " + d.prune().mode().label()));
@@ -159,7 +159,7 @@ public final class CompareCommand implements Command {
                 .withEvalExpert(Path.of(Cli.required(cl, "eval-expert")))
                 .withEvalGeneral(Path.of(Cli.required(cl, "eval-general")))
                 .withEvalChoice(cl.hasOption("eval-mc") ? Path.of(cl.getOptionValue("eval-mc")) : null)
-                .withEvalDocs(Cli.intOption(cl, "eval-docs", d.evalDocs(), 0, Integer.MAX_VALUE))
+                .withEvalDocs(Cli.docsOption(cl, "eval-docs", d.evalDocs()))
                 .withMaxLength(Cli.intOption(cl, "max-length", d.maxLength(), 2, Cli.MAX_COUNT))
                 .withKeepDir(cl.hasOption("keep") ? Path.of(cl.getOptionValue("keep")) : null)
                 .withVocabTrim(PruneCommand.vocabSettings(cl));

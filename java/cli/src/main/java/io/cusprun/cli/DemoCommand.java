@@ -126,7 +126,7 @@ public final class DemoCommand implements Command {
                 "docs",
                 "N|all",
                 "documents scored per corpus (default " + SCORING.maxDocs().getAsInt() + ")"));
-        o.addOption(Cli.option("eval-docs", "N", "held-out documents per eval file (default " + EVAL_DOCS + ")"));
+        o.addOption(Cli.option("eval-docs", "N|all", "held-out documents per eval file (default " + EVAL_DOCS + ")"));
         CompareCommand.addRepeatOptions(o, "default " + REPEATS + "; --quick: 1");
         o.addOption(Cli.flag("quick", "one draw of the documents (the table has no ± columns; a third of the time)"));
         o.addOption(Cli.flag(
@@ -155,7 +155,7 @@ public final class DemoCommand implements Command {
         List<Method> methods =
                 CompareCommand.methods(cl.getOptionValue("method", full ? CompareCommand.ALL_METHODS : DEMO_METHODS));
         OptionalInt docs = Cli.docsOption(cl, "docs", SCORING.maxDocs());
-        int evalDocs = Cli.intOption(cl, "eval-docs", EVAL_DOCS, 0, Integer.MAX_VALUE);
+        OptionalInt evalDocs = Cli.docsOption(cl, "eval-docs", OptionalInt.of(EVAL_DOCS));
         boolean quick = cl.hasOption("quick");
         if (quick && full) {
             throw new UsageException("--quick and --full cannot be given together");
@@ -189,7 +189,7 @@ public final class DemoCommand implements Command {
             List<Double> ratios,
             List<Method> methods,
             OptionalInt docs,
-            int evalDocs,
+            OptionalInt evalDocs,
             boolean allOverlap,
             boolean compensate)
             throws IOException {

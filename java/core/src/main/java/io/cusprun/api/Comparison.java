@@ -534,9 +534,9 @@ public final class Comparison {
         }
     }
 
-    /** The documents (and items) read per eval file: all when the spec says 0. */
+    /** The documents (and items) read per eval file. */
     private OptionalInt evalLimit() {
-        return spec.evalDocs() > 0 ? OptionalInt.of(spec.evalDocs()) : OptionalInt.empty();
+        return spec.evalDocs();
     }
 
     /** Parameters of a written checkpoint. */

@@ -8,6 +8,7 @@ import io.cusprun.score.ScoreSettings;
 import io.cusprun.vocab.VocabTrimSettings;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.OptionalInt;
 
 /**
  * A comparison of pruning methods at several ratios, all through the same selection, slicing,
@@ -24,7 +25,7 @@ import java.util.List;
  * @param evalExpert      held-out expert documents (perplexity)
  * @param evalGeneral     held-out general documents (perplexity)
  * @param evalChoice      held-out multiple-choice items of the expert task, or null
- * @param evalDocs        most documents (and items) evaluated per file; 0 = all
+ * @param evalDocs        most documents (and items) evaluated per file; empty: all
  * @param maxLength       evaluation window in tokens
  * @param keepDir         where the pruned models are kept ({@code <method>-<ratio>}); null = deleted after evaluation
  * @param repeats         how many times the scoring and calibration documents are drawn, every method run on each draw
@@ -45,7 +46,7 @@ public record ComparisonSpec(
         Path evalExpert,
         Path evalGeneral,
         Path evalChoice,
-        int evalDocs,
+        OptionalInt evalDocs,
         int maxLength,
         Path keepDir,
         int repeats,
@@ -68,7 +69,7 @@ public record ComparisonSpec(
             null,
             null,
             null,
-            0,
+            OptionalInt.empty(),
             1024,
             null,
             1,
@@ -83,6 +84,7 @@ public record ComparisonSpec(
         overlapCorpora = List.copyOf(overlapCorpora);
         ratios = List.copyOf(ratios);
         methods = List.copyOf(methods);
+        if (evalDocs == null) evalDocs = OptionalInt.empty();
     }
 
     /** Checks that the spec can run; the constructor does not, so that {@link #DEFAULTS} can leave the inputs open. */
@@ -102,7 +104,9 @@ public record ComparisonSpec(
         }
         if (evalExpert == null) throw new SettingException("evalExpert", "is required");
         if (evalGeneral == null) throw new SettingException("evalGeneral", "is required");
-        if (evalDocs < 0) throw new SettingException("evalDocs", "must be at least 0, not " + evalDocs);
+        if (evalDocs.isPresent() && evalDocs.getAsInt() < 1) {
+            throw new SettingException("evalDocs", "must be at least 1, not " + evalDocs.getAsInt());
+        }
         if (maxLength < 2) throw new SettingException("maxLength", "must be at least 2, not " + maxLength);
         if (repeats < 1) throw new SettingException("repeats", "must be at least 1, not " + repeats);
         if (vocabTrim != null && !methods.contains(Method.CUSPRUN)) {
@@ -350,7 +354,8 @@ public record ComparisonSpec(
                 vocabTrim);
     }
 
-    public ComparisonSpec withEvalDocs(int v) {
+    /** At most {@code v} documents (and items) per eval file; empty: all. */
+    public ComparisonSpec withEvalDocs(OptionalInt v) {
         return new ComparisonSpec(
                 model,
                 expertCorpora,

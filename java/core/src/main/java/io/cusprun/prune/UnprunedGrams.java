@@ -21,7 +21,7 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * The fp64 Grams of {@code down_proj}'s and {@code o_proj}'s inputs in every layer of the
  * <em>unpruned</em> model over a set of documents (one corpus per dimension), and the layer's
- * two projections in fp64: everything compensation ({@link Compensation#fit(PrunePlan,
+ * two projections in fp64: everything compensation ({@link Compensation#fit(java.nio.file.Path, PrunePlan,
  * UnprunedGrams)}) and the compensated relevance ({@link CompensatedRelevance}) read. They do not
  * depend on the plan, so one pass over the documents serves every plan pruned from them (a
  * comparison's methods and ratios, and the relevance). Each dimension's Gram is divided by its
