@@ -135,7 +135,7 @@ class CliTest {
         assertOneLine(
                 run("score", "--model", "m", "--out", "o", "--corpus", "language:a=a.txt", "--docs", "-1"),
                 2,
-                "cusprun score: --docs must be an integer in [0, 2147483647], not '-1'");
+                "cusprun score: --docs must be an integer in [1, 2147483647], not '-1'");
         assertOneLine(
                 run("bench", "--threads", "0", "--jar", "x.jar"),
                 1,
