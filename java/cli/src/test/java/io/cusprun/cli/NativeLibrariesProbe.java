@@ -25,16 +25,17 @@ public final class NativeLibrariesProbe {
 
     public static void main(String[] args) throws Exception {
         ExpertPruner pruner = ExpertPruner.open(Path.of(args[0]));
-        ScoreSet scores = pruner.score(
-                List.of(CorpusSpec.parse("language:de=" + args[1])),
-                ScoreSettings.DEFAULTS.withMaxDocs(8).withMaxTokens(128));
-        PruneStatistics stats = pruner.statistics(
-                Method.CUSPRUN, io.cusprun.api.PruneData.scored(scores.corpora()), PruneSettings.DEFAULTS);
+        ScoreSettings scoring = ScoreSettings.DEFAULTS.withMaxDocs(8).withMaxTokens(128);
+        var documents = pruner.tokenize(List.of(CorpusSpec.parse("language:de=" + args[1])), scoring);
+        ScoreSet scores = pruner.scoreTokenized(documents, scoring);
+        // the default: the compensated relevance and the refit, both on the scored documents
+        var data = io.cusprun.api.PruneData.scored(scores.corpora()).withDocuments(documents);
+        PruneStatistics stats = pruner.statistics(Method.CUSPRUN, data, PruneSettings.DEFAULTS);
         PrunePlan plan = pruner.plan(stats, PruneSettings.DEFAULTS.withRatio(0.3));
         pruner.write(
                 plan,
                 Path.of(args[2]),
-                io.cusprun.api.WriteOptions.of(pruner.provenance(io.cusprun.api.PruneData.scored(scores.corpora()))));
+                io.cusprun.api.WriteOptions.of(pruner.provenance(data)).withDocuments(documents));
         System.out.println("written=" + Path.of(args[2]));
         // one OpenMP pool (LibTorch's and the kernels') of one thread per processor, OpenBLAS on one thread
         System.out.println("ompThreads=" + org.bytedeco.pytorch.global.torch.get_num_threads());

@@ -379,7 +379,7 @@ class CompensationTest {
      * min over W_K' of tr(ΔW H ΔWᵀ) with W' zero on {@code removed}: ΔW_R = −W_R, and ΔW_K solves
      * H_KK ΔW_Kᵀ = −H_KR ΔW_Rᵀ; the value is the error of that refit.
      */
-    private static double bruteForceError(double[][] w, double[][] h, List<Integer> removed) {
+    static double bruteForceError(double[][] w, double[][] h, List<Integer> removed) {
         int n = h.length;
         List<Integer> kept = new ArrayList<>();
         for (int k = 0; k < n; k++) if (!removed.contains(k)) kept.add(k);
@@ -404,7 +404,7 @@ class CompensationTest {
     }
 
     /** Gaussian elimination with partial pivoting. */
-    private static double[] solve(double[][] a, double[] b) {
+    static double[] solve(double[][] a, double[] b) {
         int n = b.length;
         double[][] m = new double[n][];
         for (int i = 0; i < n; i++) {
@@ -431,7 +431,7 @@ class CompensationTest {
         return x;
     }
 
-    private static Tensor tensor(double[][] m) {
+    static Tensor tensor(double[][] m) {
         double[] flat = new double[m.length * m[0].length];
         for (int i = 0; i < m.length; i++) System.arraycopy(m[i], 0, flat, i * m[0].length, m[0].length);
         return Tensors.ofDoubles(flat, m.length, m[0].length).to(torch.ScalarType.Double);

@@ -69,8 +69,10 @@ class HeadCompensationTest {
         HeadCompensation.Greedy greedy;
         int[] obs = null;
         try (PointerScope scope = new PointerScope()) {
-            greedy = HeadCompensation.greedy(tensor(w), tensor(g), size);
-            if (size == 1) obs = StructuredObs.greedy(tensor(w), tensor(g)).order();
+            greedy = HeadCompensation.greedy(CompensationTest.tensor(w), CompensationTest.tensor(g), size);
+            if (size == 1)
+                obs = StructuredObs.greedy(CompensationTest.tensor(w), CompensationTest.tensor(g))
+                        .order();
         }
         List<Integer> removed = new ArrayList<>();
         double before = 0;
@@ -82,7 +84,7 @@ class HeadCompensationTest {
                 List<Integer> cand = new ArrayList<>();
                 for (int q : removed) for (int j = 0; j < size; j++) cand.add(q * size + j);
                 for (int j = 0; j < size; j++) cand.add(b * size + j);
-                double e = bruteForceError(w, h, cand);
+                double e = CompensationTest.bruteForceError(w, h, cand);
                 if (e < bestErr) {
                     best = b;
                     bestErr = e;
@@ -344,7 +346,7 @@ class HeadCompensationTest {
                 List<Integer> cand = new ArrayList<>();
                 for (int q : removed) for (int j = 0; j < size; j++) cand.add(q * size + j);
                 for (int j = 0; j < size; j++) cand.add(b * size + j);
-                double e = bruteForceError(w, h, cand);
+                double e = CompensationTest.bruteForceError(w, h, cand);
                 if (e < bestErr) {
                     best = b;
                     bestErr = e;
@@ -354,67 +356,5 @@ class HeadCompensationTest {
             removed.add(best);
         }
         return rank;
-    }
-
-    /**
-     * min over W_K' of tr(ΔW H ΔWᵀ) with W' zero on {@code removed}: ΔW_R = −W_R, and ΔW_K solves
-     * H_KK ΔW_Kᵀ = −H_KR ΔW_Rᵀ; the value is the error of that refit.
-     */
-    private static double bruteForceError(double[][] w, double[][] h, List<Integer> removed) {
-        int n = h.length;
-        List<Integer> kept = new ArrayList<>();
-        for (int k = 0; k < n; k++) if (!removed.contains(k)) kept.add(k);
-        double total = 0;
-        for (double[] row : w) {
-            double[] delta = new double[n];
-            for (int q : removed) delta[q] = -row[q];
-            if (!kept.isEmpty()) {
-                int m = kept.size();
-                double[][] lhs = new double[m][m];
-                double[] rhs = new double[m];
-                for (int i = 0; i < m; i++) {
-                    for (int j = 0; j < m; j++) lhs[i][j] = h[kept.get(i)][kept.get(j)];
-                    for (int q : removed) rhs[i] -= h[kept.get(i)][q] * delta[q];
-                }
-                double[] x = solve(lhs, rhs);
-                for (int i = 0; i < m; i++) delta[kept.get(i)] = x[i];
-            }
-            for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) total += delta[i] * h[i][j] * delta[j];
-        }
-        return total;
-    }
-
-    /** Gaussian elimination with partial pivoting. */
-    private static double[] solve(double[][] a, double[] b) {
-        int n = b.length;
-        double[][] m = new double[n][];
-        for (int i = 0; i < n; i++) {
-            m[i] = Arrays.copyOf(a[i], n + 1);
-            m[i][n] = b[i];
-        }
-        for (int c = 0; c < n; c++) {
-            int p = c;
-            for (int i = c + 1; i < n; i++) if (Math.abs(m[i][c]) > Math.abs(m[p][c])) p = i;
-            double[] tmp = m[c];
-            m[c] = m[p];
-            m[p] = tmp;
-            for (int i = c + 1; i < n; i++) {
-                double f = m[i][c] / m[c][c];
-                for (int j = c; j <= n; j++) m[i][j] -= f * m[c][j];
-            }
-        }
-        double[] x = new double[n];
-        for (int i = n - 1; i >= 0; i--) {
-            double s = m[i][n];
-            for (int j = i + 1; j < n; j++) s -= m[i][j] * x[j];
-            x[i] = s / m[i][i];
-        }
-        return x;
-    }
-
-    private static Tensor tensor(double[][] m) {
-        double[] flat = new double[m.length * m[0].length];
-        for (int i = 0; i < m.length; i++) System.arraycopy(m[i], 0, flat, i * m[0].length, m[0].length);
-        return Tensors.ofDoubles(flat, m.length, m[0].length).to(torch.ScalarType.Double);
     }
 }
