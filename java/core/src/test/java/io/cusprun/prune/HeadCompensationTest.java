@@ -59,13 +59,7 @@ class HeadCompensationTest {
         }
         double[][] g = new double[n][n];
         for (double[] row : a) for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) g[i][j] += row[i] * row[j];
-        double mean = 0;
-        for (int i = 0; i < n; i++) mean += g[i][i] / n;
-        double[][] h = new double[n][n];
-        for (int i = 0; i < n; i++) {
-            h[i] = g[i].clone();
-            h[i][i] += StructuredObs.RIDGE * mean;
-        }
+        double[][] h = ridge(g);
         HeadCompensation.Greedy greedy;
         int[] obs = null;
         try (PointerScope scope = new PointerScope()) {
@@ -74,26 +68,16 @@ class HeadCompensationTest {
                 obs = StructuredObs.greedy(CompensationTest.tensor(w), CompensationTest.tensor(g))
                         .order();
         }
-        List<Integer> removed = new ArrayList<>();
+        BruteForce bf = bruteForceGreedy(w, h, size, blocks);
         double before = 0;
         for (int step = 0; step < blocks; step++) {
-            int best = -1;
-            double bestErr = Double.POSITIVE_INFINITY;
-            for (int b = 0; b < blocks; b++) {
-                if (removed.contains(b)) continue;
-                List<Integer> cand = new ArrayList<>();
-                for (int q : removed) for (int j = 0; j < size; j++) cand.add(q * size + j);
-                for (int j = 0; j < size; j++) cand.add(b * size + j);
-                double e = CompensationTest.bruteForceError(w, h, cand);
-                if (e < bestErr) {
-                    best = b;
-                    bestErr = e;
-                }
-            }
-            assertEquals(best, greedy.order()[step], "step " + step);
-            assertEquals(bestErr - before, greedy.cost()[step], 1e-9 * Math.max(1, bestErr), "cost of step " + step);
-            removed.add(best);
-            before = bestErr;
+            assertEquals(bf.order()[step], greedy.order()[step], "step " + step);
+            assertEquals(
+                    bf.error()[step] - before,
+                    greedy.cost()[step],
+                    1e-9 * Math.max(1, bf.error()[step]),
+                    "cost of step " + step);
+            before = bf.error()[step];
         }
         if (obs != null) assertArrayEquals(obs, greedy.order());
     }
@@ -328,6 +312,14 @@ class HeadCompensationTest {
 
     /** Each block's position in the brute-force greedy order over (count − 1), on the ridge objective. */
     private static double[] bruteForceRanks(double[][] w, double[][] g, int size, int count) {
+        int[] order = bruteForceGreedy(w, ridge(g), size, count).order();
+        double[] rank = new double[count];
+        for (int step = 0; step < count; step++) rank[order[step]] = count == 1 ? 0 : step / (double) (count - 1);
+        return rank;
+    }
+
+    /** {@code g} with the ridge the greedy adds: λ = RIDGE × the mean of the diagonal. */
+    private static double[][] ridge(double[][] g) {
         int n = g.length;
         double mean = 0;
         for (int i = 0; i < n; i++) mean += g[i][i] / n;
@@ -336,12 +328,21 @@ class HeadCompensationTest {
             h[i] = g[i].clone();
             h[i][i] += StructuredObs.RIDGE * mean;
         }
-        double[] rank = new double[count];
+        return h;
+    }
+
+    /** The brute-force greedy: the block removed at each step, and the refit error after it. */
+    private record BruteForce(int[] order, double[] error) {}
+
+    /** At each step, the block of {@code size} columns whose removal (with the earlier ones) the refit repairs best. */
+    private static BruteForce bruteForceGreedy(double[][] w, double[][] h, int size, int blocks) {
+        int[] order = new int[blocks];
+        double[] error = new double[blocks];
         List<Integer> removed = new ArrayList<>();
-        for (int step = 0; step < count; step++) {
+        for (int step = 0; step < blocks; step++) {
             int best = -1;
             double bestErr = Double.POSITIVE_INFINITY;
-            for (int b = 0; b < count; b++) {
+            for (int b = 0; b < blocks; b++) {
                 if (removed.contains(b)) continue;
                 List<Integer> cand = new ArrayList<>();
                 for (int q : removed) for (int j = 0; j < size; j++) cand.add(q * size + j);
@@ -352,9 +353,10 @@ class HeadCompensationTest {
                     bestErr = e;
                 }
             }
-            rank[best] = count == 1 ? 0 : step / (double) (count - 1);
+            order[step] = best;
+            error[step] = bestErr;
             removed.add(best);
         }
-        return rank;
+        return new BruteForce(order, error);
     }
 }
