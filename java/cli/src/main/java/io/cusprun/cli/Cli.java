@@ -47,6 +47,7 @@ public final class Cli {
             Map.entry("ratios", "ratio"),
             Map.entry("mode", "mode"),
             Map.entry("granularity", "granularity"),
+            Map.entry("chosenGranularity", "granularity"),
             Map.entry("headUnit", "head-unit"),
             Map.entry("docQuantile", "doc-quantile"),
             Map.entry("headRule", "head-rule"),

@@ -91,7 +91,8 @@ public final class CompareCommand implements Command {
         o.addOption(Cli.option(
                 "granularity",
                 "ffn+heads|ffn",
-                "default " + d.prune().granularity().label()));
+                "cusprun's units; the baselines remove heads as published unless one is given ("
+                        + PruneCommand.GRANULARITY_DEFAULT + ")"));
         o.addOption(PruneCommand.headUnitOption());
         o.addOption(PruneCommand.docQuantileOption());
         o.addOption(PruneCommand.headRuleOption());
@@ -282,12 +283,9 @@ public final class CompareCommand implements Command {
     /** Mode, granularity, document quantile and head rule over the default selection settings; the ratio is set per run. */
     static PruneSettings settings(CommandLine cl) {
         PruneSettings d = ComparisonSpec.DEFAULTS.prune();
-        return PruneCommand.withHeadSelection(d, cl)
-                .withMode(cl.hasOption("mode") ? PruneMode.parse(cl.getOptionValue("mode")) : d.mode())
-                .withGranularity(
-                        cl.hasOption("granularity")
-                                ? Granularity.parse(cl.getOptionValue("granularity"))
-                                : d.granularity());
+        PruneSettings s = PruneCommand.withHeadSelection(d, cl)
+                .withMode(cl.hasOption("mode") ? PruneMode.parse(cl.getOptionValue("mode")) : d.mode());
+        return cl.hasOption("granularity") ? s.withGranularity(Granularity.parse(cl.getOptionValue("granularity"))) : s;
     }
 
     static List<Double> ratios(String list) {

@@ -74,7 +74,7 @@ public final class PruneCommand implements Command {
         o.addOption(Cli.option(
                 "granularity",
                 "ffn+heads|ffn|neurons",
-                "default " + d.granularity().label()));
+                GRANULARITY_DEFAULT + "; wanda-sp, flap, magnitude, random: ffn+heads"));
         o.addOption(headUnitOption());
         o.addOption(docQuantileOption());
         o.addOption(headRuleOption());
@@ -150,6 +150,10 @@ public final class PruneCommand implements Command {
         return d.withCorpora(corpora)
                 .withMinCount(Cli.intOption(cl, "vocab-min-count", d.minCount(), 1, Integer.MAX_VALUE));
     }
+
+    /** The default granularity, as the help says it: it follows cusprun's relevance. */
+    static final String GRANULARITY_DEFAULT =
+            "default: ffn with --relevance compensated, ffn+heads with ablation (the paper)";
 
     static Option headUnitOption() {
         return Cli.option(

@@ -562,7 +562,7 @@ public final class Comparison {
                 ". Mode %s, granularity %s. Expert held-out: %s (%d documents); general "
                         + "held-out: %s (%d documents)",
                 spec.prune().mode().label(),
-                spec.prune().granularity().label(),
+                spec.prune().granularityLabel(),
                 spec.evalExpert().getFileName(),
                 expertDocs.size(),
                 spec.evalGeneral().getFileName(),

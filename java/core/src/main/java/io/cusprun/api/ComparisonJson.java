@@ -3,6 +3,7 @@ package io.cusprun.api;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.prune.Granularity;
 import io.cusprun.report.JsonTable;
 import io.cusprun.report.ResultsTable;
 import java.util.Arrays;
@@ -19,7 +20,9 @@ final class ComparisonJson {
         ArrayNode corpora = root.putArray("expert_corpora");
         spec.expertCorpora().forEach(c -> corpora.add(c.kind().label() + ":" + c.name()));
         root.put("mode", spec.prune().mode().label());
-        root.put("granularity", spec.prune().granularity().label());
+        root.put(
+                "granularity",
+                spec.prune().chosenGranularity().map(Granularity::label).orElse("default"));
         root.put("head_unit", spec.prune().headUnit().label());
         root.put("doc_quantile", spec.prune().docQuantile());
         root.put("head_rule", spec.prune().headRule().label());

@@ -59,6 +59,7 @@ public final class PrunePlanner {
             throw new IllegalArgumentException(
                     "scores have " + statistics.numLayers() + " layers, the model " + shape.numLayers());
         }
+        settings = settings.resolvedFor(statistics.method()); // the plan records the granularity it used
         long target = Math.round(settings.ratio() * shape.blockParams());
         return statistics instanceof LayerScores layers
                 ? dropLayers(shape, layers, settings, target)

@@ -1,13 +1,14 @@
 package io.cusprun.prune;
 
 import io.cusprun.SettingException;
+import java.util.Optional;
 
 /**
  * What the planner is asked for.
  *
  * @param ratio          fraction of decoder-block parameters to remove, in [0, 1)
  * @param mode           uniform or per-layer
- * @param granularity    which units may go
+ * @param chosenGranularity which units may go, when chosen; empty: the relevance's default ({@link #granularity()})
  * @param headUnit       whole KV groups or query heads per group (only matters when groups hold several heads)
  * @param docQuantile    1.0: a unit's statistic is its max rank over documents; below: that quantile (histogram)
  * @param headRule       how heads and KV groups aggregate their ranks over documents (FFN neurons: always docQuantile)
@@ -20,7 +21,7 @@ import io.cusprun.SettingException;
 public record PruneSettings(
         double ratio,
         PruneMode mode,
-        Granularity granularity,
+        Optional<Granularity> chosenGranularity,
         HeadUnit headUnit,
         double docQuantile,
         HeadRule headRule,
@@ -31,13 +32,13 @@ public record PruneSettings(
         Relevance relevance) {
 
     /**
-     * Nothing removed yet (ratio 0), uniform, FFN neurons and heads, the compensated relevance and
-     * compensation (docs/method.md): callers set at least the ratio.
+     * Nothing removed yet (ratio 0), uniform, the compensated relevance with its granularity (FFN
+     * neurons only) and compensation (docs/method.md): callers set at least the ratio.
      */
     public static final PruneSettings DEFAULTS = new PruneSettings(
             0.0,
             PruneMode.UNIFORM,
-            Granularity.FFN_HEADS,
+            Optional.empty(),
             HeadUnit.QUERY,
             1.0,
             HeadRule.ALL_DOCS,
@@ -57,17 +58,46 @@ public record PruneSettings(
         if (!(minFfnFraction >= 0 && minFfnFraction < 1)) {
             throw new SettingException("minFfnFraction", "must be in [0, 1), not " + minFfnFraction);
         }
-        if (granularity == Granularity.NEURONS && !masked) {
+        if (chosenGranularity == null)
+            throw new SettingException("granularity", "must be set (empty: the relevance's default)");
+        if (chosenGranularity.orElse(null) == Granularity.NEURONS && !masked) {
             // neuron granularity leaves per-head sizes that no loader holds
             throw new SettingException("masked", "is required by neuron granularity (per-head sizes no loader holds)");
         }
+    }
+
+    /**
+     * Which units cusprun may remove: the granularity chosen, else the relevance's default ({@link
+     * Relevance#defaultGranularity()}): FFN neurons only with the compensated relevance, FFN neurons
+     * and heads with the paper's. A plan's settings always hold a chosen one ({@link #resolvedFor}).
+     */
+    public Granularity granularity() {
+        return chosenGranularity.orElse(relevance.defaultGranularity());
+    }
+
+    /**
+     * These settings with the granularity fixed for {@code method}: the one chosen; else cusprun's
+     * relevance default for cusprun's methods, and FFN neurons and heads for the others (as they are
+     * published; the relevance is cusprun's statistic only).
+     */
+    public PruneSettings resolvedFor(Method method) {
+        if (chosenGranularity.isPresent()) return this;
+        boolean cusprun = method == Method.CUSPRUN || method == Method.CUSPRUN_GENERAL;
+        return withGranularity(cusprun ? granularity() : Granularity.FFN_HEADS);
+    }
+
+    /** The granularity as a report states it: the one chosen, or each method's default. */
+    public String granularityLabel() {
+        return chosenGranularity
+                .map(Granularity::label)
+                .orElse("cusprun " + granularity().label() + ", the baselines ffn+heads");
     }
 
     public PruneSettings withRatio(double r) {
         return new PruneSettings(
                 r,
                 mode,
-                granularity,
+                chosenGranularity,
                 headUnit,
                 docQuantile,
                 headRule,
@@ -82,7 +112,7 @@ public record PruneSettings(
         return new PruneSettings(
                 ratio,
                 m,
-                granularity,
+                chosenGranularity,
                 headUnit,
                 docQuantile,
                 headRule,
@@ -95,14 +125,24 @@ public record PruneSettings(
 
     public PruneSettings withGranularity(Granularity g) {
         return new PruneSettings(
-                ratio, mode, g, headUnit, docQuantile, headRule, minFfnFraction, masked, seed, compensate, relevance);
+                ratio,
+                mode,
+                Optional.of(g),
+                headUnit,
+                docQuantile,
+                headRule,
+                minFfnFraction,
+                masked,
+                seed,
+                compensate,
+                relevance);
     }
 
     public PruneSettings withHeadUnit(HeadUnit h) {
         return new PruneSettings(
                 ratio,
                 mode,
-                granularity,
+                chosenGranularity,
                 h,
                 docQuantile,
                 headRule,
@@ -115,14 +155,24 @@ public record PruneSettings(
 
     public PruneSettings withDocQuantile(double q) {
         return new PruneSettings(
-                ratio, mode, granularity, headUnit, q, headRule, minFfnFraction, masked, seed, compensate, relevance);
+                ratio,
+                mode,
+                chosenGranularity,
+                headUnit,
+                q,
+                headRule,
+                minFfnFraction,
+                masked,
+                seed,
+                compensate,
+                relevance);
     }
 
     public PruneSettings withHeadRule(HeadRule r) {
         return new PruneSettings(
                 ratio,
                 mode,
-                granularity,
+                chosenGranularity,
                 headUnit,
                 docQuantile,
                 r,
@@ -135,14 +185,24 @@ public record PruneSettings(
 
     public PruneSettings withMinFfnFraction(double f) {
         return new PruneSettings(
-                ratio, mode, granularity, headUnit, docQuantile, headRule, f, masked, seed, compensate, relevance);
+                ratio,
+                mode,
+                chosenGranularity,
+                headUnit,
+                docQuantile,
+                headRule,
+                f,
+                masked,
+                seed,
+                compensate,
+                relevance);
     }
 
     public PruneSettings withMasked(boolean m) {
         return new PruneSettings(
                 ratio,
                 mode,
-                granularity,
+                chosenGranularity,
                 headUnit,
                 docQuantile,
                 headRule,
@@ -157,7 +217,7 @@ public record PruneSettings(
         return new PruneSettings(
                 ratio,
                 mode,
-                granularity,
+                chosenGranularity,
                 headUnit,
                 docQuantile,
                 headRule,
@@ -170,11 +230,31 @@ public record PruneSettings(
 
     public PruneSettings withCompensate(boolean c) {
         return new PruneSettings(
-                ratio, mode, granularity, headUnit, docQuantile, headRule, minFfnFraction, masked, seed, c, relevance);
+                ratio,
+                mode,
+                chosenGranularity,
+                headUnit,
+                docQuantile,
+                headRule,
+                minFfnFraction,
+                masked,
+                seed,
+                c,
+                relevance);
     }
 
     public PruneSettings withRelevance(Relevance r) {
         return new PruneSettings(
-                ratio, mode, granularity, headUnit, docQuantile, headRule, minFfnFraction, masked, seed, compensate, r);
+                ratio,
+                mode,
+                chosenGranularity,
+                headUnit,
+                docQuantile,
+                headRule,
+                minFfnFraction,
+                masked,
+                seed,
+                compensate,
+                r);
     }
 }

@@ -10,19 +10,31 @@ import java.util.stream.Collectors;
  * dimension.
  */
 public enum Relevance {
-    /** The paper's rule: the neuron's per-document percentile rank of its ablation relevance (the scored statistic). */
-    ABLATION("ablation"),
+    /**
+     * The paper's rule: the neuron's per-document percentile rank of its ablation relevance (the
+     * scored statistic); by default heads and KV groups may go too, as in the paper.
+     */
+    ABLATION("ablation", Granularity.FFN_HEADS),
     /**
      * The cost of removing the neuron once the remaining ones compensate (structured OBS on the
      * dimension's Gram), as its position in the greedy removal order; query heads and KV groups by the
-     * block form ({@link HeadCompensation}) where the granularity removes them.
+     * block form ({@link HeadCompensation}) where the granularity removes them. By default only FFN
+     * neurons go: on both bundled models removing heads costs more than the FFN neurons of the same
+     * size (docs/heads.md).
      */
-    COMPENSATED("compensated");
+    COMPENSATED("compensated", Granularity.FFN);
 
     private final String label;
+    private final Granularity defaultGranularity;
 
-    Relevance(String label) {
+    Relevance(String label, Granularity defaultGranularity) {
         this.label = label;
+        this.defaultGranularity = defaultGranularity;
+    }
+
+    /** The units that may go when no granularity is chosen. */
+    public Granularity defaultGranularity() {
+        return defaultGranularity;
     }
 
     public String label() {
