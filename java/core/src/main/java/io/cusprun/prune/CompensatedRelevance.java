@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * cusprun's FFN statistic after compensation ({@link Relevance#COMPENSATED}, docs/method.md,
@@ -39,18 +41,35 @@ public final class CompensatedRelevance {
         return new UnitScores(ablation.method(), layers);
     }
 
-    /** One layer's statistic: the dimensions' greedy orders (run in parallel, each on its own Gram) combined. */
+    /**
+     * One layer's statistic: the dimensions' greedy orders combined. Up to {@link
+     * StructuredObs#EXACT_CHANNELS} neurons the exact greedy runs on Java arrays, the dimensions in
+     * parallel; above, the blocked greedy runs on LibTorch (its products use every core), one
+     * dimension after the other.
+     */
     private static UnitScores.Layer layer(UnitScores ablation, UnprunedGrams.Layer g) {
         int f = (int) g.down().size(1);
         int dims = g.ffnPerCorpus().length;
-        double[] w = Tensors.toDoubles(g.down());
-        int d = (int) g.down().size(0);
-        double[][] hinv = new double[dims][];
-        for (int c = 0; c < dims; c++) hinv[c] = StructuredObs.ridgeInverse(g.ffnPerCorpus()[c]);
         int[][] pos = new int[dims][];
-        IntStream.range(0, dims)
-                .parallel()
-                .forEach(c -> pos[c] = StructuredObs.greedy(w, d, f, hinv[c]).positions());
+        if (StructuredObs.stepSize(f) == 1) {
+            double[] w = Tensors.toDoubles(g.down());
+            int d = (int) g.down().size(0);
+            double[][] hinv = new double[dims][];
+            for (int c = 0; c < dims; c++) hinv[c] = StructuredObs.ridgeInverse(g.ffnPerCorpus()[c]);
+            IntStream.range(0, dims)
+                    .parallel()
+                    .forEach(
+                            c -> pos[c] = StructuredObs.greedy(w, d, f, hinv[c]).positions());
+        } else {
+            Tensor w = g.down().to(torch.ScalarType.Double);
+            for (int c = 0; c < dims; c++) {
+                try (PointerScope scope = new PointerScope()) {
+                    Tensor hinv = StructuredObs.ridgeInverseTensor(g.ffnPerCorpus()[c]);
+                    pos[c] = StructuredObs.blockedGreedy(w, hinv, StructuredObs.stepSize(f))
+                            .positions();
+                }
+            }
+        }
         double[] stat = new double[f], tie = new double[f];
         for (int c = 0; c < dims; c++) {
             for (int k = 0; k < f; k++) {

@@ -177,6 +177,91 @@ public final class StructuredObs {
         return new Greedy(order, cost);
     }
 
+    /** Up to this many channels the greedy is exact, one channel per step ({@link #greedy(double[], int, int, double[])}). */
+    public static final int EXACT_CHANNELS = 2048;
+
+    /** Above {@link #EXACT_CHANNELS}, the greedy takes about this many steps ({@link #blockedGreedy}). */
+    static final int BLOCKED_STEPS = 256;
+
+    /** Channels the greedy removes per step for {@code n} channels: 1 up to {@value #EXACT_CHANNELS}, else ⌈n / {@value #BLOCKED_STEPS}⌉. */
+    public static int stepSize(int n) {
+        return n <= EXACT_CHANNELS ? 1 : (n + BLOCKED_STEPS - 1) / BLOCKED_STEPS;
+    }
+
+    /**
+     * The greedy order of {@code w} [D, N] on H⁻¹ {@code hinv} [N, N] (fp64 tensors, not changed),
+     * removing {@code step} channels at a time: the {@code step} cheapest by the current costs,
+     * in cost order (ties to the lower index), then the exact block update of the rest, {@code W_R −=
+     * W_B [(H⁻¹)_BB]⁻¹ (H⁻¹)_BR} and {@code (H⁻¹)_RR −= (H⁻¹)_RB [(H⁻¹)_BB]⁻¹ (H⁻¹)_BR}. Step 1 is
+     * the exact greedy; larger steps turn the N rank-1 updates (memory-bound, about N³/3
+     * multiply-adds touching all of H⁻¹ per step) into N / step matrix products, at the price of
+     * not re-costing within a step. A channel's recorded cost is its cost when its step began.
+     */
+    public static Greedy blockedGreedy(Tensor w, Tensor hinv, int step) {
+        int n = (int) hinv.size(0);
+        if (step < 1) throw new IllegalArgumentException("step must be >= 1, not " + step);
+        int[] order = new int[n];
+        double[] cost = new double[n];
+        int[] orig = new int[n];
+        for (int j = 0; j < n; j++) orig[j] = j;
+        Tensor wr = w, hr = hinv;
+        int done = 0;
+        while (done < n) {
+            try (PointerScope scope = new PointerScope()) {
+                int m = n - done;
+                double[] c = Tensors.toDoubles(wr.mul(wr).sum(new long[] {0}).div(torch.diagonal(hr)));
+                Integer[] idx = new Integer[m];
+                for (int j = 0; j < m; j++) {
+                    idx[j] = j;
+                    if (!(c[j] >= 0)) c[j] = Double.POSITIVE_INFINITY; // H⁻¹_jj ≤ 0: never cheap
+                }
+                // remaining channels stay in ascending original order, so the local index breaks ties
+                java.util.Arrays.sort(
+                        idx, (a, b) -> a.equals(b) ? 0 : c[a] != c[b] ? Double.compare(c[a], c[b]) : a - b);
+                int b = Math.min(step, m);
+                long[] gone = new long[b];
+                for (int i = 0; i < b; i++) {
+                    gone[i] = idx[i];
+                    order[done + i] = orig[idx[i]];
+                    cost[done + i] = c[idx[i]];
+                }
+                done += b;
+                if (done == n) break;
+                long[] sortedGone = gone.clone();
+                java.util.Arrays.sort(sortedGone);
+                long[] rest = complement(sortedGone, m);
+                int[] nextOrig = new int[rest.length];
+                for (int i = 0; i < rest.length; i++) nextOrig[i] = orig[(int) rest[i]];
+                System.arraycopy(nextOrig, 0, orig, 0, rest.length);
+                Tensor bi = Tensors.ofLongs(sortedGone), ri = Tensors.ofLongs(rest);
+                Tensor hbr = hr.index_select(0, bi); // [b, m]
+                Tensor hbb = hbr.index_select(1, bi);
+                Tensor x = torch.cholesky_solve(hbr.index_select(1, ri), torch.linalg_cholesky(hbb)); // [b, m − b]
+                Tensor nextW = wr.index_select(1, ri).sub(wr.index_select(1, bi).mm(x));
+                Tensor nextH = hr.index_select(0, ri).index_select(1, ri);
+                nextH.addmm_(
+                        hbr.index_select(1, ri).t(), x, new Scalar(1.0), new Scalar(-1.0)); // in place: no N² temporary
+                Tensor oldW = wr, oldH = hr;
+                wr = Tensors.keep(nextW);
+                hr = Tensors.keep(nextH);
+                if (oldW != w) Tensors.release(oldW);
+                if (oldH != hinv) Tensors.release(oldH);
+            }
+        }
+        if (wr != w) Tensors.release(wr);
+        if (hr != hinv) Tensors.release(hr);
+        return new Greedy(order, cost);
+    }
+
+    /** {@code (g + λI)⁻¹} as an fp64 tensor, λ as in {@link #ridgeInverse(Tensor)}. */
+    public static Tensor ridgeInverseTensor(Tensor g) {
+        int n = (int) g.size(0);
+        double lambda = RIDGE * mean(torch.diagonal(g));
+        if (!(lambda > 0)) lambda = RIDGE;
+        Tensor h = g.add(torch.eye(n, g.options()).mul(new Scalar(lambda)));
+        return torch.cholesky_inverse(torch.linalg_cholesky(h));
+    }
+
     private static double mean(Tensor v) {
         return Tensors.toDoubles(v.mean())[0];
     }
