@@ -247,9 +247,10 @@ public final class ExpertPruner implements AutoCloseable {
                         ? CompensatedRelevance.of(ablation, modelDir, calibration)
                         : CompensatedRelevance.of(ablation, grams);
                 // heads and KV groups by the block form, where the granularity can remove them
-                yield settings.granularity() == Granularity.FFN_HEADS
+                if (settings.granularity() != Granularity.FFN_HEADS) yield compensated;
+                yield grams == null
                         ? HeadCompensation.of(compensated, modelDir, calibration)
-                        : compensated;
+                        : HeadCompensation.of(compensated, grams);
             }
             case RANDOM -> BaselineStatistics.random(shape, settings.seed());
             case MAGNITUDE -> {
