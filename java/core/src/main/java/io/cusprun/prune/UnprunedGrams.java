@@ -7,6 +7,7 @@ import io.cusprun.model.LayerHooks;
 import io.cusprun.model.LayerStepper;
 import io.cusprun.model.LayerWeights;
 import io.cusprun.model.LoadOptions;
+import io.cusprun.model.MemoryPlan;
 import io.cusprun.model.ModelConfig;
 import io.cusprun.model.Tensors;
 import java.io.IOException;
@@ -75,16 +76,10 @@ public final class UnprunedGrams {
 
     /**
      * The bytes {@link #hold} keeps for a model of this config and {@code corpora} dimensions:
-     * per layer {@code 8 ((X + 1) (F² + (H d)²) + D (F + H d))}.
+     * per layer {@code 8 ((X + 1) (F² + (H d)²) + D (F + H d))} ({@link MemoryPlan#gramBytes}).
      */
     public static long heldBytes(ModelConfig config, int corpora) {
-        long d = config.hiddenSize(), bytes = 0;
-        for (int l = 0; l < config.numHiddenLayers(); l++) {
-            long f = config.layer(l).intermediateSize();
-            long hd = (long) config.layer(l).numAttentionHeads() * config.headDim();
-            bytes += 8L * ((corpora + 1L) * (f * f + hd * hd) + d * (f + hd));
-        }
-        return bytes;
+        return MemoryPlan.gramBytes(config, corpora, true);
     }
 
     /** Every layer's Grams over {@code corpora}, held in memory ({@link #heldBytes}). */
