@@ -39,7 +39,7 @@ public class HeadAblation {
                 CorpusSpec.parse("language:de=" + c.resolve("language/de/score.jsonl")),
                 CorpusSpec.parse("domain:technical=" + c.resolve("domain/technical/score.jsonl")),
                 CorpusSpec.parse("task:qa=" + c.resolve("task/qa/score.jsonl")));
-        List<CorpusScores> scored = pruner.score(specs, ScoreSettings.DEFAULTS.withMaxTokens(256).withMaxDocs(64))
+        List<CorpusScores> scored = pruner.score(specs, ScoreSettings.DEFAULTS.withMaxTokens(256).withMaxDocs(OptionalInt.of(64)))
                 .corpora();
         ModelShape shape = pruner.shape();
         int layers = shape.numLayers();

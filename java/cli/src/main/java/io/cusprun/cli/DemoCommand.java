@@ -32,7 +32,7 @@ public final class DemoCommand implements Command {
     static final String DEFAULT_OUT = "demo-output";
     /** 64 documents per corpus, truncated to the 256-token windows the demo model was trained on. */
     static final ScoreSettings SCORING =
-            ScoreSettings.DEFAULTS.withMaxTokens(256).withMaxDocs(64);
+            ScoreSettings.DEFAULTS.withMaxTokens(256).withMaxDocs(OptionalInt.of(64));
 
     static final int EVAL_DOCS = 40;
 

@@ -11,6 +11,7 @@ import io.cusprun.score.ScoreSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.TreeSet;
 
 /**
@@ -25,7 +26,8 @@ public final class NativeLibrariesProbe {
 
     public static void main(String[] args) throws Exception {
         ExpertPruner pruner = ExpertPruner.open(Path.of(args[0]));
-        ScoreSettings scoring = ScoreSettings.DEFAULTS.withMaxDocs(8).withMaxTokens(128);
+        ScoreSettings scoring =
+                ScoreSettings.DEFAULTS.withMaxDocs(OptionalInt.of(8)).withMaxTokens(128);
         var documents = pruner.tokenize(List.of(CorpusSpec.parse("language:de=" + args[1])), scoring);
         ScoreSet scores = pruner.scoreTokenized(documents, scoring);
         // the default: the compensated relevance and the refit, both on the scored documents

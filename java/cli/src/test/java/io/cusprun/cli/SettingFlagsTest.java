@@ -63,8 +63,11 @@ class SettingFlagsTest {
             "VocabTrimSettings.minCount", "vocabMinCount",
             "ComparisonSpec.vocabTrim", "vocabTrim");
 
-    /** Setting names that are a parser's, not a record's: {@code Method.parse} (prune's one method). */
-    static final Set<String> PARSED = Set.of("method");
+    /**
+     * Setting names that are a parser's, not a record's: {@code Method.parse} (prune's one
+     * method), {@code Granularity.parse} (PruneSettings holds it as {@code chosenGranularity}).
+     */
+    static final Set<String> PARSED = Set.of("method", "granularity");
 
     @Test
     void everySettingHasAFlagAndEveryFlagASetting() {

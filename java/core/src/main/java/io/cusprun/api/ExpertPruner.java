@@ -247,9 +247,10 @@ public final class ExpertPruner implements AutoCloseable {
                         ? CompensatedRelevance.of(ablation, modelDir, calibration)
                         : CompensatedRelevance.of(ablation, grams);
                 // heads and KV groups by the block form, where the granularity can remove them
-                yield settings.granularity() == Granularity.FFN_HEADS
+                if (settings.granularity() != Granularity.FFN_HEADS) yield compensated;
+                yield grams == null
                         ? HeadCompensation.of(compensated, modelDir, calibration)
-                        : compensated;
+                        : HeadCompensation.of(compensated, grams);
             }
             case RANDOM -> BaselineStatistics.random(shape, settings.seed());
             case MAGNITUDE -> {
@@ -382,14 +383,53 @@ public final class ExpertPruner implements AutoCloseable {
         return grams == null ? Compensation.fit(modelDir, plan, documents) : Compensation.fit(modelDir, plan, grams);
     }
 
-    /** {@code documents}' Grams, held (the same documents as last time: no second pass), or null where they are too big to hold. */
+    /**
+     * {@code documents}' Grams, held (the same documents as last time: no second pass), or null
+     * where they are too big to hold ({@link #compensationPlan}); a memory budget too small even
+     * for one layer's Grams at a time is refused here, before the pass.
+     */
     private UnprunedGrams grams(List<TokenizedCorpus> documents) throws IOException {
         if (lastGrams != null && lastGrams.corpora().equals(documents)) return lastGrams.grams();
         lastGrams = null;
-        if (UnprunedGrams.heldBytes(ModelConfig.read(modelDir), documents.size()) > HELD_GRAMS_BYTES) return null;
+        if (!compensationPlan(documents).work().heldGrams()) return null;
         UnprunedGrams grams = UnprunedGrams.hold(modelDir, documents);
         lastGrams = new HeldGrams(documents, grams);
         return grams;
+    }
+
+    /** The memory plan of compensation's pass over {@code documents}, and the work it was planned for. */
+    public record CompensationPlan(MemoryPlan plan, MemoryPlan.Work work) {}
+
+    /**
+     * The memory plan of compensation's pass over {@code documents} (one dimension each; the
+     * compensated relevance and the refit): every layer's Grams held between plans when they take
+     * at most {@link #HELD_GRAMS_BYTES} and the plan with them fits the budget, else one layer's at
+     * a time. Throws {@link IllegalArgumentException} when even that does not fit, saying the
+     * smallest budget that works.
+     */
+    public CompensationPlan compensationPlan(List<TokenizedCorpus> documents) throws IOException {
+        int longest = documents.stream()
+                .flatMap(c -> c.documents().stream())
+                .mapToInt(d -> d.length)
+                .max()
+                .orElse(0);
+        long tokens = documents.stream().mapToLong(TokenizedCorpus::tokens).sum();
+        long docs = documents.stream().mapToLong(TokenizedCorpus::size).sum();
+        // as Compensation.Batches packs them
+        int batchTokens = Math.max(2048, longest);
+        boolean hold = UnprunedGrams.heldBytes(ModelConfig.read(modelDir), documents.size()) <= HELD_GRAMS_BYTES;
+        if (hold) {
+            MemoryPlan.Work held =
+                    MemoryPlan.Work.compensate(batchTokens, 64, longest, tokens, docs, documents.size(), true);
+            try {
+                return new CompensationPlan(Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, held), held);
+            } catch (IllegalArgumentException tooSmall) {
+                // one layer's Grams at a time may still fit
+            }
+        }
+        MemoryPlan.Work streamed =
+                MemoryPlan.Work.compensate(batchTokens, 64, longest, tokens, docs, documents.size(), false);
+        return new CompensationPlan(Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, streamed), streamed);
     }
 
     /** Drops what the pruner keeps between calls (the last calibration pass); it can still be used. */

@@ -47,22 +47,30 @@ public record MemoryPlan(
         /** Wanda-sp / FLAP statistics: per-layer sums over tokens. */
         CALIBRATE,
         /** ShortGPT: also each batch's residual stream in fp64 between layers. */
-        CALIBRATE_BLOCKS
+        CALIBRATE_BLOCKS,
+        /**
+         * Compensation's pass over the unpruned model (the compensated relevance and the refit):
+         * layer-major, every batch's hidden state resident, one layer read at a time; on the host
+         * the fp64 Grams ({@link #gramBytes}) and the working sets of the greedy and the refit
+         * ({@link #compensationBytes}).
+         */
+        COMPENSATE
     }
 
     /**
-     * The work, as far as memory depends on it; made by {@link #eval}, {@link #calibrate} or
-     * {@link #score} (then {@link #withRanks}, {@link #withWorkers}).
+     * The work, as far as memory depends on it; made by {@link #eval}, {@link #calibrate},
+     * {@link #compensate} or {@link #score} (then {@link #withRanks}, {@link #withWorkers}).
      *
      * @param batchTokens  most tokens in one packed batch
      * @param batchDocs    most documents in one packed batch
      * @param maxDocTokens longest document (attention's T x T per head)
-     * @param corpora      corpora scored (rank accumulators each)
+     * @param corpora      corpora scored (rank accumulators each); compensation's dimensions
      * @param bins         rank-histogram bins
      * @param neurons      neuron-level attention units too
      * @param workers      workers on this device (CPU workers share a resident model)
      * @param totalTokens  tokens of the whole run (a chunk never holds more)
      * @param totalDocs    documents of the whole run
+     * @param heldGrams    compensation keeps every layer's Grams (else one layer's at a time)
      */
     public record Work(
             Pass pass,
@@ -74,14 +82,16 @@ public record MemoryPlan(
             boolean neurons,
             int workers,
             long totalTokens,
-            long totalDocs) {
+            long totalDocs,
+            boolean heldGrams) {
 
         /**
          * Perplexity or multiple choice: windows of at most {@code maxDocTokens} packed into
          * batches of {@code batchTokens} (as many documents as tokens at most), one worker.
          */
         public static Work eval(int batchTokens, int maxDocTokens, long totalTokens, long totalDocs) {
-            return new Work(Pass.EVAL, batchTokens, batchTokens, maxDocTokens, 0, 0, false, 1, totalTokens, totalDocs);
+            return new Work(
+                    Pass.EVAL, batchTokens, batchTokens, maxDocTokens, 0, 0, false, 1, totalTokens, totalDocs, false);
         }
 
         /**
@@ -101,7 +111,35 @@ public record MemoryPlan(
                     false,
                     1,
                     totalTokens,
-                    totalDocs);
+                    totalDocs,
+                    false);
+        }
+
+        /**
+         * Compensation's pass ({@link Pass#COMPENSATE}) over these batches, one worker, for
+         * {@code dimensions} corpora: every layer's Grams held between plans when {@code
+         * heldGrams}, else one layer's at a time.
+         */
+        public static Work compensate(
+                int batchTokens,
+                int batchDocs,
+                int maxDocTokens,
+                long totalTokens,
+                long totalDocs,
+                int dimensions,
+                boolean heldGrams) {
+            return new Work(
+                    Pass.COMPENSATE,
+                    batchTokens,
+                    batchDocs,
+                    maxDocTokens,
+                    dimensions,
+                    0,
+                    false,
+                    1,
+                    totalTokens,
+                    totalDocs,
+                    heldGrams);
         }
 
         /**
@@ -109,7 +147,8 @@ public record MemoryPlan(
          * #withRanks}, more workers with {@link #withWorkers}.
          */
         public static Work score(int batchTokens, int batchDocs, int maxDocTokens, long totalTokens, long totalDocs) {
-            return new Work(Pass.SCORE, batchTokens, batchDocs, maxDocTokens, 0, 0, false, 1, totalTokens, totalDocs);
+            return new Work(
+                    Pass.SCORE, batchTokens, batchDocs, maxDocTokens, 0, 0, false, 1, totalTokens, totalDocs, false);
         }
 
         /** The rank accumulators: per corpus, {@code bins} histogram bins, neuron-level units too. */
@@ -124,7 +163,8 @@ public record MemoryPlan(
                     neurons,
                     workers,
                     totalTokens,
-                    totalDocs);
+                    totalDocs,
+                    heldGrams);
         }
 
         /** {@code workers} workers on this device (CPU workers share a resident model). */
@@ -139,8 +179,61 @@ public record MemoryPlan(
                     neurons,
                     workers,
                     totalTokens,
-                    totalDocs);
+                    totalDocs,
+                    heldGrams);
         }
+    }
+
+    /**
+     * The bytes of compensation's fp64 Grams for {@code dimensions} corpora: per layer, per
+     * dimension and summed, the Grams of down_proj's input ({@code F²}) and of o_proj's input
+     * ({@code (H d)²}), and the two projections ({@code D (F + H d)}), all 8 bytes a value:
+     * {@code 8 ((X + 1) (F² + (H d)²) + D (F + H d))}; every layer's summed when {@code held}, else
+     * the largest layer's (streamed, one layer at a time).
+     */
+    public static long gramBytes(ModelConfig config, int dimensions, boolean held) {
+        long sum = 0, max = 0;
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            long g = layerGramBytes(config, config.layer(i), dimensions);
+            sum += g;
+            max = Math.max(max, g);
+        }
+        return held ? sum : max;
+    }
+
+    private static long layerGramBytes(ModelConfig config, LayerSize ls, int dimensions) {
+        long f = ls.intermediateSize();
+        long hd = (long) ls.numAttentionHeads() * config.headDim();
+        long d = config.hiddenSize();
+        return 8L * ((dimensions + 1L) * (f * f + hd * hd) + d * (f + hd));
+    }
+
+    /**
+     * Compensation's memory on the host besides the pass itself (docs/memory.md, "Compensation"):
+     * the Grams ({@link #gramBytes}; held, plus the layer being handed over as tensors), and the
+     * larger of the two working sets of one layer, which never run at once: the compensated
+     * relevance's greedy, the dimensions in parallel, each with its ridge inverse H⁻¹, the
+     * greedy's copy of it and W's columns ({@code 8 X (2 F² + D F)}), plus one inverse's
+     * transients ({@code 24 F²}: H, its Cholesky factor, the inverse as a tensor), or the block
+     * form's on o_proj ({@code 8 (3 (H d)² + 2 D H d)}); and the refit of the larger projection,
+     * {@code N = max(F, H d)} channels with |K| ≤ N kept: the two row blocks G[K, :], G_KK, G_KK +
+     * λI and its Cholesky factor ({@code 40 N²}) and three fp64 copies of W ({@code 24 D N}).
+     */
+    public static long compensationBytes(ModelConfig config, int dimensions, boolean held) {
+        long layerGrams = 0, work = 0;
+        long d = config.hiddenSize();
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            LayerSize ls = config.layer(i);
+            long f = ls.intermediateSize();
+            long hd = (long) ls.numAttentionHeads() * config.headDim();
+            long n = Math.max(f, hd);
+            long relevance = 8L * dimensions * (2 * f * f + d * f) + 24 * f * f;
+            long heads = 8L * (3 * hd * hd + 2 * d * hd);
+            long refit = 40 * n * n + 24 * d * n;
+            layerGrams = Math.max(layerGrams, layerGramBytes(config, ls, dimensions));
+            work = Math.max(work, Math.max(Math.max(relevance, heads), refit));
+        }
+        return gramBytes(config, dimensions, held) + (held ? layerGrams : 0) + work;
     }
 
     /**
@@ -202,11 +295,13 @@ public record MemoryPlan(
                 + (residentBytes != c ? maxLayerParams * c : 0)
                 + work.workers() * (batchWork + batchState)
                 + evalHead;
-        long hostExtra = PROCESS_BYTES + accumulators + (gpu ? CUDA_HOST_BYTES : 0);
+        boolean compensate = work.pass() == Pass.COMPENSATE;
+        long compensation = compensate ? compensationBytes(config, work.corpora(), work.heldGrams()) : 0;
+        long hostExtra = PROCESS_BYTES + accumulators + compensation + (gpu ? CUDA_HOST_BYTES : 0);
         long inMemoryPeakDevice = inMemoryDevice + (gpu ? CUDA_DEVICE_BYTES : 0);
         long inMemoryHost = gpu ? hostExtra + mapped : inMemoryDevice + mapped + hostExtra;
         long inMemoryOnDevice = gpu ? inMemoryPeakDevice : inMemoryHost;
-        if (!settings.stream() && inMemoryOnDevice <= budget) {
+        if (!compensate && !settings.stream() && inMemoryOnDevice <= budget) {
             return new MemoryPlan(
                     false,
                     false,
@@ -224,6 +319,33 @@ public record MemoryPlan(
         long layer = maxLayerParams * c;
         long headWeights = work.pass() == Pass.EVAL ? vocab * d * c : 0;
         int w = Math.max(1, work.workers());
+        if (compensate) {
+            // layer-major (LayerStepper): one layer read at a time, in line, and every batch's hidden
+            // state resident from the first layer to the last
+            long device = layer + batchWork + d * c + (gpu ? CUDA_DEVICE_BYTES : 0);
+            long host = hostExtra + maxFused * s;
+            long state = Math.max(batchState, perToken * work.totalTokens());
+            long need = gpu ? Math.max(device + state, host) : device + host + state;
+            if ((gpu ? device + state : need) > budget) {
+                long least = gpu ? device + state : need;
+                throw new IllegalArgumentException("memory budget " + MemorySettings.format(budget)
+                        + " is too small: compensation's pass over these documents (one layer, every document's "
+                        + "hidden state, the Grams and their working sets) needs at least "
+                        + MemorySettings.format(least) + " (--memory-budget "
+                        + (long) Math.ceil(least / (double) (1L << 20)) + "M)");
+            }
+            return new MemoryPlan(
+                    true,
+                    false,
+                    budget,
+                    gpu ? device : device + host,
+                    perToken,
+                    0,
+                    state,
+                    gpu ? host : need,
+                    gpu ? device + state : 0,
+                    gpu);
+        }
         long fixedDevice = w * (layer + headWeights + batchWork + evalHead) + d * c + (gpu ? CUDA_DEVICE_BYTES : 0);
         long fixedHostOnly = hostExtra + w * maxFused * s; // read buffer of the largest fused tensor
         long minimum = (gpu ? fixedDevice : fixedDevice + fixedHostOnly) + w * batchState;
@@ -273,6 +395,9 @@ public record MemoryPlan(
             pass = work.batchDocs() * (f * 8 + 2 * grams) + grams + f * 8;
         } else if (work.pass() == Pass.CALIBRATE || work.pass() == Pass.CALIBRATE_BLOCKS) {
             pass = t * 8 * (f + hd) + (work.pass() == Pass.CALIBRATE_BLOCKS ? t * 8 * 3 * d : 0);
+        } else if (work.pass() == Pass.COMPENSATE) {
+            // a batch's Gram terms: its inputs transposed in fp32, their product in fp32 and in fp64
+            pass = t * 4 * (f + hd) + 12 * (f * f + hd * hd);
         }
         return activations + attention + pass;
     }

@@ -1,9 +1,11 @@
 package io.cusprun.prune;
 
 import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.model.LayerSize;
 import io.cusprun.model.LayerStepper;
 import io.cusprun.model.LayerWeights;
 import io.cusprun.model.LoadOptions;
+import io.cusprun.model.ModelConfig;
 import io.cusprun.model.Tensors;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -104,7 +106,8 @@ public final class HeadCompensation {
     /**
      * {@code scores} with the statistics of query heads and key/value groups replaced by the
      * compensated ones, from the Grams of every layer's o_proj input on {@code corpora} (one
-     * dimension each), on the unpruned model. Everything else is kept as given.
+     * dimension each), on the unpruned model, from a pass of its own. Everything else is kept as
+     * given.
      */
     public static UnitScores of(UnitScores scores, Path modelDir, List<TokenizedCorpus> corpora) throws IOException {
         Compensation.Batches data = Compensation.Batches.of(corpora);
@@ -113,18 +116,40 @@ public final class HeadCompensation {
             for (int l = 0; l < scores.numLayers(); l++) {
                 try (PointerScope scope = new PointerScope()) {
                     LayerWeights w = stepper.layer(l);
-                    int heads = w.size().numAttentionHeads(), kv = w.size().numKeyValueHeads(), d = w.headDim();
                     Tensor o = w.o().to(torch.ScalarType.Double);
                     Tensor[] grams = data.gramsPerCorpus(stepper, l, w, false);
-                    UnitScores.Layer a = scores.layers().get(l);
-                    UnitScores.Ranked h = ranked(o, grams, d, heads);
-                    UnitScores.Ranked groups = heads == kv ? h : ranked(o, grams, d * (heads / kv), kv);
-                    layers.add(new UnitScores.Layer(a.ffn(), h, groups, a.qk(), a.vo()));
+                    layers.add(layer(scores.layers().get(l), o, grams, w.size(), w.headDim()));
                     stepper.advance(l, w);
                 }
             }
         }
         return new UnitScores(scores.method(), layers);
+    }
+
+    /**
+     * As above, from Grams already held ({@link UnprunedGrams#attentionPerCorpus}: the same
+     * per-dimension Grams, each divided by its corpus' tokens, so the same statistics; the pass
+     * that held them serves the FFN relevance and the refit too).
+     */
+    public static UnitScores of(UnitScores scores, UnprunedGrams grams) {
+        List<UnitScores.Layer> layers = new ArrayList<>();
+        ModelConfig config = grams.config();
+        for (int l = 0; l < scores.numLayers(); l++) {
+            try (PointerScope scope = new PointerScope()) {
+                UnprunedGrams.Layer g = grams.layer(l);
+                layers.add(layer(
+                        scores.layers().get(l), g.o(), g.attentionPerCorpus(), config.layer(l), config.headDim()));
+            }
+        }
+        return new UnitScores(scores.method(), layers);
+    }
+
+    /** One layer's heads and groups ranked on the dimensions' Grams of o_proj's input; the rest of {@code given} kept. */
+    private static UnitScores.Layer layer(UnitScores.Layer given, Tensor o, Tensor[] grams, LayerSize size, int d) {
+        int heads = size.numAttentionHeads(), kv = size.numKeyValueHeads();
+        UnitScores.Ranked h = ranked(o, grams, d, heads);
+        UnitScores.Ranked groups = heads == kv ? h : ranked(o, grams, d * (heads / kv), kv);
+        return new UnitScores.Layer(given.ffn(), h, groups, given.qk(), given.vo());
     }
 
     /** Per block the max over dimensions of its greedy position over (count − 1); ties by summed positions. */

@@ -7,6 +7,7 @@ import io.cusprun.model.LayerHooks;
 import io.cusprun.model.LayerStepper;
 import io.cusprun.model.LayerWeights;
 import io.cusprun.model.LoadOptions;
+import io.cusprun.model.MemoryPlan;
 import io.cusprun.model.ModelConfig;
 import io.cusprun.model.Tensors;
 import java.io.IOException;
@@ -33,11 +34,18 @@ import org.bytedeco.pytorch.global.torch;
 public final class UnprunedGrams {
     /**
      * One layer: {@code down} [D, F] and {@code o} [D, H d] fp64; per dimension the Gram of
-     * down_proj's input divided by the dimension's tokens ({@code ffnPerCorpus}, [F, F]), their sum
-     * ({@code ffn}) and the same sum for o_proj's input ({@code attention}, [H d, H d]); all fp64
-     * on the CPU, owned by the caller's {@link PointerScope}.
+     * down_proj's input divided by the dimension's tokens ({@code ffnPerCorpus}, [F, F]) and their
+     * sum ({@code ffn}), and the same for o_proj's input ({@code attentionPerCorpus} and {@code
+     * attention}, [H d, H d]); all fp64 on the CPU, owned by the caller's {@link PointerScope}.
      */
-    public record Layer(int layer, Tensor down, Tensor o, Tensor[] ffnPerCorpus, Tensor ffn, Tensor attention) {}
+    public record Layer(
+            int layer,
+            Tensor down,
+            Tensor o,
+            Tensor[] ffnPerCorpus,
+            Tensor ffn,
+            Tensor[] attentionPerCorpus,
+            Tensor attention) {}
 
     /** What is done with one layer's Grams; the tensors are valid during the call. */
     @FunctionalInterface
@@ -46,35 +54,39 @@ public final class UnprunedGrams {
     }
 
     private final double[][] down, o, ffn, attention;
-    private final double[][][] perCorpus;
+    private final double[][][] perCorpus, attentionPerCorpus;
     private final long[][] downShape, oShape;
     private final long documents, tokens;
+    private final ModelConfig config;
 
-    private UnprunedGrams(int layers, int corpora, long documents, long tokens) {
+    private UnprunedGrams(ModelConfig config, int corpora, long documents, long tokens) {
+        int layers = config.numHiddenLayers();
+        this.config = config;
         down = new double[layers][];
         o = new double[layers][];
         ffn = new double[layers][];
         attention = new double[layers][];
         perCorpus = new double[layers][corpora][];
+        attentionPerCorpus = new double[layers][corpora][];
         downShape = new long[layers][];
         oShape = new long[layers][];
         this.documents = documents;
         this.tokens = tokens;
     }
 
-    /** The bytes {@link #hold} keeps for a model of this config and {@code corpora} dimensions. */
+    /**
+     * The bytes {@link #hold} keeps for a model of this config and {@code corpora} dimensions:
+     * per layer {@code 8 ((X + 1) (F² + (H d)²) + D (F + H d))} ({@link MemoryPlan#gramBytes}).
+     */
     public static long heldBytes(ModelConfig config, int corpora) {
-        long f = config.intermediateSize();
-        long hd = (long) config.numAttentionHeads() * config.headDim();
-        long d = config.hiddenSize();
-        return config.numHiddenLayers() * 8L * ((corpora + 1) * f * f + hd * hd + d * (f + hd));
+        return MemoryPlan.gramBytes(config, corpora, true);
     }
 
     /** Every layer's Grams over {@code corpora}, held in memory ({@link #heldBytes}). */
     public static UnprunedGrams hold(Path modelDir, List<TokenizedCorpus> corpora) throws IOException {
         Compensation.Batches data = Compensation.Batches.of(corpora);
-        int layers = ModelConfig.read(modelDir).numHiddenLayers();
-        UnprunedGrams out = new UnprunedGrams(layers, corpora.size(), data.documents(), data.totalTokens());
+        UnprunedGrams out =
+                new UnprunedGrams(ModelConfig.read(modelDir), corpora.size(), data.documents(), data.totalTokens());
         stream(modelDir, corpora, l -> true, g -> {
             int l = g.layer();
             out.down[l] = Tensors.toDoubles(g.down());
@@ -85,6 +97,7 @@ public final class UnprunedGrams {
             out.attention[l] = Tensors.toDoubles(g.attention());
             for (int c = 0; c < g.ffnPerCorpus().length; c++) {
                 out.perCorpus[l][c] = Tensors.toDoubles(g.ffnPerCorpus()[c]);
+                out.attentionPerCorpus[l][c] = Tensors.toDoubles(g.attentionPerCorpus()[c]);
             }
         });
         return out;
@@ -94,15 +107,24 @@ public final class UnprunedGrams {
     public Layer layer(int l) {
         int f = (int) downShape[l][1];
         int hd = (int) oShape[l][1];
-        Tensor[] per = new Tensor[perCorpus[l].length];
-        for (int c = 0; c < per.length; c++) per[c] = Tensors.ofDoubles(perCorpus[l][c], f, f);
+        Tensor[] per = new Tensor[perCorpus[l].length], attn = new Tensor[per.length];
+        for (int c = 0; c < per.length; c++) {
+            per[c] = Tensors.ofDoubles(perCorpus[l][c], f, f);
+            attn[c] = Tensors.ofDoubles(attentionPerCorpus[l][c], hd, hd);
+        }
         return new Layer(
                 l,
                 Tensors.ofDoubles(down[l], downShape[l]),
                 Tensors.ofDoubles(o[l], oShape[l]),
                 per,
                 Tensors.ofDoubles(ffn[l], f, f),
+                attn,
                 Tensors.ofDoubles(attention[l], hd, hd));
+    }
+
+    /** The model's config (its layers' heads, KV heads and head dimension). */
+    public ModelConfig config() {
+        return config;
     }
 
     public int numLayers() {
@@ -182,7 +204,7 @@ public final class UnprunedGrams {
             attention.add_(attn[c]);
         }
         return new Layer(
-                l, w.down().to(torch.ScalarType.Double), w.o().to(torch.ScalarType.Double), per, ffn, attention);
+                l, w.down().to(torch.ScalarType.Double), w.o().to(torch.ScalarType.Double), per, ffn, attn, attention);
     }
 
     /** The layers that {@code plan} removes something from (those a refit needs). */

@@ -39,12 +39,7 @@ public record ScoreSettings(
         return new ScoreSettings(n, maxDocs, bins, batchTokens, batchDocs, neurons);
     }
 
-    /** At most {@code n} (at least 1) documents per corpus. */
-    public ScoreSettings withMaxDocs(int n) {
-        return new ScoreSettings(maxTokens, OptionalInt.of(n), bins, batchTokens, batchDocs, neurons);
-    }
-
-    /** At most {@code n} documents per corpus when present, else all of them. */
+    /** At most {@code n} (at least 1) documents per corpus when present, else all of them. */
     public ScoreSettings withMaxDocs(OptionalInt n) {
         return new ScoreSettings(maxTokens, n, bins, batchTokens, batchDocs, neurons);
     }

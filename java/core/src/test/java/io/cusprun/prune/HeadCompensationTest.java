@@ -161,6 +161,36 @@ class HeadCompensationTest {
     }
 
     /**
+     * The held Grams ({@link UnprunedGrams#hold}, one pass that also serves the FFN relevance and
+     * the refit) give the same head and group statistics, bit for bit, as the block form's own
+     * pass: the same per-dimension Grams of o_proj's input, each divided by its corpus' tokens.
+     */
+    @ParameterizedTest
+    @EnumSource(
+            value = Family.class,
+            names = {"LLAMA3", "QWEN2", "LLAMA_PRUNED"})
+    void heldGramsGiveTheSameStatisticsAsTheOwnPass(Family family) throws Exception {
+        Path model = Fixtures.write(dir, Fixtures.spec(family, DType.BF16));
+        ModelShape shape = CheckpointPruner.shapeOf(model);
+        List<TokenizedCorpus> corpora = List.of(corpus("a", 41, 6, 30), corpus("b", 42, 4, 20));
+        UnitScores given = uniform(shape);
+        UnitScores own = HeadCompensation.of(given, model, corpora);
+        UnitScores held = HeadCompensation.of(given, UnprunedGrams.hold(model, corpora));
+        boolean gqa = false;
+        for (int l = 0; l < shape.numLayers(); l++) {
+            UnitScores.Layer a = own.layers().get(l), b = held.layers().get(l);
+            assertArrayEquals(a.heads().stat(), b.heads().stat(), "heads " + l);
+            assertArrayEquals(a.heads().tie(), b.heads().tie(), "heads " + l);
+            assertArrayEquals(a.groups().stat(), b.groups().stat(), "groups " + l);
+            assertArrayEquals(a.groups().tie(), b.groups().tie(), "groups " + l);
+            assertArrayEquals(given.layers().get(l).ffn().stat(), b.ffn().stat(), "FFN kept");
+            gqa |= shape.layer(l).kvHeads() < shape.layer(l).heads()
+                    && shape.layer(l).kvHeads() > 1;
+        }
+        assertTrue(gqa, "a layer with several KV groups of several heads");
+    }
+
+    /**
      * Through the API: {@code --relevance compensated} with heads allowed gives heads and groups
      * the block form's statistic, the max over dimensions of each dimension's own (the paper's
      * intersection), keeps the FFN statistic of the FFN-only run, and with {@code --granularity
@@ -189,7 +219,9 @@ class HeadCompensationTest {
                 io.cusprun.api.PruneData.scored(scored).withDocuments(corpora),
                 comp.withGranularity(Granularity.FFN));
         UnitScores both = (UnitScores) pruner.statistics(
-                Method.CUSPRUN, io.cusprun.api.PruneData.scored(scored).withDocuments(corpora), comp);
+                Method.CUSPRUN,
+                io.cusprun.api.PruneData.scored(scored).withDocuments(corpora),
+                comp.withGranularity(Granularity.FFN_HEADS)); // FFN neurons only is the compensated default
         UnitScores a = HeadCompensation.of(ffnOnly, model, List.of(corpora.get(0)));
         UnitScores b = HeadCompensation.of(ffnOnly, model, List.of(corpora.get(1)));
         boolean differ = false;

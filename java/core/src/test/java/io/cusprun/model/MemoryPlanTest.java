@@ -1,0 +1,130 @@
+package io.cusprun.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.cusprun.api.ExpertPruner;
+import io.cusprun.corpus.CorpusKind;
+import io.cusprun.corpus.CorpusSpec;
+import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.prune.UnprunedGrams;
+import io.cusprun.testing.Fixtures;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Compensation's terms in the memory plan (docs/memory.md, "Compensation"), on a known shape. */
+class MemoryPlanTest {
+    @TempDir
+    Path dir;
+
+    /** A Llama-3.2-1B-like shape: D 2048, F 8192, 16 layers, 32 heads of 64 (H d = D), 8 KV heads. */
+    private ModelConfig oneB() throws IOException {
+        Path file = dir.resolve("config.json");
+        ModelConfig.builder(Architecture.LLAMA, 128_256, 2048, 8192, 16, 32, 8)
+                .headDim(64)
+                .write(file);
+        return ModelConfig.read(file);
+    }
+
+    @Test
+    void compensationTermsFollowTheFormula() throws IOException {
+        ModelConfig c = oneB();
+        long f = 8192, d = 2048, hd = 2048, layers = 16;
+        int x = 3;
+        long layerGrams = 8 * ((x + 1) * (f * f + hd * hd) + d * (f + hd));
+        assertEquals(2_449_473_536L, layerGrams);
+        assertEquals(layers * layerGrams, MemoryPlan.gramBytes(c, x, true));
+        assertEquals(layerGrams, MemoryPlan.gramBytes(c, x, false));
+        assertEquals(MemoryPlan.gramBytes(c, x, true), UnprunedGrams.heldBytes(c, x));
+
+        long relevance = 8 * x * (2 * f * f + d * f) + 24 * f * f; // the FFN greedy, dimensions in parallel
+        assertEquals(5_234_491_392L, relevance); // docs/memory.md
+        long heads = 8 * (3 * hd * hd + 2 * d * hd); // the block form on o_proj
+        long refit = 40 * f * f + 24 * d * f; // N = max(F, H d) = F
+        long work = Math.max(Math.max(relevance, heads), refit);
+        assertEquals(relevance, work, "the greedy's working set is the larger here");
+        assertEquals(layerGrams + work, MemoryPlan.compensationBytes(c, x, false));
+        assertEquals((layers + 1) * layerGrams + work, MemoryPlan.compensationBytes(c, x, true));
+    }
+
+    @Test
+    void thePlanCountsCompensationOnTheHost() throws IOException {
+        ModelConfig c = oneB();
+        long tokens = 300_000, docs = 600;
+        MemorySettings roomy = MemorySettings.DEFAULTS.withBudget(1L << 50);
+        MemoryPlan streamed = MemoryPlan.of(
+                c,
+                DType.BF16,
+                LoadOptions.DEFAULTS,
+                roomy,
+                MemoryPlan.Work.compensate(2048, 64, 512, tokens, docs, 3, false));
+        MemoryPlan held = MemoryPlan.of(
+                c,
+                DType.BF16,
+                LoadOptions.DEFAULTS,
+                roomy,
+                MemoryPlan.Work.compensate(2048, 64, 512, tokens, docs, 3, true));
+        assertTrue(streamed.streamed() && !streamed.prefetch(), "layer-major: one layer read at a time");
+        // holding adds every layer's Grams and nothing else
+        assertEquals(
+                MemoryPlan.compensationBytes(c, 3, true) - MemoryPlan.compensationBytes(c, 3, false),
+                held.peakHost() - streamed.peakHost());
+        // every document's hidden state stays resident, with the Grams and the process
+        long hidden = tokens * 2048 * LoadOptions.DEFAULTS.dtype().byteSize();
+        assertTrue(
+                streamed.peakHost() >= MemoryPlan.compensationBytes(c, 3, false) + MemoryPlan.PROCESS_BYTES + hidden,
+                streamed.describe(tokens / docs));
+
+        // a budget below it is refused, naming the smallest that works, and that one is taken
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> MemoryPlan.of(
+                        c,
+                        DType.BF16,
+                        LoadOptions.DEFAULTS,
+                        MemorySettings.DEFAULTS.withBudget(8L << 30),
+                        MemoryPlan.Work.compensate(2048, 64, 512, tokens, docs, 3, false)));
+        assertTrue(e.getMessage().contains("compensation's pass"), e.getMessage());
+        String suggested = e.getMessage().replaceAll(".*--memory-budget (\\d+M)\\).*", "$1");
+        MemoryPlan ok = MemoryPlan.of(
+                c,
+                DType.BF16,
+                LoadOptions.DEFAULTS,
+                MemorySettings.DEFAULTS.withBudget(MemorySettings.parseSize(suggested)),
+                MemoryPlan.Work.compensate(2048, 64, 512, tokens, docs, 3, false));
+        assertEquals(streamed.peakHost(), ok.peakHost());
+    }
+
+    /**
+     * ExpertPruner plans compensation's pass before it runs: the Grams held when the plan with
+     * them fits, one layer's at a time when only that fits, refused (naming the smallest budget)
+     * when not even that does.
+     */
+    @Test
+    void expertPrunerHoldsTheGramsOnlyWhereThePlanFits() throws Exception {
+        Path model = Fixtures.write(dir.resolve("model"), Fixtures.spec(Fixtures.Family.LLAMA3, DType.BF16));
+        List<TokenizedCorpus> docs = List.of(new TokenizedCorpus(
+                new CorpusSpec(CorpusKind.LANGUAGE, "a", Path.of("a")), Fixtures.randomDocs(5, 30, 30, 30)));
+        try (ExpertPruner pruner = ExpertPruner.open(model)) {
+            ExpertPruner.CompensationPlan roomy = pruner.withMemory(MemorySettings.DEFAULTS.withBudget(1L << 40))
+                    .compensationPlan(docs);
+            assertTrue(roomy.work().heldGrams());
+            ExpertPruner.CompensationPlan tight = pruner.withMemory(
+                            MemorySettings.DEFAULTS.withBudget(roomy.plan().peakHost() - 1))
+                    .compensationPlan(docs);
+            assertFalse(tight.work().heldGrams());
+            assertTrue(tight.plan().peakHost() < roomy.plan().peakHost());
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> pruner.withMemory(MemorySettings.DEFAULTS.withBudget(
+                                    tight.plan().peakHost() - 1))
+                            .compensationPlan(docs));
+            assertTrue(e.getMessage().contains("--memory-budget "), e.getMessage());
+        }
+    }
+}
