@@ -7,6 +7,7 @@ import io.cusprun.api.WriteOptions;
 import io.cusprun.corpus.CorpusKind;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
+import io.cusprun.engine.CpuRuntime;
 import io.cusprun.model.MemorySettings;
 import io.cusprun.model.ModelConfig;
 import io.cusprun.model.Tensors;
@@ -44,6 +45,7 @@ import org.bytedeco.pytorch.global.torch;
  */
 public final class CompensationCost {
     public static void main(String[] args) throws Exception {
+        CpuRuntime.configure(); // threads and BLAS as every entry point sets them
         if (args[0].equals("greedy")) {
             greedy(Integer.parseInt(args[1]), Integer.parseInt(args[2]), args.length > 3 && args[3].equals("exact"));
         } else {

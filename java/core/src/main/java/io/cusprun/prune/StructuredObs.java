@@ -188,69 +188,113 @@ public final class StructuredObs {
         return n <= EXACT_CHANNELS ? 1 : (n + BLOCKED_STEPS - 1) / BLOCKED_STEPS;
     }
 
+    /** Rows per block of the blocked greedy's updates: a fixed grid, so the bits do not depend on the thread count. */
+    private static final int UPDATE_ROWS = 512;
+
     /**
      * The greedy order of {@code w} [D, N] on H⁻¹ {@code hinv} [N, N] (fp64 tensors, not changed),
      * removing {@code step} channels at a time: the {@code step} cheapest by the current costs,
      * in cost order (ties to the lower index), then the exact block update of the rest, {@code W_R −=
      * W_B [(H⁻¹)_BB]⁻¹ (H⁻¹)_BR} and {@code (H⁻¹)_RR −= (H⁻¹)_RB [(H⁻¹)_BB]⁻¹ (H⁻¹)_BR}. Step 1 is
-     * the exact greedy; larger steps turn the N rank-1 updates (memory-bound, about N³/3
-     * multiply-adds touching all of H⁻¹ per step) into N / step matrix products, at the price of
-     * not re-costing within a step. A channel's recorded cost is its cost when its step began.
+     * the exact greedy; larger steps turn the N rank-1 updates (memory-bound: each touches all of
+     * H⁻¹) into N / step matrix products, at the price of not re-costing within a step. A channel's
+     * recorded cost is its cost when its step began.
+     *
+     * <p>How it runs: W is held transposed (a channel per row) and H⁻¹ whole, so a step gathers
+     * only the rows of the block; the update, applied to every row still held, zeroes the removed
+     * channels' rows and columns (their Schur complement), which stay in place, out of play, until
+     * they are an eighth of what is held, and are then dropped in one copy. The products run over
+     * fixed blocks of {@value #UPDATE_ROWS} rows on the common pool, each one single-threaded BLAS
+     * call.
      */
     public static Greedy blockedGreedy(Tensor w, Tensor hinv, int step) {
         int n = (int) hinv.size(0);
         if (step < 1) throw new IllegalArgumentException("step must be >= 1, not " + step);
         int[] order = new int[n];
         double[] cost = new double[n];
-        int[] orig = new int[n];
+        int[] orig = new int[n]; // held row → channel
         for (int j = 0; j < n; j++) orig[j] = j;
-        Tensor wr = w, hr = hinv;
-        int done = 0;
-        while (done < n) {
-            try (PointerScope scope = new PointerScope()) {
-                int m = n - done;
-                double[] c = Tensors.toDoubles(wr.mul(wr).sum(new long[] {0}).div(torch.diagonal(hr)));
-                Integer[] idx = new Integer[m];
-                for (int j = 0; j < m; j++) {
-                    idx[j] = j;
-                    if (!(c[j] >= 0)) c[j] = Double.POSITIVE_INFINITY; // H⁻¹_jj ≤ 0: never cheap
+        boolean[] out = new boolean[n]; // held row already removed
+        Tensor h = Tensors.keep(hinv.to(torch.ScalarType.Double).clone());
+        Tensor wt = Tensors.keep(w.to(torch.ScalarType.Double).t().contiguous());
+        try {
+            int held = n, outHeld = 0;
+            for (int done = 0; done < n; ) {
+                try (PointerScope scope = new PointerScope()) {
+                    double[] c =
+                            Tensors.toDoubles(wt.mul(wt).sum(new long[] {1}).div(torch.diagonal(h)));
+                    Integer[] idx = new Integer[held - outHeld];
+                    for (int j = 0, i = 0; j < held; j++) {
+                        if (out[j]) continue;
+                        idx[i++] = j;
+                        if (!(c[j] >= 0)) c[j] = Double.POSITIVE_INFINITY; // H⁻¹_jj ≤ 0: never cheap
+                    }
+                    int[] channel = orig;
+                    java.util.Arrays.sort(
+                            idx,
+                            (a, b) -> c[a] != c[b]
+                                    ? Double.compare(c[a], c[b])
+                                    : Integer.compare(channel[a], channel[b]));
+                    int b = Math.min(step, idx.length);
+                    long[] block = new long[b];
+                    for (int i = 0; i < b; i++) {
+                        block[i] = idx[i];
+                        out[idx[i]] = true;
+                        order[done + i] = orig[idx[i]];
+                        cost[done + i] = c[idx[i]];
+                    }
+                    done += b;
+                    outHeld += b;
+                    if (done == n) break;
+                    update(h, wt, Tensors.ofLongs(block), held);
+                    if (outHeld * 8 >= held) { // drop the removed rows and columns
+                        long[] keep = new long[held - outHeld];
+                        int[] nextOrig = new int[keep.length];
+                        for (int j = 0, i = 0; j < held; j++) {
+                            if (out[j]) continue;
+                            nextOrig[i] = orig[j];
+                            keep[i++] = j;
+                        }
+                        Tensor k = Tensors.ofLongs(keep);
+                        Tensor nextH = h.index_select(0, k).index_select(1, k), nextW = wt.index_select(0, k);
+                        Tensors.release(h);
+                        Tensors.release(wt);
+                        h = Tensors.keep(nextH);
+                        wt = Tensors.keep(nextW);
+                        held = keep.length;
+                        outHeld = 0;
+                        orig = nextOrig;
+                        out = new boolean[held];
+                    }
                 }
-                // remaining channels stay in ascending original order, so the local index breaks ties
-                java.util.Arrays.sort(
-                        idx, (a, b) -> a.equals(b) ? 0 : c[a] != c[b] ? Double.compare(c[a], c[b]) : a - b);
-                int b = Math.min(step, m);
-                long[] gone = new long[b];
-                for (int i = 0; i < b; i++) {
-                    gone[i] = idx[i];
-                    order[done + i] = orig[idx[i]];
-                    cost[done + i] = c[idx[i]];
-                }
-                done += b;
-                if (done == n) break;
-                long[] sortedGone = gone.clone();
-                java.util.Arrays.sort(sortedGone);
-                long[] rest = complement(sortedGone, m);
-                int[] nextOrig = new int[rest.length];
-                for (int i = 0; i < rest.length; i++) nextOrig[i] = orig[(int) rest[i]];
-                System.arraycopy(nextOrig, 0, orig, 0, rest.length);
-                Tensor bi = Tensors.ofLongs(sortedGone), ri = Tensors.ofLongs(rest);
-                Tensor hbr = hr.index_select(0, bi); // [b, m]
-                Tensor hbb = hbr.index_select(1, bi);
-                Tensor x = torch.cholesky_solve(hbr.index_select(1, ri), torch.linalg_cholesky(hbb)); // [b, m − b]
-                Tensor nextW = wr.index_select(1, ri).sub(wr.index_select(1, bi).mm(x));
-                Tensor nextH = hr.index_select(0, ri).index_select(1, ri);
-                nextH.addmm_(
-                        hbr.index_select(1, ri).t(), x, new Scalar(1.0), new Scalar(-1.0)); // in place: no N² temporary
-                Tensor oldW = wr, oldH = hr;
-                wr = Tensors.keep(nextW);
-                hr = Tensors.keep(nextH);
-                if (oldW != w) Tensors.release(oldW);
-                if (oldH != hinv) Tensors.release(oldH);
             }
+        } finally {
+            Tensors.release(h);
+            Tensors.release(wt);
         }
-        if (wr != w) Tensors.release(wr);
-        if (hr != hinv) Tensors.release(hr);
         return new Greedy(order, cost);
+    }
+
+    /**
+     * Removes the held rows {@code block} with the refit of the rest: X = [(H⁻¹)_BB]⁻¹ (H⁻¹)_B,:,
+     * then H⁻¹ −= (H⁻¹)_:,B X (H⁻¹ is symmetric: (H⁻¹)_:,B = (H⁻¹)_B,:ᵀ) and Wᵀ −= Xᵀ Wᵀ_B,:.
+     */
+    private static void update(Tensor h, Tensor wt, Tensor block, int held) {
+        Tensor hb = h.index_select(0, block); // [b, held]
+        Tensor x = torch.cholesky_solve(hb, torch.linalg_cholesky(hb.index_select(1, block))); // [b, held]
+        Tensor hbT = hb.t(), xT = x.t();
+        Tensor wb = wt.index_select(0, block); // [b, D]
+        int blocks = (held + UPDATE_ROWS - 1) / UPDATE_ROWS;
+        java.util.stream.IntStream.range(0, 2 * blocks).parallel().forEach(k -> {
+            try (PointerScope inner = new PointerScope()) {
+                int lo = (k % blocks) * UPDATE_ROWS, len = Math.min(UPDATE_ROWS, held - lo);
+                if (k < blocks) {
+                    h.narrow(0, lo, len).addmm_(hbT.narrow(0, lo, len), x, new Scalar(1.0), new Scalar(-1.0));
+                } else {
+                    wt.narrow(0, lo, len).addmm_(xT.narrow(0, lo, len), wb, new Scalar(1.0), new Scalar(-1.0));
+                }
+            }
+        });
     }
 
     /** {@code (g + λI)⁻¹} as an fp64 tensor, λ as in {@link #ridgeInverse(Tensor)}. */
