@@ -4,9 +4,12 @@ import io.cusprun.SettingException;
 
 /** Which units may be removed. */
 public enum Granularity {
-    /** FFN neurons and whole heads / KV groups (the default; sliced output). */
+    /**
+     * FFN neurons and whole heads / KV groups (the default with the ablation relevance and for the
+     * baselines; sliced output).
+     */
     FFN_HEADS("ffn+heads"),
-    /** FFN neurons only. */
+    /** FFN neurons only (the default with the compensated relevance). */
     FFN("ffn"),
     /** FFN neurons, query/key RoPE pairs and value/output neurons; masked output only. */
     NEURONS("neurons");
