@@ -22,8 +22,8 @@ mkdir -p "$OUT"
 ALL="ffn|--granularity ffn
 groups|--head-unit group
 heads-mean|--head-rule mean
-groups-comprel|--head-unit group --relevance compensated
-heads-comprel|--relevance compensated
+groups-comprel|--granularity ffn+heads --head-unit group --relevance compensated
+heads-comprel|--granularity ffn+heads --relevance compensated
 ffn-comprel|--granularity ffn --relevance compensated"
 echo "$ALL" | while IFS='|' read -r name opts; do
     if [ -n "$CONFIGS" ] && ! echo " $CONFIGS " | grep -q " $name "; then continue; fi

@@ -17,6 +17,7 @@ import io.cusprun.prune.PruneSettings;
 import io.cusprun.prune.PruneStatistics;
 import io.cusprun.prune.Relevance;
 import io.cusprun.prune.StructuredObs;
+import io.cusprun.prune.UnprunedGrams;
 import io.cusprun.score.ScoreSet;
 import io.cusprun.score.ScoreSettings;
 import java.nio.file.Path;
@@ -32,7 +33,7 @@ import org.bytedeco.pytorch.global.torch;
  *
  * <p>{@code run MODEL_DIR DOCS MODE [BUDGET]}: three expert dimensions of DOCS documents of 256
  * random token ids each, scored (the scoring alone), then, by MODE: {@code score} stops there;
- * {@code refit} plans 45 % with the paper's rule and writes with the refit (one Gram pass of the
+ * {@code grams} runs the Gram pass alone (one layer at a time, every layer's Grams dropped); {@code refit} plans 45 % with the paper's rule and writes with the refit (one Gram pass of the
  * unpruned model, a Cholesky solve per layer); {@code default} plans with the compensated relevance
  * (the same Gram pass, the greedy per layer and dimension) and writes with the refit; {@code plain}
  * plans with the paper's rule and writes without refit (the writing alone). BUDGET (e.g. 4G)
@@ -76,7 +77,11 @@ public final class CompensationCost {
             ScoreSet scores = pruner.scoreTokenized(corpora, ScoreSettings.DEFAULTS);
             double score = (System.nanoTime() - t0) / 1e9;
             double stats = 0, write = 0;
-            if (!mode.equals("score")) {
+            if (mode.equals("grams")) { // the Gram pass alone, layer by layer, nothing kept
+                long t1 = System.nanoTime();
+                UnprunedGrams.stream(dir, corpora, l -> true, g -> {});
+                stats = (System.nanoTime() - t1) / 1e9;
+            } else if (!mode.equals("score")) {
                 PruneSettings settings = PruneSettings.DEFAULTS.withRatio(0.45);
                 if (!mode.equals("default")) settings = settings.withRelevance(Relevance.ABLATION);
                 if (mode.equals("plain")) settings = settings.withCompensate(false);

@@ -1,5 +1,6 @@
 package io.cusprun.model;
 
+import io.cusprun.prune.StructuredObs;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -212,9 +213,11 @@ public record MemoryPlan(
      * Compensation's memory on the host besides the pass itself (docs/memory.md, "Compensation"):
      * the Grams ({@link #gramBytes}; held, plus the layer being handed over as tensors), and the
      * larger of the two working sets of one layer, which never run at once: the compensated
-     * relevance's greedy, the dimensions in parallel, each with its ridge inverse H⁻¹, the
-     * greedy's copy of it and W's columns ({@code 8 X (2 F² + D F)}), plus one inverse's
-     * transients ({@code 24 F²}: H, its Cholesky factor, the inverse as a tensor), or the block
+     * relevance's greedy, up to 2,048 neurons the dimensions in parallel, each with its ridge
+     * inverse H⁻¹, the greedy's copy of it and W's columns ({@code 8 X (2 F² + D F)}), plus one
+     * inverse's transients ({@code 24 F²}: H, its Cholesky factor, the inverse as a tensor); above,
+     * the larger of the X inverses computed at once ({@code 24 X F²}) and the blocked greedy's
+     * ({@code 8 X F² + 24 F² + 16 D F}); or the block
      * form's on o_proj ({@code 8 (3 (H d)² + 2 D H d)}); and the refit of the larger projection,
      * {@code N = max(F, H d)} channels with |K| ≤ N kept: the two row blocks G[K, :], G_KK, G_KK +
      * λI and its Cholesky factor ({@code 40 N²}) and three fp64 copies of W ({@code 24 D N}).
@@ -227,7 +230,13 @@ public record MemoryPlan(
             long f = ls.intermediateSize();
             long hd = (long) ls.numAttentionHeads() * config.headDim();
             long n = Math.max(f, hd);
-            long relevance = 8L * dimensions * (2 * f * f + d * f) + 24 * f * f;
+            // exact greedy (F ≤ 2,048): per dimension H⁻¹, its copy and W's columns, one inverse's
+            // transients; blocked greedy: the dimensions' inverses computed at once (H, its factor,
+            // the inverse each), then held while one greedy runs on its copy of H⁻¹, Wᵀ and the
+            // copy that drops the removed rows
+            long relevance = f <= StructuredObs.EXACT_CHANNELS
+                    ? 8L * dimensions * (2 * f * f + d * f) + 24 * f * f
+                    : Math.max(24L * dimensions * f * f, 8L * dimensions * f * f + 24 * f * f + 16 * d * f);
             long heads = 8L * (3 * hd * hd + 2 * d * hd);
             long refit = 40 * n * n + 24 * d * n;
             layerGrams = Math.max(layerGrams, layerGramBytes(config, ls, dimensions));

@@ -44,8 +44,8 @@ public final class CompensatedRelevance {
     /**
      * One layer's statistic: the dimensions' greedy orders combined. Up to {@link
      * StructuredObs#EXACT_CHANNELS} neurons the exact greedy runs on Java arrays, the dimensions in
-     * parallel; above, the blocked greedy runs on LibTorch (its products use every core), one
-     * dimension after the other.
+     * parallel; above, the dimensions' ridge inverses run in parallel and then the blocked greedy
+     * on LibTorch (its products use every core), one dimension after the other.
      */
     private static UnitScores.Layer layer(UnitScores ablation, UnprunedGrams.Layer g) {
         int f = (int) g.down().size(1);
@@ -61,13 +61,24 @@ public final class CompensatedRelevance {
                     .forEach(
                             c -> pos[c] = StructuredObs.greedy(w, d, f, hinv[c]).positions());
         } else {
-            Tensor w = g.down().to(torch.ScalarType.Double);
-            for (int c = 0; c < dims; c++) {
-                try (PointerScope scope = new PointerScope()) {
-                    Tensor hinv = StructuredObs.ridgeInverseTensor(g.ffnPerCorpus()[c]);
-                    pos[c] = StructuredObs.blockedGreedy(w, hinv, StructuredObs.stepSize(f))
+            // the inverses in parallel (each one single-threaded LAPACK call), then the greedy
+            // orders one after the other (each spreads its products over every core)
+            Tensor[] hinv = new Tensor[dims];
+            try {
+                IntStream.range(0, dims).parallel().forEach(c -> {
+                    try (PointerScope scope = new PointerScope()) {
+                        hinv[c] = Tensors.keep(StructuredObs.ridgeInverseTensor(g.ffnPerCorpus()[c]));
+                    }
+                });
+                Tensor w = g.down().to(torch.ScalarType.Double);
+                for (int c = 0; c < dims; c++) {
+                    pos[c] = StructuredObs.blockedGreedy(w, hinv[c], StructuredObs.stepSize(f))
                             .positions();
+                    Tensors.release(hinv[c]);
+                    hinv[c] = null;
                 }
+            } finally {
+                for (Tensor t : hinv) Tensors.release(t);
             }
         }
         double[] stat = new double[f], tie = new double[f];

@@ -309,10 +309,8 @@ public final class Compensation {
         }
         Tensor full = torch.zeros_like(w);
         full.index_copy_(1, k, keptColumns.to(torch.ScalarType.Double));
-        ModuleFit fit = new ModuleFit(
-                lambda,
-                StructuredObs.relativeError(w, g, StructuredObs.removed(w, kept)),
-                StructuredObs.relativeError(w, g, full));
+        StructuredObs.Errors errors = StructuredObs.relativeErrors(w, g, kept, full);
+        ModuleFit fit = new ModuleFit(lambda, errors.before(), errors.after());
         return new Projection(full.to(computed.scalar_type()), fit);
     }
 

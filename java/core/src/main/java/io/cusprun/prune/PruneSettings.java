@@ -90,7 +90,13 @@ public record PruneSettings(
     public String granularityLabel() {
         return chosenGranularity
                 .map(Granularity::label)
-                .orElse("cusprun " + granularity().label() + ", the baselines ffn+heads");
+                .orElse(
+                        relevance == Relevance.ABLATION
+                                ? Relevance.ABLATION.defaultGranularity().label()
+                                : "cusprun " + granularity().label() + ", the paper's rule and the baselines "
+                                        + Relevance.ABLATION
+                                                .defaultGranularity()
+                                                .label());
     }
 
     public PruneSettings withRatio(double r) {

@@ -52,28 +52,43 @@ public final class StructuredObs {
         return new Fit(out, lambda);
     }
 
-    /** {@code w} with every channel but {@code kept} zeroed: plain removal, no refit. */
-    public static Tensor removed(Tensor w, long[] kept) {
-        Tensor k = Tensors.ofLongs(kept);
-        Tensor out = torch.zeros_like(w);
-        out.index_copy_(1, k, w.index_select(1, k));
-        return out;
+    /** A refit's reconstruction errors relative to the output's energy: with the kept columns as they were, and refitted. */
+    public record Errors(double before, double after) {}
+
+    /**
+     * The reconstruction errors of keeping the columns {@code kept} of {@code w} on the Gram {@code
+     * g}, relative to the output's energy {@code tr(W G Wᵀ)} (0 when the output is zero): before,
+     * the removed columns alone ({@code tr(W_R G_RR W_Rᵀ)}); after, the refitted weight {@code
+     * refitted} ({@code tr(ΔW G ΔWᵀ)}, ΔW = refitted − W).
+     */
+    public static Errors relativeErrors(Tensor w, Tensor g, long[] kept, Tensor refitted) {
+        double energy = quadratic(w, g);
+        if (!(energy > 0)) return new Errors(0, 0);
+        long[] removed = complement(kept, (int) g.size(0));
+        double before = 0;
+        if (removed.length > 0) {
+            Tensor r = Tensors.ofLongs(removed);
+            before = quadratic(w.index_select(1, r), g.index_select(0, r).index_select(1, r));
+        }
+        return new Errors(before / energy, quadratic(refitted.sub(w), g) / energy);
     }
 
     /**
-     * The reconstruction error of {@code changed} against {@code w} on the Gram {@code g}, relative
-     * to the output's energy: {@code tr(ΔW G ΔWᵀ) / tr(W G Wᵀ)} (0 when the output is zero).
+     * tr(X G Xᵀ) = Σ (X G) ∘ X, over fixed blocks of {@value #UPDATE_ROWS} rows of X on the common
+     * pool, the blocks' sums added in order: the same bits on any number of threads.
      */
-    public static double relativeError(Tensor w, Tensor g, Tensor changed) {
-        Tensor delta = changed.sub(w);
-        double err = quadratic(delta, g);
-        double energy = quadratic(w, g);
-        return energy > 0 ? err / energy : 0;
-    }
-
-    /** tr(X G Xᵀ) = Σ (X G) ∘ X. */
     static double quadratic(Tensor x, Tensor g) {
-        return Tensors.toDoubles(x.mm(g).mul(x).sum())[0];
+        int rows = (int) x.size(0), blocks = (rows + UPDATE_ROWS - 1) / UPDATE_ROWS;
+        double[] part = new double[blocks];
+        java.util.stream.IntStream.range(0, blocks).parallel().forEach(b -> {
+            try (PointerScope scope = new PointerScope()) {
+                Tensor xb = x.narrow(0, (long) b * UPDATE_ROWS, Math.min(UPDATE_ROWS, rows - b * UPDATE_ROWS));
+                part[b] = Tensors.toDoubles(xb.mm(g).mul(xb).sum())[0];
+            }
+        });
+        double sum = 0;
+        for (double p : part) sum += p;
+        return sum;
     }
 
     /** The greedy order and each step's cost (the error the step adds, on the ridge objective). */

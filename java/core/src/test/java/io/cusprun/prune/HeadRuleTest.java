@@ -22,6 +22,8 @@ import org.junit.jupiter.api.Test;
  * relevances themselves, and their effect on the selection.
  */
 class HeadRuleTest {
+    /** Heads may go (the paper's granularity; the compensated relevance's default removes none). */
+    private static final PruneSettings HEADS = PruneSettings.DEFAULTS.withGranularity(Granularity.FFN_HEADS);
 
     /** Per-document relevance of one corpus: [layer][kind] -> docs x units, row-major. */
     record RawCorpus(int docs, Map<ModuleKey, double[]> relevance) {}
@@ -185,7 +187,7 @@ class HeadRuleTest {
             rel.put(new ModuleKey(l, ModuleKind.GROUP), groups);
         }
         List<CorpusScores> scored = List.of(accumulate("x", new RawCorpus(docs, rel), 100));
-        PruneSettings settings = PruneSettings.DEFAULTS.withRatio(0.3);
+        PruneSettings settings = HEADS.withRatio(0.3);
         long target = Math.round(0.3 * shape.blockParams());
         long ffnNeuron = shape.layer(0).ffnNeuron();
         for (HeadRule rule : HeadRule.values()) {

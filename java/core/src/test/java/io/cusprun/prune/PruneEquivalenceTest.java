@@ -35,6 +35,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /** The planted expert, and sliced == masked for every mode and granularity that slices. */
 class PruneEquivalenceTest {
+    /** Heads may go (the paper's granularity; the compensated relevance's default removes none). */
+    private static final PruneSettings HEADS = PruneSettings.DEFAULTS.withGranularity(Granularity.FFN_HEADS);
+
     @TempDir
     static Path dir;
 
@@ -70,8 +73,8 @@ class PruneEquivalenceTest {
         ModelShape.Layer l0 = shape.layer(0);
         // exactly one KV group and the four B neurons per layer
         double ratio = shape.numLayers() * (l0.group() + 4 * l0.ffnNeuron()) / (double) shape.blockParams();
-        PrunePlan plan = PrunePlanner.plan(
-                shape, expertA, PruneSettings.DEFAULTS.withRatio(ratio).withHeadUnit(HeadUnit.GROUP));
+        PrunePlan plan =
+                PrunePlanner.plan(shape, expertA, HEADS.withRatio(ratio).withHeadUnit(HeadUnit.GROUP));
         assertEquals(ratio, plan.blockRatio(), 1e-12);
         for (LayerPlan l : plan.layers()) {
             for (int k : PlantedModel.FFN_A)
@@ -93,8 +96,7 @@ class PruneEquivalenceTest {
         "per-layer,ffn,query"
     })
     void slicedAndMaskedGiveTheSameLogits(String mode, String granularity, String headUnit) throws Exception {
-        PruneSettings s = PruneSettings.DEFAULTS
-                .withRatio(0.3)
+        PruneSettings s = HEADS.withRatio(0.3)
                 .withMode(PruneMode.parse(mode))
                 .withGranularity(Granularity.parse(granularity))
                 .withHeadUnit(HeadUnit.parse(headUnit));
@@ -121,7 +123,7 @@ class PruneEquivalenceTest {
 
     @Test
     void uniformOutputIsAStockConfigAndMatchesTheManifest() throws Exception {
-        PrunePlan plan = PrunePlanner.plan(shape, expertA, PruneSettings.DEFAULTS.withRatio(0.25));
+        PrunePlan plan = PrunePlanner.plan(shape, expertA, HEADS.withRatio(0.25));
         Path out = dir.resolve("stock");
         CheckpointPruner.write(model, plan, out, new Provenance("fp", List.of(), List.of()), false);
         JsonNode cfg = new ObjectMapper().readTree(out.resolve("config.json").toFile());
@@ -159,10 +161,7 @@ class PruneEquivalenceTest {
     @ParameterizedTest
     @CsvSource({"uniform,query,0.3", "uniform,group,0.3", "per-layer,group,0.45", "per-layer,query,0.2"})
     void manifestRecordsCountsAndCutsOfTheWrittenModel(String mode, String headUnit, double ratio) throws Exception {
-        PruneSettings s = PruneSettings.DEFAULTS
-                .withRatio(ratio)
-                .withMode(PruneMode.parse(mode))
-                .withHeadUnit(HeadUnit.parse(headUnit));
+        PruneSettings s = HEADS.withRatio(ratio).withMode(PruneMode.parse(mode)).withHeadUnit(HeadUnit.parse(headUnit));
         PrunePlan plan = PrunePlanner.plan(shape, expertA, s);
         Path out = dir.resolve("cuts-" + mode + headUnit);
         CheckpointPruner.write(model, plan, out, new Provenance("fp", List.of(), List.of()), false);

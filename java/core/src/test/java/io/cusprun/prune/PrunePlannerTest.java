@@ -13,6 +13,9 @@ import org.junit.jupiter.api.Test;
 
 /** Selection on a synthetic shape (no weights needed): ratios, uniformity, floors, GQA consistency. */
 class PrunePlannerTest {
+    /** Heads may go (the paper's granularity; the compensated relevance's default removes none). */
+    private static final PruneSettings HEADS = PruneSettings.DEFAULTS.withGranularity(Granularity.FFN_HEADS);
+
     static final int LAYERS = 6, D = 64, F = 172, H = 8, KV = 2, HD = 8;
 
     static ModelShape shape() {
@@ -55,6 +58,42 @@ class PrunePlannerTest {
         return new UnitScores.Ranked(s, t);
     }
 
+    /**
+     * With no granularity chosen, cusprun under the compensated relevance removes FFN neurons only,
+     * under the paper's rule heads too, the other methods heads too (as published); a chosen one
+     * wins; the plan records what it used.
+     */
+    @Test
+    void theDefaultGranularityFollowsTheRelevanceAndThePlanRecordsIt() {
+        PruneSettings d = PruneSettings.DEFAULTS.withRatio(0.6);
+        assertEquals(Granularity.FFN, d.granularity());
+        assertEquals(Granularity.FFN_HEADS, d.withRelevance(Relevance.ABLATION).granularity());
+        assertEquals(Granularity.FFN_HEADS, d.resolvedFor(Method.WANDA_SP).granularity());
+        assertEquals(Granularity.FFN, d.resolvedFor(Method.CUSPRUN_GENERAL).granularity());
+        assertEquals(
+                Granularity.FFN,
+                d.withGranularity(Granularity.FFN).resolvedFor(Method.FLAP).granularity());
+
+        ModelShape shape = shape();
+        PrunePlan byDefault = PrunePlanner.plan(shape, scores(1), d);
+        assertEquals(
+                java.util.Optional.of(Granularity.FFN), byDefault.settings().chosenGranularity());
+        PrunePlan paper = PrunePlanner.plan(shape, scores(1), d.withRelevance(Relevance.ABLATION));
+        assertEquals(
+                java.util.Optional.of(Granularity.FFN_HEADS), paper.settings().chosenGranularity());
+        int headsByDefault = 0, headsByPaper = 0;
+        for (int l = 0; l < LAYERS; l++) {
+            headsByDefault += H - byDefault.layers().get(l).keptHeads().length;
+            headsByPaper += H - paper.layers().get(l).keptHeads().length;
+        }
+        assertEquals(0, headsByDefault);
+        assertTrue(headsByPaper > 0, "the same scores remove heads where heads may go");
+        PrunePlan wanda = PrunePlanner.plan(
+                shape, new UnitScores(Method.WANDA_SP, scores(1).layers()), d);
+        assertEquals(
+                java.util.Optional.of(Granularity.FFN_HEADS), wanda.settings().chosenGranularity());
+    }
+
     @Test
     void shapeCountsParameters() {
         ModelShape s = shape();
@@ -71,9 +110,7 @@ class PrunePlannerTest {
         for (double ratio : new double[] {0.0, 0.1, 0.33, 0.6}) {
             for (HeadUnit unit : HeadUnit.values()) {
                 PrunePlan p = PrunePlanner.plan(
-                        shape,
-                        scores(1),
-                        PruneSettings.DEFAULTS.withRatio(ratio).withHeadUnit(unit));
+                        shape, scores(1), HEADS.withRatio(ratio).withHeadUnit(unit));
                 assertTrue(p.uniformSizes());
                 // within one FFN neuron per layer of the target
                 assertEquals(
@@ -86,10 +123,7 @@ class PrunePlannerTest {
     @Test
     void perLayerFollowsScoresAndKeepsFloors() {
         ModelShape shape = shape();
-        PruneSettings s = PruneSettings.DEFAULTS
-                .withRatio(0.7)
-                .withMode(PruneMode.PER_LAYER)
-                .withHeadUnit(HeadUnit.GROUP);
+        PruneSettings s = HEADS.withRatio(0.7).withMode(PruneMode.PER_LAYER).withHeadUnit(HeadUnit.GROUP);
         PrunePlan p = PrunePlanner.plan(shape, scores(2), s);
         assertEquals(0.7, p.blockRatio(), 0.02);
         for (LayerPlan l : p.layers()) {
@@ -104,10 +138,8 @@ class PrunePlannerTest {
 
     @Test
     void neuronGranularityNeedsMaskedOutputAndScores() {
-        assertThrows(
-                IllegalArgumentException.class,
-                () -> PruneSettings.DEFAULTS.withRatio(0.2).withGranularity(Granularity.NEURONS));
-        PruneSettings s = PruneSettings.DEFAULTS.withRatio(0.2).withMasked(true).withGranularity(Granularity.NEURONS);
+        assertThrows(IllegalArgumentException.class, () -> HEADS.withRatio(0.2).withGranularity(Granularity.NEURONS));
+        PruneSettings s = HEADS.withRatio(0.2).withMasked(true).withGranularity(Granularity.NEURONS);
         assertThrows(IllegalArgumentException.class, () -> PrunePlanner.plan(shape(), scores(3), s));
     }
 
@@ -119,12 +151,7 @@ class PrunePlannerTest {
                 for (double ratio : new double[] {0.0, 0.2, 0.5}) {
                     UnitScores sc = scores(7);
                     PrunePlan p = PrunePlanner.plan(
-                            shape,
-                            sc,
-                            PruneSettings.DEFAULTS
-                                    .withRatio(ratio)
-                                    .withMode(mode)
-                                    .withHeadUnit(unit));
+                            shape, sc, HEADS.withRatio(ratio).withMode(mode).withHeadUnit(unit));
                     String what = mode + " " + unit + " " + ratio;
                     assertEquals(mode == PruneMode.UNIFORM, p.sigmaNominal(), what);
                     long params = 0;
