@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -57,11 +56,7 @@ public final class HeadCompensation {
             throw new IllegalArgumentException("block size " + size + " does not divide " + n + " channels");
         }
         int blocks = n / size;
-        double lambda =
-                StructuredObs.RIDGE * Tensors.toDoubles(torch.diagonal(g).mean())[0];
-        if (!(lambda > 0)) lambda = StructuredObs.RIDGE;
-        Tensor hinv = torch.cholesky_inverse(
-                torch.linalg_cholesky(g.add(torch.eye(n, g.options()).mul(new Scalar(lambda)))));
+        Tensor hinv = StructuredObs.ridgeInverseTensor(g);
         Tensor cur = w.clone();
         boolean[] gone = new boolean[blocks];
         int[] order = new int[blocks];

@@ -35,8 +35,7 @@ public final class StructuredObs {
         long[] removed = complement(kept, n);
         Tensor k = Tensors.ofLongs(kept);
         Tensor gkk = g.index_select(0, k).index_select(1, k);
-        double lambda = RIDGE * mean(torch.diagonal(gkk));
-        if (!(lambda > 0)) lambda = RIDGE; // kept channels never active: the ridge alone keeps W_K
+        double lambda = ridge(gkk); // kept channels never active: the ridge alone keeps W_K
         Tensor out = torch.zeros_like(w);
         Tensor wk = w.index_select(1, k);
         if (removed.length == 0) {
@@ -117,11 +116,7 @@ public final class StructuredObs {
     /** {@code (g + λI)⁻¹} [N, N] row-major, λ = {@value #RIDGE} × the mean diagonal of {@code g} ({@value #RIDGE} if that is 0). */
     public static double[] ridgeInverse(Tensor g) {
         try (PointerScope scope = new PointerScope()) {
-            int n = (int) g.size(0);
-            double lambda = RIDGE * mean(torch.diagonal(g));
-            if (!(lambda > 0)) lambda = RIDGE;
-            Tensor h = g.add(torch.eye(n, g.options()).mul(new Scalar(lambda)));
-            return Tensors.toDoubles(torch.cholesky_inverse(torch.linalg_cholesky(h)));
+            return Tensors.toDoubles(ridgeInverseTensor(g));
         }
     }
 
@@ -312,13 +307,16 @@ public final class StructuredObs {
         });
     }
 
-    /** {@code (g + λI)⁻¹} as an fp64 tensor, λ as in {@link #ridgeInverse(Tensor)}. */
+    /** {@code (g + λI)⁻¹} as an fp64 tensor, λ = {@link #ridge}(g). */
     public static Tensor ridgeInverseTensor(Tensor g) {
-        int n = (int) g.size(0);
-        double lambda = RIDGE * mean(torch.diagonal(g));
-        if (!(lambda > 0)) lambda = RIDGE;
-        Tensor h = g.add(torch.eye(n, g.options()).mul(new Scalar(lambda)));
+        Tensor h = g.add(torch.eye(g.size(0), g.options()).mul(new Scalar(ridge(g))));
         return torch.cholesky_inverse(torch.linalg_cholesky(h));
+    }
+
+    /** λ = {@value #RIDGE} × the mean diagonal of {@code g}, or {@value #RIDGE} alone where that is not positive. */
+    static double ridge(Tensor g) {
+        double lambda = RIDGE * mean(torch.diagonal(g));
+        return lambda > 0 ? lambda : RIDGE;
     }
 
     private static double mean(Tensor v) {
