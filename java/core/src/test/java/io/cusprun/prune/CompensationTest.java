@@ -335,6 +335,47 @@ class CompensationTest {
         }
     }
 
+    /**
+     * The manifest's errors against tr(ΔW G ΔWᵀ) / tr(W G Wᵀ) summed entry by entry: before, ΔW is
+     * −W on the removed columns; after, the refitted weight's difference. W has 1,100 rows, so the
+     * sums run over three row blocks.
+     */
+    @Test
+    void relativeErrorsFollowTheTraceFormula() {
+        Random r = new Random(9);
+        int d = 1100, n = 12, t = 40;
+        double[][] w = new double[d][n], changed = new double[d][n], a = new double[t][n];
+        for (double[] row : a) for (int k = 0; k < n; k++) row[k] = r.nextGaussian() * (1 + k % 3);
+        double[][] g = new double[n][n];
+        for (double[] row : a) for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) g[i][j] += row[i] * row[j];
+        long[] kept = {0, 2, 3, 5, 7, 8, 11};
+        boolean[] in = new boolean[n];
+        for (long k : kept) in[(int) k] = true;
+        for (int i = 0; i < d; i++) {
+            for (int k = 0; k < n; k++) {
+                w[i][k] = r.nextGaussian();
+                changed[i][k] = in[k] ? w[i][k] + 0.1 * r.nextGaussian() : 0;
+            }
+        }
+        double energy = 0, before = 0, after = 0;
+        for (int i = 0; i < d; i++) {
+            for (int j = 0; j < n; j++) {
+                for (int k = 0; k < n; k++) {
+                    energy += w[i][j] * g[j][k] * w[i][k];
+                    if (!in[j] && !in[k]) before += w[i][j] * g[j][k] * w[i][k];
+                    after += (changed[i][j] - w[i][j]) * g[j][k] * (changed[i][k] - w[i][k]);
+                }
+            }
+        }
+        StructuredObs.Errors e;
+        try (PointerScope scope = new PointerScope()) {
+            e = StructuredObs.relativeErrors(tensor(w), tensor(g), kept, tensor(changed));
+        }
+        assertEquals(before / energy, e.before(), 1e-12);
+        assertEquals(after / energy, e.after(), 1e-12);
+        assertTrue(e.before() > 0 && e.after() > e.before(), "a perturbation, not a refit: it adds to the removal");
+    }
+
     /** The refit's kept columns against the normal equations solved independently. */
     @Test
     void refitSolvesTheRidgeLeastSquares() {
