@@ -1,5 +1,6 @@
 package io.cusprun.api;
 
+import io.cusprun.AtomicOutput;
 import io.cusprun.OutputPolicy;
 import io.cusprun.SettingException;
 import io.cusprun.corpus.Corpora;
@@ -32,6 +33,7 @@ import io.cusprun.prune.PrunePlanner;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.prune.PruneStatistics;
 import io.cusprun.prune.Relevance;
+import io.cusprun.prune.SpilledGrams;
 import io.cusprun.prune.UnitScores;
 import io.cusprun.prune.UnprunedGrams;
 import io.cusprun.score.CorpusScores;
@@ -46,10 +48,12 @@ import io.cusprun.vocab.VocabTrimSettings;
 import io.cusprun.vocab.VocabularyTrim;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -93,8 +97,9 @@ public final class ExpertPruner implements AutoCloseable {
     /**
      * The last documents' Grams of the unpruned model (compensation and the compensated
      * relevance read them; they do not depend on the plan), held when they take at most {@link
-     * #HELD_GRAMS_BYTES}: every method and ratio pruned from the same document list is then
-     * refitted without running the model again.
+     * #HELD_GRAMS_BYTES}, else spilled to disk by the compensated relevance's pass when a refit
+     * follows ({@link SpilledGrams}): every method and ratio pruned from the same document list
+     * is then refitted without running the model again.
      */
     private HeldGrams lastGrams;
 
@@ -102,6 +107,18 @@ public final class ExpertPruner implements AutoCloseable {
 
     /** The most bytes of Grams held between plans (the demo model's, three dimensions: 129 MB). */
     static final long HELD_GRAMS_BYTES = 512L << 20;
+
+    /** {@link #HELD_GRAMS_BYTES}; tests set 0 to take the streamed and spilled paths on a small model. */
+    long heldGramsBytes = HELD_GRAMS_BYTES;
+
+    /** The usable bytes of the file store of a directory. */
+    @FunctionalInterface
+    interface UsableSpace {
+        long of(Path dir) throws IOException;
+    }
+
+    /** Where the Grams would spill, its room; tests give less. */
+    UsableSpace usableSpace = dir -> Files.getFileStore(dir).getUsableSpace();
 
     private ExpertPruner(Path modelDir, String fingerprint, ModelShape shape) {
         this.modelDir = modelDir;
@@ -243,9 +260,19 @@ public final class ExpertPruner implements AutoCloseable {
                             "relevance", "compensated needs the scored corpora's documents (or use ablation)");
                 }
                 UnprunedGrams grams = grams(calibration);
-                UnitScores compensated = grams == null
-                        ? CompensatedRelevance.of(ablation, modelDir, calibration)
-                        : CompensatedRelevance.of(ablation, grams);
+                UnitScores compensated;
+                if (grams != null && !(grams instanceof SpilledGrams)) {
+                    compensated = CompensatedRelevance.of(ablation, grams);
+                } else {
+                    // a pass of its own (spilled Grams lack the per-dimension ones of down_proj's input);
+                    // where nothing is held and a refit follows, the pass spills the Grams for it
+                    CompensatedRelevance.Collector relevance = CompensatedRelevance.collector(ablation);
+                    SpilledGrams spilled =
+                            grams == null && settings.compensate() ? spill(calibration, relevance) : null;
+                    if (spilled == null) UnprunedGrams.stream(modelDir, calibration, l -> true, relevance);
+                    else grams = spilled;
+                    compensated = relevance.scores();
+                }
                 // heads and KV groups by the block form, where the granularity can remove them
                 if (settings.granularity() != Granularity.FFN_HEADS) yield compensated;
                 yield grams == null
@@ -390,11 +417,61 @@ public final class ExpertPruner implements AutoCloseable {
      */
     private UnprunedGrams grams(List<TokenizedCorpus> documents) throws IOException {
         if (lastGrams != null && lastGrams.corpora().equals(documents)) return lastGrams.grams();
-        lastGrams = null;
+        dropGrams();
         if (!compensationPlan(documents).work().heldGrams()) return null;
         UnprunedGrams grams = UnprunedGrams.hold(modelDir, documents);
         lastGrams = new HeldGrams(documents, grams);
         return grams;
+    }
+
+    /**
+     * The compensated relevance's pass over {@code documents} (no Grams held), which also writes
+     * the Grams the refit and the heads read to a fresh directory under {@code java.io.tmpdir}
+     * ({@link SpilledGrams}, kept as the last Grams until replaced or {@link #close}); null, after
+     * one line on stderr and before any pass, when that directory has no room for them: each
+     * reader then runs the model again.
+     */
+    private SpilledGrams spill(List<TokenizedCorpus> documents, UnprunedGrams.LayerConsumer relevance)
+            throws IOException {
+        long bytes = SpilledGrams.spilledBytes(ModelConfig.read(modelDir), documents.size());
+        Path dir = AtomicOutput.scratchDirectory("cusprun-grams", System.err::println);
+        SpilledGrams grams = null;
+        try {
+            long usable = usableSpace.of(dir);
+            if (usable < bytes) {
+                System.err.printf(
+                        Locale.ROOT,
+                        "cusprun: the Grams need %,d bytes on disk and %s has %,d usable: each reader runs the"
+                                + " model again (-Djava.io.tmpdir=DIR puts them elsewhere)%n",
+                        bytes,
+                        dir.getParent(),
+                        usable);
+                return null;
+            }
+            grams = SpilledGrams.spill(modelDir, documents, dir, relevance);
+            lastGrams = new HeldGrams(documents, grams);
+            return grams;
+        } finally {
+            if (grams == null) AtomicOutput.release(dir);
+        }
+    }
+
+    /** Forgets the last Grams, deleting them where they were spilled. */
+    private void dropGrams() {
+        HeldGrams last = lastGrams;
+        lastGrams = null;
+        if (last != null && last.grams() instanceof SpilledGrams spilled) {
+            try {
+                spilled.close();
+            } catch (IOException e) {
+                System.err.println("cusprun: could not delete " + spilled.directory() + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /** Where the last Grams were spilled, or null where they were not (tests). */
+    Path spilledGrams() {
+        return lastGrams != null && lastGrams.grams() instanceof SpilledGrams s ? s.directory() : null;
     }
 
     /** The memory plan of compensation's pass over {@code documents}, and the work it was planned for. */
@@ -404,8 +481,9 @@ public final class ExpertPruner implements AutoCloseable {
      * The memory plan of compensation's pass over {@code documents} (one dimension each; the
      * compensated relevance and the refit): every layer's Grams held between plans when they take
      * at most {@link #HELD_GRAMS_BYTES} and the plan with them fits the budget, else one layer's at
-     * a time. Throws {@link IllegalArgumentException} when even that does not fit, saying the
-     * smallest budget that works.
+     * a time (from a pass of each reader's own, or read back from disk where the compensated
+     * relevance's pass spilled them: the same bound). Throws {@link IllegalArgumentException}
+     * when even that does not fit, saying the smallest budget that works.
      */
     public CompensationPlan compensationPlan(List<TokenizedCorpus> documents) throws IOException {
         int longest = documents.stream()
@@ -417,7 +495,7 @@ public final class ExpertPruner implements AutoCloseable {
         long docs = documents.stream().mapToLong(TokenizedCorpus::size).sum();
         // as Compensation.Batches packs them
         int batchTokens = Math.max(2048, longest);
-        boolean hold = UnprunedGrams.heldBytes(ModelConfig.read(modelDir), documents.size()) <= HELD_GRAMS_BYTES;
+        boolean hold = UnprunedGrams.heldBytes(ModelConfig.read(modelDir), documents.size()) <= heldGramsBytes;
         if (hold) {
             MemoryPlan.Work held =
                     MemoryPlan.Work.compensate(batchTokens, 64, longest, tokens, docs, documents.size(), true);
@@ -432,10 +510,13 @@ public final class ExpertPruner implements AutoCloseable {
         return new CompensationPlan(Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, streamed), streamed);
     }
 
-    /** Drops what the pruner keeps between calls (the last calibration pass); it can still be used. */
+    /**
+     * Drops what the pruner keeps between calls (the last calibration pass, the last Grams, deleted
+     * from disk where they were spilled); it can still be used.
+     */
     @Override
     public void close() {
         lastCalibration = null;
-        lastGrams = null;
+        dropGrams();
     }
 }

@@ -4,7 +4,6 @@ import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.model.Tensors;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.bytedeco.javacpp.PointerScope;
@@ -25,20 +24,56 @@ public final class CompensatedRelevance {
 
     /** {@code ablation} with its FFN statistic replaced by the compensated one, from {@code corpora} (one dimension each). */
     public static UnitScores of(UnitScores ablation, Path modelDir, List<TokenizedCorpus> corpora) throws IOException {
-        UnitScores.Layer[] layers = new UnitScores.Layer[ablation.numLayers()];
-        UnprunedGrams.stream(modelDir, corpora, l -> true, g -> layers[g.layer()] = layer(ablation, g));
-        return new UnitScores(ablation.method(), List.of(layers));
+        Collector relevance = collector(ablation);
+        UnprunedGrams.stream(modelDir, corpora, l -> true, relevance);
+        return relevance.scores();
     }
 
-    /** As above, from Grams already held (the same pass serves the refit). */
-    public static UnitScores of(UnitScores ablation, UnprunedGrams grams) {
-        List<UnitScores.Layer> layers = new ArrayList<>();
+    /**
+     * As above, from Grams already held in memory (the same pass serves the refit; spilled Grams
+     * lack the per-dimension Grams of down_proj's input: {@link #collector} in their pass).
+     */
+    public static UnitScores of(UnitScores ablation, UnprunedGrams grams) throws IOException {
+        Collector relevance = collector(ablation);
         for (int l = 0; l < ablation.numLayers(); l++) {
             try (PointerScope scope = new PointerScope()) {
-                layers.add(layer(ablation, grams.layer(l)));
+                relevance.accept(grams.layer(l));
             }
         }
-        return new UnitScores(ablation.method(), layers);
+        return relevance.scores();
+    }
+
+    /**
+     * The statistic layer by layer, from a pass that hands each layer's Grams over ({@link
+     * UnprunedGrams#stream}, or {@link SpilledGrams#spill}, whose pass also spills them for the
+     * refit); {@link Collector#scores} once every layer went by.
+     */
+    public static Collector collector(UnitScores ablation) {
+        return new Collector(ablation);
+    }
+
+    /** Collects the layers' statistics; see {@link #collector}. */
+    public static final class Collector implements UnprunedGrams.LayerConsumer {
+        private final UnitScores ablation;
+        private final UnitScores.Layer[] layers;
+
+        private Collector(UnitScores ablation) {
+            this.ablation = ablation;
+            this.layers = new UnitScores.Layer[ablation.numLayers()];
+        }
+
+        @Override
+        public void accept(UnprunedGrams.Layer g) {
+            layers[g.layer()] = layer(ablation, g);
+        }
+
+        /** {@code ablation} with its FFN statistic replaced, once every layer was handed over. */
+        public UnitScores scores() {
+            for (int l = 0; l < layers.length; l++) {
+                if (layers[l] == null) throw new IllegalStateException("layer " + l + " was not handed over");
+            }
+            return new UnitScores(ablation.method(), List.of(layers));
+        }
     }
 
     /**

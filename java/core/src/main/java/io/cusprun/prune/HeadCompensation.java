@@ -122,11 +122,12 @@ public final class HeadCompensation {
     }
 
     /**
-     * As above, from Grams already held ({@link UnprunedGrams#attentionPerCorpus}: the same
-     * per-dimension Grams, each divided by its corpus' tokens, so the same statistics; the pass
-     * that held them serves the FFN relevance and the refit too).
+     * As above, from Grams already taken, held or spilled ({@link
+     * UnprunedGrams.Layer#attentionPerCorpus}: the same per-dimension Grams, each divided by its
+     * corpus' tokens, so the same statistics; the pass that took them serves the FFN relevance and
+     * the refit too).
      */
-    public static UnitScores of(UnitScores scores, UnprunedGrams grams) {
+    public static UnitScores of(UnitScores scores, UnprunedGrams grams) throws IOException {
         List<UnitScores.Layer> layers = new ArrayList<>();
         ModelConfig config = grams.config();
         for (int l = 0; l < scores.numLayers(); l++) {

@@ -29,14 +29,16 @@ import org.bytedeco.pytorch.global.torch;
  * corpus' tokens; the refit's Gram is their sum (every dimension weighs the same).
  *
  * <p>{@link #stream} hands the layers over one at a time (layer-major, the streamed memory bound:
- * one layer's Grams at a time); {@link #hold} keeps them all, as Java arrays.
+ * one layer's Grams at a time); {@link #hold} keeps them all, as Java arrays; {@link SpilledGrams}
+ * keeps them on disk, read back one layer at a time.
  */
-public final class UnprunedGrams {
+public abstract class UnprunedGrams {
     /**
      * One layer: {@code down} [D, F] and {@code o} [D, H d] fp64; per dimension the Gram of
      * down_proj's input divided by the dimension's tokens ({@code ffnPerCorpus}, [F, F]) and their
      * sum ({@code ffn}), and the same for o_proj's input ({@code attentionPerCorpus} and {@code
      * attention}, [H d, H d]); all fp64 on the CPU, owned by the caller's {@link PointerScope}.
+     * {@code ffnPerCorpus} is null in a layer read back from disk ({@link SpilledGrams}).
      */
     public record Layer(
             int layer,
@@ -45,7 +47,18 @@ public final class UnprunedGrams {
             Tensor[] ffnPerCorpus,
             Tensor ffn,
             Tensor[] attentionPerCorpus,
-            Tensor attention) {}
+            Tensor attention) {
+
+        /** The per-dimension Grams of down_proj's input; refused where they were not kept. */
+        @Override
+        public Tensor[] ffnPerCorpus() {
+            if (ffnPerCorpus == null) {
+                throw new IllegalStateException("layer " + layer + "'s per-dimension Grams of down_proj's input were"
+                        + " not kept: Grams read back from disk hold only what the refit and the heads read");
+            }
+            return ffnPerCorpus;
+        }
+    }
 
     /** What is done with one layer's Grams; the tensors are valid during the call. */
     @FunctionalInterface
@@ -53,23 +66,11 @@ public final class UnprunedGrams {
         void accept(Layer layer) throws IOException;
     }
 
-    private final double[][] down, o, ffn, attention;
-    private final double[][][] perCorpus, attentionPerCorpus;
-    private final long[][] downShape, oShape;
     private final long documents, tokens;
     private final ModelConfig config;
 
-    private UnprunedGrams(ModelConfig config, int corpora, long documents, long tokens) {
-        int layers = config.numHiddenLayers();
+    UnprunedGrams(ModelConfig config, long documents, long tokens) {
         this.config = config;
-        down = new double[layers][];
-        o = new double[layers][];
-        ffn = new double[layers][];
-        attention = new double[layers][];
-        perCorpus = new double[layers][corpora][];
-        attentionPerCorpus = new double[layers][corpora][];
-        downShape = new long[layers][];
-        oShape = new long[layers][];
         this.documents = documents;
         this.tokens = tokens;
     }
@@ -85,8 +86,7 @@ public final class UnprunedGrams {
     /** Every layer's Grams over {@code corpora}, held in memory ({@link #heldBytes}). */
     public static UnprunedGrams hold(Path modelDir, List<TokenizedCorpus> corpora) throws IOException {
         Compensation.Batches data = Compensation.Batches.of(corpora);
-        UnprunedGrams out =
-                new UnprunedGrams(ModelConfig.read(modelDir), corpora.size(), data.documents(), data.totalTokens());
+        Held out = new Held(ModelConfig.read(modelDir), corpora.size(), data.documents(), data.totalTokens());
         stream(modelDir, corpora, l -> true, g -> {
             int l = g.layer();
             out.down[l] = Tensors.toDoubles(g.down());
@@ -104,22 +104,45 @@ public final class UnprunedGrams {
     }
 
     /** Layer {@code l}'s Grams as fp64 tensors, owned by the caller's {@link PointerScope}. */
-    public Layer layer(int l) {
-        int f = (int) downShape[l][1];
-        int hd = (int) oShape[l][1];
-        Tensor[] per = new Tensor[perCorpus[l].length], attn = new Tensor[per.length];
-        for (int c = 0; c < per.length; c++) {
-            per[c] = Tensors.ofDoubles(perCorpus[l][c], f, f);
-            attn[c] = Tensors.ofDoubles(attentionPerCorpus[l][c], hd, hd);
+    public abstract Layer layer(int l) throws IOException;
+
+    /** The Grams as Java arrays. */
+    private static final class Held extends UnprunedGrams {
+        private final double[][] down, o, ffn, attention;
+        private final double[][][] perCorpus, attentionPerCorpus;
+        private final long[][] downShape, oShape;
+
+        Held(ModelConfig config, int corpora, long documents, long tokens) {
+            super(config, documents, tokens);
+            int layers = config.numHiddenLayers();
+            down = new double[layers][];
+            o = new double[layers][];
+            ffn = new double[layers][];
+            attention = new double[layers][];
+            perCorpus = new double[layers][corpora][];
+            attentionPerCorpus = new double[layers][corpora][];
+            downShape = new long[layers][];
+            oShape = new long[layers][];
         }
-        return new Layer(
-                l,
-                Tensors.ofDoubles(down[l], downShape[l]),
-                Tensors.ofDoubles(o[l], oShape[l]),
-                per,
-                Tensors.ofDoubles(ffn[l], f, f),
-                attn,
-                Tensors.ofDoubles(attention[l], hd, hd));
+
+        @Override
+        public Layer layer(int l) {
+            int f = (int) downShape[l][1];
+            int hd = (int) oShape[l][1];
+            Tensor[] per = new Tensor[perCorpus[l].length], attn = new Tensor[per.length];
+            for (int c = 0; c < per.length; c++) {
+                per[c] = Tensors.ofDoubles(perCorpus[l][c], f, f);
+                attn[c] = Tensors.ofDoubles(attentionPerCorpus[l][c], hd, hd);
+            }
+            return new Layer(
+                    l,
+                    Tensors.ofDoubles(down[l], downShape[l]),
+                    Tensors.ofDoubles(o[l], oShape[l]),
+                    per,
+                    Tensors.ofDoubles(ffn[l], f, f),
+                    attn,
+                    Tensors.ofDoubles(attention[l], hd, hd));
+        }
     }
 
     /** The model's config (its layers' heads, KV heads and head dimension). */
@@ -128,7 +151,7 @@ public final class UnprunedGrams {
     }
 
     public int numLayers() {
-        return down.length;
+        return config.numHiddenLayers();
     }
 
     public long documents() {
