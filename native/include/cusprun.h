@@ -34,7 +34,7 @@
 extern "C" {
 #endif
 
-#define CUSPRUN_API_VERSION 2
+#define CUSPRUN_API_VERSION 3
 #define CUSPRUN_DEFAULT_VARIANT (-1)
 
 typedef enum cusprun_dtype {
@@ -115,6 +115,12 @@ int cusprun_prefer_huge_pages(void);
  * Returns CUSPRUN_ERR_UNSUPPORTED when no such library is loaded. */
 int cusprun_linear_f32(const float *x, int64_t ldx, const float *w, float *y, int64_t ldy,
                        int64_t n, int64_t k, int64_t m);
+
+/* g = x x^T in fp32 on the CPU (the Gram of n channels over k samples): x is n x k (row stride
+ * ldx >= k), g is n x n (row stride ldg >= n, overwritten, symmetric). The tiles on and above
+ * the diagonal run as cusprun_linear_f32(x, x) runs them, the ones below are their transposes.
+ * Returns CUSPRUN_ERR_UNSUPPORTED when no CBLAS library is loaded. */
+int cusprun_gram_f32(const float *x, int64_t ldx, float *g, int64_t ldg, int64_t n, int64_t k);
 
 /* ------------------------------------------------------------- kernels */
 

@@ -78,4 +78,31 @@ public final class CpuLinear {
         }
         return y;
     }
+
+    /**
+     * The Gram {@code x xᵀ} [n, n] of x [n, k] in fp32. On the CPU without autograd it runs as
+     * {@code cusprun_gram_f32}: only the tiles on and above the diagonal run a GEMM, each the very
+     * call {@link #linear linear(x, x, null)} makes for it, the rest are their transposes (about
+     * half the multiply-adds); elsewhere it is LibTorch's {@code mm}.
+     */
+    public static Tensor gram(Tensor x) {
+        if (applies(x, x) && x.is_contiguous()) {
+            long n = x.size(0), k = x.size(1);
+            Tensor g = torch.empty(
+                    new long[] {n, n},
+                    new ScalarTypeOptional(torch.ScalarType.Float),
+                    new LayoutOptional(),
+                    new DeviceOptional(x.device()),
+                    new BoolOptional(),
+                    new MemoryFormatOptional());
+            int rc = CusprunNative.cusprun_gram_f32(
+                    new FloatPointer(x.data_ptr()), k, new FloatPointer(g.data_ptr()), n, n, k);
+            if (rc == CusprunNative.CUSPRUN_OK) return g;
+            if (rc != CusprunNative.CUSPRUN_ERR_UNSUPPORTED) {
+                throw new KernelException(rc, CusprunNative.cusprun_last_error());
+            }
+            CpuRuntime.disableGemmOnOpenMp();
+        }
+        return x.mm(x.t());
+    }
 }

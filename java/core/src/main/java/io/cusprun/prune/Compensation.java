@@ -412,7 +412,7 @@ public final class Compensation {
          */
         static void add(Tensor gram, Tensor x, double scale) {
             Tensor xt = x.to(torch.ScalarType.Float).t().contiguous(); // [N, T]
-            gram.add_(CpuLinear.linear(xt, xt, null).to(torch.ScalarType.Double), new Scalar(scale));
+            gram.add_(CpuLinear.gram(xt).to(torch.ScalarType.Double), new Scalar(scale));
         }
     }
 }

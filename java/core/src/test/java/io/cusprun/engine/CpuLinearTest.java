@@ -77,6 +77,45 @@ class CpuLinearTest {
         }
     }
 
+    /**
+     * The Gram x xᵀ: against fp64, exactly symmetric, on and above the diagonal tiles the bits of
+     * linear(x, x), and the same bits on any thread count; a bf16 x goes to LibTorch.
+     */
+    @Test
+    void theGramMatchesTheReferenceAndLinearOnItsUpperTiles() {
+        assumeTrue(System.getenv("OPENBLAS_NUM_THREADS") == null, "OPENBLAS_NUM_THREADS set: LibTorch's GEMM is used");
+        int threads = torch.get_num_threads();
+        try (PointerScope scope = new PointerScope()) {
+            torch.manual_seed(11);
+            // one tile, 2 x 2 tiles (768: the demo model's FFN), a partial third tile
+            long[][] shapes = {{300, 64}, {768, 2048}, {1100, 333}};
+            for (long[] s : shapes) {
+                long n = s[0];
+                Tensor x = randn(n, s[1]);
+                torch.set_num_threads(1);
+                Tensor g = CpuLinear.gram(x);
+                assertArrayEquals(new long[] {n, n}, g.sizes().vec().get(), "shape");
+                assertTrue(maxRelError(g, x, x, null) < 1e-5, "n=" + n + " k=" + s[1]);
+                assertTrue(torch.equal(g, g.t().contiguous()), "symmetric, n=" + n);
+                Tensor linear = CpuLinear.linear(x, x, null);
+                for (long r = 0; r < n; r += 512) {
+                    long c = r; // the tile row from its diagonal tile on
+                    Tensor upper = g.narrow(0, r, Math.min(512, n - r)).narrow(1, c, n - c);
+                    Tensor same = linear.narrow(0, r, Math.min(512, n - r)).narrow(1, c, n - c);
+                    assertTrue(torch.equal(upper, same), "tile row " + r / 512 + " of n=" + n + " differs from linear");
+                }
+                for (int t : new int[] {2, 3}) {
+                    torch.set_num_threads(t);
+                    assertTrue(torch.equal(g, CpuLinear.gram(x)), t + " threads, n=" + n);
+                }
+            }
+            Tensor xb = randn(40, 24).to(ScalarType.BFloat16);
+            assertSame(ScalarType.BFloat16, CpuLinear.gram(xb).scalar_type().intern());
+        } finally {
+            torch.set_num_threads(threads);
+        }
+    }
+
     @Test
     void autogradAndOtherDtypesUseLibTorch() {
         try (PointerScope scope = new PointerScope();

@@ -19,7 +19,7 @@ import org.bytedeco.javacpp.annotation.Platform;
  */
 @Platform(include = "cusprun.h", link = "cusprun")
 public final class CusprunNative {
-    public static final int CUSPRUN_API_VERSION = 2;
+    public static final int CUSPRUN_API_VERSION = 3;
 
     static {
         BundledLibraries.loadOpenMp(); // libcusprun.so's OpenMP runtime is LibTorch's, not the system's
@@ -79,6 +79,9 @@ public final class CusprunNative {
 
     public static native int cusprun_linear_f32(
             @Const FloatPointer x, long ldx, @Const FloatPointer w, FloatPointer y, long ldy, long n, long k, long m);
+
+    public static native int cusprun_gram_f32(
+            @Const FloatPointer x, long ldx, FloatPointer g, long ldg, long n, long k);
 
     public static native int cusprun_ffn_swiglu(
             int device,
