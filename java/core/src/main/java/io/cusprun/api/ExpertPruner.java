@@ -259,7 +259,7 @@ public final class ExpertPruner implements AutoCloseable {
                     throw new SettingException(
                             "relevance", "compensated needs the scored corpora's documents (or use ablation)");
                 }
-                UnprunedGrams grams = grams(calibration);
+                UnprunedGrams grams = grams(calibration, true);
                 UnitScores compensated;
                 if (grams != null && !(grams instanceof SpilledGrams)) {
                     compensated = CompensatedRelevance.of(ablation, grams);
@@ -406,19 +406,20 @@ public final class ExpertPruner implements AutoCloseable {
 
     /** The refit of {@code plan}'s kept columns on {@code documents}; close it when written. */
     public Compensation.Refit compensate(PrunePlan plan, List<TokenizedCorpus> documents) throws IOException {
-        UnprunedGrams grams = grams(documents);
+        UnprunedGrams grams = grams(documents, false);
         return grams == null ? Compensation.fit(modelDir, plan, documents) : Compensation.fit(modelDir, plan, grams);
     }
 
     /**
      * {@code documents}' Grams, held (the same documents as last time: no second pass), or null
      * where they are too big to hold ({@link #compensationPlan}); a memory budget too small even
-     * for one layer's Grams at a time is refused here, before the pass.
+     * for one layer's Grams at a time is refused here, before the pass ({@code relevance}: the pass
+     * computes the compensated relevance too).
      */
-    private UnprunedGrams grams(List<TokenizedCorpus> documents) throws IOException {
+    private UnprunedGrams grams(List<TokenizedCorpus> documents, boolean relevance) throws IOException {
         if (lastGrams != null && lastGrams.corpora().equals(documents)) return lastGrams.grams();
         dropGrams();
-        if (!compensationPlan(documents).work().heldGrams()) return null;
+        if (!compensationPlan(documents, relevance).work().heldGrams()) return null;
         UnprunedGrams grams = UnprunedGrams.hold(modelDir, documents);
         lastGrams = new HeldGrams(documents, grams);
         return grams;
@@ -482,10 +483,13 @@ public final class ExpertPruner implements AutoCloseable {
      * compensated relevance and the refit): every layer's Grams held between plans when they take
      * at most {@link #HELD_GRAMS_BYTES} and the plan with them fits the budget, else one layer's at
      * a time (from a pass of each reader's own, or read back from disk where the compensated
-     * relevance's pass spilled them: the same bound). Throws {@link IllegalArgumentException}
-     * when even that does not fit, saying the smallest budget that works.
+     * relevance's pass spilled them: the same bound). Held Grams serve every later reader, so
+     * they are planned with the compensated relevance's working set; one layer's at a time with
+     * it only where {@code relevance} (this pass computes the compensated relevance; the refit
+     * alone needs less). Throws {@link IllegalArgumentException} when even that does not fit,
+     * saying the smallest budget that works.
      */
-    public CompensationPlan compensationPlan(List<TokenizedCorpus> documents) throws IOException {
+    public CompensationPlan compensationPlan(List<TokenizedCorpus> documents, boolean relevance) throws IOException {
         int longest = documents.stream()
                 .flatMap(c -> c.documents().stream())
                 .mapToInt(d -> d.length)
@@ -498,7 +502,7 @@ public final class ExpertPruner implements AutoCloseable {
         boolean hold = UnprunedGrams.heldBytes(ModelConfig.read(modelDir), documents.size()) <= heldGramsBytes;
         if (hold) {
             MemoryPlan.Work held =
-                    MemoryPlan.Work.compensate(batchTokens, 64, longest, tokens, docs, documents.size(), true);
+                    MemoryPlan.Work.compensate(batchTokens, 64, longest, tokens, docs, documents.size(), true, true);
             try {
                 return new CompensationPlan(Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, held), held);
             } catch (IllegalArgumentException tooSmall) {
@@ -506,7 +510,7 @@ public final class ExpertPruner implements AutoCloseable {
             }
         }
         MemoryPlan.Work streamed =
-                MemoryPlan.Work.compensate(batchTokens, 64, longest, tokens, docs, documents.size(), false);
+                MemoryPlan.Work.compensate(batchTokens, 64, longest, tokens, docs, documents.size(), false, relevance);
         return new CompensationPlan(Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, streamed), streamed);
     }
 

@@ -72,6 +72,8 @@ public record MemoryPlan(
      * @param totalTokens  tokens of the whole run (a chunk never holds more)
      * @param totalDocs    documents of the whole run
      * @param heldGrams    compensation keeps every layer's Grams (else one layer's at a time)
+     * @param relevance    compensation's pass also computes the compensated relevance (its greedy's
+     *                     working set counts); else it serves the refit alone
      */
     public record Work(
             Pass pass,
@@ -84,7 +86,8 @@ public record MemoryPlan(
             int workers,
             long totalTokens,
             long totalDocs,
-            boolean heldGrams) {
+            boolean heldGrams,
+            boolean relevance) {
 
         /**
          * Perplexity or multiple choice: windows of at most {@code maxDocTokens} packed into
@@ -92,7 +95,18 @@ public record MemoryPlan(
          */
         public static Work eval(int batchTokens, int maxDocTokens, long totalTokens, long totalDocs) {
             return new Work(
-                    Pass.EVAL, batchTokens, batchTokens, maxDocTokens, 0, 0, false, 1, totalTokens, totalDocs, false);
+                    Pass.EVAL,
+                    batchTokens,
+                    batchTokens,
+                    maxDocTokens,
+                    0,
+                    0,
+                    false,
+                    1,
+                    totalTokens,
+                    totalDocs,
+                    false,
+                    false);
         }
 
         /**
@@ -113,13 +127,15 @@ public record MemoryPlan(
                     1,
                     totalTokens,
                     totalDocs,
+                    false,
                     false);
         }
 
         /**
          * Compensation's pass ({@link Pass#COMPENSATE}) over these batches, one worker, for
          * {@code dimensions} corpora: every layer's Grams held between plans when {@code
-         * heldGrams}, else one layer's at a time.
+         * heldGrams}, else one layer's at a time; with the compensated relevance's greedy when
+         * {@code relevance}, else for the refit alone.
          */
         public static Work compensate(
                 int batchTokens,
@@ -128,7 +144,8 @@ public record MemoryPlan(
                 long totalTokens,
                 long totalDocs,
                 int dimensions,
-                boolean heldGrams) {
+                boolean heldGrams,
+                boolean relevance) {
             return new Work(
                     Pass.COMPENSATE,
                     batchTokens,
@@ -140,7 +157,8 @@ public record MemoryPlan(
                     1,
                     totalTokens,
                     totalDocs,
-                    heldGrams);
+                    heldGrams,
+                    relevance);
         }
 
         /**
@@ -149,7 +167,18 @@ public record MemoryPlan(
          */
         public static Work score(int batchTokens, int batchDocs, int maxDocTokens, long totalTokens, long totalDocs) {
             return new Work(
-                    Pass.SCORE, batchTokens, batchDocs, maxDocTokens, 0, 0, false, 1, totalTokens, totalDocs, false);
+                    Pass.SCORE,
+                    batchTokens,
+                    batchDocs,
+                    maxDocTokens,
+                    0,
+                    0,
+                    false,
+                    1,
+                    totalTokens,
+                    totalDocs,
+                    false,
+                    false);
         }
 
         /** The rank accumulators: per corpus, {@code bins} histogram bins, neuron-level units too. */
@@ -165,7 +194,8 @@ public record MemoryPlan(
                     workers,
                     totalTokens,
                     totalDocs,
-                    heldGrams);
+                    heldGrams,
+                    relevance);
         }
 
         /** {@code workers} workers on this device (CPU workers share a resident model). */
@@ -181,7 +211,8 @@ public record MemoryPlan(
                     workers,
                     totalTokens,
                     totalDocs,
-                    heldGrams);
+                    heldGrams,
+                    relevance);
         }
     }
 
@@ -212,7 +243,8 @@ public record MemoryPlan(
     /**
      * Compensation's memory on the host besides the pass itself (docs/memory.md, "Compensation"):
      * the Grams ({@link #gramBytes}; held, plus the layer being handed over as tensors), and the
-     * larger of the two working sets of one layer, which never run at once: the compensated
+     * larger of the working sets of one layer, which never run at once: where {@code withRelevance}
+     * (the pass computes the compensated relevance) the compensated
      * relevance's greedy, up to 2,048 neurons the dimensions in parallel, each with its ridge
      * inverse H⁻¹, the greedy's copy of it and W's columns ({@code 8 X (2 F² + D F)}), plus one
      * inverse's transients ({@code 24 F²}: H, its Cholesky factor, the inverse as a tensor); above,
@@ -222,7 +254,7 @@ public record MemoryPlan(
      * {@code N = max(F, H d)} channels with |K| ≤ N kept: the two row blocks G[K, :], G_KK, G_KK +
      * λI and its Cholesky factor ({@code 40 N²}) and three fp64 copies of W ({@code 24 D N}).
      */
-    public static long compensationBytes(ModelConfig config, int dimensions, boolean held) {
+    public static long compensationBytes(ModelConfig config, int dimensions, boolean held, boolean withRelevance) {
         long layerGrams = 0, work = 0;
         long d = config.hiddenSize();
         for (int i = 0; i < config.numHiddenLayers(); i++) {
@@ -234,13 +266,13 @@ public record MemoryPlan(
             // transients; blocked greedy: the dimensions' inverses computed at once (H, its factor,
             // the inverse each), then held while one greedy runs on its copy of H⁻¹, Wᵀ and the
             // copy that drops the removed rows
-            long relevance = f <= StructuredObs.EXACT_CHANNELS
+            long greedy = f <= StructuredObs.EXACT_CHANNELS
                     ? 8L * dimensions * (2 * f * f + d * f) + 24 * f * f
                     : Math.max(24L * dimensions * f * f, 8L * dimensions * f * f + 24 * f * f + 16 * d * f);
             long heads = 8L * (3 * hd * hd + 2 * d * hd);
             long refit = 40 * n * n + 24 * d * n;
             layerGrams = Math.max(layerGrams, layerGramBytes(config, ls, dimensions));
-            work = Math.max(work, Math.max(Math.max(relevance, heads), refit));
+            work = Math.max(work, withRelevance ? Math.max(Math.max(greedy, heads), refit) : refit);
         }
         return gramBytes(config, dimensions, held) + (held ? layerGrams : 0) + work;
     }
@@ -305,7 +337,8 @@ public record MemoryPlan(
                 + work.workers() * (batchWork + batchState)
                 + evalHead;
         boolean compensate = work.pass() == Pass.COMPENSATE;
-        long compensation = compensate ? compensationBytes(config, work.corpora(), work.heldGrams()) : 0;
+        long compensation =
+                compensate ? compensationBytes(config, work.corpora(), work.heldGrams(), work.relevance()) : 0;
         long hostExtra = PROCESS_BYTES + accumulators + compensation + (gpu ? CUDA_HOST_BYTES : 0);
         long inMemoryPeakDevice = inMemoryDevice + (gpu ? CUDA_DEVICE_BYTES : 0);
         long inMemoryHost = gpu ? hostExtra + mapped : inMemoryDevice + mapped + hostExtra;

@@ -116,7 +116,8 @@ class SpilledGramsPruneTest {
             if (grams != Grams.HELD) pruner.heldGramsBytes = 0;
             if (grams == Grams.STREAMED) pruner.usableSpace = d -> 0;
             assertEquals(
-                    grams == Grams.HELD, pruner.compensationPlan(docs).work().heldGrams());
+                    grams == Grams.HELD,
+                    pruner.compensationPlan(docs, true).work().heldGrams());
             List<CorpusScores> scored =
                     pruner.scoreTokenized(docs, ScoreSettings.DEFAULTS).corpora();
             PrunePlan plan = pruner.plan(

@@ -49,8 +49,11 @@ class MemoryPlanTest {
         long refit = 40 * f * f + 24 * d * f; // N = max(F, H d) = F
         long work = Math.max(Math.max(relevance, heads), refit);
         assertEquals(relevance, work, "the greedy's working set is the larger here");
-        assertEquals(layerGrams + work, MemoryPlan.compensationBytes(c, x, false));
-        assertEquals((layers + 1) * layerGrams + work, MemoryPlan.compensationBytes(c, x, true));
+        assertEquals(layerGrams + work, MemoryPlan.compensationBytes(c, x, false, true));
+        assertEquals((layers + 1) * layerGrams + work, MemoryPlan.compensationBytes(c, x, true, true));
+        // the refit alone (the paper's rule with compensation): no greedy, only the refit's set
+        assertEquals(layerGrams + refit, MemoryPlan.compensationBytes(c, x, false, false));
+        assertTrue(refit < relevance);
     }
 
     @Test
@@ -63,22 +66,23 @@ class MemoryPlanTest {
                 DType.BF16,
                 LoadOptions.DEFAULTS,
                 roomy,
-                MemoryPlan.Work.compensate(2048, 64, 512, tokens, docs, 3, false));
+                MemoryPlan.Work.compensate(2048, 64, 512, tokens, docs, 3, false, true));
         MemoryPlan held = MemoryPlan.of(
                 c,
                 DType.BF16,
                 LoadOptions.DEFAULTS,
                 roomy,
-                MemoryPlan.Work.compensate(2048, 64, 512, tokens, docs, 3, true));
+                MemoryPlan.Work.compensate(2048, 64, 512, tokens, docs, 3, true, true));
         assertTrue(streamed.streamed() && !streamed.prefetch(), "layer-major: one layer read at a time");
         // holding adds every layer's Grams and nothing else
         assertEquals(
-                MemoryPlan.compensationBytes(c, 3, true) - MemoryPlan.compensationBytes(c, 3, false),
+                MemoryPlan.compensationBytes(c, 3, true, true) - MemoryPlan.compensationBytes(c, 3, false, true),
                 held.peakHost() - streamed.peakHost());
         // every document's hidden state stays resident, with the Grams and the process
         long hidden = tokens * 2048 * LoadOptions.DEFAULTS.dtype().byteSize();
         assertTrue(
-                streamed.peakHost() >= MemoryPlan.compensationBytes(c, 3, false) + MemoryPlan.PROCESS_BYTES + hidden,
+                streamed.peakHost()
+                        >= MemoryPlan.compensationBytes(c, 3, false, true) + MemoryPlan.PROCESS_BYTES + hidden,
                 streamed.describe(tokens / docs));
 
         // a budget below it is refused, naming the smallest that works, and that one is taken
@@ -89,7 +93,7 @@ class MemoryPlanTest {
                         DType.BF16,
                         LoadOptions.DEFAULTS,
                         MemorySettings.DEFAULTS.withBudget(8L << 30),
-                        MemoryPlan.Work.compensate(2048, 64, 512, tokens, docs, 3, false)));
+                        MemoryPlan.Work.compensate(2048, 64, 512, tokens, docs, 3, false, true)));
         assertTrue(e.getMessage().contains("compensation's pass"), e.getMessage());
         String suggested = e.getMessage().replaceAll(".*--memory-budget (\\d+M)\\).*", "$1");
         MemoryPlan ok = MemoryPlan.of(
@@ -97,7 +101,7 @@ class MemoryPlanTest {
                 DType.BF16,
                 LoadOptions.DEFAULTS,
                 MemorySettings.DEFAULTS.withBudget(MemorySettings.parseSize(suggested)),
-                MemoryPlan.Work.compensate(2048, 64, 512, tokens, docs, 3, false));
+                MemoryPlan.Work.compensate(2048, 64, 512, tokens, docs, 3, false, true));
         assertEquals(streamed.peakHost(), ok.peakHost());
     }
 
@@ -113,18 +117,18 @@ class MemoryPlanTest {
                 new CorpusSpec(CorpusKind.LANGUAGE, "a", Path.of("a")), Fixtures.randomDocs(5, 30, 30, 30)));
         try (ExpertPruner pruner = ExpertPruner.open(model)) {
             ExpertPruner.CompensationPlan roomy = pruner.withMemory(MemorySettings.DEFAULTS.withBudget(1L << 40))
-                    .compensationPlan(docs);
+                    .compensationPlan(docs, true);
             assertTrue(roomy.work().heldGrams());
             ExpertPruner.CompensationPlan tight = pruner.withMemory(
                             MemorySettings.DEFAULTS.withBudget(roomy.plan().peakHost() - 1))
-                    .compensationPlan(docs);
+                    .compensationPlan(docs, true);
             assertFalse(tight.work().heldGrams());
             assertTrue(tight.plan().peakHost() < roomy.plan().peakHost());
             IllegalArgumentException e = assertThrows(
                     IllegalArgumentException.class,
                     () -> pruner.withMemory(MemorySettings.DEFAULTS.withBudget(
                                     tight.plan().peakHost() - 1))
-                            .compensationPlan(docs));
+                            .compensationPlan(docs, true));
             assertTrue(e.getMessage().contains("--memory-budget "), e.getMessage());
         }
     }
