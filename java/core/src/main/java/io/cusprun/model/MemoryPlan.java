@@ -251,8 +251,10 @@ public record MemoryPlan(
      * the larger of the X inverses computed at once ({@code 24 X F²}) and the blocked greedy's
      * ({@code 8 X F² + 24 F² + 16 D F}); or the block
      * form's on o_proj ({@code 8 (3 (H d)² + 2 D H d)}); and the refit of the larger projection,
-     * {@code N = max(F, H d)} channels with |K| ≤ N kept: the two row blocks G[K, :], G_KK, G_KK +
-     * λI and its Cholesky factor ({@code 40 N²}) and three fp64 copies of W ({@code 24 D N}).
+     * {@code N = max(F, H d)} channels with |K| ≤ N kept: first the row block G[K, :] with its two
+     * column blocks, then G_KK + λI and its Cholesky factor, or the error's G[R, :] and G_RR, each
+     * at most {@code 2 N²} values ({@code 16 N²}; StructuredObs frees each set before the next),
+     * and six fp64 [D, N] copies of W and its parts ({@code 48 D N}).
      */
     public static long compensationBytes(ModelConfig config, int dimensions, boolean held, boolean withRelevance) {
         long layerGrams = 0, work = 0;
@@ -270,7 +272,7 @@ public record MemoryPlan(
                     ? 8L * dimensions * (2 * f * f + d * f) + 24 * f * f
                     : Math.max(24L * dimensions * f * f, 8L * dimensions * f * f + 24 * f * f + 16 * d * f);
             long heads = 8L * (3 * hd * hd + 2 * d * hd);
-            long refit = 40 * n * n + 24 * d * n;
+            long refit = 16 * n * n + 48 * d * n;
             layerGrams = Math.max(layerGrams, layerGramBytes(config, ls, dimensions));
             work = Math.max(work, withRelevance ? Math.max(Math.max(greedy, heads), refit) : refit);
         }

@@ -29,26 +29,50 @@ public final class StructuredObs {
     /** A refit: W' [D, N] (zero on the removed channels) and the ridge used. */
     public record Fit(Tensor weight, double lambda) {}
 
-    /** The refit of {@code w} [D, N] keeping the channels {@code kept} (ascending), from the Gram {@code g} [N, N]. */
+    /**
+     * The refit of {@code w} [D, N] keeping the channels {@code kept} (ascending), from the Gram
+     * {@code g} [N, N]. The transients are freed as soon as they are used (at 8B a row block of the
+     * Gram is gigabytes): at most {@code G[K, :]} with its two column blocks (2 |K| N values), then
+     * G_KK + λI and its Cholesky factor; docs/memory.md counts them.
+     */
     public static Fit refit(Tensor w, Tensor g, long[] kept) {
         int n = (int) g.size(0);
         long[] removed = complement(kept, n);
-        Tensor k = Tensors.ofLongs(kept);
-        Tensor gkk = g.index_select(0, k).index_select(1, k);
-        double lambda = ridge(gkk); // kept channels never active: the ridge alone keeps W_K
         Tensor out = torch.zeros_like(w);
-        Tensor wk = w.index_select(1, k);
         if (removed.length == 0) {
-            out.index_copy_(1, k, wk);
+            double lambda;
+            try (PointerScope scope = new PointerScope()) {
+                Tensor k = Tensors.ofLongs(kept);
+                lambda = ridge(g.index_select(0, k).index_select(1, k));
+                out.index_copy_(1, k, w.index_select(1, k));
+            }
             return new Fit(out, lambda);
         }
-        Tensor r = Tensors.ofLongs(removed);
-        Tensor h = gkk.add(torch.eye(kept.length, gkk.options()).mul(new Scalar(lambda)));
-        Tensor rhs =
-                g.index_select(0, k).index_select(1, r).mm(w.index_select(1, r).t()); // G_KR W_Rᵀ [K, D]
-        Tensor deltaT = torch.cholesky_solve(rhs, torch.linalg_cholesky(h)); // (G_KK + λI)⁻¹ G_KR W_Rᵀ
-        out.index_copy_(1, k, wk.add(deltaT.t()));
-        return new Fit(out, lambda);
+        try (PointerScope scope = new PointerScope()) {
+            Tensor k = Tensors.ofLongs(kept), r = Tensors.ofLongs(removed);
+            Tensor h, rhs;
+            try (PointerScope rows = new PointerScope()) {
+                Tensor gk = g.index_select(0, k); // G[K, :]
+                h = Tensors.keep(gk.index_select(1, k)); // G_KK
+                rhs = Tensors.keep(gk.index_select(1, r).mm(w.index_select(1, r).t())); // G_KR W_Rᵀ [K, D]
+            }
+            try {
+                double lambda;
+                try (PointerScope diagonal = new PointerScope()) { // no view outlives h's release below
+                    lambda = ridge(h); // kept channels never active: the ridge alone keeps W_K
+                    torch.diagonal(h).add_(new Scalar(lambda)); // G_KK + λI, in place
+                }
+                Tensor factor = torch.linalg_cholesky(h);
+                Tensors.release(h);
+                h = null;
+                Tensor deltaT = torch.cholesky_solve(rhs, factor); // (G_KK + λI)⁻¹ G_KR W_Rᵀ
+                out.index_copy_(1, k, w.index_select(1, k).add(deltaT.t()));
+                return new Fit(out, lambda);
+            } finally {
+                Tensors.release(h);
+                Tensors.release(rhs);
+            }
+        }
     }
 
     /** A refit's reconstruction errors relative to the output's energy: with the kept columns as they were, and refitted. */
@@ -66,10 +90,16 @@ public final class StructuredObs {
         long[] removed = complement(kept, (int) g.size(0));
         double before = 0;
         if (removed.length > 0) {
-            Tensor r = Tensors.ofLongs(removed);
-            before = quadratic(w.index_select(1, r), g.index_select(0, r).index_select(1, r));
+            try (PointerScope scope = new PointerScope()) { // G[R, :] and G_RR freed right away
+                Tensor r = Tensors.ofLongs(removed);
+                before = quadratic(w.index_select(1, r), g.index_select(0, r).index_select(1, r));
+            }
         }
-        return new Errors(before / energy, quadratic(refitted.sub(w), g) / energy);
+        double after;
+        try (PointerScope scope = new PointerScope()) {
+            after = quadratic(refitted.sub(w), g);
+        }
+        return new Errors(before / energy, after / energy);
     }
 
     /**

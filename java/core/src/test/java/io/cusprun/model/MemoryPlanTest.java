@@ -46,7 +46,7 @@ class MemoryPlanTest {
         long relevance = Math.max(24 * x * f * f, 8 * x * f * f + 24 * f * f + 16 * d * f);
         assertEquals(4_831_838_208L, relevance); // docs/memory.md
         long heads = 8 * (3 * hd * hd + 2 * d * hd); // the block form on o_proj
-        long refit = 40 * f * f + 24 * d * f; // N = max(F, H d) = F
+        long refit = 16 * f * f + 48 * d * f; // N = max(F, H d) = F
         long work = Math.max(Math.max(relevance, heads), refit);
         assertEquals(relevance, work, "the greedy's working set is the larger here");
         assertEquals(layerGrams + work, MemoryPlan.compensationBytes(c, x, false, true));
