@@ -337,9 +337,16 @@ public final class StructuredObs {
         });
     }
 
-    /** {@code (g + λI)⁻¹} as an fp64 tensor, λ = {@link #ridge}(g). */
+    /**
+     * {@code (g + λI)⁻¹} as an fp64 tensor, λ = {@link #ridge}(g): three N × N tensors in the
+     * caller's scope (g + λI, its Cholesky factor, the inverse); λ goes onto the diagonal in place,
+     * not through an N × N identity (the same sums, so the same bits).
+     */
     public static Tensor ridgeInverseTensor(Tensor g) {
-        Tensor h = g.add(torch.eye(g.size(0), g.options()).mul(new Scalar(ridge(g))));
+        Tensor h = g.clone();
+        try (PointerScope diagonal = new PointerScope()) {
+            torch.diagonal(h).add_(new Scalar(ridge(g)));
+        }
         return torch.cholesky_inverse(torch.linalg_cholesky(h));
     }
 
