@@ -133,7 +133,11 @@ public final class ExpertPruner implements AutoCloseable {
         return new ExpertPruner(modelDir, ModelFingerprint.of(modelDir), CheckpointPruner.shapeOf(modelDir));
     }
 
-    /** Draws a progress bar on {@code stream} while scoring; null (the default) for none. */
+    /**
+     * Draws a progress bar on {@code stream} while scoring and prints notes there (a stale
+     * scratch directory removed, the Grams not spilled for want of room); null (the default) for
+     * neither.
+     */
     public ExpertPruner withProgress(PrintStream stream) {
         this.progress = stream;
         return this;
@@ -429,24 +433,24 @@ public final class ExpertPruner implements AutoCloseable {
      * The compensated relevance's pass over {@code documents} (no Grams held), which also writes
      * the Grams the refit and the heads read to a fresh directory under {@code java.io.tmpdir}
      * ({@link SpilledGrams}, kept as the last Grams until replaced or {@link #close}); null, after
-     * one line on stderr and before any pass, when that directory has no room for them: each
+     * one line on the progress stream and before any pass, when that directory has no room for them: each
      * reader then runs the model again.
      */
     private SpilledGrams spill(List<TokenizedCorpus> documents, UnprunedGrams.LayerConsumer relevance)
             throws IOException {
         long bytes = SpilledGrams.spilledBytes(ModelConfig.read(modelDir), documents.size());
-        Path dir = AtomicOutput.scratchDirectory("cusprun-grams", System.err::println);
+        Path dir = AtomicOutput.scratchDirectory("cusprun-grams", this::note);
         SpilledGrams grams = null;
         try {
             long usable = usableSpace.of(dir);
             if (usable < bytes) {
-                System.err.printf(
+                note(String.format(
                         Locale.ROOT,
                         "cusprun: the Grams need %,d bytes on disk and %s has %,d usable: each reader runs the"
-                                + " model again (-Djava.io.tmpdir=DIR puts them elsewhere)%n",
+                                + " model again (-Djava.io.tmpdir=DIR puts them elsewhere)",
                         bytes,
                         dir.getParent(),
-                        usable);
+                        usable));
                 return null;
             }
             grams = SpilledGrams.spill(modelDir, documents, dir, relevance);
@@ -457,6 +461,11 @@ public final class ExpertPruner implements AutoCloseable {
         }
     }
 
+    /** One line on the progress stream, where there is one. */
+    private void note(String line) {
+        if (progress != null) progress.println(line);
+    }
+
     /** Forgets the last Grams, deleting them where they were spilled. */
     private void dropGrams() {
         HeldGrams last = lastGrams;
@@ -465,7 +474,7 @@ public final class ExpertPruner implements AutoCloseable {
             try {
                 spilled.close();
             } catch (IOException e) {
-                System.err.println("cusprun: could not delete " + spilled.directory() + ": " + e.getMessage());
+                note("cusprun: could not delete " + spilled.directory() + ": " + e.getMessage());
             }
         }
     }

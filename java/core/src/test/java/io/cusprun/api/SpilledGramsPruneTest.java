@@ -67,7 +67,7 @@ class SpilledGramsPruneTest {
     /**
      * The default prune (compensated relevance, refit) with the Grams held, spilled and streamed:
      * the same model bytes. Spilled, the files are there from the relevance's pass until close,
-     * one per layer; with no room the pass says so on stderr, naming the bytes and where.
+     * one per layer; with no room the pass says so on the progress stream, naming the bytes and where.
      */
     @ParameterizedTest
     @EnumSource(
@@ -82,14 +82,13 @@ class SpilledGramsPruneTest {
         Run held = prune(model, docs, settings, Grams.HELD, "held-" + granularity);
         Run spilled = prune(model, docs, settings, Grams.SPILLED, "spilled-" + granularity);
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream stderr = System.err;
-        Run streamed;
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            streamed = prune(model, docs, settings, Grams.STREAMED, "streamed-" + granularity);
-        } finally {
-            System.setErr(stderr);
-        }
+        Run streamed = prune(
+                model,
+                docs,
+                settings,
+                Grams.STREAMED,
+                "streamed-" + granularity,
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         assertNull(held.spilled());
         assertNull(streamed.spilled());
         assertNotNull(spilled.spilled());
@@ -110,9 +109,16 @@ class SpilledGramsPruneTest {
      */
     private Run prune(Path model, List<TokenizedCorpus> docs, PruneSettings settings, Grams grams, String name)
             throws Exception {
+        return prune(model, docs, settings, grams, name, null);
+    }
+
+    /** As above, with the pruner's notes on {@code notes}. */
+    private Run prune(
+            Path model, List<TokenizedCorpus> docs, PruneSettings settings, Grams grams, String name, PrintStream notes)
+            throws Exception {
         Path out = dir.resolve(name);
         Path spilled;
-        try (ExpertPruner pruner = ExpertPruner.open(model)) {
+        try (ExpertPruner pruner = ExpertPruner.open(model).withProgress(notes)) {
             if (grams != Grams.HELD) pruner.heldGramsBytes = 0;
             if (grams == Grams.STREAMED) pruner.usableSpace = d -> 0;
             assertEquals(
