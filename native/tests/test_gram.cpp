@@ -49,8 +49,8 @@ static void check_shape(std::mt19937_64 &rng, int64_t n, int64_t k, int64_t padX
             }
         }
     }
-    CHECK(bad == 0, "n=%lld k=%lld ldx=%lld ldg=%lld threads=%d: %lld wrong elements",
-          (long long)n, (long long)k, (long long)ldx, (long long)ldg, threads, (long long)bad);
+    CHECK(bad == 0, "n=%lld k=%lld ldx=%lld ldg=%lld threads=%d: %lld wrong elements", (long long)n,
+          (long long)k, (long long)ldx, (long long)ldg, threads, (long long)bad);
     CHECK(padTouched == 0, "row padding written (%lld elements)", (long long)padTouched);
     CHECK(asymmetric == 0, "n=%lld: %lld elements differ from their transposes", (long long)n,
           (long long)asymmetric);
