@@ -53,13 +53,7 @@ public final class CpuLinear {
     /** The OpenMP-pool GEMM, or null when no CBLAS is loaded (then never tried again). */
     private static Tensor openMp(Tensor x, Tensor w) {
         long n = x.size(0), k = x.size(1), m = w.size(0);
-        Tensor y = torch.empty(
-                new long[] {n, m},
-                new ScalarTypeOptional(torch.ScalarType.Float),
-                new LayoutOptional(),
-                new DeviceOptional(x.device()),
-                new BoolOptional(),
-                new MemoryFormatOptional());
+        Tensor y = emptyFloat(n, m, x);
         int rc = CusprunNative.cusprun_linear_f32(
                 new FloatPointer(x.data_ptr()),
                 x.stride(0),
@@ -88,13 +82,7 @@ public final class CpuLinear {
     public static Tensor gram(Tensor x) {
         if (applies(x, x) && x.is_contiguous()) {
             long n = x.size(0), k = x.size(1);
-            Tensor g = torch.empty(
-                    new long[] {n, n},
-                    new ScalarTypeOptional(torch.ScalarType.Float),
-                    new LayoutOptional(),
-                    new DeviceOptional(x.device()),
-                    new BoolOptional(),
-                    new MemoryFormatOptional());
+            Tensor g = emptyFloat(n, n, x);
             int rc = CusprunNative.cusprun_gram_f32(
                     new FloatPointer(x.data_ptr()), k, new FloatPointer(g.data_ptr()), n, n, k);
             if (rc == CusprunNative.CUSPRUN_OK) return g;
@@ -104,5 +92,16 @@ public final class CpuLinear {
             CpuRuntime.disableGemmOnOpenMp();
         }
         return x.mm(x.t());
+    }
+
+    /** An uninitialised fp32 [rows, cols] tensor on {@code like}'s device. */
+    private static Tensor emptyFloat(long rows, long cols, Tensor like) {
+        return torch.empty(
+                new long[] {rows, cols},
+                new ScalarTypeOptional(torch.ScalarType.Float),
+                new LayoutOptional(),
+                new DeviceOptional(like.device()),
+                new BoolOptional(),
+                new MemoryFormatOptional());
     }
 }

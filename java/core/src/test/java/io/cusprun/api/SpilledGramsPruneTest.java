@@ -1,5 +1,6 @@
 package io.cusprun.api;
 
+import static io.cusprun.testing.Fixtures.corpus;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,8 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.cusprun.corpus.CorpusKind;
-import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.model.DType;
 import io.cusprun.model.ModelConfig;
@@ -29,7 +28,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -45,13 +43,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 class SpilledGramsPruneTest {
     @TempDir
     Path dir;
-
-    private static TokenizedCorpus corpus(String name, long seed, int docs, int length) {
-        int[] lengths = new int[docs];
-        Arrays.fill(lengths, length);
-        return new TokenizedCorpus(
-                new CorpusSpec(CorpusKind.LANGUAGE, name, Path.of(name)), Fixtures.randomDocs(seed, lengths));
-    }
 
     private enum Grams {
         /** Held in memory (the tiny model's fit under the threshold). */

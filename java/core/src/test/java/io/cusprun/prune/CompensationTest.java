@@ -1,5 +1,6 @@
 package io.cusprun.prune;
 
+import static io.cusprun.testing.Fixtures.corpus;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,8 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cusprun.api.ExpertPruner;
-import io.cusprun.corpus.CorpusKind;
-import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.model.Batch;
 import io.cusprun.model.Checkpoint;
@@ -55,13 +54,6 @@ class CompensationTest {
             this.family = family;
             this.dtype = dtype;
         }
-    }
-
-    private static TokenizedCorpus corpus(String name, long seed, int docs, int length) {
-        int[] lengths = new int[docs];
-        Arrays.fill(lengths, length);
-        return new TokenizedCorpus(
-                new CorpusSpec(CorpusKind.LANGUAGE, name, Path.of(name)), Fixtures.randomDocs(seed, lengths));
     }
 
     /** Two dimensions of unequal size: the fit's documents. */

@@ -1,5 +1,6 @@
 package io.cusprun.prune;
 
+import static io.cusprun.testing.Fixtures.corpus;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -333,13 +334,6 @@ class HeadCompensationTest {
             layers.add(new UnitScores.Layer(new UnitScores.Ranked(stat, stat.clone()), null, null, null, null));
         }
         return new UnitScores(Method.CUSPRUN, layers);
-    }
-
-    private static TokenizedCorpus corpus(String name, long seed, int docs, int length) {
-        int[] lengths = new int[docs];
-        Arrays.fill(lengths, length);
-        return new TokenizedCorpus(
-                new CorpusSpec(CorpusKind.LANGUAGE, name, Path.of(name)), Fixtures.randomDocs(seed, lengths));
     }
 
     /** Each block's position in the brute-force greedy order over (count − 1), on the ridge objective. */

@@ -1,13 +1,12 @@
 package io.cusprun.prune;
 
+import static io.cusprun.testing.Fixtures.corpus;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.cusprun.corpus.CorpusKind;
-import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.model.DType;
 import io.cusprun.model.ModelConfig;
@@ -19,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -34,13 +32,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 class SpilledGramsTest {
     @TempDir
     Path dir;
-
-    private static TokenizedCorpus corpus(String name, long seed, int docs, int length) {
-        int[] lengths = new int[docs];
-        Arrays.fill(lengths, length);
-        return new TokenizedCorpus(
-                new CorpusSpec(CorpusKind.LANGUAGE, name, Path.of(name)), Fixtures.randomDocs(seed, lengths));
-    }
 
     /** Three dimensions of unequal size. */
     private static List<TokenizedCorpus> corpora() {

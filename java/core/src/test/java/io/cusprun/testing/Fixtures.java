@@ -3,6 +3,9 @@ package io.cusprun.testing;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cusprun.corpus.CorpusKind;
+import io.cusprun.corpus.CorpusSpec;
+import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.model.Architecture;
 import io.cusprun.model.DType;
 import io.cusprun.model.LayerSize;
@@ -15,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -123,6 +127,13 @@ public final class Fixtures {
     }
 
     /** Writes a complete model directory {@code parent/spec.name()}; returns it. */
+    /** A language corpus {@code name} of {@code docs} random documents of {@code length} tokens, seeded. */
+    public static TokenizedCorpus corpus(String name, long seed, int docs, int length) {
+        int[] lengths = new int[docs];
+        Arrays.fill(lengths, length);
+        return new TokenizedCorpus(new CorpusSpec(CorpusKind.LANGUAGE, name, Path.of(name)), randomDocs(seed, lengths));
+    }
+
     /** Documents of the given lengths of random token ids in [0, VOCAB), seeded. */
     public static List<long[]> randomDocs(long seed, int... lengths) {
         Random r = new Random(seed);
