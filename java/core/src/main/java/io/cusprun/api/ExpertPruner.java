@@ -273,9 +273,12 @@ public final class ExpertPruner implements AutoCloseable {
                     CompensatedRelevance.Collector relevance = CompensatedRelevance.collector(ablation);
                     SpilledGrams spilled =
                             grams == null && settings.compensate() ? spill(calibration, relevance) : null;
-                    if (spilled == null) UnprunedGrams.stream(modelDir, calibration, l -> true, relevance);
-                    else grams = spilled;
-                    compensated = relevance.scores();
+                    if (spilled != null) {
+                        grams = spilled;
+                        compensated = relevance.scores();
+                    } else {
+                        compensated = CompensatedRelevance.of(ablation, modelDir, calibration);
+                    }
                 }
                 // heads and KV groups by the block form, where the granularity can remove them
                 if (settings.granularity() != Granularity.FFN_HEADS) yield compensated;
