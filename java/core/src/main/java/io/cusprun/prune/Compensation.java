@@ -292,12 +292,13 @@ public final class Compensation {
         Tensor w = computed.to(torch.ScalarType.Double);
         torch.ScalarType stored = source.info(name).dtype().scalarType();
         Tensor k = Tensors.ofLongs(kept);
-        Tensor keptColumns;
+        Tensor keptColumns, cross = null;
         double lambda;
         if (given == null) {
             StructuredObs.Fit fit = StructuredObs.refit(w, g, kept);
             keptColumns = fit.weight().index_select(1, k).to(stored).contiguous();
             lambda = fit.lambda();
+            cross = fit.cross();
             out.kept.put(name, Tensors.keep(keptColumns));
         } else {
             keptColumns = given.keptColumns(name);
@@ -307,9 +308,9 @@ public final class Compensation {
                     .orElseThrow();
             lambda = (name.endsWith("o_proj.weight") ? fitted.attention() : fitted.ffn()).lambda();
         }
+        StructuredObs.Errors errors = StructuredObs.relativeErrors(w, g, kept, keptColumns, cross);
         Tensor full = torch.zeros_like(w);
         full.index_copy_(1, k, keptColumns.to(torch.ScalarType.Double));
-        StructuredObs.Errors errors = StructuredObs.relativeErrors(w, g, kept, full);
         ModuleFit fit = new ModuleFit(lambda, errors.before(), errors.after());
         return new Projection(full.to(computed.scalar_type()), fit);
     }

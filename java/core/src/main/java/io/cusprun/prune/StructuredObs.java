@@ -4,6 +4,7 @@ import io.cusprun.model.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -26,14 +27,22 @@ public final class StructuredObs {
 
     private StructuredObs() {}
 
-    /** A refit: W' [D, N] (zero on the removed channels) and the ridge used. */
-    public record Fit(Tensor weight, double lambda) {}
+    /**
+     * A refit: W' [D, N] (zero on the removed channels), the ridge used, and {@code G_KR W_Rᵀ} [|K|,
+     * D] from its solve (null where nothing is removed), which {@link #relativeErrors} reuses.
+     */
+    public record Fit(Tensor weight, double lambda, Tensor cross) {}
+
+    /** Rows of W per task of the refit's products and solves: a fixed grid, so the same calls on any number of threads. */
+    static final int SOLVE_ROWS = 256;
 
     /**
      * The refit of {@code w} [D, N] keeping the channels {@code kept} (ascending), from the Gram
      * {@code g} [N, N]. The transients are freed as soon as they are used (at 8B a row block of the
      * Gram is gigabytes): at most {@code G[K, :]} with its two column blocks (2 |K| N values), then
-     * G_KK + λI and its Cholesky factor; docs/memory.md counts them.
+     * G_KK + λI and its Cholesky factor; docs/memory.md counts them. The right-hand sides and the
+     * solves run in blocks of {@value #SOLVE_ROWS} rows of W on the common pool (LibTorch's BLAS
+     * and LAPACK calls are single-threaded, see CpuRuntime); the factorisation is one call.
      */
     public static Fit refit(Tensor w, Tensor g, long[] kept) {
         int n = (int) g.size(0);
@@ -46,15 +55,20 @@ public final class StructuredObs {
                 lambda = ridge(g.index_select(0, k).index_select(1, k));
                 out.index_copy_(1, k, w.index_select(1, k));
             }
-            return new Fit(out, lambda);
+            return new Fit(out, lambda, null);
         }
+        Tensor rhs = Tensors.emptyCpu(torch.ScalarType.Double, kept.length, w.size(0)); // G_KR W_Rᵀ [K, D]
         try (PointerScope scope = new PointerScope()) {
             Tensor k = Tensors.ofLongs(kept), r = Tensors.ofLongs(removed);
-            Tensor h, rhs;
+            Tensor h;
             try (PointerScope rows = new PointerScope()) {
                 Tensor gk = g.index_select(0, k); // G[K, :]
                 h = Tensors.keep(gk.index_select(1, k)); // G_KK
-                rhs = Tensors.keep(gk.index_select(1, r).mm(w.index_select(1, r).t())); // G_KR W_Rᵀ [K, D]
+                Tensor gkr = gk.index_select(1, r), wr = w.index_select(1, r);
+                inRowBlocks(
+                        (int) w.size(0),
+                        (lo, len) -> rhs.narrow(1, lo, len)
+                                .copy_(gkr.mm(wr.narrow(0, lo, len).t())));
             }
             try {
                 double lambda;
@@ -65,14 +79,29 @@ public final class StructuredObs {
                 Tensor factor = torch.linalg_cholesky(h);
                 Tensors.release(h);
                 h = null;
-                Tensor deltaT = torch.cholesky_solve(rhs, factor); // (G_KK + λI)⁻¹ G_KR W_Rᵀ
+                Tensor deltaT = Tensors.emptyCpu(torch.ScalarType.Double, kept.length, w.size(0));
+                inRowBlocks(
+                        (int) w.size(0),
+                        (lo, len) -> deltaT.narrow(1, lo, len)
+                                .copy_(torch.cholesky_solve(
+                                        rhs.narrow(1, lo, len), factor))); // (G_KK + λI)⁻¹ G_KR W_Rᵀ
                 out.index_copy_(1, k, w.index_select(1, k).add(deltaT.t()));
-                return new Fit(out, lambda);
+                return new Fit(out, lambda, rhs);
             } finally {
                 Tensors.release(h);
-                Tensors.release(rhs);
             }
         }
+    }
+
+    /** Runs {@code block(lo, len)} over the blocks of {@value #SOLVE_ROWS} of {@code rows}, on the common pool. */
+    private static void inRowBlocks(int rows, java.util.function.BiConsumer<Integer, Integer> block) {
+        int blocks = (rows + SOLVE_ROWS - 1) / SOLVE_ROWS;
+        java.util.stream.IntStream.range(0, blocks).parallel().forEach(b -> {
+            try (PointerScope scope = new PointerScope()) {
+                int lo = b * SOLVE_ROWS;
+                block.accept(lo, Math.min(SOLVE_ROWS, rows - lo));
+            }
+        });
     }
 
     /** A refit's reconstruction errors relative to the output's energy: with the kept columns as they were, and refitted. */
@@ -81,25 +110,76 @@ public final class StructuredObs {
     /**
      * The reconstruction errors of keeping the columns {@code kept} of {@code w} on the Gram {@code
      * g}, relative to the output's energy {@code tr(W G Wᵀ)} (0 when the output is zero): before,
-     * the removed columns alone ({@code tr(W_R G_RR W_Rᵀ)}); after, the refitted weight {@code
-     * refitted} ({@code tr(ΔW G ΔWᵀ)}, ΔW = refitted − W).
+     * the removed columns alone ({@code tr(W_R G_RR W_Rᵀ)}); after, with the kept columns replaced
+     * by {@code keptColumns} [D, |K|] and the removed ones zero ({@code tr(ΔW G ΔWᵀ)}, ΔW = W' − W).
+     * {@code cross} is {@code G_KR W_Rᵀ} [|K|, D] where a refit on the same Gram has it ({@link
+     * Fit#cross}), else null (computed here).
+     *
+     * <p>Not as written, which costs two products of {@code D N²} and a third for the energy, but
+     * by blocks, with {@code B = W_R G_RK} and {@code δ = W_K' − W_K}:
+     *
+     * <pre>
+     * energy = before + 2⟨B, W_K⟩ + tr(W_K G_KK W_Kᵀ)
+     * after  = before − 2⟨B, δ⟩ + tr(δ G_KK δᵀ)</pre>
+     *
+     * about {@code D (R² + 2 K²)} multiply-adds, under half as many at 45 % removed (and {@code D R
+     * K} more without {@code cross}); the same sums up to fp64 rounding (after ≪ before loses a few
+     * of fp64's digits to the cancellation). One block of the Gram is held at a time.
      */
-    public static Errors relativeErrors(Tensor w, Tensor g, long[] kept, Tensor refitted) {
-        double energy = quadratic(w, g);
-        if (!(energy > 0)) return new Errors(0, 0);
+    public static Errors relativeErrors(Tensor w, Tensor g, long[] kept, Tensor keptColumns, Tensor cross) {
         long[] removed = complement(kept, (int) g.size(0));
-        double before = 0;
-        if (removed.length > 0) {
-            try (PointerScope scope = new PointerScope()) { // G[R, :] and G_RR freed right away
-                Tensor r = Tensors.ofLongs(removed);
-                before = quadratic(w.index_select(1, r), g.index_select(0, r).index_select(1, r));
+        try (PointerScope scope = new PointerScope()) {
+            Tensor k = Tensors.ofLongs(kept);
+            Tensor wk = w.index_select(1, k),
+                    delta = keptColumns.to(torch.ScalarType.Double).sub(wk);
+            double before = 0, crossW = 0, crossDelta = 0;
+            if (removed.length > 0) {
+                try (PointerScope rows = new PointerScope()) { // G[R, :] and its blocks freed right away
+                    Tensor r = Tensors.ofLongs(removed), wr = w.index_select(1, r);
+                    Tensor gr = g.index_select(0, r);
+                    before = quadratic(wr, gr.index_select(1, r));
+                    Tensor b = cross != null ? cross.t() : product(wr, gr.index_select(1, k)); // W_R G_RK [D, K]
+                    crossW = dot(b, wk);
+                    crossDelta = dot(b, delta);
+                }
+            }
+            double keptEnergy, deltaEnergy;
+            try (PointerScope rows = new PointerScope()) {
+                Tensor gkk = g.index_select(0, k).index_select(1, k);
+                keptEnergy = quadratic(wk, gkk);
+                deltaEnergy = quadratic(delta, gkk);
+            }
+            double energy = before + 2 * crossW + keptEnergy;
+            if (!(energy > 0)) return new Errors(0, 0);
+            double after = Math.max(0, before - 2 * crossDelta + deltaEnergy); // a quadratic form: ≥ 0 but for rounding
+            return new Errors(before / energy, after / energy);
+        }
+    }
+
+    /** x g, over fixed blocks of {@value #UPDATE_ROWS} rows of x on the common pool (BLAS runs single-threaded). */
+    private static Tensor product(Tensor x, Tensor g) {
+        int rows = (int) x.size(0), blocks = (rows + UPDATE_ROWS - 1) / UPDATE_ROWS;
+        Tensor out = Tensors.emptyCpu(x.scalar_type(), rows, g.size(1));
+        java.util.stream.IntStream.range(0, blocks).parallel().forEach(b -> {
+            try (PointerScope scope = new PointerScope()) {
+                int lo = b * UPDATE_ROWS, len = Math.min(UPDATE_ROWS, rows - lo);
+                out.narrow(0, lo, len).copy_(x.narrow(0, lo, len).mm(g));
+            }
+        });
+        return out;
+    }
+
+    /** Σ a ∘ b in fp64, added in a fixed order (row blocks of {@value #UPDATE_ROWS}), so the same bits on any number of threads. */
+    private static double dot(Tensor a, Tensor b) {
+        int rows = (int) a.size(0);
+        double sum = 0;
+        for (int lo = 0; lo < rows; lo += UPDATE_ROWS) {
+            try (PointerScope scope = new PointerScope()) {
+                int len = Math.min(UPDATE_ROWS, rows - lo);
+                for (double v : Tensors.toDoubles(a.narrow(0, lo, len).mul(b.narrow(0, lo, len)))) sum += v;
             }
         }
-        double after;
-        try (PointerScope scope = new PointerScope()) {
-            after = quadratic(refitted.sub(w), g);
-        }
-        return new Errors(before / energy, after / energy);
+        return sum;
     }
 
     /**
@@ -240,8 +320,10 @@ public final class StructuredObs {
      * H⁻¹) into N / step matrix products, at the price of not re-costing within a step. A channel's
      * recorded cost is its cost when its step began.
      *
-     * <p>How it runs: W is held transposed (a channel per row) and H⁻¹ whole, so a step gathers
-     * only the rows of the block; the update, applied to every row still held, zeroes the removed
+     * <p>How it runs: W is held transposed (a channel per row) and H⁻¹ as its upper triangle
+     * (H⁻¹ stays symmetric, so a row block updates only its columns from its first row on: half
+     * the products of the whole matrix; the rows of a step's block are read from the triangle, the
+     * part left of the diagonal from the block's columns); the update zeroes the removed
      * channels' rows and columns (their Schur complement), which stay in place, out of play, until
      * they are an eighth of what is held, and are then dropped in one copy. The products run over
      * fixed blocks of {@value #UPDATE_ROWS} rows on the common pool, each one single-threaded BLAS
@@ -255,14 +337,15 @@ public final class StructuredObs {
         int[] orig = new int[n]; // held row → channel
         for (int j = 0; j < n; j++) orig[j] = j;
         boolean[] out = new boolean[n]; // held row already removed
-        Tensor h = Tensors.keep(hinv.to(torch.ScalarType.Double).clone());
+        Tensor source = hinv.to(torch.ScalarType.Double); // copied in row-major order: a step gathers whole rows
+        Tensor h = Tensors.keep(source.is_contiguous() ? source.clone() : source.contiguous());
         Tensor wt = Tensors.keep(w.to(torch.ScalarType.Double).t().contiguous());
+        Tensor norm = Tensors.keep(wt.mul(wt).sum(new long[] {1})); // ‖W[:, j]‖², kept by the updates
         try {
             int held = n, outHeld = 0;
             for (int done = 0; done < n; ) {
                 try (PointerScope scope = new PointerScope()) {
-                    double[] c =
-                            Tensors.toDoubles(wt.mul(wt).sum(new long[] {1}).div(torch.diagonal(h)));
+                    double[] c = Tensors.toDoubles(norm.div(torch.diagonal(h)));
                     Integer[] idx = new Integer[held - outHeld];
                     for (int j = 0, i = 0; j < held; j++) {
                         if (out[j]) continue;
@@ -286,7 +369,7 @@ public final class StructuredObs {
                     done += b;
                     outHeld += b;
                     if (done == n) break;
-                    update(h, wt, Tensors.ofLongs(block), held);
+                    update(h, wt, norm, Tensors.ofLongs(block), held);
                     if (outHeld * 8 >= held) { // drop the removed rows and columns
                         long[] keep = new long[held - outHeld];
                         int[] nextOrig = new int[keep.length];
@@ -296,11 +379,14 @@ public final class StructuredObs {
                             keep[i++] = j;
                         }
                         Tensor k = Tensors.ofLongs(keep);
-                        Tensor nextH = h.index_select(0, k).index_select(1, k), nextW = wt.index_select(0, k);
+                        Tensor nextH = Tensors.keep(compact(h, k)), nextW = Tensors.keep(wt.index_select(0, k));
+                        Tensor nextNorm = Tensors.keep(norm.index_select(0, k));
                         Tensors.release(h);
                         Tensors.release(wt);
-                        h = Tensors.keep(nextH);
-                        wt = Tensors.keep(nextW);
+                        Tensors.release(norm);
+                        h = nextH;
+                        wt = nextW;
+                        norm = nextNorm;
                         held = keep.length;
                         outHeld = 0;
                         orig = nextOrig;
@@ -311,16 +397,51 @@ public final class StructuredObs {
         } finally {
             Tensors.release(h);
             Tensors.release(wt);
+            Tensors.release(norm);
         }
         return new Greedy(order, cost);
     }
 
     /**
-     * Removes the held rows {@code block} with the refit of the rest: X = [(H⁻¹)_BB]⁻¹ (H⁻¹)_B,:,
-     * then H⁻¹ −= (H⁻¹)_:,B X (H⁻¹ is symmetric: (H⁻¹)_:,B = (H⁻¹)_B,:ᵀ) and Wᵀ −= Xᵀ Wᵀ_B,:.
+     * {@code h[k][:, k]} in row-major order, through two transposes: LibTorch gathers columns one
+     * strided element at a time, rows as whole copies. At most three N × N matrices at once with
+     * {@code h}, as the two gathers made before.
      */
-    private static void update(Tensor h, Tensor wt, Tensor block, int held) {
-        Tensor hb = h.index_select(0, block); // [b, held]
+    private static Tensor compact(Tensor h, Tensor k) {
+        Tensor byColumn;
+        try (PointerScope scope = new PointerScope()) {
+            Tensor rowsT;
+            try (PointerScope rows = new PointerScope()) {
+                rowsT = Tensors.keep(h.index_select(0, k).t().contiguous()); // [held, m]: (c, i) = h[k_i][c]
+            }
+            try {
+                byColumn = Tensors.keep(rowsT.index_select(0, k)); // [m, m]: (j, i) = h[k_i][k_j]
+            } finally {
+                Tensors.release(rowsT);
+            }
+        }
+        try {
+            return byColumn.t().contiguous();
+        } finally {
+            Tensors.release(byColumn);
+        }
+    }
+
+    /**
+     * Removes the held rows {@code block} with the refit of the rest: X = [(H⁻¹)_BB]⁻¹ (H⁻¹)_B,:,
+     * then H⁻¹ −= (H⁻¹)_:,B X on the upper triangle (H⁻¹ is symmetric: (H⁻¹)_:,B = (H⁻¹)_B,:ᵀ),
+     * Wᵀ −= Xᵀ Wᵀ_B,: and the rows' squared norms anew. Only the upper triangle of {@code h} is
+     * current; the lower one is stale.
+     */
+    private static void update(Tensor h, Tensor wt, Tensor norm, Tensor block, int held) {
+        Tensor j = torch.arange(new Scalar(held), new TensorOptions(torch.ScalarType.Long));
+        Tensor left = j.unsqueeze(0).lt(block.unsqueeze(1)); // [b, held]: j left of block[i]'s diagonal
+        // H⁻¹[j, block[i]] for every j as one flat gather (LibTorch gathers a column element by element)
+        Tensor flat = j.mul(new Scalar((long) held)).unsqueeze(1).add(block.unsqueeze(0)); // [held, b]
+        Tensor columns = h.view(new long[] {-1})
+                .index_select(0, flat.view(new long[] {-1}))
+                .view(new long[] {held, -1});
+        Tensor hb = torch.where(left, columns.t(), h.index_select(0, block)); // the rows B of H⁻¹
         Tensor x = torch.cholesky_solve(hb, torch.linalg_cholesky(hb.index_select(1, block))); // [b, held]
         Tensor hbT = hb.t(), xT = x.t();
         Tensor wb = wt.index_select(0, block); // [b, D]
@@ -328,10 +449,18 @@ public final class StructuredObs {
         java.util.stream.IntStream.range(0, 2 * blocks).parallel().forEach(k -> {
             try (PointerScope inner = new PointerScope()) {
                 int lo = (k % blocks) * UPDATE_ROWS, len = Math.min(UPDATE_ROWS, held - lo);
-                if (k < blocks) {
-                    h.narrow(0, lo, len).addmm_(hbT.narrow(0, lo, len), x, new Scalar(1.0), new Scalar(-1.0));
+                if (k < blocks) { // the row block's columns from its first row on
+                    h.narrow(0, lo, len)
+                            .narrow(1, lo, held - lo)
+                            .addmm_(
+                                    hbT.narrow(0, lo, len),
+                                    x.narrow(1, lo, held - lo),
+                                    new Scalar(1.0),
+                                    new Scalar(-1.0));
                 } else {
-                    wt.narrow(0, lo, len).addmm_(xT.narrow(0, lo, len), wb, new Scalar(1.0), new Scalar(-1.0));
+                    Tensor rows = wt.narrow(0, lo, len);
+                    rows.addmm_(xT.narrow(0, lo, len), wb, new Scalar(1.0), new Scalar(-1.0));
+                    norm.narrow(0, lo, len).copy_(rows.mul(rows).sum(new long[] {1}));
                 }
             }
         });

@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.IntStream;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
@@ -361,11 +362,75 @@ class CompensationTest {
         }
         StructuredObs.Errors e;
         try (PointerScope scope = new PointerScope()) {
-            e = StructuredObs.relativeErrors(tensor(w), tensor(g), kept, tensor(changed));
+            Tensor keptColumns = tensor(changed).index_select(1, Tensors.ofLongs(kept));
+            e = StructuredObs.relativeErrors(tensor(w), tensor(g), kept, keptColumns, null);
         }
         assertEquals(before / energy, e.before(), 1e-12);
         assertEquals(after / energy, e.after(), 1e-12);
         assertTrue(e.before() > 0 && e.after() > e.before(), "a perturbation, not a refit: it adds to the removal");
+    }
+
+    /**
+     * Where the refit nearly reproduces the layer (more tokens than channels, columns rounded to
+     * bf16 as written), the block formulas' after ≪ before still matches tr(ΔW G ΔWᵀ) taken whole,
+     * with the refit's own cross term and without: the cancellation costs digits, not the answer.
+     * W has 700 rows, so the refit solves in three row blocks; its kept columns match one solve of
+     * the normal equations.
+     */
+    @Test
+    void relativeErrorsOfARoundedRefitMatchTheWholeTrace() {
+        try (PointerScope scope = new PointerScope()) {
+            torch.manual_seed(17);
+            int d = 700, n = 96, t = 400;
+            Tensor mix = doubles(n, n).div(new Scalar(4)).add(torch.eye(n).to(torch.ScalarType.Double));
+            Tensor a = doubles(t, 24)
+                    .mm(doubles(24, n))
+                    .add(doubles(t, n).mul(new Scalar(0.05)))
+                    .mm(mix);
+            Tensor g = a.t().mm(a), w = doubles(d, n); // correlated channels: the kept stand in for the removed
+            long[] kept = IntStream.range(0, n)
+                    .filter(c -> c % 5 != 1 && c % 7 != 3)
+                    .asLongStream()
+                    .toArray();
+            long[] removed = IntStream.range(0, n)
+                    .filter(c -> c % 5 == 1 || c % 7 == 3)
+                    .asLongStream()
+                    .toArray();
+            Tensor k = Tensors.ofLongs(kept), r = Tensors.ofLongs(removed);
+            StructuredObs.Fit fit = StructuredObs.refit(w, g, kept);
+
+            Tensor h = g.index_select(0, k).index_select(1, k);
+            h = h.add(torch.eye(kept.length).to(torch.ScalarType.Double).mul(new Scalar(fit.lambda())));
+            Tensor rhs = g.index_select(0, k)
+                    .index_select(1, r)
+                    .mm(w.index_select(1, r).t());
+            Tensor expected =
+                    w.index_select(1, k).add(torch.linalg_solve(h, rhs).t());
+            double scale = Tensors.toDoubles(expected.abs().max())[0];
+            double diff = Tensors.toDoubles(
+                    fit.weight().index_select(1, k).sub(expected).abs().max())[0];
+            assertTrue(diff <= 1e-9 * scale, "refit in row blocks against one solve: " + diff);
+
+            Tensor keptColumns = fit.weight().index_select(1, k).to(torch.ScalarType.BFloat16);
+            Tensor full = torch.zeros_like(w);
+            full.index_copy_(1, k, keptColumns.to(torch.ScalarType.Double));
+            Tensor plain = w.clone();
+            plain.index_fill_(1, k, new Scalar(0.0));
+            double energy = StructuredObs.quadratic(w, g);
+            double before = StructuredObs.quadratic(plain, g) / energy;
+            double after = StructuredObs.quadratic(full.sub(w), g) / energy;
+            assertTrue(
+                    after < 0.05 * before, "the setting: a refit that recovers most (" + after + " vs " + before + ")");
+            for (Tensor cross : new Tensor[] {fit.cross(), null}) {
+                StructuredObs.Errors e = StructuredObs.relativeErrors(w, g, kept, keptColumns, cross);
+                assertEquals(before, e.before(), 1e-12 * before);
+                assertEquals(after, e.after(), 1e-9 * after);
+            }
+        }
+    }
+
+    private static Tensor doubles(long rows, long cols) {
+        return torch.randn(new long[] {rows, cols}).to(torch.ScalarType.Double);
     }
 
     /** The refit's kept columns against the normal equations solved independently. */
