@@ -43,11 +43,17 @@ import org.bytedeco.pytorch.global.torch;
  * <p>{@code greedy N D [exact]}: one layer's compensated relevance at N neurons and hidden size D on
  * a random W and a random Gram: the ridge inverse, the blocked greedy ({@link
  * StructuredObs#stepSize}) and, with {@code exact}, the one-channel-per-step greedy on Java arrays.
+ *
+ * <p>{@code fit N D K}: one projection's refit at N input channels, D outputs and K kept (the first
+ * of every N/K) on a random W and the Gram of 2,048 random tokens: the refit ({@link
+ * StructuredObs#refit}) and its errors ({@link StructuredObs#relativeErrors}).
  */
 public final class CompensationCost {
     public static void main(String[] args) throws Exception {
         CpuRuntime.configure(); // threads and BLAS as every entry point sets them
-        if (args[0].equals("greedy")) {
+        if (args[0].equals("fit")) {
+            fit(Integer.parseInt(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]));
+        } else if (args[0].equals("greedy")) {
             greedy(Integer.parseInt(args[1]), Integer.parseInt(args[2]), args.length > 3 && args[3].equals("exact"));
         } else {
             run(Path.of(args[1]), Integer.parseInt(args[2]), args[3], args.length > 4 ? args[4] : null);
@@ -109,6 +115,25 @@ public final class CompensationCost {
                     write,
                     score + stats + write,
                     peak);
+        }
+    }
+
+    private static void fit(int n, int d, int k) {
+        try (PointerScope scope = new PointerScope()) {
+            torch.manual_seed(7);
+            Tensor x = torch.randn(new long[] {2048, n}).to(torch.ScalarType.Double);
+            Tensor g = x.t().mm(x), w = torch.randn(new long[] {d, n}).to(torch.ScalarType.Double);
+            long[] kept = new long[k];
+            for (int i = 0; i < k; i++) kept[i] = (long) i * n / k;
+            long t0 = System.nanoTime();
+            StructuredObs.Fit fit = StructuredObs.refit(w, g, kept);
+            double refit = (System.nanoTime() - t0) / 1e9;
+            Tensor keptColumns = fit.weight().index_select(1, Tensors.ofLongs(kept));
+            long t1 = System.nanoTime();
+            StructuredObs.relativeErrors(w, g, kept, keptColumns, fit.cross());
+            double errors = (System.nanoTime() - t1) / 1e9;
+            System.out.printf(
+                    Locale.ROOT, "RESULT fit N %d D %d K %d: refit %.1f s, errors %.1f s%n", n, d, k, refit, errors);
         }
     }
 

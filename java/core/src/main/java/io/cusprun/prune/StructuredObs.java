@@ -169,35 +169,38 @@ public final class StructuredObs {
         return out;
     }
 
-    /** Σ a ∘ b in fp64, added in a fixed order (row blocks of {@value #UPDATE_ROWS}), so the same bits on any number of threads. */
+    /** Σ a ∘ b in fp64: {@link #rowSums} of the product, added in order. */
     private static double dot(Tensor a, Tensor b) {
-        int rows = (int) a.size(0);
         double sum = 0;
-        for (int lo = 0; lo < rows; lo += UPDATE_ROWS) {
-            try (PointerScope scope = new PointerScope()) {
-                int len = Math.min(UPDATE_ROWS, rows - lo);
-                for (double v : Tensors.toDoubles(a.narrow(0, lo, len).mul(b.narrow(0, lo, len)))) sum += v;
-            }
-        }
+        for (double v : rowSums(a, b, null)) sum += v;
+        return sum;
+    }
+
+    /** tr(X G Xᵀ) = Σ (X G) ∘ X: {@link #rowSums} of X G and X, added in order. */
+    static double quadratic(Tensor x, Tensor g) {
+        double sum = 0;
+        for (double v : rowSums(x, x, g)) sum += v;
         return sum;
     }
 
     /**
-     * tr(X G Xᵀ) = Σ (X G) ∘ X, over fixed blocks of {@value #UPDATE_ROWS} rows of X on the common
-     * pool, the blocks' sums added in order: the same bits on any number of threads.
+     * Per row i, Σ_j (A G)_ij B_ij ({@code g} null: Σ_j A_ij B_ij), over fixed blocks of {@value
+     * #UPDATE_ROWS} rows on the common pool: the same bits on any number of threads. Each row is
+     * summed whole by LibTorch (a reduction with one output per row keeps each row on one thread,
+     * which a sum over a whole block does not), and only the rows' sums come to Java.
      */
-    static double quadratic(Tensor x, Tensor g) {
-        int rows = (int) x.size(0), blocks = (rows + UPDATE_ROWS - 1) / UPDATE_ROWS;
-        double[] part = new double[blocks];
-        java.util.stream.IntStream.range(0, blocks).parallel().forEach(b -> {
+    private static double[] rowSums(Tensor a, Tensor b, Tensor g) {
+        int rows = (int) a.size(0), blocks = (rows + UPDATE_ROWS - 1) / UPDATE_ROWS;
+        double[] out = new double[rows];
+        java.util.stream.IntStream.range(0, blocks).parallel().forEach(k -> {
             try (PointerScope scope = new PointerScope()) {
-                Tensor xb = x.narrow(0, (long) b * UPDATE_ROWS, Math.min(UPDATE_ROWS, rows - b * UPDATE_ROWS));
-                part[b] = Tensors.toDoubles(xb.mm(g).mul(xb).sum())[0];
+                int lo = k * UPDATE_ROWS, len = Math.min(UPDATE_ROWS, rows - lo);
+                Tensor ak = a.narrow(0, lo, len);
+                Tensor product = (g == null ? ak : ak.mm(g)).mul(b.narrow(0, lo, len));
+                System.arraycopy(Tensors.toDoubles(product.sum(new long[] {1})), 0, out, lo, len);
             }
         });
-        double sum = 0;
-        for (double p : part) sum += p;
-        return sum;
+        return out;
     }
 
     /** The greedy order and each step's cost (the error the step adds, on the ridge objective). */

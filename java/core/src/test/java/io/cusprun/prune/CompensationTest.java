@@ -429,6 +429,34 @@ class CompensationTest {
         }
     }
 
+    /**
+     * The manifest's errors are the same bits on any number of LibTorch threads: row sums, added in
+     * order (a whole-tensor sum over a block is split by the thread count, and its last bits move).
+     */
+    @Test
+    void relativeErrorsDoNotDependOnTheThreadCount() {
+        int threads = torch.get_num_threads();
+        try (PointerScope scope = new PointerScope()) {
+            torch.manual_seed(23);
+            int d = 1100, n = 300;
+            Tensor a = doubles(900, n).pow(new Scalar(3));
+            Tensor g = a.t().mm(a), w = doubles(d, n);
+            long[] kept =
+                    IntStream.range(0, n).filter(c -> c % 3 != 0).asLongStream().toArray();
+            Tensor keptColumns = StructuredObs.refit(w, g, kept).weight().index_select(1, Tensors.ofLongs(kept));
+            double[][] seen = new double[2][];
+            int[] counts = {1, 3};
+            for (int i = 0; i < counts.length; i++) {
+                torch.set_num_threads(counts[i]);
+                StructuredObs.Errors e = StructuredObs.relativeErrors(w, g, kept, keptColumns, null);
+                seen[i] = new double[] {e.before(), e.after(), StructuredObs.quadratic(w, g)};
+            }
+            assertArrayEquals(seen[0], seen[1], 0.0);
+        } finally {
+            torch.set_num_threads(threads);
+        }
+    }
+
     private static Tensor doubles(long rows, long cols) {
         return torch.randn(new long[] {rows, cols}).to(torch.ScalarType.Double);
     }
