@@ -142,6 +142,16 @@ public record LayerWeights(
         }
     }
 
+    /** Moves the reference {@link WeightLoader} keeps on each tensor to {@code scope}. */
+    void handTo(org.bytedeco.javacpp.PointerScope scope) {
+        for (Tensor t :
+                new Tensor[] {inputNorm, qkv, qkvBias, o, oBias, postNorm, gateUp, gateUpBias, down, downBias}) {
+            if (t == null) continue;
+            scope.attach(t);
+            Tensors.release(t);
+        }
+    }
+
     void release() {
         for (Tensor t :
                 new Tensor[] {inputNorm, qkv, qkvBias, o, oBias, postNorm, gateUp, gateUpBias, down, downBias}) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -102,6 +103,27 @@ class CompensationTest {
 
     private Path model(Case c) throws Exception {
         return Fixtures.write(dir, Fixtures.spec(c.family, c.dtype));
+    }
+
+    /**
+     * A layer-major pass frees each layer's weights when the caller's scope for it closes, not at
+     * some later garbage collection (over an 8B model's 32 layers that held gigabytes beyond the
+     * memory plan); without a scope, asking for a layer is an error rather than a leak.
+     */
+    @Test
+    void aSteppersLayerIsFreedWithTheCallersScope() throws Exception {
+        Path model = model(Case.LLAMA3_BF16);
+        List<Batch> batches = List.of(Batch.pack(fitting().get(0).documents().subList(0, 2)));
+        try (LayerStepper stepper = LayerStepper.open(model, LoadOptions.DEFAULTS, batches)) {
+            io.cusprun.model.LayerWeights w;
+            try (PointerScope layer = new PointerScope()) {
+                w = stepper.layer(0);
+                stepper.advance(0, w);
+                assertFalse(w.down().isNull(), "alive while its scope is open");
+            }
+            assertTrue(w.down().isNull() && w.qkv().isNull(), "freed with the scope");
+            assertThrows(IllegalStateException.class, () -> stepper.layer(1));
+        }
     }
 
     @ParameterizedTest
