@@ -144,8 +144,7 @@ public record LayerWeights(
 
     /** Moves the reference {@link WeightLoader} keeps on each tensor to {@code scope}. */
     void handTo(org.bytedeco.javacpp.PointerScope scope) {
-        for (Tensor t :
-                new Tensor[] {inputNorm, qkv, qkvBias, o, oBias, postNorm, gateUp, gateUpBias, down, downBias}) {
+        for (Tensor t : tensors()) {
             if (t == null) continue;
             scope.attach(t);
             Tensors.release(t);
@@ -153,9 +152,13 @@ public record LayerWeights(
     }
 
     void release() {
-        for (Tensor t :
-                new Tensor[] {inputNorm, qkv, qkvBias, o, oBias, postNorm, gateUp, gateUpBias, down, downBias}) {
+        for (Tensor t : tensors()) {
             Tensors.release(t);
         }
+    }
+
+    /** The layer's tensors, null where the layout has none (biases). */
+    private Tensor[] tensors() {
+        return new Tensor[] {inputNorm, qkv, qkvBias, o, oBias, postNorm, gateUp, gateUpBias, down, downBias};
     }
 }

@@ -67,6 +67,7 @@ public final class StructuredObs {
                 Tensor gkr = gk.index_select(1, r), wr = w.index_select(1, r);
                 inRowBlocks(
                         (int) w.size(0),
+                        SOLVE_ROWS,
                         (lo, len) -> rhs.narrow(1, lo, len)
                                 .copy_(gkr.mm(wr.narrow(0, lo, len).t())));
             }
@@ -82,6 +83,7 @@ public final class StructuredObs {
                 Tensor deltaT = Tensors.emptyCpu(torch.ScalarType.Double, kept.length, w.size(0));
                 inRowBlocks(
                         (int) w.size(0),
+                        SOLVE_ROWS,
                         (lo, len) -> deltaT.narrow(1, lo, len)
                                 .copy_(torch.cholesky_solve(
                                         rhs.narrow(1, lo, len), factor))); // (G_KK + λI)⁻¹ G_KR W_Rᵀ
@@ -93,13 +95,17 @@ public final class StructuredObs {
         }
     }
 
-    /** Runs {@code block(lo, len)} over the blocks of {@value #SOLVE_ROWS} of {@code rows}, on the common pool. */
-    private static void inRowBlocks(int rows, java.util.function.BiConsumer<Integer, Integer> block) {
-        int blocks = (rows + SOLVE_ROWS - 1) / SOLVE_ROWS;
+    /**
+     * Runs {@code block(lo, len)} over the blocks of {@code blockRows} of {@code rows}, on the
+     * common pool, each in its own PointerScope: a fixed grid, so the same calls on any number of
+     * threads.
+     */
+    private static void inRowBlocks(int rows, int blockRows, java.util.function.BiConsumer<Integer, Integer> block) {
+        int blocks = (rows + blockRows - 1) / blockRows;
         java.util.stream.IntStream.range(0, blocks).parallel().forEach(b -> {
             try (PointerScope scope = new PointerScope()) {
-                int lo = b * SOLVE_ROWS;
-                block.accept(lo, Math.min(SOLVE_ROWS, rows - lo));
+                int lo = b * blockRows;
+                block.accept(lo, Math.min(blockRows, rows - lo));
             }
         });
     }
@@ -158,14 +164,11 @@ public final class StructuredObs {
 
     /** x g, over fixed blocks of {@value #UPDATE_ROWS} rows of x on the common pool (BLAS runs single-threaded). */
     private static Tensor product(Tensor x, Tensor g) {
-        int rows = (int) x.size(0), blocks = (rows + UPDATE_ROWS - 1) / UPDATE_ROWS;
-        Tensor out = Tensors.emptyCpu(x.scalar_type(), rows, g.size(1));
-        java.util.stream.IntStream.range(0, blocks).parallel().forEach(b -> {
-            try (PointerScope scope = new PointerScope()) {
-                int lo = b * UPDATE_ROWS, len = Math.min(UPDATE_ROWS, rows - lo);
-                out.narrow(0, lo, len).copy_(x.narrow(0, lo, len).mm(g));
-            }
-        });
+        Tensor out = Tensors.emptyCpu(x.scalar_type(), x.size(0), g.size(1));
+        inRowBlocks(
+                (int) x.size(0),
+                UPDATE_ROWS,
+                (lo, len) -> out.narrow(0, lo, len).copy_(x.narrow(0, lo, len).mm(g)));
         return out;
     }
 
@@ -190,15 +193,11 @@ public final class StructuredObs {
      * which a sum over a whole block does not), and only the rows' sums come to Java.
      */
     private static double[] rowSums(Tensor a, Tensor b, Tensor g) {
-        int rows = (int) a.size(0), blocks = (rows + UPDATE_ROWS - 1) / UPDATE_ROWS;
-        double[] out = new double[rows];
-        java.util.stream.IntStream.range(0, blocks).parallel().forEach(k -> {
-            try (PointerScope scope = new PointerScope()) {
-                int lo = k * UPDATE_ROWS, len = Math.min(UPDATE_ROWS, rows - lo);
-                Tensor ak = a.narrow(0, lo, len);
-                Tensor product = (g == null ? ak : ak.mm(g)).mul(b.narrow(0, lo, len));
-                System.arraycopy(Tensors.toDoubles(product.sum(new long[] {1})), 0, out, lo, len);
-            }
+        double[] out = new double[(int) a.size(0)];
+        inRowBlocks(out.length, UPDATE_ROWS, (lo, len) -> {
+            Tensor ak = a.narrow(0, lo, len);
+            Tensor product = (g == null ? ak : ak.mm(g)).mul(b.narrow(0, lo, len));
+            System.arraycopy(Tensors.toDoubles(product.sum(new long[] {1})), 0, out, lo, len);
         });
         return out;
     }
@@ -408,7 +407,7 @@ public final class StructuredObs {
     /**
      * {@code h[k][:, k]} in row-major order, through two transposes: LibTorch gathers columns one
      * strided element at a time, rows as whole copies. At most three N × N matrices at once with
-     * {@code h}, as the two gathers made before.
+     * {@code h}, as with two direct gathers.
      */
     private static Tensor compact(Tensor h, Tensor k) {
         Tensor byColumn;
