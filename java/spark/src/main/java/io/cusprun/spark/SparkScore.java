@@ -37,8 +37,11 @@ import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
+import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.config.Configuration;
+import org.apache.logging.log4j.core.config.LoggerConfig;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkException;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -222,10 +225,11 @@ public final class SparkScore {
                             + " local mode schedules no GPUs and scores on the CPU without it");
         }
         if (!local) shipAppJars(conf, appJars(jobJar()));
-        quietSparkDefaults(conf);
+        boolean sparkDefaults = quietSparkDefaults(conf);
 
         long start = System.nanoTime();
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+            if (sparkDefaults) quietLostConnections();
             double startup = (System.nanoTime() - start) / 1e9;
             int n = tasks > 0 ? tasks : sc.defaultParallelism();
             LongAccumulator documents = sc.sc().longAccumulator("cusprun documents");
@@ -361,15 +365,41 @@ public final class SparkScore {
      * them again as the context starts. Then the job asks for WARN through {@code spark.log.level}
      * (Spark's own setting, applied as the context starts), as its {@code log4j2.properties}
      * does under {@code java -cp}; a configuration of the user's ($SPARK_HOME/conf,
-     * {@code -Dlog4j2.configurationFile}, {@code spark.log.level}) is left alone.
+     * {@code -Dlog4j2.configurationFile}, {@code spark.log.level}) is left alone. Returns whether
+     * Spark's defaults are in use.
      */
-    static void quietSparkDefaults(SparkConf conf) {
-        // the context of Spark's classes (log4j keeps one per class loader; ours is a child of it)
-        if (!(LogManager.getContext(SparkConf.class.getClassLoader(), false) instanceof LoggerContext spark)) return;
+    static boolean quietSparkDefaults(SparkConf conf) {
+        LoggerContext spark = sparkLogging();
+        if (spark == null) return false;
         String source = spark.getConfiguration().getConfigurationSource().getLocation();
-        if (source != null && source.contains("org/apache/spark/log4j2-defaults")) {
-            conf.setIfMissing("spark.log.level", "WARN");
-        }
+        if (source == null || !source.contains("org/apache/spark/log4j2-defaults")) return false;
+        conf.setIfMissing("spark.log.level", "WARN");
+        return true;
+    }
+
+    /**
+     * When an executor is lost, the scheduler's one "Lost executor ... worker lost" line reports it;
+     * the driver's transport handler then warns about the same closed socket with a netty stack
+     * trace, or not, depending on when the socket closes. Under Spark's defaults that handler logs
+     * errors only, as our {@code log4j2.properties} sets it. Called once the context has started,
+     * when Spark has finished setting up its logging.
+     */
+    static void quietLostConnections() {
+        LoggerContext spark = sparkLogging();
+        if (spark == null) return;
+        Configuration config = spark.getConfiguration();
+        if (config.getLoggers().containsKey(TRANSPORT_HANDLER)) return;
+        config.addLogger(TRANSPORT_HANDLER, new LoggerConfig(TRANSPORT_HANDLER, Level.ERROR, true));
+        spark.updateLoggers();
+    }
+
+    static final String TRANSPORT_HANDLER = "org.apache.spark.network.server.TransportChannelHandler";
+
+    /** The log4j context of Spark's classes (log4j keeps one per class loader; ours may be a child of it). */
+    private static LoggerContext sparkLogging() {
+        return LogManager.getContext(SparkConf.class.getClassLoader(), false) instanceof LoggerContext spark
+                ? spark
+                : null;
     }
 
     /**
