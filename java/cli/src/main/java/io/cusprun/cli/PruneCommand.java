@@ -299,7 +299,8 @@ public final class PruneCommand implements Command {
                 WriteOptions.of(provenance)
                         .withDocuments(documents)
                         .withVocabulary(vocab)
-                        .withExisting(cl.hasOption("force") ? ExistingOutput.REPLACE : ExistingOutput.REFUSE));
+                        .withExisting(cl.hasOption("force") ? ExistingOutput.REPLACE : ExistingOutput.REFUSE)
+                        .withHeld(PruneData.scored(scored).heapBytes()));
         if (vocab != null) {
             console.err()
                     .printf(

@@ -15,7 +15,6 @@ import io.cusprun.model.MemorySettings;
 import io.cusprun.model.TensorInfo;
 import io.cusprun.prune.CheckpointPruner;
 import io.cusprun.prune.Method;
-import io.cusprun.prune.Provenance;
 import io.cusprun.prune.PrunePlan;
 import io.cusprun.prune.PruneSettings;
 import io.cusprun.prune.PruneStatistics;
@@ -254,6 +253,9 @@ public final class Comparison {
             generalTokens = tokens(pruner, List.of(spec.generalCorpus()), k, seed);
             general = pruner.scoreTokenized(generalTokens, spec.scoring()).corpora();
         }
+        // the repeat's scored corpora stay on the heap through every refit of its models
+        long heldScores =
+                PruneData.scored(expert).heapBytes() + PruneData.scored(general).heapBytes();
         boolean keep = k == 0 && spec.keepDir() != null; // the kept models are the first repeat's
         // shortgpt's calibration pass (with block influence) also collects the sums wanda-sp and flap
         // read: run first, it serves all three (ExpertPruner keeps the last pass)
@@ -300,16 +302,17 @@ public final class Comparison {
                         shownPlan = plan;
                     }
                     String name = String.format(Locale.ROOT, "%s-%02d", variant.label(), Math.round(ratio * 100));
-                    Provenance provenance = pruner.provenance(
-                            method.needsCalibration()
-                                    ? PruneData.scored(scored).withDocuments(expertTokens)
-                                    : PruneData.scored(scored));
+                    WriteOptions write = WriteOptions.of(pruner.provenance(
+                                    method.needsCalibration()
+                                            ? PruneData.scored(scored).withDocuments(expertTokens)
+                                            : PruneData.scored(scored)))
+                            .withDocuments(documents)
+                            .withHeld(heldScores);
                     Evaluated e = writeAndEvaluate(
                             pruner,
                             plan,
                             keep ? spec.keepDir().resolve(name) : scratch.resolve(name),
-                            provenance,
-                            documents,
+                            write,
                             null,
                             variant.label(),
                             ratio,
@@ -317,7 +320,7 @@ public final class Comparison {
                     rows.add(e.row());
                     log.println(tag + ComparisonText.format(e.row()));
                     if (k == 0 && shown && spec.vocabTrim() != null) {
-                        vocabulary = trimmedVocabulary(pruner, plan, provenance, documents, e, name, keep, scratch);
+                        vocabulary = trimmedVocabulary(pruner, plan, write, e, name, keep, scratch);
                     }
                 }
             }
@@ -339,8 +342,9 @@ public final class Comparison {
                                 pruner,
                                 plan,
                                 scratch.resolve("dimensions"),
-                                pruner.provenance(PruneData.scored(subset)),
-                                subsetTokens,
+                                WriteOptions.of(pruner.provenance(PruneData.scored(subset)))
+                                        .withDocuments(subsetTokens)
+                                        .withHeld(heldScores),
                                 null,
                                 label,
                                 middle,
@@ -366,8 +370,7 @@ public final class Comparison {
     private List<VocabularyRow> trimmedVocabulary(
             ExpertPruner pruner,
             PrunePlan plan,
-            Provenance provenance,
-            List<TokenizedCorpus> documents,
+            WriteOptions write,
             Evaluated whole,
             String name,
             boolean keep,
@@ -382,8 +385,7 @@ public final class Comparison {
                 pruner,
                 plan,
                 out,
-                provenance,
-                documents,
+                write,
                 trim,
                 "cusprun + trim-vocab",
                 whole.row().requestedRatio(),
@@ -412,29 +414,22 @@ public final class Comparison {
     }
 
     /**
-     * Writes the plan's model to {@code out} (refit on {@code documents} when the plan's settings
-     * compensate; vocabulary trimmed to {@code vocab} unless null), evaluates it and deletes it
-     * unless it is kept.
+     * Writes the plan's model to {@code out} as {@code write} says (refit on its documents when the
+     * plan's settings compensate), its vocabulary trimmed to {@code vocab} unless null, an earlier
+     * output replaced; evaluates it and deletes it unless it is kept.
      */
     private Evaluated writeAndEvaluate(
             ExpertPruner pruner,
             PrunePlan plan,
             Path out,
-            Provenance provenance,
-            List<TokenizedCorpus> documents,
+            WriteOptions write,
             VocabularyTrim vocab,
             String label,
             double ratio,
             boolean keep)
             throws IOException {
         try {
-            pruner.write(
-                    plan,
-                    out,
-                    WriteOptions.of(provenance)
-                            .withDocuments(documents)
-                            .withVocabulary(vocab)
-                            .withExisting(ExistingOutput.REPLACE));
+            pruner.write(plan, out, write.withVocabulary(vocab).withExisting(ExistingOutput.REPLACE));
             long params = vocab == null ? plan.keptParams() : writtenParams(out);
             // the trimmed model's row is its bits per byte; multiple choice is left out (it saves the time)
             Evaluated e = evaluate(label, ratio, plan.blockRatio(), plan.totalRatio(), params, out, vocab == null);

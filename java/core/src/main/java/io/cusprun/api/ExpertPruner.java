@@ -263,7 +263,7 @@ public final class ExpertPruner implements AutoCloseable {
                     throw new SettingException(
                             "relevance", "compensated needs the scored corpora's documents (or use ablation)");
                 }
-                UnprunedGrams grams = grams(calibration, true);
+                UnprunedGrams grams = grams(calibration, true, data.heapBytes());
                 UnitScores compensated;
                 if (grams != null && !(grams instanceof SpilledGrams)) {
                     compensated = CompensatedRelevance.of(ablation, grams);
@@ -398,7 +398,7 @@ public final class ExpertPruner implements AutoCloseable {
             CheckpointPruner.write(modelDir, plan, out, options.provenance(), force, null, options.vocabulary());
             return;
         }
-        try (Compensation.Refit refit = compensate(plan, documents)) {
+        try (Compensation.Refit refit = compensate(plan, documents, options.heldBytes())) {
             CheckpointPruner.write(modelDir, plan, out, options.provenance(), force, refit, options.vocabulary());
         }
     }
@@ -411,9 +411,13 @@ public final class ExpertPruner implements AutoCloseable {
         return plan.settings().compensate() && Compensation.applies(plan) && !documents.isEmpty();
     }
 
-    /** The refit of {@code plan}'s kept columns on {@code documents}; close it when written. */
-    public Compensation.Refit compensate(PrunePlan plan, List<TokenizedCorpus> documents) throws IOException {
-        UnprunedGrams grams = grams(documents, false);
+    /**
+     * The refit of {@code plan}'s kept columns on {@code documents}, with {@code heldBytes} kept by
+     * the caller meanwhile ({@link WriteOptions#heldBytes}); close it when written.
+     */
+    public Compensation.Refit compensate(PrunePlan plan, List<TokenizedCorpus> documents, long heldBytes)
+            throws IOException {
+        UnprunedGrams grams = grams(documents, false, heldBytes);
         return grams == null ? Compensation.fit(modelDir, plan, documents) : Compensation.fit(modelDir, plan, grams);
     }
 
@@ -421,12 +425,12 @@ public final class ExpertPruner implements AutoCloseable {
      * {@code documents}' Grams, held (the same documents as last time: no second pass), or null
      * where they are too big to hold ({@link #compensationPlan}); a memory budget too small even
      * for one layer's Grams at a time is refused here, before the pass ({@code relevance}: the pass
-     * computes the compensated relevance too).
+     * computes the compensated relevance too; {@code heldBytes}: what the caller keeps meanwhile).
      */
-    private UnprunedGrams grams(List<TokenizedCorpus> documents, boolean relevance) throws IOException {
+    private UnprunedGrams grams(List<TokenizedCorpus> documents, boolean relevance, long heldBytes) throws IOException {
         if (lastGrams != null && lastGrams.corpora().equals(documents)) return lastGrams.grams();
         dropGrams();
-        if (!compensationPlan(documents, relevance).work().heldGrams()) return null;
+        if (!compensationPlan(documents, relevance, heldBytes).work().heldGrams()) return null;
         UnprunedGrams grams = UnprunedGrams.hold(modelDir, documents);
         lastGrams = new HeldGrams(documents, grams);
         return grams;
@@ -498,10 +502,12 @@ public final class ExpertPruner implements AutoCloseable {
      * relevance's pass spilled them: the same bound). Held Grams serve every later reader, so
      * they are planned with the compensated relevance's working set; one layer's at a time with
      * it only where {@code relevance} (this pass computes the compensated relevance; the refit
-     * alone needs less). Throws {@link IllegalArgumentException} when even that does not fit,
-     * saying the smallest budget that works.
+     * alone needs less). {@code heldBytes} is what the caller keeps on the host meanwhile (its
+     * scored corpora, {@link PruneData#heapBytes}). Throws {@link IllegalArgumentException} when
+     * even that does not fit, saying the smallest budget that works.
      */
-    public CompensationPlan compensationPlan(List<TokenizedCorpus> documents, boolean relevance) throws IOException {
+    public CompensationPlan compensationPlan(List<TokenizedCorpus> documents, boolean relevance, long heldBytes)
+            throws IOException {
         int longest = documents.stream()
                 .flatMap(c -> c.documents().stream())
                 .mapToInt(d -> d.length)
@@ -513,16 +519,18 @@ public final class ExpertPruner implements AutoCloseable {
         int batchTokens = Math.max(2048, longest);
         boolean hold = UnprunedGrams.heldBytes(ModelConfig.read(modelDir), documents.size()) <= heldGramsBytes;
         if (hold) {
-            MemoryPlan.Work held =
-                    MemoryPlan.Work.compensate(batchTokens, 64, longest, tokens, docs, documents.size(), true, true);
+            MemoryPlan.Work held = MemoryPlan.Work.compensate(
+                            batchTokens, 64, longest, tokens, docs, documents.size(), true, true)
+                    .withHeld(heldBytes);
             try {
                 return new CompensationPlan(Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, held), held);
             } catch (IllegalArgumentException tooSmall) {
                 // one layer's Grams at a time may still fit
             }
         }
-        MemoryPlan.Work streamed =
-                MemoryPlan.Work.compensate(batchTokens, 64, longest, tokens, docs, documents.size(), false, relevance);
+        MemoryPlan.Work streamed = MemoryPlan.Work.compensate(
+                        batchTokens, 64, longest, tokens, docs, documents.size(), false, relevance)
+                .withHeld(heldBytes);
         return new CompensationPlan(Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, streamed), streamed);
     }
 

@@ -44,6 +44,16 @@ public record PruneData(List<CorpusScores> scored, List<TokenizedCorpus> documen
         return new PruneData(scored, d, scoreFiles);
     }
 
+    /**
+     * The bytes the scored corpora's rank statistics take on the heap: held by the caller through
+     * a compensation pass that follows, whose memory plan counts them.
+     */
+    public long heapBytes() {
+        return scored.stream()
+                .mapToLong(io.cusprun.score.CorpusScores::heapBytes)
+                .sum();
+    }
+
     public PruneData withScoreFiles(List<Path> f) {
         return new PruneData(scored, documents, f);
     }

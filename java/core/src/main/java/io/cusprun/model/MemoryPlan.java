@@ -74,6 +74,9 @@ public record MemoryPlan(
      * @param heldGrams    compensation keeps every layer's Grams (else one layer's at a time)
      * @param relevance    compensation's pass also computes the compensated relevance (its greedy's
      *                     working set counts); else it serves the refit alone
+     * @param heldBytes    what the caller keeps on the host through the pass: the scored corpora's
+     *                     rank statistics ({@code io.cusprun.score.CorpusScores#heapBytes}) while
+     *                     compensation runs after scoring
      */
     public record Work(
             Pass pass,
@@ -87,7 +90,8 @@ public record MemoryPlan(
             long totalTokens,
             long totalDocs,
             boolean heldGrams,
-            boolean relevance) {
+            boolean relevance,
+            long heldBytes) {
 
         /**
          * Perplexity or multiple choice: windows of at most {@code maxDocTokens} packed into
@@ -106,7 +110,8 @@ public record MemoryPlan(
                     totalTokens,
                     totalDocs,
                     false,
-                    false);
+                    false,
+                    0);
         }
 
         /**
@@ -128,7 +133,8 @@ public record MemoryPlan(
                     totalTokens,
                     totalDocs,
                     false,
-                    false);
+                    false,
+                    0);
         }
 
         /**
@@ -158,7 +164,8 @@ public record MemoryPlan(
                     totalTokens,
                     totalDocs,
                     heldGrams,
-                    relevance);
+                    relevance,
+                    0);
         }
 
         /**
@@ -178,7 +185,8 @@ public record MemoryPlan(
                     totalTokens,
                     totalDocs,
                     false,
-                    false);
+                    false,
+                    0);
         }
 
         /** The rank accumulators: per corpus, {@code bins} histogram bins, neuron-level units too. */
@@ -195,7 +203,27 @@ public record MemoryPlan(
                     totalTokens,
                     totalDocs,
                     heldGrams,
-                    relevance);
+                    relevance,
+                    heldBytes);
+        }
+
+        /** With {@code bytes} that the caller keeps on the host through the pass. */
+        public Work withHeld(long bytes) {
+            if (bytes < 0) throw new IllegalArgumentException("held bytes must be >= 0");
+            return new Work(
+                    pass,
+                    batchTokens,
+                    batchDocs,
+                    maxDocTokens,
+                    corpora,
+                    bins,
+                    neurons,
+                    workers,
+                    totalTokens,
+                    totalDocs,
+                    heldGrams,
+                    relevance,
+                    bytes);
         }
 
         /** {@code workers} workers on this device (CPU workers share a resident model). */
@@ -212,7 +240,8 @@ public record MemoryPlan(
                     totalTokens,
                     totalDocs,
                     heldGrams,
-                    relevance);
+                    relevance,
+                    heldBytes);
         }
     }
 
@@ -341,7 +370,7 @@ public record MemoryPlan(
         boolean compensate = work.pass() == Pass.COMPENSATE;
         long compensation =
                 compensate ? compensationBytes(config, work.corpora(), work.heldGrams(), work.relevance()) : 0;
-        long hostExtra = PROCESS_BYTES + accumulators + compensation + (gpu ? CUDA_HOST_BYTES : 0);
+        long hostExtra = PROCESS_BYTES + accumulators + compensation + work.heldBytes() + (gpu ? CUDA_HOST_BYTES : 0);
         long inMemoryPeakDevice = inMemoryDevice + (gpu ? CUDA_DEVICE_BYTES : 0);
         long inMemoryHost = gpu ? hostExtra + mapped : inMemoryDevice + mapped + hostExtra;
         long inMemoryOnDevice = gpu ? inMemoryPeakDevice : inMemoryHost;

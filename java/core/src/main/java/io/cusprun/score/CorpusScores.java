@@ -28,6 +28,11 @@ public record CorpusScores(
         return a;
     }
 
+    /** The bytes its accumulators take on the heap ({@link RankAccumulator#heapBytes}). */
+    public long heapBytes() {
+        return modules.values().stream().mapToLong(RankAccumulator::heapBytes).sum();
+    }
+
     public boolean has(ModuleKind kind) {
         return modules.keySet().stream().anyMatch(k -> k.kind() == kind);
     }

@@ -65,6 +65,14 @@ public final class RankAccumulator {
         return of(rankMax, rankHist, relevanceSum, documents);
     }
 
+    /**
+     * The bytes its arrays take on the heap: per unit the running max (4), the histogram (4 per
+     * bin) and the exact sum (16), as the memory plan counts rank accumulators.
+     */
+    public long heapBytes() {
+        return (long) size * (4 + 4L * bins + 16);
+    }
+
     public int size() {
         return size;
     }

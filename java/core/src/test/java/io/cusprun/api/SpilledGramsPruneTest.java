@@ -114,7 +114,7 @@ class SpilledGramsPruneTest {
             if (grams == Grams.STREAMED) pruner.usableSpace = d -> 0;
             assertEquals(
                     grams == Grams.HELD,
-                    pruner.compensationPlan(docs, true).work().heldGrams());
+                    pruner.compensationPlan(docs, true, 0).work().heldGrams());
             List<CorpusScores> scored =
                     pruner.scoreTokenized(docs, ScoreSettings.DEFAULTS).corpora();
             PrunePlan plan = pruner.plan(

@@ -10,6 +10,7 @@ import io.cusprun.corpus.CorpusKind;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
 import io.cusprun.prune.UnprunedGrams;
+import io.cusprun.score.ScoreSettings;
 import io.cusprun.testing.Fixtures;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -117,19 +118,77 @@ class MemoryPlanTest {
                 new CorpusSpec(CorpusKind.LANGUAGE, "a", Path.of("a")), Fixtures.randomDocs(5, 30, 30, 30)));
         try (ExpertPruner pruner = ExpertPruner.open(model)) {
             ExpertPruner.CompensationPlan roomy = pruner.withMemory(MemorySettings.DEFAULTS.withBudget(1L << 40))
-                    .compensationPlan(docs, true);
+                    .compensationPlan(docs, true, 0);
             assertTrue(roomy.work().heldGrams());
             ExpertPruner.CompensationPlan tight = pruner.withMemory(
                             MemorySettings.DEFAULTS.withBudget(roomy.plan().peakHost() - 1))
-                    .compensationPlan(docs, true);
+                    .compensationPlan(docs, true, 0);
             assertFalse(tight.work().heldGrams());
             assertTrue(tight.plan().peakHost() < roomy.plan().peakHost());
             IllegalArgumentException e = assertThrows(
                     IllegalArgumentException.class,
                     () -> pruner.withMemory(MemorySettings.DEFAULTS.withBudget(
                                     tight.plan().peakHost() - 1))
-                            .compensationPlan(docs, true));
+                            .compensationPlan(docs, true, 0));
             assertTrue(e.getMessage().contains("--memory-budget "), e.getMessage());
         }
+    }
+
+    /**
+     * The scored corpora a caller keeps through compensation (prune holds them for the manifest,
+     * compare for every method of a draw) count in its plan, at the bytes scoring's plan gives
+     * their accumulators: with them a budget that held the pass without them is refused.
+     */
+    @Test
+    void scoredCorporaHeldThroughCompensationCountInItsPlan() throws Exception {
+        Path model = Fixtures.write(dir.resolve("model"), Fixtures.spec(Fixtures.Family.LLAMA3, DType.BF16));
+        List<TokenizedCorpus> docs = List.of(
+                new TokenizedCorpus(
+                        new CorpusSpec(CorpusKind.LANGUAGE, "a", Path.of("a")), Fixtures.randomDocs(5, 30, 30, 31)),
+                new TokenizedCorpus(
+                        new CorpusSpec(CorpusKind.TASK, "b", Path.of("b")), Fixtures.randomDocs(4, 20, 40, 32)));
+        ScoreSettings scoring = ScoreSettings.DEFAULTS;
+        try (ExpertPruner pruner = ExpertPruner.open(model)) {
+            long held = io.cusprun.api.PruneData.scored(
+                            pruner.scoreTokenized(docs, scoring).corpora())
+                    .heapBytes();
+            // what scoring's plan counts for the same two corpora's accumulators
+            ModelConfig c = ModelConfig.read(model);
+            MemoryPlan.Work work = MemoryPlan.Work.score(2048, 16, 40, 200, 9);
+            long accumulators = MemoryPlan.of(
+                                    c,
+                                    DType.BF16,
+                                    LoadOptions.DEFAULTS,
+                                    roomy(),
+                                    work.withRanks(2, scoring.bins(), false))
+                            .peakHost()
+                    - MemoryPlan.of(c, DType.BF16, LoadOptions.DEFAULTS, roomy(), work)
+                            .peakHost();
+            assertTrue(held > 0);
+            assertEquals(accumulators, held);
+
+            ExpertPruner.CompensationPlan without = pruner.withMemory(roomy()).compensationPlan(docs, true, 0);
+            ExpertPruner.CompensationPlan with = pruner.withMemory(roomy()).compensationPlan(docs, true, held);
+            assertEquals(without.work().heldGrams(), with.work().heldGrams());
+            assertEquals(without.plan().peakHost() + held, with.plan().peakHost());
+            // a budget that streamed the pass without the scores is refused with them, naming the least
+            MemorySettings streamedBudget = MemorySettings.DEFAULTS.withBudget(pruner.withMemory(
+                            MemorySettings.DEFAULTS.withBudget(without.plan().peakHost() - 1))
+                    .compensationPlan(docs, true, 0)
+                    .plan()
+                    .peakHost());
+            assertFalse(pruner.withMemory(streamedBudget)
+                    .compensationPlan(docs, true, 0)
+                    .work()
+                    .heldGrams());
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> pruner.withMemory(streamedBudget).compensationPlan(docs, true, held));
+            assertTrue(e.getMessage().contains("--memory-budget "), e.getMessage());
+        }
+    }
+
+    private static MemorySettings roomy() {
+        return MemorySettings.DEFAULTS.withBudget(1L << 40);
     }
 }
