@@ -146,25 +146,29 @@ public final class CompensationCost {
             long t0 = System.nanoTime();
             Tensor hinv = StructuredObs.ridgeInverseTensor(g);
             double inverse = (System.nanoTime() - t0) / 1e9;
+            double[] wa = exact ? Tensors.toDoubles(w) : null, ha = exact ? Tensors.toDoubles(hinv) : null;
             long t1 = System.nanoTime();
-            StructuredObs.blockedGreedy(w, hinv, StructuredObs.stepSize(n));
+            StructuredObs.Greedy order =
+                    StructuredObs.blockedGreedy(w, hinv, StructuredObs.stepSize(n)); // overwrites hinv
             double blocked = (System.nanoTime() - t1) / 1e9;
             String exactTime = "not run";
             if (exact) {
-                double[] wa = Tensors.toDoubles(w), ha = Tensors.toDoubles(hinv);
                 long t2 = System.nanoTime();
                 StructuredObs.greedy(wa, d, n, ha);
                 exactTime = String.format(Locale.ROOT, "%.1f s", (System.nanoTime() - t2) / 1e9);
             }
             System.out.printf(
                     Locale.ROOT,
-                    "RESULT greedy N %d D %d: ridge inverse %.1f s, blocked greedy (%d per step) %.1f s, exact greedy %s%n",
+                    "RESULT greedy N %d D %d: ridge inverse %.1f s, blocked greedy (%d per step) %.1f s, exact greedy %s;"
+                            + " order %08x, costs %08x (hashes: the same bits give the same)%n",
                     n,
                     d,
                     inverse,
                     StructuredObs.stepSize(n),
                     blocked,
-                    exactTime);
+                    exactTime,
+                    java.util.Arrays.hashCode(order.order()),
+                    java.util.Arrays.hashCode(order.cost()));
         }
     }
 }

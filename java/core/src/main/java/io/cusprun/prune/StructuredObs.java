@@ -314,8 +314,9 @@ public final class StructuredObs {
     private static final int UPDATE_ROWS = 512;
 
     /**
-     * The greedy order of {@code w} [D, N] on H⁻¹ {@code hinv} [N, N] (fp64 tensors, not changed),
-     * removing {@code step} channels at a time: the {@code step} cheapest by the current costs,
+     * The greedy order of {@code w} [D, N] (fp64, not changed) on the symmetric H⁻¹ {@code hinv}
+     * [N, N] (fp64, row- or column-major; overwritten: it is the working copy, which saves an N × N
+     * copy), removing {@code step} channels at a time: the {@code step} cheapest by the current costs,
      * in cost order (ties to the lower index), then the exact block update of the rest, {@code W_R −=
      * W_B [(H⁻¹)_BB]⁻¹ (H⁻¹)_BR} and {@code (H⁻¹)_RR −= (H⁻¹)_RB [(H⁻¹)_BB]⁻¹ (H⁻¹)_BR}. Step 1 is
      * the exact greedy; larger steps turn the N rank-1 updates (memory-bound: each touches all of
@@ -327,7 +328,7 @@ public final class StructuredObs {
      * the products of the whole matrix; the rows of a step's block are read from the triangle, the
      * part left of the diagonal from the block's columns); the update zeroes the removed
      * channels' rows and columns (their Schur complement), which stay in place, out of play, until
-     * they are an eighth of what is held, and are then dropped in one copy. The products run over
+     * they are an eighth of what is held, and are then dropped in one gather. The products run over
      * fixed blocks of {@value #UPDATE_ROWS} rows on the common pool, each one single-threaded BLAS
      * call.
      */
@@ -339,8 +340,13 @@ public final class StructuredObs {
         int[] orig = new int[n]; // held row → channel
         for (int j = 0; j < n; j++) orig[j] = j;
         boolean[] out = new boolean[n]; // held row already removed
-        Tensor source = hinv.to(torch.ScalarType.Double); // copied in row-major order: a step gathers whole rows
-        Tensor h = Tensors.keep(source.is_contiguous() ? source.clone() : source.contiguous());
+        // row-major, as a step gathers whole rows; LAPACK's inverse comes column-major, which read
+        // row-major is its transpose: the same matrix, H⁻¹ being symmetric
+        Tensor h = Tensors.keep(hinv.is_contiguous() ? hinv : hinv.t());
+        if (!Tensors.isType(h, torch.ScalarType.Double) || !h.is_contiguous()) {
+            Tensors.release(h);
+            throw new IllegalArgumentException("H⁻¹ must be an fp64 tensor, row- or column-major");
+        }
         Tensor wt = Tensors.keep(w.to(torch.ScalarType.Double).t().contiguous());
         Tensor norm = Tensors.keep(wt.mul(wt).sum(new long[] {1})); // ‖W[:, j]‖², kept by the updates
         try {
@@ -405,28 +411,29 @@ public final class StructuredObs {
     }
 
     /**
-     * {@code h[k][:, k]} in row-major order, through two transposes: LibTorch gathers columns one
-     * strided element at a time, rows as whole copies. At most three N × N matrices at once with
-     * {@code h}, as with two direct gathers.
+     * {@code h[k][:, k]} in row-major order: each entry one element of a flat gather, in fixed
+     * blocks of {@value #UPDATE_ROWS} rows on the common pool (a row block's indices {@code k_i
+     * held + k_j} read each kept row of {@code h} in order; LibTorch gathers a column one strided
+     * element at a time). A copy: the same values whatever the blocks or threads.
      */
     private static Tensor compact(Tensor h, Tensor k) {
-        Tensor byColumn;
-        try (PointerScope scope = new PointerScope()) {
-            Tensor rowsT;
-            try (PointerScope rows = new PointerScope()) {
-                rowsT = Tensors.keep(h.index_select(0, k).t().contiguous()); // [held, m]: (c, i) = h[k_i][c]
+        long held = h.size(0);
+        int m = (int) k.size(0);
+        Tensor out = Tensors.emptyCpu(torch.ScalarType.Double, m, m);
+        Tensor flat = h.view(new long[] {-1});
+        int blocks = (m + UPDATE_ROWS - 1) / UPDATE_ROWS;
+        java.util.stream.IntStream.range(0, blocks).parallel().forEach(b -> {
+            try (PointerScope inner = new PointerScope()) {
+                int lo = b * UPDATE_ROWS, len = Math.min(UPDATE_ROWS, m - lo);
+                Tensor index = k.narrow(0, lo, len)
+                        .mul(new Scalar(held))
+                        .unsqueeze(1)
+                        .add(k.unsqueeze(0))
+                        .view(new long[] {-1});
+                torch.index_select_out(out.narrow(0, lo, len).view(new long[] {-1}), flat, 0, index);
             }
-            try {
-                byColumn = Tensors.keep(rowsT.index_select(0, k)); // [m, m]: (j, i) = h[k_i][k_j]
-            } finally {
-                Tensors.release(rowsT);
-            }
-        }
-        try {
-            return byColumn.t().contiguous();
-        } finally {
-            Tensors.release(byColumn);
-        }
+        });
+        return out;
     }
 
     /**

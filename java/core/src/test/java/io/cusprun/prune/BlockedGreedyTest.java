@@ -78,7 +78,7 @@ class BlockedGreedyTest {
             StructuredObs.Greedy exact = StructuredObs.greedy(l.w(), l.g());
             Tensor hinv = StructuredObs.ridgeInverseTensor(l.g());
             for (int step : new int[] {2, 4}) {
-                StructuredObs.Greedy blocked = StructuredObs.blockedGreedy(l.w(), hinv, step);
+                StructuredObs.Greedy blocked = StructuredObs.blockedGreedy(l.w(), hinv.clone(), step);
                 int[] sorted = blocked.order().clone();
                 Arrays.sort(sorted);
                 for (int i = 0; i < l.n(); i++) assertEquals(i, sorted[i], "a permutation");
