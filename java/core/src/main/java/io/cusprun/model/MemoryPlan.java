@@ -277,8 +277,8 @@ public record MemoryPlan(
      * relevance's greedy, up to 2,048 neurons the dimensions in parallel, each with its ridge
      * inverse H⁻¹, the greedy's copy of it and W's columns ({@code 8 X (2 F² + D F)}), plus one
      * inverse's transients ({@code 24 F²}: H, its Cholesky factor, the inverse as a tensor); above,
-     * the larger of the X inverses computed at once ({@code 24 X F²}) and the blocked greedy's
-     * ({@code 8 X F² + 8 F² + 16 D F}); or the block
+     * the X − 1 later inverses computed ({@code 24 (X − 1) F²}) beside the first's computation
+     * ({@code 24 F²}) or its blocked greedy ({@code 16 F² + 16 D F}); or the block
      * form's on o_proj ({@code 8 (3 (H d)² + 2 D H d)}); and the refit of the larger projection,
      * {@code N = max(F, H d)} channels with |K| ≤ N kept: first the row block G[K, :] with its two
      * column blocks, then G_KK + λI and its Cholesky factor, or the error's G[R, :] and G_RR, each
@@ -294,12 +294,12 @@ public record MemoryPlan(
             long hd = (long) ls.numAttentionHeads() * config.headDim();
             long n = Math.max(f, hd);
             // exact greedy (F ≤ 2,048): per dimension H⁻¹, its copy and W's columns, one inverse's
-            // transients; blocked greedy: the dimensions' inverses computed at once (H, its factor,
-            // the inverse each), then held while one greedy works in one of them, with the gather
-            // that drops the removed rows, Wᵀ and its copy
+            // transients; blocked greedy: the later dimensions' inverses computed (H, its factor, the
+            // inverse each) beside the first's computation or its greedy, which works in the
+            // inverse, with the gather that drops the removed rows, Wᵀ and its copy
             long greedy = f <= StructuredObs.EXACT_CHANNELS
                     ? 8L * dimensions * (2 * f * f + d * f) + 24 * f * f
-                    : Math.max(24L * dimensions * f * f, 8L * dimensions * f * f + 8 * f * f + 16 * d * f);
+                    : 24L * (dimensions - 1) * f * f + Math.max(24 * f * f, 16 * f * f + 16 * d * f);
             long heads = 8L * (3 * hd * hd + 2 * d * hd);
             long refit = 16 * n * n + 48 * d * n;
             layerGrams = Math.max(layerGrams, layerGramBytes(config, ls, dimensions));

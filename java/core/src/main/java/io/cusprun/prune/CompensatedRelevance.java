@@ -5,6 +5,8 @@ import io.cusprun.model.Tensors;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.stream.IntStream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -76,11 +78,30 @@ public final class CompensatedRelevance {
         }
     }
 
+    /** The task's inverse, or its own exception (not wrapped). */
+    private static Tensor computed(CompletableFuture<Tensor> task) {
+        try {
+            return task.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error r) throw r;
+            throw e;
+        }
+    }
+
+    /** Dimension {@code c}'s ridge inverse, kept past the calling thread's scope (release it). */
+    private static Tensor ridgeInverse(UnprunedGrams.Layer g, int c) {
+        try (PointerScope scope = new PointerScope()) {
+            return Tensors.keep(StructuredObs.ridgeInverseTensor(g.ffnPerCorpus()[c]));
+        }
+    }
+
     /**
      * One layer's statistic: the dimensions' greedy orders combined. Up to {@link
      * StructuredObs#EXACT_CHANNELS} neurons the exact greedy runs on Java arrays, the dimensions in
-     * parallel; above, the dimensions' ridge inverses run in parallel and then the blocked greedy
-     * on LibTorch (its products use every core), one dimension after the other.
+     * parallel; above, the dimensions' ridge inverses run in parallel and the blocked greedy on
+     * LibTorch (its products use every core) one dimension after the other, each as soon as its
+     * inverse is ready.
      */
     private static UnitScores.Layer layer(UnitScores ablation, UnprunedGrams.Layer g) {
         int f = (int) g.down().size(1);
@@ -96,24 +117,36 @@ public final class CompensatedRelevance {
                     .forEach(
                             c -> pos[c] = StructuredObs.greedy(w, d, f, hinv[c]).positions());
         } else {
-            // the inverses in parallel (each one single-threaded LAPACK call), then the greedy
-            // orders one after the other (each spreads its products over every core)
-            Tensor[] hinv = new Tensor[dims];
+            // the first dimension's inverse on this thread, the others as tasks on the common pool
+            // (each one single-threaded LAPACK call); then the greedy orders here one after the other
+            // as their inverse is ready (each spreads its products over the cores): with fewer cores
+            // than dimensions an order runs while the last inverses are computed, not beside an idle
+            // core. The same calls either way, so the same bits.
+            List<CompletableFuture<Tensor>> rest = IntStream.range(1, dims)
+                    .mapToObj(c -> CompletableFuture.supplyAsync(() -> ridgeInverse(g, c)))
+                    .toList();
+            int taken = 0; // of rest
             try {
-                IntStream.range(0, dims).parallel().forEach(c -> {
-                    try (PointerScope scope = new PointerScope()) {
-                        hinv[c] = Tensors.keep(StructuredObs.ridgeInverseTensor(g.ffnPerCorpus()[c]));
-                    }
-                });
                 Tensor w = g.down().to(torch.ScalarType.Double);
                 for (int c = 0; c < dims; c++) {
-                    pos[c] = StructuredObs.blockedGreedy(w, hinv[c], StructuredObs.stepSize(f))
-                            .positions();
-                    Tensors.release(hinv[c]);
-                    hinv[c] = null;
+                    Tensor hinv = c == 0 ? ridgeInverse(g, 0) : computed(rest.get(taken++));
+                    try {
+                        pos[c] = StructuredObs.blockedGreedy(w, hinv, StructuredObs.stepSize(f))
+                                .positions();
+                    } finally {
+                        Tensors.release(hinv);
+                    }
                 }
-            } finally {
-                for (Tensor t : hinv) Tensors.release(t);
+            } catch (RuntimeException | Error e) {
+                // the inverses not taken yet, once computed
+                for (CompletableFuture<Tensor> t : rest.subList(taken, rest.size())) {
+                    try {
+                        Tensors.release(t.join());
+                    } catch (RuntimeException ignored) {
+                        // failed too: nothing to release
+                    }
+                }
+                throw e;
             }
         }
         double[] stat = new double[f], tie = new double[f];

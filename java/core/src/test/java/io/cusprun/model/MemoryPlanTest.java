@@ -43,8 +43,8 @@ class MemoryPlanTest {
         assertEquals(layerGrams, MemoryPlan.gramBytes(c, x, false));
         assertEquals(MemoryPlan.gramBytes(c, x, true), UnprunedGrams.heldBytes(c, x));
 
-        // F > 2,048: the blocked greedy; the larger of the X inverses computed at once and one greedy's set
-        long relevance = Math.max(24 * x * f * f, 8 * x * f * f + 8 * f * f + 16 * d * f);
+        // F > 2,048: the blocked greedy; the later X - 1 inverses beside the first's or its greedy's set
+        long relevance = 24 * (x - 1) * f * f + Math.max(24 * f * f, 16 * f * f + 16 * d * f);
         assertEquals(4_831_838_208L, relevance); // docs/memory.md
         long heads = 8 * (3 * hd * hd + 2 * d * hd); // the block form on o_proj
         long refit = 16 * f * f + 48 * d * f; // N = max(F, H d) = F

@@ -114,4 +114,43 @@ class BlockedGreedyTest {
         Tensor delta = fit.weight().sub(l.w());
         return Tensors.toDoubles(delta.mm(l.g()).mul(delta).sum())[0];
     }
+
+    /**
+     * Above {@value StructuredObs#EXACT_CHANNELS} neurons the compensated relevance runs the
+     * dimensions' inverses as tasks beside the greedy orders: its statistic is each dimension's
+     * blocked order computed alone, combined by the max of the positions (ties by their sum).
+     */
+    @Test
+    void theCompensatedRelevanceAboveTheExactRangeCombinesTheDimensionsBlockedOrders() {
+        int f = StructuredObs.EXACT_CHANNELS + 52, d = 12, dims = 3;
+        try (PointerScope scope = new PointerScope()) {
+            Layer[] dimension = new Layer[dims];
+            for (int c = 0; c < dims; c++) dimension[c] = layer(20 + c, d, f, f + 400, 16);
+            Tensor down = dimension[0].w(); // one down_proj, a Gram per dimension
+            Tensor[] grams = Arrays.stream(dimension).map(Layer::g).toArray(Tensor[]::new);
+            UnprunedGrams.Layer g = new UnprunedGrams.Layer(0, down, null, grams, null, null, null);
+            ModelShape shape =
+                    new ModelShape(4, d, java.util.List.of(new ModelShape.Layer(f, 2, 1, 0, 3, 8, 8, 2, 1)), 0);
+            UnitScores ablation = BaselineStatistics.random(shape, 5);
+            CompensatedRelevance.Collector collector = CompensatedRelevance.collector(ablation);
+            collector.accept(g);
+            UnitScores.Ranked got = collector.scores().layers().get(0).ffn();
+
+            double[] stat = new double[f], tie = new double[f];
+            for (int c = 0; c < dims; c++) {
+                int[] pos = StructuredObs.blockedGreedy(
+                                down, StructuredObs.ridgeInverseTensor(grams[c]), StructuredObs.stepSize(f))
+                        .positions();
+                for (int k = 0; k < f; k++) {
+                    stat[k] = Math.max(stat[k], pos[k] / (double) (f - 1));
+                    tie[k] += pos[k];
+                }
+            }
+            assertArrayEquals(stat, got.stat());
+            assertArrayEquals(tie, got.tie());
+            assertEquals(
+                    ablation.layers().get(0).heads(),
+                    collector.scores().layers().get(0).heads());
+        }
+    }
 }
