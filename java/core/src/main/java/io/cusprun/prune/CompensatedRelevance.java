@@ -117,11 +117,11 @@ public final class CompensatedRelevance {
                     .forEach(
                             c -> pos[c] = StructuredObs.greedy(w, d, f, hinv[c]).positions());
         } else {
-            // the first dimension's inverse on this thread, the others as tasks on the common pool
-            // (each one single-threaded LAPACK call); then the greedy orders here one after the other
-            // as their inverse is ready (each spreads its products over the cores): with fewer cores
-            // than dimensions an order runs while the last inverses are computed, not beside an idle
-            // core. The same calls either way, so the same bits.
+            // the first dimension's inverse on this thread, the others as asynchronous tasks (the
+            // common pool, or a thread each where it has a single worker), each one single-threaded
+            // LAPACK call; then the greedy orders here one after the other as their inverse is ready
+            // (each spreads its products over the cores): no core idles beside a last inverse, and
+            // an order may run while later inverses are computed. The same calls, so the same bits.
             List<CompletableFuture<Tensor>> rest = IntStream.range(1, dims)
                     .mapToObj(c -> CompletableFuture.supplyAsync(() -> ridgeInverse(g, c)))
                     .toList();
