@@ -191,43 +191,21 @@ public record MemoryPlan(
 
         /** The rank accumulators: per corpus, {@code bins} histogram bins, neuron-level units too. */
         public Work withRanks(int corpora, int bins, boolean neurons) {
-            return new Work(
-                    pass,
-                    batchTokens,
-                    batchDocs,
-                    maxDocTokens,
-                    corpora,
-                    bins,
-                    neurons,
-                    workers,
-                    totalTokens,
-                    totalDocs,
-                    heldGrams,
-                    relevance,
-                    heldBytes);
+            return with(corpora, bins, neurons, workers, heldBytes);
         }
 
         /** With {@code bytes} that the caller keeps on the host through the pass. */
         public Work withHeld(long bytes) {
             if (bytes < 0) throw new IllegalArgumentException("held bytes must be >= 0");
-            return new Work(
-                    pass,
-                    batchTokens,
-                    batchDocs,
-                    maxDocTokens,
-                    corpora,
-                    bins,
-                    neurons,
-                    workers,
-                    totalTokens,
-                    totalDocs,
-                    heldGrams,
-                    relevance,
-                    bytes);
+            return with(corpora, bins, neurons, workers, bytes);
         }
 
         /** {@code workers} workers on this device (CPU workers share a resident model). */
         public Work withWorkers(int workers) {
+            return with(corpora, bins, neurons, workers, heldBytes);
+        }
+
+        private Work with(int corpora, int bins, boolean neurons, int workers, long heldBytes) {
             return new Work(
                     pass,
                     batchTokens,
