@@ -152,6 +152,36 @@ class StreamingCliTest {
         assertTrue(bad.err().contains("--memory-budget: not a size: lots"), bad.err());
     }
 
+    /**
+     * A budget too small for the compensation pass that follows scoring is refused before the
+     * scoring, in one line naming that pass; without compensation the same budget gets as far as
+     * scoring's own check.
+     */
+    @Test
+    void aBudgetTooSmallForCompensationIsRefusedBeforeTheScoring() {
+        String[] prune = {
+            "prune",
+            "--model",
+            model.toString(),
+            "--corpus",
+            "language:a=" + corpus,
+            "--ratio",
+            "0.3",
+            "--out",
+            dir.resolve("never-pruned").toString(),
+            "--memory-budget",
+            "10M"
+        };
+        CompareCommandTest.Run compensated = run(prune);
+        assertEquals(2, compensated.code(), compensated.err());
+        assertEquals(1, compensated.err().strip().lines().count(), compensated.err());
+        assertTrue(compensated.err().contains("compensation's pass"), compensated.err());
+        CompareCommandTest.Run plain = run(concat(prune, new String[] {"--no-compensate", "--relevance", "ablation"}));
+        assertEquals(2, plain.code(), plain.err());
+        assertTrue(plain.err().contains("one layer and one batch"), plain.err());
+        assertFalse(Files.exists(dir.resolve("never-pruned")));
+    }
+
     static String[] concat(String[] a, String[] b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);

@@ -301,13 +301,7 @@ public record MemoryPlan(
         long d = config.hiddenSize();
         long vocab = config.vocabSize();
 
-        long maxLayerParams = 0,
-                maxFused = 0,
-                fusedParams = 0,
-                layerParams = 0,
-                perDocUnits = 0,
-                units = 0,
-                batchWork = 0;
+        long maxLayerParams = 0, maxFused = 0, fusedParams = 0, layerParams = 0, perDocUnits = 0, batchWork = 0;
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             LayerSize ls = config.layer(i);
             long hd = (long) ls.numAttentionHeads() * config.headDim();
@@ -318,16 +312,14 @@ public record MemoryPlan(
             maxLayerParams = Math.max(maxLayerParams, p);
             maxFused = Math.max(maxFused, Math.max(2 * f * d, (hd + 2 * kv) * d));
             fusedParams += 2 * f * d + (hd + 2 * kv) * d;
-            long layerUnits = f + ls.numAttentionHeads() + ls.numKeyValueHeads();
-            if (work.neurons()) layerUnits += hd + hd / 2;
-            perDocUnits += layerUnits;
-            units += layerUnits;
+            perDocUnits += units(config, ls, work.neurons());
             batchWork = Math.max(batchWork, batchTransient(config, ls, work, c));
         }
         long embedding = vocab * d;
         long lmHead = config.tieWordEmbeddings() ? 0 : vocab * d;
-        long accumulators =
-                work.pass() == Pass.SCORE ? (long) work.corpora() * units * (4L + 4L * work.bins() + 16) : 0;
+        long accumulators = work.pass() == Pass.SCORE
+                ? rankAccumulatorBytes(config, work.corpora(), work.bins(), work.neurons())
+                : 0;
         long evalHead = work.pass() == Pass.EVAL ? (long) EVAL_ROWS * vocab * 4 * 3 : 0;
 
         long perToken = d * c + (work.pass() == Pass.CALIBRATE_BLOCKS ? d * 8 : 0);
@@ -426,6 +418,24 @@ public record MemoryPlan(
                 gpu ? fixedHostOnly : peakDevice,
                 gpu ? peakDevice : 0,
                 gpu);
+    }
+
+    /**
+     * The rank accumulators of {@code corpora} scored corpora ({@code RankAccumulator}), which
+     * scoring fills and a prune keeps through compensation: {@code corpora × Σ_l units_l × (4 + 4
+     * bins + 16)} bytes (a unit's running max, histogram and exact sum).
+     */
+    public static long rankAccumulatorBytes(ModelConfig config, int corpora, int bins, boolean neurons) {
+        long units = 0;
+        for (int i = 0; i < config.numHiddenLayers(); i++) units += units(config, config.layer(i), neurons);
+        return corpora * units * (4L + 4L * bins + 16);
+    }
+
+    /** Scored units of one layer: FFN neurons, query heads, KV heads; with {@code neurons} the neuron-level attention units too. */
+    private static long units(ModelConfig config, LayerSize ls, boolean neurons) {
+        long hd = (long) ls.numAttentionHeads() * config.headDim();
+        long u = ls.intermediateSize() + ls.numAttentionHeads() + ls.numKeyValueHeads();
+        return neurons ? u + hd + hd / 2 : u;
     }
 
     /** Transients of one batch through one layer: activations, attention scores, the pass's per-layer work. */
