@@ -159,19 +159,8 @@ class StreamingCliTest {
      */
     @Test
     void aBudgetTooSmallForCompensationIsRefusedBeforeTheScoring() {
-        String[] prune = {
-            "prune",
-            "--model",
-            model.toString(),
-            "--corpus",
-            "language:a=" + corpus,
-            "--ratio",
-            "0.3",
-            "--out",
-            dir.resolve("never-pruned").toString(),
-            "--memory-budget",
-            "10M"
-        };
+        String[] prune = new CliInputs(model, corpus, held, null, null)
+                .prune(dir.resolve("never-pruned"), "cusprun", "--memory-budget", "10M");
         CompareCommandTest.Run compensated = run(prune);
         assertEquals(2, compensated.code(), compensated.err());
         assertEquals(1, compensated.err().strip().lines().count(), compensated.err());
