@@ -243,11 +243,9 @@ public final class PruneCommand implements Command {
             throws IOException {
         boolean cusprun = method == Method.CUSPRUN || method == Method.CUSPRUN_GENERAL;
         boolean relevance = cusprun && settings.relevance() == Relevance.COMPENSATED;
-        // what Compensation.applies allows: not ShortGPT's dropped layers, not neuron-level units
         boolean refit = !dryRun
                 && settings.compensate()
-                && method != Method.SHORTGPT
-                && settings.granularity() != Granularity.NEURONS;
+                && io.cusprun.prune.Compensation.applies(method, settings.granularity());
         if (documents.isEmpty() || !(relevance || refit)) return;
         long held = PruneData.scored(scored).heapBytes()
                 + (cusprun

@@ -92,6 +92,14 @@ public final class Compensation {
     }
 
     /**
+     * Whether the plans {@code method} makes at {@code granularity} can be refitted ({@link
+     * #applies(PrunePlan)}), known before the plan: only ShortGPT drops layers.
+     */
+    public static boolean applies(Method method, Granularity granularity) {
+        return granularity != Granularity.NEURONS && method != Method.SHORTGPT;
+    }
+
+    /**
      * Fits the refit of {@code plan} on {@code corpora} (one dimension each), from the Grams of the
      * unpruned model's inputs ({@link UnprunedGrams}): one layer-major pass over the documents,
      * one layer's Grams held at a time.

@@ -421,17 +421,13 @@ public final class StructuredObs {
         int m = (int) k.size(0);
         Tensor out = Tensors.emptyCpu(torch.ScalarType.Double, m, m);
         Tensor flat = h.view(new long[] {-1});
-        int blocks = (m + UPDATE_ROWS - 1) / UPDATE_ROWS;
-        java.util.stream.IntStream.range(0, blocks).parallel().forEach(b -> {
-            try (PointerScope inner = new PointerScope()) {
-                int lo = b * UPDATE_ROWS, len = Math.min(UPDATE_ROWS, m - lo);
-                Tensor index = k.narrow(0, lo, len)
-                        .mul(new Scalar(held))
-                        .unsqueeze(1)
-                        .add(k.unsqueeze(0))
-                        .view(new long[] {-1});
-                torch.index_select_out(out.narrow(0, lo, len).view(new long[] {-1}), flat, 0, index);
-            }
+        inRowBlocks(m, UPDATE_ROWS, (lo, len) -> {
+            Tensor index = k.narrow(0, lo, len)
+                    .mul(new Scalar(held))
+                    .unsqueeze(1)
+                    .add(k.unsqueeze(0))
+                    .view(new long[] {-1});
+            torch.index_select_out(out.narrow(0, lo, len).view(new long[] {-1}), flat, 0, index);
         });
         return out;
     }
