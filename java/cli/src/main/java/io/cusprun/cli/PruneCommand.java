@@ -7,8 +7,6 @@ import io.cusprun.api.WriteOptions;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
 import io.cusprun.corpus.TokenizedCorpus;
-import io.cusprun.model.MemoryPlan;
-import io.cusprun.model.ModelConfig;
 import io.cusprun.prune.CheckpointPruner;
 import io.cusprun.prune.Granularity;
 import io.cusprun.prune.HeadRule;
@@ -224,40 +222,6 @@ public final class PruneCommand implements Command {
         return cl.hasOption("granularity") ? s.withGranularity(Granularity.parse(cl.getOptionValue("granularity"))) : s;
     }
 
-    /**
-     * Refuses, before the scoring and the calibration, a memory budget too small for the
-     * compensation pass that will follow (the compensated relevance's, or the refit's when a
-     * model is written): the same plan {@link ExpertPruner#compensationPlan} makes then, with the
-     * scored corpora the prune will hold (those read from score files and those about to be
-     * scored), so a long scoring does not end in that refusal.
-     */
-    private static void refuseBudgetTooSmallForCompensation(
-            ExpertPruner pruner,
-            Path model,
-            Method method,
-            PruneSettings settings,
-            boolean dryRun,
-            List<TokenizedCorpus> documents,
-            List<CorpusScores> scored,
-            ScoreSettings scoreSettings)
-            throws IOException {
-        boolean cusprun = method == Method.CUSPRUN || method == Method.CUSPRUN_GENERAL;
-        boolean relevance = cusprun && settings.relevance() == Relevance.COMPENSATED;
-        boolean refit = !dryRun
-                && settings.compensate()
-                && io.cusprun.prune.Compensation.applies(method, settings.granularity());
-        if (documents.isEmpty() || !(relevance || refit)) return;
-        long held = PruneData.scored(scored).heapBytes()
-                + (cusprun
-                        ? MemoryPlan.rankAccumulatorBytes(
-                                ModelConfig.read(model),
-                                documents.size(),
-                                scoreSettings.bins(),
-                                scoreSettings.neurons())
-                        : 0);
-        pruner.compensationPlan(documents, relevance, held);
-    }
-
     @Override
     public int execute(CommandLine cl, Console console) throws IOException {
         Path model = Path.of(Cli.required(cl, "model"));
@@ -302,8 +266,15 @@ public final class PruneCommand implements Command {
                 for (String f : scoreFiles) files.add(Path.of(f));
                 scored.addAll(pruner.readScores(files));
             }
-            refuseBudgetTooSmallForCompensation(
-                    pruner, model, method, settings, dryRun, documents, scored, scoreSettings);
+            // refused now rather than after a long scoring
+            pruner.checkCompensationBudget(
+                    method,
+                    settings,
+                    !dryRun,
+                    documents,
+                    PruneData.scored(scored).heapBytes(),
+                    documents.size(),
+                    scoreSettings);
             if (!documents.isEmpty())
                 scored.addAll(pruner.scoreTokenized(documents, scoreSettings).corpora());
             if (scored.isEmpty()) throw new UsageException(method.label() + " needs --scores or --corpus");
@@ -319,8 +290,7 @@ public final class PruneCommand implements Command {
             if (corpusSpecs.isEmpty())
                 throw new UsageException(method.label() + " needs a calibration corpus (--corpus)");
             calibration = documents;
-            refuseBudgetTooSmallForCompensation(
-                    pruner, model, method, settings, dryRun, documents, scored, scoreSettings);
+            pruner.checkCompensationBudget(method, settings, !dryRun, documents, 0, 0, scoreSettings);
         }
         PruneStatistics unitScores =
                 pruner.statistics(method, PruneData.scored(scored).withDocuments(documents), settings);

@@ -154,8 +154,8 @@ class StreamingCliTest {
 
     /**
      * A budget too small for the compensation pass that follows scoring is refused before the
-     * scoring, in one line naming that pass; without compensation the same budget gets as far as
-     * scoring's own check.
+     * scoring (by {@code compare}, before its first evaluation too), in one line naming that pass;
+     * without compensation the same budget gets as far as the model's own check.
      */
     @Test
     void aBudgetTooSmallForCompensationIsRefusedBeforeTheScoring() {
@@ -169,6 +169,35 @@ class StreamingCliTest {
         assertEquals(2, plain.code(), plain.err());
         assertTrue(plain.err().contains("one layer and one batch"), plain.err());
         assertFalse(Files.exists(dir.resolve("never-pruned")));
+
+        String[] compare = {
+            "compare",
+            "--model",
+            model.toString(),
+            "--corpus",
+            "language:a=" + corpus,
+            "--ratio",
+            "0.3",
+            "--method",
+            "cusprun,wanda-sp",
+            "--eval-expert",
+            corpus.toString(),
+            "--eval-general",
+            held.toString(),
+            "--report",
+            dir.resolve("never-compared").toString(),
+            "--memory-budget",
+            "10M"
+        };
+        CompareCommandTest.Run compared = run(compare);
+        assertEquals(2, compared.code(), compared.err());
+        assertEquals(1, compared.err().strip().lines().count(), compared.err());
+        assertTrue(compared.err().contains("compensation's pass"), compared.err());
+        CompareCommandTest.Run plainCompare =
+                run(concat(compare, new String[] {"--no-compensate", "--relevance", "ablation"}));
+        assertEquals(2, plainCompare.code(), plainCompare.err());
+        assertTrue(plainCompare.err().contains("one layer and one batch"), plainCompare.err());
+        assertFalse(Files.exists(dir.resolve("never-compared")));
     }
 
     static String[] concat(String[] a, String[] b) {

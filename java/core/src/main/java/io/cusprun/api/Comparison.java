@@ -171,6 +171,7 @@ public final class Comparison {
                 : ModelEvaluator.readMultipleChoice(spec.evalChoice(), evalLimit());
 
         ExpertPruner pruner = ExpertPruner.open(spec.model()).withProgress(log).withMemory(memory);
+        Draw firstDraw = draw(pruner, 0); // its budget checked before anything runs the model
         double middle = spec.ratios().get(spec.ratios().size() / 2);
         ComparisonRow baseline = evaluate("unpruned", 0, 0, 0, pruner.shape().totalParams(), spec.model(), true)
                 .row();
@@ -185,7 +186,8 @@ public final class Comparison {
         List<Repeat> repeats = new ArrayList<>();
         try {
             for (int k = 0; k < spec.repeats(); k++) {
-                repeats.add(runRepeat(pruner, k, scratch, middle, repeats.isEmpty() ? null : repeats.get(0)));
+                Draw draw = k == 0 ? firstDraw : draw(pruner, k);
+                repeats.add(runRepeat(pruner, k, draw, scratch, middle, repeats.isEmpty() ? null : repeats.get(0)));
             }
         } finally {
             if (scratch != null) {
@@ -237,20 +239,51 @@ public final class Comparison {
         return baseSeed + k;
     }
 
-    /** Repeat {@code k}; a method that does not depend on the draw takes {@code first}'s rows (null for the first). */
-    private Repeat runRepeat(ExpertPruner pruner, int k, Path scratch, double middle, Repeat first) throws IOException {
+    /**
+     * A draw's documents, tokenised once: scored by cusprun (the expert's, and the general corpus
+     * where cusprun-general runs), and the calibration data of wanda-sp, flap and shortgpt.
+     */
+    private record Draw(List<TokenizedCorpus> expert, List<TokenizedCorpus> general) {}
+
+    /**
+     * Draw {@code k}'s documents, its memory budget checked before its scoring: a budget too small
+     * for the compensation pass of any of its methods and variants is refused now ({@link
+     * ExpertPruner#checkCompensationBudget}, every corpus the draw scores held as it will be
+     * through the refits), not after a long scoring.
+     */
+    private Draw draw(ExpertPruner pruner, int k) throws IOException {
+        long seed = repeatSeed(spec.prune().seed(), k);
+        List<TokenizedCorpus> expert = tokens(pruner, spec.expertCorpora(), k, seed);
+        List<TokenizedCorpus> general = spec.methods().contains(Method.CUSPRUN_GENERAL)
+                ? tokens(pruner, List.of(spec.generalCorpus()), k, seed)
+                : List.of();
+        int scored = expert.size() + general.size();
+        for (Method method : spec.methods()) {
+            List<TokenizedCorpus> documents = method == Method.CUSPRUN_GENERAL ? general : expert;
+            for (ComparisonVariants.Variant variant : ComparisonVariants.of(method, spec.prune())) {
+                pruner.checkCompensationBudget(method, variant.settings(), true, documents, 0, scored, spec.scoring());
+            }
+        }
+        return new Draw(expert, general);
+    }
+
+    /**
+     * Repeat {@code k} on its {@code draw}; a method that does not depend on the draw takes {@code
+     * first}'s rows (null for the first).
+     */
+    private Repeat runRepeat(ExpertPruner pruner, int k, Draw draw, Path scratch, double middle, Repeat first)
+            throws IOException {
         long seed = repeatSeed(spec.prune().seed(), k);
         String tag = spec.repeats() > 1 ? String.format(Locale.ROOT, "[repeat %d/%d] ", k + 1, spec.repeats()) : "";
+        List<TokenizedCorpus> expertTokens = draw.expert();
+        List<TokenizedCorpus> generalTokens = draw.general();
+        boolean withGeneral = !generalTokens.isEmpty();
         log.printf("%sscoring %d expert corpora%n", tag, spec.expertCorpora().size());
-        // tokenised once: scored by cusprun, and the calibration data of wanda-sp, flap and shortgpt
-        List<TokenizedCorpus> expertTokens = tokens(pruner, spec.expertCorpora(), k, seed);
         List<CorpusScores> expert =
                 pruner.scoreTokenized(expertTokens, spec.scoring()).corpora();
         List<CorpusScores> general = List.of();
-        List<TokenizedCorpus> generalTokens = List.of();
-        if (spec.methods().contains(Method.CUSPRUN_GENERAL)) {
+        if (withGeneral) {
             log.println(tag + "scoring the general corpus");
-            generalTokens = tokens(pruner, List.of(spec.generalCorpus()), k, seed);
             general = pruner.scoreTokenized(generalTokens, spec.scoring()).corpora();
         }
         // the repeat's scored corpora stay on the heap through every refit of its models

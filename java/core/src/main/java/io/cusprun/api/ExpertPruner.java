@@ -491,6 +491,34 @@ public final class ExpertPruner implements AutoCloseable {
         return lastGrams != null && lastGrams.grams() instanceof SpilledGrams s ? s.directory() : null;
     }
 
+    /**
+     * Refuses, before any scoring, a memory budget too small for the compensation pass that
+     * pruning {@code documents} (one dimension each) by {@code method} with {@code settings} will
+     * run: the compensated relevance's (cusprun), or the refit's where {@code writes} (a model will
+     * be written). It is the plan {@link #compensationPlan} makes then, counting {@code heldBytes}
+     * and the statistics of {@code toScore} corpora about to be scored with {@code scoring} (the
+     * formula of scoring's accumulator term), so a long scoring does not end in that refusal.
+     * Nothing to check without documents or where no such pass runs. Throws {@link
+     * IllegalArgumentException} as {@link #compensationPlan} does.
+     */
+    public void checkCompensationBudget(
+            Method method,
+            PruneSettings settings,
+            boolean writes,
+            List<TokenizedCorpus> documents,
+            long heldBytes,
+            int toScore,
+            ScoreSettings scoring)
+            throws IOException {
+        boolean relevance = (method == Method.CUSPRUN || method == Method.CUSPRUN_GENERAL)
+                && settings.relevance() == Relevance.COMPENSATED;
+        boolean refit = writes && settings.compensate() && Compensation.applies(method, settings.granularity());
+        if (documents.isEmpty() || !(relevance || refit)) return;
+        long scores =
+                MemoryPlan.rankAccumulatorBytes(ModelConfig.read(modelDir), toScore, scoring.bins(), scoring.neurons());
+        compensationPlan(documents, relevance, heldBytes + scores);
+    }
+
     /** The memory plan of compensation's pass over {@code documents}, and the work it was planned for. */
     public record CompensationPlan(MemoryPlan plan, MemoryPlan.Work work) {}
 
