@@ -73,7 +73,7 @@ public final class CompensationCost {
         Path out = Path.of(
                 System.getProperty("java.io.tmpdir"),
                 "cusprun-comp-cost-" + ProcessHandle.current().pid());
-        try (ExpertPruner pruner = ExpertPruner.open(dir)) {
+        try (ExpertPruner pruner = ExpertPruner.open(dir).withProgress(System.err)) {
             if (budget != null) {
                 pruner.withMemory(MemorySettings.DEFAULTS
                         .withBudget(MemorySettings.parseSize(budget))
@@ -149,7 +149,7 @@ public final class CompensationCost {
             double[] wa = exact ? Tensors.toDoubles(w) : null, ha = exact ? Tensors.toDoubles(hinv) : null;
             long t1 = System.nanoTime();
             StructuredObs.Greedy order =
-                    StructuredObs.blockedGreedy(w, hinv, StructuredObs.stepSize(n)); // overwrites hinv
+                    StructuredObs.blockedGreedy(w, Tensors.keep(hinv), StructuredObs.stepSize(n)); // overwrites hinv
             double blocked = (System.nanoTime() - t1) / 1e9;
             String exactTime = "not run";
             if (exact) {

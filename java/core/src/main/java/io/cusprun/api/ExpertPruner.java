@@ -2,6 +2,7 @@ package io.cusprun.api;
 
 import io.cusprun.AtomicOutput;
 import io.cusprun.OutputPolicy;
+import io.cusprun.ProgressBars;
 import io.cusprun.SettingException;
 import io.cusprun.corpus.Corpora;
 import io.cusprun.corpus.CorpusSpec;
@@ -56,6 +57,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntConsumer;
+import java.util.stream.IntStream;
+import me.tongfei.progressbar.ProgressBar;
 
 /**
  * The library's entry point for other Java tools: score corpora, turn scores (or a baseline
@@ -264,21 +268,28 @@ public final class ExpertPruner implements AutoCloseable {
                             "relevance", "compensated needs the scored corpora's documents (or use ablation)");
                 }
                 UnprunedGrams grams = grams(calibration, true, data.heapBytes());
+                // the later dimensions' inverses ahead of their orders where the budget allows
+                boolean ahead = compensationPlan(calibration, true, data.heapBytes())
+                        .work()
+                        .inversesAhead();
                 UnitScores compensated;
                 if (grams != null && !(grams instanceof SpilledGrams)) {
-                    compensated = CompensatedRelevance.of(ablation, grams);
+                    compensated = CompensatedRelevance.of(ablation, grams, ahead);
                 } else {
                     // a pass of its own (spilled Grams lack the per-dimension ones of down_proj's input);
                     // where nothing is held and a refit follows, the pass spills the Grams for it
-                    CompensatedRelevance.Collector relevance = CompensatedRelevance.collector(ablation);
-                    SpilledGrams spilled =
-                            grams == null && settings.compensate() ? spill(calibration, relevance) : null;
-                    if (spilled != null) {
-                        grams = spilled;
-                        compensated = relevance.scores();
-                    } else {
-                        compensated = CompensatedRelevance.of(ablation, modelDir, calibration);
+                    CompensatedRelevance.Collector relevance = CompensatedRelevance.collector(ablation, ahead);
+                    try (ProgressBar bar = layerBar("relevance", shape.numLayers())) {
+                        UnprunedGrams.LayerConsumer counted = g -> {
+                            relevance.accept(g);
+                            if (bar != null) bar.step();
+                        };
+                        SpilledGrams spilled =
+                                grams == null && settings.compensate() ? spill(calibration, counted) : null;
+                        if (spilled != null) grams = spilled;
+                        else UnprunedGrams.stream(modelDir, calibration, l -> true, counted);
                     }
+                    compensated = relevance.scores();
                 }
                 // heads and KV groups by the block form, where the granularity can remove them
                 if (settings.granularity() != Granularity.FFN_HEADS) yield compensated;
@@ -418,7 +429,29 @@ public final class ExpertPruner implements AutoCloseable {
     public Compensation.Refit compensate(PrunePlan plan, List<TokenizedCorpus> documents, long heldBytes)
             throws IOException {
         UnprunedGrams grams = grams(documents, false, heldBytes);
-        return grams == null ? Compensation.fit(modelDir, plan, documents) : Compensation.fit(modelDir, plan, grams);
+        if (grams != null && !(grams instanceof SpilledGrams)) return Compensation.fit(modelDir, plan, grams);
+        int refitted = (int) IntStream.range(0, shape.numLayers())
+                .filter(UnprunedGrams.pruned(plan))
+                .count();
+        try (ProgressBar bar = layerBar("refit", refitted)) {
+            IntConsumer fitted = l -> {
+                if (bar != null) bar.step();
+            };
+            return grams == null
+                    ? Compensation.fit(modelDir, plan, documents, fitted)
+                    : Compensation.fit(modelDir, plan, grams, fitted);
+        }
+    }
+
+    /**
+     * A bar over {@code layers} layers of a compensation pass on the progress stream (null without
+     * one): drawn where the Grams are too big to hold, whose passes take minutes to hours a model,
+     * not for each of the many quick refits from held Grams that compare and demo make.
+     */
+    private ProgressBar layerBar(String task, int layers) {
+        return progress == null
+                ? null
+                : ProgressBars.builder(progress, task, " layers", layers).build();
     }
 
     /**
@@ -530,7 +563,9 @@ public final class ExpertPruner implements AutoCloseable {
      * relevance's pass spilled them: the same bound). Held Grams serve every later reader, so
      * they are planned with the compensated relevance's working set; one layer's at a time with
      * it only where {@code relevance} (this pass computes the compensated relevance; the refit
-     * alone needs less). {@code heldBytes} is what the caller keeps on the host meanwhile (its
+     * alone needs less), and where that does not fit either, with the greedy's ridge inverses
+     * computed each in turn instead of ahead ({@link MemoryPlan.Work#withInversesInTurn}: slower,
+     * the same results). {@code heldBytes} is what the caller keeps on the host meanwhile (its
      * scored corpora, {@link PruneData#heapBytes}). Throws {@link IllegalArgumentException} when
      * even that does not fit, saying the smallest budget that works.
      */
@@ -559,6 +594,14 @@ public final class ExpertPruner implements AutoCloseable {
         MemoryPlan.Work streamed = MemoryPlan.Work.compensate(
                         batchTokens, 64, longest, tokens, docs, documents.size(), false, relevance)
                 .withHeld(heldBytes);
+        if (relevance) {
+            try {
+                return new CompensationPlan(Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, streamed), streamed);
+            } catch (IllegalArgumentException tooSmall) {
+                // the greedy's inverses one at a time may still fit
+                streamed = streamed.withInversesInTurn();
+            }
+        }
         return new CompensationPlan(Decoders.plan(modelDir, LoadOptions.DEFAULTS, memory, streamed), streamed);
     }
 

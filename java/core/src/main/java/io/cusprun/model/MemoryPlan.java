@@ -74,6 +74,9 @@ public record MemoryPlan(
      * @param heldGrams    compensation keeps every layer's Grams (else one layer's at a time)
      * @param relevance    compensation's pass also computes the compensated relevance (its greedy's
      *                     working set counts); else it serves the refit alone
+     * @param inversesAhead above 2,048 neurons, the compensated relevance computes the later
+     *                     dimensions' ridge inverses ahead, beside the first dimension's order (the
+     *                     faster schedule); else each in turn, just before its order (less memory)
      * @param heldBytes    what the caller keeps on the host through the pass: the scored corpora's
      *                     rank statistics ({@code io.cusprun.score.CorpusScores#heapBytes}) while
      *                     compensation runs after scoring
@@ -91,6 +94,7 @@ public record MemoryPlan(
             long totalDocs,
             boolean heldGrams,
             boolean relevance,
+            boolean inversesAhead,
             long heldBytes) {
 
         /**
@@ -109,6 +113,7 @@ public record MemoryPlan(
                     1,
                     totalTokens,
                     totalDocs,
+                    false,
                     false,
                     false,
                     0);
@@ -132,6 +137,7 @@ public record MemoryPlan(
                     1,
                     totalTokens,
                     totalDocs,
+                    false,
                     false,
                     false,
                     0);
@@ -165,6 +171,7 @@ public record MemoryPlan(
                     totalDocs,
                     heldGrams,
                     relevance,
+                    true,
                     0);
         }
 
@@ -186,26 +193,35 @@ public record MemoryPlan(
                     totalDocs,
                     false,
                     false,
+                    false,
                     0);
         }
 
         /** The rank accumulators: per corpus, {@code bins} histogram bins, neuron-level units too. */
         public Work withRanks(int corpora, int bins, boolean neurons) {
-            return with(corpora, bins, neurons, workers, heldBytes);
+            return with(corpora, bins, neurons, workers, inversesAhead, heldBytes);
         }
 
         /** With {@code bytes} that the caller keeps on the host through the pass. */
         public Work withHeld(long bytes) {
             if (bytes < 0) throw new IllegalArgumentException("held bytes must be >= 0");
-            return with(corpora, bins, neurons, workers, bytes);
+            return with(corpora, bins, neurons, workers, inversesAhead, bytes);
         }
 
         /** {@code workers} workers on this device (CPU workers share a resident model). */
         public Work withWorkers(int workers) {
-            return with(corpora, bins, neurons, workers, heldBytes);
+            return with(corpora, bins, neurons, workers, inversesAhead, heldBytes);
         }
 
-        private Work with(int corpora, int bins, boolean neurons, int workers, long heldBytes) {
+        /**
+         * The compensated relevance's ridge inverses each in turn, just before its order, instead
+         * of ahead beside the first order: {@code 24 (X − 1) F²} bytes less, the same results.
+         */
+        public Work withInversesInTurn() {
+            return with(corpora, bins, neurons, workers, false, heldBytes);
+        }
+
+        private Work with(int corpora, int bins, boolean neurons, int workers, boolean inversesAhead, long heldBytes) {
             return new Work(
                     pass,
                     batchTokens,
@@ -219,6 +235,7 @@ public record MemoryPlan(
                     totalDocs,
                     heldGrams,
                     relevance,
+                    inversesAhead,
                     heldBytes);
         }
     }
@@ -255,15 +272,17 @@ public record MemoryPlan(
      * relevance's greedy, up to 2,048 neurons the dimensions in parallel, each with its ridge
      * inverse H⁻¹, the greedy's copy of it and W's columns ({@code 8 X (2 F² + D F)}), plus one
      * inverse's transients ({@code 24 F²}: H, its Cholesky factor, the inverse as a tensor); above,
-     * the X − 1 later inverses computed ({@code 24 (X − 1) F²}) beside the first's computation
-     * ({@code 24 F²}) or its blocked greedy ({@code 16 F² + 16 D F}); or the block
+     * the X − 1 later inverses computed ahead ({@code 24 (X − 1) F²}; none where {@code
+     * inversesAhead} is false: each is computed in turn) beside the first's computation ({@code 24
+     * F²}) or its blocked greedy ({@code 16 F² + 16 D F}); or the block
      * form's on o_proj ({@code 8 (3 (H d)² + 2 D H d)}); and the refit of the larger projection,
      * {@code N = max(F, H d)} channels with |K| ≤ N kept: first the row block G[K, :] with its two
      * column blocks, then G_KK + λI and its Cholesky factor, or the error's G[R, :] and G_RR, each
      * at most {@code 2 N²} values ({@code 16 N²}; StructuredObs frees each set before the next),
      * and six fp64 [D, N] copies of W and its parts ({@code 48 D N}).
      */
-    public static long compensationBytes(ModelConfig config, int dimensions, boolean held, boolean withRelevance) {
+    public static long compensationBytes(
+            ModelConfig config, int dimensions, boolean held, boolean withRelevance, boolean inversesAhead) {
         long layerGrams = 0, work = 0;
         long d = config.hiddenSize();
         for (int i = 0; i < config.numHiddenLayers(); i++) {
@@ -277,7 +296,8 @@ public record MemoryPlan(
             // inverse, with the gather that drops the removed rows, Wᵀ and its copy
             long greedy = f <= StructuredObs.EXACT_CHANNELS
                     ? 8L * dimensions * (2 * f * f + d * f) + 24 * f * f
-                    : 24L * (dimensions - 1) * f * f + Math.max(24 * f * f, 16 * f * f + 16 * d * f);
+                    : (inversesAhead ? 24L * (dimensions - 1) * f * f : 0)
+                            + Math.max(24 * f * f, 16 * f * f + 16 * d * f);
             long heads = 8L * (3 * hd * hd + 2 * d * hd);
             long refit = 16 * n * n + 48 * d * n;
             layerGrams = Math.max(layerGrams, layerGramBytes(config, ls, dimensions));
@@ -338,8 +358,9 @@ public record MemoryPlan(
                 + work.workers() * (batchWork + batchState)
                 + evalHead;
         boolean compensate = work.pass() == Pass.COMPENSATE;
-        long compensation =
-                compensate ? compensationBytes(config, work.corpora(), work.heldGrams(), work.relevance()) : 0;
+        long compensation = compensate
+                ? compensationBytes(config, work.corpora(), work.heldGrams(), work.relevance(), work.inversesAhead())
+                : 0;
         long hostExtra = PROCESS_BYTES + accumulators + compensation + work.heldBytes() + (gpu ? CUDA_HOST_BYTES : 0);
         long inMemoryPeakDevice = inMemoryDevice + (gpu ? CUDA_DEVICE_BYTES : 0);
         long inMemoryHost = gpu ? hostExtra + mapped : inMemoryDevice + mapped + hostExtra;

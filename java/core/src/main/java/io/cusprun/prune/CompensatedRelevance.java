@@ -24,9 +24,14 @@ import org.bytedeco.pytorch.global.torch;
 public final class CompensatedRelevance {
     private CompensatedRelevance() {}
 
-    /** {@code ablation} with its FFN statistic replaced by the compensated one, from {@code corpora} (one dimension each). */
-    public static UnitScores of(UnitScores ablation, Path modelDir, List<TokenizedCorpus> corpora) throws IOException {
-        Collector relevance = collector(ablation);
+    /**
+     * {@code ablation} with its FFN statistic replaced by the compensated one, from {@code corpora}
+     * (one dimension each); {@code inversesAhead}: see {@link #collector}.
+     */
+    public static UnitScores of(
+            UnitScores ablation, Path modelDir, List<TokenizedCorpus> corpora, boolean inversesAhead)
+            throws IOException {
+        Collector relevance = collector(ablation, inversesAhead);
         UnprunedGrams.stream(modelDir, corpora, l -> true, relevance);
         return relevance.scores();
     }
@@ -35,8 +40,8 @@ public final class CompensatedRelevance {
      * As above, from Grams already held in memory (the same pass serves the refit; spilled Grams
      * lack the per-dimension Grams of down_proj's input: {@link #collector} in their pass).
      */
-    public static UnitScores of(UnitScores ablation, UnprunedGrams grams) throws IOException {
-        Collector relevance = collector(ablation);
+    public static UnitScores of(UnitScores ablation, UnprunedGrams grams, boolean inversesAhead) throws IOException {
+        Collector relevance = collector(ablation, inversesAhead);
         for (int l = 0; l < ablation.numLayers(); l++) {
             try (PointerScope scope = new PointerScope()) {
                 relevance.accept(grams.layer(l));
@@ -48,25 +53,31 @@ public final class CompensatedRelevance {
     /**
      * The statistic layer by layer, from a pass that hands each layer's Grams over ({@link
      * UnprunedGrams#stream}, or {@link SpilledGrams#spill}, whose pass also spills them for the
-     * refit); {@link Collector#scores} once every layer went by.
+     * refit); {@link Collector#scores} once every layer went by. Above {@link
+     * StructuredObs#EXACT_CHANNELS} neurons the later dimensions' ridge inverses are computed
+     * ahead, beside the first dimension's order, where {@code inversesAhead}, else each just
+     * before its own order, which holds {@code X − 1} fewer {@code F × F} inverses ({@link
+     * io.cusprun.model.MemoryPlan.Work#inversesAhead}); the same calls, so the same statistic.
      */
-    public static Collector collector(UnitScores ablation) {
-        return new Collector(ablation);
+    public static Collector collector(UnitScores ablation, boolean inversesAhead) {
+        return new Collector(ablation, inversesAhead);
     }
 
     /** Collects the layers' statistics; see {@link #collector}. */
     public static final class Collector implements UnprunedGrams.LayerConsumer {
         private final UnitScores ablation;
+        private final boolean inversesAhead;
         private final UnitScores.Layer[] layers;
 
-        private Collector(UnitScores ablation) {
+        private Collector(UnitScores ablation, boolean inversesAhead) {
             this.ablation = ablation;
+            this.inversesAhead = inversesAhead;
             this.layers = new UnitScores.Layer[ablation.numLayers()];
         }
 
         @Override
         public void accept(UnprunedGrams.Layer g) {
-            layers[g.layer()] = layer(ablation, g);
+            layers[g.layer()] = layer(ablation, g, inversesAhead);
         }
 
         /** {@code ablation} with its FFN statistic replaced, once every layer was handed over. */
@@ -99,11 +110,11 @@ public final class CompensatedRelevance {
     /**
      * One layer's statistic: the dimensions' greedy orders combined. Up to {@link
      * StructuredObs#EXACT_CHANNELS} neurons the exact greedy runs on Java arrays, the dimensions in
-     * parallel; above, the dimensions' ridge inverses run in parallel and the blocked greedy on
-     * LibTorch (its products use every core) one dimension after the other, each as soon as its
-     * inverse is ready.
+     * parallel; above, the blocked greedy on LibTorch (its products use every core) one dimension
+     * after the other, each as soon as its inverse is ready: the later inverses computed ahead, in
+     * parallel, where {@code inversesAhead}, else each just before its order.
      */
-    private static UnitScores.Layer layer(UnitScores ablation, UnprunedGrams.Layer g) {
+    private static UnitScores.Layer layer(UnitScores ablation, UnprunedGrams.Layer g, boolean inversesAhead) {
         int f = (int) g.down().size(1);
         int dims = g.ffnPerCorpus().length;
         int[][] pos = new int[dims][];
@@ -122,20 +133,20 @@ public final class CompensatedRelevance {
             // LAPACK call; then the greedy orders here one after the other as their inverse is ready
             // (each spreads its products over the cores): no core idles beside a last inverse, and
             // an order may run while later inverses are computed. The same calls, so the same bits.
-            List<CompletableFuture<Tensor>> rest = IntStream.range(1, dims)
-                    .mapToObj(c -> CompletableFuture.supplyAsync(() -> ridgeInverse(g, c)))
-                    .toList();
+            // Without inversesAhead each is computed here just before its order: one held at a time.
+            List<CompletableFuture<Tensor>> rest = inversesAhead
+                    ? IntStream.range(1, dims)
+                            .mapToObj(c -> CompletableFuture.supplyAsync(() -> ridgeInverse(g, c)))
+                            .toList()
+                    : List.of();
             int taken = 0; // of rest
             try {
                 Tensor w = g.down().to(torch.ScalarType.Double);
                 for (int c = 0; c < dims; c++) {
-                    Tensor hinv = c == 0 ? ridgeInverse(g, 0) : computed(rest.get(taken++));
-                    try {
-                        pos[c] = StructuredObs.blockedGreedy(w, hinv, StructuredObs.stepSize(f))
-                                .positions();
-                    } finally {
-                        Tensors.release(hinv);
-                    }
+                    Tensor hinv = c == 0 || !inversesAhead ? ridgeInverse(g, c) : computed(rest.get(taken++));
+                    // the greedy takes the inverse (and frees it as it compacts)
+                    pos[c] = StructuredObs.blockedGreedy(w, hinv, StructuredObs.stepSize(f))
+                            .positions();
                 }
             } catch (RuntimeException | Error e) {
                 // the inverses not taken yet, once computed

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntConsumer;
 import java.util.function.IntPredicate;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
@@ -105,11 +106,20 @@ public final class Compensation {
      * one layer's Grams held at a time.
      */
     public static Refit fit(Path modelDir, PrunePlan plan, List<TokenizedCorpus> corpora) throws IOException {
+        return fit(modelDir, plan, corpora, l -> {});
+    }
+
+    /** As {@link #fit(Path, PrunePlan, List)}, telling {@code fitted} each layer refitted (for a progress bar). */
+    public static Refit fit(Path modelDir, PrunePlan plan, List<TokenizedCorpus> corpora, IntConsumer fitted)
+            throws IOException {
         check(plan);
         Compensation.Batches data = Batches.of(corpora);
         Refit out = new Refit(new ArrayList<>(), data.documents(), data.totalTokens());
         try (Checkpoint source = Checkpoint.open(modelDir)) {
-            UnprunedGrams.stream(modelDir, corpora, UnprunedGrams.pruned(plan), g -> fitLayer(source, plan, g, out));
+            UnprunedGrams.stream(modelDir, corpora, UnprunedGrams.pruned(plan), g -> {
+                fitLayer(source, plan, g, out);
+                fitted.accept(g.layer());
+            });
         } catch (IOException | RuntimeException e) {
             out.close();
             throw e;
@@ -119,6 +129,11 @@ public final class Compensation {
 
     /** As {@link #fit(Path, PrunePlan, List)}, from Grams already held (one pass serves every plan from the same documents). */
     public static Refit fit(Path modelDir, PrunePlan plan, UnprunedGrams grams) throws IOException {
+        return fit(modelDir, plan, grams, l -> {});
+    }
+
+    /** As {@link #fit(Path, PrunePlan, UnprunedGrams)}, telling {@code fitted} each layer refitted. */
+    public static Refit fit(Path modelDir, PrunePlan plan, UnprunedGrams grams, IntConsumer fitted) throws IOException {
         check(plan);
         Refit out = new Refit(new ArrayList<>(), grams.documents(), grams.tokens());
         IntPredicate needed = UnprunedGrams.pruned(plan);
@@ -128,6 +143,7 @@ public final class Compensation {
                 try (PointerScope scope = new PointerScope()) {
                     fitLayer(source, plan, grams.layer(l), out);
                 }
+                fitted.accept(l);
             }
         } catch (IOException | RuntimeException e) {
             out.close();

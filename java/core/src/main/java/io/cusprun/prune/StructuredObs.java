@@ -315,8 +315,9 @@ public final class StructuredObs {
 
     /**
      * The greedy order of {@code w} [D, N] (fp64, not changed) on the symmetric H⁻¹ {@code hinv}
-     * [N, N] (fp64, row- or column-major; overwritten: it is the working copy, which saves an N × N
-     * copy), removing {@code step} channels at a time: the {@code step} cheapest by the current costs,
+     * [N, N] (fp64, row- or column-major; taken: the greedy gives back the caller's reference, as
+     * it overwrites the values and frees the storage at its first compaction, which saves an N × N
+     * copy; a caller whose scope holds {@code hinv} passes {@code Tensors.keep(hinv)}), removing {@code step} channels at a time: the {@code step} cheapest by the current costs,
      * in cost order (ties to the lower index), then the exact block update of the rest, {@code W_R −=
      * W_B [(H⁻¹)_BB]⁻¹ (H⁻¹)_BR} and {@code (H⁻¹)_RR −= (H⁻¹)_RB [(H⁻¹)_BB]⁻¹ (H⁻¹)_BR}. Step 1 is
      * the exact greedy; larger steps turn the N rank-1 updates (memory-bound: each touches all of
@@ -334,19 +335,25 @@ public final class StructuredObs {
      */
     public static Greedy blockedGreedy(Tensor w, Tensor hinv, int step) {
         int n = (int) hinv.size(0);
-        if (step < 1) throw new IllegalArgumentException("step must be >= 1, not " + step);
+        // row-major, as a step gathers whole rows; LAPACK's inverse comes column-major, which read
+        // row-major is its transpose: the same matrix, H⁻¹ being symmetric. The greedy's own
+        // reference, made outside the caller's scope (which would hold a view until it closes), and
+        // the caller's given back: the compactions free the storage, not the end of the order.
+        Tensor h;
+        try (PointerScope own = new PointerScope()) {
+            h = Tensors.keep(hinv.is_contiguous() ? hinv : hinv.t());
+        }
+        Tensors.release(hinv);
+        if (step < 1 || !Tensors.isType(h, torch.ScalarType.Double) || !h.is_contiguous()) {
+            Tensors.release(h);
+            throw new IllegalArgumentException(
+                    step < 1 ? "step must be >= 1, not " + step : "H⁻¹ must be an fp64 tensor, row- or column-major");
+        }
         int[] order = new int[n];
         double[] cost = new double[n];
         int[] orig = new int[n]; // held row → channel
         for (int j = 0; j < n; j++) orig[j] = j;
         boolean[] out = new boolean[n]; // held row already removed
-        // row-major, as a step gathers whole rows; LAPACK's inverse comes column-major, which read
-        // row-major is its transpose: the same matrix, H⁻¹ being symmetric
-        Tensor h = Tensors.keep(hinv.is_contiguous() ? hinv : hinv.t());
-        if (!Tensors.isType(h, torch.ScalarType.Double) || !h.is_contiguous()) {
-            Tensors.release(h);
-            throw new IllegalArgumentException("H⁻¹ must be an fp64 tensor, row- or column-major");
-        }
         Tensor wt = Tensors.keep(w.to(torch.ScalarType.Double).t().contiguous());
         Tensor norm = Tensors.keep(wt.mul(wt).sum(new long[] {1})); // ‖W[:, j]‖², kept by the updates
         try {

@@ -231,7 +231,7 @@ public abstract class UnprunedGrams {
     }
 
     /** The layers that {@code plan} removes something from (those a refit needs). */
-    static IntPredicate pruned(PrunePlan plan) {
+    public static IntPredicate pruned(PrunePlan plan) {
         List<Integer> layers = new ArrayList<>();
         for (LayerPlan lp : plan.layers()) {
             ModelShape.Layer shape = plan.source().layer(lp.layer());

@@ -23,8 +23,6 @@ import java.util.OptionalInt;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * Runs the scoring pass (docs/pipeline.md, "Scoring runs"): the corpora's canonical batches (those of this shard,
@@ -235,13 +233,8 @@ public final class Scorer {
 
     private static ProgressBar progressBar(PrintStream stream, long total, long already) {
         if (stream == null) return null;
-        ProgressBar bar = new ProgressBarBuilder()
-                .setTaskName("score")
-                .setInitialMax(total)
-                .setUnit(" docs", 1)
+        ProgressBar bar = io.cusprun.ProgressBars.builder(stream, "score", " docs", total)
                 .showSpeed()
-                .setStyle(ProgressBarStyle.ASCII)
-                .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(stream))
                 .build();
         bar.stepTo(already);
         return bar;

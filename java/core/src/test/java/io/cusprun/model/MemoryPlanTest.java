@@ -50,11 +50,26 @@ class MemoryPlanTest {
         long refit = 16 * f * f + 48 * d * f; // N = max(F, H d) = F
         long work = Math.max(Math.max(relevance, heads), refit);
         assertEquals(relevance, work, "the greedy's working set is the larger here");
-        assertEquals(layerGrams + work, MemoryPlan.compensationBytes(c, x, false, true));
-        assertEquals((layers + 1) * layerGrams + work, MemoryPlan.compensationBytes(c, x, true, true));
+        assertEquals(layerGrams + work, MemoryPlan.compensationBytes(c, x, false, true, true));
+        assertEquals((layers + 1) * layerGrams + work, MemoryPlan.compensationBytes(c, x, true, true, true));
         // the refit alone (the paper's rule with compensation): no greedy, only the refit's set
-        assertEquals(layerGrams + refit, MemoryPlan.compensationBytes(c, x, false, false));
+        assertEquals(layerGrams + refit, MemoryPlan.compensationBytes(c, x, false, false, true));
         assertTrue(refit < relevance);
+        // the inverses each in turn: no later inverses held beside the first order
+        long inTurn = Math.max(24 * f * f, 16 * f * f + 16 * d * f);
+        assertEquals(1_610_612_736L, inTurn); // docs/memory.md
+        assertEquals(
+                layerGrams + Math.max(Math.max(inTurn, heads), refit),
+                MemoryPlan.compensationBytes(c, x, false, true, false));
+        // up to 2,048 neurons (the exact greedy, the dimensions in parallel) the schedule changes nothing
+        Path narrow = dir.resolve("narrow.json");
+        ModelConfig.builder(Architecture.LLAMA, 1000, 512, 2048, 4, 8, 2)
+                .headDim(64)
+                .write(narrow);
+        ModelConfig n = ModelConfig.read(narrow);
+        assertEquals(
+                MemoryPlan.compensationBytes(n, x, false, true, true),
+                MemoryPlan.compensationBytes(n, x, false, true, false));
     }
 
     @Test
@@ -77,13 +92,14 @@ class MemoryPlanTest {
         assertTrue(streamed.streamed() && !streamed.prefetch(), "layer-major: one layer read at a time");
         // holding adds every layer's Grams and nothing else
         assertEquals(
-                MemoryPlan.compensationBytes(c, 3, true, true) - MemoryPlan.compensationBytes(c, 3, false, true),
+                MemoryPlan.compensationBytes(c, 3, true, true, true)
+                        - MemoryPlan.compensationBytes(c, 3, false, true, true),
                 held.peakHost() - streamed.peakHost());
         // every document's hidden state stays resident, with the Grams and the process
         long hidden = tokens * 2048 * LoadOptions.DEFAULTS.dtype().byteSize();
         assertTrue(
                 streamed.peakHost()
-                        >= MemoryPlan.compensationBytes(c, 3, false, true) + MemoryPlan.PROCESS_BYTES + hidden,
+                        >= MemoryPlan.compensationBytes(c, 3, false, true, true) + MemoryPlan.PROCESS_BYTES + hidden,
                 streamed.describe(tokens / docs));
 
         // a budget below it is refused, naming the smallest that works, and that one is taken
@@ -132,6 +148,42 @@ class MemoryPlanTest {
                             .compensationPlan(docs, true, 0));
             assertTrue(e.getMessage().contains("--memory-budget "), e.getMessage());
         }
+    }
+
+    /**
+     * Where the streamed pass with the later ridge inverses computed ahead does not fit, ExpertPruner
+     * plans them each in turn: {@code 24 (X − 1) F²} bytes less; below that it refuses.
+     */
+    @Test
+    void theGreedysInversesGoInTurnWhereAheadDoesNotFit() throws Exception {
+        int f = io.cusprun.prune.StructuredObs.EXACT_CHANNELS + 52;
+        Fixtures.Spec wide = new Fixtures.Spec(
+                Fixtures.Family.LLAMA3, DType.BF16, Fixtures.VOCAB, 32, 1, f, 4, 2, 16, true, 12, null);
+        Path model = Fixtures.write(dir.resolve("wide"), wide);
+        List<TokenizedCorpus> docs =
+                List.of(Fixtures.corpus("a", 1, 3, 20), Fixtures.corpus("b", 2, 3, 20), Fixtures.corpus("c", 3, 3, 20));
+        try (ExpertPruner pruner = ExpertPruner.open(model)) {
+            ExpertPruner.CompensationPlan held = pruner.withMemory(roomy()).compensationPlan(docs, true, 0);
+            assertTrue(held.work().heldGrams() && held.work().inversesAhead());
+            ExpertPruner.CompensationPlan ahead =
+                    pruner.withMemory(budget(held.plan().peakHost() - 1)).compensationPlan(docs, true, 0);
+            assertFalse(ahead.work().heldGrams());
+            assertTrue(ahead.work().inversesAhead());
+            ExpertPruner.CompensationPlan inTurn =
+                    pruner.withMemory(budget(ahead.plan().peakHost() - 1)).compensationPlan(docs, true, 0);
+            assertFalse(inTurn.work().inversesAhead());
+            assertEquals(
+                    24L * 2 * f * f, ahead.plan().peakHost() - inTurn.plan().peakHost());
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> pruner.withMemory(budget(inTurn.plan().peakHost() - 1))
+                            .compensationPlan(docs, true, 0));
+            assertTrue(e.getMessage().contains("--memory-budget "), e.getMessage());
+        }
+    }
+
+    private static MemorySettings budget(long bytes) {
+        return MemorySettings.DEFAULTS.withBudget(bytes);
     }
 
     /**

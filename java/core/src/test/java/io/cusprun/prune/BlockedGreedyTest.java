@@ -57,7 +57,7 @@ class BlockedGreedyTest {
             Layer l = layer(seed, d, n, tokens, rank);
             StructuredObs.Greedy exact = StructuredObs.greedy(l.w(), l.g());
             StructuredObs.Greedy blocked =
-                    StructuredObs.blockedGreedy(l.w(), StructuredObs.ridgeInverseTensor(l.g()), 1);
+                    StructuredObs.blockedGreedy(l.w(), Tensors.keep(StructuredObs.ridgeInverseTensor(l.g())), 1);
             assertArrayEquals(exact.order(), blocked.order());
             for (int s = 0; s < l.n(); s++) {
                 assertEquals(exact.cost()[s], blocked.cost()[s], 1e-8 * Math.max(1, exact.cost()[s]), "step " + s);
@@ -78,7 +78,7 @@ class BlockedGreedyTest {
             StructuredObs.Greedy exact = StructuredObs.greedy(l.w(), l.g());
             Tensor hinv = StructuredObs.ridgeInverseTensor(l.g());
             for (int step : new int[] {2, 4}) {
-                StructuredObs.Greedy blocked = StructuredObs.blockedGreedy(l.w(), hinv.clone(), step);
+                StructuredObs.Greedy blocked = StructuredObs.blockedGreedy(l.w(), Tensors.keep(hinv.clone()), step);
                 int[] sorted = blocked.order().clone();
                 Arrays.sort(sorted);
                 for (int i = 0; i < l.n(); i++) assertEquals(i, sorted[i], "a permutation");
@@ -117,8 +117,9 @@ class BlockedGreedyTest {
 
     /**
      * Above {@value StructuredObs#EXACT_CHANNELS} neurons the compensated relevance runs the
-     * dimensions' inverses as tasks beside the greedy orders: its statistic is each dimension's
-     * blocked order computed alone, combined by the max of the positions (ties by their sum).
+     * dimensions' inverses as tasks beside the greedy orders, or each in turn where the budget
+     * asks: either way its statistic is each dimension's blocked order computed alone, combined by
+     * the max of the positions (ties by their sum).
      */
     @Test
     void theCompensatedRelevanceAboveTheExactRangeCombinesTheDimensionsBlockedOrders() {
@@ -132,14 +133,19 @@ class BlockedGreedyTest {
             ModelShape shape =
                     new ModelShape(4, d, java.util.List.of(new ModelShape.Layer(f, 2, 1, 0, 3, 8, 8, 2, 1)), 0);
             UnitScores ablation = BaselineStatistics.random(shape, 5);
-            CompensatedRelevance.Collector collector = CompensatedRelevance.collector(ablation);
+            CompensatedRelevance.Collector collector = CompensatedRelevance.collector(ablation, true);
             collector.accept(g);
             UnitScores.Ranked got = collector.scores().layers().get(0).ffn();
+            CompensatedRelevance.Collector inTurn = CompensatedRelevance.collector(ablation, false);
+            inTurn.accept(g);
+            UnitScores.Ranked gotInTurn = inTurn.scores().layers().get(0).ffn();
 
             double[] stat = new double[f], tie = new double[f];
             for (int c = 0; c < dims; c++) {
                 int[] pos = StructuredObs.blockedGreedy(
-                                down, StructuredObs.ridgeInverseTensor(grams[c]), StructuredObs.stepSize(f))
+                                down,
+                                Tensors.keep(StructuredObs.ridgeInverseTensor(grams[c])),
+                                StructuredObs.stepSize(f))
                         .positions();
                 for (int k = 0; k < f; k++) {
                     stat[k] = Math.max(stat[k], pos[k] / (double) (f - 1));
@@ -148,6 +154,8 @@ class BlockedGreedyTest {
             }
             assertArrayEquals(stat, got.stat());
             assertArrayEquals(tie, got.tie());
+            assertArrayEquals(stat, gotInTurn.stat());
+            assertArrayEquals(tie, gotInTurn.tie());
             assertEquals(
                     ablation.layers().get(0).heads(),
                     collector.scores().layers().get(0).heads());

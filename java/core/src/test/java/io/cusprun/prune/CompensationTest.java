@@ -187,8 +187,8 @@ class CompensationTest {
         }
         ModelShape shape = CheckpointPruner.shapeOf(model);
         UnitScores ablation = BaselineStatistics.random(shape, 3);
-        UnitScores a = CompensatedRelevance.of(ablation, model, fitting());
-        UnitScores b = CompensatedRelevance.of(ablation, held);
+        UnitScores a = CompensatedRelevance.of(ablation, model, fitting(), true);
+        UnitScores b = CompensatedRelevance.of(ablation, held, true);
         for (int l = 0; l < shape.numLayers(); l++) {
             assertArrayEquals(
                     a.layers().get(l).ffn().stat(), b.layers().get(l).ffn().stat(), "layer " + l);
