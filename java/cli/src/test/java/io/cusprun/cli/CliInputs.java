@@ -82,6 +82,11 @@ record CliInputs(Path model, Path corpus, Path held, Path scores, Path scores1) 
     }
 
     String[] compare(String... more) {
+        return compareWith("random", more);
+    }
+
+    /** {@code compare} of {@code methods} (comma-separated), evaluated on the held-out text. */
+    String[] compareWith(String methods, String... more) {
         return args(
                 List.of(
                         "compare",
@@ -92,7 +97,7 @@ record CliInputs(Path model, Path corpus, Path held, Path scores, Path scores1) 
                         "--ratio",
                         "0.3",
                         "--method",
-                        "random",
+                        methods,
                         "--eval-expert",
                         held.toString(),
                         "--eval-general",

@@ -159,8 +159,8 @@ class StreamingCliTest {
      */
     @Test
     void aBudgetTooSmallForCompensationIsRefusedBeforeTheScoring() {
-        String[] prune = new CliInputs(model, corpus, held, null, null)
-                .prune(dir.resolve("never-pruned"), "cusprun", "--memory-budget", "10M");
+        CliInputs inputs = new CliInputs(model, corpus, held, null, null);
+        String[] prune = inputs.prune(dir.resolve("never-pruned"), "cusprun", "--memory-budget", "10M");
         CompareCommandTest.Run compensated = run(prune);
         assertEquals(2, compensated.code(), compensated.err());
         assertEquals(1, compensated.err().strip().lines().count(), compensated.err());
@@ -170,25 +170,8 @@ class StreamingCliTest {
         assertTrue(plain.err().contains("one layer and one batch"), plain.err());
         assertFalse(Files.exists(dir.resolve("never-pruned")));
 
-        String[] compare = {
-            "compare",
-            "--model",
-            model.toString(),
-            "--corpus",
-            "language:a=" + corpus,
-            "--ratio",
-            "0.3",
-            "--method",
-            "cusprun,wanda-sp",
-            "--eval-expert",
-            corpus.toString(),
-            "--eval-general",
-            held.toString(),
-            "--report",
-            dir.resolve("never-compared").toString(),
-            "--memory-budget",
-            "10M"
-        };
+        String[] compare = inputs.compareWith(
+                "cusprun,wanda-sp", "--report", dir.resolve("never-compared").toString(), "--memory-budget", "10M");
         CompareCommandTest.Run compared = run(compare);
         assertEquals(2, compared.code(), compared.err());
         assertEquals(1, compared.err().strip().lines().count(), compared.err());
