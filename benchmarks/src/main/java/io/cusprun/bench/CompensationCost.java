@@ -149,7 +149,7 @@ public final class CompensationCost {
             double[] wa = exact ? Tensors.toDoubles(w) : null, ha = exact ? Tensors.toDoubles(hinv) : null;
             long t1 = System.nanoTime();
             StructuredObs.Greedy order =
-                    StructuredObs.blockedGreedy(w, Tensors.keep(hinv), StructuredObs.stepSize(n)); // overwrites hinv
+                    StructuredObs.blockedGreedy(w, Tensors.keep(hinv), StructuredObs.stepSize(n)); // takes hinv
             double blocked = (System.nanoTime() - t1) / 1e9;
             String exactTime = "not run";
             if (exact) {

@@ -317,8 +317,9 @@ public final class StructuredObs {
      * The greedy order of {@code w} [D, N] (fp64, not changed) on the symmetric H⁻¹ {@code hinv}
      * [N, N] (fp64, row- or column-major; taken: the greedy gives back the caller's reference, as
      * it overwrites the values and frees the storage at its first compaction, which saves an N × N
-     * copy; a caller whose scope holds {@code hinv} passes {@code Tensors.keep(hinv)}), removing {@code step} channels at a time: the {@code step} cheapest by the current costs,
-     * in cost order (ties to the lower index), then the exact block update of the rest, {@code W_R −=
+     * copy; a caller whose scope holds {@code hinv} passes {@code Tensors.keep(hinv)}), removing
+     * {@code step} channels at a time: the {@code step} cheapest by the current costs, in cost
+     * order (ties to the lower index), then the exact block update of the rest, {@code W_R −=
      * W_B [(H⁻¹)_BB]⁻¹ (H⁻¹)_BR} and {@code (H⁻¹)_RR −= (H⁻¹)_RB [(H⁻¹)_BB]⁻¹ (H⁻¹)_BR}. Step 1 is
      * the exact greedy; larger steps turn the N rank-1 updates (memory-bound: each touches all of
      * H⁻¹) into N / step matrix products, at the price of not re-costing within a step. A channel's
