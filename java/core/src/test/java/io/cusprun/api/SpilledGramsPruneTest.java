@@ -59,6 +59,8 @@ class SpilledGramsPruneTest {
      * The default prune (compensated relevance, refit) with the Grams held, spilled and streamed:
      * the same model bytes. Spilled, the files are there from the relevance's pass until close,
      * one per layer; with no room the pass says so on the progress stream, naming the bytes and where.
+     * Not held, the relevance's pass and the refit draw a bar over the layers on that stream;
+     * held (the quick case), none.
      */
     @ParameterizedTest
     @EnumSource(
@@ -70,16 +72,11 @@ class SpilledGramsPruneTest {
         PruneSettings settings = PruneSettings.DEFAULTS.withRatio(0.3).withGranularity(granularity);
         assertEquals(Relevance.COMPENSATED, settings.relevance());
         assertTrue(settings.compensate());
-        Run held = prune(model, docs, settings, Grams.HELD, "held-" + granularity);
-        Run spilled = prune(model, docs, settings, Grams.SPILLED, "spilled-" + granularity);
+        ByteArrayOutputStream heldErr = new ByteArrayOutputStream(), spilledErr = new ByteArrayOutputStream();
+        Run held = prune(model, docs, settings, Grams.HELD, "held-" + granularity, stream(heldErr));
+        Run spilled = prune(model, docs, settings, Grams.SPILLED, "spilled-" + granularity, stream(spilledErr));
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        Run streamed = prune(
-                model,
-                docs,
-                settings,
-                Grams.STREAMED,
-                "streamed-" + granularity,
-                new PrintStream(err, true, StandardCharsets.UTF_8));
+        Run streamed = prune(model, docs, settings, Grams.STREAMED, "streamed-" + granularity, stream(err));
         assertNull(held.spilled());
         assertNull(streamed.spilled());
         assertNotNull(spilled.spilled());
@@ -92,6 +89,20 @@ class SpilledGramsPruneTest {
         assertTrue(line.contains(Path.of(System.getProperty("java.io.tmpdir")).toString()), line);
         assertEquals(
                 1, line.lines().filter(s -> s.startsWith("cusprun: the Grams")).count(), line);
+
+        int layers = ModelConfig.read(model).numHiddenLayers();
+        for (String bars : List.of(spilledErr.toString(StandardCharsets.UTF_8), line)) {
+            for (String task : List.of("relevance 100%", "refit 100%")) {
+                assertTrue(bars.contains(task), bars);
+            }
+            assertTrue(bars.contains(layers + "/" + layers + " layers"), bars);
+        }
+        String quick = heldErr.toString(StandardCharsets.UTF_8);
+        assertFalse(quick.contains(" layers ("), quick);
+    }
+
+    private static PrintStream stream(ByteArrayOutputStream bytes) {
+        return new PrintStream(bytes, true, StandardCharsets.UTF_8);
     }
 
     /**
